@@ -1,0 +1,10 @@
+/* mproc: Python's multiprocessing for C. Include this one header. */
+#ifndef MPROC_H
+#define MPROC_H
+
+#include "mproc/export.h"
+#include "mproc/version.h"
+#include "mproc/error.h"
+#include "mproc/process.h"
+
+#endif

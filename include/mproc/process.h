@@ -1,0 +1,274 @@
+/* mproc: processes, start methods and contexts — multiprocessing.Process.
+ *
+ * A process runs a target function `int fn(const void *arg, size_t len)` in
+ * a new OS process. The argument bytes are copied to the child, whatever the
+ * start method; the target's return value becomes the exit code.
+ *
+ *   MPROC_TASK(work);                       // lets spawn/forkserver find it
+ *   int main(int argc, char **argv) {
+ *     mproc_init(argc, argv);               // a spawned child runs here
+ *     mproc_process *p;
+ *     mproc_process_new(&p, work, "hi", 2, NULL);
+ *     mproc_process_start(p);
+ *     mproc_process_join(p, MPROC_FOREVER);
+ *     ...
+ *   }
+ */
+#ifndef MPROC_PROCESS_H
+#define MPROC_PROCESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mproc/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Block without a time limit (any timeout >= 1e18 s does the same). */
+#define MPROC_FOREVER 1e300
+
+/** Longest process name, in bytes, without the terminating NUL. */
+#define MPROC_NAME_MAX 255
+
+/** A process target. `arg` is the child's own copy of the argument bytes
+ *  (NULL when `len` is 0); the return value is the exit code (0..255 on
+ *  POSIX, any 32-bit value on Windows). */
+typedef int (*mproc_target)(const void *arg, size_t len);
+
+/** How children are started. */
+typedef enum mproc_start_method {
+  MPROC_START_DEFAULT = 0, /**< the context's / the program's method */
+  MPROC_START_FORK,        /**< POSIX: fork(); the child is a copy */
+  MPROC_START_FORKSERVER,  /**< POSIX: a server forked at mproc_init() */
+  MPROC_START_SPAWN        /**< re-execute the program; mproc_init() runs */
+} mproc_start_method;
+
+/** A waitable OS object: a file descriptor on POSIX, a HANDLE on Windows. */
+typedef intptr_t mproc_handle;
+
+typedef struct mproc_process mproc_process;
+typedef struct mproc_context mproc_context;
+
+/* ---- program set-up ---------------------------------------------------- */
+
+/**
+ * Initialise mproc. Call it first thing in `main`, before any thread is
+ * started, passing main's arguments. In a child started by spawn it never
+ * returns: it runs the target and exits with its return value (the C form
+ * of `if __name__ == "__main__"`). In the main program it starts the
+ * forkserver (on platforms that have it) and arranges that at normal exit
+ * daemon children are terminated and the others joined.
+ * Calling it again is harmless. fork works without it; forkserver and spawn
+ * need it (they fail with MPROC_ENOTINIT otherwise).
+ * Errors: MPROC_EOS when the forkserver cannot be started (the program can
+ * still use the other methods).
+ * Thread-safety: call once from the main thread. Ownership: none.
+ */
+MPROC_EXTERN int mproc_init(int argc, char **argv);
+
+/**
+ * Set the program's default start method (Python's set_start_method).
+ * Defaults: forkserver on Linux, spawn on macOS and Windows.
+ * Errors: MPROC_ENOTSUP for a method this platform lacks; MPROC_EINVAL for
+ * a value that is not a method.
+ * Thread-safety: call before starting processes from other threads.
+ */
+MPROC_EXTERN int mproc_set_start_method(mproc_start_method method);
+
+/** The program's default start method (never MPROC_START_DEFAULT). */
+MPROC_EXTERN mproc_start_method mproc_get_start_method(void);
+
+/** "fork", "forkserver", "spawn" (or "default"); NULL for a bad value. */
+MPROC_EXTERN const char *mproc_start_method_name(mproc_start_method method);
+
+/** Whether this platform can start processes with `method` (1) or not (0). */
+MPROC_EXTERN int mproc_start_method_supported(mproc_start_method method);
+
+/**
+ * A context that starts processes with a chosen method (get_context()).
+ * MPROC_START_DEFAULT picks the program's default at creation time.
+ * Errors: MPROC_EINVAL (out NULL, bad method), MPROC_ENOTSUP, MPROC_ENOMEM.
+ * Ownership: free with mproc_context_free() once no process_new uses it.
+ */
+MPROC_EXTERN int mproc_context_new(mproc_context **out,
+                                   mproc_start_method method);
+/** The method of a context. */
+MPROC_EXTERN mproc_start_method mproc_context_method(const mproc_context *ctx);
+/** Free a context; NULL is a no-op. Processes made with it are unaffected. */
+MPROC_EXTERN void mproc_context_free(mproc_context *ctx);
+
+/* ---- registering targets ---------------------------------------------- */
+
+/** Any function pointer, as stored by the task registry. */
+typedef void (*mproc_fnptr)(void);
+
+/**
+ * Register `fn` under `name` so that children started by spawn or
+ * forkserver can find it. MPROC_TASK() calls this at load time; call it
+ * yourself only for functions you cannot mark with the macro. Registering
+ * the same pair twice is harmless.
+ * Errors: MPROC_EINVAL (NULL or empty name, NULL fn), MPROC_EEXIST (the name
+ * is taken by another function), MPROC_ENAMETOOLONG, MPROC_ENOMEM.
+ * Thread-safety: call before starting processes.
+ */
+MPROC_EXTERN int mproc_task_register(const char *name, mproc_fnptr fn);
+
+/** Register `fn` at load time under its own name. Use at file scope. */
+#define MPROC_TASK(fn)                                                         \
+  static void mproc__register_##fn(void) __attribute__((constructor));         \
+  static void mproc__register_##fn(void) {                                     \
+    (void)mproc_task_register(#fn, (mproc_fnptr)(fn));                         \
+  }                                                                            \
+  struct mproc__task_semicolon_##fn
+
+/* ---- Process ---------------------------------------------------------- */
+
+/** Options for mproc_process_new(); a zeroed struct (or NULL) means
+ *  defaults. */
+typedef struct mproc_process_opts {
+  const char *name;          /**< NULL: "Process-N" (":M" in children) */
+  int daemon;                /**< terminated at the parent's normal exit */
+  mproc_start_method method; /**< overrides ctx and the program default */
+  const mproc_context *ctx;  /**< method from a context (get_context()) */
+} mproc_process_opts;
+
+/**
+ * Create a process object (not started) that will run target(arg, len).
+ * The argument bytes (any size, 0 allowed) are copied now.
+ * Errors: MPROC_EINVAL (NULL out or target, arg NULL with len > 0, bad
+ * method), MPROC_ENAMETOOLONG (name over MPROC_NAME_MAX bytes),
+ * MPROC_ENOTSUP (method not on this platform), MPROC_ENOMEM.
+ * Thread-safety: a process object is used by one thread at a time.
+ * Ownership: free with mproc_process_free().
+ */
+MPROC_EXTERN int mproc_process_new(mproc_process **out, mproc_target target,
+                                   const void *arg, size_t len,
+                                   const mproc_process_opts *opts);
+
+/**
+ * Start the child. Under spawn and forkserver the target must be
+ * registered (MPROC_TASK).
+ * Errors: MPROC_ESTATE (started before), MPROC_ENOTREG, MPROC_ENOTINIT
+ * (spawn/forkserver without mproc_init()), MPROC_EPERM (a daemon process
+ * may not have children, as in Python), MPROC_EOS.
+ */
+MPROC_EXTERN int mproc_process_start(mproc_process *p);
+
+/**
+ * Wait until the child ends or `timeout` seconds pass (MPROC_FOREVER: no
+ * limit; negative: 0, as in Python). Returns 0 once the child has ended,
+ * MPROC_ETIMEDOUT if it still runs. A bootstrap failure in the child (it
+ * could not find its target, say) is returned here as MPROC_EBOOTSTRAP
+ * with the child's own sentence in mproc_last_error().
+ * Errors: MPROC_ESTATE (not started, or closed), MPROC_EPERM (the calling
+ * process is not the one that started the child), MPROC_EINVAL (NaN).
+ */
+MPROC_EXTERN int mproc_process_join(mproc_process *p, double timeout);
+
+/** 1 while the child runs, 0 before start and after it ended. */
+MPROC_EXTERN int mproc_process_is_alive(mproc_process *p);
+
+/**
+ * Ask the child to stop: SIGTERM on POSIX, TerminateProcess on Windows
+ * (the exit code then reads -SIGTERM, as CPython reports it). A child
+ * that already ended is left alone (returns 0).
+ * Errors: MPROC_ESTATE (not started or closed), MPROC_EPERM (not the
+ * parent), MPROC_EOS.
+ */
+MPROC_EXTERN int mproc_process_terminate(mproc_process *p);
+
+/** Like terminate, with SIGKILL (TerminateProcess on Windows, -SIGKILL). */
+MPROC_EXTERN int mproc_process_kill(mproc_process *p);
+
+/**
+ * The exit code, with Python's meaning: the target's return value, or
+ * minus the signal number when a signal killed the child.
+ * Returns 0 and stores the code once the child has ended; MPROC_ESTATE if
+ * it was never started; MPROC_EAGAIN while it still runs (Python's None).
+ * Does not block.
+ */
+MPROC_EXTERN int mproc_process_exitcode(mproc_process *p, int *exitcode);
+
+/** The child's process id; 0 before start. */
+MPROC_EXTERN long mproc_process_pid(const mproc_process *p);
+
+/** The name (static until free). */
+MPROC_EXTERN const char *mproc_process_name(const mproc_process *p);
+
+/** The daemon flag. */
+MPROC_EXTERN int mproc_process_daemon(const mproc_process *p);
+
+/**
+ * Set the daemon flag; only before start (MPROC_ESTATE otherwise).
+ */
+MPROC_EXTERN int mproc_process_set_daemon(mproc_process *p, int daemon);
+
+/** The start method the process uses (resolved at creation). */
+MPROC_EXTERN mproc_start_method mproc_process_method(const mproc_process *p);
+
+/**
+ * A handle that becomes ready (readable fd on POSIX, signalled HANDLE on
+ * Windows) when the child ends; -1 before start. Wait on it with
+ * mproc_wait_handles() or your own event loop; do not close it, and do not
+ * read from it. Valid until close/free.
+ */
+MPROC_EXTERN mproc_handle mproc_process_sentinel(const mproc_process *p);
+
+/**
+ * Release the OS resources of an ended process (Python's close()). Later
+ * calls other than free, pid, name and exitcode return MPROC_ECLOSED.
+ * Errors: MPROC_ESTATE if the child still runs. Closing twice is harmless.
+ */
+MPROC_EXTERN int mproc_process_close(mproc_process *p);
+
+/**
+ * Free the object; NULL is a no-op. A child that still runs is not killed:
+ * it is detached (its exit is reaped by the library; a daemon child is
+ * still terminated at program exit).
+ */
+MPROC_EXTERN void mproc_process_free(mproc_process *p);
+
+/* ---- waiting on many ---------------------------------------------------- */
+
+/**
+ * Wait until at least one of `n` handles (process sentinels, and later
+ * connections) is ready, or `timeout` passes. Sets ready[i] to 1 for each
+ * ready handle, 0 otherwise. Returns the number ready (>= 1), or
+ * MPROC_ETIMEDOUT. Any number of handles (no 64-handle limit on Windows).
+ * Errors: MPROC_EINVAL (NULL arrays with n > 0, NaN timeout), MPROC_EOS.
+ * Thread-safety: safe.
+ */
+MPROC_EXTERN int mproc_wait_handles(const mproc_handle *handles, size_t n,
+                                    double timeout, unsigned char *ready);
+
+/* ---- the current program ----------------------------------------------- */
+
+/** Usable CPUs: affinity mask and cgroup CPU quota where the OS tells;
+ *  at least 1. */
+MPROC_EXTERN int mproc_cpu_count(void);
+
+/** The calling process's id. */
+MPROC_EXTERN long mproc_current_pid(void);
+
+/** "MainProcess" in the main program; the process name in a child. */
+MPROC_EXTERN const char *mproc_current_name(void);
+
+/** The id of the process that started this one with mproc; 0 in the main
+ *  program (Python's parent_process() is None). */
+MPROC_EXTERN long mproc_parent_pid(void);
+
+/**
+ * The started children of this process that still run (joining those that
+ * ended, as Python's active_children()). Stores up to `cap` pointers in
+ * `out` (borrowed: do not free them through this array) and returns how
+ * many run, which may exceed `cap`. `out` may be NULL when cap is 0.
+ * Thread-safety: safe.
+ */
+MPROC_EXTERN int mproc_active_children(mproc_process **out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,207 @@
+/* mproc: the child's side — who this process is, the bootstrap message
+ * that carries a target to a spawn or forkserver child, and running it.
+ *
+ * Bootstrap message (little-endian as written by the parent's CPU; parent
+ * and child are the same executable on the same machine):
+ *   u32 magic, u32 version, i64 parent pid, u32 daemon,
+ *   u32 len + name, u32 len + identity, u32 len + task name,
+ *   u64 len + argument bytes.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "platform.h"
+#include "process-internal.h"
+
+#define BOOT_MAGIC 0x3142504du /* "MPB1" */
+#define BOOT_VERSION 1u
+
+static char current_name[MPROC_NAME_MAX + 1] = "MainProcess";
+static char current_identity[MPROC__IDENTITY_MAX];
+static long current_parent;
+static int current_daemon;
+
+const char *mproc_current_name(void) { return current_name; }
+long mproc_parent_pid(void) { return current_parent; }
+long mproc_current_pid(void) { return mproc__os_getpid(); }
+int mproc__current_is_daemon(void) { return current_daemon; }
+
+void mproc__identity_child(char *out, size_t size, unsigned long n) {
+  if (current_identity[0])
+    snprintf(out, size, "%s:%lu", current_identity, n);
+  else
+    snprintf(out, size, "%lu", n);
+}
+
+static void become(const char *name, const char *identity, long parent,
+                   int daemon) {
+  snprintf(current_name, sizeof current_name, "%s", name);
+  snprintf(current_identity, sizeof current_identity, "%s", identity);
+  current_parent = parent;
+  current_daemon = daemon;
+}
+
+/* The target has returned: join our own children as Python's child does
+ * before it exits, then hand the code to the backend's _exit. */
+static int finish(int code) {
+  mproc__exit_children();
+  return code;
+}
+
+void mproc__child_after_fork(void) { mproc__children_reset_after_fork(); }
+
+int mproc__child_run_fork(void *fork_ctx) {
+  mproc_process *p = fork_ctx;
+  become(p->name, p->identity, p->creator_pid, p->daemon);
+  return finish(p->target(p->arg, p->arg_len));
+}
+
+/* ---- encoding ------------------------------------------------------------ */
+
+typedef struct wbuf {
+  unsigned char *p;
+  size_t n;
+} wbuf;
+
+static void put(wbuf *w, const void *src, size_t len) {
+  memcpy(w->p + w->n, src, len);
+  w->n += len;
+}
+
+static void put_u32(wbuf *w, uint32_t v) { put(w, &v, sizeof v); }
+
+static void put_str(wbuf *w, const char *s) {
+  uint32_t len = (uint32_t)strlen(s);
+  put_u32(w, len);
+  put(w, s, len);
+}
+
+int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
+  const char *task = mproc__task_name((mproc_fnptr)p->target);
+  int64_t parent = mproc__os_getpid();
+  uint64_t arg_len = p->arg_len;
+  size_t need;
+  wbuf w;
+
+  if (task == NULL)
+    return mproc__err(MPROC_ENOTREG,
+                      "the target of process \"%s\" is not registered: the "
+                      "%s start method finds it by name, so add "
+                      "MPROC_TASK(your_function) at file scope next to the "
+                      "function (or call mproc_task_register)",
+                      p->name, mproc_start_method_name(p->method));
+  need = 4 * 4 + 8 + 3 * 4 + strlen(p->name) + strlen(p->identity) +
+         strlen(task) + 8 + p->arg_len;
+  w.p = malloc(need);
+  w.n = 0;
+  if (w.p == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory for a %zu-byte "
+                                    "bootstrap message",
+                      need);
+  put_u32(&w, BOOT_MAGIC);
+  put_u32(&w, BOOT_VERSION);
+  put(&w, &parent, sizeof parent);
+  put_u32(&w, (uint32_t)p->daemon);
+  put_str(&w, p->name);
+  put_str(&w, p->identity);
+  put_str(&w, task);
+  put(&w, &arg_len, sizeof arg_len);
+  if (p->arg_len) put(&w, p->arg, p->arg_len);
+  *out = w.p;
+  *len = w.n;
+  return 0;
+}
+
+/* ---- decoding ------------------------------------------------------------ */
+
+typedef struct rbuf {
+  const unsigned char *p;
+  size_t n, at;
+  int bad;
+} rbuf;
+
+static const void *take(rbuf *r, size_t len) {
+  const void *at;
+  if (r->bad || r->n - r->at < len) {
+    r->bad = 1;
+    return NULL;
+  }
+  at = r->p + r->at;
+  r->at += len;
+  return at;
+}
+
+static uint32_t take_u32(rbuf *r) {
+  uint32_t v = 0;
+  const void *s = take(r, sizeof v);
+  if (s) memcpy(&v, s, sizeof v);
+  return v;
+}
+
+/* Copy a string field into dst (NUL-terminated); too long = bad. */
+static void take_str(rbuf *r, char *dst, size_t size) {
+  uint32_t len = take_u32(r);
+  const void *s;
+  if (len >= size) r->bad = 1;
+  s = take(r, len);
+  if (s == NULL) {
+    dst[0] = '\0';
+    return;
+  }
+  memcpy(dst, s, len);
+  dst[len] = '\0';
+}
+
+static int bad_message(size_t len) {
+  return mproc__err(MPROC_EBOOTSTRAP,
+                    "the bootstrap message from the parent is malformed "
+                    "(%zu bytes); parent and child must be the same program",
+                    len);
+}
+
+int mproc__boot_peek_header(const void *msg, size_t len,
+                            mproc__boot_peek *out) {
+  rbuf r = {msg, len, 0, 0};
+  int64_t parent = 0;
+  const void *s;
+  if (take_u32(&r) != BOOT_MAGIC || take_u32(&r) != BOOT_VERSION)
+    return bad_message(len);
+  s = take(&r, sizeof parent);
+  if (s == NULL) return bad_message(len);
+  memcpy(&parent, s, sizeof parent);
+  out->parent_pid = (long)parent;
+  return 0;
+}
+
+int mproc__child_boot(const void *msg, size_t len) {
+  rbuf r = {msg, len, 0, 0};
+  char name[MPROC_NAME_MAX + 1], identity[MPROC__IDENTITY_MAX], task[256];
+  mproc__boot_peek peek;
+  uint32_t daemon;
+  uint64_t arg_len = 0;
+  const void *s, *arg;
+  mproc_target target;
+  int rc = mproc__boot_peek_header(msg, len, &peek);
+
+  if (rc < 0) return rc;
+  take(&r, 16);
+  daemon = take_u32(&r);
+  take_str(&r, name, sizeof name);
+  take_str(&r, identity, sizeof identity);
+  take_str(&r, task, sizeof task);
+  s = take(&r, sizeof arg_len);
+  if (s) memcpy(&arg_len, s, sizeof arg_len);
+  if (r.bad || arg_len != r.n - r.at) return bad_message(len);
+  arg = arg_len ? r.p + r.at : NULL;
+  target = (mproc_target)mproc__task_find(task);
+  if (target == NULL)
+    return mproc__err(MPROC_EBOOTSTRAP,
+                      "process \"%s\": task \"%s\" is not registered in the "
+                      "child program; mark it with MPROC_TASK(%s)",
+                      name, task, task);
+  become(name, identity, peek.parent_pid, daemon != 0);
+  return finish(target(arg, (size_t)arg_len));
+}

@@ -1,0 +1,102 @@
+/* mproc: program set-up, start methods and contexts. */
+#include <stdlib.h>
+
+#include "internal.h"
+#include "platform.h"
+#include "process-internal.h"
+
+struct mproc_context {
+  mproc_start_method method;
+};
+
+static int initialized;
+static mproc_start_method default_method;
+
+int mproc__initialized(void) { return initialized; }
+
+static void at_exit(void) { mproc__exit_children(); }
+
+int mproc_init(int argc, char **argv) {
+  int rc;
+  if (initialized) return 0;
+  initialized = 1;
+  /* A spawned child never comes back from here; it may start children of
+   * its own (its forkserver, if it uses one, starts on first use). */
+  rc = mproc__os_child_entry(argc, argv);
+  if (rc < 0) return rc;
+  atexit(at_exit);
+  return mproc__os_init();
+}
+
+const char *mproc_start_method_name(mproc_start_method m) {
+  switch (m) {
+  case MPROC_START_DEFAULT: return "default";
+  case MPROC_START_FORK: return "fork";
+  case MPROC_START_FORKSERVER: return "forkserver";
+  case MPROC_START_SPAWN: return "spawn";
+  }
+  return NULL;
+}
+
+int mproc_start_method_supported(mproc_start_method m) {
+  if (m == MPROC_START_DEFAULT) return 1;
+  return mproc_start_method_name(m) != NULL && mproc__os_method_supported(m);
+}
+
+static int check_method(mproc_start_method m) {
+  if (mproc_start_method_name(m) == NULL)
+    return mproc__err(MPROC_EINVAL, "start method %d is not a method",
+                      (int)m);
+  if (!mproc_start_method_supported(m))
+    return mproc__err(MPROC_ENOTSUP,
+                      "the %s start method is not available on this "
+                      "platform",
+                      mproc_start_method_name(m));
+  return 0;
+}
+
+int mproc_set_start_method(mproc_start_method m) {
+  int rc = check_method(m);
+  if (rc < 0) return rc;
+  default_method = m;
+  return 0;
+}
+
+mproc_start_method mproc_get_start_method(void) {
+  return default_method != MPROC_START_DEFAULT ? default_method
+                                               : mproc__os_default_method();
+}
+
+int mproc_context_new(mproc_context **out, mproc_start_method m) {
+  mproc_context *ctx;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  rc = check_method(m);
+  if (rc < 0) return rc;
+  ctx = malloc(sizeof *ctx);
+  if (ctx == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  ctx->method = m == MPROC_START_DEFAULT ? mproc_get_start_method() : m;
+  *out = ctx;
+  return 0;
+}
+
+mproc_start_method mproc_context_method(const mproc_context *ctx) {
+  return ctx ? ctx->method : mproc_get_start_method();
+}
+
+void mproc_context_free(mproc_context *ctx) { free(ctx); }
+
+int mproc_cpu_count(void) { return mproc__os_cpu_count(); }
+
+int mproc_wait_handles(const mproc_handle *h, size_t n, double timeout,
+                       unsigned char *ready) {
+  double t;
+  int rc;
+  if (n > 0 && (h == NULL || ready == NULL))
+    return mproc__err(MPROC_EINVAL, "handles or ready is NULL with n = %zu",
+                      n);
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  return mproc__os_wait_handles(h, n, t, ready);
+}

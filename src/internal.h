@@ -1,0 +1,41 @@
+/* mproc: internals shared by the common layer and the backends. */
+#ifndef MPROC_INTERNAL_H
+#define MPROC_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "mproc.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MPROC__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define MPROC__NORETURN __attribute__((noreturn))
+#else
+#define MPROC__PRINTF(f, a)
+#define MPROC__NORETURN
+#endif
+
+/** Set the calling thread's last-error sentence and return `code`. */
+int mproc__err(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
+int mproc__verr(int code, const char *fmt, va_list ap);
+
+/** Turn a public timeout into the backend's form: NaN -> MPROC_EINVAL,
+ *  negative -> 0, >= 1e18 -> MPROC__INF. */
+int mproc__timeout(double timeout, double *out);
+
+/** Monotonic clock in seconds. */
+double mproc__now(void);
+
+/** Seconds left until `deadline` (MPROC__INF stays), clamped at 0. */
+double mproc__remaining(double deadline);
+/** A deadline from a backend-form timeout (MPROC__INF stays). */
+double mproc__deadline(double timeout);
+
+/** Task registry. */
+mproc_fnptr mproc__task_find(const char *name);
+const char *mproc__task_name(mproc_fnptr fn);
+
+/** Runs the exit duties (terminate daemon children, join the rest). */
+void mproc__exit_children(void);
+
+#endif

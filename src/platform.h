@@ -1,0 +1,129 @@
+/* mproc: the backend contract.
+ *
+ * The common layer (the src folder) is written once and calls only these
+ * functions for anything the operating system does; each backend
+ * (src/posix, src/win32) implements them once. CMake picks the backend's
+ * files; nothing in the common layer tests the platform.
+ *
+ * Conventions: functions return 0 or a negative MPROC_E* code and set
+ * mproc_last_error() on failure (OS errors are translated here, never
+ * passed up raw). Timeouts are seconds; MPROC__INF (any negative value)
+ * means no limit — the common layer has already turned the public
+ * conventions (MPROC_FOREVER, negative = 0) into this form.
+ */
+#ifndef MPROC_PLATFORM_H
+#define MPROC_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mproc/process.h"
+
+#define MPROC__INF (-1.0)
+
+/* ---- misc group ---------------------------------------------------------- */
+
+/** The calling process's id. */
+long mproc__os_getpid(void);
+
+/** Usable CPUs (affinity, cgroup quota); at least 1. */
+int mproc__os_cpu_count(void);
+
+/** Fill `buf` with `n` cryptographically random bytes. */
+int mproc__os_random(void *buf, size_t n);
+
+/** End the calling process now with `code`, after flushing stdio, without
+ *  running atexit handlers (the child's _exit). */
+void mproc__os_exit(int code);
+
+/** The platform's default start method and whether it has `m`. */
+mproc_start_method mproc__os_default_method(void);
+int mproc__os_method_supported(mproc_start_method m);
+
+/** Wait for any of `n` handles to be ready (see mproc_wait_handles). */
+int mproc__os_wait_handles(const mproc_handle *h, size_t n, double timeout,
+                           unsigned char *ready);
+
+/* ---- process group ------------------------------------------------------- */
+
+/**
+ * Backend set-up, from mproc_init() in the main program (not in a spawned
+ * child): the POSIX backend forks its forkserver here, the Windows backend
+ * makes its kill-on-close job object.
+ */
+int mproc__os_init(void);
+
+/**
+ * If this process was started by spawn, read the child's bootstrap message,
+ * run it with mproc__child_boot() and exit: never returns then. Returns 0
+ * when the process is not a spawned child.
+ */
+int mproc__os_child_entry(int argc, char **argv);
+
+/** What the backend needs to start one child. */
+typedef struct mproc__start {
+  mproc_start_method method; /* resolved: never MPROC_START_DEFAULT */
+  /* fork: the child calls mproc__child_run_fork(fork_ctx) after resetting
+   * inherited state with mproc__child_after_fork(). */
+  void *fork_ctx;
+  /* spawn, forkserver: the encoded bootstrap message the child hands to
+   * mproc__child_boot(). */
+  const void *boot;
+  size_t boot_len;
+} mproc__start;
+
+typedef struct mproc__os_proc mproc__os_proc;
+
+/** Start a child. On success *out holds the running child. */
+int mproc__os_proc_start(mproc__os_proc **out, const mproc__start *st);
+
+/**
+ * Wait up to `timeout` for the child to end. Returns 0 and stores the exit
+ * code (Python's meaning) once it has ended; MPROC_ETIMEDOUT while it runs.
+ * If the child reported a bootstrap failure, returns MPROC_EBOOTSTRAP with
+ * its sentence as the last error (and still stores the exit code). After a
+ * 0 or MPROC_EBOOTSTRAP return the child is reaped; calling again returns
+ * the same result without waiting.
+ */
+int mproc__os_proc_wait(mproc__os_proc *p, double timeout, int *exitcode);
+
+/** Send the soft (hard = 0: SIGTERM / TerminateProcess) or hard (SIGKILL)
+ *  stop request. A child already reaped is left alone (returns 0). */
+int mproc__os_proc_signal(mproc__os_proc *p, int hard);
+
+long mproc__os_proc_pid(const mproc__os_proc *p);
+mproc_handle mproc__os_proc_sentinel(const mproc__os_proc *p);
+
+/** Release the OS resources. The child must have been reaped
+ *  (mproc__os_proc_wait returned 0 or MPROC_EBOOTSTRAP). */
+void mproc__os_proc_free(mproc__os_proc *p);
+
+/* ---- called by the backends, implemented in the common layer ------------- */
+
+/** In a fork child, before anything else: reset inherited library state. */
+void mproc__child_after_fork(void);
+
+/** In a fork child: run the target described by fork_ctx; returns the exit
+ *  code (the backend then calls mproc__os_exit). */
+int mproc__child_run_fork(void *fork_ctx);
+
+/**
+ * In a spawn or forkserver child: decode the bootstrap message, find the
+ * target and run it. Returns the exit code; on a bootstrap failure returns
+ * a negative MPROC_E* code with the sentence in mproc_last_error(), which
+ * the backend sends to the parent before exiting with MPROC__BOOT_EXIT.
+ */
+int mproc__child_boot(const void *msg, size_t len);
+
+/** The exit code of a child whose bootstrap failed. */
+#define MPROC__BOOT_EXIT 120
+
+/** Parent pid, spawning-thread-is-main flag, etc. read from the bootstrap
+ *  message without running it: the backend's death watch needs them before
+ *  the target starts. Returns 0 or MPROC_EBOOTSTRAP. */
+typedef struct mproc__boot_peek {
+  long parent_pid;
+} mproc__boot_peek;
+int mproc__boot_peek_header(const void *msg, size_t len, mproc__boot_peek *out);
+
+#endif

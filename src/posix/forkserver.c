@@ -1,0 +1,315 @@
+/* mproc: the forkserver start method.
+ *
+ * mproc_init() forks the server while the program is still single-threaded.
+ * A client (the main program, or any of its fork children, which inherit
+ * the socket) sends one datagram per child: a small header, and by
+ * SCM_RIGHTS three descriptors — its end of a new bootstrap socket, the
+ * write end of a status pipe, and the read end of its own death pipe. The
+ * server forks; the new child reads its bootstrap message like a spawned
+ * child does. The server writes the child's pid (int64) on the status pipe
+ * at once, and its wait status (int32) when it ends, then closes the pipe.
+ *
+ * The server ends with the program: PR_SET_PDEATHSIG on Linux, and
+ * everywhere by watching the program's death pipe, at which point it kills
+ * the children it still has. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+#define REQ_MAGIC 0x31534b46u /* "FKS1" */
+
+typedef struct request {
+  uint32_t magic;
+  uint32_t direct; /* the requester is the server's own parent */
+  int64_t requester;
+} request;
+
+static int server_sock = -1; /* the clients' end */
+static long server_parent;   /* the program that started the server */
+static int server_failed;
+
+/* ---- the server ---------------------------------------------------------- */
+
+typedef struct child {
+  pid_t pid;
+  int status_w;
+} child;
+
+static int sig_w = -1;
+
+static void on_sigchld(int sig) {
+  int saved = errno;
+  char c = 0;
+  (void)sig;
+  if (write(sig_w, &c, 1) < 0) { /* the pipe is full: a wake is pending */
+  }
+  errno = saved;
+}
+
+static int recv_request(int sock, request *req, int fds[3]) {
+  char ctl[CMSG_SPACE(3 * sizeof(int))];
+  struct iovec iov = {req, sizeof *req};
+  struct msghdr msg;
+  struct cmsghdr *c;
+  ssize_t r;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  do
+    r = recvmsg(sock, &msg, 0);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return -1;
+  c = CMSG_FIRSTHDR(&msg);
+  if (r != (ssize_t)sizeof *req || req->magic != REQ_MAGIC || c == NULL ||
+      c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(3 * sizeof(int))) {
+    if (c && c->cmsg_type == SCM_RIGHTS) {
+      size_t i, n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      int *got = (int *)(void *)CMSG_DATA(c);
+      for (i = 0; i < n; i++) mproc__posix_close(got[i]);
+    }
+    return 1; /* not ours: ignore */
+  }
+  memcpy(fds, CMSG_DATA(c), 3 * sizeof(int));
+  return 0;
+}
+
+static void serve_one(int sock, int sig_r, int death, child **kids,
+                      size_t *nkids, size_t *cap) {
+  request req;
+  int fds[3]; /* boot, status_w, requester's death_r */
+  int64_t pid64;
+  pid_t pid;
+  size_t i;
+  if (recv_request(sock, &req, fds) != 0) return;
+  if (*nkids == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 64;
+    child *nk = realloc(*kids, ncap * sizeof *nk);
+    if (nk == NULL) goto drop;
+    *kids = nk;
+    *cap = ncap;
+  }
+  pid = fork();
+  if (pid == 0) {
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    mproc__posix_close(sock);
+    mproc__posix_close(sig_r);
+    mproc__posix_close(sig_w);
+    mproc__posix_close(death);
+    mproc__posix_close(fds[1]);
+    for (i = 0; i < *nkids; i++) mproc__posix_close((*kids)[i].status_w);
+    mproc__posix_boot_child(fds[0], fds[2], req.direct != 0,
+                            (long)getppid());
+  }
+  pid64 = pid;
+  if (pid < 0) goto drop; /* the client sees EOF instead of a pid */
+  if (write(fds[1], &pid64, sizeof pid64) < 0) {
+    /* the client is gone; the child is still reaped */
+  }
+  (*kids)[*nkids].pid = pid;
+  (*kids)[*nkids].status_w = fds[1];
+  (*nkids)++;
+  mproc__posix_close(fds[0]);
+  mproc__posix_close(fds[2]);
+  return;
+drop:
+  for (i = 0; i < 3; i++) mproc__posix_close(fds[i]);
+}
+
+static void reap(child *kids, size_t *nkids) {
+  int status;
+  pid_t pid;
+  size_t i;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    int32_t st = status;
+    for (i = 0; i < *nkids; i++) {
+      if (kids[i].pid != pid) continue;
+      if (write(kids[i].status_w, &st, sizeof st) < 0) {
+        /* the client is gone; nothing to tell */
+      }
+      mproc__posix_close(kids[i].status_w);
+      kids[i] = kids[--*nkids];
+      break;
+    }
+  }
+}
+
+static void serve(int sock, int death) MPROC__NORETURN;
+static void serve(int sock, int death) {
+  child *kids = NULL;
+  size_t nkids = 0, cap = 0, i;
+  int sp[2];
+  struct sigaction sa;
+
+  if (mproc__posix_pipe(sp) < 0) _exit(1);
+  sig_w = sp[1];
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigchld;
+  sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &sa, NULL);
+  /* Ctrl-C is for the program; the server ends when the program does. */
+  signal(SIGINT, SIG_IGN);
+  for (;;) {
+    struct pollfd pf[3] = {{sock, POLLIN, 0}, {sp[0], POLLIN, 0},
+                           {death, POLLIN, 0}};
+    if (poll(pf, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (pf[1].revents) {
+      char buf[64];
+      if (read(sp[0], buf, sizeof buf) < 0) { /* drained enough */
+      }
+      reap(kids, &nkids);
+    }
+    if (pf[2].revents) break; /* the program is gone */
+    if (pf[0].revents & POLLIN) serve_one(sock, sp[0], death, &kids, &nkids,
+                                          &cap);
+    else if (pf[0].revents) break;
+  }
+  for (i = 0; i < nkids; i++) kill(kids[i].pid, SIGKILL);
+  _exit(0);
+}
+
+/* ---- the client ---------------------------------------------------------- */
+
+static int start_server(void) {
+  int sv[2], death, rc;
+  long me = (long)getpid();
+  sigset_t all, old;
+  pid_t pid;
+
+  mproc__posix_start_lock();
+  death = mproc__posix_death_fd();
+  rc = death < 0 ? MPROC_EOS : mproc__posix_socketpair(SOCK_DGRAM, sv);
+  if (rc < 0) goto out;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid = fork();
+  if (pid == 0) {
+    mproc__posix_start_lock_reset();
+    mproc__posix_close(sv[0]);
+    mproc__posix_close_self_fd();
+    mproc__posix_death_write_close();
+    /* The server is single-threaded: the parent-death signal is exact. */
+    mproc__posix_watch_parent(-1, me, 1);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    serve(sv[1], death);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  mproc__posix_close(sv[1]);
+  if (pid < 0) {
+    rc = mproc__posix_err(errno, "fork (forkserver)");
+    mproc__posix_close(sv[0]);
+    goto out;
+  }
+  server_sock = sv[0];
+  server_parent = me;
+out:
+  mproc__posix_start_unlock();
+  return rc;
+}
+
+int mproc__posix_forkserver_init(void) {
+  int rc;
+  if (server_sock >= 0 || server_failed) return 0;
+  rc = start_server();
+  if (rc < 0) server_failed = 1;
+  return rc;
+}
+
+static int send_request(int death, int boot, int status_w) {
+  request req;
+  char ctl[CMSG_SPACE(3 * sizeof(int))];
+  struct iovec iov = {&req, sizeof req};
+  struct msghdr msg;
+  struct cmsghdr *c;
+  int fds[3];
+  ssize_t r;
+
+  memset(&req, 0, sizeof req);
+  req.magic = REQ_MAGIC;
+  req.requester = (int64_t)getpid();
+  /* Only the program that started the server is watched through the
+   * parent-death signal chain (child -> server -> program); the children
+   * of anyone else (fork children share the server) watch its pipe. */
+  req.direct = (long)getpid() == server_parent;
+  memset(&msg, 0, sizeof msg);
+  memset(ctl, 0, sizeof ctl);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof fds);
+  fds[0] = boot;
+  fds[1] = status_w;
+  fds[2] = death;
+  memcpy(CMSG_DATA(c), fds, sizeof fds);
+  do
+    r = sendmsg(server_sock, &msg, 0);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return mproc__posix_err(errno, "sendmsg to the forkserver");
+  return 0;
+}
+
+int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st) {
+  int sv[2] = {-1, -1}, status[2] = {-1, -1}, death, rc;
+  int64_t pid = -1;
+
+  if (server_sock < 0) {
+    rc = mproc__posix_forkserver_init();
+    if (server_sock < 0)
+      return rc < 0 ? rc
+                    : mproc__err(MPROC_EOS, "the forkserver could not be "
+                                            "started earlier");
+  }
+  mproc__posix_start_lock();
+  death = mproc__posix_death_fd();
+  rc = death < 0 ? MPROC_EOS : mproc__posix_socketpair(SOCK_STREAM, sv);
+  if (rc == 0) rc = mproc__posix_pipe(status);
+  if (rc == 0) rc = send_request(death, sv[1], status[1]);
+  mproc__posix_close(sv[1]);
+  mproc__posix_close(status[1]);
+  mproc__posix_start_unlock();
+  if (rc == 0 &&
+      mproc__posix_read_full(status[0], &pid, sizeof pid) != sizeof pid)
+    rc = mproc__err(MPROC_EOS, "the forkserver did not start the child "
+                               "(it may have died or run out of processes)");
+  if (rc == 0) {
+    p->pid = (pid_t)pid;
+    p->sentinel = status[0];
+    p->back = sv[0];
+    rc = mproc__posix_send_boot(sv[0], st->boot, st->boot_len);
+    if (rc == 0) return 0;
+    kill((pid_t)pid, SIGKILL);
+  }
+  mproc__posix_close(sv[0]);
+  mproc__posix_close(status[0]);
+  return rc;
+}
+
+int mproc__posix_forkserver_status(mproc__os_proc *p) {
+  int32_t st = 0;
+  ssize_t r = mproc__posix_read_full(p->sentinel, &st, sizeof st);
+  if (r < 0) return (int)r;
+  if (r != (ssize_t)sizeof st) {
+    /* The server died; its children were killed with it. */
+    p->exitcode = -SIGKILL;
+    return 0;
+  }
+  p->exitcode = mproc__posix_exitcode(st);
+  return 0;
+}

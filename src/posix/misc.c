@@ -1,0 +1,31 @@
+/* mproc: process id, randomness, exit, start methods (POSIX). */
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+long mproc__os_getpid(void) { return (long)getpid(); }
+
+int mproc__os_random(void *buf, size_t n) {
+  /* getentropy: glibc >= 2.25 and macOS; at most 256 bytes a call. */
+  unsigned char *p = buf;
+  while (n > 0) {
+    size_t chunk = n > 256 ? 256 : n;
+    if (getentropy(p, chunk) != 0)
+      return mproc__posix_err(errno, "getentropy");
+    p += chunk;
+    n -= chunk;
+  }
+  return 0;
+}
+
+void mproc__os_exit(int code) {
+  fflush(NULL);
+  _exit(code);
+}
+
+int mproc__os_method_supported(mproc_start_method m) {
+  return m == MPROC_START_FORK || m == MPROC_START_FORKSERVER ||
+         m == MPROC_START_SPAWN;
+}

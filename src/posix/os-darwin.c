@@ -1,0 +1,79 @@
+/* mproc: what is particular to macOS in the POSIX backend. macOS has no
+ * pipe2, no SOCK_CLOEXEC and no MSG_NOSIGNAL guarantee, so descriptors get
+ * CLOEXEC right after birth — under the start lock, so our own forks never
+ * see them half-made — and sockets get SO_NOSIGPIPE. */
+#include <errno.h>
+#include <fcntl.h>
+#include <mach-o/dyld.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+mproc_start_method mproc__os_default_method(void) {
+  return MPROC_START_SPAWN; /* as Python since 3.8 on macOS */
+}
+
+static int cloexec_both(int fds[2], const char *what) {
+  if (mproc__posix_set_cloexec(fds[0]) < 0 ||
+      mproc__posix_set_cloexec(fds[1]) < 0) {
+    int rc = mproc__posix_err(errno, "%s: setting FD_CLOEXEC", what);
+    mproc__posix_close(fds[0]);
+    mproc__posix_close(fds[1]);
+    return rc;
+  }
+  return 0;
+}
+
+int mproc__posix_pipe(int fds[2]) {
+  if (pipe(fds) != 0) return mproc__posix_err(errno, "pipe");
+  return cloexec_both(fds, "pipe");
+}
+
+int mproc__posix_socketpair(int type, int fds[2]) {
+  int one = 1, rc;
+  if (socketpair(AF_UNIX, type, 0, fds) != 0)
+    return mproc__posix_err(errno, "socketpair");
+  rc = cloexec_both(fds, "socketpair");
+  if (rc < 0) return rc;
+  (void)setsockopt(fds[0], SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+  (void)setsockopt(fds[1], SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+  return 0;
+}
+
+int mproc__posix_send_all(int fd, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t r = send(fd, p, n, 0); /* SO_NOSIGPIPE is set on our sockets */
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return mproc__posix_err(errno, "send");
+    }
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+const char *mproc__posix_exe_path(void) {
+  static char path[4096];
+  uint32_t size = sizeof path;
+  if (path[0] == '\0' && _NSGetExecutablePath(path, &size) != 0)
+    path[0] = '\0';
+  return path;
+}
+
+int mproc__posix_is_main_thread(void) { return pthread_main_np() == 1; }
+
+void mproc__posix_watch_parent(int fd, long ppid, int direct) {
+  (void)direct; /* no parent-death signal on macOS: always the thread */
+  if ((long)getppid() != ppid && direct) _exit(1);
+  mproc__posix_watch_thread(fd);
+}
+
+int mproc__os_cpu_count(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}

@@ -1,0 +1,100 @@
+/* mproc: what is particular to Linux in the POSIX backend: CLOEXEC at
+ * birth, /proc/self/exe, usable CPUs from affinity and cgroup quota, and
+ * PR_SET_PDEATHSIG as the fast path of the parent-death watch. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+mproc_start_method mproc__os_default_method(void) {
+  return MPROC_START_FORKSERVER; /* as Python 3.14 on Linux */
+}
+
+int mproc__posix_pipe(int fds[2]) {
+  if (pipe2(fds, O_CLOEXEC) != 0) return mproc__posix_err(errno, "pipe2");
+  return 0;
+}
+
+int mproc__posix_socketpair(int type, int fds[2]) {
+  if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) != 0)
+    return mproc__posix_err(errno, "socketpair");
+  return 0;
+}
+
+int mproc__posix_send_all(int fd, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return mproc__posix_err(errno, "send");
+    }
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+const char *mproc__posix_exe_path(void) {
+  /* The running image itself, even if its file was replaced or moved. */
+  return "/proc/self/exe";
+}
+
+int mproc__posix_is_main_thread(void) {
+  return (pid_t)syscall(SYS_gettid) == getpid();
+}
+
+void mproc__posix_watch_parent(int fd, long ppid, int direct) {
+  /* PR_SET_PDEATHSIG fires when the *thread* that created us ends, so it
+   * is exact only when that thread was the parent's main thread (or the
+   * parent is single-threaded, as the forkserver is). Otherwise watch the
+   * death pipe from a thread. */
+  if (direct && prctl(PR_SET_PDEATHSIG, SIGKILL) == 0) {
+    if ((long)getppid() != ppid) _exit(1); /* the parent is already gone */
+    mproc__posix_close(fd);
+    return;
+  }
+  mproc__posix_watch_thread(fd);
+}
+
+/* "max 100000" or "150000 100000" (cgroup v2), or v1's two files. */
+static int cgroup_limit(void) {
+  long long quota = -1, period = 0;
+  FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+  if (f) {
+    char q[32] = "";
+    if (fscanf(f, "%31s %lld", q, &period) == 2 && q[0] != 'm')
+      sscanf(q, "%lld", &quota);
+    fclose(f);
+  } else {
+    f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "r");
+    if (f) {
+      if (fscanf(f, "%lld", &quota) != 1) quota = -1;
+      fclose(f);
+    }
+    f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "r");
+    if (f) {
+      if (fscanf(f, "%lld", &period) != 1) period = 0;
+      fclose(f);
+    }
+  }
+  if (quota <= 0 || period <= 0) return 0;
+  return (int)((quota + period - 1) / period);
+}
+
+int mproc__os_cpu_count(void) {
+  cpu_set_t set;
+  int n = 0, limit;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+  if (n <= 0) n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  limit = cgroup_limit();
+  if (limit > 0 && limit < n) n = limit;
+  return n > 0 ? n : 1;
+}

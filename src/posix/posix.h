@@ -1,0 +1,89 @@
+/* mproc: what the POSIX backend's files share. */
+#ifndef MPROC_POSIX_H
+#define MPROC_POSIX_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "internal.h"
+#include "platform.h"
+
+/* error.c: translate errno, set the sentence "<what>: <strerror>". */
+int mproc__posix_err(int err, const char *fmt, ...) MPROC__PRINTF(2, 3);
+
+/* fd.c */
+void mproc__posix_close(int fd); /* never retried: see close(2) */
+int mproc__posix_dup_cloexec(int fd, int min);
+int mproc__posix_set_cloexec(int fd);
+/* Read exactly n bytes; returns n, fewer on EOF, or a negative code. */
+ssize_t mproc__posix_read_full(int fd, void *buf, size_t n);
+/* Write all n bytes to a socket, never raising SIGPIPE. */
+int mproc__posix_send_all(int fd, const void *buf, size_t n);
+/* 1 ready, 0 timed out, negative code; timeout < 0 waits forever. */
+int mproc__posix_poll_in(int fd, double timeout);
+/* poll(2) timeout in ms from seconds, rounded up, or -1 for forever. */
+int mproc__posix_ms(double timeout);
+/* Python's exitcode from a wait status. */
+int mproc__posix_exitcode(int status);
+/* waitpid without WNOHANG, retrying EINTR. */
+int mproc__posix_waitpid(pid_t pid, int *status);
+
+/* os-<system>.c: what differs between Linux, macOS and the rest. */
+int mproc__posix_pipe(int fds[2]);                  /* both CLOEXEC */
+int mproc__posix_socketpair(int type, int fds[2]);  /* CLOEXEC, no SIGPIPE */
+const char *mproc__posix_exe_path(void);            /* for posix_spawn */
+int mproc__posix_is_main_thread(void);
+/* In a new child: make sure it ends when its parent `ppid` ends. `fd` is
+ * the read end of the parent's death pipe (EOF once the parent is gone);
+ * `direct` says the parent is single-threaded or forked from its main
+ * thread, so a parent-death signal is exact where the OS has one. */
+void mproc__posix_watch_parent(int fd, long ppid, int direct);
+
+/* deathwatch.c: the portable watch, a thread blocked on the death pipe. */
+void mproc__posix_watch_thread(int fd);
+/* The read end of this process's death pipe, made on first use. Its write
+ * end stays open only in this process, so children see EOF when it dies. */
+int mproc__posix_death_fd(void);
+/* In a fork child: forget the parent's death pipe, return its read end. */
+int mproc__posix_death_after_fork(void);
+void mproc__posix_death_write_close(void);
+
+/* process.c: the start lock serialises fd creation and fork so that no
+ * child inherits a sibling's private pipe ends. */
+void mproc__posix_start_lock(void);
+void mproc__posix_start_unlock(void);
+void mproc__posix_start_lock_reset(void);
+/* An fd this process holds for its own parent (its sentinel end, its boot
+ * socket): closed in any child we fork, so only we keep it open. */
+void mproc__posix_set_self_fd(int fd);
+void mproc__posix_close_self_fd(void);
+
+struct mproc__os_proc {
+  mproc_start_method method;
+  pid_t pid;
+  int sentinel; /* ready when the child ended */
+  int back;     /* spawn/forkserver: the child's error report, or -1 */
+  int reaped;
+  int exitcode;
+  int boot_failed;
+  char boot_error[256];
+};
+
+/* The child side of spawn and forkserver: read the bootstrap message from
+ * `boot` and run it; never returns. `os_parent` is the pid the OS knows as
+ * our parent (the forkserver), or 0 when it is the one that sent us. */
+void mproc__posix_boot_child(int boot, int death, int direct,
+                             long os_parent) MPROC__NORETURN;
+
+int mproc__posix_fork_start(mproc__os_proc *p, const mproc__start *st);
+int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st);
+int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st);
+int mproc__posix_forkserver_init(void);
+/* Read the forkserver's status word once the sentinel is ready. */
+int mproc__posix_forkserver_status(mproc__os_proc *p);
+/* Send the bootstrap message: a u64 length, then the bytes. */
+int mproc__posix_send_boot(int fd, const void *msg, size_t len);
+/* Collect an error report from the back channel, if the child sent one. */
+void mproc__posix_read_report(mproc__os_proc *p, int block);
+
+#endif

@@ -1,0 +1,187 @@
+/* mproc: the POSIX process group of the backend contract — starting by
+ * method, waiting, signalling — and the child side of spawn and forkserver.
+ *
+ * Sentinels: fork — a pipe whose write end only the child holds;
+ * spawn — the bootstrap socket, whose child end only the child holds;
+ * forkserver — a pipe on which the server writes the child's pid and, at
+ * its end, its wait status. Each is readable exactly when the child ended
+ * (or, for spawn, reported a bootstrap failure first). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static int self_fd = -1;
+
+void mproc__posix_start_lock(void) { pthread_mutex_lock(&start_lock); }
+void mproc__posix_start_unlock(void) { pthread_mutex_unlock(&start_lock); }
+void mproc__posix_start_lock_reset(void) {
+  /* In a fork child the lock is a copy, held by a thread that is not here. */
+  pthread_mutex_init(&start_lock, NULL);
+}
+
+void mproc__posix_set_self_fd(int fd) { self_fd = fd; }
+void mproc__posix_close_self_fd(void) {
+  mproc__posix_close(self_fd);
+  self_fd = -1;
+}
+
+int mproc__os_init(void) { return mproc__posix_forkserver_init(); }
+
+int mproc__os_proc_start(mproc__os_proc **out, const mproc__start *st) {
+  mproc__os_proc *p = calloc(1, sizeof *p);
+  int rc;
+  if (p == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  p->method = st->method;
+  p->pid = -1;
+  p->sentinel = p->back = -1;
+  switch (st->method) {
+  case MPROC_START_FORK: rc = mproc__posix_fork_start(p, st); break;
+  case MPROC_START_SPAWN: rc = mproc__posix_spawn_start(p, st); break;
+  case MPROC_START_FORKSERVER:
+    rc = mproc__posix_forkserver_start(p, st);
+    break;
+  default:
+    rc = mproc__err(MPROC_ENOTSUP, "start method %d", (int)st->method);
+  }
+  if (rc < 0) {
+    free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+int mproc__posix_send_boot(int fd, const void *msg, size_t len) {
+  uint64_t n = len;
+  int rc = mproc__posix_send_all(fd, &n, sizeof n);
+  if (rc == 0) rc = mproc__posix_send_all(fd, msg, len);
+  /* A child that died before reading everything shows at join, with its
+   * exit code; it is not a start failure. */
+  return rc == MPROC_EEOF ? 0 : rc;
+}
+
+void mproc__posix_read_report(mproc__os_proc *p, int block) {
+  uint32_t len = 0;
+  char text[sizeof p->boot_error];
+  ssize_t r;
+  if (p->back < 0) return;
+  if (!block && mproc__posix_poll_in(p->back, 0) != 1) return;
+  r = mproc__posix_read_full(p->back, &len, sizeof len);
+  if (r != (ssize_t)sizeof len || len == 0) return;
+  if (len >= sizeof text) len = sizeof text - 1;
+  r = mproc__posix_read_full(p->back, text, len);
+  if (r < 0) return;
+  text[r] = '\0';
+  p->boot_failed = 1;
+  memcpy(p->boot_error, text, (size_t)r + 1);
+}
+
+static int finish(mproc__os_proc *p, int *exitcode) {
+  *exitcode = p->exitcode;
+  if (p->boot_failed)
+    return mproc__err(MPROC_EBOOTSTRAP, "%s", p->boot_error);
+  return 0;
+}
+
+int mproc__os_proc_wait(mproc__os_proc *p, double timeout, int *exitcode) {
+  int r, status = 0;
+  if (p->reaped) return finish(p, exitcode);
+  r = mproc__posix_poll_in(p->sentinel, timeout);
+  if (r < 0) return r;
+  if (r == 0)
+    return mproc__err(MPROC_ETIMEDOUT, "process %ld is still running",
+                      (long)p->pid);
+  if (p->method == MPROC_START_FORKSERVER) {
+    r = mproc__posix_forkserver_status(p);
+    if (r < 0) return r;
+    mproc__posix_read_report(p, 0);
+  } else {
+    if (p->method == MPROC_START_SPAWN) mproc__posix_read_report(p, 1);
+    r = mproc__posix_waitpid(p->pid, &status);
+    if (r < 0) return r;
+    p->exitcode = mproc__posix_exitcode(status);
+  }
+  p->reaped = 1;
+  return finish(p, exitcode);
+}
+
+int mproc__os_proc_signal(mproc__os_proc *p, int hard) {
+  if (p->reaped) return 0;
+  if (kill(p->pid, hard ? SIGKILL : SIGTERM) != 0 && errno != ESRCH)
+    return mproc__posix_err(errno, "kill(%ld, %s)", (long)p->pid,
+                            hard ? "SIGKILL" : "SIGTERM");
+  return 0;
+}
+
+long mproc__os_proc_pid(const mproc__os_proc *p) { return (long)p->pid; }
+
+mproc_handle mproc__os_proc_sentinel(const mproc__os_proc *p) {
+  return (mproc_handle)p->sentinel;
+}
+
+void mproc__os_proc_free(mproc__os_proc *p) {
+  if (p == NULL) return;
+  if (p->back != p->sentinel) mproc__posix_close(p->back);
+  mproc__posix_close(p->sentinel);
+  free(p);
+}
+
+/* ---- the child side of spawn and forkserver ----------------------------- */
+
+static void report(int boot, int code) {
+  const char *text = mproc_last_error();
+  uint32_t len = (uint32_t)strlen(text);
+  char buf[4 + 256];
+  (void)code;
+  if (len > 255) len = 255;
+  memcpy(buf, &len, 4);
+  memcpy(buf + 4, text, len);
+  (void)mproc__posix_send_all(boot, buf, 4 + len);
+}
+
+void mproc__posix_boot_child(int boot, int death, int direct, long os_parent) {
+  uint64_t len = 0;
+  mproc__boot_peek peek;
+  char *msg = NULL;
+  ssize_t r;
+  int code;
+
+  mproc__posix_set_self_fd(boot);
+  r = mproc__posix_read_full(boot, &len, sizeof len);
+  if (r != (ssize_t)sizeof len || len > SIZE_MAX - 1) {
+    mproc__err(MPROC_EBOOTSTRAP, "the parent closed the bootstrap channel "
+                                 "before sending the message");
+    goto fail;
+  }
+  msg = malloc(len ? (size_t)len : 1);
+  if (msg == NULL) {
+    mproc__err(MPROC_EBOOTSTRAP, "no memory for a %llu-byte bootstrap "
+                                 "message",
+               (unsigned long long)len);
+    goto fail;
+  }
+  r = mproc__posix_read_full(boot, msg, (size_t)len);
+  if (r != (ssize_t)len) {
+    mproc__err(MPROC_EBOOTSTRAP, "the bootstrap message was cut short");
+    goto fail;
+  }
+  if (mproc__boot_peek_header(msg, (size_t)len, &peek) < 0) goto fail;
+  mproc__posix_watch_parent(death, os_parent > 0 ? os_parent : peek.parent_pid,
+                            direct);
+  code = mproc__child_boot(msg, (size_t)len);
+  if (code < 0) goto fail;
+  mproc__os_exit(code);
+fail:
+  report(boot, 0);
+  mproc__os_exit(MPROC__BOOT_EXIT);
+  abort(); /* not reached */
+}

@@ -1,0 +1,100 @@
+/* mproc: the spawn start method (posix_spawn of our own executable) and the
+ * spawned child's entry.
+ *
+ * The child gets exactly two descriptors beyond stdio: fd 3, its end of
+ * the bootstrap socket (the message comes in, an error report may go
+ * out, and its closing at exit makes the parent's end — the sentinel —
+ * readable), and fd 4, the read end of the parent's death pipe. The
+ * command line is `<exe> --mproc-spawn 3 4 <direct>`. */
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+extern char **environ;
+
+#define SPAWN_FLAG "--mproc-spawn"
+#define CHILD_BOOT_FD 3
+#define CHILD_DEATH_FD 4
+
+static int do_spawn(pid_t *pid, int boot, int death, int direct) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  char *argv[6];
+  sigset_t none;
+  int rc, b = -1, d = -1;
+
+  /* Move both ends above the fixed numbers first, so that placing one at
+   * 3 can never clobber the other. */
+  b = mproc__posix_dup_cloexec(boot, 10);
+  d = b < 0 ? -1 : mproc__posix_dup_cloexec(death, 10);
+  if (b < 0 || d < 0) {
+    mproc__posix_close(b);
+    return MPROC_EOS;
+  }
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, b, CHILD_BOOT_FD);
+  posix_spawn_file_actions_adddup2(&fa, d, CHILD_DEATH_FD);
+  posix_spawnattr_init(&attr);
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  argv[0] = (char *)(uintptr_t)mproc__posix_exe_path();
+  argv[1] = (char *)(uintptr_t)SPAWN_FLAG;
+  argv[2] = (char *)(uintptr_t)"3";
+  argv[3] = (char *)(uintptr_t)"4";
+  argv[4] = (char *)(uintptr_t)(direct ? "1" : "0");
+  argv[5] = NULL;
+  rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&fa);
+  mproc__posix_close(b);
+  mproc__posix_close(d);
+  if (rc != 0)
+    return mproc__posix_err(rc, "posix_spawn(%s)", argv[0]);
+  return 0;
+}
+
+int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st) {
+  int sv[2] = {-1, -1}, rc, death, direct = mproc__posix_is_main_thread();
+  pid_t pid = -1;
+
+  mproc__posix_start_lock();
+  death = mproc__posix_death_fd();
+  rc = death < 0 ? MPROC_EOS : mproc__posix_socketpair(SOCK_STREAM, sv);
+  if (rc == 0) rc = do_spawn(&pid, sv[1], death, direct);
+  mproc__posix_close(sv[1]);
+  mproc__posix_start_unlock();
+  if (rc < 0) {
+    mproc__posix_close(sv[0]);
+    return rc;
+  }
+  p->pid = pid;
+  p->sentinel = p->back = sv[0];
+  /* The child reads while we write, so any size goes through. */
+  rc = mproc__posix_send_boot(sv[0], st->boot, st->boot_len);
+  if (rc < 0) {
+    kill(pid, SIGKILL);
+    (void)mproc__posix_waitpid(pid, &death);
+    mproc__posix_close(sv[0]);
+    return rc;
+  }
+  return 0;
+}
+
+int mproc__os_child_entry(int argc, char **argv) {
+  int boot, death;
+  if (argc < 5 || argv == NULL || strcmp(argv[1], SPAWN_FLAG) != 0)
+    return 0;
+  boot = atoi(argv[2]);
+  death = atoi(argv[3]);
+  /* Ours alone: no exec'd or forked grandchild may keep them open. */
+  (void)mproc__posix_set_cloexec(boot);
+  (void)mproc__posix_set_cloexec(death);
+  mproc__posix_boot_child(boot, death, strcmp(argv[4], "1") == 0, 0);
+}

@@ -1,0 +1,48 @@
+/* mproc: the Process object's layout and the current process's identity,
+ * shared by process.c, child.c and init.c (not by the backends). */
+#ifndef MPROC_PROCESS_INTERNAL_H
+#define MPROC_PROCESS_INTERNAL_H
+
+#include <stddef.h>
+
+#include "mproc/process.h"
+#include "platform.h"
+
+enum { MPROC__NEW, MPROC__STARTED, MPROC__ENDED, MPROC__CLOSED };
+
+/* "3:1:2": the child numbers from the main program down, as Python's
+ * _identity; long enough for deep trees of large counters. */
+#define MPROC__IDENTITY_MAX 128
+
+struct mproc_process {
+  mproc_target target;
+  void *arg;
+  size_t arg_len;
+  char name[MPROC_NAME_MAX + 1];
+  char identity[MPROC__IDENTITY_MAX];
+  int daemon;
+  mproc_start_method method;
+  int state;
+  int in_wait;     /* a thread blocks in the backend wait */
+  int detached;    /* freed while running: reaped and freed later */
+  int boot_failed; /* the child reported a bootstrap failure */
+  int exitcode;
+  long pid;
+  long creator_pid;
+  mproc__os_proc *os;
+  char boot_error[256];
+  struct mproc_process *next, *prev;
+};
+
+/* child.c */
+int mproc__boot_encode(const mproc_process *p, void **out, size_t *len);
+void mproc__identity_child(char *out, size_t size, unsigned long n);
+int mproc__current_is_daemon(void);
+
+/* init.c */
+int mproc__initialized(void);
+
+/* process.c */
+void mproc__children_reset_after_fork(void);
+
+#endif

@@ -1,0 +1,424 @@
+/* mproc: the Process object and the list of this process's children.
+ *
+ * Locking: `children_lock` guards the children list and every field a
+ * second thread can read through mproc_active_children() (state, exitcode,
+ * in_wait). A blocking wait runs without the lock, with in_wait set, so
+ * active_children never polls a child another thread is waiting on (two
+ * waiters would race for the exit status). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "internal.h"
+#include "platform.h"
+#include "process-internal.h"
+
+static uv_once_t lock_once = UV_ONCE_INIT;
+static uv_mutex_t children_lock;
+static mproc_process *children; /* started by this process, newest first */
+static unsigned long child_counter;
+
+static void lock_init(void) {
+  if (uv_mutex_init(&children_lock) != 0) abort();
+}
+
+static void lock(void) {
+  uv_once(&lock_once, lock_init);
+  uv_mutex_lock(&children_lock);
+}
+
+static void unlock(void) { uv_mutex_unlock(&children_lock); }
+
+void mproc__children_reset_after_fork(void) {
+  /* The child has none of its parent's children; the lock may have been
+   * held by another thread at fork time, so make a fresh one. The list
+   * nodes stay allocated (they are the parent's objects, copied). */
+  uv_once(&lock_once, lock_init);
+  if (uv_mutex_init(&children_lock) != 0) abort();
+  children = NULL;
+  child_counter = 0;
+}
+
+static void list_add(mproc_process *p) {
+  p->next = children;
+  p->prev = NULL;
+  if (children) children->prev = p;
+  children = p;
+}
+
+static void list_remove(mproc_process *p) {
+  if (p->prev)
+    p->prev->next = p->next;
+  else if (children == p)
+    children = p->next;
+  if (p->next) p->next->prev = p->prev;
+  p->next = p->prev = NULL;
+}
+
+static void release(mproc_process *p) {
+  free(p->arg);
+  free(p);
+}
+
+/* Record the end of a child (lock held). */
+static void set_ended(mproc_process *p, int rc, int code) {
+  p->state = MPROC__ENDED;
+  p->exitcode = code;
+  p->boot_failed = rc == MPROC_EBOOTSTRAP;
+  if (p->boot_failed) {
+    snprintf(p->boot_error, sizeof p->boot_error, "%s", mproc_last_error());
+  }
+}
+
+/* Poll one child without blocking (lock held, not in_wait). Frees a
+ * detached child that ended. Returns 1 if it still runs. */
+static int poll_locked(mproc_process *p) {
+  int code = 0, rc;
+  if (p->state != MPROC__STARTED) return 0;
+  if (p->in_wait) return 1;
+  rc = mproc__os_proc_wait(p->os, 0, &code);
+  if (rc == MPROC_ETIMEDOUT) return 1;
+  set_ended(p, rc, code);
+  if (p->detached) {
+    list_remove(p);
+    mproc__os_proc_free(p->os);
+    release(p);
+  }
+  return 0;
+}
+
+static void reap_detached_locked(void) {
+  mproc_process *p = children, *next;
+  for (; p; p = next) {
+    next = p->next;
+    if (p->detached) poll_locked(p);
+  }
+}
+
+int mproc_process_new(mproc_process **out, mproc_target target,
+                      const void *arg, size_t len,
+                      const mproc_process_opts *opts) {
+  mproc_process *p = NULL;
+  mproc_start_method m;
+  size_t name_len = 0;
+  const char *name = opts ? opts->name : NULL;
+
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  if (target == NULL)
+    return mproc__err(MPROC_EINVAL, "process target is NULL");
+  if (arg == NULL && len > 0)
+    return mproc__err(MPROC_EINVAL, "arg is NULL but len is %zu", len);
+  if (name) {
+    name_len = strlen(name);
+    if (name_len > MPROC_NAME_MAX)
+      return mproc__err(MPROC_ENAMETOOLONG,
+                        "process name is %zu bytes; the limit is %d",
+                        name_len, MPROC_NAME_MAX);
+  }
+  m = opts ? opts->method : MPROC_START_DEFAULT;
+  if (m == MPROC_START_DEFAULT && opts && opts->ctx)
+    m = mproc_context_method(opts->ctx);
+  if (m == MPROC_START_DEFAULT) m = mproc_get_start_method();
+  if (mproc_start_method_name(m) == NULL)
+    return mproc__err(MPROC_EINVAL, "start method %d is not a method",
+                      (int)m);
+  if (!mproc__os_method_supported(m))
+    return mproc__err(MPROC_ENOTSUP,
+                      "the %s start method is not available on this "
+                      "platform",
+                      mproc_start_method_name(m));
+
+  p = calloc(1, sizeof *p);
+  if (p == NULL) goto nomem;
+  if (len > 0) {
+    p->arg = malloc(len);
+    if (p->arg == NULL) goto nomem;
+    memcpy(p->arg, arg, len);
+  }
+  p->arg_len = len;
+  p->target = target;
+  p->method = m;
+  p->daemon = opts ? opts->daemon != 0 : 0;
+  p->state = MPROC__NEW;
+
+  lock();
+  child_counter++;
+  mproc__identity_child(p->identity, sizeof p->identity, child_counter);
+  unlock();
+  if (name)
+    memcpy(p->name, name, name_len + 1);
+  else
+    snprintf(p->name, sizeof p->name, "Process-%s", p->identity);
+  *out = p;
+  return 0;
+
+nomem:
+  free(p);
+  return mproc__err(MPROC_ENOMEM, "out of memory for a %zu-byte argument",
+                    len);
+}
+
+static int check_started(mproc_process *p, const char *what) {
+  if (p == NULL) return mproc__err(MPROC_EINVAL, "process is NULL");
+  if (p->state == MPROC__CLOSED)
+    return mproc__err(MPROC_ECLOSED, "%s: process \"%s\" is closed", what,
+                      p->name);
+  if (p->state == MPROC__NEW)
+    return mproc__err(MPROC_ESTATE,
+                      "%s: process \"%s\" has not been started", what,
+                      p->name);
+  if (p->creator_pid != mproc__os_getpid())
+    return mproc__err(MPROC_EPERM,
+                      "%s: process \"%s\" was started by process %ld, not "
+                      "by this one",
+                      what, p->name, p->creator_pid);
+  return 0;
+}
+
+int mproc_process_start(mproc_process *p) {
+  mproc__start st;
+  void *boot = NULL;
+  size_t boot_len = 0;
+  int rc;
+
+  if (p == NULL) return mproc__err(MPROC_EINVAL, "process is NULL");
+  if (p->state == MPROC__CLOSED)
+    return mproc__err(MPROC_ECLOSED, "process \"%s\" is closed", p->name);
+  if (p->state != MPROC__NEW)
+    return mproc__err(MPROC_ESTATE,
+                      "process \"%s\" was already started; a process "
+                      "object can be started only once",
+                      p->name);
+  if (mproc__current_is_daemon())
+    return mproc__err(MPROC_EPERM,
+                      "daemonic processes are not allowed to have children "
+                      "(as in Python)");
+  memset(&st, 0, sizeof st);
+  st.method = p->method;
+  if (p->method == MPROC_START_FORK) {
+    st.fork_ctx = p;
+  } else {
+    if (!mproc__initialized())
+      return mproc__err(MPROC_ENOTINIT,
+                        "the %s start method needs mproc_init(argc, argv) "
+                        "at the top of main()",
+                        mproc_start_method_name(p->method));
+    rc = mproc__boot_encode(p, &boot, &boot_len);
+    if (rc < 0) return rc;
+    st.boot = boot;
+    st.boot_len = boot_len;
+  }
+
+  lock();
+  reap_detached_locked();
+  unlock();
+
+  p->creator_pid = mproc__os_getpid();
+  rc = mproc__os_proc_start(&p->os, &st);
+  free(boot);
+  if (rc < 0) return rc;
+  p->pid = mproc__os_proc_pid(p->os);
+  lock();
+  p->state = MPROC__STARTED;
+  list_add(p);
+  unlock();
+  return 0;
+}
+
+int mproc_process_join(mproc_process *p, double timeout) {
+  double t;
+  int rc, code = 0;
+
+  rc = check_started(p, "join");
+  if (rc < 0) return rc;
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  lock();
+  if (p->state == MPROC__ENDED || p->in_wait) {
+    /* Ended, or another thread waits: report what is known. */
+    int ended = p->state == MPROC__ENDED;
+    unlock();
+    if (!ended) return mproc__err(MPROC_ESTATE, "another thread is "
+                                                "joining process \"%s\"",
+                                  p->name);
+    goto report;
+  }
+  p->in_wait = 1;
+  unlock();
+  rc = mproc__os_proc_wait(p->os, t, &code);
+  lock();
+  p->in_wait = 0;
+  if (rc == MPROC_ETIMEDOUT) {
+    unlock();
+    return rc;
+  }
+  if (rc < 0 && rc != MPROC_EBOOTSTRAP) {
+    unlock();
+    return rc;
+  }
+  set_ended(p, rc, code);
+  unlock();
+report:
+  if (p->boot_failed)
+    return mproc__err(MPROC_EBOOTSTRAP, "%s", p->boot_error);
+  return 0;
+}
+
+int mproc_process_is_alive(mproc_process *p) {
+  int alive;
+  if (p == NULL || p->state != MPROC__STARTED) return 0;
+  if (p->creator_pid != mproc__os_getpid()) return 0;
+  lock();
+  alive = poll_locked(p);
+  unlock();
+  return alive;
+}
+
+static int send_stop(mproc_process *p, int hard) {
+  int rc = check_started(p, hard ? "kill" : "terminate");
+  if (rc < 0) return rc;
+  if (p->state == MPROC__ENDED) return 0;
+  return mproc__os_proc_signal(p->os, hard);
+}
+
+int mproc_process_terminate(mproc_process *p) { return send_stop(p, 0); }
+int mproc_process_kill(mproc_process *p) { return send_stop(p, 1); }
+
+int mproc_process_exitcode(mproc_process *p, int *exitcode) {
+  int ended;
+  if (p == NULL || exitcode == NULL)
+    return mproc__err(MPROC_EINVAL, "process or exitcode pointer is NULL");
+  if (p->state == MPROC__NEW)
+    return mproc__err(MPROC_ESTATE, "process \"%s\" has not been started",
+                      p->name);
+  if (p->state == MPROC__STARTED) {
+    if (p->creator_pid != mproc__os_getpid())
+      return mproc__err(MPROC_EPERM, "process \"%s\" was started by "
+                                     "another process",
+                        p->name);
+    lock();
+    poll_locked(p);
+    unlock();
+  }
+  lock();
+  ended = p->state == MPROC__ENDED || p->state == MPROC__CLOSED;
+  if (ended) *exitcode = p->exitcode;
+  unlock();
+  if (!ended)
+    return mproc__err(MPROC_EAGAIN, "process \"%s\" is still running",
+                      p->name);
+  return 0;
+}
+
+long mproc_process_pid(const mproc_process *p) { return p ? p->pid : 0; }
+
+const char *mproc_process_name(const mproc_process *p) {
+  return p ? p->name : NULL;
+}
+
+int mproc_process_daemon(const mproc_process *p) { return p ? p->daemon : 0; }
+
+int mproc_process_set_daemon(mproc_process *p, int daemon) {
+  if (p == NULL) return mproc__err(MPROC_EINVAL, "process is NULL");
+  if (p->state != MPROC__NEW)
+    return mproc__err(MPROC_ESTATE, "the daemon flag of process \"%s\" can "
+                                    "only be set before start",
+                      p->name);
+  p->daemon = daemon != 0;
+  return 0;
+}
+
+mproc_start_method mproc_process_method(const mproc_process *p) {
+  return p ? p->method : MPROC_START_DEFAULT;
+}
+
+mproc_handle mproc_process_sentinel(const mproc_process *p) {
+  if (p == NULL || p->os == NULL || p->state == MPROC__CLOSED) return -1;
+  return mproc__os_proc_sentinel(p->os);
+}
+
+int mproc_process_close(mproc_process *p) {
+  if (p == NULL) return mproc__err(MPROC_EINVAL, "process is NULL");
+  if (p->state == MPROC__CLOSED) return 0;
+  if (p->state == MPROC__STARTED && mproc_process_is_alive(p))
+    return mproc__err(MPROC_ESTATE,
+                      "cannot close process \"%s\": it is still running",
+                      p->name);
+  lock();
+  if (p->os) {
+    list_remove(p);
+    mproc__os_proc_free(p->os);
+    p->os = NULL;
+  }
+  p->state = MPROC__CLOSED;
+  unlock();
+  return 0;
+}
+
+void mproc_process_free(mproc_process *p) {
+  if (p == NULL) return;
+  if (p->os && p->creator_pid != mproc__os_getpid()) {
+    /* A copy inherited through fork: the child is not ours to reap. */
+    release(p);
+    return;
+  }
+  lock();
+  if (p->state == MPROC__STARTED && poll_locked(p)) {
+    p->detached = 1; /* reaped and freed once it ends */
+    unlock();
+    return;
+  }
+  if (p->os) {
+    list_remove(p);
+    mproc__os_proc_free(p->os);
+  }
+  unlock();
+  release(p);
+}
+
+int mproc_active_children(mproc_process **out, size_t cap) {
+  mproc_process *p, *next;
+  int n = 0;
+  if (out == NULL && cap > 0)
+    return mproc__err(MPROC_EINVAL, "out is NULL but cap is %zu", cap);
+  lock();
+  for (p = children; p; p = next) {
+    next = p->next; /* poll_locked may free a detached child */
+    if (p->detached) {
+      poll_locked(p);
+      continue;
+    }
+    if (poll_locked(p)) {
+      if ((size_t)n < cap) out[n] = p;
+      n++;
+    }
+  }
+  unlock();
+  return n;
+}
+
+void mproc__exit_children(void) {
+  /* Python's _exit_function: terminate daemonic children, join the rest.
+   * Detached children (freed while running) are joined too. */
+  mproc_process *p, *next;
+  lock();
+  for (p = children; p; p = p->next)
+    if (p->state == MPROC__STARTED && p->daemon && !p->in_wait)
+      mproc__os_proc_signal(p->os, 0);
+  for (p = children; p; p = next) {
+    int code = 0, rc;
+    next = p->next;
+    if (p->state != MPROC__STARTED || p->in_wait) continue;
+    rc = mproc__os_proc_wait(p->os, MPROC__INF, &code);
+    set_ended(p, rc, code);
+    if (p->detached) {
+      list_remove(p);
+      mproc__os_proc_free(p->os);
+      release(p);
+    }
+  }
+  unlock();
+}

@@ -1,0 +1,51 @@
+/* mproc tests: POSIX helpers. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int tu_pid_alive(long pid) {
+  char path[64], buf[512];
+  FILE *f;
+  if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 0;
+  /* Linux: an unreaped zombie still answers kill(); it has ended. */
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  f = fopen(path, "r");
+  if (f) {
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    char *close_paren;
+    fclose(f);
+    buf[n] = '\0';
+    close_paren = strrchr(buf, ')');
+    if (close_paren && (close_paren[2] == 'Z' || close_paren[2] == 'X'))
+      return 0;
+  }
+  return 1;
+}
+
+long tu_handle_count(void) {
+  long n = 0;
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  if (d == NULL) d = opendir("/dev/fd");
+  if (d == NULL) return -1;
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
+void tu_sleep_ms(int ms) {
+  struct timespec ts;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+int tu_kill_pid(long pid) { return kill((pid_t)pid, SIGKILL); }

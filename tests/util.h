@@ -1,0 +1,36 @@
+/* mproc tests: small platform helpers (util-posix.c, util-win32.c) and the
+ * child-side check macro. */
+#ifndef MPROC_TESTS_UTIL_H
+#define MPROC_TESTS_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* 1 if a process with that id runs (a zombie counts as ended). */
+int tu_pid_alive(long pid);
+/* Open descriptors (POSIX) or handles (Windows) of this process. */
+long tu_handle_count(void);
+void tu_sleep_ms(int ms);
+/* Kill a process by id outright; 0 on success. */
+int tu_kill_pid(long pid);
+
+/* A child never calls a CMocka assert (its longjmp would run the rest of
+ * the suite inside the child): it prints where and exits non-zero. */
+#define CHILD_CHECK(cond)                                                      \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__,  \
+              #cond);                                                          \
+      fflush(stderr);                                                          \
+      return 99;                                                               \
+    }                                                                          \
+  } while (0)
+
+/* A unique temporary file name for this test run. */
+void tu_temp_path(char *buf, size_t n, const char *tag);
+/* Write a number to a file atomically (write then rename). */
+int tu_write_long(const char *path, long v);
+/* Wait up to `seconds` for the file and read it; 0 on success. */
+int tu_read_long(const char *path, long *v, double seconds);
+
+#endif
