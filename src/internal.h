@@ -17,7 +17,7 @@
 
 /** Set the calling thread's last-error sentence and return `code`. */
 int mproc__err(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
-int mproc__verr(int code, const char *fmt, va_list ap);
+int mproc__verr(int code, const char *fmt, va_list ap) MPROC__PRINTF(2, 0);
 
 /** Turn a public timeout into the backend's form: NaN -> MPROC_EINVAL,
  *  negative -> 0, >= 1e18 -> MPROC__INF. */

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the dependencies, builds mproc (Release) and runs the demo: a
+# child process under every start method, and the guide's first example.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash ci/linux-deps.sh
+cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_TESTS=OFF \
+  >/dev/null
+cmake --build build/demo -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+./build/demo/bin/hello_process
+./build/demo/bin/start_methods

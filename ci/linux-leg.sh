@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One Linux leg: ci/linux-leg.sh asan|clang|tsan
+#   asan  — gcc, Debug, AddressSanitizer + UBSan, -Werror
+#   clang — clang, Release, -Werror
+#   tsan  — clang, ThreadSanitizer, -Werror
+set -euo pipefail
+cd "$(dirname "$0")/.."
+leg=${1:?usage: ci/linux-leg.sh asan|clang|tsan}
+bash ci/linux-deps.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+case "$leg" in
+  asan) cc=gcc; args=(-DCMAKE_BUILD_TYPE=Debug -DMPROC_ASAN=ON) ;;
+  clang) cc=clang; args=(-DCMAKE_BUILD_TYPE=Release) ;;
+  tsan) cc=clang; args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPROC_TSAN=ON) ;;
+  *) echo "unknown leg $leg" >&2; exit 2 ;;
+esac
+dir=build/ci-$leg
+CC=$cc cmake -S . -B "$dir" -DMPROC_WERROR=ON "${args[@]}" >/dev/null
+cmake --build "$dir" -j"$jobs" >/dev/null
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+(cd "$dir" && ctest --output-on-failure -j"$jobs")
