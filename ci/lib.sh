@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the ci/*.sh scripts. Source it; do not run it.
 #
 #   . "$(dirname "$0")/lib.sh"
@@ -11,6 +12,7 @@ ci_log() { printf '==> %s\n' "$*" >&2; }
 ci_die() { printf 'ci: error: %s\n' "$*" >&2; exit 1; }
 
 # Parallel compile jobs: the CI machine has 2 cores.
+# shellcheck disable=SC2034 # used by the scripts that source this file
 CI_JOBS=${MPROC_JOBS:-2}
 
 # ---- Debian packages -------------------------------------------------------

@@ -144,23 +144,32 @@ check_macho() {
 
 # ---- mproc -------------------------------------------------------------------
 
+# build_mproc ARCH: configure, build (keeping going past errors, so one run
+# shows them all) and check one arch. Returns non-zero on any failure; it
+# runs under `||`, where set -e is off, so every step checks itself.
 build_mproc() {
   local arch=$1 prefix=$OUT/deps-$1 bdir=$OUT/mproc-$1
   mkdir -p "$OUT/logs"
   ci_log "configuring mproc for $arch-macos"
   # Only the macOS prefix may answer pkg-config, never the Linux host.
-  PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig PKG_CONFIG_PATH= \
-  cmake -S "$ROOT" -B "$bdir" -G "$GENERATOR" \
-    -DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN" -DMPROC_ZIG_ARCH="$arch" \
-    -DCMAKE_FIND_ROOT_PATH="$prefix" -DCMAKE_PREFIX_PATH="$prefix" \
-    -DCMAKE_BUILD_TYPE=Release -DMPROC_WERROR=ON \
-    -DMPROC_BUILD_TESTS=ON -DMPROC_BUILD_EXAMPLES=ON -DMPROC_BUILD_BENCH=ON \
-    >"$OUT/logs/mproc-$arch-configure.log" 2>&1 || {
-      cat "$OUT/logs/mproc-$arch-configure.log" >&2
-      ci_die "configuring mproc for $arch failed"
-    }
+  if ! PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig PKG_CONFIG_PATH='' \
+    cmake -S "$ROOT" -B "$bdir" -G "$GENERATOR" \
+      -DCMAKE_TOOLCHAIN_FILE="$TOOLCHAIN" -DMPROC_ZIG_ARCH="$arch" \
+      -DCMAKE_FIND_ROOT_PATH="$prefix" -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_BUILD_TYPE=Release -DMPROC_WERROR=ON \
+      -DMPROC_BUILD_TESTS=ON -DMPROC_BUILD_EXAMPLES=ON -DMPROC_BUILD_BENCH=ON \
+      >"$OUT/logs/mproc-$arch-configure.log" 2>&1; then
+    cat "$OUT/logs/mproc-$arch-configure.log" >&2
+    echo "ci: configuring mproc for $arch-macos failed" >&2
+    return 1
+  fi
   ci_log "building mproc for $arch-macos"
-  cmake --build "$bdir" -j "$CI_JOBS"
+  local keep_going=(-k)
+  [ "$GENERATOR" = Ninja ] && keep_going=(-k 0)
+  if ! cmake --build "$bdir" -j "$CI_JOBS" -- "${keep_going[@]}"; then
+    echo "ci: building mproc for $arch-macos failed" >&2
+    return 1
+  fi
 
   # The libraries, and every program (tests, examples, benchmarks).
   local libs=() progs=() f
@@ -170,14 +179,16 @@ build_mproc() {
   for f in "$bdir"/bin/*; do
     [ -f "$f" ] && [ -x "$f" ] && progs+=("$f")
   done
-  [ -n "$(ls "$bdir"/libmproc*.dylib 2>/dev/null)" ] ||
-    ci_die "no shared library libmproc*.dylib in $bdir"
-  [ -n "$(ls "$bdir"/libmproc*.a 2>/dev/null)" ] ||
-    ci_die "no static library libmproc*.a in $bdir"
-  [ ${#progs[@]} -gt 0 ] || ci_die "no programs in $bdir/bin"
+  if [ -z "$(ls "$bdir"/libmproc*.dylib 2>/dev/null)" ] ||
+     [ -z "$(ls "$bdir"/libmproc*.a 2>/dev/null)" ] ||
+     [ ${#progs[@]} -eq 0 ]; then
+    echo "ci: $arch-macos: missing libmproc*.dylib, libmproc*.a or programs" \
+      "in $bdir/bin" >&2
+    return 1
+  fi
   local nl np
-  nl=$(check_macho "$arch" "${libs[@]}")
-  np=$(check_macho "$arch" "${progs[@]}")
+  nl=$(check_macho "$arch" "${libs[@]}") || return 1
+  np=$(check_macho "$arch" "${progs[@]}") || return 1
   ci_log "$arch-macos: $nl libraries and $np programs, all Mach-O $(macho_arch "$arch")"
   file -b "${libs[0]}" "${progs[0]}" | sed 's/^/    /' >&2
 }
@@ -186,7 +197,9 @@ for arch in $ARCHES; do
   case $arch in x86_64 | aarch64) ;; *) ci_die "unknown arch $arch" ;; esac
   build_deps "$arch"
 done
+failed=()
 for arch in $ARCHES; do
-  build_mproc "$arch"
+  build_mproc "$arch" || failed+=("$arch")
 done
+[ ${#failed[@]} -eq 0 ] || ci_die "the macOS build failed for: ${failed[*]}"
 echo "macos: OK ($ARCHES): compiled and linked with zig $ZIG_VERSION"

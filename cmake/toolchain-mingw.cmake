@@ -46,6 +46,10 @@ else()
   set(CMAKE_CROSSCOMPILING_EMULATOR wine)
 endif()
 
+# MinGW's own C99 printf family instead of msvcrt's, which lacks %zu and
+# %lld on older Windows: the library and the tests print sizes with %zu.
+set(CMAKE_C_FLAGS_INIT "-D__USE_MINGW_ANSI_STDIO=1")
+
 # GCC's runtime statically, so a test .exe needs no libgcc_s_seh-1.dll
 # beside it when Wine runs it.
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static-libgcc")

@@ -1,6 +1,7 @@
 /* mproc: process id, randomness, exit, start methods (POSIX). */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "posix.h"

@@ -1,0 +1,75 @@
+/* A program that uses an installed mproc, as a user's would: it finds the
+ * library with CMake's find_package(mproc) or with pkg-config (see
+ * CMakeLists.txt and Makefile beside this file), starts one child, joins it
+ * and checks its exit code. ci/consumer.sh builds and runs it. */
+#include <mproc.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#define CHILD_OK 42
+
+/* Exits CHILD_OK when the argument bytes arrived intact. */
+static int child(const void *arg, size_t len) {
+  return (len == 5 && memcmp(arg, "hello", 5) == 0) ? CHILD_OK : 1;
+}
+/* Lets a spawned child find `child` by name. */
+MPROC_TASK(child);
+
+static int fail(const char *what, int rc) {
+  fprintf(stderr, "consumer: %s: %s (%s)\n", what, mproc_strerror(rc),
+          mproc_last_error());
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  /* A spawned child runs `child` inside mproc_init and never returns. */
+  int rc = mproc_init(argc, argv);
+  if (rc < 0)
+    return fail("mproc_init", rc);
+
+  if (mproc_version() != MPROC_VERSION_HEX) {
+    fprintf(stderr, "consumer: headers are %d.%d.%d, library is %s\n",
+            MPROC_VERSION_MAJOR, MPROC_VERSION_MINOR, MPROC_VERSION_PATCH,
+            mproc_version_string());
+    return 1;
+  }
+
+  mproc_process_opts opts;
+  memset(&opts, 0, sizeof opts);
+#ifdef _WIN32
+  opts.method = MPROC_START_SPAWN;
+#else
+  opts.method = MPROC_START_FORK;
+#endif
+
+  mproc_process *p = NULL;
+  int code = -1000;
+  int status = 1;
+  if ((rc = mproc_process_new(&p, child, "hello", 5, &opts)) < 0) {
+    fail("mproc_process_new", rc);
+    goto cleanup;
+  }
+  if ((rc = mproc_process_start(p)) < 0) {
+    fail("mproc_process_start", rc);
+    goto cleanup;
+  }
+  if ((rc = mproc_process_join(p, MPROC_FOREVER)) < 0) {
+    fail("mproc_process_join", rc);
+    goto cleanup;
+  }
+  if ((rc = mproc_process_exitcode(p, &code)) < 0) {
+    fail("mproc_process_exitcode", rc);
+    goto cleanup;
+  }
+  printf("consumer: mproc %s, %s child %ld exited with %d\n",
+         mproc_version_string(), mproc_start_method_name(opts.method),
+         mproc_process_pid(p), code);
+  status = code == CHILD_OK ? 0 : 1;
+  if (status != 0)
+    fprintf(stderr, "consumer: expected exit code %d\n", CHILD_OK);
+
+cleanup:
+  mproc_process_free(p);
+  return status;
+}
