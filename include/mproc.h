@@ -6,5 +6,8 @@
 #include "mproc/version.h"
 #include "mproc/error.h"
 #include "mproc/process.h"
+#include "mproc/shared.h"
+#include "mproc/sync.h"
+#include "mproc/shm.h"
 
 #endif

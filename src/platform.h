@@ -14,6 +14,7 @@
 #ifndef MPROC_PLATFORM_H
 #define MPROC_PLATFORM_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,6 +98,63 @@ mproc_handle mproc__os_proc_sentinel(const mproc__os_proc *p);
 /** Release the OS resources. The child must have been reaped
  *  (mproc__os_proc_wait returned 0 or MPROC_EBOOTSTRAP). */
 void mproc__os_proc_free(mproc__os_proc *p);
+
+
+/* ---- shm group ----------------------------------------------------------- */
+
+/** The page size: segment sizes are multiples of it. */
+size_t mproc__os_page_size(void);
+
+/** A mapped segment. `handle` is the backend's (Windows keeps the mapping
+ *  handle open: the kernel removes the object with its last handle). */
+typedef struct mproc__os_shm {
+  void *base;
+  size_t size;
+  intptr_t handle;
+} mproc__os_shm;
+
+/** Create `name` (the bare name: the backend adds "/" or "Local\")
+ *  exclusively, owner-only, zero-filled, `size` bytes (a page multiple),
+ *  and map it. MPROC_EEXIST if the name is taken. */
+int mproc__os_shm_create(mproc__os_shm *s, const char *name, size_t size);
+/** Open and map an existing segment whole. MPROC_ENOENT if absent. */
+int mproc__os_shm_open(mproc__os_shm *s, const char *name);
+void mproc__os_shm_close(mproc__os_shm *s);
+/** Remove the name; 0 if it is already gone. */
+int mproc__os_shm_unlink(const char *name);
+
+/** 1 if a process with this id exists, 0 if not (its holds are void). */
+int mproc__os_pid_alive(long pid);
+
+/** Tell the program's resource tracker that `name` was created, so that it
+ *  sweeps it (mproc__shm_sweep) once the program has ended. A no-op where
+ *  the kernel counts holders itself (Windows) or no tracker runs. */
+void mproc__os_track(const char *name);
+
+/* ---- wait group ---------------------------------------------------------- */
+
+/** Per-object parking state. Kernels that wait on an address (futex,
+ *  __ulock) need none; the semaphore fallbacks (Windows, generic POSIX)
+ *  keep a named semaphore, counting sleepers in `*waiters` (a word in the
+ *  object's shared memory). */
+typedef struct mproc__os_park mproc__os_park;
+
+int mproc__os_park_open(mproc__os_park **out, const char *name,
+                        _Atomic uint32_t *waiters, int create);
+void mproc__os_park_close(mproc__os_park *p);
+void mproc__os_park_unlink(const char *name);
+
+/** Sleep while *addr == expected, at most `timeout` (MPROC__INF: no
+ *  limit). Returns 0 when woken (possibly spuriously, or because the value
+ *  already differs) or MPROC_ETIMEDOUT. */
+int mproc__os_wait(mproc__os_park *p, _Atomic uint32_t *addr,
+                   uint32_t expected, double timeout);
+/** Wake up to n sleepers on addr (INT32_MAX: all). */
+void mproc__os_wake(mproc__os_park *p, _Atomic uint32_t *addr, int n);
+
+/** Check-and-remove what only dead processes held: called by the tracker
+ *  for each name it was told of. Implemented in the common layer. */
+int mproc__shm_sweep(const char *name); /* 1 once gone */
 
 /* ---- called by the backends, implemented in the common layer ------------- */
 

@@ -16,7 +16,7 @@ mproc_process *start_with(mproc_target fn, const void *arg, size_t len,
   o.daemon = daemon;
   o.method = g_method;
   assert_int_equal(mproc_process_new(&p, fn, arg, len, &o), 0);
-  assert_int_equal(mproc_process_start(p), 0);
+  if (mproc_process_start(p) != 0) fail_msg("start: %s", mproc_last_error());
   return p;
 }
 

@@ -32,10 +32,6 @@ int mproc__posix_death_after_fork(void) {
   return parent_r;
 }
 
-void mproc__posix_death_write_close(void) {
-  mproc__posix_close(death_w);
-  death_w = -1;
-}
 
 static void *watch(void *arg) {
   int fd = (int)(intptr_t)arg;

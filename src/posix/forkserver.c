@@ -9,9 +9,15 @@
  * child does. The server writes the child's pid (int64) on the status pipe
  * at once, and its wait status (int32) when it ends, then closes the pipe.
  *
- * The server ends with the program: PR_SET_PDEATHSIG on Linux, and
- * everywhere by watching the program's death pipe, at which point it kills
- * the children it still has. */
+ * The server ends with the program: it watches the program's death pipe,
+ * and then kills the children it still has. (Its own children get
+ * PR_SET_PDEATHSIG on Linux; the server itself must live on for its
+ * sweep.)
+ *
+ * The server is also the program's resource tracker: a REQ_TRACK datagram
+ * names a shared object just created; when the program has ended, the
+ * server sweeps every such name (mproc__shm_sweep removes what no live
+ * process holds), waiting a few seconds for dying holders to be gone. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,12 +34,18 @@
 
 typedef struct request {
   uint32_t magic;
+  uint32_t kind;   /* REQ_START, or REQ_TRACK with `name` */
   uint32_t direct; /* the requester is the server's own parent */
+  uint32_t reserved;
   int64_t requester;
+  char name[MPROC_SHM_NAME_MAX + 1];
 } request;
+
+enum { REQ_START = 1, REQ_TRACK = 2 };
 
 static int server_sock = -1; /* the clients' end */
 static long server_parent;   /* the program that started the server */
+static void on_sigchld(int sig);
 static int server_failed;
 
 /* ---- the server ---------------------------------------------------------- */
@@ -70,6 +82,11 @@ static int recv_request(int sock, request *req, int fds[3]) {
   while (r < 0 && errno == EINTR);
   if (r < 0) return -1;
   c = CMSG_FIRSTHDR(&msg);
+  if (r == (ssize_t)sizeof *req && req->magic == REQ_MAGIC &&
+      req->kind == REQ_TRACK && c == NULL) {
+    req->name[sizeof req->name - 1] = '\0';
+    return 2;
+  }
   if (r != (ssize_t)sizeof *req || req->magic != REQ_MAGIC || c == NULL ||
       c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(3 * sizeof(int))) {
     if (c && c->cmsg_type == SCM_RIGHTS) {
@@ -83,14 +100,54 @@ static int recv_request(int sock, request *req, int fds[3]) {
   return 0;
 }
 
+/* The names the program created, to sweep when it ends. */
+typedef struct names {
+  char (*v)[MPROC_SHM_NAME_MAX + 1];
+  size_t n, cap;
+} names;
+
+static void remember(names *t, const char *name) {
+  size_t i;
+  for (i = 0; i < t->n; i++)
+    if (strcmp(t->v[i], name) == 0) return;
+  if (t->n == t->cap) {
+    size_t ncap = t->cap ? t->cap * 2 : 64;
+    void *nv = realloc(t->v, ncap * sizeof *t->v);
+    if (nv == NULL) return;
+    t->v = nv;
+    t->cap = ncap;
+  }
+  strcpy(t->v[t->n++], name);
+}
+
+static void sweep(names *t) {
+  int round;
+  size_t i, left = t->n;
+  /* The program's processes die with it, within moments: retry while
+   * holders are still on their way out. */
+  for (round = 0; round < 50 && left > 0; round++) {
+    left = 0;
+    for (i = 0; i < t->n; i++) {
+      if (t->v[i][0] == '\0') continue;
+      if (mproc__shm_sweep(t->v[i]))
+        t->v[i][0] = '\0';
+      else
+        left++;
+    }
+    if (left) usleep(100000);
+  }
+}
+
 static void serve_one(int sock, int sig_r, int death, child **kids,
-                      size_t *nkids, size_t *cap) {
+                      size_t *nkids, size_t *cap, names *tracked) {
   request req;
   int fds[3]; /* boot, status_w, requester's death_r */
   int64_t pid64;
   pid_t pid;
   size_t i;
-  if (recv_request(sock, &req, fds) != 0) return;
+  int r = recv_request(sock, &req, fds);
+  if (r == 2) remember(tracked, req.name);
+  if (r != 0) return;
   if (*nkids == *cap) {
     size_t ncap = *cap ? *cap * 2 : 64;
     child *nk = realloc(*kids, ncap * sizeof *nk);
@@ -102,6 +159,7 @@ static void serve_one(int sock, int sig_r, int death, child **kids,
   if (pid == 0) {
     signal(SIGCHLD, SIG_DFL);
     signal(SIGINT, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
     mproc__posix_close(sock);
     mproc__posix_close(sig_r);
     mproc__posix_close(sig_w);
@@ -147,6 +205,7 @@ static void reap(child *kids, size_t *nkids) {
 static void serve(int sock, int death) MPROC__NORETURN;
 static void serve(int sock, int death) {
   child *kids = NULL;
+  names tracked = {NULL, 0, 0};
   size_t nkids = 0, cap = 0, i;
   int sp[2];
   struct sigaction sa;
@@ -157,8 +216,10 @@ static void serve(int sock, int death) {
   sa.sa_handler = on_sigchld;
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, NULL);
-  /* Ctrl-C is for the program; the server ends when the program does. */
+  /* Ctrl-C is for the program; the server ends when the program does. A
+   * client that died must not take the server with it. */
   signal(SIGINT, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
   for (;;) {
     struct pollfd pf[3] = {{sock, POLLIN, 0}, {sp[0], POLLIN, 0},
                            {death, POLLIN, 0}};
@@ -173,11 +234,18 @@ static void serve(int sock, int death) {
       reap(kids, &nkids);
     }
     if (pf[2].revents) break; /* the program is gone */
-    if (pf[0].revents & POLLIN) serve_one(sock, sp[0], death, &kids, &nkids,
-                                          &cap);
-    else if (pf[0].revents) break;
+    if (pf[0].revents & POLLIN)
+      serve_one(sock, sp[0], death, &kids, &nkids, &cap, &tracked);
+    else if (pf[0].revents)
+      break;
   }
   for (i = 0; i < nkids; i++) kill(kids[i].pid, SIGKILL);
+  for (i = 0; i < nkids; i++) {
+    int st;
+    while (waitpid(kids[i].pid, &st, 0) < 0 && errno == EINTR) {
+    }
+  }
+  sweep(&tracked);
   _exit(0);
 }
 
@@ -198,11 +266,14 @@ static int start_server(void) {
   pid = fork();
   if (pid == 0) {
     mproc__posix_start_lock_reset();
-    mproc__posix_close(sv[0]);
+    /* The server keeps a client end for its children, so that they can
+     * start processes and track objects too. */
+    server_sock = sv[0];
     mproc__posix_close_self_fd();
-    mproc__posix_death_write_close();
-    /* The server is single-threaded: the parent-death signal is exact. */
-    mproc__posix_watch_parent(-1, me, 1);
+    /* Watch the program's death pipe; our own children get their own. */
+    death = mproc__posix_death_after_fork();
+    /* No parent-death signal here: the server must outlive the program by
+     * the moment its sweep takes; it watches the death pipe instead. */
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     serve(sv[1], death);
   }
@@ -239,6 +310,7 @@ static int send_request(int death, int boot, int status_w) {
 
   memset(&req, 0, sizeof req);
   req.magic = REQ_MAGIC;
+  req.kind = REQ_START;
   req.requester = (int64_t)getpid();
   /* Only the program that started the server is watched through the
    * parent-death signal chain (child -> server -> program); the children
@@ -312,4 +384,25 @@ int mproc__posix_forkserver_status(mproc__os_proc *p) {
   }
   p->exitcode = mproc__posix_exitcode(st);
   return 0;
+}
+
+void mproc__os_track(const char *name) {
+  request req;
+  ssize_t r;
+  if (server_sock < 0) return; /* no tracker: holders still count */
+  memset(&req, 0, sizeof req);
+  req.magic = REQ_MAGIC;
+  req.kind = REQ_TRACK;
+  req.requester = (int64_t)getpid();
+  strncpy(req.name, name, sizeof req.name - 1);
+  do
+    r = send(server_sock, &req, sizeof req, 0);
+  while (r < 0 && errno == EINTR);
+}
+
+int mproc__posix_forkserver_fd(void) { return server_sock; }
+
+void mproc__posix_forkserver_adopt(int fd) {
+  /* A spawned child shares the program's server (and tracker). */
+  server_sock = fd;
 }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <mach-o/dyld.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -76,4 +77,9 @@ void mproc__posix_watch_parent(int fd, long ppid, int direct) {
 int mproc__os_cpu_count(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? (int)n : 1;
+}
+
+int mproc__os_pid_alive(long pid) {
+  if (pid <= 0) return 0;
+  return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }

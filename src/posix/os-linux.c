@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -97,4 +98,22 @@ int mproc__os_cpu_count(void) {
   limit = cgroup_limit();
   if (limit > 0 && limit < n) n = limit;
   return n > 0 ? n : 1;
+}
+
+int mproc__os_pid_alive(long pid) {
+  char path[64], buf[256];
+  FILE *f;
+  size_t n;
+  char *paren;
+  if (pid <= 0) return 0;
+  if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 0;
+  /* A zombie has ended: it holds nothing any more. */
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  f = fopen(path, "r");
+  if (f == NULL) return 1;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  paren = strrchr(buf, ')');
+  return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
 }

@@ -46,7 +46,6 @@ void mproc__posix_watch_thread(int fd);
 int mproc__posix_death_fd(void);
 /* In a fork child: forget the parent's death pipe, return its read end. */
 int mproc__posix_death_after_fork(void);
-void mproc__posix_death_write_close(void);
 
 /* process.c: the start lock serialises fd creation and fork so that no
  * child inherits a sibling's private pipe ends. */
@@ -79,6 +78,10 @@ int mproc__posix_fork_start(mproc__os_proc *p, const mproc__start *st);
 int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st);
 int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st);
 int mproc__posix_forkserver_init(void);
+/* The program's server socket (-1 if none), and adopting it in a spawned
+ * child, which gets it as an inherited descriptor. */
+int mproc__posix_forkserver_fd(void);
+void mproc__posix_forkserver_adopt(int fd);
 /* Read the forkserver's status word once the sentinel is ready. */
 int mproc__posix_forkserver_status(mproc__os_proc *p);
 /* Send the bootstrap message: a u64 length, then the bytes. */

@@ -21,25 +21,29 @@ extern char **environ;
 #define SPAWN_FLAG "--mproc-spawn"
 #define CHILD_BOOT_FD 3
 #define CHILD_DEATH_FD 4
+#define CHILD_SERVER_FD 5
 
 static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
-  char *argv[6];
+  char *argv[7];
   sigset_t none;
-  int rc, b = -1, d = -1;
+  int rc, b = -1, d = -1, s = -1, server = mproc__posix_forkserver_fd();
 
-  /* Move both ends above the fixed numbers first, so that placing one at
-   * 3 can never clobber the other. */
+  /* Move the ends above the fixed numbers first, so that placing one at
+   * 3 can never clobber another. */
   b = mproc__posix_dup_cloexec(boot, 10);
   d = b < 0 ? -1 : mproc__posix_dup_cloexec(death, 10);
-  if (b < 0 || d < 0) {
+  s = d < 0 || server < 0 ? -1 : mproc__posix_dup_cloexec(server, 10);
+  if (b < 0 || d < 0 || (server >= 0 && s < 0)) {
     mproc__posix_close(b);
+    mproc__posix_close(d);
     return MPROC_EOS;
   }
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, b, CHILD_BOOT_FD);
   posix_spawn_file_actions_adddup2(&fa, d, CHILD_DEATH_FD);
+  if (s >= 0) posix_spawn_file_actions_adddup2(&fa, s, CHILD_SERVER_FD);
   posix_spawnattr_init(&attr);
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
@@ -49,12 +53,14 @@ static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   argv[2] = (char *)(uintptr_t)"3";
   argv[3] = (char *)(uintptr_t)"4";
   argv[4] = (char *)(uintptr_t)(direct ? "1" : "0");
-  argv[5] = NULL;
+  argv[5] = (char *)(uintptr_t)(s >= 0 ? "5" : "-1");
+  argv[6] = NULL;
   rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   mproc__posix_close(b);
   mproc__posix_close(d);
+  mproc__posix_close(s);
   if (rc != 0)
     return mproc__posix_err(rc, "posix_spawn(%s)", argv[0]);
   return 0;
@@ -88,13 +94,16 @@ int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st) {
 }
 
 int mproc__os_child_entry(int argc, char **argv) {
-  int boot, death;
-  if (argc < 5 || argv == NULL || strcmp(argv[1], SPAWN_FLAG) != 0)
+  int boot, death, server;
+  if (argc < 6 || argv == NULL || strcmp(argv[1], SPAWN_FLAG) != 0)
     return 0;
   boot = atoi(argv[2]);
   death = atoi(argv[3]);
-  /* Ours alone: no exec'd or forked grandchild may keep them open. */
+  server = atoi(argv[5]);
+  /* Ours alone: no exec'd grandchild may keep them open. */
   (void)mproc__posix_set_cloexec(boot);
   (void)mproc__posix_set_cloexec(death);
+  if (server >= 0 && mproc__posix_set_cloexec(server) == 0)
+    mproc__posix_forkserver_adopt(server);
   mproc__posix_boot_child(boot, death, strcmp(argv[4], "1") == 0, 0);
 }

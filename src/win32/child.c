@@ -119,7 +119,7 @@ static int read_boot(HANDLE h, void **msg, size_t *len) {
 
 int mproc__os_child_entry(int argc, char **argv) {
   const char *flag = find_flag(argc, argv);
-  child_handles ch;
+  child_handles ch = {NULL, NULL, NULL};
   void *msg = NULL;
   size_t len = 0;
   int rc;

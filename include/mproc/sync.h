@@ -1,0 +1,193 @@
+/* mproc: process-shared synchronization — Lock, RLock, Semaphore,
+ * BoundedSemaphore, Condition, Event and Barrier, as in multiprocessing.
+ *
+ * Every object lives in named shared memory: make it with _new (a name of
+ * your choice or a generated one), pass its name to a child (in the
+ * process arguments, under any start method) and open it there with _open.
+ * Under fork the parent's handle also works in the child as is.
+ *
+ * Waits spin briefly, then sleep in the kernel (futex on Linux,
+ * os_sync_wait_on_address / __ulock on macOS, a named semaphore on Windows
+ * and in the generic POSIX fallback). Timeouts are seconds: MPROC_FOREVER
+ * blocks, 0 polls, a negative value means 0; expiry returns
+ * MPROC_ETIMEDOUT.
+ *
+ * Owner death: a process that dies holding a Lock or RLock never deadlocks
+ * the others. The next acquirer gets the lock with MPROC_EOWNERDEAD: it
+ * holds it, and the state the lock protects may be half-updated; repair it
+ * and go on. A process killed while waiting leaves Semaphore counts,
+ * Condition waiters and Barrier state correct.
+ *
+ * Thread-safety: every function may be called from any thread of any
+ * process holding the object, except _free, which ends this handle.
+ * Ownership: _new/_open give a handle; _free releases this process's hold
+ * (the last holder removes the name, as for shared memory).
+ */
+#ifndef MPROC_SYNC_H
+#define MPROC_SYNC_H
+
+#include <stddef.h>
+
+#include "mproc/export.h"
+#include "mproc/shared.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mproc_lock mproc_lock;
+typedef struct mproc_rlock mproc_rlock;
+typedef struct mproc_sem mproc_sem;
+typedef struct mproc_cond mproc_cond;
+typedef struct mproc_event mproc_event;
+typedef struct mproc_barrier mproc_barrier;
+
+/* ---- Lock ---------------------------------------------------------------- */
+
+/** A non-recursive lock. Errors: those of mproc_shm_new. */
+MPROC_EXTERN int mproc_lock_new(mproc_lock **out, const mproc_sync_opts *opts);
+/** Open by name. Errors: those of mproc_shm_open; MPROC_EINVAL if the name
+ *  is another kind of object. */
+MPROC_EXTERN int mproc_lock_open(mproc_lock **out, const char *name);
+/**
+ * Acquire, waiting up to `timeout` (0: try once). Returns 0,
+ * MPROC_ETIMEDOUT, or MPROC_EOWNERDEAD (acquired; the previous owner died
+ * holding it). Acquiring a Lock the caller holds waits (it is not
+ * recursive), as in Python.
+ */
+MPROC_EXTERN int mproc_lock_acquire(mproc_lock *l, double timeout);
+/** Release; any process or thread may release, as in Python.
+ *  Errors: MPROC_ESTATE if it is not held. */
+MPROC_EXTERN int mproc_lock_release(mproc_lock *l);
+MPROC_EXTERN const char *mproc_lock_name(const mproc_lock *l);
+MPROC_EXTERN void mproc_lock_free(mproc_lock *l);
+
+/* ---- RLock --------------------------------------------------------------- */
+
+/** A recursive lock owned by one thread of one process. */
+MPROC_EXTERN int mproc_rlock_new(mproc_rlock **out,
+                                 const mproc_sync_opts *opts);
+MPROC_EXTERN int mproc_rlock_open(mproc_rlock **out, const char *name);
+/** As mproc_lock_acquire; the owner may acquire again (counted). */
+MPROC_EXTERN int mproc_rlock_acquire(mproc_rlock *l, double timeout);
+/** Release once. Errors: MPROC_EPERM if the caller is not the owner. */
+MPROC_EXTERN int mproc_rlock_release(mproc_rlock *l);
+/** How many times the calling thread holds it (0 if it is not the owner). */
+MPROC_EXTERN int mproc_rlock_count(const mproc_rlock *l);
+MPROC_EXTERN const char *mproc_rlock_name(const mproc_rlock *l);
+MPROC_EXTERN void mproc_rlock_free(mproc_rlock *l);
+
+/* ---- Semaphore, BoundedSemaphore ---------------------------------------- */
+
+/**
+ * A semaphore with initial `value`; `bounded` makes release above the
+ * initial value an error (BoundedSemaphore).
+ * Errors: MPROC_EINVAL (value < 0), MPROC_ERANGE (value > INT32_MAX), and
+ * those of mproc_shm_new.
+ */
+MPROC_EXTERN int mproc_sem_new(mproc_sem **out, long value, int bounded,
+                               const mproc_sync_opts *opts);
+MPROC_EXTERN int mproc_sem_open(mproc_sem **out, const char *name);
+/** Decrement, waiting up to `timeout` while the value is 0. Returns 0 or
+ *  MPROC_ETIMEDOUT. */
+MPROC_EXTERN int mproc_sem_acquire(mproc_sem *s, double timeout);
+/** Increment and wake one waiter. Errors: MPROC_ERANGE when a bounded
+ *  semaphore would exceed its initial value, or the value would overflow. */
+MPROC_EXTERN int mproc_sem_release(mproc_sem *s);
+/** The current value (a snapshot). */
+MPROC_EXTERN long mproc_sem_value(const mproc_sem *s);
+MPROC_EXTERN const char *mproc_sem_name(const mproc_sem *s);
+MPROC_EXTERN void mproc_sem_free(mproc_sem *s);
+
+/* ---- Condition ----------------------------------------------------------- */
+
+/**
+ * A condition variable over `lock` or `rlock` (at most one non-NULL; both
+ * NULL: a new RLock of its own, as Python's Condition()). The condition
+ * remembers the lock's name, so mproc_cond_open opens both.
+ * Ownership: the condition borrows a lock given to it: free the condition
+ * first.
+ */
+MPROC_EXTERN int mproc_cond_new(mproc_cond **out, mproc_lock *lock,
+                                mproc_rlock *rlock,
+                                const mproc_sync_opts *opts);
+MPROC_EXTERN int mproc_cond_open(mproc_cond **out, const char *name);
+/** Acquire / release the underlying lock (results as for that lock). */
+MPROC_EXTERN int mproc_cond_acquire(mproc_cond *c, double timeout);
+MPROC_EXTERN int mproc_cond_release(mproc_cond *c);
+/**
+ * Release the lock, wait for a notify or `timeout`, re-acquire the lock
+ * (fully, for an RLock held recursively). Returns 0 when notified,
+ * MPROC_ETIMEDOUT, or MPROC_EOWNERDEAD from the re-acquire. Like any
+ * condition variable it may return 0 spuriously; loop on your predicate or
+ * use mproc_cond_wait_for.
+ * Errors: MPROC_EPERM if the caller does not hold the lock.
+ */
+MPROC_EXTERN int mproc_cond_wait(mproc_cond *c, double timeout);
+/** Wait until pred(arg) returns non-zero or `timeout` passes; returns 0
+ *  when the predicate holds, MPROC_ETIMEDOUT otherwise. The lock is held
+ *  whenever pred runs. */
+MPROC_EXTERN int mproc_cond_wait_for(mproc_cond *c, int (*pred)(void *arg),
+                                     void *arg, double timeout);
+/** Wake up to n waiters (the lock must be held: MPROC_EPERM otherwise). */
+MPROC_EXTERN int mproc_cond_notify(mproc_cond *c, int n);
+MPROC_EXTERN int mproc_cond_notify_all(mproc_cond *c);
+MPROC_EXTERN const char *mproc_cond_name(const mproc_cond *c);
+MPROC_EXTERN void mproc_cond_free(mproc_cond *c);
+
+/* ---- Event --------------------------------------------------------------- */
+
+MPROC_EXTERN int mproc_event_new(mproc_event **out,
+                                 const mproc_sync_opts *opts);
+MPROC_EXTERN int mproc_event_open(mproc_event **out, const char *name);
+MPROC_EXTERN int mproc_event_set(mproc_event *e);
+MPROC_EXTERN int mproc_event_clear(mproc_event *e);
+MPROC_EXTERN int mproc_event_is_set(const mproc_event *e);
+/** Wait until set. Returns 0 (set) or MPROC_ETIMEDOUT. */
+MPROC_EXTERN int mproc_event_wait(mproc_event *e, double timeout);
+MPROC_EXTERN const char *mproc_event_name(const mproc_event *e);
+MPROC_EXTERN void mproc_event_free(mproc_event *e);
+
+/* ---- Barrier ------------------------------------------------------------- */
+
+/** Called by one party (the last to arrive) before the others are
+ *  released; in the process of that party. */
+typedef void (*mproc_barrier_action)(void *arg);
+
+/**
+ * A barrier for `parties` (1..32767). `action` (may be NULL) runs in the
+ * process of the last party to arrive, before the others are released. A
+ * barrier opened by name has no action unless given one with
+ * mproc_barrier_set_action.
+ * Errors: MPROC_EINVAL (parties out of range), those of mproc_shm_new.
+ */
+MPROC_EXTERN int mproc_barrier_new(mproc_barrier **out, int parties,
+                                   mproc_barrier_action action, void *arg,
+                                   const mproc_sync_opts *opts);
+MPROC_EXTERN int mproc_barrier_open(mproc_barrier **out, const char *name);
+MPROC_EXTERN void mproc_barrier_set_action(mproc_barrier *b,
+                                           mproc_barrier_action action,
+                                           void *arg);
+/**
+ * Wait until all parties have arrived. Returns the arrival index
+ * (0..parties-1, unique per round), or MPROC_EBROKEN if the barrier is or
+ * becomes broken (reset, abort, or another party's timeout), or
+ * MPROC_ETIMEDOUT — which also breaks the barrier for every waiter, as in
+ * Python (so a party that died makes the others fail by their timeouts
+ * instead of hanging forever).
+ */
+MPROC_EXTERN int mproc_barrier_wait(mproc_barrier *b, double timeout);
+/** Return to the empty state; current waiters get MPROC_EBROKEN. */
+MPROC_EXTERN int mproc_barrier_reset(mproc_barrier *b);
+/** Break it: current and future waiters get MPROC_EBROKEN until reset. */
+MPROC_EXTERN int mproc_barrier_abort(mproc_barrier *b);
+MPROC_EXTERN int mproc_barrier_broken(const mproc_barrier *b);
+MPROC_EXTERN int mproc_barrier_n_waiting(const mproc_barrier *b);
+MPROC_EXTERN int mproc_barrier_parties(const mproc_barrier *b);
+MPROC_EXTERN const char *mproc_barrier_name(const mproc_barrier *b);
+MPROC_EXTERN void mproc_barrier_free(mproc_barrier *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

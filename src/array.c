@@ -1,0 +1,136 @@
+/* mproc: Value and Array (and their Raw forms): typed items in a shared
+ * segment, with an RLock in the header unless raw. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "object.h"
+
+typedef struct array_state {
+  mproc__rlock_state lock;
+  uint64_t n;
+  uint32_t item;
+  char typecode;
+  char raw;
+} array_state;
+
+struct mproc_array {
+  mproc__obj obj;
+  array_state *st;
+  mproc_rlock lock; /* borrowed view of st->lock */
+};
+
+size_t mproc_typecode_size(char t) {
+  switch (t) {
+  case 'b': case 'B': case 'c': return 1;
+  case 'h': case 'H': return 2;
+  case 'i': case 'I': case 'f': return 4;
+  case 'l': case 'L': return sizeof(long);
+  case 'q': case 'Q': case 'd': return 8;
+  default: return 0;
+  }
+}
+
+typedef struct array_init_arg {
+  char typecode;
+  char raw;
+  size_t n, item;
+} array_init_arg;
+
+static void array_init(void *state, void *arg) {
+  array_state *st = state;
+  const array_init_arg *a = arg;
+  mproc__rlock_init_state(&st->lock, NULL);
+  st->n = a->n;
+  st->item = (uint32_t)a->item;
+  st->typecode = a->typecode;
+  st->raw = a->raw;
+}
+
+static void finish(mproc_array *a) {
+  a->st = mproc__obj_state(&a->obj);
+  mproc__rlock_borrow(&a->lock, &a->obj, &a->st->lock);
+}
+
+int mproc_array_new(mproc_array **out, char typecode, size_t n,
+                    const void *init, const mproc_value_opts *opts) {
+  mproc_array *a;
+  mproc_shm_opts so;
+  array_init_arg arg;
+  size_t item = mproc_typecode_size(typecode);
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  if (item == 0)
+    return mproc__err(MPROC_EINVAL, "typecode '%c' is not one of b B h H i "
+                                    "I l L q Q f d c",
+                      typecode ? typecode : '?');
+  if (n == 0) return mproc__err(MPROC_EINVAL, "array length is 0");
+  if (n > ((size_t)1 << 46) / item)
+    return mproc__err(MPROC_ERANGE, "%zu items of %zu bytes is too large",
+                      n, item);
+  a = calloc(1, sizeof *a);
+  if (a == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  memset(&so, 0, sizeof so);
+  if (opts) {
+    so.name = opts->name;
+    so.no_track = opts->no_track;
+  }
+  arg.typecode = typecode;
+  arg.raw = opts && opts->raw;
+  arg.n = n;
+  arg.item = item;
+  rc = mproc__obj_create(&a->obj, MPROC__KIND_ARRAY, n * item, &so,
+                         array_init, &arg);
+  if (rc < 0) {
+    free(a);
+    return rc;
+  }
+  finish(a);
+  if (init) memcpy(mproc__obj_data(&a->obj), init, n * item);
+  *out = a;
+  return 0;
+}
+
+int mproc_array_open(mproc_array **out, const char *name) {
+  mproc_array *a;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  a = calloc(1, sizeof *a);
+  if (a == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  rc = mproc__obj_open(&a->obj, name, MPROC__KIND_ARRAY);
+  if (rc < 0) {
+    free(a);
+    return rc;
+  }
+  finish(a);
+  *out = a;
+  return 0;
+}
+
+void *mproc_array_ptr(const mproc_array *a) {
+  return a ? mproc__obj_data(&a->obj) : NULL;
+}
+
+size_t mproc_array_len(const mproc_array *a) {
+  return a ? (size_t)a->st->n : 0;
+}
+
+char mproc_array_typecode(const mproc_array *a) {
+  return a ? a->st->typecode : '\0';
+}
+
+const char *mproc_array_name(const mproc_array *a) {
+  return a ? a->obj.name : NULL;
+}
+
+mproc_rlock *mproc_array_get_lock(mproc_array *a) {
+  if (a == NULL || a->st->raw) return NULL;
+  return &a->lock;
+}
+
+void mproc_array_free(mproc_array *a) {
+  if (a == NULL) return;
+  mproc__obj_close(&a->obj);
+  free(a);
+}

@@ -1,0 +1,135 @@
+/* mproc: the named shared object — the base of shared memory, Value/Array
+ * and every synchronization object.
+ *
+ * Layout of a segment: one header page (this header, then the kind's state
+ * at MPROC__STATE_OFFSET), then the user's data for shm and arrays.
+ *
+ * Holder table protocol: every process that creates or opens the object
+ * writes its pid into a free slot of `holders` (a slot whose pid is dead
+ * counts as free), under `table_lock` (a word holding the locker's pid; a
+ * dead locker's hold is stolen). On close it clears its slot; if no live
+ * pid remains it sets `unlinked` and removes the name. An open that finds
+ * `unlinked` set fails with MPROC_ENOENT, so nobody registers into an
+ * object whose name is going away.
+ */
+#ifndef MPROC_OBJECT_H
+#define MPROC_OBJECT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "platform.h"
+
+#define MPROC__OBJ_MAGIC 0x314f504du /* "MPO1" */
+#define MPROC__HOLDERS 128
+#define MPROC__STATE_OFFSET 1024
+
+enum mproc__kind {
+  MPROC__KIND_SHM = 1,
+  MPROC__KIND_ARRAY,
+  MPROC__KIND_LOCK,
+  MPROC__KIND_RLOCK,
+  MPROC__KIND_SEM,
+  MPROC__KIND_COND,
+  MPROC__KIND_EVENT,
+  MPROC__KIND_BARRIER
+};
+
+#define MPROC__FLAG_NO_TRACK 1u
+
+typedef struct mproc__hdr {
+  uint32_t magic;
+  uint32_t kind;
+  _Atomic uint32_t ready; /* 1 once the creator has initialised it */
+  uint32_t flags;
+  uint64_t data_offset; /* user data (shm, array), from the base */
+  uint64_t data_size;
+  _Atomic uint32_t table_lock;
+  _Atomic uint32_t unlinked;
+  _Atomic uint32_t park_waiters; /* for the semaphore parking backends */
+  uint32_t reserved;
+  _Atomic int32_t holders[MPROC__HOLDERS];
+} mproc__hdr;
+
+typedef struct mproc__obj {
+  mproc__os_shm seg;
+  mproc__hdr *hdr;
+  mproc__os_park *park;
+  long holder_pid; /* the pid registered in the table, 0 if none */
+  char name[MPROC_SHM_NAME_MAX + 1];
+} mproc__obj;
+
+/** Initialises the kind's state of a new object before others can see it. */
+typedef void (*mproc__obj_init)(void *state, void *arg);
+
+int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
+                      const mproc_shm_opts *opts, mproc__obj_init init,
+                      void *arg);
+int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind);
+/** Release this process's hold and unmap (see the protocol above). */
+void mproc__obj_close(mproc__obj *o);
+/** Remove the name now. */
+int mproc__obj_unlink(mproc__obj *o);
+
+static inline void *mproc__obj_state(const mproc__obj *o) {
+  return (char *)o->seg.base + MPROC__STATE_OFFSET;
+}
+static inline void *mproc__obj_data(const mproc__obj *o) {
+  return (char *)o->seg.base + o->hdr->data_offset;
+}
+
+/* ---- waiting (wait.c) ----------------------------------------------------- */
+
+/** Spin briefly (never on one CPU), then sleep while *addr == expected,
+ *  until `deadline` (mproc__deadline form). 0 or MPROC_ETIMEDOUT. */
+int mproc__wait(mproc__obj *o, _Atomic uint32_t *addr, uint32_t expected,
+                double deadline);
+void mproc__wake(mproc__obj *o, _Atomic uint32_t *addr, int n);
+/** Spin until *addr != expected for at most the spin budget; returns 1 if
+ *  it changed. */
+int mproc__spin(_Atomic uint32_t *addr, uint32_t expected);
+
+/** This process's id as stored in lock words (30 bits). */
+uint32_t mproc__self_id(void);
+/** A process-unique id for the calling thread (never 0). */
+uint64_t mproc__thread_id(void);
+
+/* ---- the lock word (sync-lock.c), shared by Lock, RLock, Value ------------ */
+
+#define MPROC__LOCK_PID 0x3fffffffu
+#define MPROC__LOCK_CONTENDED 0x40000000u
+
+int mproc__lockword_acquire(mproc__obj *o, _Atomic uint32_t *w,
+                            double timeout);
+int mproc__lockword_release(mproc__obj *o, _Atomic uint32_t *w);
+/** Whether the calling process holds a Lock (Condition's check). */
+int mproc__lock_held_by_me(const mproc_lock *l);
+
+/* The RLock state, also embedded in every Value/Array with a lock. */
+typedef struct mproc__rlock_state {
+  _Atomic uint32_t word;
+  uint32_t count;          /* written by the owner only */
+  _Atomic uint64_t thread; /* the owner's mproc__thread_id, 0 if free */
+} mproc__rlock_state;
+
+struct mproc_rlock {
+  mproc__obj own; /* used when this handle owns its object */
+  mproc__obj *obj;
+  mproc__rlock_state *st;
+};
+
+void mproc__rlock_init_state(void *state, void *arg);
+/** Wrap embedded RLock state as a borrowed handle. */
+void mproc__rlock_borrow(mproc_rlock *l, mproc__obj *o,
+                         mproc__rlock_state *st);
+/** Release fully, returning the count; re-take with the count (Condition). */
+int mproc__rlock_release_all(mproc_rlock *l, uint32_t *count);
+int mproc__rlock_reacquire(mproc_rlock *l, uint32_t count);
+
+/* ---- names (shm.c) -------------------------------------------------------- */
+
+/** Check a user name: 1..MPROC_SHM_NAME_MAX of [A-Za-z0-9_.-]. */
+int mproc__check_name(const char *name);
+
+#endif

@@ -1,0 +1,324 @@
+/* mproc: named shared objects (the holder table) and the public shared
+ * memory API. See object.h for the protocol. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "object.h"
+
+struct mproc_shm {
+  mproc__obj obj;
+};
+
+/* ---- names --------------------------------------------------------------- */
+
+int mproc__check_name(const char *name) {
+  size_t i, len;
+  if (name == NULL) return mproc__err(MPROC_EINVAL, "name is NULL");
+  len = strlen(name);
+  if (len == 0) return mproc__err(MPROC_EINVAL, "name is empty");
+  if (len > MPROC_SHM_NAME_MAX)
+    return mproc__err(MPROC_ENAMETOOLONG,
+                      "name \"%.40s%s\" is %zu characters; the limit is %d "
+                      "(macOS allows 30 in all)",
+                      name, len > 40 ? "..." : "", len, MPROC_SHM_NAME_MAX);
+  for (i = 0; i < len; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+          (c == '.' && i > 0)))
+      return mproc__err(MPROC_EINVAL,
+                        "name \"%s\" has '%c' at %zu; use A-Z a-z 0-9 _ - "
+                        "and . (not first)",
+                        name, c, i);
+  }
+  return 0;
+}
+
+static int random_name(char out[16]) {
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  unsigned char r[10];
+  int i, rc = mproc__os_random(r, sizeof r);
+  if (rc < 0) return rc;
+  memcpy(out, "mp-", 3);
+  for (i = 0; i < 10; i++) out[3 + i] = alphabet[r[i] % 36];
+  out[13] = '\0';
+  return 0;
+}
+
+/* ---- the holder table ---------------------------------------------------- */
+
+static void table_lock(mproc__hdr *h) {
+  uint32_t me = mproc__self_id(), cur;
+  unsigned spins = 0;
+  for (;;) {
+    cur = 0;
+    if (atomic_compare_exchange_weak(&h->table_lock, &cur, me)) return;
+    /* Held for a few instructions only; a dead holder's hold is stolen. */
+    if (++spins % 1024 == 0) {
+      if (cur != 0 && !mproc__os_pid_alive((long)cur) &&
+          atomic_compare_exchange_strong(&h->table_lock, &cur, me))
+        return;
+      uv_sleep(1);
+    }
+  }
+}
+
+static void table_unlock(mproc__hdr *h) { atomic_store(&h->table_lock, 0); }
+
+/* Register this process (table locked). 0 or MPROC_ENOENT when the object
+ * is being removed. A full table leaves the process unregistered: the
+ * object then outlives it until the tracker's sweep. */
+static int table_add(mproc__obj *o) {
+  mproc__hdr *h = o->hdr;
+  long me = mproc__os_getpid();
+  int i;
+  if (atomic_load(&h->unlinked))
+    return mproc__err(MPROC_ENOENT, "shared object \"%s\" is being removed",
+                      o->name);
+  for (i = 0; i < MPROC__HOLDERS; i++) {
+    int32_t p = atomic_load(&h->holders[i]);
+    if (p == 0 || (p != me && !mproc__os_pid_alive(p))) {
+      atomic_store(&h->holders[i], (int32_t)me);
+      o->holder_pid = me;
+      return 0;
+    }
+  }
+  return 0;
+}
+
+/* Whether a live process other than `except` holds it (table locked). */
+static int table_live(mproc__hdr *h, long except) {
+  int i;
+  for (i = 0; i < MPROC__HOLDERS; i++) {
+    int32_t p = atomic_load(&h->holders[i]);
+    if (p != 0 && p != except && mproc__os_pid_alive(p)) return 1;
+  }
+  return 0;
+}
+
+static void remove_name(const char *name) {
+  mproc__os_shm_unlink(name);
+  mproc__os_park_unlink(name);
+}
+
+/* ---- objects ------------------------------------------------------------- */
+
+static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+static int create_named(mproc__obj *o, const char *name, size_t total) {
+  int rc;
+  memset(o, 0, sizeof *o);
+  strcpy(o->name, name);
+  rc = mproc__os_shm_create(&o->seg, name, total);
+  if (rc == MPROC_EEXIST)
+    mproc__err(rc, "a shared object named \"%s\" already exists", name);
+  return rc;
+}
+
+int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
+                      const mproc_shm_opts *opts, mproc__obj_init init,
+                      void *arg) {
+  size_t page = mproc__os_page_size(), total, data = 0;
+  const char *name = opts ? opts->name : NULL;
+  char gen[16];
+  int rc, tries;
+
+  if (data_size > 0) {
+    if (data_size > ((size_t)1 << 46))
+      return mproc__err(MPROC_ERANGE, "%zu bytes is more shared memory "
+                                      "than this library maps (64 TiB)",
+                        data_size);
+    data = round_up(data_size, page);
+  }
+  total = page + data;
+  if (name) {
+    rc = mproc__check_name(name);
+    if (rc == 0) rc = create_named(o, name, total);
+  } else {
+    for (tries = 0, rc = MPROC_EEXIST; rc == MPROC_EEXIST && tries < 8;
+         tries++) {
+      rc = random_name(gen);
+      if (rc == 0) rc = create_named(o, gen, total);
+    }
+  }
+  if (rc < 0) return rc;
+  o->hdr = o->seg.base;
+  o->hdr->magic = MPROC__OBJ_MAGIC;
+  o->hdr->kind = kind;
+  o->hdr->flags = opts && opts->no_track ? MPROC__FLAG_NO_TRACK : 0;
+  o->hdr->data_offset = page;
+  o->hdr->data_size = data;
+  rc = mproc__os_park_open(&o->park, o->name,
+                           &o->hdr->park_waiters, 1);
+  if (rc < 0) {
+    mproc__os_shm_close(&o->seg);
+    mproc__os_shm_unlink(o->name);
+    return rc;
+  }
+  if (init) init(mproc__obj_state(o), arg);
+  table_add(o);
+  atomic_store(&o->hdr->ready, 1);
+  if (!(o->hdr->flags & MPROC__FLAG_NO_TRACK)) mproc__os_track(o->name);
+  return 0;
+}
+
+static const char *kind_name(uint32_t kind) {
+  static const char *names[] = {"?",         "shared memory", "array",
+                                "lock",      "rlock",         "semaphore",
+                                "condition", "event",         "barrier"};
+  return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
+int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind) {
+  mproc__hdr *h;
+  int rc = mproc__check_name(name), spins;
+  if (rc < 0) return rc;
+  memset(o, 0, sizeof *o);
+  strcpy(o->name, name);
+  rc = mproc__os_shm_open(&o->seg, name);
+  if (rc == MPROC_ENOENT)
+    return mproc__err(rc, "no shared object named \"%s\"", name);
+  if (rc < 0) return rc;
+  h = o->hdr = o->seg.base;
+  /* The creator publishes `ready` last; it is between two instructions. */
+  for (spins = 0; !atomic_load(&h->ready) && spins < 2000; spins++)
+    uv_sleep(1);
+  if (!atomic_load(&h->ready) || h->magic != MPROC__OBJ_MAGIC ||
+      o->seg.size < mproc__os_page_size()) {
+    rc = mproc__err(MPROC_EINVAL, "\"%s\" is not an mproc shared object",
+                    name);
+    goto fail;
+  }
+  if (h->kind != kind) {
+    rc = mproc__err(MPROC_EINVAL, "\"%s\" is a %s, not a %s", name,
+                    kind_name(h->kind), kind_name(kind));
+    goto fail;
+  }
+  rc = mproc__os_park_open(&o->park, name, &h->park_waiters, 0);
+  if (rc < 0) goto fail;
+  table_lock(h);
+  rc = table_add(o);
+  table_unlock(h);
+  if (rc < 0) {
+    mproc__os_park_close(o->park);
+    goto fail;
+  }
+  return 0;
+fail:
+  mproc__os_shm_close(&o->seg);
+  return rc;
+}
+
+void mproc__obj_close(mproc__obj *o) {
+  mproc__hdr *h = o->hdr;
+  long me = mproc__os_getpid();
+  int i, last = 0;
+  if (h == NULL) return;
+  if (o->holder_pid == me) {
+    table_lock(h);
+    for (i = 0; i < MPROC__HOLDERS; i++)
+      if (atomic_load(&h->holders[i]) == (int32_t)me) {
+        atomic_store(&h->holders[i], 0);
+        break;
+      }
+    if (!(h->flags & MPROC__FLAG_NO_TRACK) && !table_live(h, me) &&
+        !atomic_exchange(&h->unlinked, 1))
+      last = 1;
+    table_unlock(h);
+  }
+  /* A handle inherited through fork is only unmapped: its hold is the
+   * parent's. */
+  if (last) remove_name(o->name);
+  mproc__os_park_close(o->park);
+  mproc__os_shm_close(&o->seg);
+  o->hdr = NULL;
+}
+
+int mproc__obj_unlink(mproc__obj *o) {
+  if (!atomic_exchange(&o->hdr->unlinked, 1)) remove_name(o->name);
+  return 0;
+}
+
+int mproc__shm_sweep(const char *name) {
+  mproc__os_shm seg;
+  mproc__hdr *h;
+  int gone = 1;
+  if (mproc__os_shm_open(&seg, name) < 0) {
+    mproc__os_park_unlink(name); /* the segment went; its semaphore too */
+    return 1;
+  }
+  h = seg.base;
+  if (seg.size >= mproc__os_page_size() && h->magic == MPROC__OBJ_MAGIC) {
+    table_lock(h);
+    if (table_live(h, 0))
+      gone = 0;
+    else
+      atomic_store(&h->unlinked, 1);
+    table_unlock(h);
+  }
+  if (gone) remove_name(name);
+  mproc__os_shm_close(&seg);
+  return gone;
+}
+
+/* ---- the public shared memory API --------------------------------------- */
+
+int mproc_shm_new(mproc_shm **out, size_t size, const mproc_shm_opts *opts) {
+  mproc_shm *s;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  if (size == 0)
+    return mproc__err(MPROC_EINVAL, "shared memory size must be positive");
+  s = calloc(1, sizeof *s);
+  if (s == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  rc = mproc__obj_create(&s->obj, MPROC__KIND_SHM, size, opts, NULL, NULL);
+  if (rc < 0) {
+    free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+int mproc_shm_open(mproc_shm **out, const char *name) {
+  mproc_shm *s;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  s = calloc(1, sizeof *s);
+  if (s == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  rc = mproc__obj_open(&s->obj, name, MPROC__KIND_SHM);
+  if (rc < 0) {
+    free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void *mproc_shm_buf(const mproc_shm *s) {
+  return s ? mproc__obj_data(&s->obj) : NULL;
+}
+
+size_t mproc_shm_size(const mproc_shm *s) {
+  return s ? (size_t)s->obj.hdr->data_size : 0;
+}
+
+const char *mproc_shm_name(const mproc_shm *s) {
+  return s ? s->obj.name : NULL;
+}
+
+int mproc_shm_unlink(mproc_shm *s) {
+  if (s == NULL) return mproc__err(MPROC_EINVAL, "shared memory is NULL");
+  return mproc__obj_unlink(&s->obj);
+}
+
+int mproc_shm_close(mproc_shm *s) {
+  if (s == NULL) return 0;
+  mproc__obj_close(&s->obj);
+  free(s);
+  return 0;
+}

@@ -1,0 +1,192 @@
+/* mproc: Condition.
+ *
+ * The condition's shared state is a sequence word and the name and kind
+ * of its lock. wait() reads the sequence, releases the lock, sleeps while
+ * the sequence is unchanged, and re-acquires the lock; notify() bumps the
+ * sequence and wakes up to n sleepers. No list of waiters is kept, so a
+ * waiter killed at any point leaves nothing behind; the price is that a
+ * waiter between reading the sequence and sleeping may also return for a
+ * notify(1) — a spurious wake-up, which condition variables allow. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "object.h"
+
+
+typedef struct cond_state {
+  _Atomic uint32_t seq;
+  uint32_t rlock; /* 1: the lock is an RLock */
+  char lock_name[MPROC_SHM_NAME_MAX + 1];
+} cond_state;
+
+struct mproc_cond {
+  mproc__obj obj;
+  cond_state *st;
+  mproc_lock *lock; /* exactly one of lock, rlock */
+  mproc_rlock *rlock;
+  int owns_lock; /* opened or made by the condition itself */
+};
+
+static void cond_init(void *state, void *arg) {
+  const mproc_cond *c = arg;
+  cond_state *st = state;
+  atomic_store(&st->seq, 0);
+  st->rlock = c->rlock != NULL;
+  strcpy(st->lock_name, c->rlock ? mproc_rlock_name(c->rlock)
+                                 : mproc_lock_name(c->lock));
+}
+
+int mproc_cond_new(mproc_cond **out, mproc_lock *lock, mproc_rlock *rlock,
+                   const mproc_sync_opts *opts) {
+  mproc_cond *c;
+  mproc_sync_opts lock_opts;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  if (lock && rlock)
+    return mproc__err(MPROC_EINVAL, "a condition takes a lock or an rlock, "
+                                    "not both");
+  c = calloc(1, sizeof *c);
+  if (c == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  c->lock = lock;
+  c->rlock = rlock;
+  if (!lock && !rlock) {
+    /* Python's Condition() makes an RLock of its own. */
+    memset(&lock_opts, 0, sizeof lock_opts);
+    lock_opts.no_track = opts ? opts->no_track : 0;
+    rc = mproc_rlock_new(&c->rlock, &lock_opts);
+    if (rc < 0) goto fail;
+    c->owns_lock = 1;
+  }
+  rc = mproc__obj_create(&c->obj, MPROC__KIND_COND, 0, opts, cond_init, c);
+  if (rc < 0) goto fail;
+  c->st = mproc__obj_state(&c->obj);
+  *out = c;
+  return 0;
+fail:
+  if (c->owns_lock) mproc_rlock_free(c->rlock);
+  free(c);
+  return rc;
+}
+
+int mproc_cond_open(mproc_cond **out, const char *name) {
+  mproc_cond *c;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  c = calloc(1, sizeof *c);
+  if (c == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  rc = mproc__obj_open(&c->obj, name, MPROC__KIND_COND);
+  if (rc < 0) {
+    free(c);
+    return rc;
+  }
+  c->st = mproc__obj_state(&c->obj);
+  rc = c->st->rlock ? mproc_rlock_open(&c->rlock, c->st->lock_name)
+                    : mproc_lock_open(&c->lock, c->st->lock_name);
+  if (rc < 0) {
+    mproc__obj_close(&c->obj);
+    free(c);
+    return rc;
+  }
+  c->owns_lock = 1;
+  *out = c;
+  return 0;
+}
+
+int mproc_cond_acquire(mproc_cond *c, double timeout) {
+  if (c == NULL) return mproc__err(MPROC_EINVAL, "condition is NULL");
+  return c->rlock ? mproc_rlock_acquire(c->rlock, timeout)
+                  : mproc_lock_acquire(c->lock, timeout);
+}
+
+int mproc_cond_release(mproc_cond *c) {
+  if (c == NULL) return mproc__err(MPROC_EINVAL, "condition is NULL");
+  return c->rlock ? mproc_rlock_release(c->rlock)
+                  : mproc_lock_release(c->lock);
+}
+
+static int held(const mproc_cond *c) {
+  return c->rlock ? mproc_rlock_count(c->rlock) > 0
+                  : mproc__lock_held_by_me(c->lock);
+}
+
+int mproc_cond_wait(mproc_cond *c, double timeout) {
+  uint32_t seq, count = 0;
+  double t, deadline;
+  int rc, rc2;
+  if (c == NULL) return mproc__err(MPROC_EINVAL, "condition is NULL");
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  if (!held(c))
+    return mproc__err(MPROC_EPERM, "wait on condition \"%s\" without "
+                                   "holding its lock",
+                      c->obj.name);
+  deadline = mproc__deadline(t);
+  seq = atomic_load(&c->st->seq);
+  rc = c->rlock ? mproc__rlock_release_all(c->rlock, &count)
+                : mproc_lock_release(c->lock);
+  if (rc < 0) return rc;
+  do
+    rc = mproc__wait(&c->obj, &c->st->seq, seq, deadline);
+  while (rc == 0 && atomic_load(&c->st->seq) == seq);
+  rc2 = c->rlock ? mproc__rlock_reacquire(c->rlock, count)
+                 : mproc_lock_acquire(c->lock, MPROC_FOREVER);
+  if (rc2 < 0) return rc2; /* MPROC_EOWNERDEAD matters more */
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__err(rc, "condition \"%s\" was not notified in time",
+                      c->obj.name);
+  return rc;
+}
+
+int mproc_cond_wait_for(mproc_cond *c, int (*pred)(void *arg), void *arg,
+                        double timeout) {
+  double t, deadline;
+  int rc;
+  if (c == NULL || pred == NULL)
+    return mproc__err(MPROC_EINVAL, "condition or predicate is NULL");
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  deadline = mproc__deadline(t);
+  while (!pred(arg)) {
+    double left = mproc__remaining(deadline);
+    if (deadline >= 0 && left <= 0)
+      return mproc__err(MPROC_ETIMEDOUT, "the predicate of condition \"%s\" "
+                                         "did not become true in time",
+                        c->obj.name);
+    rc = mproc_cond_wait(c, deadline < 0 ? MPROC_FOREVER : left);
+    if (rc < 0 && rc != MPROC_ETIMEDOUT) return rc;
+  }
+  return 0;
+}
+
+int mproc_cond_notify(mproc_cond *c, int n) {
+  if (c == NULL) return mproc__err(MPROC_EINVAL, "condition is NULL");
+  if (n < 0) return mproc__err(MPROC_EINVAL, "notify(%d): n < 0", n);
+  if (!held(c))
+    return mproc__err(MPROC_EPERM, "notify on condition \"%s\" without "
+                                   "holding its lock",
+                      c->obj.name);
+  if (n == 0) return 0;
+  atomic_fetch_add(&c->st->seq, 1);
+  mproc__wake(&c->obj, &c->st->seq, n);
+  return 0;
+}
+
+int mproc_cond_notify_all(mproc_cond *c) {
+  return mproc_cond_notify(c, INT32_MAX);
+}
+
+const char *mproc_cond_name(const mproc_cond *c) {
+  return c ? c->obj.name : NULL;
+}
+
+void mproc_cond_free(mproc_cond *c) {
+  if (c == NULL) return;
+  mproc__obj_close(&c->obj);
+  if (c->owns_lock) {
+    mproc_rlock_free(c->rlock);
+    mproc_lock_free(c->lock);
+  }
+  free(c);
+}

@@ -1,0 +1,263 @@
+/* mproc: Lock and RLock.
+ *
+ * The lock word holds 0 when free, else the owner's pid (30 bits) and a
+ * CONTENDED bit that tells the releaser someone may sleep on the word. A
+ * waiter sleeps in slices of at most OWNER_CHECK seconds; after each slice
+ * it checks that the owner's process still exists, and takes the lock over
+ * from a dead owner with MPROC_EOWNERDEAD. So a process that dies holding
+ * a lock costs the others at most one slice, never a deadlock. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "object.h"
+
+#define OWNER_CHECK 0.1
+
+struct mproc_lock {
+  mproc__obj obj;
+  _Atomic uint32_t *word;
+};
+
+static int take_dead(_Atomic uint32_t *w, uint32_t seen, uint32_t me) {
+  uint32_t owner = seen & MPROC__LOCK_PID;
+  if (owner == 0 || owner == me || mproc__os_pid_alive((long)owner))
+    return 0;
+  return atomic_compare_exchange_strong(w, &seen, me | MPROC__LOCK_CONTENDED);
+}
+
+int mproc__lockword_acquire(mproc__obj *o, _Atomic uint32_t *w,
+                            double timeout) {
+  uint32_t me = mproc__self_id(), v = 0;
+  double t, deadline;
+  int rc;
+
+  if (atomic_compare_exchange_strong(w, &v, me)) return 0;
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  if (t == 0) {
+    if (take_dead(w, v, me)) return MPROC_EOWNERDEAD;
+    return mproc__err(MPROC_ETIMEDOUT, "the lock is held by process %u",
+                      v & MPROC__LOCK_PID);
+  }
+  deadline = mproc__deadline(t);
+  /* Spin first: a short critical section elsewhere ends soon. */
+  while (mproc__spin(w, v)) {
+    v = atomic_load(w);
+    if (v == 0 && atomic_compare_exchange_strong(w, &v, me)) return 0;
+  }
+  for (;;) {
+    double left, slice;
+    v = atomic_load(w);
+    if (v == 0) {
+      /* Others may sleep: keep CONTENDED so our release wakes one. */
+      if (atomic_compare_exchange_weak(w, &v, me | MPROC__LOCK_CONTENDED))
+        return 0;
+      continue;
+    }
+    if (!(v & MPROC__LOCK_CONTENDED)) {
+      uint32_t want = v | MPROC__LOCK_CONTENDED;
+      if (!atomic_compare_exchange_weak(w, &v, want)) continue;
+      v = want;
+    }
+    left = mproc__remaining(deadline);
+    if (deadline >= 0 && left <= 0) {
+      if (take_dead(w, v, me)) return MPROC_EOWNERDEAD;
+      return mproc__err(MPROC_ETIMEDOUT, "the lock is held by process %u",
+                        v & MPROC__LOCK_PID);
+    }
+    slice = deadline < 0 || left > OWNER_CHECK ? OWNER_CHECK : left;
+    rc = mproc__os_wait(o->park, w, v, slice);
+    if (rc == MPROC_ETIMEDOUT) {
+      if (take_dead(w, v, me)) return MPROC_EOWNERDEAD;
+    } else if (rc < 0) {
+      return rc;
+    }
+  }
+}
+
+int mproc__lockword_release(mproc__obj *o, _Atomic uint32_t *w) {
+  uint32_t old = atomic_exchange(w, 0);
+  if (old == 0)
+    return mproc__err(MPROC_ESTATE, "release of \"%s\": it is not held",
+                      o->name);
+  if (old & MPROC__LOCK_CONTENDED) mproc__wake(o, w, 1);
+  return 0;
+}
+
+/* ---- Lock ---------------------------------------------------------------- */
+
+static void lock_init(void *state, void *arg) {
+  (void)arg;
+  memset(state, 0, sizeof(uint32_t));
+}
+
+static int lock_make(mproc_lock **out, const char *name,
+                     const mproc_sync_opts *opts) {
+  mproc_lock *l;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  l = calloc(1, sizeof *l);
+  if (l == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  rc = name ? mproc__obj_open(&l->obj, name, MPROC__KIND_LOCK)
+            : mproc__obj_create(&l->obj, MPROC__KIND_LOCK, 0, opts,
+                                lock_init, NULL);
+  if (rc < 0) {
+    free(l);
+    return rc;
+  }
+  l->word = mproc__obj_state(&l->obj);
+  *out = l;
+  return 0;
+}
+
+int mproc_lock_new(mproc_lock **out, const mproc_sync_opts *opts) {
+  return lock_make(out, NULL, opts);
+}
+
+int mproc_lock_open(mproc_lock **out, const char *name) {
+  if (name == NULL) return mproc__err(MPROC_EINVAL, "name is NULL");
+  return lock_make(out, name, NULL);
+}
+
+int mproc_lock_acquire(mproc_lock *l, double timeout) {
+  if (l == NULL) return mproc__err(MPROC_EINVAL, "lock is NULL");
+  return mproc__lockword_acquire(&l->obj, l->word, timeout);
+}
+
+int mproc_lock_release(mproc_lock *l) {
+  if (l == NULL) return mproc__err(MPROC_EINVAL, "lock is NULL");
+  return mproc__lockword_release(&l->obj, l->word);
+}
+
+const char *mproc_lock_name(const mproc_lock *l) {
+  return l ? l->obj.name : NULL;
+}
+
+void mproc_lock_free(mproc_lock *l) {
+  if (l == NULL) return;
+  mproc__obj_close(&l->obj);
+  free(l);
+}
+
+/* Used by Condition: whether the calling process holds it. */
+int mproc__lock_held_by_me(const mproc_lock *l) {
+  return (atomic_load(l->word) & MPROC__LOCK_PID) == mproc__self_id();
+}
+
+/* ---- RLock --------------------------------------------------------------- */
+
+void mproc__rlock_init_state(void *state, void *arg) {
+  (void)arg;
+  memset(state, 0, sizeof(mproc__rlock_state));
+}
+
+void mproc__rlock_borrow(mproc_rlock *l, mproc__obj *o,
+                         mproc__rlock_state *st) {
+  l->obj = o;
+  l->st = st;
+}
+
+static int owned(const mproc_rlock *l) {
+  return (atomic_load(&l->st->word) & MPROC__LOCK_PID) == mproc__self_id() &&
+         atomic_load(&l->st->thread) == mproc__thread_id();
+}
+
+int mproc_rlock_new(mproc_rlock **out, const mproc_sync_opts *opts) {
+  mproc_rlock *l;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  l = calloc(1, sizeof *l);
+  if (l == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  rc = mproc__obj_create(&l->own, MPROC__KIND_RLOCK, 0, opts,
+                         mproc__rlock_init_state, NULL);
+  if (rc < 0) {
+    free(l);
+    return rc;
+  }
+  mproc__rlock_borrow(l, &l->own, mproc__obj_state(&l->own));
+  *out = l;
+  return 0;
+}
+
+int mproc_rlock_open(mproc_rlock **out, const char *name) {
+  mproc_rlock *l;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  l = calloc(1, sizeof *l);
+  if (l == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  rc = mproc__obj_open(&l->own, name, MPROC__KIND_RLOCK);
+  if (rc < 0) {
+    free(l);
+    return rc;
+  }
+  mproc__rlock_borrow(l, &l->own, mproc__obj_state(&l->own));
+  *out = l;
+  return 0;
+}
+
+int mproc_rlock_acquire(mproc_rlock *l, double timeout) {
+  int rc;
+  if (l == NULL) return mproc__err(MPROC_EINVAL, "rlock is NULL");
+  if (owned(l)) {
+    if (l->st->count == UINT32_MAX)
+      return mproc__err(MPROC_ERANGE, "rlock \"%s\" is held %u times",
+                        l->obj->name, l->st->count);
+    l->st->count++;
+    return 0;
+  }
+  rc = mproc__lockword_acquire(l->obj, &l->st->word, timeout);
+  if (rc == 0 || rc == MPROC_EOWNERDEAD) {
+    atomic_store(&l->st->thread, mproc__thread_id());
+    l->st->count = 1;
+  }
+  return rc;
+}
+
+int mproc_rlock_release(mproc_rlock *l) {
+  if (l == NULL) return mproc__err(MPROC_EINVAL, "rlock is NULL");
+  if (!owned(l))
+    return mproc__err(MPROC_EPERM, "release of rlock \"%s\" by a thread "
+                                   "that does not own it",
+                      l->obj->name);
+  if (--l->st->count > 0) return 0;
+  atomic_store(&l->st->thread, 0);
+  return mproc__lockword_release(l->obj, &l->st->word);
+}
+
+int mproc__rlock_release_all(mproc_rlock *l, uint32_t *count) {
+  if (!owned(l))
+    return mproc__err(MPROC_EPERM, "rlock \"%s\" is not held by the "
+                                   "calling thread",
+                      l->obj->name);
+  *count = l->st->count;
+  l->st->count = 0;
+  atomic_store(&l->st->thread, 0);
+  return mproc__lockword_release(l->obj, &l->st->word);
+}
+
+int mproc__rlock_reacquire(mproc_rlock *l, uint32_t count) {
+  int rc = mproc__lockword_acquire(l->obj, &l->st->word, MPROC_FOREVER);
+  if (rc == 0 || rc == MPROC_EOWNERDEAD) {
+    atomic_store(&l->st->thread, mproc__thread_id());
+    l->st->count = count;
+  }
+  return rc;
+}
+
+int mproc_rlock_count(const mproc_rlock *l) {
+  return l && owned(l) ? (int)l->st->count : 0;
+}
+
+const char *mproc_rlock_name(const mproc_rlock *l) {
+  return l ? l->obj->name : NULL;
+}
+
+void mproc_rlock_free(mproc_rlock *l) {
+  /* A borrowed lock (mproc_array_get_lock) belongs to its array. */
+  if (l == NULL || l->obj != &l->own) return;
+  mproc__obj_close(&l->own);
+  free(l);
+}

@@ -1,0 +1,239 @@
+/* mproc: Semaphore, BoundedSemaphore and Event.
+ *
+ * Semaphore: `value` is the count; `sleepers` counts processes asleep in
+ * acquire, so release makes the wake system call only when someone may
+ * sleep. A sleeper that is killed leaves `sleepers` one too high, which
+ * costs later releases a useless wake, never a lost one. Release adds
+ * (seq_cst) and then reads `sleepers`; acquire counts itself (seq_cst) and
+ * the kernel re-checks `value` before sleeping: either the releaser sees
+ * the sleeper or the sleeper sees the new value.
+ *
+ * Event: the word is 1 when set, 0 when clear, 2 when clear with
+ * sleepers; set() wakes only when it replaced a 2. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "object.h"
+
+typedef struct sem_state {
+  _Atomic uint32_t value;
+  _Atomic uint32_t sleepers;
+  uint32_t max; /* bounded: the initial value; else UINT32_MAX / 2 */
+  uint32_t bounded;
+} sem_state;
+
+struct mproc_sem {
+  mproc__obj obj;
+  sem_state *st;
+};
+
+struct mproc_event {
+  mproc__obj obj;
+  _Atomic uint32_t *word;
+};
+
+typedef struct sem_init_arg {
+  uint32_t value, bounded;
+} sem_init_arg;
+
+static void sem_init(void *state, void *arg) {
+  sem_state *st = state;
+  const sem_init_arg *a = arg;
+  atomic_store(&st->value, a->value);
+  atomic_store(&st->sleepers, 0);
+  st->bounded = a->bounded;
+  st->max = a->bounded ? a->value : INT32_MAX;
+}
+
+static int sem_make(mproc_sem **out, const char *name, long value,
+                    int bounded, const mproc_sync_opts *opts) {
+  mproc_sem *s;
+  sem_init_arg a;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  if (!name && value < 0)
+    return mproc__err(MPROC_EINVAL, "semaphore value %ld is negative",
+                      value);
+  if (!name && value > INT32_MAX)
+    return mproc__err(MPROC_ERANGE, "semaphore value %ld is over %ld", value,
+                      (long)INT32_MAX);
+  s = calloc(1, sizeof *s);
+  if (s == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  a.value = (uint32_t)value;
+  a.bounded = bounded != 0;
+  rc = name ? mproc__obj_open(&s->obj, name, MPROC__KIND_SEM)
+            : mproc__obj_create(&s->obj, MPROC__KIND_SEM, 0, opts, sem_init,
+                                &a);
+  if (rc < 0) {
+    free(s);
+    return rc;
+  }
+  s->st = mproc__obj_state(&s->obj);
+  *out = s;
+  return 0;
+}
+
+int mproc_sem_new(mproc_sem **out, long value, int bounded,
+                  const mproc_sync_opts *opts) {
+  return sem_make(out, NULL, value, bounded, opts);
+}
+
+int mproc_sem_open(mproc_sem **out, const char *name) {
+  if (name == NULL) return mproc__err(MPROC_EINVAL, "name is NULL");
+  return sem_make(out, name, 0, 0, NULL);
+}
+
+static int try_take(sem_state *st) {
+  uint32_t v = atomic_load(&st->value);
+  while (v > 0)
+    if (atomic_compare_exchange_weak(&st->value, &v, v - 1)) return 1;
+  return 0;
+}
+
+int mproc_sem_acquire(mproc_sem *s, double timeout) {
+  double t, deadline;
+  int rc;
+  if (s == NULL) return mproc__err(MPROC_EINVAL, "semaphore is NULL");
+  if (try_take(s->st)) return 0;
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  deadline = mproc__deadline(t);
+  while (t > 0 || t < 0) {
+    if (mproc__spin(&s->st->value, 0) && try_take(s->st)) return 0;
+    atomic_fetch_add(&s->st->sleepers, 1);
+    rc = atomic_load(&s->st->value) != 0
+             ? 0
+             : mproc__wait(&s->obj, &s->st->value, 0,
+                           deadline);
+    atomic_fetch_sub(&s->st->sleepers, 1);
+    if (try_take(s->st)) return 0;
+    if (rc == MPROC_ETIMEDOUT) break;
+    if (rc < 0) return rc;
+  }
+  return mproc__err(MPROC_ETIMEDOUT, "semaphore \"%s\" stayed at 0",
+                    s->obj.name);
+}
+
+int mproc_sem_release(mproc_sem *s) {
+  uint32_t v;
+  if (s == NULL) return mproc__err(MPROC_EINVAL, "semaphore is NULL");
+  v = atomic_load(&s->st->value);
+  do {
+    if (v >= s->st->max)
+      return mproc__err(MPROC_ERANGE,
+                        s->st->bounded
+                            ? "bounded semaphore \"%s\" released too many "
+                              "times (its value would exceed %u)"
+                            : "semaphore \"%s\" would exceed %u",
+                        s->obj.name, s->st->max);
+  } while (!atomic_compare_exchange_weak(&s->st->value, &v, v + 1));
+  if (atomic_load(&s->st->sleepers) > 0) mproc__wake(&s->obj, &s->st->value, 1);
+  return 0;
+}
+
+long mproc_sem_value(const mproc_sem *s) {
+  return s ? (long)atomic_load(&s->st->value) : 0;
+}
+
+const char *mproc_sem_name(const mproc_sem *s) {
+  return s ? s->obj.name : NULL;
+}
+
+void mproc_sem_free(mproc_sem *s) {
+  if (s == NULL) return;
+  mproc__obj_close(&s->obj);
+  free(s);
+}
+
+/* ---- Event --------------------------------------------------------------- */
+
+#define EV_CLEAR 0u
+#define EV_SET 1u
+#define EV_SLEEPERS 2u
+
+static void event_init(void *state, void *arg) {
+  (void)arg;
+  memset(state, 0, sizeof(uint32_t));
+}
+
+static int event_make(mproc_event **out, const char *name,
+                      const mproc_sync_opts *opts) {
+  mproc_event *e;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  e = calloc(1, sizeof *e);
+  if (e == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  rc = name ? mproc__obj_open(&e->obj, name, MPROC__KIND_EVENT)
+            : mproc__obj_create(&e->obj, MPROC__KIND_EVENT, 0, opts,
+                                event_init, NULL);
+  if (rc < 0) {
+    free(e);
+    return rc;
+  }
+  e->word = mproc__obj_state(&e->obj);
+  *out = e;
+  return 0;
+}
+
+int mproc_event_new(mproc_event **out, const mproc_sync_opts *opts) {
+  return event_make(out, NULL, opts);
+}
+
+int mproc_event_open(mproc_event **out, const char *name) {
+  if (name == NULL) return mproc__err(MPROC_EINVAL, "name is NULL");
+  return event_make(out, name, NULL);
+}
+
+int mproc_event_set(mproc_event *e) {
+  if (e == NULL) return mproc__err(MPROC_EINVAL, "event is NULL");
+  if (atomic_exchange(e->word, EV_SET) == EV_SLEEPERS)
+    mproc__wake(&e->obj, e->word, INT32_MAX);
+  return 0;
+}
+
+int mproc_event_clear(mproc_event *e) {
+  uint32_t v = EV_SET;
+  if (e == NULL) return mproc__err(MPROC_EINVAL, "event is NULL");
+  atomic_compare_exchange_strong(e->word, &v, EV_CLEAR);
+  return 0;
+}
+
+int mproc_event_is_set(const mproc_event *e) {
+  return e && atomic_load(e->word) == EV_SET;
+}
+
+int mproc_event_wait(mproc_event *e, double timeout) {
+  double t, deadline;
+  int rc;
+  if (e == NULL) return mproc__err(MPROC_EINVAL, "event is NULL");
+  if (atomic_load(e->word) == EV_SET) return 0;
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  deadline = mproc__deadline(t);
+  for (;;) {
+    uint32_t v = atomic_load(e->word);
+    if (v == EV_SET) return 0;
+    if (v == EV_CLEAR &&
+        !atomic_compare_exchange_strong(e->word, &v, EV_SLEEPERS))
+      continue;
+    rc = mproc__wait(&e->obj, e->word, EV_SLEEPERS, deadline);
+    if (rc == MPROC_ETIMEDOUT) {
+      if (atomic_load(e->word) == EV_SET) return 0;
+      return mproc__err(rc, "event \"%s\" was not set in time", e->obj.name);
+    }
+    if (rc < 0) return rc;
+  }
+}
+
+const char *mproc_event_name(const mproc_event *e) {
+  return e ? e->obj.name : NULL;
+}
+
+void mproc_event_free(mproc_event *e) {
+  if (e == NULL) return;
+  mproc__obj_close(&e->obj);
+  free(e);
+}
