@@ -1,0 +1,375 @@
+/* mproc tests: shared memory, Value/Array and the synchronization objects
+ * in one process (API, bad input, timeouts); the cross-process tests are in
+ * test_sync_procs.c. Every group runs under each start method. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_sync.h"
+
+mproc_start_method g_method;
+
+static char created[256][MPROC_SHM_NAME_MAX + 1];
+static int ncreated;
+
+void remember_name(const char *name) {
+  if (ncreated < 256) snprintf(created[ncreated++], sizeof created[0], "%s", name);
+}
+
+mproc_process *start_child(mproc_target fn, const void *arg, size_t len) {
+  mproc_process *p = NULL;
+  mproc_process_opts o;
+  memset(&o, 0, sizeof o);
+  o.method = g_method;
+  assert_int_equal(mproc_process_new(&p, fn, arg, len, &o), 0);
+  if (mproc_process_start(p) != 0) fail_msg("start: %s", mproc_last_error());
+  return p;
+}
+
+int join_child(mproc_process *p) {
+  int code = -1000;
+  assert_int_equal(mproc_process_join(p, MPROC_FOREVER), 0);
+  assert_int_equal(mproc_process_exitcode(p, &code), 0);
+  mproc_process_free(p);
+  return code;
+}
+
+void run_children(mproc_target fn, const void *arg, size_t len, int n) {
+  mproc_process *p[16];
+  int i;
+  assert_true(n <= 16);
+  for (i = 0; i < n; i++) p[i] = start_child(fn, arg, len);
+  for (i = 0; i < n; i++) assert_int_equal(join_child(p[i]), 0);
+}
+
+/* ---- shared memory ------------------------------------------------------- */
+
+static int t_shm_child(const void *arg, size_t len) {
+  mproc_shm *s = NULL;
+  char *buf;
+  CHILD_CHECK(len == MPROC_SHM_NAME_MAX + 1);
+  CHILD_CHECK(mproc_shm_open(&s, arg) == 0);
+  buf = mproc_shm_buf(s);
+  CHILD_CHECK(strcmp(buf, "from parent") == 0);
+  CHILD_CHECK(mproc_shm_size(s) >= 10000);
+  strcpy(buf + 5000, "from child");
+  mproc_shm_close(s);
+  return 0;
+}
+MPROC_TASK(t_shm_child);
+
+static void test_shm_basics(void **state) {
+  mproc_shm *s = NULL, *s2 = NULL;
+  char name[MPROC_SHM_NAME_MAX + 1] = {0};
+  (void)state;
+  assert_int_equal(mproc_shm_new(&s, 10000, NULL), 0);
+  remember_name(mproc_shm_name(s));
+  assert_true(mproc_shm_size(s) >= 10000);
+  assert_int_equal(mproc_shm_size(s) % 4096, 0);
+  assert_int_equal(((uintptr_t)mproc_shm_buf(s)) % 4096, 0);
+  assert_int_equal(((char *)mproc_shm_buf(s))[9999], 0); /* zero-filled */
+  strcpy(mproc_shm_buf(s), "from parent");
+  strcpy(name, mproc_shm_name(s));
+  assert_int_equal(join_child(start_child(t_shm_child, name, sizeof name)), 0);
+  assert_string_equal((char *)mproc_shm_buf(s) + 5000, "from child");
+  /* A second handle in the same process. */
+  assert_int_equal(mproc_shm_open(&s2, name), 0);
+  assert_string_equal(mproc_shm_buf(s2), "from parent");
+  mproc_shm_close(s2);
+  mproc_shm_close(s);
+  /* The last holder closed it: the name is gone. */
+  assert_int_equal(mproc_shm_open(&s2, name), MPROC_ENOENT);
+  assert_null(s2);
+}
+
+static void test_shm_bad_input(void **state) {
+  mproc_shm *s = NULL, *t = NULL;
+  mproc_shm_opts o;
+  char name[40];
+  (void)state;
+  memset(&o, 0, sizeof o);
+  assert_int_equal(mproc_shm_new(NULL, 10, NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_shm_new(&s, 0, NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_shm_new(&s, (size_t)-1, NULL), MPROC_ERANGE);
+  o.name = "this-name-is-far-too-long-for-macos";
+  assert_int_equal(mproc_shm_new(&s, 10, &o), MPROC_ENAMETOOLONG);
+  assert_non_null(strstr(mproc_last_error(), "limit"));
+  o.name = "bad/name";
+  assert_int_equal(mproc_shm_new(&s, 10, &o), MPROC_EINVAL);
+  o.name = "";
+  assert_int_equal(mproc_shm_new(&s, 10, &o), MPROC_EINVAL);
+  assert_int_equal(mproc_shm_open(&s, NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_shm_open(&s, "mp-does-not-exist"), MPROC_ENOENT);
+  snprintf(name, sizeof name, "t%ld-x", mproc_current_pid());
+  o.name = name;
+  assert_int_equal(mproc_shm_new(&s, 10, &o), 0);
+  remember_name(name);
+  assert_string_equal(mproc_shm_name(s), name);
+  assert_int_equal(mproc_shm_new(&t, 10, &o), MPROC_EEXIST);
+  assert_int_equal(mproc_shm_unlink(s), 0);
+  assert_int_equal(mproc_shm_unlink(s), 0); /* twice is harmless */
+  assert_int_equal(mproc_shm_open(&t, name), MPROC_ENOENT);
+  assert_int_equal(mproc_shm_close(s), 0);
+  assert_int_equal(mproc_shm_close(NULL), 0);
+  /* Another kind of object under that name is refused. */
+  {
+    mproc_lock *l = NULL;
+    mproc_array *a = NULL;
+    assert_int_equal(mproc_lock_new(&l, NULL), 0);
+    remember_name(mproc_lock_name(l));
+    assert_int_equal(mproc_array_open(&a, mproc_lock_name(l)), MPROC_EINVAL);
+    assert_non_null(strstr(mproc_last_error(), "lock"));
+    mproc_lock_free(l);
+  }
+}
+
+static void test_shm_no_track(void **state) {
+  mproc_shm *s = NULL, *t = NULL;
+  mproc_shm_opts o;
+  char name[MPROC_SHM_NAME_MAX + 1];
+  (void)state;
+  memset(&o, 0, sizeof o);
+  o.no_track = 1;
+  assert_int_equal(mproc_shm_new(&s, 100, &o), 0);
+  strcpy(name, mproc_shm_name(s));
+  remember_name(name);
+  mproc_shm_close(s);
+  /* Not removed by its last close: it waits for an explicit unlink. */
+  assert_int_equal(mproc_shm_open(&t, name), 0);
+  assert_int_equal(mproc_shm_unlink(t), 0);
+  mproc_shm_close(t);
+  assert_int_equal(mproc_shm_open(&t, name), MPROC_ENOENT);
+}
+
+/* ---- values and arrays --------------------------------------------------- */
+
+static void test_array_basics(void **state) {
+  double init[3] = {1.5, 2.5, 3.5};
+  mproc_array *a = NULL, *b = NULL, *v = NULL;
+  mproc_value_opts o;
+  int32_t one = 7;
+  (void)state;
+  assert_int_equal(mproc_typecode_size('d'), 8);
+  assert_int_equal(mproc_typecode_size('h'), 2);
+  assert_int_equal(mproc_typecode_size('x'), 0);
+  assert_int_equal(mproc_array_new(&a, 'd', 3, init, NULL), 0);
+  remember_name(mproc_array_name(a));
+  assert_int_equal(mproc_array_len(a), 3);
+  assert_int_equal(mproc_array_typecode(a), 'd');
+  assert_true(((double *)mproc_array_ptr(a))[2] == 3.5);
+  assert_int_equal(mproc_array_open(&b, mproc_array_name(a)), 0);
+  ((double *)mproc_array_ptr(b))[1] = 9.0; /* zero-copy, shared */
+  assert_true(((double *)mproc_array_ptr(a))[1] == 9.0);
+  assert_non_null(mproc_array_get_lock(a));
+  assert_int_equal(mproc_rlock_acquire(mproc_array_get_lock(a), 0), 0);
+  assert_int_equal(mproc_rlock_acquire(mproc_array_get_lock(a), 0), 0);
+  assert_int_equal(mproc_rlock_count(mproc_array_get_lock(a)), 2);
+  assert_int_equal(mproc_rlock_release(mproc_array_get_lock(a)), 0);
+  assert_int_equal(mproc_rlock_release(mproc_array_get_lock(a)), 0);
+  mproc_rlock_free(mproc_array_get_lock(a)); /* borrowed: a no-op */
+  mproc_array_free(b);
+  mproc_array_free(a);
+
+  memset(&o, 0, sizeof o);
+  o.raw = 1;
+  assert_int_equal(mproc_value_new(&v, 'i', &one, &o), 0);
+  remember_name(mproc_array_name(v));
+  assert_null(mproc_array_get_lock(v));
+  assert_int_equal(*(int32_t *)mproc_array_ptr(v), 7);
+  mproc_array_free(v);
+
+  assert_int_equal(mproc_array_new(&v, 'z', 1, NULL, NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_array_new(&v, 'i', 0, NULL, NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_array_new(&v, 'q', (size_t)1 << 62, NULL, NULL),
+                   MPROC_ERANGE);
+  mproc_array_free(NULL);
+}
+
+/* ---- locks --------------------------------------------------------------- */
+
+static void test_lock_api(void **state) {
+  mproc_lock *l = NULL, *l2 = NULL;
+  mproc_rlock *r = NULL;
+  (void)state;
+  assert_int_equal(mproc_lock_new(&l, NULL), 0);
+  remember_name(mproc_lock_name(l));
+  assert_int_equal(mproc_lock_release(l), MPROC_ESTATE); /* not held */
+  assert_int_equal(mproc_lock_acquire(l, 0), 0);
+  assert_int_equal(mproc_lock_acquire(l, 0), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_lock_acquire(l, -1), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_lock_acquire(l, 0.05), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_lock_acquire(l, 0.0 / 0.0), MPROC_EINVAL);
+  assert_int_equal(mproc_lock_open(&l2, mproc_lock_name(l)), 0);
+  assert_int_equal(mproc_lock_release(l2), 0); /* any holder may release */
+  assert_int_equal(mproc_lock_acquire(l2, MPROC_FOREVER), 0);
+  assert_int_equal(mproc_lock_release(l), 0);
+  mproc_lock_free(l2);
+  mproc_lock_free(l);
+  mproc_lock_free(NULL);
+  assert_int_equal(mproc_lock_acquire(NULL, 0), MPROC_EINVAL);
+
+  assert_int_equal(mproc_rlock_new(&r, NULL), 0);
+  remember_name(mproc_rlock_name(r));
+  assert_int_equal(mproc_rlock_release(r), MPROC_EPERM);
+  assert_int_equal(mproc_rlock_acquire(r, 0), 0);
+  assert_int_equal(mproc_rlock_acquire(r, 0), 0);
+  assert_int_equal(mproc_rlock_count(r), 2);
+  assert_int_equal(mproc_rlock_release(r), 0);
+  assert_int_equal(mproc_rlock_release(r), 0);
+  assert_int_equal(mproc_rlock_release(r), MPROC_EPERM);
+  mproc_rlock_free(r);
+}
+
+static void test_semaphore_api(void **state) {
+  mproc_sem *s = NULL;
+  (void)state;
+  assert_int_equal(mproc_sem_new(&s, -1, 0, NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_sem_new(&s, 1L << 40, 0, NULL), MPROC_ERANGE);
+  assert_int_equal(mproc_sem_new(&s, 2, 1, NULL), 0);
+  remember_name(mproc_sem_name(s));
+  assert_int_equal(mproc_sem_release(s), MPROC_ERANGE); /* bounded */
+  assert_non_null(strstr(mproc_last_error(), "too many"));
+  assert_int_equal(mproc_sem_acquire(s, 0), 0);
+  assert_int_equal(mproc_sem_acquire(s, 0), 0);
+  assert_int_equal(mproc_sem_value(s), 0);
+  assert_int_equal(mproc_sem_acquire(s, 0), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_sem_acquire(s, 0.05), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_sem_release(s), 0);
+  assert_int_equal(mproc_sem_release(s), 0);
+  assert_int_equal(mproc_sem_value(s), 2);
+  mproc_sem_free(s);
+}
+
+static void test_event_api(void **state) {
+  mproc_event *e = NULL;
+  (void)state;
+  assert_int_equal(mproc_event_new(&e, NULL), 0);
+  remember_name(mproc_event_name(e));
+  assert_int_equal(mproc_event_is_set(e), 0);
+  assert_int_equal(mproc_event_wait(e, 0.05), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_event_set(e), 0);
+  assert_int_equal(mproc_event_is_set(e), 1);
+  assert_int_equal(mproc_event_wait(e, MPROC_FOREVER), 0);
+  assert_int_equal(mproc_event_clear(e), 0);
+  assert_int_equal(mproc_event_wait(e, 0), MPROC_ETIMEDOUT);
+  mproc_event_free(e);
+}
+
+static int pred_count(void *arg) { return ++*(int *)arg >= 3; }
+static int pred_true(void *arg) { return ++*(int *)arg > 0; }
+
+static void test_condition_api(void **state) {
+  mproc_cond *c = NULL;
+  mproc_lock *l = NULL;
+  int calls = 0;
+  (void)state;
+  assert_int_equal(mproc_cond_new(&c, NULL, NULL, NULL), 0);
+  remember_name(mproc_cond_name(c));
+  assert_int_equal(mproc_cond_wait(c, 0), MPROC_EPERM); /* lock not held */
+  assert_int_equal(mproc_cond_notify(c, 1), MPROC_EPERM);
+  assert_int_equal(mproc_cond_acquire(c, MPROC_FOREVER), 0);
+  assert_int_equal(mproc_cond_acquire(c, MPROC_FOREVER), 0); /* an RLock */
+  assert_int_equal(mproc_cond_wait(c, 0.05), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_cond_notify(c, -1), MPROC_EINVAL);
+  assert_int_equal(mproc_cond_notify_all(c), 0);
+  assert_int_equal(mproc_cond_wait_for(c, pred_count, &calls, 0.05),
+                   MPROC_ETIMEDOUT);
+  assert_true(calls >= 2); /* checked before and after the wait */
+  calls = 0;
+  assert_int_equal(mproc_cond_wait_for(c, pred_true, &calls, 5), 0);
+  assert_int_equal(calls, 1);
+  assert_int_equal(mproc_cond_release(c), 0);
+  assert_int_equal(mproc_cond_release(c), 0);
+  mproc_cond_free(c);
+
+  assert_int_equal(mproc_lock_new(&l, NULL), 0);
+  remember_name(mproc_lock_name(l));
+  assert_int_equal(mproc_cond_new(&c, l, NULL, NULL), 0);
+  remember_name(mproc_cond_name(c));
+  assert_int_equal(mproc_cond_acquire(c, 1), 0);
+  assert_int_equal(mproc_cond_wait(c, 0.02), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_lock_release(l), 0); /* the same lock */
+  mproc_cond_free(c);
+  mproc_lock_free(l);
+}
+
+static void test_barrier_api(void **state) {
+  mproc_barrier *b = NULL;
+  (void)state;
+  assert_int_equal(mproc_barrier_new(&b, 0, NULL, NULL, NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_barrier_new(&b, 40000, NULL, NULL, NULL),
+                   MPROC_EINVAL);
+  assert_int_equal(mproc_barrier_new(&b, 1, NULL, NULL, NULL), 0);
+  remember_name(mproc_barrier_name(b));
+  assert_int_equal(mproc_barrier_wait(b, 1), 0); /* one party: through */
+  mproc_barrier_free(b);
+  assert_int_equal(mproc_barrier_new(&b, 2, NULL, NULL, NULL), 0);
+  remember_name(mproc_barrier_name(b));
+  assert_int_equal(mproc_barrier_parties(b), 2);
+  assert_int_equal(mproc_barrier_wait(b, 0.05), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_barrier_broken(b), 1);
+  assert_int_equal(mproc_barrier_wait(b, 1), MPROC_EBROKEN);
+  assert_int_equal(mproc_barrier_reset(b), 0);
+  assert_int_equal(mproc_barrier_broken(b), 0);
+  assert_int_equal(mproc_barrier_n_waiting(b), 0);
+  assert_int_equal(mproc_barrier_abort(b), 0);
+  assert_int_equal(mproc_barrier_wait(b, 1), MPROC_EBROKEN);
+  mproc_barrier_free(b);
+}
+
+/* Run last: every object the suite made is gone. */
+static void test_nothing_left(void **state) {
+  int i;
+  (void)state;
+  for (i = 0; i < ncreated; i++) {
+    mproc_shm *s = NULL;
+    mproc_lock *l = NULL;
+    int a = mproc_shm_open(&s, created[i]);
+    int b = mproc_lock_open(&l, created[i]);
+    if (a != MPROC_ENOENT || b != MPROC_ENOENT)
+      fail_msg("shared object \"%s\" was left behind", created[i]);
+  }
+}
+
+static int group(void **state, mproc_start_method m) {
+  (void)state;
+  g_method = m;
+  return 0;
+}
+static int g_fork(void **s) { return group(s, MPROC_START_FORK); }
+static int g_forkserver(void **s) { return group(s, MPROC_START_FORKSERVER); }
+static int g_spawn(void **s) { return group(s, MPROC_START_SPAWN); }
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_shm_basics),
+      cmocka_unit_test(test_shm_bad_input),
+      cmocka_unit_test(test_shm_no_track),
+      cmocka_unit_test(test_array_basics),
+      cmocka_unit_test(test_lock_api),
+      cmocka_unit_test(test_semaphore_api),
+      cmocka_unit_test(test_event_api),
+      cmocka_unit_test(test_condition_api),
+      cmocka_unit_test(test_barrier_api),
+      cmocka_unit_test(test_value_counter_locked),
+      cmocka_unit_test(test_raw_value_races),
+      cmocka_unit_test(test_semaphore_limits),
+      cmocka_unit_test(test_condition_producer_consumer),
+      cmocka_unit_test(test_event_handoff),
+      cmocka_unit_test(test_barrier_rounds),
+      cmocka_unit_test(test_lock_owner_death),
+      cmocka_unit_test(test_rlock_owner_death),
+      cmocka_unit_test(test_killed_holder_releases_name),
+      cmocka_unit_test(test_nothing_left),
+  };
+  int failed = 0;
+  if (mproc_init(argc, argv) != 0)
+    fprintf(stderr, "mproc_init: %s\n", mproc_last_error());
+  if (mproc_start_method_supported(MPROC_START_FORK))
+    failed += cmocka_run_group_tests_name("sync-fork", tests, g_fork, NULL);
+  if (mproc_start_method_supported(MPROC_START_FORKSERVER))
+    failed += cmocka_run_group_tests_name("sync-forkserver", tests,
+                                          g_forkserver, NULL);
+  failed += cmocka_run_group_tests_name("sync-spawn", tests, g_spawn, NULL);
+  return failed ? 1 : 0;
+}

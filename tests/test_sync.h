@@ -1,0 +1,44 @@
+/* mproc tests: shared memory and synchronization, shared helpers. */
+#ifndef MPROC_TEST_SYNC_H
+#define MPROC_TEST_SYNC_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "mproc.h"
+#include "util.h"
+
+extern mproc_start_method g_method;
+
+/* Start `n` children running fn(arg) with g_method and join them all;
+ * asserts each exits 0. */
+void run_children(mproc_target fn, const void *arg, size_t len, int n);
+mproc_process *start_child(mproc_target fn, const void *arg, size_t len);
+int join_child(mproc_process *p);
+
+/* Names every test created: at the end none may still open. */
+void remember_name(const char *name);
+
+/* The argument most children get: object names. */
+typedef struct names_arg {
+  char a[MPROC_SHM_NAME_MAX + 1];
+  char b[MPROC_SHM_NAME_MAX + 1];
+  char c[MPROC_SHM_NAME_MAX + 1];
+  int n;
+} names_arg;
+
+void test_value_counter_locked(void **state);
+void test_raw_value_races(void **state);
+void test_condition_producer_consumer(void **state);
+void test_event_handoff(void **state);
+void test_barrier_rounds(void **state);
+void test_semaphore_limits(void **state);
+void test_lock_owner_death(void **state);
+void test_rlock_owner_death(void **state);
+void test_killed_holder_releases_name(void **state);
+
+#endif
