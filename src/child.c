@@ -36,10 +36,17 @@ void mproc__identity_child(char *out, size_t size, unsigned long n) {
     snprintf(out, size, "%lu", n);
 }
 
+/* Both strings fit: they come from buffers of the same sizes. (memcpy, not
+ * snprintf: this runs on every child's start path.) */
 static void become(const char *name, const char *identity, long parent,
                    int daemon) {
-  snprintf(current_name, sizeof current_name, "%s", name);
-  snprintf(current_identity, sizeof current_identity, "%s", identity);
+  size_t n = strlen(name), i = strlen(identity);
+  if (n >= sizeof current_name) n = sizeof current_name - 1;
+  if (i >= sizeof current_identity) i = sizeof current_identity - 1;
+  memcpy(current_name, name, n);
+  current_name[n] = '\0';
+  memcpy(current_identity, identity, i);
+  current_identity[i] = '\0';
   current_parent = parent;
   current_daemon = daemon;
 }
@@ -179,7 +186,7 @@ int mproc__boot_peek_header(const void *msg, size_t len,
 int mproc__child_boot(const void *msg, size_t len) {
   rbuf r = {msg, len, 0, 0};
   char name[MPROC_NAME_MAX + 1], identity[MPROC__IDENTITY_MAX], task[256];
-  mproc__boot_peek peek;
+  mproc__boot_peek peek = {0};
   uint32_t daemon;
   uint64_t arg_len = 0;
   const void *s, *arg;

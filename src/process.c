@@ -404,6 +404,7 @@ void mproc__exit_children(void) {
   /* Python's _exit_function: terminate daemonic children, join the rest.
    * Detached children (freed while running) are joined too. */
   mproc_process *p, *next;
+  if (children == NULL) return; /* the common case in a child: no work */
   lock();
   for (p = children; p; p = p->next)
     if (p->state == MPROC__STARTED && p->daemon && !p->in_wait)

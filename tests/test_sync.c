@@ -9,7 +9,7 @@
 
 mproc_start_method g_method;
 
-static char created[256][MPROC_SHM_NAME_MAX + 1];
+static char created[256][64];
 static int ncreated;
 
 void remember_name(const char *name) {

@@ -339,6 +339,7 @@ static int send_request(int death, int boot, int status_w) {
 
 int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st) {
   int sv[2] = {-1, -1}, status[2] = {-1, -1}, death, rc;
+  size_t sent = 0;
   int64_t pid = -1;
 
   if (server_sock < 0) {
@@ -352,6 +353,10 @@ int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st) {
   death = mproc__posix_death_fd();
   rc = death < 0 ? MPROC_EOS : mproc__posix_socketpair(SOCK_STREAM, sv);
   if (rc == 0) rc = mproc__posix_pipe(status);
+  /* Queue the bootstrap message before asking for the fork, so the new
+   * child finds it waiting instead of sleeping until we hear its pid. */
+  if (rc == 0)
+    rc = mproc__posix_send_boot(sv[0], st->boot, st->boot_len, &sent, 0);
   if (rc == 0) rc = send_request(death, sv[1], status[1]);
   mproc__posix_close(sv[1]);
   mproc__posix_close(status[1]);
@@ -362,9 +367,9 @@ int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st) {
                                "(it may have died or run out of processes)");
   if (rc == 0) {
     p->pid = (pid_t)pid;
-    p->sentinel = status[0];
-    p->back = sv[0];
-    rc = mproc__posix_send_boot(sv[0], st->boot, st->boot_len);
+    p->sentinel = p->back = sv[0];
+    p->status = status[0];
+    rc = mproc__posix_send_boot(sv[0], st->boot, st->boot_len, &sent, 1);
     if (rc == 0) return 0;
     kill((pid_t)pid, SIGKILL);
   }
@@ -375,7 +380,7 @@ int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st) {
 
 int mproc__posix_forkserver_status(mproc__os_proc *p) {
   int32_t st = 0;
-  ssize_t r = mproc__posix_read_full(p->sentinel, &st, sizeof st);
+  ssize_t r = mproc__posix_read_full(p->status, &st, sizeof st);
   if (r < 0) return (int)r;
   if (r != (ssize_t)sizeof st) {
     /* The server died; its children were killed with it. */

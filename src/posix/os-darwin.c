@@ -58,6 +58,21 @@ int mproc__posix_send_all(int fd, const void *buf, size_t n) {
   return 0;
 }
 
+ssize_t mproc__posix_send_some(int fd, const void *buf, size_t n, int all) {
+  int flags = 0 | (all ? 0 : MSG_DONTWAIT);
+  ssize_t r;
+  if (all) {
+    int rc = mproc__posix_send_all(fd, buf, n);
+    return rc < 0 ? rc : (ssize_t)n;
+  }
+  do
+    r = send(fd, buf, n, flags);
+  while (r < 0 && errno == EINTR);
+  if (r >= 0) return r;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+  return mproc__posix_err(errno, "send");
+}
+
 const char *mproc__posix_exe_path(void) {
   static char path[4096];
   uint32_t size = sizeof path;

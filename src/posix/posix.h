@@ -61,12 +61,21 @@ struct mproc__os_proc {
   mproc_start_method method;
   pid_t pid;
   int sentinel; /* ready when the child ended */
-  int back;     /* spawn/forkserver: the child's error report, or -1 */
+  int back;     /* spawn/forkserver: the bootstrap socket (reports), or -1 */
+  int status;   /* forkserver: the server's pid/status pipe, or -1 */
   int reaped;
   int exitcode;
+  int exit_reported; /* the child sent its exit code before ending */
   int boot_failed;
   char boot_error[256];
 };
+
+/* Records a spawn or forkserver child sends back on its bootstrap socket:
+ * a u32 tag, then an error sentence of that length, or (tag REPORT_EXIT)
+ * an i32 exit code — the target's return value, sent just before _exit, so
+ * the parent of a forkserver child learns it without a round trip through
+ * the server. Deaths by signal still come from the server's wait status. */
+#define MPROC__REPORT_EXIT 0xffffffffu
 
 /* The child side of spawn and forkserver: read the bootstrap message from
  * `boot` and run it; never returns. `os_parent` is the pid the OS knows as
@@ -84,9 +93,15 @@ int mproc__posix_forkserver_fd(void);
 void mproc__posix_forkserver_adopt(int fd);
 /* Read the forkserver's status word once the sentinel is ready. */
 int mproc__posix_forkserver_status(mproc__os_proc *p);
-/* Send the bootstrap message: a u64 length, then the bytes. */
-int mproc__posix_send_boot(int fd, const void *msg, size_t len);
-/* Collect an error report from the back channel, if the child sent one. */
-void mproc__posix_read_report(mproc__os_proc *p, int block);
+/* Send the bootstrap message — a u64 length, then the bytes — from byte
+ * *sent on. With all = 0 only what the socket takes now (the forkserver
+ * sends ahead of its request, so the child need not wait for us). */
+int mproc__posix_send_boot(int fd, const void *msg, size_t len,
+                           size_t *sent, int all);
+/* Send up to n bytes: all of them (blocking), or what fits now (0 if
+ * nothing does). Never raises SIGPIPE. */
+ssize_t mproc__posix_send_some(int fd, const void *buf, size_t n, int all);
+/* Collect the error report the child sent before it ended, if any. */
+void mproc__posix_read_report(mproc__os_proc *p);
 
 #endif

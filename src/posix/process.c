@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -42,7 +43,7 @@ int mproc__os_proc_start(mproc__os_proc **out, const mproc__start *st) {
   if (p == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
   p->method = st->method;
   p->pid = -1;
-  p->sentinel = p->back = -1;
+  p->sentinel = p->back = p->status = -1;
   switch (st->method) {
   case MPROC_START_FORK: rc = mproc__posix_fork_start(p, st); break;
   case MPROC_START_SPAWN: rc = mproc__posix_spawn_start(p, st); break;
@@ -60,29 +61,50 @@ int mproc__os_proc_start(mproc__os_proc **out, const mproc__start *st) {
   return 0;
 }
 
-int mproc__posix_send_boot(int fd, const void *msg, size_t len) {
+int mproc__posix_send_boot(int fd, const void *msg, size_t len,
+                           size_t *sent, int all) {
   uint64_t n = len;
-  int rc = mproc__posix_send_all(fd, &n, sizeof n);
-  if (rc == 0) rc = mproc__posix_send_all(fd, msg, len);
+  int rc = 0;
+  /* The stream is the u64 length, then the message; *sent counts both. */
+  while (*sent < sizeof n + len) {
+    const char *from = *sent < sizeof n ? (const char *)&n + *sent
+                                         : (const char *)msg + (*sent - sizeof n);
+    size_t left = *sent < sizeof n ? sizeof n - *sent : len - (*sent - sizeof n);
+    ssize_t r = mproc__posix_send_some(fd, from, left, all);
+    if (r < 0) {
+      rc = (int)r;
+      break;
+    }
+    if (r == 0) return 0; /* the socket is full: finish later */
+    *sent += (size_t)r;
+  }
   /* A child that died before reading everything shows at join, with its
    * exit code; it is not a start failure. */
   return rc == MPROC_EEOF ? 0 : rc;
 }
 
-void mproc__posix_read_report(mproc__os_proc *p, int block) {
-  uint32_t len = 0;
+void mproc__posix_read_report(mproc__os_proc *p) {
   char text[sizeof p->boot_error];
-  ssize_t r;
-  if (p->back < 0) return;
-  if (!block && mproc__posix_poll_in(p->back, 0) != 1) return;
-  r = mproc__posix_read_full(p->back, &len, sizeof len);
-  if (r != (ssize_t)sizeof len || len == 0) return;
-  if (len >= sizeof text) len = sizeof text - 1;
-  r = mproc__posix_read_full(p->back, text, len);
-  if (r < 0) return;
-  text[r] = '\0';
-  p->boot_failed = 1;
-  memcpy(p->boot_error, text, (size_t)r + 1);
+  while (p->back >= 0 && mproc__posix_poll_in(p->back, 0) == 1) {
+    uint32_t tag = 0;
+    int32_t code = 0;
+    ssize_t r = mproc__posix_read_full(p->back, &tag, sizeof tag);
+    if (r != (ssize_t)sizeof tag) return; /* EOF: nothing more */
+    if (tag == MPROC__REPORT_EXIT) {
+      if (mproc__posix_read_full(p->back, &code, sizeof code) !=
+          (ssize_t)sizeof code)
+        return;
+      p->exit_reported = 1;
+      p->exitcode = code;
+      continue;
+    }
+    if (tag >= sizeof text) tag = sizeof text - 1;
+    r = mproc__posix_read_full(p->back, text, tag);
+    if (r < 0) return;
+    text[r] = '\0';
+    p->boot_failed = 1;
+    memcpy(p->boot_error, text, (size_t)r + 1);
+  }
 }
 
 static int finish(mproc__os_proc *p, int *exitcode) {
@@ -95,19 +117,29 @@ static int finish(mproc__os_proc *p, int *exitcode) {
 int mproc__os_proc_wait(mproc__os_proc *p, double timeout, int *exitcode) {
   int r, status = 0;
   if (p->reaped) return finish(p, exitcode);
-  r = mproc__posix_poll_in(p->sentinel, timeout);
-  if (r < 0) return r;
-  if (r == 0)
-    return mproc__err(MPROC_ETIMEDOUT, "process %ld is still running",
-                      (long)p->pid);
-  if (p->method == MPROC_START_FORKSERVER) {
-    r = mproc__posix_forkserver_status(p);
+  /* Our own child, waited for without limit: waitpid alone, as CPython
+   * does. Polling the sentinel first would wake us twice, once when the
+   * child's descriptors close and again when it can be reaped. */
+  if (p->method == MPROC_START_FORKSERVER || timeout >= 0) {
+    r = mproc__posix_poll_in(p->sentinel, timeout);
     if (r < 0) return r;
-    mproc__posix_read_report(p, 0);
+    if (r == 0)
+      return mproc__err(MPROC_ETIMEDOUT, "process %ld is still running",
+                        (long)p->pid);
+  }
+  if (p->method == MPROC_START_FORKSERVER) {
+    /* The child's own exit report, else (a signal, exit() inside the
+     * target) the server's wait status. */
+    mproc__posix_read_report(p);
+    if (!p->exit_reported) {
+      r = mproc__posix_forkserver_status(p);
+      if (r < 0) return r;
+    }
   } else {
-    if (p->method == MPROC_START_SPAWN) mproc__posix_read_report(p, 1);
     r = mproc__posix_waitpid(p->pid, &status);
     if (r < 0) return r;
+    /* The child has ended: an error report, if any, is complete. */
+    mproc__posix_read_report(p);
     p->exitcode = mproc__posix_exitcode(status);
   }
   p->reaped = 1;
@@ -132,25 +164,36 @@ void mproc__os_proc_free(mproc__os_proc *p) {
   if (p == NULL) return;
   if (p->back != p->sentinel) mproc__posix_close(p->back);
   mproc__posix_close(p->sentinel);
+  mproc__posix_close(p->status);
   free(p);
 }
 
 /* ---- the child side of spawn and forkserver ----------------------------- */
 
-static void report(int boot, int code) {
+static void report_error(int boot) {
   const char *text = mproc_last_error();
   uint32_t len = (uint32_t)strlen(text);
   char buf[4 + 256];
-  (void)code;
   if (len > 255) len = 255;
   memcpy(buf, &len, 4);
   memcpy(buf + 4, text, len);
   (void)mproc__posix_send_all(boot, buf, 4 + len);
 }
 
+static void exit_reporting(int boot, int code) MPROC__NORETURN;
+static void exit_reporting(int boot, int code) {
+  uint32_t rec[2];
+  int32_t c = code & 0xff; /* what the exit status will carry */
+  rec[0] = MPROC__REPORT_EXIT;
+  memcpy(&rec[1], &c, sizeof c);
+  fflush(NULL); /* the output first: join returns after it */
+  (void)mproc__posix_send_all(boot, rec, sizeof rec);
+  _exit(code);
+}
+
 void mproc__posix_boot_child(int boot, int death, int direct, long os_parent) {
   uint64_t len = 0;
-  mproc__boot_peek peek;
+  mproc__boot_peek peek = {0};
   char *msg = NULL;
   ssize_t r;
   int code;
@@ -179,9 +222,9 @@ void mproc__posix_boot_child(int boot, int death, int direct, long os_parent) {
                             direct);
   code = mproc__child_boot(msg, (size_t)len);
   if (code < 0) goto fail;
-  mproc__os_exit(code);
+  exit_reporting(boot, code);
 fail:
-  report(boot, 0);
+  report_error(boot);
   mproc__os_exit(MPROC__BOOT_EXIT);
   abort(); /* not reached */
 }

@@ -68,6 +68,7 @@ static int do_spawn(pid_t *pid, int boot, int death, int direct) {
 
 int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st) {
   int sv[2] = {-1, -1}, rc, death, direct = mproc__posix_is_main_thread();
+  size_t sent = 0;
   pid_t pid = -1;
 
   mproc__posix_start_lock();
@@ -83,7 +84,7 @@ int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st) {
   p->pid = pid;
   p->sentinel = p->back = sv[0];
   /* The child reads while we write, so any size goes through. */
-  rc = mproc__posix_send_boot(sv[0], st->boot, st->boot_len);
+  rc = mproc__posix_send_boot(sv[0], st->boot, st->boot_len, &sent, 1);
   if (rc < 0) {
     kill(pid, SIGKILL);
     (void)mproc__posix_waitpid(pid, &death);
