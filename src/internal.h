@@ -7,8 +7,13 @@
 
 #include "mproc.h"
 
+/* CMake sets MPROC_PRINTF_FORMAT to gnu_printf for MinGW, whose C99
+ * printf (__USE_MINGW_ANSI_STDIO) is the one the library calls. */
+#ifndef MPROC_PRINTF_FORMAT
+#define MPROC_PRINTF_FORMAT printf
+#endif
 #if defined(__GNUC__) || defined(__clang__)
-#define MPROC__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define MPROC__PRINTF(f, a) __attribute__((format(MPROC_PRINTF_FORMAT, f, a)))
 #define MPROC__NORETURN __attribute__((noreturn))
 #else
 #define MPROC__PRINTF(f, a)
