@@ -47,8 +47,8 @@ typedef struct mproc__hdr {
   uint64_t data_size;
   _Atomic uint32_t table_lock;
   _Atomic uint32_t unlinked;
-  _Atomic uint32_t park_waiters; /* for the semaphore parking backends */
-  uint32_t reserved;
+  uint32_t reserved[2];
+  mproc__park_words park; /* for the semaphore parking backends */
   _Atomic int32_t holders[MPROC__HOLDERS];
 } mproc__hdr;
 
@@ -89,6 +89,11 @@ void mproc__wake(mproc__obj *o, _Atomic uint32_t *addr, int n);
 /** Spin until *addr != expected for at most the spin budget; returns 1 if
  *  it changed. */
 int mproc__spin(_Atomic uint32_t *addr, uint32_t expected);
+
+/** A tiny lock in shared memory holding its owner's pid: held for a few
+ *  instructions, and taken over from an owner that died holding it. */
+void mproc__pidlock_acquire(_Atomic uint32_t *w);
+void mproc__pidlock_release(_Atomic uint32_t *w);
 
 /** This process's id as stored in lock words (30 bits). */
 uint32_t mproc__self_id(void);

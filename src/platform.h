@@ -134,13 +134,19 @@ void mproc__os_track(const char *name);
 /* ---- wait group ---------------------------------------------------------- */
 
 /** Per-object parking state. Kernels that wait on an address (futex,
- *  __ulock) need none; the semaphore fallbacks (Windows, generic POSIX)
- *  keep a named semaphore, counting sleepers in `*waiters` (a word in the
- *  object's shared memory). */
+ *  __ulock) need none; where the kernel cannot (Windows, the generic POSIX
+ *  fallback) src/park-sem.c parks sleepers on named semaphores, keeping
+ *  its bookkeeping in `words`, which live in the object's shared memory. */
 typedef struct mproc__os_park mproc__os_park;
 
+typedef struct mproc__park_words {
+  _Atomic uint32_t lock;     /* pid of the holder, 0 when free */
+  _Atomic uint32_t gen;      /* wake generation */
+  _Atomic uint32_t count[2]; /* sleepers registered per generation parity */
+} mproc__park_words;
+
 int mproc__os_park_open(mproc__os_park **out, const char *name,
-                        _Atomic uint32_t *waiters, int create);
+                        mproc__park_words *words, int create);
 void mproc__os_park_close(mproc__os_park *p);
 void mproc__os_park_unlink(const char *name);
 
@@ -155,6 +161,19 @@ void mproc__os_wake(mproc__os_park *p, _Atomic uint32_t *addr, int n);
 /** Check-and-remove what only dead processes held: called by the tracker
  *  for each name it was told of. Implemented in the common layer. */
 int mproc__shm_sweep(const char *name); /* 1 once gone */
+
+/* ---- named semaphores (only for backends that use src/park-sem.c) -------- */
+
+typedef struct mproc__os_sem mproc__os_sem;
+/** Create (exclusively) or open the counting semaphore `name` + `suffix`. */
+int mproc__os_sem_open(mproc__os_sem **out, const char *name,
+                       const char *suffix, int create);
+void mproc__os_sem_close(mproc__os_sem *s);
+void mproc__os_sem_unlink(const char *name, const char *suffix);
+/** Take one unit, waiting at most `timeout` (MPROC__INF: no limit); 0 or
+ *  MPROC_ETIMEDOUT (also for a wait the backend had to cut short). */
+int mproc__os_sem_wait(mproc__os_sem *s, double timeout);
+void mproc__os_sem_post(mproc__os_sem *s, uint32_t n);
 
 /* ---- called by the backends, implemented in the common layer ------------- */
 

@@ -49,23 +49,27 @@ static int random_name(char out[16]) {
 
 /* ---- the holder table ---------------------------------------------------- */
 
-static void table_lock(mproc__hdr *h) {
+void mproc__pidlock_acquire(_Atomic uint32_t *w) {
   uint32_t me = mproc__self_id(), cur;
   unsigned spins = 0;
   for (;;) {
     cur = 0;
-    if (atomic_compare_exchange_weak(&h->table_lock, &cur, me)) return;
-    /* Held for a few instructions only; a dead holder's hold is stolen. */
+    if (atomic_compare_exchange_weak(w, &cur, me)) return;
     if (++spins % 1024 == 0) {
       if (cur != 0 && !mproc__os_pid_alive((long)cur) &&
-          atomic_compare_exchange_strong(&h->table_lock, &cur, me))
+          atomic_compare_exchange_strong(w, &cur, me))
         return;
       uv_sleep(1);
     }
   }
 }
 
-static void table_unlock(mproc__hdr *h) { atomic_store(&h->table_lock, 0); }
+void mproc__pidlock_release(_Atomic uint32_t *w) { atomic_store(w, 0); }
+
+static void table_lock(mproc__hdr *h) { mproc__pidlock_acquire(&h->table_lock); }
+static void table_unlock(mproc__hdr *h) {
+  mproc__pidlock_release(&h->table_lock);
+}
 
 /* Register this process (table locked). 0 or MPROC_ENOENT when the object
  * is being removed. A full table leaves the process unregistered: the
@@ -151,7 +155,7 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
   o->hdr->data_offset = page;
   o->hdr->data_size = data;
   rc = mproc__os_park_open(&o->park, o->name,
-                           &o->hdr->park_waiters, 1);
+                           &o->hdr->park, 1);
   if (rc < 0) {
     mproc__os_shm_close(&o->seg);
     mproc__os_shm_unlink(o->name);
@@ -196,7 +200,7 @@ int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind) {
                     kind_name(h->kind), kind_name(kind));
     goto fail;
   }
-  rc = mproc__os_park_open(&o->park, name, &h->park_waiters, 0);
+  rc = mproc__os_park_open(&o->park, name, &h->park, 0);
   if (rc < 0) goto fail;
   table_lock(h);
   rc = table_add(o);

@@ -20,26 +20,27 @@ static names_arg names1(const char *a, const char *b, const char *c) {
 
 /* ---- a Value under its lock, and without ---------------------------------- */
 
-/* All children start incrementing together, so they really contend. */
+/* All children start incrementing together, so they really contend: a
+ * barrier of the four and the parent. */
 static int wait_go(const char *name) {
-  mproc_event *go = NULL;
-  int rc = mproc_event_open(&go, name);
-  if (rc == 0) rc = mproc_event_wait(go, 30);
-  mproc_event_free(go);
-  return rc;
+  mproc_barrier *go = NULL;
+  int rc = mproc_barrier_open(&go, name);
+  if (rc == 0) rc = mproc_barrier_wait(go, 60);
+  mproc_barrier_free(go);
+  return rc < 0 ? rc : 0;
 }
 
 static void run_gated(mproc_target fn, names_arg *n) {
-  mproc_event *go = NULL;
+  mproc_barrier *go = NULL;
   mproc_process *p[4];
   int i;
-  assert_int_equal(mproc_event_new(&go, NULL), 0);
-  remember_name(mproc_event_name(go));
-  snprintf(n->c, sizeof n->c, "%s", mproc_event_name(go));
+  assert_int_equal(mproc_barrier_new(&go, 5, NULL, NULL, NULL), 0);
+  remember_name(mproc_barrier_name(go));
+  snprintf(n->c, sizeof n->c, "%s", mproc_barrier_name(go));
   for (i = 0; i < 4; i++) p[i] = start_child(fn, n, sizeof *n);
-  assert_int_equal(mproc_event_set(go), 0);
+  assert_true(mproc_barrier_wait(go, 60) >= 0);
   for (i = 0; i < 4; i++) assert_int_equal(join_child(p[i]), 0);
-  mproc_event_free(go);
+  mproc_barrier_free(go);
 }
 
 static int t_increment_locked(const void *arg, size_t len) {

@@ -11,9 +11,9 @@
 #include "posix.h"
 
 int mproc__os_park_open(mproc__os_park **out, const char *name,
-                        _Atomic uint32_t *waiters, int create) {
+                        mproc__park_words *words, int create) {
   (void)name;
-  (void)waiters;
+  (void)words;
   (void)create;
   *out = NULL; /* the address itself is the parking place */
   return 0;

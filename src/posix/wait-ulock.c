@@ -51,9 +51,9 @@ static void look_up(void) {
 }
 
 int mproc__os_park_open(mproc__os_park **out, const char *name,
-                        _Atomic uint32_t *waiters, int create) {
+                        mproc__park_words *words, int create) {
   (void)name;
-  (void)waiters;
+  (void)words;
   (void)create;
   look_up();
   *out = NULL;
