@@ -317,6 +317,58 @@ static void test_barrier_api(void **state) {
   mproc_barrier_free(b);
 }
 
+/* ---- the resource tracker ------------------------------------------------ */
+
+static int t_open_and_sleep(const void *arg, size_t len) {
+  mproc_shm *s = NULL;
+  (void)len;
+  CHILD_CHECK(mproc_shm_open(&s, arg) == 0);
+  for (;;) tu_sleep_ms(1000);
+}
+MPROC_TASK(t_open_and_sleep);
+
+/* A separate program: creates `name`, has a child open it too, and dies by
+ * SIGKILL without closing anything. */
+static int role_leaker(int argc, char **argv, const char *name) {
+  mproc_shm *s = NULL;
+  mproc_process *p = NULL;
+  mproc_shm_opts o;
+  char arg[MPROC_SHM_NAME_MAX + 1] = {0};
+  mproc_init(argc, argv);
+  memset(&o, 0, sizeof o);
+  o.name = name;
+  if (mproc_shm_new(&s, 4096, &o) != 0) return 2;
+  snprintf(arg, sizeof arg, "%s", name);
+  if (mproc_process_new(&p, t_open_and_sleep, arg, strlen(arg) + 1, NULL) ||
+      mproc_process_start(p))
+    return 3;
+  tu_sleep_ms(200); /* let the child open it */
+  tu_kill_pid(mproc_current_pid());
+  return 4;
+}
+
+static void test_tracker_sweeps_killed_program(void **state) {
+  char name[MPROC_SHM_NAME_MAX + 1];
+  mproc_shm *s = NULL;
+  long pid;
+  int i, rc = 0;
+  (void)state;
+  if (g_method != mproc_get_start_method()) skip(); /* once is enough */
+  snprintf(name, sizeof name, "t%ld-leak", mproc_current_pid());
+  remember_name(name);
+  pid = tu_spawn_self("--role-leaker", name);
+  assert_true(pid > 0);
+  assert_true(tu_wait_pid(pid) != 0); /* it killed itself */
+  /* Its tracker sweeps once the program and its child are gone. */
+  for (i = 0; i < 100; i++) {
+    rc = mproc_shm_open(&s, name);
+    if (rc == MPROC_ENOENT) break;
+    if (rc == 0) mproc_shm_close(s);
+    tu_sleep_ms(100);
+  }
+  assert_int_equal(rc, MPROC_ENOENT);
+}
+
 /* Run last: every object the suite made is gone. */
 static void test_nothing_left(void **state) {
   int i;
@@ -360,9 +412,13 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_lock_owner_death),
       cmocka_unit_test(test_rlock_owner_death),
       cmocka_unit_test(test_killed_holder_releases_name),
+      cmocka_unit_test(test_tracker_sweeps_killed_program),
       cmocka_unit_test(test_nothing_left),
   };
   int failed = 0;
+  tu_set_argv0(argv[0]);
+  if (argc >= 3 && strcmp(argv[1], "--role-leaker") == 0)
+    return role_leaker(1, argv, argv[2]);
   if (mproc_init(argc, argv) != 0)
     fprintf(stderr, "mproc_init: %s\n", mproc_last_error());
   if (mproc_start_method_supported(MPROC_START_FORK))

@@ -7,7 +7,7 @@
 #include "test_sync.h"
 
 #define INCREMENTS 100000
-#define RAW_INCREMENTS 2000000
+#define RAW_INCREMENTS 500000
 
 static names_arg names1(const char *a, const char *b, const char *c) {
   names_arg n;
@@ -86,7 +86,10 @@ static int t_increment_raw(const void *arg, size_t len) {
   CHILD_CHECK(wait_go(n->c) == 0);
   p = mproc_array_ptr(v);
   for (i = 0; i < RAW_INCREMENTS; i++) {
+    volatile int k;
     int64_t x = *p; /* read-modify-write with no lock: races */
+    for (k = 0; k < 8; k++) {
+    }
     *p = x + 1;
   }
   mproc_array_free(v);

@@ -2,7 +2,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,3 +52,24 @@ void tu_sleep_ms(int ms) {
 }
 
 int tu_kill_pid(long pid) { return kill((pid_t)pid, SIGKILL); }
+
+extern const char *tu_argv0;
+extern char **environ;
+
+long tu_spawn_self(const char *a1, const char *a2) {
+  char *argv[4];
+  pid_t pid;
+  argv[0] = (char *)(uintptr_t)tu_argv0;
+  argv[1] = (char *)(uintptr_t)a1;
+  argv[2] = (char *)(uintptr_t)a2;
+  argv[3] = NULL;
+  if (posix_spawn(&pid, tu_argv0, NULL, NULL, argv, environ) != 0) return -1;
+  return (long)pid;
+}
+
+int tu_wait_pid(long pid) {
+  int st;
+  while (waitpid((pid_t)pid, &st, 0) < 0)
+    if (errno != EINTR) return -1000;
+  return WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
+}

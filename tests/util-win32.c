@@ -5,6 +5,8 @@
 #include <windows.h>
 
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -42,4 +44,31 @@ int tu_kill_pid(long pid) {
   ok = TerminateProcess(h, 1);
   CloseHandle(h);
   return ok ? 0 : -1;
+}
+
+extern const char *tu_argv0;
+
+long tu_spawn_self(const char *a1, const char *a2) {
+  char cmd[1024];
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  snprintf(cmd, sizeof cmd, "\"%s\" %s %s", tu_argv0, a1, a2);
+  if (!CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi))
+    return -1;
+  CloseHandle(pi.hThread);
+  CloseHandle(pi.hProcess);
+  return (long)pi.dwProcessId;
+}
+
+int tu_wait_pid(long pid) {
+  HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION,
+                         FALSE, (DWORD)pid);
+  DWORD code = 0;
+  if (h == NULL) return -1000; /* already gone and reaped */
+  WaitForSingleObject(h, INFINITE);
+  GetExitCodeProcess(h, &code);
+  CloseHandle(h);
+  return (int)code;
 }

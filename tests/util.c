@@ -40,3 +40,7 @@ int tu_read_long(const char *path, long *v, double seconds) {
     waited += 5;
   }
 }
+
+const char *tu_argv0;
+
+void tu_set_argv0(const char *argv0) { tu_argv0 = argv0; }

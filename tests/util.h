@@ -26,6 +26,14 @@ int tu_kill_pid(long pid);
     }                                                                          \
   } while (0)
 
+/* Run this test program again as a separate program with two arguments
+ * (a role and its argument); tu_set_argv0 records main's argv[0] first.
+ * Returns the pid, or -1. tu_wait_pid waits for it and returns its exit
+ * code (negative signal number if killed). */
+void tu_set_argv0(const char *argv0);
+long tu_spawn_self(const char *a1, const char *a2);
+int tu_wait_pid(long pid);
+
 /* A unique temporary file name for this test run. */
 void tu_temp_path(char *buf, size_t n, const char *tag);
 /* Write a number to a file atomically (write then rename). */
