@@ -86,6 +86,15 @@ static void put_str(wbuf *w, const char *s) {
   put(w, s, len);
 }
 
+/* The argument bytes start at a multiple of ARG_ALIGN in the message,
+ * which the child reads into malloc'd (so aligned) memory: the target may
+ * cast them to any type, as under fork. */
+#define ARG_ALIGN 16u
+
+static size_t arg_padding(size_t at) {
+  return (ARG_ALIGN - at % ARG_ALIGN) % ARG_ALIGN;
+}
+
 int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
   const char *task = mproc__task_name((mproc_fnptr)p->target);
   int64_t parent = mproc__os_getpid();
@@ -101,8 +110,8 @@ int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
                       "function (or call mproc_task_register)",
                       p->name, mproc_start_method_name(p->method));
   need = 4 * 4 + 8 + 3 * 4 + strlen(p->name) + strlen(p->identity) +
-         strlen(task) + 8 + p->arg_len;
-  w.p = malloc(need);
+         strlen(task) + 8 + ARG_ALIGN + p->arg_len;
+  w.p = calloc(1, need);
   w.n = 0;
   if (w.p == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory for a %zu-byte "
@@ -116,6 +125,7 @@ int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
   put_str(&w, p->identity);
   put_str(&w, task);
   put(&w, &arg_len, sizeof arg_len);
+  w.n += arg_padding(w.n); /* zeroed by calloc */
   if (p->arg_len) put(&w, p->arg, p->arg_len);
   *out = w.p;
   *len = w.n;
@@ -183,7 +193,7 @@ int mproc__boot_peek_header(const void *msg, size_t len,
   return 0;
 }
 
-int mproc__child_boot(const void *msg, size_t len) {
+int mproc__child_boot(const void *msg, size_t len, int *exitcode) {
   rbuf r = {msg, len, 0, 0};
   char name[MPROC_NAME_MAX + 1], identity[MPROC__IDENTITY_MAX], task[256];
   mproc__boot_peek peek = {0};
@@ -201,6 +211,7 @@ int mproc__child_boot(const void *msg, size_t len) {
   take_str(&r, task, sizeof task);
   s = take(&r, sizeof arg_len);
   if (s) memcpy(&arg_len, s, sizeof arg_len);
+  take(&r, arg_padding(r.at));
   if (r.bad || arg_len != r.n - r.at) return bad_message(len);
   arg = arg_len ? r.p + r.at : NULL;
   target = (mproc_target)mproc__task_find(task);
@@ -210,5 +221,6 @@ int mproc__child_boot(const void *msg, size_t len) {
                       "child program; mark it with MPROC_TASK(%s)",
                       name, task, task);
   become(name, identity, peek.parent_pid, daemon != 0);
-  return finish(target(arg, (size_t)arg_len));
+  *exitcode = finish(target(arg, (size_t)arg_len));
+  return 0;
 }

@@ -28,7 +28,8 @@ struct mproc__os_park {
   mproc__park_words *w;
 };
 
-static const char *const suffix[2] = {".w0", ".w1"};
+/* '#' is not allowed in names, so no user object can clash with these. */
+static const char *const suffix[2] = {"#w0", "#w1"};
 
 int mproc__os_park_open(mproc__os_park **out, const char *name,
                         mproc__park_words *words, int create) {

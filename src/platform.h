@@ -186,11 +186,14 @@ int mproc__child_run_fork(void *fork_ctx);
 
 /**
  * In a spawn or forkserver child: decode the bootstrap message, find the
- * target and run it. Returns the exit code; on a bootstrap failure returns
- * a negative MPROC_E* code with the sentence in mproc_last_error(), which
- * the backend sends to the parent before exiting with MPROC__BOOT_EXIT.
+ * target and run it. Returns 0 with the target's exit code in *exitcode
+ * (any int: a target may return a negative code); on a bootstrap failure
+ * returns a negative MPROC_E* code with the sentence in mproc_last_error(),
+ * which the backend sends to the parent before exiting with
+ * MPROC__BOOT_EXIT. `msg` must be malloc'd memory (the target's argument
+ * points into it, and is aligned for any type).
  */
-int mproc__child_boot(const void *msg, size_t len);
+int mproc__child_boot(const void *msg, size_t len, int *exitcode);
 
 /** The exit code of a child whose bootstrap failed. */
 #define MPROC__BOOT_EXIT 120

@@ -4,10 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "test_sync.h"
 
 #define INCREMENTS 100000
-#define RAW_INCREMENTS 500000
 
 static names_arg names1(const char *a, const char *b, const char *c) {
   names_arg n;
@@ -37,7 +38,10 @@ static void run_gated(mproc_target fn, names_arg *n) {
   assert_int_equal(mproc_barrier_new(&go, 5, NULL, NULL, NULL), 0);
   remember_name(mproc_barrier_name(go));
   snprintf(n->c, sizeof n->c, "%s", mproc_barrier_name(go));
-  for (i = 0; i < 4; i++) p[i] = start_child(fn, n, sizeof *n);
+  for (i = 0; i < 4; i++) {
+    n->n = i;
+    p[i] = start_child(fn, n, sizeof *n);
+  }
   assert_true(mproc_barrier_wait(go, 60) >= 0);
   for (i = 0; i < 4; i++) assert_int_equal(join_child(p[i]), 0);
   mproc_barrier_free(go);
@@ -76,45 +80,61 @@ void test_value_counter_locked(void **state) {
   mproc_array_free(v);
 }
 
+/* Increment for 200 ms (so the four surely overlap, however slowly the
+ * system wakes them), counting our own increments in slot n of array b. */
 static int t_increment_raw(const void *arg, size_t len) {
   const names_arg *n = arg;
-  mproc_array *v = NULL;
+  mproc_array *v = NULL, *counts = NULL;
   volatile int64_t *p;
-  int i;
+  int64_t mine = 0;
+  uint64_t until;
   CHILD_CHECK(len == sizeof *n);
   CHILD_CHECK(mproc_array_open(&v, n->a) == 0);
+  CHILD_CHECK(mproc_array_open(&counts, n->b) == 0);
   CHILD_CHECK(wait_go(n->c) == 0);
   p = mproc_array_ptr(v);
-  for (i = 0; i < RAW_INCREMENTS; i++) {
-    volatile int k;
-    int64_t x = *p; /* read-modify-write with no lock: races */
-    for (k = 0; k < 8; k++) {
+  until = uv_hrtime() + 200000000u;
+  while (uv_hrtime() < until) {
+    int i;
+    for (i = 0; i < 1000; i++) {
+      volatile int k;
+      int64_t x = *p; /* read-modify-write with no lock: races */
+      for (k = 0; k < 8; k++) {
+      }
+      *p = x + 1;
     }
-    *p = x + 1;
+    mine += 1000;
   }
+  ((int64_t *)mproc_array_ptr(counts))[n->n] = mine;
+  mproc_array_free(counts);
   mproc_array_free(v);
   return 0;
 }
 MPROC_TASK(t_increment_raw);
 
 void test_raw_value_races(void **state) {
-  mproc_array *v = NULL;
+  mproc_array *v = NULL, *counts = NULL;
   mproc_value_opts o;
   names_arg n;
-  int64_t total;
+  int64_t total, done = 0;
+  int i;
   (void)state;
   memset(&o, 0, sizeof o);
   o.raw = 1;
   assert_int_equal(mproc_value_new(&v, 'q', NULL, &o), 0);
+  assert_int_equal(mproc_array_new(&counts, 'q', 4, NULL, &o), 0);
   remember_name(mproc_array_name(v));
-  n = names1(mproc_array_name(v), NULL, NULL);
+  remember_name(mproc_array_name(counts));
+  n = names1(mproc_array_name(v), mproc_array_name(counts), NULL);
   run_gated(t_increment_raw, &n);
   total = *(int64_t *)mproc_array_ptr(v);
+  for (i = 0; i < 4; i++) done += ((int64_t *)mproc_array_ptr(counts))[i];
   /* The processes really share the memory and really race: updates are
    * lost, which is what the lock in the test above prevents. */
-  assert_true(total > 0);
-  if (mproc_cpu_count() > 1 && total >= 4 * RAW_INCREMENTS)
+  assert_true(total > 0 && total <= done);
+  if (mproc_cpu_count() > 1 && total == done)
     fail_msg("4 racing processes lost no update (%lld)", (long long)total);
+  mproc_array_free(counts);
   mproc_array_free(v);
 }
 

@@ -196,7 +196,7 @@ void mproc__posix_boot_child(int boot, int death, int direct, long os_parent) {
   mproc__boot_peek peek = {0};
   char *msg = NULL;
   ssize_t r;
-  int code;
+  int code = 0;
 
   mproc__posix_set_self_fd(boot);
   r = mproc__posix_read_full(boot, &len, sizeof len);
@@ -220,8 +220,7 @@ void mproc__posix_boot_child(int boot, int death, int direct, long os_parent) {
   if (mproc__boot_peek_header(msg, (size_t)len, &peek) < 0) goto fail;
   mproc__posix_watch_parent(death, os_parent > 0 ? os_parent : peek.parent_pid,
                             direct);
-  code = mproc__child_boot(msg, (size_t)len);
-  if (code < 0) goto fail;
+  if (mproc__child_boot(msg, (size_t)len, &code) < 0) goto fail;
   exit_reporting(boot, code);
 fail:
   report_error(boot);

@@ -142,9 +142,12 @@ int mproc__os_child_entry(int argc, char **argv) {
   rc = read_boot(ch.boot, &msg, &len);
   CloseHandle(ch.boot);
   if (rc < 0) fail(ch.report);
-  rc = mproc__child_boot(msg, len);
-  if (rc < 0) fail(ch.report);
-  free(msg);
-  mproc__os_exit(rc);
+  {
+    int code = 0;
+    rc = mproc__child_boot(msg, len, &code);
+    if (rc < 0) fail(ch.report);
+    free(msg);
+    mproc__os_exit(code);
+  }
   return 0; /* not reached */
 }
