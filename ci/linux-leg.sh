@@ -3,15 +3,19 @@
 #   asan  — gcc, Debug, AddressSanitizer + UBSan, -Werror
 #   clang — clang, Release, -Werror
 #   tsan  — clang, ThreadSanitizer, -Werror
+#   fallback — gcc, Debug, the generic POSIX wait (named semaphores)
+#              forced with MPROC_WAIT_FALLBACK, as Windows parks
 set -euo pipefail
 cd "$(dirname "$0")/.."
-leg=${1:?usage: ci/linux-leg.sh asan|clang|tsan}
+leg=${1:?usage: ci/linux-leg.sh asan|clang|tsan|fallback}
 bash ci/linux-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 case "$leg" in
   asan) cc=gcc; args=(-DCMAKE_BUILD_TYPE=Debug -DMPROC_ASAN=ON) ;;
   clang) cc=clang; args=(-DCMAKE_BUILD_TYPE=Release) ;;
   tsan) cc=clang; args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPROC_TSAN=ON) ;;
+  fallback) cc=gcc; args=(-DCMAKE_BUILD_TYPE=Debug -DMPROC_WAIT_FALLBACK=ON
+                          -DMPROC_BUILD_BENCH=OFF) ;;
   *) echo "unknown leg $leg" >&2; exit 2 ;;
 esac
 dir=build/ci-$leg

@@ -378,10 +378,15 @@ static void test_tracker_sweeps_killed_program(void **state) {
   assert_int_equal(rc, MPROC_ENOENT);
 }
 
+static int shm_before; /* our kind of names in /dev/shm at the start */
+
 /* Run last: every object the suite made is gone. */
 static void test_nothing_left(void **state) {
-  int i;
+  int i, now = tu_count_shm("mp-");
   (void)state;
+  if (now >= 0 && now > shm_before)
+    fail_msg("%d more mp-* names in /dev/shm than at the start",
+             now - shm_before);
   for (i = 0; i < ncreated; i++) {
     mproc_shm *s = NULL;
     mproc_lock *l = NULL;
@@ -421,6 +426,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_lock_owner_death),
       cmocka_unit_test(test_rlock_owner_death),
       cmocka_unit_test(test_killed_holder_releases_name),
+      cmocka_unit_test(test_killed_waiters),
+      cmocka_unit_test(test_plain_fork_child),
       cmocka_unit_test(test_tracker_sweeps_killed_program),
       cmocka_unit_test(test_nothing_left),
   };
@@ -430,6 +437,7 @@ int main(int argc, char **argv) {
     return role_leaker(1, argv, argv[2]);
   if (mproc_init(argc, argv) != 0)
     fprintf(stderr, "mproc_init: %s\n", mproc_last_error());
+  shm_before = tu_count_shm("mp-");
   if (mproc_start_method_supported(MPROC_START_FORK))
     failed += cmocka_run_group_tests_name("sync-fork", tests, g_fork, NULL);
   if (mproc_start_method_supported(MPROC_START_FORKSERVER))

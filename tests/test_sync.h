@@ -40,5 +40,7 @@ void test_semaphore_limits(void **state);
 void test_lock_owner_death(void **state);
 void test_rlock_owner_death(void **state);
 void test_killed_holder_releases_name(void **state);
+void test_killed_waiters(void **state);
+void test_plain_fork_child(void **state);
 
 #endif

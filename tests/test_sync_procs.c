@@ -366,6 +366,13 @@ void test_barrier_rounds(void **state) {
   mproc_barrier_free(b);
 }
 
+static int t_quick_exit(const void *arg, size_t len) {
+  (void)arg;
+  (void)len;
+  return 0;
+}
+MPROC_TASK(t_quick_exit);
+
 /* ---- owner death ------------------------------------------------------------ */
 
 /* Take the lock (n->n: 0 Lock, 1 RLock), say so, and wait to be killed. */
@@ -465,4 +472,122 @@ void test_killed_holder_releases_name(void **state) {
   mproc_lock_free(l);
   assert_int_equal(mproc_lock_open(&again, name), MPROC_ENOENT);
   mproc_event_free(ready);
+}
+
+/* ---- waiters that are killed ------------------------------------------------ */
+
+static int t_wait_forever(const void *arg, size_t len) {
+  const names_arg *n = arg;
+  mproc_event *ready = NULL;
+  CHILD_CHECK(len == sizeof *n);
+  CHILD_CHECK(mproc_event_open(&ready, n->b) == 0);
+  if (n->n == 0) {
+    mproc_sem *s = NULL;
+    CHILD_CHECK(mproc_sem_open(&s, n->a) == 0);
+    CHILD_CHECK(mproc_event_set(ready) == 0);
+    mproc_sem_acquire(s, MPROC_FOREVER);
+  } else if (n->n == 1) {
+    mproc_cond *c = NULL;
+    CHILD_CHECK(mproc_cond_open(&c, n->a) == 0);
+    CHILD_CHECK(mproc_cond_acquire(c, MPROC_FOREVER) == 0);
+    CHILD_CHECK(mproc_event_set(ready) == 0);
+    mproc_cond_wait(c, MPROC_FOREVER);
+  } else {
+    mproc_barrier *b = NULL;
+    CHILD_CHECK(mproc_barrier_open(&b, n->a) == 0);
+    CHILD_CHECK(mproc_event_set(ready) == 0);
+    mproc_barrier_wait(b, MPROC_FOREVER);
+  }
+  return 98; /* not reached: killed while waiting */
+}
+MPROC_TASK(t_wait_forever);
+
+static void kill_waiter(names_arg *n, int kind) {
+  mproc_event *ready = NULL;
+  mproc_process *p;
+  assert_int_equal(mproc_event_new(&ready, NULL), 0);
+  remember_name(mproc_event_name(ready));
+  snprintf(n->b, sizeof n->b, "%s", mproc_event_name(ready));
+  n->n = kind;
+  p = start_child(t_wait_forever, n, sizeof *n);
+  assert_int_equal(mproc_event_wait(ready, 30), 0);
+  tu_sleep_ms(50); /* let it go to sleep in the wait */
+  assert_int_equal(mproc_process_kill(p), 0);
+  assert_int_equal(join_child(p), -9);
+  mproc_event_free(ready);
+}
+
+void test_killed_waiters(void **state) {
+  mproc_sem *s = NULL;
+  mproc_cond *c = NULL;
+  mproc_barrier *b = NULL;
+  names_arg n;
+  (void)state;
+  /* Semaphore: the count stays exact. */
+  assert_int_equal(mproc_sem_new(&s, 0, 0, NULL), 0);
+  remember_name(mproc_sem_name(s));
+  n = names1(mproc_sem_name(s), NULL, NULL);
+  kill_waiter(&n, 0);
+  assert_int_equal(mproc_sem_value(s), 0);
+  assert_int_equal(mproc_sem_release(s), 0);
+  assert_int_equal(mproc_sem_value(s), 1);
+  assert_int_equal(mproc_sem_acquire(s, 0), 0);
+  assert_int_equal(mproc_sem_acquire(s, 0.02), MPROC_ETIMEDOUT);
+  mproc_sem_free(s);
+  /* Condition: its lock is free again and notify works. */
+  assert_int_equal(mproc_cond_new(&c, NULL, NULL, NULL), 0);
+  remember_name(mproc_cond_name(c));
+  n = names1(mproc_cond_name(c), NULL, NULL);
+  kill_waiter(&n, 1);
+  assert_int_equal(mproc_cond_acquire(c, 2), 0);
+  assert_int_equal(mproc_cond_notify_all(c), 0);
+  assert_int_equal(mproc_cond_wait(c, 0.02), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_cond_release(c), 0);
+  mproc_cond_free(c);
+  /* Barrier: a party that died (after arriving) makes the others fail by
+   * their timeout, breaking the barrier, instead of hanging. */
+  assert_int_equal(mproc_barrier_new(&b, 3, NULL, NULL, NULL), 0);
+  remember_name(mproc_barrier_name(b));
+  n = names1(mproc_barrier_name(b), NULL, NULL);
+  kill_waiter(&n, 2);
+  assert_int_equal(mproc_barrier_n_waiting(b), 1); /* the dead one */
+  assert_int_equal(mproc_barrier_wait(b, 0.1), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_barrier_broken(b), 1);
+  assert_int_equal(mproc_barrier_reset(b), 0);
+  assert_int_equal(mproc_barrier_n_waiting(b), 0);
+  mproc_barrier_free(b);
+}
+
+/* ---- objects in a child of the program's own fork() ------------------------ */
+
+void test_plain_fork_child(void **state) {
+  mproc_lock *l = NULL;
+  mproc_array *v = NULL;
+  long pid;
+  (void)state;
+  if (g_method != MPROC_START_FORK) skip();
+  assert_int_equal(mproc_lock_new(&l, NULL), 0);
+  assert_int_equal(mproc_value_new(&v, 'i', NULL, NULL), 0);
+  remember_name(mproc_lock_name(l));
+  remember_name(mproc_array_name(v));
+  pid = tu_fork();
+  if (pid < 0) skip(); /* no fork() here */
+  if (pid == 0) {
+    /* The handles work as they are, and the library is usable. */
+    mproc_process *p = NULL;
+    int ok = mproc_lock_acquire(l, 10) == 0;
+    *(int32_t *)mproc_array_ptr(v) = 42;
+    ok = ok && mproc_lock_release(l) == 0;
+    ok = ok && mproc_active_children(NULL, 0) == 0;
+    ok = ok && mproc_process_new(&p, t_quick_exit, NULL, 0, NULL) == 0 &&
+         mproc_process_start(p) == 0 &&
+         mproc_process_join(p, 30) == 0;
+    tu_exit(ok ? 0 : 1);
+  }
+  assert_int_equal(tu_wait_pid(pid), 0);
+  assert_int_equal(*(int32_t *)mproc_array_ptr(v), 42);
+  assert_int_equal(mproc_lock_acquire(l, 0), 0);
+  assert_int_equal(mproc_lock_release(l), 0);
+  mproc_array_free(v);
+  mproc_lock_free(l);
 }

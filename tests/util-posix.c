@@ -73,3 +73,22 @@ int tu_wait_pid(long pid) {
     if (errno != EINTR) return -1000;
   return WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
 }
+
+long tu_fork(void) { return (long)fork(); }
+
+void tu_exit(int code) { _exit(code); }
+
+int tu_count_shm(const char *prefix) {
+  DIR *d = opendir("/dev/shm");
+  struct dirent *e;
+  size_t n = strlen(prefix);
+  int count = 0;
+  if (d == NULL) return -1;
+  while ((e = readdir(d)) != NULL) {
+    const char *name = e->d_name;
+    if (strncmp(name, "sem.", 4) == 0) name += 4;
+    if (strncmp(name, prefix, n) == 0) count++;
+  }
+  closedir(d);
+  return count;
+}

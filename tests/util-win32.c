@@ -72,3 +72,12 @@ int tu_wait_pid(long pid) {
   CloseHandle(h);
   return (int)code;
 }
+
+long tu_fork(void) { return -1; }
+
+void tu_exit(int code) { ExitProcess((UINT)code); }
+
+int tu_count_shm(const char *prefix) {
+  (void)prefix; /* kernel objects: nothing to list */
+  return -1;
+}

@@ -34,6 +34,15 @@ void tu_set_argv0(const char *argv0);
 long tu_spawn_self(const char *a1, const char *a2);
 int tu_wait_pid(long pid);
 
+/* fork() where the platform has it (0 in the child, the pid in the
+ * parent), -1 where it does not. */
+long tu_fork(void);
+/* _exit without flushing or atexit handlers. */
+void tu_exit(int code);
+/* How many names in the shared memory file system (Linux /dev/shm) start
+ * with `prefix`; -1 where there is no such place to look. */
+int tu_count_shm(const char *prefix);
+
 /* A unique temporary file name for this test run. */
 void tu_temp_path(char *buf, size_t n, const char *tag);
 /* Write a number to a file atomically (write then rename). */

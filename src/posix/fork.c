@@ -37,7 +37,9 @@ int mproc__posix_fork_start(mproc__os_proc *p, const mproc__start *st) {
   /* No handler of the parent's may run in the child before it is set up. */
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  mproc__posix_fork_begin();
   pid = fork();
+  mproc__posix_fork_end();
   if (pid == 0) {
     mproc__posix_close(fds[0]);
     child_setup(fds[1], ppid, direct);

@@ -155,7 +155,9 @@ static void serve_one(int sock, int sig_r, int death, child **kids,
     *kids = nk;
     *cap = ncap;
   }
+  mproc__posix_fork_begin();
   pid = fork();
+  mproc__posix_fork_end();
   if (pid == 0) {
     signal(SIGCHLD, SIG_DFL);
     signal(SIGINT, SIG_DFL);
@@ -263,7 +265,9 @@ static int start_server(void) {
   if (rc < 0) goto out;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  mproc__posix_fork_begin();
   pid = fork();
+  mproc__posix_fork_end();
   if (pid == 0) {
     mproc__posix_start_lock_reset();
     /* The server keeps a client end for its children, so that they can

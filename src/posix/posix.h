@@ -52,6 +52,11 @@ int mproc__posix_death_after_fork(void);
 void mproc__posix_start_lock(void);
 void mproc__posix_start_unlock(void);
 void mproc__posix_start_lock_reset(void);
+/* Around every fork() of the library (start lock held, or in the
+ * single-threaded server): the atfork handler then leaves the child to
+ * the library's own set-up. */
+void mproc__posix_fork_begin(void);
+void mproc__posix_fork_end(void);
 /* An fd this process holds for its own parent (its sentinel end, its boot
  * socket): closed in any child we fork, so only we keep it open. */
 void mproc__posix_set_self_fd(int fd);

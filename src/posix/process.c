@@ -35,7 +35,42 @@ void mproc__posix_close_self_fd(void) {
   self_fd = -1;
 }
 
-int mproc__os_init(void) { return mproc__posix_forkserver_init(); }
+/* ---- fork() by the program itself ------------------------------------------
+ * A child made by the program's own fork() (not through mproc) is not one
+ * of our children: it must not keep our death pipe's write end (our
+ * children would then outlive us while it lives), nor the descriptor we
+ * hold for our parent, nor locks another thread held. Our own forks set
+ * `forking` so the handler leaves their children alone: they set
+ * themselves up. */
+static _Thread_local int forking; /* the atfork handler runs in the forking thread */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_child(void) {
+  int parent_death;
+  if (forking) {
+    forking = 0;
+    return;
+  }
+  mproc__posix_start_lock_reset();
+  mproc__posix_close_self_fd();
+  parent_death = mproc__posix_death_after_fork();
+  (void)parent_death; /* the read end: ours to keep, it closes at exit */
+  mproc__child_after_fork();
+}
+
+static void register_atfork(void) { pthread_atfork(NULL, NULL, atfork_child); }
+
+void mproc__posix_fork_begin(void) {
+  pthread_once(&atfork_once, register_atfork);
+  forking = 1;
+}
+
+void mproc__posix_fork_end(void) { forking = 0; }
+
+int mproc__os_init(void) {
+  pthread_once(&atfork_once, register_atfork);
+  return mproc__posix_forkserver_init();
+}
 
 int mproc__os_proc_start(mproc__os_proc **out, const mproc__start *st) {
   mproc__os_proc *p = calloc(1, sizeof *p);
