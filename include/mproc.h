@@ -9,5 +9,6 @@
 #include "mproc/shared.h"
 #include "mproc/sync.h"
 #include "mproc/shm.h"
+#include "mproc/queue.h"
 
 #endif

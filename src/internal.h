@@ -40,6 +40,9 @@ double mproc__deadline(double timeout);
 mproc_fnptr mproc__task_find(const char *name);
 const char *mproc__task_name(mproc_fnptr fn);
 
+/** The fault-injection seam (fault.c): 1 never returns; see there. */
+int mproc__fault(const char *point);
+
 /** Runs the exit duties (terminate daemon children, join the rest). */
 void mproc__exit_children(void);
 

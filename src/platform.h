@@ -37,6 +37,9 @@ int mproc__os_random(void *buf, size_t n);
  *  running atexit handlers (the child's _exit). */
 void mproc__os_exit(int code);
 
+/** Die at once, as from SIGKILL (the fault-injection seam, src/fault.c). */
+void mproc__os_kill_self(void);
+
 /** The platform's default start method and whether it has `m`. */
 mproc_start_method mproc__os_default_method(void);
 int mproc__os_method_supported(mproc_start_method m);

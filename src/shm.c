@@ -171,7 +171,8 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
 static const char *kind_name(uint32_t kind) {
   static const char *names[] = {"?",         "shared memory", "array",
                                 "lock",      "rlock",         "semaphore",
-                                "condition", "event",         "barrier"};
+                                "condition", "event",         "barrier",
+                                "queue"};
   return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }
 

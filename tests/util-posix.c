@@ -5,6 +5,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -92,3 +93,5 @@ int tu_count_shm(const char *prefix) {
   closedir(d);
   return count;
 }
+
+void tu_setenv(const char *name, const char *value) { setenv(name, value, 1); }

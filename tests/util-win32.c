@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -80,4 +81,8 @@ void tu_exit(int code) { ExitProcess((UINT)code); }
 int tu_count_shm(const char *prefix) {
   (void)prefix; /* kernel objects: nothing to list */
   return -1;
+}
+
+void tu_setenv(const char *name, const char *value) {
+  _putenv_s(name, value);
 }

@@ -43,6 +43,9 @@ void tu_exit(int code);
  * with `prefix`; -1 where there is no such place to look. */
 int tu_count_shm(const char *prefix);
 
+/* setenv where the platform has it. */
+void tu_setenv(const char *name, const char *value);
+
 /* A unique temporary file name for this test run. */
 void tu_temp_path(char *buf, size_t n, const char *tag);
 /* Write a number to a file atomically (write then rename). */

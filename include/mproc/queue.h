@@ -1,0 +1,117 @@
+/* mproc: Queue, SimpleQueue and JoinableQueue — multiprocessing's queues,
+ * for byte messages of any size, between any number of producer and
+ * consumer processes.
+ *
+ * A queue lives in named shared memory: a ring of bytes plus its indices.
+ * There is no feeder thread: when put returns, the message is in shared
+ * memory, so a process may exit right after put without losing it (the
+ * footgun of Python's Queue is gone). Messages from one producer arrive
+ * in the order it put them.
+ *
+ * Process death: a message is committed by one store after it is written
+ * whole, and removed by one store after a consumer has copied it whole. So
+ * a producer killed inside put never delivers half a message, and a
+ * consumer killed inside get leaves the message for another consumer. A
+ * message larger than a quarter of the ring is streamed through it in
+ * pieces (no other message interleaves); if its producer dies midway the
+ * pieces are discarded, and if its consumer dies midway the rest is
+ * skipped — that one message is lost, the queue goes on. The others never
+ * block: the queue's internal locks hand over from a dead owner.
+ *
+ * Timeouts are seconds (MPROC_FOREVER blocks, 0 is the _nowait form); a
+ * full or empty queue at the deadline gives MPROC_EFULL / MPROC_EEMPTY,
+ * as Python's queue.Full / queue.Empty.
+ */
+#ifndef MPROC_QUEUE_H
+#define MPROC_QUEUE_H
+
+#include <stddef.h>
+
+#include "mproc/export.h"
+#include "mproc/shared.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum mproc_queue_kind {
+  MPROC_QUEUE = 0,     /**< Queue(maxsize) */
+  MPROC_SIMPLE_QUEUE,  /**< SimpleQueue: no maxsize */
+  MPROC_JOINABLE_QUEUE /**< JoinableQueue: task_done() and join() */
+} mproc_queue_kind;
+
+/** Options; zeroed (or NULL) = an unbounded Queue with a 1 MiB ring. */
+typedef struct mproc_queue_opts {
+  const char *name;      /**< NULL: generated */
+  int no_track;          /**< as mproc_shm_opts */
+  mproc_queue_kind kind; /**< MPROC_QUEUE by default */
+  long maxsize;          /**< most messages held; <= 0: no limit */
+  size_t capacity;       /**< ring bytes (rounded up to a power of two,
+                              4 KiB .. 1 GiB); 0: 1 MiB */
+} mproc_queue_opts;
+
+typedef struct mproc_queue mproc_queue;
+
+/**
+ * Make a queue.
+ * Errors: MPROC_EINVAL (out NULL, bad kind, negative maxsize with
+ * SimpleQueue...), MPROC_ERANGE (capacity), and those of mproc_shm_new.
+ * Ownership: free with mproc_queue_free().
+ */
+MPROC_EXTERN int mproc_queue_new(mproc_queue **out,
+                                 const mproc_queue_opts *opts);
+/** Open by name (errors as mproc_shm_open). */
+MPROC_EXTERN int mproc_queue_open(mproc_queue **out, const char *name);
+
+/**
+ * Put a message of `len` bytes (0 allowed; any size). Blocks while the
+ * queue holds maxsize messages or its ring has no room, up to `timeout`.
+ * Errors: MPROC_EFULL (still full at the deadline), MPROC_ECLOSED (this
+ * handle was closed), MPROC_EINVAL (NULL msg with len > 0, NaN timeout).
+ * Thread-safety: any thread, any process.
+ */
+MPROC_EXTERN int mproc_queue_put(mproc_queue *q, const void *msg, size_t len,
+                                 double timeout);
+
+/**
+ * Take the oldest message into `buf` (capacity `cap`), storing its length
+ * in *len. If it does not fit, returns MPROC_EBUFSIZE with the size needed
+ * in *len and leaves the message in the queue (Python's BufferTooShort,
+ * without losing the message).
+ * Errors: MPROC_EEMPTY (nothing by the deadline), MPROC_EBUFSIZE,
+ * MPROC_ECLOSED, MPROC_EINVAL (NULL len, NULL buf with cap > 0).
+ */
+MPROC_EXTERN int mproc_queue_get(mproc_queue *q, void *buf, size_t cap,
+                                 size_t *len, double timeout);
+
+/** As mproc_queue_get into a malloc'd buffer (*msg; free() it; NULL for
+ *  an empty message). */
+MPROC_EXTERN int mproc_queue_get_alloc(mproc_queue *q, void **msg,
+                                       size_t *len, double timeout);
+
+/** Messages in the queue now (a snapshot; Python's qsize()). */
+MPROC_EXTERN long mproc_queue_qsize(const mproc_queue *q);
+MPROC_EXTERN int mproc_queue_empty(const mproc_queue *q);
+MPROC_EXTERN int mproc_queue_full(const mproc_queue *q);
+
+/** JoinableQueue: one put's task is finished. Errors: MPROC_ESTATE when
+ *  called more times than messages were put; MPROC_EINVAL for another
+ *  kind of queue. */
+MPROC_EXTERN int mproc_queue_task_done(mproc_queue *q);
+/** JoinableQueue: wait until every put has had its task_done. Returns 0,
+ *  or MPROC_ETIMEDOUT. */
+MPROC_EXTERN int mproc_queue_join(mproc_queue *q, double timeout);
+
+/** This handle puts and gets no more (later calls: MPROC_ECLOSED). Other
+ *  handles, and what was put, are unaffected. Closing twice is harmless. */
+MPROC_EXTERN int mproc_queue_close(mproc_queue *q);
+MPROC_EXTERN const char *mproc_queue_name(const mproc_queue *q);
+/** Ring capacity in bytes. */
+MPROC_EXTERN size_t mproc_queue_capacity(const mproc_queue *q);
+/** Release this process's hold (see mproc_shm_close). NULL is a no-op. */
+MPROC_EXTERN void mproc_queue_free(mproc_queue *q);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

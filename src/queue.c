@@ -1,0 +1,580 @@
+/* mproc: Queue, SimpleQueue and JoinableQueue on a byte ring in named
+ * shared memory. See include/mproc/queue.h for the guarantees.
+ *
+ * Layout: the state below in the header page, the ring (a power of two of
+ * bytes) as the segment's data. The ring holds records: a 16-byte header
+ * {len, flags, total} and the payload, padded to 8 bytes. A message that
+ * fits in a quarter of the ring is one record (FIRST|LAST); a larger one
+ * is streamed as FIRST, middle and LAST records.
+ *
+ * Locking: producers serialise on put_lock and own `tail`; consumers
+ * serialise on get_lock and own `head`: between the current producer and
+ * the current consumer the ring is single-producer single-consumer, so
+ * `tail` and `head` are each written by one side only. Lock order, where a
+ * consumer needs both (to abort a dead producer's stream): get_lock, then
+ * put_lock. The locks are lock words (sync-lock.c): a dead owner's lock
+ * is handed over with MPROC_EOWNERDEAD, and the new owner repairs:
+ *   - put_partial set: the dead producer was mid-stream; write an ABORT
+ *     record, which tells the consumer to drop the pieces it has;
+ *   - get_partial set: the dead consumer was mid-stream; skip records up
+ *     to the LAST (or ABORT) of that message.
+ * A record becomes visible by one store to `tail` after it is written, and
+ * leaves by one store to `head` after it is read whole.
+ *
+ * Sleeping: each side counts its sleepers (put_sleepers, get_sleepers,
+ * ...) before it sleeps on the other side's index; the other side stores
+ * its index (seq_cst) and then reads the count, waking only if someone
+ * sleeps — so the uncontended path makes no system call. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "object.h"
+
+#define REC_FIRST 1u
+#define REC_LAST 2u
+#define REC_ABORT 4u
+#define HDR 16u
+#define SLICE 0.1 /* how often a stalled stream checks its producer */
+
+typedef struct rec {
+  uint32_t len;   /* payload bytes in this record */
+  uint32_t flags; /* REC_* */
+  uint64_t total; /* the whole message's length (FIRST records) */
+} rec;
+
+typedef struct qstate {
+  _Atomic uint32_t put_lock;
+  uint32_t put_partial; /* a stream is open */
+  uint32_t committing;  /* counts raised for a LAST record not yet out */
+  uint32_t commit_tail; /* tail before that record */
+  uint32_t pad0[12];
+  _Atomic uint32_t tail;
+  _Atomic uint32_t put_sleepers; /* producers waiting for room */
+  uint32_t pad1[14];
+  _Atomic uint32_t get_lock;
+  uint32_t get_partial;
+  uint32_t pad2[14];
+  _Atomic uint32_t head;
+  _Atomic uint32_t get_sleepers; /* consumers waiting for data */
+  uint32_t pad3[14];
+  _Atomic uint32_t count; /* whole messages in the queue */
+  _Atomic uint32_t count_sleepers;
+  _Atomic uint32_t unfinished; /* JoinableQueue */
+  _Atomic uint32_t join_sleepers;
+  uint32_t pad4[12];
+  uint32_t capacity;
+  uint32_t kind;
+  int64_t maxsize;
+} qstate;
+
+struct mproc_queue {
+  mproc__obj obj;
+  qstate *st;
+  unsigned char *ring;
+  uint32_t mask;
+  int closed;
+};
+
+/* ---- ring access --------------------------------------------------------- */
+
+static uint32_t rec_size(uint32_t len) { return HDR + ((len + 7u) & ~7u); }
+
+static void ring_write(mproc_queue *q, uint32_t pos, const void *src,
+                       size_t n) {
+  size_t off = pos & q->mask, first = q->st->capacity - off;
+  if (first > n) first = n;
+  memcpy(q->ring + off, src, first);
+  memcpy(q->ring, (const char *)src + first, n - first);
+}
+
+static void ring_read(const mproc_queue *q, uint32_t pos, void *dst,
+                      size_t n) {
+  size_t off = pos & q->mask, first = q->st->capacity - off;
+  if (first > n) first = n;
+  memcpy(dst, q->ring + off, first);
+  memcpy((char *)dst + first, q->ring, n - first);
+}
+
+static uint32_t max_chunk(const mproc_queue *q) {
+  return q->st->capacity / 4 - HDR;
+}
+
+/* ---- waiting ------------------------------------------------------------- */
+
+/* Sleep while *word == seen, counted in *sleepers (see the top). */
+static int sleep_on(mproc_queue *q, _Atomic uint32_t *word, uint32_t seen,
+                    _Atomic uint32_t *sleepers, double deadline) {
+  int rc;
+  atomic_fetch_add(sleepers, 1);
+  rc = atomic_load(word) != seen ? 0
+                                 : mproc__wait(&q->obj, word, seen, deadline);
+  atomic_fetch_sub(sleepers, 1);
+  return rc;
+}
+
+static void wake_if(mproc_queue *q, _Atomic uint32_t *word,
+                    _Atomic uint32_t *sleepers) {
+  if (atomic_load(sleepers) > 0) mproc__wake(&q->obj, word, INT32_MAX);
+}
+
+/* Producer: wait until `need` bytes are free. */
+static int wait_room(mproc_queue *q, uint32_t need, double deadline) {
+  for (;;) {
+    uint32_t head = atomic_load(&q->st->head);
+    int rc;
+    if (q->st->capacity - (atomic_load(&q->st->tail) - head) >= need)
+      return 0;
+    rc = sleep_on(q, &q->st->head, head, &q->st->put_sleepers, deadline);
+    if (rc < 0) return rc;
+  }
+}
+
+/* Producer: append one record (room already there) and publish it. */
+static void append(mproc_queue *q, const rec *r, const void *payload) {
+  uint32_t tail = atomic_load_explicit(&q->st->tail, memory_order_relaxed);
+  ring_write(q, tail, r, HDR);
+  if (r->len) ring_write(q, tail + HDR, payload, r->len);
+  atomic_store(&q->st->tail, tail + rec_size(r->len));
+  wake_if(q, &q->st->tail, &q->st->get_sleepers);
+}
+
+/* ---- put ----------------------------------------------------------------- */
+
+static int put_abort_record(mproc_queue *q, double deadline) {
+  rec r = {0, REC_ABORT, 0};
+  int rc = wait_room(q, HDR, deadline);
+  if (rc < 0) return rc;
+  append(q, &r, NULL);
+  q->st->put_partial = 0;
+  return 0;
+}
+
+/* After a producer died holding put_lock (or a repair could not finish
+ * in time): undo the counts of a message it had not published, and close
+ * a stream it had left open. A live producer never releases put_lock with
+ * either flag set, so finding one set means a repair is due. */
+static int put_repair(mproc_queue *q, double deadline) {
+  if (q->st->committing) {
+    if (atomic_load(&q->st->tail) == q->st->commit_tail) {
+      atomic_fetch_sub(&q->st->count, 1);
+      if (q->st->kind == MPROC_JOINABLE_QUEUE)
+        atomic_fetch_sub(&q->st->unfinished, 1);
+    }
+    q->st->committing = 0;
+  }
+  return q->st->put_partial ? put_abort_record(q, deadline) : 0;
+}
+
+static int put_lock(mproc_queue *q, double deadline) {
+  int rc = mproc__lockword_acquire(&q->obj, &q->st->put_lock,
+                                   deadline < 0 ? MPROC_FOREVER
+                                                : mproc__remaining(deadline));
+  if (rc == MPROC_EOWNERDEAD) rc = 0;
+  if (rc == 0 && (q->st->committing || q->st->put_partial)) {
+    rc = put_repair(q, deadline);
+    if (rc < 0) mproc__lockword_release(&q->obj, &q->st->put_lock);
+  }
+  return rc;
+}
+
+static int wait_below_maxsize(mproc_queue *q, double deadline) {
+  for (;;) {
+    uint32_t n = atomic_load(&q->st->count);
+    int rc;
+    if (q->st->maxsize <= 0 || (int64_t)(int32_t)n < q->st->maxsize) return 0;
+    rc = sleep_on(q, &q->st->count, n, &q->st->count_sleepers, deadline);
+    if (rc < 0) return rc;
+  }
+}
+
+static int put_locked(mproc_queue *q, const unsigned char *msg, size_t len,
+                      double deadline) {
+  size_t done = 0;
+  int rc = wait_below_maxsize(q, deadline);
+  if (rc < 0) return rc;
+  do {
+    rec r;
+    size_t left = len - done;
+    r.len = left > max_chunk(q) ? max_chunk(q) : (uint32_t)left;
+    r.flags = (done == 0 ? REC_FIRST : 0) | (done + r.len == len ? REC_LAST : 0);
+    r.total = len;
+    /* Once part of a message is out, finish it whatever the deadline: a
+     * timeout mid-stream would leave the consumer half a message. */
+    rc = wait_room(q, rec_size(r.len), done ? MPROC__INF : deadline);
+    if (rc < 0) return rc;
+    if (r.flags & REC_LAST) {
+      /* Count the message before a consumer can take it (its task_done
+       * must find it counted), remembering how to undo that if we die
+       * before the record is out (put_repair). */
+      q->st->commit_tail = atomic_load(&q->st->tail);
+      q->st->committing = 1;
+      atomic_fetch_add(&q->st->count, 1);
+      if (q->st->kind == MPROC_JOINABLE_QUEUE)
+        atomic_fetch_add(&q->st->unfinished, 1);
+    } else {
+      q->st->put_partial = 1;
+    }
+    if (mproc__fault("put.before_commit")) return 0;
+    append(q, &r, msg + done);
+    done += r.len;
+    if (!(r.flags & REC_LAST) && mproc__fault("put.mid_stream")) return 0;
+  } while (done < len);
+  q->st->committing = 0;
+  q->st->put_partial = 0;
+  return 0;
+}
+
+int mproc_queue_put(mproc_queue *q, const void *msg, size_t len,
+                    double timeout) {
+  double t, deadline;
+  int rc;
+  if (q == NULL) return mproc__err(MPROC_EINVAL, "queue is NULL");
+  if (msg == NULL && len > 0)
+    return mproc__err(MPROC_EINVAL, "msg is NULL but len is %zu", len);
+  if (q->closed)
+    return mproc__err(MPROC_ECLOSED, "put on queue \"%s\": this handle is "
+                                     "closed",
+                      q->obj.name);
+  if (len > (size_t)UINT32_MAX * 4)
+    return mproc__err(MPROC_ERANGE, "a %zu-byte message is too large", len);
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  deadline = mproc__deadline(t);
+  rc = put_lock(q, deadline);
+  if (rc == 0) {
+    rc = put_locked(q, msg, len, deadline);
+    mproc__lockword_release(&q->obj, &q->st->put_lock);
+  }
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__err(MPROC_EFULL, "queue \"%s\" is full", q->obj.name);
+  return rc;
+}
+
+/* ---- get ----------------------------------------------------------------- */
+
+/* A consumer stalled mid-stream whose producer died: abort the stream in
+ * its place (get_lock held; lock order get_lock -> put_lock). */
+static void rescue_stream(mproc_queue *q) {
+  int rc = mproc__lockword_acquire(&q->obj, &q->st->put_lock, 0);
+  if (rc == MPROC_EOWNERDEAD || rc == 0) {
+    if (q->st->committing || q->st->put_partial)
+      (void)put_repair(q, mproc__deadline(SLICE));
+    mproc__lockword_release(&q->obj, &q->st->put_lock);
+  }
+}
+
+/* Wait for a record at head; fill *r. mid_stream: a stream is open, so
+ * keep waiting (checking its producer) whatever the deadline. */
+static int next_record(mproc_queue *q, rec *r, int mid_stream,
+                       double deadline) {
+  for (;;) {
+    uint32_t head = atomic_load_explicit(&q->st->head, memory_order_relaxed);
+    uint32_t tail = atomic_load(&q->st->tail);
+    int rc;
+    if (tail != head) {
+      ring_read(q, head, r, HDR);
+      return 0;
+    }
+    if (!mid_stream) {
+      rc = sleep_on(q, &q->st->tail, tail, &q->st->get_sleepers, deadline);
+      if (rc < 0) return rc;
+      continue;
+    }
+    rc = sleep_on(q, &q->st->tail, tail, &q->st->get_sleepers,
+                  mproc__deadline(SLICE));
+    if (rc == MPROC_ETIMEDOUT) rescue_stream(q);
+    else if (rc < 0) return rc;
+  }
+}
+
+static void consume(mproc_queue *q, const rec *r) {
+  uint32_t head = atomic_load_explicit(&q->st->head, memory_order_relaxed);
+  atomic_store(&q->st->head, head + rec_size(r->len));
+  wake_if(q, &q->st->head, &q->st->put_sleepers);
+}
+
+static void message_gone(mproc_queue *q) {
+  atomic_fetch_sub(&q->st->count, 1);
+  wake_if(q, &q->st->count, &q->st->count_sleepers);
+}
+
+/* Skip the rest of a message a dead consumer had begun. */
+static int skip_partial(mproc_queue *q) {
+  while (q->st->get_partial) {
+    rec r;
+    int rc = next_record(q, &r, 1, MPROC__INF);
+    if (rc < 0) return rc;
+    consume(q, &r);
+    if (r.flags & REC_ABORT) q->st->get_partial = 0;
+    if (r.flags & REC_LAST) {
+      q->st->get_partial = 0;
+      message_gone(q);
+    }
+  }
+  return 0;
+}
+
+/* A stream at head that is already followed by an ABORT in the ring was
+ * never a message: drop it (so it cannot make a small buffer fail with
+ * MPROC_EBUFSIZE forever). Returns 1 if dropped. */
+static int drop_if_aborted(mproc_queue *q, const rec *first) {
+  uint32_t head = atomic_load_explicit(&q->st->head, memory_order_relaxed);
+  uint32_t tail = atomic_load(&q->st->tail), at = head;
+  rec r = *first;
+  for (;;) {
+    if (r.flags & REC_LAST) return 0;
+    if (r.flags & REC_ABORT) break;
+    at += rec_size(r.len);
+    if (at == tail) return 0; /* the rest is still to come */
+    ring_read(q, at, &r, HDR);
+  }
+  atomic_store(&q->st->head, at + rec_size(r.len));
+  wake_if(q, &q->st->head, &q->st->put_sleepers);
+  return 1;
+}
+
+/* Copy one whole message into dst (or a malloc'd buffer when dst is NULL
+ * and *heap is given). Returns 0, MPROC_EBUFSIZE (nothing consumed), or a
+ * wait error. */
+static int get_locked(mproc_queue *q, unsigned char *dst, size_t cap,
+                      size_t *len, void **heap, double deadline) {
+  for (;;) {
+    rec r;
+    size_t done = 0;
+    int rc = next_record(q, &r, 0, deadline);
+    if (rc < 0) return rc;
+    if (!(r.flags & REC_FIRST)) { /* an ABORT, or debris: drop it */
+      consume(q, &r);
+      continue;
+    }
+    *len = (size_t)r.total;
+    if (heap) {
+      dst = r.total ? malloc((size_t)r.total) : NULL;
+      if (r.total && dst == NULL)
+        return mproc__err(MPROC_ENOMEM, "no memory for a %zu-byte message",
+                          (size_t)r.total);
+      *heap = dst;
+    } else if (r.total > cap) {
+      if (drop_if_aborted(q, &r)) continue;
+      return mproc__err(MPROC_EBUFSIZE, "the message is %zu bytes; the "
+                                        "buffer holds %zu",
+                        (size_t)r.total, cap);
+    }
+    for (;;) {
+      uint32_t head = atomic_load_explicit(&q->st->head, memory_order_relaxed);
+      if (r.len) ring_read(q, head + HDR, dst + done, r.len);
+      done += r.len;
+      if (mproc__fault("get.before_consume")) return 0;
+      if (!(r.flags & REC_LAST)) q->st->get_partial = 1;
+      consume(q, &r);
+      if (r.flags & REC_LAST) break;
+      if (mproc__fault("get.mid_stream")) return 0;
+      rc = next_record(q, &r, 1, MPROC__INF);
+      if (rc < 0) return rc;
+      if (r.flags & REC_ABORT) break; /* its producer died */
+    }
+    q->st->get_partial = 0;
+    if (r.flags & REC_ABORT) {
+      consume(q, &r);
+      if (heap) free(*heap);
+      continue; /* that message never was: take the next */
+    }
+    message_gone(q);
+    return 0;
+  }
+}
+
+static int get_common(mproc_queue *q, void *buf, size_t cap, size_t *len,
+                      void **heap, double timeout) {
+  double t, deadline;
+  int rc;
+  if (q == NULL || len == NULL)
+    return mproc__err(MPROC_EINVAL, "queue or len is NULL");
+  if (!heap && buf == NULL && cap > 0)
+    return mproc__err(MPROC_EINVAL, "buf is NULL but cap is %zu", cap);
+  if (q->closed)
+    return mproc__err(MPROC_ECLOSED, "get on queue \"%s\": this handle is "
+                                     "closed",
+                      q->obj.name);
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  deadline = mproc__deadline(t);
+  rc = mproc__lockword_acquire(&q->obj, &q->st->get_lock, t < 0 ? MPROC_FOREVER : t);
+  if (rc == MPROC_EOWNERDEAD) rc = skip_partial(q);
+  if (rc == 0) {
+    rc = get_locked(q, buf, cap, len, heap, deadline);
+    mproc__lockword_release(&q->obj, &q->st->get_lock);
+  }
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__err(MPROC_EEMPTY, "queue \"%s\" is empty", q->obj.name);
+  return rc;
+}
+
+int mproc_queue_get(mproc_queue *q, void *buf, size_t cap, size_t *len,
+                    double timeout) {
+  return get_common(q, buf, cap, len, NULL, timeout);
+}
+
+int mproc_queue_get_alloc(mproc_queue *q, void **msg, size_t *len,
+                          double timeout) {
+  if (msg == NULL) return mproc__err(MPROC_EINVAL, "msg is NULL");
+  *msg = NULL;
+  return get_common(q, NULL, 0, len, msg, timeout);
+}
+
+/* ---- the rest ------------------------------------------------------------ */
+
+long mproc_queue_qsize(const mproc_queue *q) {
+  int32_t n;
+  if (q == NULL) return 0;
+  n = (int32_t)atomic_load(&q->st->count);
+  return n > 0 ? n : 0;
+}
+
+int mproc_queue_empty(const mproc_queue *q) { return mproc_queue_qsize(q) == 0; }
+
+int mproc_queue_full(const mproc_queue *q) {
+  return q && q->st->maxsize > 0 && mproc_queue_qsize(q) >= q->st->maxsize;
+}
+
+static int need_joinable(const mproc_queue *q, const char *what) {
+  if (q == NULL) return mproc__err(MPROC_EINVAL, "queue is NULL");
+  if (q->st->kind != MPROC_JOINABLE_QUEUE)
+    return mproc__err(MPROC_EINVAL, "%s on queue \"%s\", which is not a "
+                                    "JoinableQueue",
+                      what, q->obj.name);
+  return 0;
+}
+
+int mproc_queue_task_done(mproc_queue *q) {
+  uint32_t v;
+  int rc = need_joinable(q, "task_done");
+  if (rc < 0) return rc;
+  v = atomic_load(&q->st->unfinished);
+  do {
+    if (v == 0)
+      return mproc__err(MPROC_ESTATE, "task_done on queue \"%s\" called "
+                                      "more times than items were put",
+                        q->obj.name);
+  } while (!atomic_compare_exchange_weak(&q->st->unfinished, &v, v - 1));
+  if (v == 1) wake_if(q, &q->st->unfinished, &q->st->join_sleepers);
+  return 0;
+}
+
+int mproc_queue_join(mproc_queue *q, double timeout) {
+  double t, deadline;
+  int rc = need_joinable(q, "join");
+  if (rc < 0) return rc;
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  deadline = mproc__deadline(t);
+  for (;;) {
+    uint32_t v = atomic_load(&q->st->unfinished);
+    if (v == 0) return 0;
+    rc = sleep_on(q, &q->st->unfinished, v, &q->st->join_sleepers, deadline);
+    if (rc == MPROC_ETIMEDOUT)
+      return mproc__err(rc, "queue \"%s\" has %u unfinished tasks",
+                        q->obj.name, atomic_load(&q->st->unfinished));
+    if (rc < 0) return rc;
+  }
+}
+
+int mproc_queue_close(mproc_queue *q) {
+  if (q == NULL) return mproc__err(MPROC_EINVAL, "queue is NULL");
+  q->closed = 1;
+  return 0;
+}
+
+const char *mproc_queue_name(const mproc_queue *q) {
+  return q ? q->obj.name : NULL;
+}
+
+size_t mproc_queue_capacity(const mproc_queue *q) {
+  return q ? q->st->capacity : 0;
+}
+
+/* ---- making and opening ------------------------------------------------- */
+
+typedef struct qinit {
+  uint32_t capacity, kind;
+  int64_t maxsize;
+} qinit;
+
+static void queue_init(void *state, void *arg) {
+  const qinit *a = arg;
+  qstate *st = state;
+  memset(st, 0, sizeof *st);
+  st->capacity = a->capacity;
+  st->kind = a->kind;
+  st->maxsize = a->maxsize;
+}
+
+static void attach(mproc_queue *q) {
+  q->st = mproc__obj_state(&q->obj);
+  q->ring = mproc__obj_data(&q->obj);
+  q->mask = q->st->capacity - 1;
+}
+
+int mproc_queue_new(mproc_queue **out, const mproc_queue_opts *opts) {
+  mproc_queue *q;
+  mproc_shm_opts so;
+  qinit a;
+  size_t cap = opts && opts->capacity ? opts->capacity : (size_t)1 << 20;
+  size_t pow2 = 4096;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  a.kind = opts ? (uint32_t)opts->kind : MPROC_QUEUE;
+  a.maxsize = opts ? opts->maxsize : 0;
+  if (a.kind > MPROC_JOINABLE_QUEUE)
+    return mproc__err(MPROC_EINVAL, "queue kind %u is not a kind", a.kind);
+  if (a.maxsize < 0)
+    return mproc__err(MPROC_EINVAL, "maxsize %lld is negative; 0 means no "
+                                    "limit",
+                      (long long)a.maxsize);
+  if (a.kind == MPROC_SIMPLE_QUEUE) a.maxsize = 0;
+  if (a.maxsize > INT32_MAX) a.maxsize = INT32_MAX;
+  if (cap > ((size_t)1 << 30))
+    return mproc__err(MPROC_ERANGE, "queue capacity %zu is over 1 GiB", cap);
+  while (pow2 < cap) pow2 <<= 1;
+  a.capacity = (uint32_t)pow2;
+  q = calloc(1, sizeof *q);
+  if (q == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  memset(&so, 0, sizeof so);
+  if (opts) {
+    so.name = opts->name;
+    so.no_track = opts->no_track;
+  }
+  rc = mproc__obj_create(&q->obj, MPROC__KIND_QUEUE, pow2, &so, queue_init,
+                         &a);
+  if (rc < 0) {
+    free(q);
+    return rc;
+  }
+  attach(q);
+  *out = q;
+  return 0;
+}
+
+int mproc_queue_open(mproc_queue **out, const char *name) {
+  mproc_queue *q;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  q = calloc(1, sizeof *q);
+  if (q == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  rc = mproc__obj_open(&q->obj, name, MPROC__KIND_QUEUE);
+  if (rc < 0) {
+    free(q);
+    return rc;
+  }
+  attach(q);
+  *out = q;
+  return 0;
+}
+
+void mproc_queue_free(mproc_queue *q) {
+  if (q == NULL) return;
+  mproc__obj_close(&q->obj);
+  free(q);
+}

@@ -1,0 +1,215 @@
+/* mproc tests: Queue, SimpleQueue and JoinableQueue — in one process, then
+ * across processes under every start method (test_queue_procs.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_queue.h"
+
+mproc_start_method g_method;
+
+mproc_process *qstart(mproc_target fn, const void *arg, size_t len) {
+  mproc_process *p = NULL;
+  mproc_process_opts o;
+  memset(&o, 0, sizeof o);
+  o.method = g_method;
+  assert_int_equal(mproc_process_new(&p, fn, arg, len, &o), 0);
+  if (mproc_process_start(p) != 0) fail_msg("start: %s", mproc_last_error());
+  return p;
+}
+
+int qjoin(mproc_process *p) {
+  int code = -1000;
+  assert_int_equal(mproc_process_join(p, MPROC_FOREVER), 0);
+  assert_int_equal(mproc_process_exitcode(p, &code), 0);
+  mproc_process_free(p);
+  return code;
+}
+
+static void test_basics(void **state) {
+  mproc_queue *q = NULL, *q2 = NULL;
+  char buf[64];
+  size_t len = 0;
+  void *m = NULL;
+  int i;
+  (void)state;
+  assert_int_equal(mproc_queue_new(&q, NULL), 0);
+  assert_int_equal(mproc_queue_capacity(q), 1 << 20);
+  assert_int_equal(mproc_queue_empty(q), 1);
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 0), MPROC_EEMPTY);
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 0.02),
+                   MPROC_EEMPTY);
+  for (i = 0; i < 10; i++) {
+    snprintf(buf, sizeof buf, "message %d", i);
+    assert_int_equal(mproc_queue_put(q, buf, strlen(buf), 0), 0);
+  }
+  assert_int_equal(mproc_queue_put(q, NULL, 0, 0), 0); /* empty message */
+  assert_int_equal(mproc_queue_qsize(q), 11);
+  assert_int_equal(mproc_queue_full(q), 0);
+  assert_int_equal(mproc_queue_open(&q2, mproc_queue_name(q)), 0);
+  for (i = 0; i < 10; i++) { /* FIFO, through another handle */
+    char want[64];
+    snprintf(want, sizeof want, "message %d", i);
+    assert_int_equal(mproc_queue_get(q2, buf, sizeof buf, &len, 1), 0);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(buf, want, len);
+  }
+  assert_int_equal(mproc_queue_get_alloc(q2, &m, &len, 1), 0);
+  assert_int_equal(len, 0);
+  assert_null(m);
+  /* Too small a buffer: told the size, the message stays. */
+  assert_int_equal(mproc_queue_put(q, "0123456789", 10, 0), 0);
+  assert_int_equal(mproc_queue_get(q, buf, 4, &len, 0), MPROC_EBUFSIZE);
+  assert_int_equal(len, 10);
+  assert_int_equal(mproc_queue_qsize(q), 1);
+  assert_int_equal(mproc_queue_get_alloc(q, &m, &len, 0), 0);
+  assert_int_equal(len, 10);
+  assert_memory_equal(m, "0123456789", 10);
+  free(m);
+  /* Closing a handle stops it, not the queue. */
+  assert_int_equal(mproc_queue_close(q2), 0);
+  assert_int_equal(mproc_queue_close(q2), 0);
+  assert_int_equal(mproc_queue_put(q2, "x", 1, 0), MPROC_ECLOSED);
+  assert_int_equal(mproc_queue_get(q2, buf, sizeof buf, &len, 0),
+                   MPROC_ECLOSED);
+  assert_int_equal(mproc_queue_put(q, "x", 1, 0), 0);
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 0), 0);
+  mproc_queue_free(q2);
+  mproc_queue_free(q);
+}
+
+static void test_bad_input(void **state) {
+  mproc_queue *q = NULL;
+  mproc_queue_opts o;
+  size_t len;
+  char buf[4];
+  (void)state;
+  memset(&o, 0, sizeof o);
+  assert_int_equal(mproc_queue_new(NULL, NULL), MPROC_EINVAL);
+  o.maxsize = -1;
+  assert_int_equal(mproc_queue_new(&q, &o), MPROC_EINVAL);
+  o.maxsize = 0;
+  o.kind = (mproc_queue_kind)9;
+  assert_int_equal(mproc_queue_new(&q, &o), MPROC_EINVAL);
+  o.kind = MPROC_QUEUE;
+  o.capacity = (size_t)1 << 31;
+  assert_int_equal(mproc_queue_new(&q, &o), MPROC_ERANGE);
+  o.capacity = 0;
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  assert_int_equal(mproc_queue_put(q, NULL, 3, 0), MPROC_EINVAL);
+  assert_int_equal(mproc_queue_put(NULL, "x", 1, 0), MPROC_EINVAL);
+  assert_int_equal(mproc_queue_get(q, NULL, 3, &len, 0), MPROC_EINVAL);
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, NULL, 0),
+                   MPROC_EINVAL);
+  assert_int_equal(mproc_queue_put(q, "x", 1, 0.0 / 0.0), MPROC_EINVAL);
+  assert_int_equal(mproc_queue_task_done(q), MPROC_EINVAL); /* not joinable */
+  assert_int_equal(mproc_queue_join(q, 0), MPROC_EINVAL);
+  assert_int_equal(mproc_queue_open(&q, "mp-no-such-queue"), MPROC_ENOENT);
+  mproc_queue_free(q);
+  mproc_queue_free(NULL);
+}
+
+static void test_maxsize(void **state) {
+  mproc_queue *q = NULL;
+  mproc_queue_opts o;
+  char buf[8];
+  size_t len;
+  (void)state;
+  memset(&o, 0, sizeof o);
+  o.maxsize = 2;
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  assert_int_equal(mproc_queue_put(q, "a", 1, 0), 0);
+  assert_int_equal(mproc_queue_put(q, "b", 1, 0), 0);
+  assert_int_equal(mproc_queue_full(q), 1);
+  assert_int_equal(mproc_queue_put(q, "c", 1, 0), MPROC_EFULL);
+  assert_int_equal(mproc_queue_put(q, "c", 1, 0.02), MPROC_EFULL);
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 0), 0);
+  assert_int_equal(mproc_queue_put(q, "c", 1, 0), 0);
+  mproc_queue_free(q);
+  /* A full ring (not maxsize) also gives MPROC_EFULL. */
+  memset(&o, 0, sizeof o);
+  o.capacity = 4096;
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  {
+    char big[900];
+    int n = 0;
+    memset(big, 'x', sizeof big);
+    while (mproc_queue_put(q, big, sizeof big, 0) == 0) n++;
+    assert_true(n >= 3 && n <= 4);
+    assert_int_equal(mproc_queue_put(q, big, sizeof big, 0), MPROC_EFULL);
+  }
+  mproc_queue_free(q);
+}
+
+static void test_joinable(void **state) {
+  mproc_queue *q = NULL;
+  mproc_queue_opts o;
+  char buf[8];
+  size_t len;
+  (void)state;
+  memset(&o, 0, sizeof o);
+  o.kind = MPROC_JOINABLE_QUEUE;
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  assert_int_equal(mproc_queue_join(q, 0), 0);
+  assert_int_equal(mproc_queue_task_done(q), MPROC_ESTATE);
+  assert_int_equal(mproc_queue_put(q, "a", 1, 0), 0);
+  assert_int_equal(mproc_queue_put(q, "b", 1, 0), 0);
+  assert_int_equal(mproc_queue_join(q, 0.02), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 0), 0);
+  assert_int_equal(mproc_queue_task_done(q), 0);
+  assert_int_equal(mproc_queue_join(q, 0), MPROC_ETIMEDOUT);
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 0), 0);
+  assert_int_equal(mproc_queue_task_done(q), 0);
+  assert_int_equal(mproc_queue_join(q, 0), 0);
+  assert_int_equal(mproc_queue_task_done(q), MPROC_ESTATE);
+  assert_non_null(strstr(mproc_last_error(), "more times"));
+  mproc_queue_free(q);
+
+  o.kind = MPROC_SIMPLE_QUEUE;
+  o.maxsize = 1; /* ignored: SimpleQueue has no maxsize */
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  assert_int_equal(mproc_queue_put(q, "a", 1, 0), 0);
+  assert_int_equal(mproc_queue_put(q, "b", 1, 0), 0);
+  assert_int_equal(mproc_queue_full(q), 0);
+  mproc_queue_free(q);
+}
+
+static int group(void **state, mproc_start_method m) {
+  (void)state;
+  g_method = m;
+  return 0;
+}
+static int g_fork(void **s) { return group(s, MPROC_START_FORK); }
+static int g_forkserver(void **s) { return group(s, MPROC_START_FORKSERVER); }
+static int g_spawn(void **s) { return group(s, MPROC_START_SPAWN); }
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest local[] = {
+      cmocka_unit_test(test_basics),
+      cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_maxsize),
+      cmocka_unit_test(test_joinable),
+  };
+  const struct CMUnitTest procs[] = {
+      cmocka_unit_test(test_exit_right_after_put),
+      cmocka_unit_test(test_huge_message),
+      cmocka_unit_test(test_ring_sized_message),
+      cmocka_unit_test(test_many_producers_consumers),
+      cmocka_unit_test(test_joinable_across),
+      cmocka_unit_test(test_producer_killed_before_commit),
+      cmocka_unit_test(test_producer_killed_mid_stream),
+      cmocka_unit_test(test_consumer_killed_before_consume),
+      cmocka_unit_test(test_consumer_killed_mid_stream),
+  };
+  int failed = 0;
+  if (mproc_init(argc, argv) != 0)
+    fprintf(stderr, "mproc_init: %s\n", mproc_last_error());
+  failed += cmocka_run_group_tests_name("queue", local, NULL, NULL);
+  if (mproc_start_method_supported(MPROC_START_FORK))
+    failed += cmocka_run_group_tests_name("queue-fork", procs, g_fork, NULL);
+  if (mproc_start_method_supported(MPROC_START_FORKSERVER))
+    failed += cmocka_run_group_tests_name("queue-forkserver", procs,
+                                          g_forkserver, NULL);
+  failed += cmocka_run_group_tests_name("queue-spawn", procs, g_spawn, NULL);
+  return failed ? 1 : 0;
+}

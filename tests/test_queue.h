@@ -1,0 +1,30 @@
+/* mproc tests: queues, shared helpers. */
+#ifndef MPROC_TEST_QUEUE_H
+#define MPROC_TEST_QUEUE_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "mproc.h"
+#include "util.h"
+
+extern mproc_start_method g_method;
+
+mproc_process *qstart(mproc_target fn, const void *arg, size_t len);
+int qjoin(mproc_process *p);
+
+void test_exit_right_after_put(void **state);
+void test_huge_message(void **state);
+void test_ring_sized_message(void **state);
+void test_many_producers_consumers(void **state);
+void test_joinable_across(void **state);
+void test_producer_killed_before_commit(void **state);
+void test_producer_killed_mid_stream(void **state);
+void test_consumer_killed_before_consume(void **state);
+void test_consumer_killed_mid_stream(void **state);
+
+#endif

@@ -1,0 +1,429 @@
+/* mproc tests: queues across processes — many producers and consumers,
+ * messages larger than the ring, and processes killed inside put and get
+ * (through the library's fault-injection seam, MPROC_FAULT). */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_queue.h"
+
+#define NAME_LEN (MPROC_SHM_NAME_MAX + 1)
+
+typedef struct qarg {
+  char q[NAME_LEN];
+  char aux[NAME_LEN];
+  char fault[48]; /* MPROC_FAULT for the child, or "" */
+  int id;
+  int count;
+  size_t size;
+} qarg;
+
+static qarg make_arg(const mproc_queue *q) {
+  qarg a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.q, sizeof a.q, "%s", mproc_queue_name(q));
+  return a;
+}
+
+static mproc_queue *open_q(const qarg *a) {
+  mproc_queue *q = NULL;
+  if (a->fault[0]) tu_setenv("MPROC_FAULT", a->fault);
+  if (mproc_queue_open(&q, a->q) != 0) return NULL;
+  return q;
+}
+
+static unsigned char pattern(size_t i, int seed) {
+  return (unsigned char)((i * 2654435761u) >> 13 ^ (unsigned)seed);
+}
+
+/* ---- a process exits right after put: nothing is lost ------------------- */
+
+static int t_put_and_exit(const void *arg, size_t len) {
+  const qarg *a = arg;
+  mproc_queue *q = open_q(a);
+  int i;
+  CHILD_CHECK(len == sizeof *a && q != NULL);
+  for (i = 0; i < a->count; i++) CHILD_CHECK(mproc_queue_put(q, &i, sizeof i, 30) == 0);
+  return 0; /* no flush, no join: put returned, so it is there */
+}
+MPROC_TASK(t_put_and_exit);
+
+void test_exit_right_after_put(void **state) {
+  mproc_queue *q = NULL;
+  qarg a;
+  int i, v;
+  size_t len;
+  (void)state;
+  assert_int_equal(mproc_queue_new(&q, NULL), 0);
+  a = make_arg(q);
+  a.count = 1000;
+  assert_int_equal(qjoin(qstart(t_put_and_exit, &a, sizeof a)), 0);
+  assert_int_equal(mproc_queue_qsize(q), 1000);
+  for (i = 0; i < 1000; i++) {
+    assert_int_equal(mproc_queue_get(q, &v, sizeof v, &len, 0), 0);
+    assert_int_equal(v, i);
+  }
+  mproc_queue_free(q);
+}
+
+/* ---- messages larger than the ring ---------------------------------------- */
+
+static int t_put_big(const void *arg, size_t len) {
+  const qarg *a = arg;
+  mproc_queue *q = open_q(a);
+  unsigned char *m = malloc(a->size);
+  size_t i;
+  CHILD_CHECK(len == sizeof *a && q != NULL && m != NULL);
+  for (i = 0; i < a->size; i++) m[i] = pattern(i, a->id);
+  CHILD_CHECK(mproc_queue_put(q, m, a->size, 60) == 0);
+  CHILD_CHECK(mproc_queue_put(q, "next", 4, 60) == 0);
+  free(m);
+  mproc_queue_free(q);
+  return 0;
+}
+MPROC_TASK(t_put_big);
+
+static void big_through(size_t size, size_t capacity) {
+  mproc_queue *q = NULL;
+  mproc_queue_opts o;
+  mproc_process *p;
+  unsigned char *m = NULL;
+  size_t len = 0, i, bad = 0;
+  char next[8];
+  qarg a;
+  memset(&o, 0, sizeof o);
+  o.capacity = capacity;
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  a = make_arg(q);
+  a.size = size;
+  a.id = 7;
+  p = qstart(t_put_big, &a, sizeof a);
+  assert_int_equal(mproc_queue_get_alloc(q, (void **)&m, &len, 120), 0);
+  assert_int_equal(len, size);
+  for (i = 0; i < size; i++) bad += m[i] != pattern(i, 7);
+  assert_int_equal(bad, 0);
+  free(m);
+  assert_int_equal(mproc_queue_get(q, next, sizeof next, &len, 60), 0);
+  assert_memory_equal(next, "next", 4);
+  assert_int_equal(qjoin(p), 0);
+  mproc_queue_free(q);
+}
+
+void test_huge_message(void **state) {
+  (void)state;
+  big_through((size_t)100 << 20, (size_t)1 << 20); /* 100 MiB, 1 MiB ring */
+}
+
+void test_ring_sized_message(void **state) {
+  (void)state;
+  big_through((size_t)1 << 20, (size_t)1 << 20);
+  big_through(((size_t)1 << 20) / 4 - 16, (size_t)1 << 20); /* one record */
+}
+
+/* ---- 4 producers x 4 consumers, random sizes ------------------------------ */
+
+#define PRODUCERS 4
+#define CONSUMERS 4
+#define PER_PRODUCER 25000
+#define MAX_MSG 65536
+
+typedef struct msg_head {
+  uint32_t producer, seq, len, sum;
+} msg_head;
+
+static uint32_t rng(uint32_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 17;
+  *s ^= *s << 5;
+  return *s;
+}
+
+static uint32_t checksum(const unsigned char *p, size_t n) {
+  uint32_t h = 2166136261u;
+  size_t i;
+  for (i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+static int t_producer(const void *arg, size_t len) {
+  const qarg *a = arg;
+  mproc_queue *q = open_q(a);
+  unsigned char *m = malloc(MAX_MSG);
+  uint32_t s = 0x9e3779b9u * (uint32_t)(a->id + 1);
+  int i;
+  CHILD_CHECK(len == sizeof *a && q != NULL && m != NULL);
+  for (i = 0; i < a->count; i++) {
+    msg_head h;
+    /* Log-uniform sizes from 16 B to 64 KiB. */
+    size_t size = (size_t)16 << (rng(&s) % 13);
+    size_t j;
+    size += rng(&s) % size;
+    if (size > MAX_MSG) size = MAX_MSG;
+    for (j = sizeof h; j < size; j++) m[j] = (unsigned char)rng(&s);
+    h.producer = (uint32_t)a->id;
+    h.seq = (uint32_t)i;
+    h.len = (uint32_t)size;
+    h.sum = checksum(m + sizeof h, size - sizeof h);
+    memcpy(m, &h, sizeof h);
+    CHILD_CHECK(mproc_queue_put(q, m, size, 60) == 0);
+  }
+  free(m);
+  mproc_queue_free(q);
+  return 0;
+}
+MPROC_TASK(t_producer);
+
+static int t_consumer(const void *arg, size_t len) {
+  const qarg *a = arg;
+  mproc_queue *q = open_q(a);
+  mproc_array *seen = NULL;
+  _Atomic unsigned char *marks;
+  unsigned char *m = malloc(MAX_MSG);
+  int64_t last[PRODUCERS];
+  int i;
+  CHILD_CHECK(len == sizeof *a && q != NULL && m != NULL);
+  CHILD_CHECK(mproc_array_open(&seen, a->aux) == 0);
+  marks = (_Atomic unsigned char *)mproc_array_ptr(seen);
+  for (i = 0; i < PRODUCERS; i++) last[i] = -1;
+  for (;;) {
+    msg_head h;
+    size_t got = 0;
+    CHILD_CHECK(mproc_queue_get(q, m, MAX_MSG, &got, 60) == 0);
+    if (got == 0) break; /* the parent's stop message */
+    CHILD_CHECK(got >= sizeof h);
+    memcpy(&h, m, sizeof h);
+    CHILD_CHECK(h.producer < PRODUCERS && h.seq < PER_PRODUCER);
+    CHILD_CHECK(h.len == got);
+    CHILD_CHECK(h.sum == checksum(m + sizeof h, got - sizeof h));
+    CHILD_CHECK((int64_t)h.seq > last[h.producer]); /* FIFO per producer */
+    last[h.producer] = h.seq;
+    CHILD_CHECK(atomic_fetch_add(&marks[h.producer * PER_PRODUCER + h.seq],
+                                 1) == 0); /* exactly once */
+  }
+  free(m);
+  mproc_array_free(seen);
+  mproc_queue_free(q);
+  return 0;
+}
+MPROC_TASK(t_consumer);
+
+void test_many_producers_consumers(void **state) {
+  mproc_queue *q = NULL;
+  mproc_array *seen = NULL;
+  mproc_process *prod[PRODUCERS], *cons[CONSUMERS];
+  mproc_value_opts vo;
+  unsigned char *marks;
+  qarg a;
+  int i, missing = 0;
+  (void)state;
+  assert_int_equal(mproc_queue_new(&q, NULL), 0);
+  memset(&vo, 0, sizeof vo);
+  vo.raw = 1;
+  assert_int_equal(mproc_array_new(&seen, 'B', PRODUCERS * PER_PRODUCER,
+                                   NULL, &vo),
+                   0);
+  a = make_arg(q);
+  snprintf(a.aux, sizeof a.aux, "%s", mproc_array_name(seen));
+  a.count = PER_PRODUCER;
+  for (i = 0; i < CONSUMERS; i++) cons[i] = qstart(t_consumer, &a, sizeof a);
+  for (i = 0; i < PRODUCERS; i++) {
+    a.id = i;
+    prod[i] = qstart(t_producer, &a, sizeof a);
+  }
+  for (i = 0; i < PRODUCERS; i++) assert_int_equal(qjoin(prod[i]), 0);
+  for (i = 0; i < CONSUMERS; i++)
+    assert_int_equal(mproc_queue_put(q, NULL, 0, 60), 0);
+  for (i = 0; i < CONSUMERS; i++) assert_int_equal(qjoin(cons[i]), 0);
+  marks = mproc_array_ptr(seen);
+  for (i = 0; i < PRODUCERS * PER_PRODUCER; i++) missing += marks[i] != 1;
+  assert_int_equal(missing, 0);
+  assert_int_equal(mproc_queue_qsize(q), 0);
+  mproc_array_free(seen);
+  mproc_queue_free(q);
+}
+
+/* ---- JoinableQueue across processes ---------------------------------------- */
+
+static int t_worker(const void *arg, size_t len) {
+  const qarg *a = arg;
+  mproc_queue *q = open_q(a);
+  CHILD_CHECK(len == sizeof *a && q != NULL);
+  for (;;) {
+    int v;
+    size_t got;
+    CHILD_CHECK(mproc_queue_get(q, &v, sizeof v, &got, 60) == 0);
+    CHILD_CHECK(mproc_queue_task_done(q) == 0);
+    if (v < 0) break;
+  }
+  mproc_queue_free(q);
+  return 0;
+}
+MPROC_TASK(t_worker);
+
+void test_joinable_across(void **state) {
+  mproc_queue *q = NULL;
+  mproc_queue_opts o;
+  mproc_process *w[2];
+  qarg a;
+  int i, stop = -1;
+  (void)state;
+  memset(&o, 0, sizeof o);
+  o.kind = MPROC_JOINABLE_QUEUE;
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  a = make_arg(q);
+  for (i = 0; i < 200; i++) assert_int_equal(mproc_queue_put(q, &i, sizeof i, 10), 0);
+  for (i = 0; i < 2; i++) w[i] = qstart(t_worker, &a, sizeof a);
+  /* join returns exactly when every task_done has been called */
+  assert_int_equal(mproc_queue_join(q, 60), 0);
+  assert_int_equal(mproc_queue_qsize(q), 0);
+  for (i = 0; i < 2; i++) assert_int_equal(mproc_queue_put(q, &stop, sizeof stop, 10), 0);
+  assert_int_equal(mproc_queue_join(q, 60), 0);
+  for (i = 0; i < 2; i++) assert_int_equal(qjoin(w[i]), 0);
+  mproc_queue_free(q);
+}
+
+/* ---- processes killed inside put and get ------------------------------------ */
+
+static int t_put_n(const void *arg, size_t len) {
+  const qarg *a = arg;
+  mproc_queue *q = open_q(a);
+  int i;
+  CHILD_CHECK(len == sizeof *a && q != NULL);
+  for (i = 1; i <= a->count; i++)
+    CHILD_CHECK(mproc_queue_put(q, &i, sizeof i, 30) == 0);
+  return 0;
+}
+MPROC_TASK(t_put_n);
+
+void test_producer_killed_before_commit(void **state) {
+  mproc_queue *q = NULL;
+  qarg a;
+  int v;
+  size_t len;
+  (void)state;
+  assert_int_equal(mproc_queue_new(&q, NULL), 0);
+  a = make_arg(q);
+  a.count = 5;
+  snprintf(a.fault, sizeof a.fault, "put.before_commit:3");
+  assert_int_equal(qjoin(qstart(t_put_n, &a, sizeof a)), -9);
+  /* Messages 1 and 2 are there; the 3rd was never published. */
+  assert_int_equal(mproc_queue_put(q, "after", 6, 5), 0); /* repairs */
+  assert_int_equal(mproc_queue_qsize(q), 3);
+  assert_int_equal(mproc_queue_get(q, &v, sizeof v, &len, 0), 0);
+  assert_int_equal(v, 1);
+  assert_int_equal(mproc_queue_get(q, &v, sizeof v, &len, 0), 0);
+  assert_int_equal(v, 2);
+  {
+    char buf[8];
+    assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 0), 0);
+    assert_string_equal(buf, "after");
+  }
+  assert_int_equal(mproc_queue_get(q, &v, sizeof v, &len, 0), MPROC_EEMPTY);
+  assert_int_equal(mproc_queue_qsize(q), 0);
+  mproc_queue_free(q);
+}
+
+/* Receives whatever comes (the stream, as it is put), and must end up
+ * with "next": the pieces of the aborted message are dropped. */
+static int t_get_expect_next(const void *arg, size_t len) {
+  const qarg *a = arg;
+  mproc_queue *q = open_q(a);
+  void *m = NULL;
+  size_t got;
+  CHILD_CHECK(len == sizeof *a && q != NULL);
+  CHILD_CHECK(mproc_queue_get_alloc(q, &m, &got, 60) == 0);
+  CHILD_CHECK(got == 4 && memcmp(m, "next", 4) == 0);
+  free(m);
+  return 0;
+}
+MPROC_TASK(t_get_expect_next);
+
+void test_producer_killed_mid_stream(void **state) {
+  mproc_queue *q = NULL;
+  mproc_queue_opts o;
+  mproc_process *c;
+  qarg a;
+  char buf[16];
+  size_t len;
+  (void)state;
+  memset(&o, 0, sizeof o);
+  o.capacity = 65536;
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  a = make_arg(q);
+  /* A consumer is already inside get, receiving the stream. */
+  c = qstart(t_get_expect_next, &a, sizeof a);
+  a.size = (size_t)1 << 20;
+  snprintf(a.fault, sizeof a.fault, "put.mid_stream:5");
+  assert_int_equal(qjoin(qstart(t_put_big, &a, sizeof a)), -9);
+  /* The consumer drops the pieces and takes the next message. */
+  assert_int_equal(mproc_queue_put(q, "next", 4, 30), 0);
+  assert_int_equal(qjoin(c), 0);
+  /* And with no consumer waiting: the next producer closes the stream. */
+  a.fault[0] = '\0';
+  snprintf(a.fault, sizeof a.fault, "put.mid_stream:2");
+  assert_int_equal(qjoin(qstart(t_put_big, &a, sizeof a)), -9);
+  assert_int_equal(mproc_queue_put(q, "next", 4, 30), 0);
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 30), 0);
+  assert_int_equal(len, 4);
+  assert_memory_equal(buf, "next", 4);
+  assert_int_equal(mproc_queue_qsize(q), 0);
+  mproc_queue_free(q);
+}
+
+static int t_get_one(const void *arg, size_t len) {
+  const qarg *a = arg;
+  mproc_queue *q = open_q(a);
+  void *m = NULL;
+  size_t got;
+  CHILD_CHECK(len == sizeof *a && q != NULL);
+  CHILD_CHECK(mproc_queue_get_alloc(q, &m, &got, 60) == 0);
+  free(m);
+  return 0;
+}
+MPROC_TASK(t_get_one);
+
+void test_consumer_killed_before_consume(void **state) {
+  mproc_queue *q = NULL;
+  qarg a;
+  char buf[8];
+  size_t len;
+  (void)state;
+  assert_int_equal(mproc_queue_new(&q, NULL), 0);
+  assert_int_equal(mproc_queue_put(q, "one", 4, 0), 0);
+  assert_int_equal(mproc_queue_put(q, "two", 4, 0), 0);
+  a = make_arg(q);
+  snprintf(a.fault, sizeof a.fault, "get.before_consume:1");
+  assert_int_equal(qjoin(qstart(t_get_one, &a, sizeof a)), -9);
+  /* It had copied "one" but not taken it: another consumer gets it. */
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 5), 0);
+  assert_string_equal(buf, "one");
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 5), 0);
+  assert_string_equal(buf, "two");
+  mproc_queue_free(q);
+}
+
+void test_consumer_killed_mid_stream(void **state) {
+  mproc_queue *q = NULL;
+  mproc_queue_opts o;
+  mproc_process *p;
+  qarg a;
+  char buf[16];
+  size_t len;
+  (void)state;
+  memset(&o, 0, sizeof o);
+  o.capacity = 65536;
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  a = make_arg(q);
+  a.size = (size_t)1 << 20;
+  p = qstart(t_put_big, &a, sizeof a); /* the big one, then "next" */
+  snprintf(a.fault, sizeof a.fault, "get.mid_stream:3");
+  assert_int_equal(qjoin(qstart(t_get_one, &a, sizeof a)), -9);
+  /* The rest of the big message is skipped; "next" arrives intact. */
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 60), 0);
+  assert_int_equal(len, 4);
+  assert_memory_equal(buf, "next", 4);
+  assert_int_equal(qjoin(p), 0);
+  assert_int_equal(mproc_queue_qsize(q), 0);
+  mproc_queue_free(q);
+}
