@@ -129,10 +129,11 @@ int mproc__os_shm_unlink(const char *name);
 /** 1 if a process with this id exists, 0 if not (its holds are void). */
 int mproc__os_pid_alive(long pid);
 
-/** Tell the program's resource tracker that `name` was created, so that it
- *  sweeps it (mproc__shm_sweep) once the program has ended. A no-op where
- *  the kernel counts holders itself (Windows) or no tracker runs. */
-void mproc__os_track(const char *name);
+/** Tell the program's resource tracker that `name` was created (tracked
+ *  1), so that it sweeps it (mproc__shm_sweep) once the program has ended,
+ *  or removed (tracked 0), so that it forgets it. A no-op where the kernel
+ *  counts holders itself (Windows) or no tracker runs. */
+void mproc__os_track(const char *name, int tracked);
 
 /* ---- wait group ---------------------------------------------------------- */
 

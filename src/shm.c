@@ -36,14 +36,30 @@ int mproc__check_name(const char *name) {
   return 0;
 }
 
-static int random_name(char out[16]) {
+/* The prefix of generated names: "mp", or MPROC_NAME_PREFIX when it is 1
+ * to 8 characters of [a-z0-9] (so a program's objects can be told apart
+ * from another's, say in /dev/shm). */
+static const char *name_prefix(void) {
+  const char *p = getenv("MPROC_NAME_PREFIX");
+  size_t i, n = p ? strlen(p) : 0;
+  if (n == 0 || n > 8) return "mp";
+  for (i = 0; i < n; i++)
+    if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9')))
+      return "mp";
+  return p;
+}
+
+static int random_name(char out[MPROC_SHM_NAME_MAX + 1]) {
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const char *prefix = name_prefix();
+  size_t n = strlen(prefix);
   unsigned char r[10];
   int i, rc = mproc__os_random(r, sizeof r);
   if (rc < 0) return rc;
-  memcpy(out, "mp-", 3);
-  for (i = 0; i < 10; i++) out[3 + i] = alphabet[r[i] % 36];
-  out[13] = '\0';
+  memcpy(out, prefix, n);
+  out[n] = '-';
+  for (i = 0; i < 10; i++) out[n + 1 + i] = alphabet[r[i] % 36];
+  out[n + 11] = '\0';
   return 0;
 }
 
@@ -107,6 +123,12 @@ static void remove_name(const char *name) {
   mproc__os_park_unlink(name);
 }
 
+/* Removed by its holders: the tracker can forget it. */
+static void remove_tracked(mproc__obj *o) {
+  remove_name(o->name);
+  if (!(o->hdr->flags & MPROC__FLAG_NO_TRACK)) mproc__os_track(o->name, 0);
+}
+
 /* ---- objects ------------------------------------------------------------- */
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
@@ -126,7 +148,7 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
                       void *arg) {
   size_t page = mproc__os_page_size(), total, data = 0;
   const char *name = opts ? opts->name : NULL;
-  char gen[16];
+  char gen[MPROC_SHM_NAME_MAX + 1];
   int rc, tries;
 
   if (data_size > 0) {
@@ -164,7 +186,7 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
   if (init) init(mproc__obj_state(o), arg);
   table_add(o);
   atomic_store(&o->hdr->ready, 1);
-  if (!(o->hdr->flags & MPROC__FLAG_NO_TRACK)) mproc__os_track(o->name);
+  if (!(o->hdr->flags & MPROC__FLAG_NO_TRACK)) mproc__os_track(o->name, 1);
   return 0;
 }
 
@@ -235,14 +257,14 @@ void mproc__obj_close(mproc__obj *o) {
   }
   /* A handle inherited through fork is only unmapped: its hold is the
    * parent's. */
-  if (last) remove_name(o->name);
+  if (last) remove_tracked(o);
   mproc__os_park_close(o->park);
   mproc__os_shm_close(&o->seg);
   o->hdr = NULL;
 }
 
 int mproc__obj_unlink(mproc__obj *o) {
-  if (!atomic_exchange(&o->hdr->unlinked, 1)) remove_name(o->name);
+  if (!atomic_exchange(&o->hdr->unlinked, 1)) remove_tracked(o);
   return 0;
 }
 

@@ -104,8 +104,9 @@ static void test_bad_input(void **state) {
   assert_int_equal(mproc_queue_put(q, "x", 1, 0.0 / 0.0), MPROC_EINVAL);
   assert_int_equal(mproc_queue_task_done(q), MPROC_EINVAL); /* not joinable */
   assert_int_equal(mproc_queue_join(q, 0), MPROC_EINVAL);
-  assert_int_equal(mproc_queue_open(&q, "mp-no-such-queue"), MPROC_ENOENT);
   mproc_queue_free(q);
+  assert_int_equal(mproc_queue_open(&q, "mp-no-such-queue"), MPROC_ENOENT);
+  assert_null(q);
   mproc_queue_free(NULL);
 }
 

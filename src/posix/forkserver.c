@@ -41,7 +41,7 @@ typedef struct request {
   char name[MPROC_SHM_NAME_MAX + 1];
 } request;
 
-enum { REQ_START = 1, REQ_TRACK = 2 };
+enum { REQ_START = 1, REQ_TRACK = 2, REQ_UNTRACK = 3 };
 
 static int server_sock = -1; /* the clients' end */
 static long server_parent;   /* the program that started the server */
@@ -83,7 +83,7 @@ static int recv_request(int sock, request *req, int fds[3]) {
   if (r < 0) return -1;
   c = CMSG_FIRSTHDR(&msg);
   if (r == (ssize_t)sizeof *req && req->magic == REQ_MAGIC &&
-      req->kind == REQ_TRACK && c == NULL) {
+      (req->kind == REQ_TRACK || req->kind == REQ_UNTRACK) && c == NULL) {
     req->name[sizeof req->name - 1] = '\0';
     return 2;
   }
@@ -120,6 +120,16 @@ static void remember(names *t, const char *name) {
   strcpy(t->v[t->n++], name);
 }
 
+static void forget(names *t, const char *name) {
+  size_t i;
+  for (i = 0; i < t->n; i++)
+    if (strcmp(t->v[i], name) == 0) {
+      t->n--;
+      if (i != t->n) strcpy(t->v[i], t->v[t->n]);
+      return;
+    }
+}
+
 static void sweep(names *t) {
   int round;
   size_t i, left = t->n;
@@ -146,7 +156,12 @@ static void serve_one(int sock, int sig_r, int death, child **kids,
   pid_t pid;
   size_t i;
   int r = recv_request(sock, &req, fds);
-  if (r == 2) remember(tracked, req.name);
+  if (r == 2) {
+    if (req.kind == REQ_TRACK)
+      remember(tracked, req.name);
+    else
+      forget(tracked, req.name);
+  }
   if (r != 0) return;
   if (*nkids == *cap) {
     size_t ncap = *cap ? *cap * 2 : 64;
@@ -235,11 +250,13 @@ static void serve(int sock, int death) {
       }
       reap(kids, &nkids);
     }
-    if (pf[2].revents) break; /* the program is gone */
-    if (pf[0].revents & POLLIN)
+    /* Requests first: names tracked just before the program ended are
+     * still queued on the socket when its death pipe reports the end. */
+    if (pf[0].revents & POLLIN) {
       serve_one(sock, sp[0], death, &kids, &nkids, &cap, &tracked);
-    else if (pf[0].revents)
-      break;
+      continue;
+    }
+    if (pf[2].revents || pf[0].revents) break; /* the program is gone */
   }
   for (i = 0; i < nkids; i++) kill(kids[i].pid, SIGKILL);
   for (i = 0; i < nkids; i++) {
@@ -395,13 +412,13 @@ int mproc__posix_forkserver_status(mproc__os_proc *p) {
   return 0;
 }
 
-void mproc__os_track(const char *name) {
+void mproc__os_track(const char *name, int tracked) {
   request req;
   ssize_t r;
   if (server_sock < 0) return; /* no tracker: holders still count */
   memset(&req, 0, sizeof req);
   req.magic = REQ_MAGIC;
-  req.kind = REQ_TRACK;
+  req.kind = tracked ? REQ_TRACK : REQ_UNTRACK;
   req.requester = (int64_t)getpid();
   strncpy(req.name, name, sizeof req.name - 1);
   do

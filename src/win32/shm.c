@@ -92,7 +92,10 @@ int mproc__os_shm_unlink(const char *name) {
   return 0;
 }
 
-void mproc__os_track(const char *name) { (void)name; }
+void mproc__os_track(const char *name, int tracked) {
+  (void)name;
+  (void)tracked;
+}
 
 int mproc__os_pid_alive(long pid) {
   HANDLE h;
