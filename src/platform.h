@@ -37,6 +37,12 @@ int mproc__os_random(void *buf, size_t n);
  *  running atexit handlers (the child's _exit). */
 void mproc__os_exit(int code);
 
+/** CPUs online in the machine, whatever this process's affinity (>= 1). */
+int mproc__os_cpu_online(void);
+
+/** Give the CPU to another runnable thread, if any (sched_yield). */
+void mproc__os_yield(void);
+
 /** Die at once, as from SIGKILL (the fault-injection seam, src/fault.c). */
 void mproc__os_kill_self(void);
 

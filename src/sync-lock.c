@@ -159,8 +159,11 @@ void mproc__rlock_borrow(mproc_rlock *l, mproc__obj *o,
 }
 
 static int owned(const mproc_rlock *l) {
+  /* The thread field is only written by the owner while it holds the word
+   * (the word's acquire/release orders it), so relaxed access suffices. */
   return (atomic_load(&l->st->word) & MPROC__LOCK_PID) == mproc__self_id() &&
-         atomic_load(&l->st->thread) == mproc__thread_id();
+         atomic_load_explicit(&l->st->thread, memory_order_relaxed) ==
+             mproc__thread_id();
 }
 
 int mproc_rlock_new(mproc_rlock **out, const mproc_sync_opts *opts) {
@@ -210,7 +213,8 @@ int mproc_rlock_acquire(mproc_rlock *l, double timeout) {
   }
   rc = mproc__lockword_acquire(l->obj, &l->st->word, timeout);
   if (rc == 0 || rc == MPROC_EOWNERDEAD) {
-    atomic_store(&l->st->thread, mproc__thread_id());
+    atomic_store_explicit(&l->st->thread, mproc__thread_id(),
+                          memory_order_relaxed);
     l->st->count = 1;
   }
   return rc;
@@ -223,7 +227,7 @@ int mproc_rlock_release(mproc_rlock *l) {
                                    "that does not own it",
                       l->obj->name);
   if (--l->st->count > 0) return 0;
-  atomic_store(&l->st->thread, 0);
+  atomic_store_explicit(&l->st->thread, 0, memory_order_relaxed);
   return mproc__lockword_release(l->obj, &l->st->word);
 }
 
@@ -234,14 +238,15 @@ int mproc__rlock_release_all(mproc_rlock *l, uint32_t *count) {
                       l->obj->name);
   *count = l->st->count;
   l->st->count = 0;
-  atomic_store(&l->st->thread, 0);
+  atomic_store_explicit(&l->st->thread, 0, memory_order_relaxed);
   return mproc__lockword_release(l->obj, &l->st->word);
 }
 
 int mproc__rlock_reacquire(mproc_rlock *l, uint32_t count) {
   int rc = mproc__lockword_acquire(l->obj, &l->st->word, MPROC_FOREVER);
   if (rc == 0 || rc == MPROC_EOWNERDEAD) {
-    atomic_store(&l->st->thread, mproc__thread_id());
+    atomic_store_explicit(&l->st->thread, mproc__thread_id(),
+                          memory_order_relaxed);
     l->st->count = count;
   }
   return rc;

@@ -3,7 +3,7 @@
  * A cross-core hand-off costs ~60 us when the waiter sleeps in the kernel
  * and well under a microsecond when it spins briefly first, so every wait
  * spins for a short budget before it sleeps — except when only one CPU is
- * usable, where spinning only delays the thread that would change the
+ * online, where spinning only delays the thread that would change the
  * word. */
 #include <stdatomic.h>
 
@@ -22,28 +22,39 @@ static void cpu_relax(void) {
 #endif
 }
 
+/* Spin only where two processes can run at once: more than one CPU
+ * online. Not this process's affinity: workers pinned one per CPU hand off
+ * across CPUs and gain the most from spinning. A peer pinned to our own CPU
+ * still gets through, because spinning yields (mproc__spin). Decided once
+ * per process. */
 static int spin_allowed(void) {
   static _Atomic int cpus;
   int n = atomic_load_explicit(&cpus, memory_order_relaxed);
   if (n == 0) {
-    n = mproc_cpu_count();
+    n = mproc__os_cpu_online();
     atomic_store_explicit(&cpus, n, memory_order_relaxed);
   }
   return n > 1;
 }
 
+/* Spin with exponential backoff between reads (1 .. 16 pauses), so a
+ * waiter does not keep pulling the cache line away from the process about
+ * to change it; and yield the CPU every few rounds, so a peer that shares
+ * our CPU (pinned after we decided to spin) gets to run. */
 int mproc__spin(_Atomic uint32_t *addr, uint32_t expected) {
   uint64_t until;
-  unsigned i;
+  unsigned i, backoff = 1, rounds = 0;
   if (!spin_allowed()) return 0;
   until = uv_hrtime() + SPIN_NS;
   for (;;) {
-    for (i = 0; i < 64; i++) {
-      if (atomic_load_explicit(addr, memory_order_relaxed) != expected)
-        return 1;
-      cpu_relax();
+    if (atomic_load_explicit(addr, memory_order_relaxed) != expected)
+      return 1;
+    for (i = 0; i < backoff; i++) cpu_relax();
+    if (backoff < 16) backoff <<= 1;
+    if (++rounds % 4 == 0) {
+      mproc__os_yield();
+      if (uv_hrtime() >= until) return 0;
     }
-    if (uv_hrtime() >= until) return 0;
   }
 }
 
