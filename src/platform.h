@@ -37,6 +37,11 @@ int mproc__os_random(void *buf, size_t n);
  *  running atexit handlers (the child's _exit). */
 void mproc__os_exit(int code);
 
+/** Run `fn` in the child after every fork() of this process, however it
+ *  was forked (pthread_atfork; a no-op where there is no fork). For caches
+ *  that must not survive into a child, like the pid below. */
+void mproc__os_atfork_child(void (*fn)(void));
+
 /** CPUs online in the machine, whatever this process's affinity (>= 1). */
 int mproc__os_cpu_online(void);
 

@@ -71,8 +71,21 @@ void mproc__wake(mproc__obj *o, _Atomic uint32_t *addr, int n) {
   mproc__os_wake(o->park, addr, n);
 }
 
+/* The pid, as lock words hold it, cached: getpid() is a system call on
+ * current glibc, and every lock acquire needs it. Forgotten in every fork
+ * child by an atfork handler, registered on first use. */
+static _Atomic uint32_t self_cache;
+static _Atomic int self_hook;
+
+static void forget_self(void) { atomic_store(&self_cache, 0); }
+
 uint32_t mproc__self_id(void) {
-  return (uint32_t)mproc__os_getpid() & MPROC__LOCK_PID;
+  uint32_t id = atomic_load_explicit(&self_cache, memory_order_relaxed);
+  if (id != 0) return id;
+  if (!atomic_exchange(&self_hook, 1)) mproc__os_atfork_child(forget_self);
+  id = (uint32_t)mproc__os_getpid() & MPROC__LOCK_PID;
+  atomic_store_explicit(&self_cache, id, memory_order_relaxed);
+  return id;
 }
 
 uint64_t mproc__thread_id(void) {

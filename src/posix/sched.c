@@ -1,5 +1,6 @@
 /* mproc: small scheduling calls — yielding, and dying outright for the
  * fault-injection seam. */
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
@@ -17,3 +18,5 @@ int mproc__os_cpu_online(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? (int)n : 1;
 }
+
+void mproc__os_atfork_child(void (*fn)(void)) { pthread_atfork(NULL, NULL, fn); }

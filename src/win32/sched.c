@@ -12,3 +12,5 @@ int mproc__os_cpu_online(void) {
   DWORD n = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
   return n > 0 ? (int)n : 1;
 }
+
+void mproc__os_atfork_child(void (*fn)(void)) { (void)fn; /* no fork */ }
