@@ -5,28 +5,6 @@
 
 #include "test_process.h"
 
-mproc_start_method g_method;
-
-mproc_process *start_with(mproc_target fn, const void *arg, size_t len,
-                          const char *name, int daemon) {
-  mproc_process *p = NULL;
-  mproc_process_opts o;
-  memset(&o, 0, sizeof o);
-  o.name = name;
-  o.daemon = daemon;
-  o.method = g_method;
-  assert_int_equal(mproc_process_new(&p, fn, arg, len, &o), 0);
-  if (mproc_process_start(p) != 0) fail_msg("start: %s", mproc_last_error());
-  return p;
-}
-
-int join_code(mproc_process *p) {
-  int code = -1000;
-  assert_int_equal(mproc_process_join(p, MPROC_FOREVER), 0);
-  assert_int_equal(mproc_process_exitcode(p, &code), 0);
-  return code;
-}
-
 /* ---- targets ------------------------------------------------------------- */
 
 static int t_return_arg(const void *arg, size_t len) {
@@ -94,10 +72,10 @@ static void test_exit_codes(void **state) {
   size_t i;
   (void)state;
   for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
-    mproc_process *p = start_with(t_return_arg, &codes[i], sizeof codes[i],
+    mproc_process *p = tp_start(t_return_arg, &codes[i], sizeof codes[i],
                                   NULL, 0);
     assert_true(mproc_process_pid(p) > 0);
-    assert_int_equal(join_code(p), codes[i]);
+    assert_int_equal(tp_code(p), codes[i]);
     assert_int_equal(mproc_process_is_alive(p), 0);
     mproc_process_free(p);
   }
@@ -107,26 +85,26 @@ static void test_terminate_and_kill(void **state) {
   mproc_process *p;
   int code = 0;
   (void)state;
-  p = start_with(t_sleep_forever, NULL, 0, NULL, 0);
+  p = tp_start(t_sleep_forever, NULL, 0, NULL, 0);
   assert_int_equal(mproc_process_is_alive(p), 1);
   assert_int_equal(mproc_process_exitcode(p, &code), MPROC_EAGAIN);
   assert_int_equal(mproc_process_terminate(p), 0);
-  assert_int_equal(join_code(p), -15);
+  assert_int_equal(tp_code(p), -15);
   /* Once ended, terminate and kill are no-ops. */
   assert_int_equal(mproc_process_terminate(p), 0);
   assert_int_equal(mproc_process_kill(p), 0);
   mproc_process_free(p);
 
-  p = start_with(t_sleep_forever, NULL, 0, NULL, 0);
+  p = tp_start(t_sleep_forever, NULL, 0, NULL, 0);
   assert_int_equal(mproc_process_kill(p), 0);
-  assert_int_equal(join_code(p), -9);
+  assert_int_equal(tp_code(p), -9);
   mproc_process_free(p);
 }
 
 static void test_join_timeout(void **state) {
   mproc_process *p;
   (void)state;
-  p = start_with(t_sleep_forever, NULL, 0, NULL, 0);
+  p = tp_start(t_sleep_forever, NULL, 0, NULL, 0);
   assert_int_equal(mproc_process_join(p, 0.05), MPROC_ETIMEDOUT);
   assert_int_equal(mproc_process_join(p, 0), MPROC_ETIMEDOUT);
   /* A negative timeout means 0, as in Python: it must not block. */
@@ -134,7 +112,7 @@ static void test_join_timeout(void **state) {
   assert_int_equal(mproc_process_is_alive(p), 1);
   assert_int_equal(mproc_process_close(p), MPROC_ESTATE);
   assert_int_equal(mproc_process_kill(p), 0);
-  assert_int_equal(join_code(p), -9);
+  assert_int_equal(tp_code(p), -9);
   mproc_process_free(p);
 }
 
@@ -144,7 +122,7 @@ static void test_sentinel(void **state) {
   unsigned char ready = 9;
   int one = 1;
   (void)state;
-  p = start_with(t_sleep_forever, NULL, 0, NULL, 0);
+  p = tp_start(t_sleep_forever, NULL, 0, NULL, 0);
   h = mproc_process_sentinel(p);
   assert_true(h != -1);
   assert_int_equal(mproc_wait_handles(&h, 1, 0.02, &ready), MPROC_ETIMEDOUT);
@@ -152,13 +130,13 @@ static void test_sentinel(void **state) {
   mproc_process_kill(p);
   assert_int_equal(mproc_wait_handles(&h, 1, 10.0, &ready), 1);
   assert_int_equal(ready, 1);
-  assert_int_equal(join_code(p), -9);
+  assert_int_equal(tp_code(p), -9);
   mproc_process_free(p);
 
-  p = start_with(t_return_arg, &one, sizeof one, NULL, 0);
+  p = tp_start(t_return_arg, &one, sizeof one, NULL, 0);
   h = mproc_process_sentinel(p);
   assert_int_equal(mproc_wait_handles(&h, 1, MPROC_FOREVER, &ready), 1);
-  assert_int_equal(join_code(p), 1);
+  assert_int_equal(tp_code(p), 1);
   mproc_process_free(p);
 }
 
@@ -171,9 +149,9 @@ static void test_argument_bytes(void **state) {
     unsigned char *buf = sizes[i] ? malloc(sizes[i]) : NULL;
     mproc_process *p;
     for (j = 0; j < sizes[i]; j++) buf[j] = pattern(j);
-    p = start_with(t_check_bytes, buf, sizes[i], NULL, 0);
+    p = tp_start(t_check_bytes, buf, sizes[i], NULL, 0);
     free(buf); /* the process holds its own copy */
-    assert_int_equal(join_code(p), want[i]);
+    assert_int_equal(tp_code(p), want[i]);
     mproc_process_free(p);
   }
 }
@@ -184,10 +162,10 @@ static void test_identity(void **state) {
   (void)state;
   assert_string_equal(mproc_current_name(), "MainProcess");
   assert_int_equal(mproc_parent_pid(), 0);
-  p = start_with(t_identity, &me, sizeof me, "worker-7", 0);
+  p = tp_start(t_identity, &me, sizeof me, "worker-7", 0);
   assert_string_equal(mproc_process_name(p), "worker-7");
   assert_int_equal(mproc_process_method(p), g_method);
-  assert_int_equal(join_code(p), 0);
+  assert_int_equal(tp_code(p), 0);
   mproc_process_free(p);
 }
 
@@ -213,7 +191,7 @@ static void test_unregistered(void **state) {
   assert_int_equal(mproc_process_new(&p, t_unregistered, NULL, 0, &o), 0);
   if (g_method == MPROC_START_FORK) {
     assert_int_equal(mproc_process_start(p), 0);
-    assert_int_equal(join_code(p), 5);
+    assert_int_equal(tp_code(p), 5);
   } else {
     assert_int_equal(mproc_process_start(p), MPROC_ENOTREG);
     assert_non_null(strstr(mproc_last_error(), "MPROC_TASK"));
@@ -226,7 +204,7 @@ static void test_bootstrap_failure(void **state) {
   int code = 0;
   (void)state;
   if (g_method == MPROC_START_FORK) skip();
-  p = start_with(t_late, NULL, 0, "late", 0);
+  p = tp_start(t_late, NULL, 0, "late", 0);
   assert_int_equal(mproc_process_join(p, MPROC_FOREVER), MPROC_EBOOTSTRAP);
   assert_non_null(strstr(mproc_last_error(), "t_late"));
   assert_int_equal(mproc_process_exitcode(p, &code), 0);
@@ -260,7 +238,7 @@ static void test_bad_input(void **state) {
   assert_int_equal(mproc_process_start(p), MPROC_ESTATE);
   assert_int_equal(mproc_process_set_daemon(p, 1), MPROC_ESTATE);
   assert_int_equal(mproc_process_join(p, 0.0 / 0.0), MPROC_EINVAL);
-  assert_int_equal(join_code(p), 1);
+  assert_int_equal(tp_code(p), 1);
   assert_int_equal(mproc_process_close(p), 0);
   assert_int_equal(mproc_process_close(p), 0);
   assert_int_equal(mproc_process_join(p, 1), MPROC_ECLOSED);
@@ -276,17 +254,17 @@ static void test_bad_input(void **state) {
 static void test_active_children(void **state) {
   mproc_process *a, *b, *out[4];
   (void)state;
-  a = start_with(t_sleep_forever, NULL, 0, NULL, 0);
-  b = start_with(t_sleep_forever, NULL, 0, NULL, 0);
+  a = tp_start(t_sleep_forever, NULL, 0, NULL, 0);
+  b = tp_start(t_sleep_forever, NULL, 0, NULL, 0);
   assert_int_equal(mproc_active_children(out, 4), 2);
   assert_true((out[0] == a && out[1] == b) || (out[0] == b && out[1] == a));
   assert_int_equal(mproc_active_children(NULL, 0), 2);
   mproc_process_kill(a);
-  join_code(a);
+  tp_code(a);
   assert_int_equal(mproc_active_children(out, 4), 1);
   assert_ptr_equal(out[0], b);
   mproc_process_kill(b);
-  join_code(b);
+  tp_code(b);
   assert_int_equal(mproc_active_children(out, 4), 0);
   mproc_process_free(a);
   mproc_process_free(b);
@@ -308,7 +286,7 @@ static void test_contexts_and_methods(void **state) {
                    0);
   assert_int_equal(mproc_process_method(p), g_method);
   assert_int_equal(mproc_process_start(p), 0);
-  assert_int_equal(join_code(p), 7);
+  assert_int_equal(tp_code(p), 7);
   mproc_process_free(p);
   mproc_context_free(ctx);
   mproc_context_free(NULL);

@@ -10,16 +10,9 @@
 #include <cmocka.h>
 
 #include "mproc.h"
+#include "procs.h"
 #include "util.h"
 
-/* The start method of the group being run. */
-extern mproc_start_method g_method;
-
-/* Make and start a process with g_method; asserts success. */
-mproc_process *start_with(mproc_target fn, const void *arg, size_t len,
-                          const char *name, int daemon);
-/* Join without limit and return the exit code; asserts success. */
-int join_code(mproc_process *p);
 
 int t_sleep_forever(const void *arg, size_t len);
 

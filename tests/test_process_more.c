@@ -48,12 +48,12 @@ void test_parent_death(void **state) {
   memset(&a, 0, sizeof a);
   a.method = g_method;
   tu_temp_path(a.path, sizeof a.path, "death");
-  p = start_with(t_intermediate, &a, sizeof a, NULL, 0);
+  p = tp_start(t_intermediate, &a, sizeof a, NULL, 0);
   assert_int_equal(tu_read_long(a.path, &g, 30), 0);
   assert_true(g > 0);
   assert_true(tu_pid_alive(g));
   assert_int_equal(mproc_process_kill(p), 0);
-  assert_int_equal(join_code(p), -9);
+  assert_int_equal(tp_code(p), -9);
   assert_int_equal(wait_gone(g, 2.0), 0);
   mproc_process_free(p);
   remove(a.path);
@@ -68,8 +68,8 @@ void test_daemon_terminated_at_child_exit(void **state) {
   a.method = g_method;
   a.daemon_child = 1;
   tu_temp_path(a.path, sizeof a.path, "daemon");
-  p = start_with(t_intermediate, &a, sizeof a, NULL, 0);
-  assert_int_equal(join_code(p), 0);
+  p = tp_start(t_intermediate, &a, sizeof a, NULL, 0);
+  assert_int_equal(tp_code(p), 0);
   assert_int_equal(tu_read_long(a.path, &d, 5), 0);
   /* The intermediate terminated and joined its daemon before exiting. */
   assert_int_equal(wait_gone(d, 2.0), 0);
@@ -100,13 +100,13 @@ void test_no_handle_leak(void **state) {
   mproc_process *p;
   (void)state;
   /* Warm up: the first start makes the death pipe (and the forkserver). */
-  p = start_with(t_daemon_tries_child, NULL, 0, NULL, 1);
-  assert_int_equal(join_code(p), 0);
+  p = tp_start(t_daemon_tries_child, NULL, 0, NULL, 1);
+  assert_int_equal(tp_code(p), 0);
   mproc_process_free(p);
   before = tu_handle_count();
   for (i = 0; i < 500; i++) {
-    p = start_with(t_quick, "abc", 3, NULL, 0);
-    assert_int_equal(join_code(p), 3);
+    p = tp_start(t_quick, "abc", 3, NULL, 0);
+    assert_int_equal(tp_code(p), 3);
     mproc_process_free(p);
   }
   after = tu_handle_count();
@@ -167,11 +167,11 @@ void test_join_from_non_parent(void **state) {
   (void)state;
   /* Only fork hands the parent's process objects to the child. */
   if (g_method != MPROC_START_FORK) skip();
-  g_sibling = start_with(t_sleep_forever, NULL, 0, NULL, 0);
-  c = start_with(t_join_sibling, NULL, 0, NULL, 0);
-  assert_int_equal(join_code(c), 0);
+  g_sibling = tp_start(t_sleep_forever, NULL, 0, NULL, 0);
+  c = tp_start(t_join_sibling, NULL, 0, NULL, 0);
+  assert_int_equal(tp_code(c), 0);
   mproc_process_kill(g_sibling);
-  assert_int_equal(join_code(g_sibling), -9);
+  assert_int_equal(tp_code(g_sibling), -9);
   mproc_process_free(c);
   mproc_process_free(g_sibling);
 }
@@ -182,9 +182,9 @@ void test_wait_many(void **state) {
   unsigned char ready[3];
   int i;
   (void)state;
-  p[0] = start_with(t_sleep_forever, NULL, 0, NULL, 0);
-  p[1] = start_with(t_quick, "a", 1, NULL, 0);
-  p[2] = start_with(t_sleep_forever, NULL, 0, NULL, 0);
+  p[0] = tp_start(t_sleep_forever, NULL, 0, NULL, 0);
+  p[1] = tp_start(t_quick, "a", 1, NULL, 0);
+  p[2] = tp_start(t_sleep_forever, NULL, 0, NULL, 0);
   for (i = 0; i < 3; i++) h[i] = mproc_process_sentinel(p[i]);
   assert_int_equal(mproc_wait_handles(h, 3, MPROC_FOREVER, ready), 1);
   assert_int_equal(ready[0], 0);
@@ -193,7 +193,7 @@ void test_wait_many(void **state) {
   assert_int_equal(mproc_wait_handles(NULL, 3, 0, ready), MPROC_EINVAL);
   for (i = 0; i < 3; i++) {
     mproc_process_kill(p[i]);
-    join_code(p[i]);
+    tp_code(p[i]);
     mproc_process_free(p[i]);
   }
 }

@@ -6,26 +6,6 @@
 
 #include "test_queue.h"
 
-mproc_start_method g_method;
-
-mproc_process *qstart(mproc_target fn, const void *arg, size_t len) {
-  mproc_process *p = NULL;
-  mproc_process_opts o;
-  memset(&o, 0, sizeof o);
-  o.method = g_method;
-  assert_int_equal(mproc_process_new(&p, fn, arg, len, &o), 0);
-  if (mproc_process_start(p) != 0) fail_msg("start: %s", mproc_last_error());
-  return p;
-}
-
-int qjoin(mproc_process *p) {
-  int code = -1000;
-  assert_int_equal(mproc_process_join(p, MPROC_FOREVER), 0);
-  assert_int_equal(mproc_process_exitcode(p, &code), 0);
-  mproc_process_free(p);
-  return code;
-}
-
 static void test_basics(void **state) {
   mproc_queue *q = NULL, *q2 = NULL;
   char buf[64];

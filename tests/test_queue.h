@@ -10,12 +10,9 @@
 #include <cmocka.h>
 
 #include "mproc.h"
+#include "procs.h"
 #include "util.h"
 
-extern mproc_start_method g_method;
-
-mproc_process *qstart(mproc_target fn, const void *arg, size_t len);
-int qjoin(mproc_process *p);
 
 void test_exit_right_after_put(void **state);
 void test_huge_message(void **state);

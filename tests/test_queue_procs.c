@@ -58,7 +58,7 @@ void test_exit_right_after_put(void **state) {
   assert_int_equal(mproc_queue_new(&q, NULL), 0);
   a = make_arg(q);
   a.count = 1000;
-  assert_int_equal(qjoin(qstart(t_put_and_exit, &a, sizeof a)), 0);
+  assert_int_equal(tp_join(tp_start(t_put_and_exit, &a, sizeof a, NULL, 0)), 0);
   assert_int_equal(mproc_queue_qsize(q), 1000);
   for (i = 0; i < 1000; i++) {
     assert_int_equal(mproc_queue_get(q, &v, sizeof v, &len, 0), 0);
@@ -98,7 +98,7 @@ static void big_through(size_t size, size_t capacity) {
   a = make_arg(q);
   a.size = size;
   a.id = 7;
-  p = qstart(t_put_big, &a, sizeof a);
+  p = tp_start(t_put_big, &a, sizeof a, NULL, 0);
   assert_int_equal(mproc_queue_get_alloc(q, (void **)&m, &len, 120), 0);
   assert_int_equal(len, size);
   for (i = 0; i < size; i++) bad += m[i] != pattern(i, 7);
@@ -106,7 +106,7 @@ static void big_through(size_t size, size_t capacity) {
   free(m);
   assert_int_equal(mproc_queue_get(q, next, sizeof next, &len, 60), 0);
   assert_memory_equal(next, "next", 4);
-  assert_int_equal(qjoin(p), 0);
+  assert_int_equal(tp_join(p), 0);
   mproc_queue_free(q);
 }
 
@@ -226,15 +226,15 @@ void test_many_producers_consumers(void **state) {
   a = make_arg(q);
   snprintf(a.aux, sizeof a.aux, "%s", mproc_array_name(seen));
   a.count = PER_PRODUCER;
-  for (i = 0; i < CONSUMERS; i++) cons[i] = qstart(t_consumer, &a, sizeof a);
+  for (i = 0; i < CONSUMERS; i++) cons[i] = tp_start(t_consumer, &a, sizeof a, NULL, 0);
   for (i = 0; i < PRODUCERS; i++) {
     a.id = i;
-    prod[i] = qstart(t_producer, &a, sizeof a);
+    prod[i] = tp_start(t_producer, &a, sizeof a, NULL, 0);
   }
-  for (i = 0; i < PRODUCERS; i++) assert_int_equal(qjoin(prod[i]), 0);
+  for (i = 0; i < PRODUCERS; i++) assert_int_equal(tp_join(prod[i]), 0);
   for (i = 0; i < CONSUMERS; i++)
     assert_int_equal(mproc_queue_put(q, NULL, 0, 60), 0);
-  for (i = 0; i < CONSUMERS; i++) assert_int_equal(qjoin(cons[i]), 0);
+  for (i = 0; i < CONSUMERS; i++) assert_int_equal(tp_join(cons[i]), 0);
   marks = mproc_array_ptr(seen);
   for (i = 0; i < PRODUCERS * PER_PRODUCER; i++) missing += marks[i] != 1;
   assert_int_equal(missing, 0);
@@ -273,13 +273,13 @@ void test_joinable_across(void **state) {
   assert_int_equal(mproc_queue_new(&q, &o), 0);
   a = make_arg(q);
   for (i = 0; i < 200; i++) assert_int_equal(mproc_queue_put(q, &i, sizeof i, 10), 0);
-  for (i = 0; i < 2; i++) w[i] = qstart(t_worker, &a, sizeof a);
+  for (i = 0; i < 2; i++) w[i] = tp_start(t_worker, &a, sizeof a, NULL, 0);
   /* join returns exactly when every task_done has been called */
   assert_int_equal(mproc_queue_join(q, 60), 0);
   assert_int_equal(mproc_queue_qsize(q), 0);
   for (i = 0; i < 2; i++) assert_int_equal(mproc_queue_put(q, &stop, sizeof stop, 10), 0);
   assert_int_equal(mproc_queue_join(q, 60), 0);
-  for (i = 0; i < 2; i++) assert_int_equal(qjoin(w[i]), 0);
+  for (i = 0; i < 2; i++) assert_int_equal(tp_join(w[i]), 0);
   mproc_queue_free(q);
 }
 
@@ -306,7 +306,7 @@ void test_producer_killed_before_commit(void **state) {
   a = make_arg(q);
   a.count = 5;
   snprintf(a.fault, sizeof a.fault, "put.before_commit:3");
-  assert_int_equal(qjoin(qstart(t_put_n, &a, sizeof a)), -9);
+  assert_int_equal(tp_join(tp_start(t_put_n, &a, sizeof a, NULL, 0)), -9);
   /* Messages 1 and 2 are there; the 3rd was never published. */
   assert_int_equal(mproc_queue_put(q, "after", 6, 5), 0); /* repairs */
   assert_int_equal(mproc_queue_qsize(q), 3);
@@ -352,17 +352,17 @@ void test_producer_killed_mid_stream(void **state) {
   assert_int_equal(mproc_queue_new(&q, &o), 0);
   a = make_arg(q);
   /* A consumer is already inside get, receiving the stream. */
-  c = qstart(t_get_expect_next, &a, sizeof a);
+  c = tp_start(t_get_expect_next, &a, sizeof a, NULL, 0);
   a.size = (size_t)1 << 20;
   snprintf(a.fault, sizeof a.fault, "put.mid_stream:5");
-  assert_int_equal(qjoin(qstart(t_put_big, &a, sizeof a)), -9);
+  assert_int_equal(tp_join(tp_start(t_put_big, &a, sizeof a, NULL, 0)), -9);
   /* The consumer drops the pieces and takes the next message. */
   assert_int_equal(mproc_queue_put(q, "next", 4, 30), 0);
-  assert_int_equal(qjoin(c), 0);
+  assert_int_equal(tp_join(c), 0);
   /* And with no consumer waiting: the next producer closes the stream. */
   a.fault[0] = '\0';
   snprintf(a.fault, sizeof a.fault, "put.mid_stream:2");
-  assert_int_equal(qjoin(qstart(t_put_big, &a, sizeof a)), -9);
+  assert_int_equal(tp_join(tp_start(t_put_big, &a, sizeof a, NULL, 0)), -9);
   assert_int_equal(mproc_queue_put(q, "next", 4, 30), 0);
   assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 30), 0);
   assert_int_equal(len, 4);
@@ -394,7 +394,7 @@ void test_consumer_killed_before_consume(void **state) {
   assert_int_equal(mproc_queue_put(q, "two", 4, 0), 0);
   a = make_arg(q);
   snprintf(a.fault, sizeof a.fault, "get.before_consume:1");
-  assert_int_equal(qjoin(qstart(t_get_one, &a, sizeof a)), -9);
+  assert_int_equal(tp_join(tp_start(t_get_one, &a, sizeof a, NULL, 0)), -9);
   /* It had copied "one" but not taken it: another consumer gets it. */
   assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 5), 0);
   assert_string_equal(buf, "one");
@@ -416,14 +416,14 @@ void test_consumer_killed_mid_stream(void **state) {
   assert_int_equal(mproc_queue_new(&q, &o), 0);
   a = make_arg(q);
   a.size = (size_t)1 << 20;
-  p = qstart(t_put_big, &a, sizeof a); /* the big one, then "next" */
+  p = tp_start(t_put_big, &a, sizeof a, NULL, 0); /* the big one, then "next" */
   snprintf(a.fault, sizeof a.fault, "get.mid_stream:3");
-  assert_int_equal(qjoin(qstart(t_get_one, &a, sizeof a)), -9);
+  assert_int_equal(tp_join(tp_start(t_get_one, &a, sizeof a, NULL, 0)), -9);
   /* The rest of the big message is skipped; "next" arrives intact. */
   assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 60), 0);
   assert_int_equal(len, 4);
   assert_memory_equal(buf, "next", 4);
-  assert_int_equal(qjoin(p), 0);
+  assert_int_equal(tp_join(p), 0);
   assert_int_equal(mproc_queue_qsize(q), 0);
   mproc_queue_free(q);
 }

@@ -8,8 +8,6 @@
 
 #include "test_sync.h"
 
-mproc_start_method g_method;
-
 static char created[256][64];
 static int ncreated;
 
@@ -17,30 +15,12 @@ void remember_name(const char *name) {
   if (ncreated < 256) snprintf(created[ncreated++], sizeof created[0], "%s", name);
 }
 
-mproc_process *start_child(mproc_target fn, const void *arg, size_t len) {
-  mproc_process *p = NULL;
-  mproc_process_opts o;
-  memset(&o, 0, sizeof o);
-  o.method = g_method;
-  assert_int_equal(mproc_process_new(&p, fn, arg, len, &o), 0);
-  if (mproc_process_start(p) != 0) fail_msg("start: %s", mproc_last_error());
-  return p;
-}
-
-int join_child(mproc_process *p) {
-  int code = -1000;
-  assert_int_equal(mproc_process_join(p, MPROC_FOREVER), 0);
-  assert_int_equal(mproc_process_exitcode(p, &code), 0);
-  mproc_process_free(p);
-  return code;
-}
-
 void run_children(mproc_target fn, const void *arg, size_t len, int n) {
   mproc_process *p[16];
   int i;
   assert_true(n <= 16);
-  for (i = 0; i < n; i++) p[i] = start_child(fn, arg, len);
-  for (i = 0; i < n; i++) assert_int_equal(join_child(p[i]), 0);
+  for (i = 0; i < n; i++) p[i] = tp_start(fn, arg, len, NULL, 0);
+  for (i = 0; i < n; i++) assert_int_equal(tp_join(p[i]), 0);
 }
 
 /* ---- shared memory ------------------------------------------------------- */
@@ -71,7 +51,7 @@ static void test_shm_basics(void **state) {
   assert_int_equal(((char *)mproc_shm_buf(s))[9999], 0); /* zero-filled */
   strcpy(mproc_shm_buf(s), "from parent");
   strcpy(name, mproc_shm_name(s));
-  assert_int_equal(join_child(start_child(t_shm_child, name, sizeof name)), 0);
+  assert_int_equal(tp_join(tp_start(t_shm_child, name, sizeof name, NULL, 0)), 0);
   assert_string_equal((char *)mproc_shm_buf(s) + 5000, "from child");
   /* A second handle in the same process. */
   assert_int_equal(mproc_shm_open(&s2, name), 0);

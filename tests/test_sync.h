@@ -10,15 +10,13 @@
 #include <cmocka.h>
 
 #include "mproc.h"
+#include "procs.h"
 #include "util.h"
 
-extern mproc_start_method g_method;
 
 /* Start `n` children running fn(arg) with g_method and join them all;
  * asserts each exits 0. */
 void run_children(mproc_target fn, const void *arg, size_t len, int n);
-mproc_process *start_child(mproc_target fn, const void *arg, size_t len);
-int join_child(mproc_process *p);
 
 /* Names every test created: at the end none may still open. */
 void remember_name(const char *name);

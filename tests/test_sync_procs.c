@@ -40,10 +40,10 @@ static void run_gated(mproc_target fn, names_arg *n) {
   snprintf(n->c, sizeof n->c, "%s", mproc_barrier_name(go));
   for (i = 0; i < 4; i++) {
     n->n = i;
-    p[i] = start_child(fn, n, sizeof *n);
+    p[i] = tp_start(fn, n, sizeof *n, NULL, 0);
   }
   assert_true(mproc_barrier_wait(go, 60) >= 0);
-  for (i = 0; i < 4; i++) assert_int_equal(join_child(p[i]), 0);
+  for (i = 0; i < 4; i++) assert_int_equal(tp_join(p[i]), 0);
   mproc_barrier_free(go);
 }
 
@@ -260,10 +260,10 @@ void test_condition_producer_consumer(void **state) {
   remember_name(mproc_cond_name(c));
   remember_name(mproc_array_name(a));
   n = names1(mproc_cond_name(c), mproc_array_name(a), NULL);
-  q = start_child(t_consumer, &n, sizeof n);
-  p = start_child(t_producer, &n, sizeof n);
-  assert_int_equal(join_child(p), 0);
-  assert_int_equal(join_child(q), 0);
+  q = tp_start(t_consumer, &n, sizeof n, NULL, 0);
+  p = tp_start(t_producer, &n, sizeof n, NULL, 0);
+  assert_int_equal(tp_join(p), 0);
+  assert_int_equal(tp_join(q), 0);
   assert_int_equal(*(int32_t *)mproc_array_ptr(a), 0);
   mproc_array_free(a);
   mproc_cond_free(c);
@@ -302,13 +302,13 @@ void test_event_handoff(void **state) {
   remember_name(mproc_event_name(ping));
   remember_name(mproc_event_name(pong));
   n = names1(mproc_event_name(ping), mproc_event_name(pong), NULL);
-  p = start_child(t_pong, &n, sizeof n);
+  p = tp_start(t_pong, &n, sizeof n, NULL, 0);
   for (i = 0; i < ROUNDS; i++) {
     assert_int_equal(mproc_event_set(ping), 0);
     assert_int_equal(mproc_event_wait(pong, 30), 0);
     assert_int_equal(mproc_event_clear(pong), 0);
   }
-  assert_int_equal(join_child(p), 0);
+  assert_int_equal(tp_join(p), 0);
   mproc_event_free(ping);
   mproc_event_free(pong);
 }
@@ -358,9 +358,9 @@ void test_barrier_rounds(void **state) {
   n = names1(mproc_barrier_name(b), mproc_array_name(a), NULL);
   for (i = 0; i < PARTIES; i++) {
     n.n = i;
-    p[i] = start_child(t_barrier, &n, sizeof n);
+    p[i] = tp_start(t_barrier, &n, sizeof n, NULL, 0);
   }
-  for (i = 0; i < PARTIES; i++) assert_int_equal(join_child(p[i]), 0);
+  for (i = 0; i < PARTIES; i++) assert_int_equal(tp_join(p[i]), 0);
   assert_int_equal(mproc_barrier_broken(b), 0);
   mproc_array_free(a);
   mproc_barrier_free(b);
@@ -414,13 +414,13 @@ static void owner_death(int rlock) {
   remember_name(n.a);
   remember_name(n.b);
   n.n = rlock;
-  p = start_child(t_hold_forever, &n, sizeof n);
+  p = tp_start(t_hold_forever, &n, sizeof n, NULL, 0);
   assert_int_equal(mproc_event_wait(ready, 30), 0);
   assert_int_equal(rlock ? mproc_rlock_acquire(r, 0.05)
                          : mproc_lock_acquire(l, 0.05),
                    MPROC_ETIMEDOUT);
   assert_int_equal(mproc_process_kill(p), 0);
-  assert_int_equal(join_child(p), -9);
+  assert_int_equal(tp_join(p), -9);
   t0 = (double)mproc_current_pid(); /* keep the compiler quiet */
   (void)t0;
   rc = rlock ? mproc_rlock_acquire(r, 1.0) : mproc_lock_acquire(l, 1.0);
@@ -465,10 +465,10 @@ void test_killed_holder_releases_name(void **state) {
   remember_name(n.a);
   remember_name(n.b);
   strcpy(name, n.a);
-  p = start_child(t_hold_forever, &n, sizeof n);
+  p = tp_start(t_hold_forever, &n, sizeof n, NULL, 0);
   assert_int_equal(mproc_event_wait(ready, 30), 0);
   assert_int_equal(mproc_process_kill(p), 0);
-  assert_int_equal(join_child(p), -9);
+  assert_int_equal(tp_join(p), -9);
   mproc_lock_free(l);
   assert_int_equal(mproc_lock_open(&again, name), MPROC_ENOENT);
   mproc_event_free(ready);
@@ -509,11 +509,11 @@ static void kill_waiter(names_arg *n, int kind) {
   remember_name(mproc_event_name(ready));
   snprintf(n->b, sizeof n->b, "%s", mproc_event_name(ready));
   n->n = kind;
-  p = start_child(t_wait_forever, n, sizeof *n);
+  p = tp_start(t_wait_forever, n, sizeof *n, NULL, 0);
   assert_int_equal(mproc_event_wait(ready, 30), 0);
   tu_sleep_ms(50); /* let it go to sleep in the wait */
   assert_int_equal(mproc_process_kill(p), 0);
-  assert_int_equal(join_child(p), -9);
+  assert_int_equal(tp_join(p), -9);
   mproc_event_free(ready);
 }
 
