@@ -205,8 +205,9 @@ int mproc__child_run_fork(void *fork_ctx);
  * (any int: a target may return a negative code); on a bootstrap failure
  * returns a negative MPROC_E* code with the sentence in mproc_last_error(),
  * which the backend sends to the parent before exiting with
- * MPROC__BOOT_EXIT. `msg` must be malloc'd memory (the target's argument
- * points into it, and is aligned for any type).
+ * MPROC__BOOT_EXIT. `msg` must be 16-byte aligned and stay valid until
+ * the process exits (the target's argument points into it, and is then
+ * aligned for any type).
  */
 int mproc__child_boot(const void *msg, size_t len, int *exitcode);
 

@@ -5,6 +5,7 @@
  * in_wait). A blocking wait runs without the lock, with in_wait set, so
  * active_children never polls a child another thread is waiting on (two
  * waiters would race for the exit status). */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,29 +17,47 @@
 #include "process-internal.h"
 
 static uv_once_t lock_once = UV_ONCE_INIT;
-static uv_mutex_t children_lock;
+/* The lock, and a count of the threads between taking and releasing it:
+ * a fork child whose copy shows none knows the mutex was free at the fork
+ * and keeps it, instead of calling into libuv for a fresh one (each
+ * library page a fork child first touches costs it a page fault). The
+ * count is kept outside the mutex, and both sit in one aligned block —
+ * one page, which fork copies at a single instant — so a copy never shows
+ * the mutex held with a zero count. */
+static struct {
+  _Alignas(64) atomic_int users;
+  uv_mutex_t mutex;
+} children_lock;
 static mproc_process *children; /* started by this process, newest first */
 static unsigned long child_counter;
 
 static void lock_init(void) {
-  if (uv_mutex_init(&children_lock) != 0) abort();
+  if (uv_mutex_init(&children_lock.mutex) != 0) abort();
 }
 
 static void lock(void) {
   uv_once(&lock_once, lock_init);
-  uv_mutex_lock(&children_lock);
+  atomic_fetch_add(&children_lock.users, 1);
+  uv_mutex_lock(&children_lock.mutex);
 }
 
-static void unlock(void) { uv_mutex_unlock(&children_lock); }
+static void unlock(void) {
+  uv_mutex_unlock(&children_lock.mutex);
+  atomic_fetch_sub(&children_lock.users, 1);
+}
 
 void mproc__children_reset_after_fork(void) {
-  /* The child has none of its parent's children; the lock may have been
-   * held by another thread at fork time, so make a fresh one. The list
-   * nodes stay allocated (they are the parent's objects, copied). */
-  uv_once(&lock_once, lock_init);
-  if (uv_mutex_init(&children_lock) != 0) abort();
-  children = NULL;
-  child_counter = 0;
+  /* The child has none of its parent's children. The list nodes stay
+   * allocated (they are the parent's objects, copied). Nothing is stored
+   * when there is nothing to clear: a fork child that never starts
+   * processes then takes no fault here. */
+  if (atomic_load_explicit(&children_lock.users, memory_order_relaxed)) {
+    /* Held by a thread that is not here: make a fresh lock. */
+    if (uv_mutex_init(&children_lock.mutex) != 0) abort();
+    atomic_store_explicit(&children_lock.users, 0, memory_order_relaxed);
+  }
+  if (children) children = NULL;
+  if (child_counter) child_counter = 0;
 }
 
 static void list_add(mproc_process *p) {
@@ -220,7 +239,8 @@ int mproc_process_start(mproc_process *p) {
   rc = mproc__os_proc_start(&p->os, &st);
   free(boot);
   if (rc < 0) return rc;
-  p->pid = mproc__os_proc_pid(p->os);
+  /* The pid is asked of the backend when wanted (mproc_process_pid): a
+   * forkserver start does not wait for it. */
   lock();
   p->state = MPROC__STARTED;
   list_add(p);
@@ -313,7 +333,10 @@ int mproc_process_exitcode(mproc_process *p, int *exitcode) {
   return 0;
 }
 
-long mproc_process_pid(const mproc_process *p) { return p ? p->pid : 0; }
+long mproc_process_pid(const mproc_process *p) {
+  if (p == NULL) return 0;
+  return p->os ? mproc__os_proc_pid(p->os) : p->pid; /* p->pid: once closed */
+}
 
 const char *mproc_process_name(const mproc_process *p) {
   return p ? p->name : NULL;
@@ -350,6 +373,7 @@ int mproc_process_close(mproc_process *p) {
   lock();
   if (p->os) {
     list_remove(p);
+    p->pid = mproc__os_proc_pid(p->os);
     mproc__os_proc_free(p->os);
     p->os = NULL;
   }

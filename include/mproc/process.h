@@ -191,7 +191,10 @@ MPROC_EXTERN int mproc_process_kill(mproc_process *p);
  */
 MPROC_EXTERN int mproc_process_exitcode(mproc_process *p, int *exitcode);
 
-/** The child's process id; 0 before start. */
+/** The child's process id; 0 before start. For a forkserver child the
+ *  server reports it after start returns: the first call may wait for it
+ *  (briefly), and 0 means the server could not fork (join then reports
+ *  MPROC_EBOOTSTRAP). */
 MPROC_EXTERN long mproc_process_pid(const mproc_process *p);
 
 /** The name (static until free). */

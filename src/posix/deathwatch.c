@@ -27,6 +27,7 @@ int mproc__posix_death_fd(void) {
 
 int mproc__posix_death_after_fork(void) {
   int parent_r = death_r;
+  if (death_w < 0) return parent_r; /* nothing to drop: no store, no fault */
   mproc__posix_close(death_w);
   death_r = death_w = -1;
   return parent_r;

@@ -12,10 +12,10 @@
 
 void mproc__posix_close(int fd) {
   /* Never retried on EINTR: on Linux the fd is gone either way, and a
-   * retry could close a descriptor another thread just got. */
-  int saved = errno;
+   * retry could close a descriptor another thread just got. errno is not
+   * saved: reading it is a call into libc that a fork child would take a
+   * page fault for, and no caller reads errno after a close. */
   if (fd >= 0) (void)close(fd);
-  errno = saved;
 }
 
 int mproc__posix_dup_cloexec(int fd, int min) {

@@ -6,17 +6,6 @@
 
 #include "posix.h"
 
-/* In the new child, before the target: drop what belongs to the parent. */
-static void child_setup(int sentinel_w, long ppid, int direct) {
-  int parent_death;
-  mproc__posix_start_lock_reset();
-  mproc__posix_close_self_fd(); /* our parent's hold on *its* parent */
-  mproc__posix_set_self_fd(sentinel_w);
-  parent_death = mproc__posix_death_after_fork();
-  mproc__child_after_fork();
-  mproc__posix_watch_parent(parent_death, ppid, direct);
-}
-
 int mproc__posix_fork_start(mproc__os_proc *p, const mproc__start *st) {
   int fds[2] = {-1, -1}, rc, death, direct;
   long ppid = (long)getpid();
@@ -26,6 +15,7 @@ int mproc__posix_fork_start(mproc__os_proc *p, const mproc__start *st) {
   /* Buffered output would otherwise be written twice, by both copies. */
   fflush(NULL);
   direct = mproc__posix_is_main_thread();
+  mproc__posix_atfork_init();
   mproc__posix_start_lock();
   death = mproc__posix_death_fd();
   if (death < 0) {
@@ -37,12 +27,13 @@ int mproc__posix_fork_start(mproc__os_proc *p, const mproc__start *st) {
   /* No handler of the parent's may run in the child before it is set up. */
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  mproc__posix_fork_begin();
   pid = fork();
-  mproc__posix_fork_end();
   if (pid == 0) {
+    /* The atfork handler has dropped what was the parent's (its hold on
+     * its own parent, our death pipe's write end, the locks). */
     mproc__posix_close(fds[0]);
-    child_setup(fds[1], ppid, direct);
+    mproc__posix_set_self_fd(fds[1]);
+    mproc__posix_watch_parent(death, ppid, direct);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     mproc__os_exit(mproc__child_run_fork(st->fork_ctx));
   }

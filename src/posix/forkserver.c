@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -45,7 +46,6 @@ enum { REQ_START = 1, REQ_TRACK = 2, REQ_UNTRACK = 3 };
 
 static int server_sock = -1; /* the clients' end */
 static long server_parent;   /* the program that started the server */
-static void on_sigchld(int sig);
 static int server_failed;
 
 /* ---- the server ---------------------------------------------------------- */
@@ -56,6 +56,7 @@ typedef struct child {
 } child;
 
 static int sig_w = -1;
+static long server_pid; /* the server's own, for its children's check */
 
 static void on_sigchld(int sig) {
   int saved = errno;
@@ -170,9 +171,7 @@ static void serve_one(int sock, int sig_r, int death, child **kids,
     *kids = nk;
     *cap = ncap;
   }
-  mproc__posix_fork_begin();
   pid = fork();
-  mproc__posix_fork_end();
   if (pid == 0) {
     signal(SIGCHLD, SIG_DFL);
     signal(SIGINT, SIG_DFL);
@@ -183,8 +182,7 @@ static void serve_one(int sock, int sig_r, int death, child **kids,
     mproc__posix_close(death);
     mproc__posix_close(fds[1]);
     for (i = 0; i < *nkids; i++) mproc__posix_close((*kids)[i].status_w);
-    mproc__posix_boot_child(fds[0], fds[2], req.direct != 0,
-                            (long)getppid());
+    mproc__posix_boot_child(fds[0], fds[2], req.direct != 0, server_pid);
   }
   pid64 = pid;
   if (pid < 0) goto drop; /* the client sees EOF instead of a pid */
@@ -229,6 +227,7 @@ static void serve(int sock, int death) {
 
   if (mproc__posix_pipe(sp) < 0) _exit(1);
   sig_w = sp[1];
+  server_pid = (long)getpid();
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigchld;
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
@@ -276,25 +275,22 @@ static int start_server(void) {
   sigset_t all, old;
   pid_t pid;
 
+  mproc__posix_atfork_init();
   mproc__posix_start_lock();
   death = mproc__posix_death_fd();
   rc = death < 0 ? MPROC_EOS : mproc__posix_socketpair(SOCK_DGRAM, sv);
   if (rc < 0) goto out;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  mproc__posix_fork_begin();
   pid = fork();
-  mproc__posix_fork_end();
   if (pid == 0) {
-    mproc__posix_start_lock_reset();
-    /* The server keeps a client end for its children, so that they can
-     * start processes and track objects too. */
+    /* The atfork handler has dropped the program's state (its death
+     * pipe's write end among it). The server keeps a client end for its
+     * children, so that they can start processes and track objects too,
+     * and watches the program's death pipe (`death`, the read end). No
+     * parent-death signal here: the server must outlive the program by
+     * the moment its sweep takes. */
     server_sock = sv[0];
-    mproc__posix_close_self_fd();
-    /* Watch the program's death pipe; our own children get their own. */
-    death = mproc__posix_death_after_fork();
-    /* No parent-death signal here: the server must outlive the program by
-     * the moment its sweep takes; it watches the death pipe instead. */
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     serve(sv[1], death);
   }
@@ -320,7 +316,7 @@ int mproc__posix_forkserver_init(void) {
   return rc;
 }
 
-static int send_request(int death, int boot, int status_w) {
+static int send_request(long me, int death, int boot, int status_w) {
   request req;
   char ctl[CMSG_SPACE(3 * sizeof(int))];
   struct iovec iov = {&req, sizeof req};
@@ -332,11 +328,11 @@ static int send_request(int death, int boot, int status_w) {
   memset(&req, 0, sizeof req);
   req.magic = REQ_MAGIC;
   req.kind = REQ_START;
-  req.requester = (int64_t)getpid();
+  req.requester = (int64_t)me;
   /* Only the program that started the server is watched through the
    * parent-death signal chain (child -> server -> program); the children
    * of anyone else (fork children share the server) watch its pipe. */
-  req.direct = (long)getpid() == server_parent;
+  req.direct = me == server_parent;
   memset(&msg, 0, sizeof msg);
   memset(ctl, 0, sizeof ctl);
   msg.msg_iov = &iov;
@@ -361,7 +357,6 @@ static int send_request(int death, int boot, int status_w) {
 int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st) {
   int sv[2] = {-1, -1}, status[2] = {-1, -1}, death, rc;
   size_t sent = 0;
-  int64_t pid = -1;
 
   if (server_sock < 0) {
     rc = mproc__posix_forkserver_init();
@@ -378,30 +373,52 @@ int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st) {
    * child finds it waiting instead of sleeping until we hear its pid. */
   if (rc == 0)
     rc = mproc__posix_send_boot(sv[0], st->boot, st->boot_len, &sent, 0);
-  if (rc == 0) rc = send_request(death, sv[1], status[1]);
+  p->owner = getpid();
+  if (rc == 0) rc = send_request((long)p->owner, death, sv[1], status[1]);
   mproc__posix_close(sv[1]);
   mproc__posix_close(status[1]);
   mproc__posix_start_unlock();
-  if (rc == 0 &&
-      mproc__posix_read_full(status[0], &pid, sizeof pid) != sizeof pid)
-    rc = mproc__err(MPROC_EOS, "the forkserver did not start the child "
-                               "(it may have died or run out of processes)");
   if (rc == 0) {
-    p->pid = (pid_t)pid;
+    /* The pid is not waited for: it is read when first asked for
+     * (mproc__posix_forkserver_pid). Waiting here would wake this thread
+     * once more on every start, while the child is starting, and the
+     * wake-up of a sleeping thread on another CPU costs tens of
+     * microseconds on a small VM. A server that cannot fork closes the
+     * pipe without a pid; join reports that as a bootstrap failure. */
     p->sentinel = p->back = sv[0];
     p->status = status[0];
     rc = mproc__posix_send_boot(sv[0], st->boot, st->boot_len, &sent, 1);
     if (rc == 0) return 0;
-    kill((pid_t)pid, SIGKILL);
+    if (mproc__posix_forkserver_pid(p) > 0) kill(p->pid, SIGKILL);
   }
   mproc__posix_close(sv[0]);
   mproc__posix_close(status[0]);
   return rc;
 }
 
+long mproc__posix_forkserver_pid(mproc__os_proc *p) {
+  int64_t pid = 0;
+  if (p->pid >= 0) return (long)p->pid;
+  /* A copy inherited through fork must not take its parent's reply. */
+  if (getpid() != p->owner) return 0;
+  if (mproc__posix_read_full(p->status, &pid, sizeof pid) != sizeof pid)
+    pid = 0; /* the server did not start it */
+  p->pid = (pid_t)pid;
+  return (long)p->pid;
+}
+
 int mproc__posix_forkserver_status(mproc__os_proc *p) {
   int32_t st = 0;
-  ssize_t r = mproc__posix_read_full(p->status, &st, sizeof st);
+  ssize_t r;
+  if (mproc__posix_forkserver_pid(p) <= 0) {
+    p->boot_failed = 1;
+    p->exitcode = MPROC__BOOT_EXIT;
+    snprintf(p->boot_error, sizeof p->boot_error,
+             "the forkserver did not start the child (it may have died or "
+             "run out of processes)");
+    return 0;
+  }
+  r = mproc__posix_read_full(p->status, &st, sizeof st);
   if (r < 0) return (int)r;
   if (r != (ssize_t)sizeof st) {
     /* The server died; its children were killed with it. */

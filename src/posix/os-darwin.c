@@ -82,6 +82,7 @@ const char *mproc__posix_exe_path(void) {
 }
 
 int mproc__posix_is_main_thread(void) { return pthread_main_np() == 1; }
+void mproc__posix_main_thread_after_fork(void) {} /* nothing cached */
 
 void mproc__posix_watch_parent(int fd, long ppid, int direct) {
   (void)direct; /* no parent-death signal on macOS: always the thread */

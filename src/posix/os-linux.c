@@ -3,8 +3,10 @@
  * PR_SET_PDEATHSIG as the fast path of the parent-death watch. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -63,8 +65,26 @@ const char *mproc__posix_exe_path(void) {
   return "/proc/self/exe";
 }
 
+/* The main thread, once seen: asking the kernel (gettid, getpid) on every
+ * start costs two system calls; pthread_self() is a register read. The
+ * first call from the main thread records it. A fork child forgets it (its
+ * forking thread is its main thread now) without calling pthread_self():
+ * that would cost every fork child a page fault on libc's code. */
+static pthread_t main_thread;
+static atomic_int main_known;
+
 int mproc__posix_is_main_thread(void) {
-  return (pid_t)syscall(SYS_gettid) == getpid();
+  if (atomic_load_explicit(&main_known, memory_order_acquire))
+    return pthread_equal(pthread_self(), main_thread) != 0;
+  if ((pid_t)syscall(SYS_gettid) != getpid()) return 0;
+  main_thread = pthread_self(); /* only the main thread gets here */
+  atomic_store_explicit(&main_known, 1, memory_order_release);
+  return 1;
+}
+
+void mproc__posix_main_thread_after_fork(void) {
+  if (atomic_load_explicit(&main_known, memory_order_relaxed))
+    atomic_store_explicit(&main_known, 0, memory_order_relaxed);
 }
 
 void mproc__posix_watch_parent(int fd, long ppid, int direct) {

@@ -12,7 +12,9 @@
 int mproc__posix_err(int err, const char *fmt, ...) MPROC__PRINTF(2, 3);
 
 /* fd.c */
-void mproc__posix_close(int fd); /* never retried: see close(2) */
+/* Never retried (see close(2)). errno is left as close() leaves it: callers
+ * translate errno before they close anything. */
+void mproc__posix_close(int fd);
 int mproc__posix_dup_cloexec(int fd, int min);
 int mproc__posix_set_cloexec(int fd);
 /* Read exactly n bytes; returns n, fewer on EOF, or a negative code. */
@@ -32,7 +34,10 @@ int mproc__posix_waitpid(pid_t pid, int *status);
 int mproc__posix_pipe(int fds[2]);                  /* both CLOEXEC */
 int mproc__posix_socketpair(int type, int fds[2]);  /* CLOEXEC, no SIGPIPE */
 const char *mproc__posix_exe_path(void);            /* for posix_spawn */
+/* Whether the calling thread is the process's main thread; and, in a fork
+ * child, forgetting what was known (the forking thread is the main one now). */
 int mproc__posix_is_main_thread(void);
+void mproc__posix_main_thread_after_fork(void);
 /* In a new child: make sure it ends when its parent `ppid` ends. `fd` is
  * the read end of the parent's death pipe (EOF once the parent is gone);
  * `direct` says the parent is single-threaded or forked from its main
@@ -52,11 +57,10 @@ int mproc__posix_death_after_fork(void);
 void mproc__posix_start_lock(void);
 void mproc__posix_start_unlock(void);
 void mproc__posix_start_lock_reset(void);
-/* Around every fork() of the library (start lock held, or in the
- * single-threaded server): the atfork handler then leaves the child to
- * the library's own set-up. */
-void mproc__posix_fork_begin(void);
-void mproc__posix_fork_end(void);
+/* Before any fork() of the library: registers the handler that resets the
+ * library's inherited state in every fork child (ours and the program's),
+ * before the library's own child code runs. */
+void mproc__posix_atfork_init(void);
 /* An fd this process holds for its own parent (its sentinel end, its boot
  * socket): closed in any child we fork, so only we keep it open. */
 void mproc__posix_set_self_fd(int fd);
@@ -64,10 +68,11 @@ void mproc__posix_close_self_fd(void);
 
 struct mproc__os_proc {
   mproc_start_method method;
-  pid_t pid;
+  pid_t pid; /* -1: not read yet (forkserver); 0: the server did not start it */
   int sentinel; /* ready when the child ended */
   int back;     /* spawn/forkserver: the bootstrap socket (reports), or -1 */
   int status;   /* forkserver: the server's pid/status pipe, or -1 */
+  pid_t owner;  /* forkserver: the process that started it */
   int reaped;
   int exitcode;
   int exit_reported; /* the child sent its exit code before ending */
@@ -96,7 +101,13 @@ int mproc__posix_forkserver_init(void);
  * child, which gets it as an inherited descriptor. */
 int mproc__posix_forkserver_fd(void);
 void mproc__posix_forkserver_adopt(int fd);
-/* Read the forkserver's status word once the sentinel is ready. */
+/* A forkserver child's pid: the first word on its status pipe, read on
+ * first need (a start does not wait for it). 0 if the server closed the
+ * pipe without one (it could not start the child), and in a process that
+ * inherited the object through fork before the pid was read. */
+long mproc__posix_forkserver_pid(mproc__os_proc *p);
+/* Read the forkserver's status word once the sentinel is ready (a missing
+ * pid becomes a bootstrap failure). */
 int mproc__posix_forkserver_status(mproc__os_proc *p);
 /* Send the bootstrap message — a u64 length, then the bytes — from byte
  * *sent on. With all = 0 only what the socket takes now (the forkserver
@@ -106,7 +117,9 @@ int mproc__posix_send_boot(int fd, const void *msg, size_t len,
 /* Send up to n bytes: all of them (blocking), or what fits now (0 if
  * nothing does). Never raises SIGPIPE. */
 ssize_t mproc__posix_send_some(int fd, const void *buf, size_t n, int all);
-/* Collect the error report the child sent before it ended, if any. */
-void mproc__posix_read_report(mproc__os_proc *p);
+/* Collect the record the child sent before it ended (an error sentence or
+ * its exit code), if any. `block`: wait for it or for EOF (the child has
+ * ended or is about to); else take only what is there now. */
+void mproc__posix_read_report(mproc__os_proc *p, int block);
 
 #endif
