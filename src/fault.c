@@ -5,21 +5,21 @@
  * process reaches <point> it kills itself outright (SIGKILL /
  * TerminateProcess), as a crash or an OOM kill would. Unarmed, a point
  * costs one predictable branch. The variable is read once per process (a
- * fork child re-reads it, so a test arms it in the child it will kill). */
+ * fork child forgets it through an atfork handler and re-reads it, so a
+ * test arms it in the child it will kill). */
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 
 #include "internal.h"
 #include "platform.h"
 
-static long read_pid = -1;
 static char armed[64];
 static long countdown;
 
 static void load(void) {
   const char *v = getenv("MPROC_FAULT"), *colon;
   size_t n;
-  read_pid = mproc__os_getpid();
   armed[0] = '\0';
   if (v == NULL || (colon = strchr(v, ':')) == NULL) return;
   n = (size_t)(colon - v);
@@ -29,8 +29,15 @@ static void load(void) {
   countdown = strtol(colon + 1, NULL, 10);
 }
 
+static _Atomic int loaded, hooked;
+static void forget(void) { atomic_store(&loaded, 0); }
+
 int mproc__fault(const char *point) {
-  if (read_pid != mproc__os_getpid()) load();
+  if (!atomic_load_explicit(&loaded, memory_order_relaxed)) {
+    if (!atomic_exchange(&hooked, 1)) mproc__os_atfork_child(forget);
+    load();
+    atomic_store(&loaded, 1);
+  }
   if (armed[0] == '\0' || strcmp(armed, point) != 0) return 0;
   if (--countdown > 0) return 0;
   mproc__os_kill_self();
