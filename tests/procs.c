@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -34,4 +35,41 @@ int tp_join(mproc_process *p) {
   int code = tp_code(p);
   mproc_process_free(p);
   return code;
+}
+
+static int set_fork(void **state) {
+  (void)state;
+  g_method = MPROC_START_FORK;
+  return 0;
+}
+static int set_forkserver(void **state) {
+  (void)state;
+  g_method = MPROC_START_FORKSERVER;
+  return 0;
+}
+static int set_spawn(void **state) {
+  (void)state;
+  g_method = MPROC_START_SPAWN;
+  return 0;
+}
+
+int tp_run_per_method(const char *prefix, const struct CMUnitTest *tests,
+                      size_t count) {
+  static const struct {
+    mproc_start_method m;
+    CMFixtureFunction setup;
+  } methods[] = {{MPROC_START_FORK, set_fork},
+                 {MPROC_START_FORKSERVER, set_forkserver},
+                 {MPROC_START_SPAWN, set_spawn}};
+  size_t i;
+  int failed = 0;
+  for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+    char name[64];
+    if (!mproc_start_method_supported(methods[i].m)) continue;
+    snprintf(name, sizeof name, "%s-%s", prefix,
+             mproc_start_method_name(methods[i].m));
+    failed += _cmocka_run_group_tests(name, tests, count, methods[i].setup,
+                                      NULL);
+  }
+  return failed;
 }

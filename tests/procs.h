@@ -15,4 +15,12 @@ int tp_code(mproc_process *p);
 /* tp_code, then free the process. */
 int tp_join(mproc_process *p);
 
+/* Run `tests` once per start method the platform has (a CMocka group per
+ * method, named "<prefix>-<method>", with g_method set); returns the number
+ * of failures. */
+int tp_run_per_method(const char *prefix, const struct CMUnitTest *tests,
+                      size_t count);
+#define TP_RUN_PER_METHOD(prefix, tests)                                       \
+  tp_run_per_method((prefix), (tests), sizeof(tests) / sizeof((tests)[0]))
+
 #endif

@@ -294,17 +294,6 @@ static void test_contexts_and_methods(void **state) {
   assert_string_equal(mproc_start_method_name(MPROC_START_SPAWN), "spawn");
 }
 
-static int set_method(void **state, mproc_start_method m) {
-  (void)state;
-  g_method = m;
-  return 0;
-}
-static int group_fork(void **s) { return set_method(s, MPROC_START_FORK); }
-static int group_forkserver(void **s) {
-  return set_method(s, MPROC_START_FORKSERVER);
-}
-static int group_spawn(void **s) { return set_method(s, MPROC_START_SPAWN); }
-
 /* Every test leaves no child behind. */
 static int no_children_left(void **state) {
   (void)state;
@@ -331,11 +320,6 @@ int main(int argc, char **argv) {
   if (mproc_init(argc, argv) != 0)
     fprintf(stderr, "mproc_init: %s\n", mproc_last_error());
   mproc_task_register("t_late", (mproc_fnptr)t_late);
-  if (mproc_start_method_supported(MPROC_START_FORK))
-    failed += cmocka_run_group_tests_name("fork", tests, group_fork, NULL);
-  if (mproc_start_method_supported(MPROC_START_FORKSERVER))
-    failed += cmocka_run_group_tests_name("forkserver", tests,
-                                          group_forkserver, NULL);
-  failed += cmocka_run_group_tests_name("spawn", tests, group_spawn, NULL);
+  failed += TP_RUN_PER_METHOD("process", tests);
   return failed ? 1 : 0;
 }

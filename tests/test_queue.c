@@ -155,15 +155,6 @@ static void test_joinable(void **state) {
   mproc_queue_free(q);
 }
 
-static int group(void **state, mproc_start_method m) {
-  (void)state;
-  g_method = m;
-  return 0;
-}
-static int g_fork(void **s) { return group(s, MPROC_START_FORK); }
-static int g_forkserver(void **s) { return group(s, MPROC_START_FORKSERVER); }
-static int g_spawn(void **s) { return group(s, MPROC_START_SPAWN); }
-
 int main(int argc, char **argv) {
   const struct CMUnitTest local[] = {
       cmocka_unit_test(test_basics),
@@ -186,11 +177,6 @@ int main(int argc, char **argv) {
   if (mproc_init(argc, argv) != 0)
     fprintf(stderr, "mproc_init: %s\n", mproc_last_error());
   failed += cmocka_run_group_tests_name("queue", local, NULL, NULL);
-  if (mproc_start_method_supported(MPROC_START_FORK))
-    failed += cmocka_run_group_tests_name("queue-fork", procs, g_fork, NULL);
-  if (mproc_start_method_supported(MPROC_START_FORKSERVER))
-    failed += cmocka_run_group_tests_name("queue-forkserver", procs,
-                                          g_forkserver, NULL);
-  failed += cmocka_run_group_tests_name("queue-spawn", procs, g_spawn, NULL);
+  failed += TP_RUN_PER_METHOD("queue", procs);
   return failed ? 1 : 0;
 }

@@ -378,15 +378,6 @@ static void test_nothing_left(void **state) {
   }
 }
 
-static int group(void **state, mproc_start_method m) {
-  (void)state;
-  g_method = m;
-  return 0;
-}
-static int g_fork(void **s) { return group(s, MPROC_START_FORK); }
-static int g_forkserver(void **s) { return group(s, MPROC_START_FORKSERVER); }
-static int g_spawn(void **s) { return group(s, MPROC_START_SPAWN); }
-
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shm_basics),
@@ -426,11 +417,6 @@ int main(int argc, char **argv) {
   }
   if (mproc_init(argc, argv) != 0)
     fprintf(stderr, "mproc_init: %s\n", mproc_last_error());
-  if (mproc_start_method_supported(MPROC_START_FORK))
-    failed += cmocka_run_group_tests_name("sync-fork", tests, g_fork, NULL);
-  if (mproc_start_method_supported(MPROC_START_FORKSERVER))
-    failed += cmocka_run_group_tests_name("sync-forkserver", tests,
-                                          g_forkserver, NULL);
-  failed += cmocka_run_group_tests_name("sync-spawn", tests, g_spawn, NULL);
+  failed += TP_RUN_PER_METHOD("sync", tests);
   return failed ? 1 : 0;
 }
