@@ -24,12 +24,4 @@ cmake --build "$dir" -j"$jobs" >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-exclude=()
-if [ "$leg" = fallback ]; then
-  # Known bug, under investigation (see the session note / issue 4): with
-  # the sem_open parking on Linux, test_queue's 4x4 producer/consumer test
-  # stalls under the fork and forkserver groups. Windows runs the same
-  # parking algorithm through the whole queue suite (spawn) and passes.
-  exclude=(-E test_queue)
-fi
-(cd "$dir" && ctest --output-on-failure -j"$jobs" "${exclude[@]}")
+(cd "$dir" && ctest --output-on-failure -j"$jobs")
