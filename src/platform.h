@@ -154,10 +154,13 @@ void mproc__os_track(const char *name, int tracked);
  *  its bookkeeping in `words`, which live in the object's shared memory. */
 typedef struct mproc__os_park mproc__os_park;
 
+#define MPROC__PARK_SEMS 4
 typedef struct mproc__park_words {
-  _Atomic uint32_t lock;     /* pid of the holder, 0 when free */
-  _Atomic uint32_t gen;      /* wake generation */
-  _Atomic uint32_t count[2]; /* sleepers registered per generation parity */
+  _Atomic uint32_t lock;  /* pid of the holder, 0 when free */
+  _Atomic uint32_t gen;   /* wake generation */
+  _Atomic uint32_t idx;   /* the semaphore the current generation sleeps on */
+  _Atomic uint32_t count; /* sleepers registered in the current generation */
+  _Atomic uint32_t out[MPROC__PARK_SEMS]; /* units posted, not yet taken */
 } mproc__park_words;
 
 int mproc__os_park_open(mproc__os_park **out, const char *name,

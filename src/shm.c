@@ -71,7 +71,11 @@ void mproc__pidlock_acquire(_Atomic uint32_t *w) {
   for (;;) {
     cur = 0;
     if (atomic_compare_exchange_weak(w, &cur, me)) return;
-    if (++spins % 1024 == 0) {
+    /* Held only for a few instructions, unless the holder lost its CPU:
+     * yield soon (with more processes than CPUs that is the usual case),
+     * and now and then check whether the holder died. */
+    if (++spins % 16 == 0) mproc__os_yield();
+    if (spins % 1024 == 0) {
       if (cur != 0 && !mproc__os_pid_alive((long)cur) &&
           atomic_compare_exchange_strong(w, &cur, me))
         return;

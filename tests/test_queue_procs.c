@@ -217,11 +217,6 @@ void test_many_producers_consumers(void **state) {
   qarg a;
   int i, missing = 0;
   (void)state;
-#if defined(_WIN32) || defined(MPROC_TEST_SEM_PARKING)
-  /* Known bug, open: with the semaphore parking (src/park-sem.c) this
-   * 4 x 4 test stalls now and then (docs/queue.md, "Known issue"). */
-  skip();
-#endif
   assert_int_equal(mproc_queue_new(&q, NULL), 0);
   memset(&vo, 0, sizeof vo);
   vo.raw = 1;
