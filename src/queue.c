@@ -47,21 +47,26 @@ typedef struct qstate {
   uint32_t put_partial; /* a stream is open */
   uint32_t committing;  /* counts raised for a LAST record not yet out */
   uint32_t commit_tail; /* tail before that record */
-  uint32_t pad0[12];
+  uint64_t put_seq;     /* put_lock acquisitions: a handle's cached head is
+                           good while no one else has held put_lock */
+  uint32_t pad0[10];
   _Atomic uint32_t tail;
-  _Atomic uint32_t put_sleepers; /* producers waiting for room */
-  uint32_t pad1[14];
+  _Atomic uint32_t get_sleepers; /* consumers waiting for data: beside tail,
+                                    so the producer's check is a hit */
+  _Atomic uint32_t puts; /* messages put (counted before published) */
+  uint32_t pad1[13];
   _Atomic uint32_t get_lock;
   uint32_t get_partial;
-  uint32_t pad2[14];
+  uint64_t get_seq; /* get_lock acquisitions (as put_seq) */
+  uint32_t pad2[12];
   _Atomic uint32_t head;
-  _Atomic uint32_t get_sleepers; /* consumers waiting for data */
-  uint32_t pad3[14];
-  _Atomic uint32_t count; /* whole messages in the queue */
-  _Atomic uint32_t count_sleepers;
+  _Atomic uint32_t put_sleepers; /* producers waiting for room */
+  _Atomic uint32_t gets; /* messages taken; qsize = puts - gets */
+  _Atomic uint32_t count_sleepers; /* producers waiting below maxsize */
+  uint32_t pad3[12];
   _Atomic uint32_t unfinished; /* JoinableQueue */
   _Atomic uint32_t join_sleepers;
-  uint32_t pad4[12];
+  uint32_t pad4[14];
   uint32_t capacity;
   uint32_t kind;
   int64_t maxsize;
@@ -73,6 +78,13 @@ struct mproc_queue {
   unsigned char *ring;
   uint32_t mask;
   int closed;
+  /* The other side's index as this handle last read it, and whether it
+   * may be used: it may while no other handle took the lock since this
+   * one released it (put_seq / get_seq unchanged), as head and tail only
+   * grow and only the lock holder moves its own. */
+  uint64_t put_seen, get_seen;
+  uint32_t head_cache, tail_cache;
+  int put_valid, get_valid;
 };
 
 /* ---- ring access --------------------------------------------------------- */
@@ -105,6 +117,9 @@ static uint32_t max_chunk(const mproc_queue *q) {
 static int sleep_on(mproc_queue *q, _Atomic uint32_t *word, uint32_t seen,
                     _Atomic uint32_t *sleepers, double deadline) {
   int rc;
+  /* Spin before counting ourselves: a counted spinner makes every put
+   * pay a futex wake that finds nobody in the kernel. */
+  if (mproc__spin(word, seen)) return 0;
   atomic_fetch_add(sleepers, 1);
   rc = atomic_load(word) != seen ? 0
                                  : mproc__wait(&q->obj, word, seen, deadline);
@@ -120,10 +135,15 @@ static void wake_if(mproc_queue *q, _Atomic uint32_t *word,
 /* Producer: wait until `need` bytes are free. */
 static int wait_room(mproc_queue *q, uint32_t need, double deadline) {
   for (;;) {
-    uint32_t head = atomic_load(&q->st->head);
+    uint32_t tail = atomic_load_explicit(&q->st->tail, memory_order_relaxed);
+    uint32_t head;
     int rc;
-    if (q->st->capacity - (atomic_load(&q->st->tail) - head) >= need)
-      return 0;
+    if (q->put_valid && q->st->capacity - (tail - q->head_cache) >= need)
+      return 0; /* no need to look at the consumer's cache line */
+    head = atomic_load(&q->st->head);
+    q->head_cache = head;
+    q->put_valid = 1;
+    if (q->st->capacity - (tail - head) >= need) return 0;
     rc = sleep_on(q, &q->st->head, head, &q->st->put_sleepers, deadline);
     if (rc < 0) return rc;
   }
@@ -156,7 +176,7 @@ static int put_abort_record(mproc_queue *q, double deadline) {
 static int put_repair(mproc_queue *q, double deadline) {
   if (q->st->committing) {
     if (atomic_load(&q->st->tail) == q->st->commit_tail) {
-      atomic_fetch_sub(&q->st->count, 1);
+      atomic_store_explicit(&q->st->puts, atomic_load_explicit(&q->st->puts, memory_order_relaxed) - 1, memory_order_relaxed);
       if (q->st->kind == MPROC_JOINABLE_QUEUE)
         atomic_fetch_sub(&q->st->unfinished, 1);
     }
@@ -170,6 +190,10 @@ static int put_lock(mproc_queue *q, double deadline) {
                                    deadline < 0 ? MPROC_FOREVER
                                                 : mproc__remaining(deadline));
   if (rc == MPROC_EOWNERDEAD) rc = 0;
+  if (rc == 0) {
+    q->put_valid = q->st->put_seq == q->put_seen;
+    q->st->put_seq++;
+  }
   if (rc == 0 && (q->st->committing || q->st->put_partial)) {
     rc = put_repair(q, deadline);
     if (rc < 0) mproc__lockword_release(&q->obj, &q->st->put_lock);
@@ -179,10 +203,13 @@ static int put_lock(mproc_queue *q, double deadline) {
 
 static int wait_below_maxsize(mproc_queue *q, double deadline) {
   for (;;) {
-    uint32_t n = atomic_load(&q->st->count);
+    uint32_t g, n;
     int rc;
-    if (q->st->maxsize <= 0 || (int64_t)(int32_t)n < q->st->maxsize) return 0;
-    rc = sleep_on(q, &q->st->count, n, &q->st->count_sleepers, deadline);
+    if (q->st->maxsize <= 0) return 0;
+    g = atomic_load(&q->st->gets);
+    n = atomic_load_explicit(&q->st->puts, memory_order_relaxed) - g;
+    if ((int64_t)(int32_t)n < q->st->maxsize) return 0;
+    rc = sleep_on(q, &q->st->gets, g, &q->st->count_sleepers, deadline);
     if (rc < 0) return rc;
   }
 }
@@ -208,7 +235,7 @@ static int put_locked(mproc_queue *q, const unsigned char *msg, size_t len,
        * before the record is out (put_repair). */
       q->st->commit_tail = atomic_load(&q->st->tail);
       q->st->committing = 1;
-      atomic_fetch_add(&q->st->count, 1);
+      atomic_store_explicit(&q->st->puts, atomic_load_explicit(&q->st->puts, memory_order_relaxed) + 1, memory_order_relaxed);
       if (q->st->kind == MPROC_JOINABLE_QUEUE)
         atomic_fetch_add(&q->st->unfinished, 1);
     } else {
@@ -243,6 +270,7 @@ int mproc_queue_put(mproc_queue *q, const void *msg, size_t len,
   rc = put_lock(q, deadline);
   if (rc == 0) {
     rc = put_locked(q, msg, len, deadline);
+    q->put_seen = q->st->put_seq;
     mproc__lockword_release(&q->obj, &q->st->put_lock);
   }
   if (rc == MPROC_ETIMEDOUT)
@@ -257,6 +285,8 @@ int mproc_queue_put(mproc_queue *q, const void *msg, size_t len,
 static void rescue_stream(mproc_queue *q) {
   int rc = mproc__lockword_acquire(&q->obj, &q->st->put_lock, 0);
   if (rc == MPROC_EOWNERDEAD || rc == 0) {
+    q->st->put_seq++;
+    q->put_valid = 0;
     if (q->st->committing || q->st->put_partial)
       (void)put_repair(q, mproc__deadline(SLICE));
     mproc__lockword_release(&q->obj, &q->st->put_lock);
@@ -269,8 +299,15 @@ static int next_record(mproc_queue *q, rec *r, int mid_stream,
                        double deadline) {
   for (;;) {
     uint32_t head = atomic_load_explicit(&q->st->head, memory_order_relaxed);
-    uint32_t tail = atomic_load(&q->st->tail);
+    uint32_t tail;
     int rc;
+    if (q->get_valid && q->tail_cache != head) {
+      ring_read(q, head, r, HDR); /* the producer's line left alone */
+      return 0;
+    }
+    tail = atomic_load(&q->st->tail);
+    q->tail_cache = tail;
+    q->get_valid = 1;
     if (tail != head) {
       ring_read(q, head, r, HDR);
       return 0;
@@ -294,8 +331,13 @@ static void consume(mproc_queue *q, const rec *r) {
 }
 
 static void message_gone(mproc_queue *q) {
-  atomic_fetch_sub(&q->st->count, 1);
-  wake_if(q, &q->st->count, &q->st->count_sleepers);
+  uint32_t g = atomic_load_explicit(&q->st->gets, memory_order_relaxed) + 1;
+  if (q->st->maxsize <= 0) { /* nobody sleeps on gets */
+    atomic_store_explicit(&q->st->gets, g, memory_order_release);
+    return;
+  }
+  atomic_store(&q->st->gets, g);
+  wake_if(q, &q->st->gets, &q->st->count_sleepers);
 }
 
 /* Skip the rest of a message a dead consumer had begun. */
@@ -400,9 +442,14 @@ static int get_common(mproc_queue *q, void *buf, size_t cap, size_t *len,
   if (rc < 0) return rc;
   deadline = mproc__deadline(t);
   rc = mproc__lockword_acquire(&q->obj, &q->st->get_lock, t < 0 ? MPROC_FOREVER : t);
+  if (rc == 0 || rc == MPROC_EOWNERDEAD) {
+    q->get_valid = rc == 0 && q->st->get_seq == q->get_seen;
+    q->st->get_seq++;
+  }
   if (rc == MPROC_EOWNERDEAD) rc = skip_partial(q);
   if (rc == 0) {
     rc = get_locked(q, buf, cap, len, heap, deadline);
+    q->get_seen = q->st->get_seq;
     mproc__lockword_release(&q->obj, &q->st->get_lock);
   }
   if (rc == MPROC_ETIMEDOUT)
@@ -427,7 +474,10 @@ int mproc_queue_get_alloc(mproc_queue *q, void **msg, size_t *len,
 long mproc_queue_qsize(const mproc_queue *q) {
   int32_t n;
   if (q == NULL) return 0;
-  n = (int32_t)atomic_load(&q->st->count);
+  {
+    uint32_t g = atomic_load(&q->st->gets);
+    n = (int32_t)(atomic_load(&q->st->puts) - g);
+  }
   return n > 0 ? n : 0;
 }
 
