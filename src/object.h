@@ -90,6 +90,8 @@ void mproc__wake(mproc__obj *o, _Atomic uint32_t *addr, int n);
 /** Spin until *addr != expected for at most the spin budget; returns 1 if
  *  it changed. */
 int mproc__spin(_Atomic uint32_t *addr, uint32_t expected);
+/* n pause instructions: a few nanoseconds each, no system call. */
+void mproc__pause(unsigned n);
 
 /** A tiny lock in shared memory holding its owner's pid: held for a few
  *  instructions, and taken over from an owner that died holding it. */

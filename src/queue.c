@@ -85,6 +85,7 @@ struct mproc_queue {
   uint64_t put_seen, get_seen;
   uint32_t head_cache, tail_cache;
   int put_valid, get_valid;
+  int streak; /* the last get found a record at once: a stream is flowing */
 };
 
 /* ---- ring access --------------------------------------------------------- */
@@ -297,27 +298,35 @@ static void rescue_stream(mproc_queue *q) {
  * keep waiting (checking its producer) whatever the deadline. */
 static int next_record(mproc_queue *q, rec *r, int mid_stream,
                        double deadline) {
+  int waited = 0;
   for (;;) {
     uint32_t head = atomic_load_explicit(&q->st->head, memory_order_relaxed);
-    uint32_t tail;
     int rc;
-    if (q->get_valid && q->tail_cache != head) {
-      ring_read(q, head, r, HDR); /* the producer's line left alone */
-      return 0;
+    if (!(q->get_valid && q->tail_cache != head)) {
+      q->tail_cache = atomic_load(&q->st->tail);
+      q->get_valid = 1;
     }
-    tail = atomic_load(&q->st->tail);
-    q->tail_cache = tail;
-    q->get_valid = 1;
-    if (tail != head) {
+    if (q->tail_cache != head) {
       ring_read(q, head, r, HDR);
+      q->streak = !waited;
       return 0;
     }
+    if (q->streak) {
+      /* Caught up with a flowing stream: give the producer ~1 us to write
+       * a few records before pulling tail's line back (re-reading it at
+       * once would make each put wait for the line). Only then: a get
+       * that had to wait keeps its latency. */
+      q->streak = 0;
+      mproc__pause(64);
+      continue;
+    }
+    waited = 1;
     if (!mid_stream) {
-      rc = sleep_on(q, &q->st->tail, tail, &q->st->get_sleepers, deadline);
+      rc = sleep_on(q, &q->st->tail, head, &q->st->get_sleepers, deadline);
       if (rc < 0) return rc;
       continue;
     }
-    rc = sleep_on(q, &q->st->tail, tail, &q->st->get_sleepers,
+    rc = sleep_on(q, &q->st->tail, head, &q->st->get_sleepers,
                   mproc__deadline(SLICE));
     if (rc == MPROC_ETIMEDOUT) rescue_stream(q);
     else if (rc < 0) return rc;

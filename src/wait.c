@@ -22,6 +22,10 @@ static void cpu_relax(void) {
 #endif
 }
 
+void mproc__pause(unsigned n) {
+  while (n-- > 0) cpu_relax();
+}
+
 /* Spin only where two processes can run at once: more than one CPU
  * online. Not this process's affinity: workers pinned one per CPU hand off
  * across CPUs and gain the most from spinning. A peer pinned to our own CPU
