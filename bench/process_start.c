@@ -26,12 +26,8 @@
 
 #include <mproc.h>
 
-#ifndef MPROC_BENCH_DIR /* where process_start.py lives; set by CMake */
-#define MPROC_BENCH_DIR "."
-#endif
-#ifndef MPROC_BENCH_CONFIG /* the CMake build type, to warn on Debug */
-#define MPROC_BENCH_CONFIG ""
-#endif
+#include "common.h"
+
 
 #define RAW_CHILD_FLAG "--raw-child"
 #define DEFAULT_N 2000       /* fork and forkserver */
@@ -171,34 +167,12 @@ static void measure_all(int rounds, size_t warm_cap) {
 
 /* ---- statistics ---------------------------------------------------------- */
 
-typedef struct stats {
-  size_t n;
-  double mean, median, min, p90;
-} stats;
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+typedef bench_stats stats;
 
 static stats summarise(const series *s) {
-  stats st = {0, 0, 0, 0, 0};
-  double sum = 0, *v;
-  size_t i;
-  if (s->got == 0 || s->error[0]) return st;
-  v = malloc(s->got * sizeof *v);
-  if (v == NULL) return st;
-  memcpy(v, s->us, s->got * sizeof *v);
-  qsort(v, s->got, sizeof *v, cmp_double);
-  for (i = 0; i < s->got; i++) sum += v[i];
-  st.n = s->got;
-  st.mean = sum / (double)s->got;
-  st.median = s->got % 2 ? v[s->got / 2]
-                         : (v[s->got / 2 - 1] + v[s->got / 2]) / 2;
-  st.min = v[0];
-  st.p90 = v[(s->got * 9) / 10 < s->got ? (s->got * 9) / 10 : s->got - 1];
-  free(v);
-  return st;
+  stats none = {0, 0, 0, 0, 0, 0};
+  if (s->error[0]) return none;
+  return bench_stats_of(s->us, s->got);
 }
 
 /* ---- the Python peer ----------------------------------------------------- */
@@ -231,68 +205,11 @@ static void parse_python_line(const char *line) {
     }
 }
 
-/* Start `python script n` with its stdout on a pipe; -1 if it cannot be. */
-static pid_t start_python(const char *python, const char *script, size_t n,
-                          int *out) {
-  char py[4096], sc[4096], num[32], *argv[4];
-  posix_spawn_file_actions_t fa;
-  int fds[2], rc;
-  pid_t pid = -1;
-  snprintf(py, sizeof py, "%s", python);
-  snprintf(sc, sizeof sc, "%s", script);
-  snprintf(num, sizeof num, "%zu", n);
-  argv[0] = py;
-  argv[1] = sc;
-  argv[2] = num;
-  argv[3] = NULL;
-  if (pipe(fds) != 0) return -1;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  posix_spawn_file_actions_addclose(&fa, fds[1]);
-  fflush(stdout);
-  rc = posix_spawnp(&pid, py, &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  if (rc != 0) {
-    printf("python: not available (%s: %s)\n", python, strerror(rc));
-    close(fds[0]);
-    return -1;
-  }
-  *out = fds[0];
-  return pid;
-}
-
 static void run_python(size_t n) {
-  const char *dir = getenv("MPROC_BENCH_DIR");
-  const char *python = getenv("MPROC_BENCH_PYTHON");
-  char script[4096], line[1024];
-  int fd = -1, status = 0, found = 0, i;
-  FILE *f;
-  pid_t pid;
-
-  if (dir == NULL || dir[0] == '\0') dir = MPROC_BENCH_DIR;
-  if (python == NULL || python[0] == '\0') python = "python3";
-  snprintf(script, sizeof script, "%s/process_start.py", dir);
-  if (access(script, R_OK) != 0) {
-    printf("python: not available (no %s; set MPROC_BENCH_DIR)\n", script);
-    return;
-  }
-  pid = start_python(python, script, n, &fd);
-  if (pid < 0) return;
-  f = fdopen(fd, "r");
-  if (f == NULL) {
-    close(fd);
-  } else {
-    while (fgets(line, sizeof line, f)) parse_python_line(line);
-    fclose(f);
-  }
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  for (i = 0; i < 3; i++) found += PY[i].n > 0;
-  if (!found)
-    printf("python: not available (%s exited with wait status 0x%x)\n",
-           python, (unsigned)status);
+  char num[32];
+  const char *args[] = {num, NULL};
+  snprintf(num, sizeof num, "%zu", n);
+  (void)bench_python("process_start.py", args, parse_python_line);
 }
 
 /* ---- report -------------------------------------------------------------- */
@@ -307,7 +224,7 @@ static void print_details(void) {
       printf("%-26s error: %s\n", S[k].label, S[k].error);
       continue;
     }
-    printf("%-26s %6zu %10.1f %10.1f %10.1f %10.1f\n", S[k].label, st.n,
+    printf("%-26s %6zu %10.1f %10.1f %10.1f %10.1f\n", S[k].label, (size_t)st.n,
            st.mean, st.median, st.min, st.p90);
   }
   for (k = 0; k < 3; k++)
@@ -400,11 +317,7 @@ int main(int argc, char **argv) {
     rounds = 2;
     python = 0;
   }
-  printf("process_start: start+join latency; build %s, %d usable CPUs\n",
-         MPROC_BENCH_CONFIG[0] ? MPROC_BENCH_CONFIG : "(no type)",
-         mproc_cpu_count());
-  if (strcmp(MPROC_BENCH_CONFIG, "Release") != 0)
-    printf("note: not a Release build; numbers are for smoke only\n");
+  bench_banner("process_start: start+join latency");
   if (rc < 0)
     printf("note: mproc_init: %s (%s)\n", mproc_err_name(rc),
            mproc_last_error());

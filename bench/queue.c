@@ -36,7 +36,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
-#include <spawn.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -52,16 +51,12 @@
 
 #include <mproc.h>
 
+#include "common.h"
+
 #ifdef MPROC_BENCH_ZMQ
 #include <zmq.h>
 #endif
 
-#ifndef MPROC_BENCH_DIR /* where queue.py lives; set by CMake */
-#define MPROC_BENCH_DIR "."
-#endif
-#ifndef MPROC_BENCH_CONFIG /* the CMake build type, to warn on Debug */
-#define MPROC_BENCH_CONFIG ""
-#endif
 
 #define MAX_ROUNDS 15
 #define MAX_PROCS 5            /* 4 producers + 1 consumer */
@@ -70,8 +65,6 @@
 #define SPSC_CAP ((size_t)1 << 20) /* as mproc's default ring */
 #define SPSC_PUBLISH 65536     /* stream big messages in steps of this */
 #define COND_CAP ((size_t)4 << 20) /* holds a 1 MiB record whole */
-
-extern char **environ;
 
 /* ---- sizes (set in main from the mode) ------------------------------------- */
 
@@ -88,48 +81,18 @@ static int NO_ZMQ;               /* --quick: libzmq's threads are not
 
 /* ---- clock, series, statistics ---------------------------------------------- */
 
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 typedef struct series {
   int got;              /* rounds recorded */
   double v[MAX_ROUNDS]; /* messages or bytes per second, one per round */
   char error[300];
 } series;
 
-typedef struct stats {
-  int n;
-  double median, min, max;
-} stats;
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+typedef bench_stats stats;
 
 static stats summarise(const series *s) {
-  stats st = {0, 0, 0, 0};
-  double v[MAX_ROUNDS];
-  if (s->got == 0 || s->error[0]) return st;
-  memcpy(v, s->v, (size_t)s->got * sizeof *v);
-  qsort(v, (size_t)s->got, sizeof *v, cmp_double);
-  st.n = s->got;
-  st.median = s->got % 2 ? v[s->got / 2]
-                         : (v[s->got / 2 - 1] + v[s->got / 2]) / 2;
-  st.min = v[0];
-  st.max = v[s->got - 1];
-  return st;
-}
-
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-  __asm__ __volatile__("yield");
-#endif
+  stats none = {0, 0, 0, 0, 0, 0};
+  if (s->error[0]) return none;
+  return bench_stats_of(s->v, (size_t)s->got);
 }
 
 /* ---- state shared with the children ------------------------------------------ */
@@ -218,7 +181,7 @@ static void sp_publish(_Atomic uint64_t *mine) {
  * peer sharing our CPU (a busy machine) still gets to run. */
 static void sp_poll(void) {
   static unsigned polls;
-  cpu_relax();
+  bench_relax();
   if (++polls % 1024 == 0) sched_yield();
 }
 
@@ -474,7 +437,7 @@ static int zmq_fail(const char *what) {
 }
 
 static int zq_open(int role) {
-  double until = now_ns() + 10e9;
+  double until = bench_now_ns() + 10e9;
   ZCTX = zmq_ctx_new();
   if (ZCTX == NULL) return zmq_fail("zmq_ctx_new");
   ZSOCK = zmq_socket(ZCTX, role == 0 ? ZMQ_PULL : ZMQ_PUSH);
@@ -484,7 +447,7 @@ static int zq_open(int role) {
     atomic_store(&SH->bound, 1);
     return 0;
   }
-  while (!atomic_load(&SH->bound) && now_ns() < until) sched_yield();
+  while (!atomic_load(&SH->bound) && bench_now_ns() < until) sched_yield();
   if (zmq_connect(ZSOCK, SH->zpath) != 0) return zmq_fail("zmq_connect");
   return 0;
 }
@@ -504,8 +467,8 @@ static int zq_get(void *buf, size_t cap, size_t *len) {
  * zmq_ctx_term (linger) can return while the last messages are still in
  * flight, and they are lost if the process then exits (libzmq #160). */
 static void zq_close(int role) {
-  double until = now_ns() + 30e9;
-  while (role != 0 && !atomic_load(&SH->done) && now_ns() < until)
+  double until = bench_now_ns() + 30e9;
+  while (role != 0 && !atomic_load(&SH->done) && bench_now_ns() < until)
     usleep(100);
   zmq_close(ZSOCK);
   zmq_ctx_term(ZCTX);
@@ -597,7 +560,7 @@ static int consumer(void) {
     next[who]++;
     if (i % 256 == 0) atomic_store_explicit(&SH->got, i, memory_order_relaxed);
   }
-  SH->t_end = now_ns();
+  SH->t_end = bench_now_ns();
   atomic_store(&SH->done, 1);
   IMPL[J.kind].close(0);
   free(buf);
@@ -654,12 +617,12 @@ static int round_setup(char *err, size_t size) {
  * a failed producer its consumer waiting for ever. Frees them; 0 if all
  * exited 0, else -1 with the first reason in err (unless err is NULL). */
 static int reap(mproc_process **p, int nproc, char *err, size_t size) {
-  double deadline = now_ns() + 120e9;
+  double deadline = bench_now_ns() + 120e9;
   int i, left = nproc, failed = 0, code;
   for (i = 0; i < nproc; i++)
     if (p[i] == NULL) left--;
   while (left > 0) {
-    int kill_all = failed || now_ns() > deadline, waited = 0;
+    int kill_all = failed || bench_now_ns() > deadline, waited = 0;
     for (i = 0; i < nproc; i++) {
       double t = kill_all ? MPROC_FOREVER : waited ? 0 : 0.1;
       if (p[i] == NULL) continue;
@@ -711,10 +674,10 @@ static double run_round(char *err, size_t size) {
     close(SOCK[0]);
     close(SOCK[1]);
   }
-  deadline = now_ns() + 10e9; /* a child that never gets ready: go anyway */
-  while (!failed && atomic_load(&SH->ready) < nproc && now_ns() < deadline)
+  deadline = bench_now_ns() + 10e9; /* a child that never gets ready: go anyway */
+  while (!failed && atomic_load(&SH->ready) < nproc && bench_now_ns() < deadline)
     usleep(20);
-  t0 = now_ns();
+  t0 = bench_now_ns();
   atomic_store(&SH->go, 1);
   if (reap(p, nproc, failed ? NULL : err, size) < 0) failed = 1;
   if (J.kind == K_ZMQ) unlink(SH->zpath + strlen("ipc://")); /* its socket */
@@ -808,71 +771,16 @@ static void parse_python_line(const char *line) {
     }
 }
 
-/* Start python with argv (argv[0] the interpreter) and its stdout on a
- * pipe; -1 if it cannot be. */
-static pid_t start_python(char **argv, int *out) {
-  posix_spawn_file_actions_t fa;
-  int fds[2], rc;
-  pid_t pid = -1;
-  if (pipe(fds) != 0) return -1;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  posix_spawn_file_actions_addclose(&fa, fds[1]);
-  fflush(stdout);
-  rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  if (rc != 0) {
-    printf("python: not available (%s: %s)\n", argv[0], strerror(rc));
-    close(fds[0]);
-    return -1;
-  }
-  *out = fds[0];
-  return pid;
-}
-
 static void run_python(void) {
-  const char *dir = getenv("MPROC_BENCH_DIR");
-  const char *python = getenv("MPROC_BENCH_PYTHON");
-  char py[4096], script[4096], line[1024], n1[32], n4[32], nb[32], only[8];
-  char o_n1[] = "--one-n", o_n4[] = "--four-n", o_nb[] = "--big-n",
-       o_only[] = "--only";
-  char *argv[] = {py, script, o_n1, n1, o_n4, n4, o_nb, nb, o_only, only,
-                  NULL};
-  int fd = -1, status = 0, found = 0, y, s;
-  FILE *f;
-  pid_t pid;
-
-  if (dir == NULL || dir[0] == '\0') dir = MPROC_BENCH_DIR;
-  if (python == NULL || python[0] == '\0') python = "python3";
-  snprintf(py, sizeof py, "%s", python);
-  snprintf(script, sizeof script, "%s/queue.py", dir);
-  if (access(script, R_OK) != 0) {
-    printf("python: not available (no %s; set MPROC_BENCH_DIR)\n", script);
-    return;
-  }
+  char n1[32], n4[32], nb[32], only[8];
+  const char *args[] = {"--one-n", n1, "--four-n", n4, "--big-n", nb,
+                        "--only", only, NULL};
   /* Python is ~10-50x slower: fewer messages keep its part short. */
   snprintf(n1, sizeof n1, "%ld", Z.n[S_ONE] / 10);
   snprintf(n4, sizeof n4, "%ld", Z.n[S_FOUR] / 10);
   snprintf(nb, sizeof nb, "%ld", Z.n[S_BIG] / 5);
   snprintf(only, sizeof only, "%s", ONLY);
-  pid = start_python(argv, &fd);
-  if (pid < 0) return;
-  f = fdopen(fd, "r");
-  if (f == NULL) {
-    close(fd);
-  } else {
-    while (fgets(line, sizeof line, f)) parse_python_line(line);
-    fclose(f);
-  }
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  for (y = 0; y < Y_COUNT; y++)
-    for (s = 0; s < S_COUNT; s++) found += PY[y][s].n > 0;
-  if (!found)
-    printf("python: not available (%s exited with wait status 0x%x)\n",
-           python, (unsigned)status);
+  (void)bench_python("queue.py", args, parse_python_line);
 }
 
 /* ---- report ------------------------------------------------------------------------ */
@@ -1011,11 +919,7 @@ int main(int argc, char **argv) {
     python = 0;
     NO_ZMQ = 1;
   }
-  printf("queue: messages between processes; build %s, %d usable CPUs\n",
-         MPROC_BENCH_CONFIG[0] ? MPROC_BENCH_CONFIG : "(no type)",
-         mproc_cpu_count());
-  if (strcmp(MPROC_BENCH_CONFIG, "Release") != 0)
-    printf("note: not a Release build; numbers are for smoke only\n");
+  bench_banner("queue: messages between processes");
   if (rc < 0)
     printf("note: mproc_init: %s (%s)\n", mproc_err_name(rc),
            mproc_last_error());

@@ -24,7 +24,6 @@
  * fail CI: shared machines are noisy). POSIX only. */
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,18 +35,12 @@
 
 #include <mproc.h>
 
-#ifndef MPROC_BENCH_DIR /* where shm.py lives; set by CMake */
-#define MPROC_BENCH_DIR "."
-#endif
-#ifndef MPROC_BENCH_CONFIG /* the CMake build type, to warn on Debug */
-#define MPROC_BENCH_CONFIG ""
-#endif
+#include "common.h"
+
 
 #define DEFAULT_N 20000
 #define ROUNDS 10
 #define TARGET 1.5
-
-extern char **environ;
 
 /* ---- what is measured ---------------------------------------------------- */
 
@@ -167,37 +160,14 @@ static void measure_all(int rounds, size_t warm_cap) {
 
 /* ---- statistics ---------------------------------------------------------- */
 
-typedef struct stats {
-  size_t n;
-  double mean, median, min, p90;
-} stats;
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+typedef bench_stats stats;
 
 static stats summarise_range(const double *us, size_t n) {
-  stats st = {0, 0, 0, 0, 0};
-  double sum = 0, *v;
-  size_t i;
-  if (n == 0) return st;
-  v = malloc(n * sizeof *v);
-  if (v == NULL) return st;
-  memcpy(v, us, n * sizeof *v);
-  qsort(v, n, sizeof *v, cmp_double);
-  for (i = 0; i < n; i++) sum += v[i];
-  st.n = n;
-  st.mean = sum / (double)n;
-  st.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  st.min = v[0];
-  st.p90 = v[(n * 9) / 10 < n ? (n * 9) / 10 : n - 1];
-  free(v);
-  return st;
+  return bench_stats_of(us, n);
 }
 
 static stats summarise(const series *s) {
-  stats none = {0, 0, 0, 0, 0};
+  stats none = {0, 0, 0, 0, 0, 0};
   if (s->error[0]) return none;
   return summarise_range(s->us, s->got);
 }
@@ -239,72 +209,12 @@ static void parse_python_line(const char *line) {
     }
 }
 
-/* Start python with argv (argv[0] the interpreter) and its stdout on a
- * pipe; -1 if it cannot be. */
-static pid_t start_python(char **argv, int *out) {
-  posix_spawn_file_actions_t fa;
-  int fds[2], rc;
-  pid_t pid = -1;
-  if (pipe(fds) != 0) return -1;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  posix_spawn_file_actions_addclose(&fa, fds[1]);
-  fflush(stdout);
-  rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  if (rc != 0) {
-    printf("python: not available (%s: %s)\n", argv[0], strerror(rc));
-    close(fds[0]);
-    return -1;
-  }
-  *out = fds[0];
-  return pid;
-}
-
 static void run_python(size_t n) {
-  const char *dir = getenv("MPROC_BENCH_DIR");
-  const char *python = getenv("MPROC_BENCH_PYTHON");
-  char py[4096], script[4096], num[32], sizes[64], line[1024];
-  char o_sizes[] = "--sizes";
-  char *argv[6];
-  int fd = -1, status = 0, found = 0, z, y;
-  FILE *f;
-  pid_t pid;
-
-  if (dir == NULL || dir[0] == '\0') dir = MPROC_BENCH_DIR;
-  if (python == NULL || python[0] == '\0') python = "python3";
-  snprintf(py, sizeof py, "%s", python);
-  snprintf(script, sizeof script, "%s/shm.py", dir);
-  if (access(script, R_OK) != 0) {
-    printf("python: not available (no %s; set MPROC_BENCH_DIR)\n", script);
-    return;
-  }
+  char num[32], sizes[64];
+  const char *args[] = {num, "--sizes", sizes, NULL};
   snprintf(num, sizeof num, "%zu", n);
   snprintf(sizes, sizeof sizes, "%zu,%zu", SIZES[0], SIZES[1]);
-  argv[0] = py;
-  argv[1] = script;
-  argv[2] = num;
-  argv[3] = o_sizes;
-  argv[4] = sizes;
-  argv[5] = NULL;
-  pid = start_python(argv, &fd);
-  if (pid < 0) return;
-  f = fdopen(fd, "r");
-  if (f == NULL) {
-    close(fd);
-  } else {
-    while (fgets(line, sizeof line, f)) parse_python_line(line);
-    fclose(f);
-  }
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  for (z = 0; z < SZ_COUNT; z++)
-    for (y = 0; y < Y_COUNT; y++) found += PY[z][y].n > 0;
-  if (!found)
-    printf("python: not available (%s exited with wait status 0x%x)\n",
-           python, (unsigned)status);
+  (void)bench_python("shm.py", args, parse_python_line);
 }
 
 /* ---- report -------------------------------------------------------------- */
@@ -328,7 +238,7 @@ static void print_details(void) {
       b = summarise_range(s->us + (s->got - s->got / (size_t)n_rounds),
                           s->got / (size_t)n_rounds);
       printf("%-6s %-28s %6zu %8.1f %9.1f %8.1f %8.1f %7.1f -> %-6.1f\n",
-             SIZE_LABEL[z], LABEL[k], st.n, st.mean, st.median, st.min,
+             SIZE_LABEL[z], LABEL[k], (size_t)st.n, st.mean, st.median, st.min,
              st.p90, a.mean, b.mean);
     }
     for (y = 0; y < Y_COUNT; y++)
@@ -434,12 +344,7 @@ int main(int argc, char **argv) {
     rounds = 2;
     python = 0;
   }
-  printf("shm: create+close+unlink of a named segment; build %s, %d usable "
-         "CPUs\n",
-         MPROC_BENCH_CONFIG[0] ? MPROC_BENCH_CONFIG : "(no type)",
-         mproc_cpu_count());
-  if (strcmp(MPROC_BENCH_CONFIG, "Release") != 0)
-    printf("note: not a Release build; numbers are for smoke only\n");
+  bench_banner("shm: create+close+unlink of a named segment");
   if (rc < 0)
     printf("note: mproc_init: %s (%s)\n", mproc_err_name(rc),
            mproc_last_error());

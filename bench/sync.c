@@ -38,7 +38,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
-#include <spawn.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -53,16 +52,10 @@
 
 #include <mproc.h>
 
-#ifndef MPROC_BENCH_DIR /* where sync.py lives; set by CMake */
-#define MPROC_BENCH_DIR "."
-#endif
-#ifndef MPROC_BENCH_CONFIG /* the CMake build type, to warn on Debug */
-#define MPROC_BENCH_CONFIG ""
-#endif
+#include "common.h"
+
 
 #define MAX_ROUNDS 15
-
-extern char **environ;
 
 /* ---- sizes (set in main from the mode) ----------------------------------- */
 
@@ -78,12 +71,6 @@ static struct {
 
 /* ---- clock, series, statistics -------------------------------------------- */
 
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 typedef struct series {
   const char *label;
   int got;                 /* rounds recorded */
@@ -91,28 +78,12 @@ typedef struct series {
   char error[300];
 } series;
 
-typedef struct stats {
-  int n;
-  double median, min, max;
-} stats;
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+typedef bench_stats stats;
 
 static stats summarise(const series *s) {
-  stats st = {0, 0, 0, 0};
-  double v[MAX_ROUNDS];
-  if (s->got == 0 || s->error[0]) return st;
-  memcpy(v, s->v, (size_t)s->got * sizeof *v);
-  qsort(v, (size_t)s->got, sizeof *v, cmp_double);
-  st.n = s->got;
-  st.median = s->got % 2 ? v[s->got / 2]
-                         : (v[s->got / 2 - 1] + v[s->got / 2]) / 2;
-  st.min = v[0];
-  st.max = v[s->got - 1];
-  return st;
+  stats none = {0, 0, 0, 0, 0, 0};
+  if (s->error[0]) return none;
+  return bench_stats_of(s->v, (size_t)s->got);
 }
 
 static void record(series *s, double v) {
@@ -234,8 +205,8 @@ static int run_pair(int (*body)(int role), char *err, size_t size) {
     failed = 1;
   }
   /* Start both at once; a child that never gets ready does not hang us. */
-  deadline = now_ns() + 10e9;
-  while (!failed && atomic_load(&SH->ready) < 2 && now_ns() < deadline)
+  deadline = bench_now_ns() + 10e9;
+  while (!failed && atomic_load(&SH->ready) < 2 && bench_now_ns() < deadline)
     usleep(50);
   atomic_store(&SH->go, 1);
   for (i = 0; i < 2; i++) {
@@ -272,7 +243,7 @@ static double lock_round(int kind, long n, char *err, size_t size) {
   double t0, t1;
   long i;
   int rc = 0;
-  t0 = now_ns();
+  t0 = bench_now_ns();
   switch (kind) {
   case L_MPROC:
     for (i = 0; i < n && rc == 0; i++) {
@@ -293,7 +264,7 @@ static double lock_round(int kind, long n, char *err, size_t size) {
     }
     break;
   }
-  t1 = now_ns();
+  t1 = bench_now_ns();
   if (rc < 0) {
     if (kind == L_PTHREAD)
       snprintf(err, size, "pthread_mutex: %s", strerror(-rc));
@@ -342,7 +313,7 @@ static int value_body(int role) {
   long i, handoffs = 0;
   int rc = 0;
   if (child_begin(role) < 0) return 1;
-  SH->t_start[role] = now_ns();
+  SH->t_start[role] = bench_now_ns();
   switch (J.kind) {
   case V_VALUE:
     c = mproc_array_ptr(M.value);
@@ -372,7 +343,7 @@ static int value_body(int role) {
     if (rc > 0) errno = rc; /* and rc stays > 0: errno says */
     break;
   }
-  SH->t_end[role] = now_ns();
+  SH->t_end[role] = bench_now_ns();
   SH->handoffs[role] = handoffs;
   if (rc != 0) {
     child_fail(J.kind == V_PTHREAD ? "pthread_mutex" : "lock", rc);
@@ -506,7 +477,7 @@ static int pp_body(int role) {
   if (child_begin(role) < 0) return 1;
   for (i = 0; i < total && rc == 0; i++) {
     if (role == 0) {
-      if (i == J.warm) t0 = now_ns();
+      if (i == J.warm) t0 = bench_now_ns();
       rc = pp_signal(0);
       if (rc == 0) rc = pp_wait(1);
     } else {
@@ -514,7 +485,7 @@ static int pp_body(int role) {
       if (rc == 0) rc = pp_signal(1);
     }
   }
-  if (role == 0) SH->rtt_ns = (now_ns() - t0) / (double)J.n;
+  if (role == 0) SH->rtt_ns = (bench_now_ns() - t0) / (double)J.n;
   if (rc != 0) {
     child_fail(P_LABEL[J.kind], rc);
     return 1;
@@ -658,84 +629,17 @@ static void parse_python_line(const char *line) {
     }
 }
 
-/* Start python with argv (argv[0] the interpreter) and its stdout on a
- * pipe; -1 if it cannot be. */
-static pid_t start_python(char **argv, int *out) {
-  posix_spawn_file_actions_t fa;
-  int fds[2], rc;
-  pid_t pid = -1;
-  if (pipe(fds) != 0) return -1;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  posix_spawn_file_actions_addclose(&fa, fds[1]);
-  fflush(stdout);
-  rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  if (rc != 0) {
-    printf("python: not available (%s: %s)\n", argv[0], strerror(rc));
-    close(fds[0]);
-    return -1;
-  }
-  *out = fds[0];
-  return pid;
-}
-
 static void run_python(void) {
-  const char *dir = getenv("MPROC_BENCH_DIR");
-  const char *python = getenv("MPROC_BENCH_PYTHON");
-  char py[4096], script[4096], line[1024], cpus[64];
-  char a_lock[32], a_value[32], a_pp[32];
-  char o_lock[] = "--lock-n", o_value[] = "--value-n", o_pp[] = "--pp-n",
-       o_cpus[] = "--cpus", o_only[] = "--only", only[8];
-  char *argv[13];
-  int fd = -1, status = 0, found = 0, i;
-  FILE *f;
-  pid_t pid;
-
-  if (dir == NULL || dir[0] == '\0') dir = MPROC_BENCH_DIR;
-  if (python == NULL || python[0] == '\0') python = "python3";
-  snprintf(py, sizeof py, "%s", python);
-  snprintf(script, sizeof script, "%s/sync.py", dir);
-  if (access(script, R_OK) != 0) {
-    printf("python: not available (no %s; set MPROC_BENCH_DIR)\n", script);
-    return;
-  }
+  char a_lock[32], a_value[32], a_pp[32], cpus[64], only[8];
+  const char *args[] = {"--lock-n", a_lock, "--value-n", a_value, "--pp-n",
+                        a_pp, "--cpus", cpus, "--only", only, NULL};
   /* Python is ~3-20x slower: fewer iterations keep its part short. */
   snprintf(a_lock, sizeof a_lock, "%ld", Z.lock_n * 2);
   snprintf(a_value, sizeof a_value, "%ld", Z.value_n / 5);
   snprintf(a_pp, sizeof a_pp, "%ld", Z.pp_n);
   snprintf(cpus, sizeof cpus, "%d,%d", CPU0, CPU1);
-  argv[0] = py;
-  argv[1] = script;
-  argv[2] = o_lock;
-  argv[3] = a_lock;
-  argv[4] = o_value;
-  argv[5] = a_value;
-  argv[6] = o_pp;
-  argv[7] = a_pp;
-  argv[8] = o_cpus;
-  argv[9] = cpus;
   snprintf(only, sizeof only, "%s", ONLY);
-  argv[10] = o_only;
-  argv[11] = only;
-  argv[12] = NULL;
-  pid = start_python(argv, &fd);
-  if (pid < 0) return;
-  f = fdopen(fd, "r");
-  if (f == NULL) {
-    close(fd);
-  } else {
-    while (fgets(line, sizeof line, f)) parse_python_line(line);
-    fclose(f);
-  }
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  for (i = 0; i < Y_COUNT; i++) found += PY[i].n > 0;
-  if (!found)
-    printf("python: not available (%s exited with wait status 0x%x)\n",
-           python, (unsigned)status);
+  (void)bench_python("sync.py", args, parse_python_line);
 }
 
 /* ---- report ------------------------------------------------------------------------ */
@@ -954,12 +858,7 @@ int main(int argc, char **argv) {
     Z.pp_rounds = 1;
     python = 0;
   }
-  printf("sync: process-shared Lock, Value, Semaphore and Event; build %s, "
-         "%d usable CPUs\n",
-         MPROC_BENCH_CONFIG[0] ? MPROC_BENCH_CONFIG : "(no type)",
-         mproc_cpu_count());
-  if (strcmp(MPROC_BENCH_CONFIG, "Release") != 0)
-    printf("note: not a Release build; numbers are for smoke only\n");
+  bench_banner("sync: process-shared Lock, Value, Semaphore and Event");
   if (rc < 0)
     printf("note: mproc_init: %s (%s)\n", mproc_err_name(rc),
            mproc_last_error());

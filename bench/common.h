@@ -1,0 +1,38 @@
+/* bench/common: what every benchmark needs — a clock, medians and ranges,
+ * the banner, and running the Python peer script. POSIX only, as the
+ * benchmarks are. */
+#ifndef MPROC_BENCH_COMMON_H
+#define MPROC_BENCH_COMMON_H
+
+#include <stddef.h>
+
+#ifndef MPROC_BENCH_DIR /* where the .py peers live; set by CMake */
+#define MPROC_BENCH_DIR "."
+#endif
+
+/* Monotonic time in nanoseconds. */
+double bench_now_ns(void);
+
+/* One pause instruction (spin-wait hint). */
+void bench_relax(void);
+
+/* Summary of a sample (any unit). n == 0 for an empty sample. */
+typedef struct bench_stats {
+  int n;
+  double mean, median, min, max, p90;
+} bench_stats;
+
+bench_stats bench_stats_of(const double *v, size_t n);
+
+/* The first line of every benchmark: what runs, the build type, the CPUs;
+ * warns when the build is not Release. */
+void bench_banner(const char *what);
+
+/* Run `python3 <bench dir>/<script> args...` (MPROC_BENCH_PYTHON and
+ * MPROC_BENCH_DIR override the interpreter and the folder) and hand each
+ * line it prints to on_line. args ends with NULL. Returns 1 when the script
+ * ran and exited 0, else 0 after printing "python: not available (why)". */
+int bench_python(const char *script, const char *const *args,
+                 void (*on_line)(const char *line));
+
+#endif
