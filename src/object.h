@@ -133,9 +133,21 @@ void mproc__rlock_borrow(mproc_rlock *l, mproc__obj *o,
 int mproc__rlock_release_all(mproc_rlock *l, uint32_t *count);
 int mproc__rlock_reacquire(mproc_rlock *l, uint32_t count);
 
-/* ---- names (shm.c) -------------------------------------------------------- */
+/* ---- names and sizes (shm.c) ---------------------------------------------- */
 
 /** Check a user name: 1..MPROC_SHM_NAME_MAX of [A-Za-z0-9_.-]. */
 int mproc__check_name(const char *name);
+
+/** Make something under `name` (checked), or under a generated name when
+ *  it is NULL (retried while taken): `fn` returns 0, MPROC_EEXIST or an
+ *  error. The EEXIST sentence is set here. */
+typedef int (*mproc__create_fn)(void *ctx, const char *name);
+int mproc__create_named(const char *name, mproc__create_fn fn, void *ctx);
+
+/** A data size rounded up to pages; MPROC_ERANGE beyond what we map. */
+int mproc__data_size(size_t size, size_t *rounded);
+
+/** "lock", "shared memory", ... for error sentences. */
+const char *mproc__kind_name(uint32_t kind);
 
 #endif

@@ -146,6 +146,13 @@ int mproc__os_pid_alive(long pid);
  *  counts holders itself (Windows) or no tracker runs. */
 void mproc__os_track(const char *name, int tracked);
 
+/** The program's registry (src/registry.h): an unnamed shared segment of
+ *  `size` bytes, mapped in *s. In a spawned child, the one its parent
+ *  passed (*fresh 0); otherwise a new zero-filled one (*fresh 1), which
+ *  this process and the processes it starts share. MPROC_ENOTSUP where the
+ *  backend keeps none (Windows: the kernel counts holders). */
+int mproc__os_registry(mproc__os_shm *s, size_t size, int *fresh);
+
 /* ---- wait group ---------------------------------------------------------- */
 
 /** Per-object parking state. Kernels that wait on an address (futex,
@@ -176,6 +183,9 @@ void mproc__os_wake(mproc__os_park *p, _Atomic uint32_t *addr, int n);
 /** Check-and-remove what only dead processes held: called by the tracker
  *  for each name it was told of. Implemented in the common layer. */
 int mproc__shm_sweep(const char *name); /* 1 once gone */
+/** The same for every segment of the program's registry: removes what no
+ *  live process holds; returns how many live processes still hold. */
+int mproc__shm_sweep_registry(void);
 
 /* ---- named semaphores (only for backends that use src/park-sem.c) -------- */
 

@@ -97,6 +97,14 @@ void mproc__os_track(const char *name, int tracked) {
   (void)tracked;
 }
 
+int mproc__os_registry(mproc__os_shm *s, size_t size, int *fresh) {
+  (void)s;
+  (void)size;
+  *fresh = 0;
+  return mproc__err(MPROC_ENOTSUP, "no shared-memory registry on Windows: "
+                                   "the kernel counts holders");
+}
+
 int mproc__os_pid_alive(long pid) {
   HANDLE h;
   DWORD r;
