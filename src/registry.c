@@ -90,14 +90,24 @@ static int add_holder(reg_entry *e, int32_t pid) {
   return 0;
 }
 
+/* Whether `pid` lives; *dead remembers the last dead one (a sweep meets
+ * the same dead program's pid on every entry, and asking costs a few
+ * system calls). */
+static int alive(int32_t pid, int32_t *dead) {
+  if (pid == *dead) return 0;
+  if (mproc__os_pid_alive(pid)) return 1;
+  *dead = pid;
+  return 0;
+}
+
 /* Drop one record of `me` (if me != 0) and every dead holder's; 1 if a
  * live holder other than `me` remains. */
-static int prune(reg_entry *e, int32_t me) {
+static int prune(reg_entry *e, int32_t me, int32_t *dead) {
   int32_t *link = &e->holders, r;
   int live = 0;
   while ((r = *link) != 0) {
     reg_holder *h = &reg->h[r - 1];
-    if ((me != 0 && h->pid == me) || !mproc__os_pid_alive(h->pid)) {
+    if ((me != 0 && h->pid == me) || !alive(h->pid, dead)) {
       if (h->pid == me) me = 0; /* one record per handle */
       *link = h->next;
       give_record(r);
@@ -189,12 +199,12 @@ void mproc__reg_publish(const mproc__reg_ref *ref) {
 
 int mproc__reg_attach(const char *name, mproc__reg_ref *ref) {
   int removing = 0, rc = MPROC__REG_ABSENT;
-  int32_t i;
+  int32_t i, dead = 0;
   if (!mproc__reg_ready()) return MPROC__REG_ABSENT;
   lock();
   i = find(name, &removing);
   if (i >= 0 && atomic_load(&reg->e[i].state) == CREATING &&
-      !prune(&reg->e[i], 0)) {
+      !prune(&reg->e[i], 0, &dead)) {
     /* Its creator died before the create: never a segment. */
     forget(&reg->e[i]);
     i = find(name, &removing);
@@ -222,9 +232,10 @@ int mproc__reg_attach(const char *name, mproc__reg_ref *ref) {
 static int start_removal(const mproc__reg_ref *ref, int detach) {
   reg_entry *e;
   int go = 0;
+  int32_t dead = 0;
   lock();
   e = entry_of(ref);
-  if (e && detach && prune(e, (int32_t)mproc__self_id())) e = NULL;
+  if (e && detach && prune(e, (int32_t)mproc__self_id(), &dead)) e = NULL;
   if (e && atomic_load(&e->state) != REMOVING) {
     atomic_store(&e->state, REMOVING);
     go = 1;
@@ -264,13 +275,14 @@ int mproc__reg_has(const char *name) {
 int mproc__shm_sweep_registry(void) {
   uint32_t i;
   int left = 0;
+  int32_t dead = 0;
   if (reg == NULL) return 0;
   lock();
   for (i = 0; i < MPROC__REG_ENTRIES; i++) {
     reg_entry *e = &reg->e[i];
     uint32_t st = atomic_load(&e->state);
     if (!in_use(st)) continue;
-    if (prune(e, 0)) {
+    if (prune(e, 0, &dead)) {
       left++;
       continue;
     }
