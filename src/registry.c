@@ -81,8 +81,29 @@ static void give_record(int32_t r) {
   reg->free_holders = r;
 }
 
+static int alive(int32_t pid, int32_t *dead);
+
+/* Out of records: take back every dead holder's (rare, and slow). */
+static void collect_dead(void) {
+  int32_t dead = 0, *link, r;
+  uint32_t i;
+  for (i = 0; i < MPROC__REG_ENTRIES; i++)
+    for (link = &reg->e[i].holders; (r = *link) != 0;) {
+      if (reg->e[i].state < CREATING || !alive(reg->h[r - 1].pid, &dead)) {
+        *link = reg->h[r - 1].next;
+        give_record(r);
+      } else {
+        link = &reg->h[r - 1].next;
+      }
+    }
+}
+
 static int add_holder(reg_entry *e, int32_t pid) {
   int32_t r = take_record();
+  if (r == 0) {
+    collect_dead();
+    r = take_record();
+  }
   if (r == 0) return -1;
   reg->h[r - 1].pid = pid;
   reg->h[r - 1].next = e->holders;
@@ -100,12 +121,14 @@ static int alive(int32_t pid, int32_t *dead) {
   return 0;
 }
 
-/* Drop one record of `me` (if me != 0) and every dead holder's; 1 if a
- * live holder other than `me` remains. */
+/* Drop one record of `me` (if me != 0) and dead holders' records met on
+ * the way; 1 if a live holder other than `me` remains. It stops at the
+ * first live holder once `me` is dropped: the question is "anyone?", and
+ * each answer may cost a look in /proc under the registry's lock. */
 static int prune(reg_entry *e, int32_t me, int32_t *dead) {
   int32_t *link = &e->holders, r;
   int live = 0;
-  while ((r = *link) != 0) {
+  while ((r = *link) != 0 && !(live && me == 0)) {
     reg_holder *h = &reg->h[r - 1];
     if ((me != 0 && h->pid == me) || !alive(h->pid, dead)) {
       if (h->pid == me) me = 0; /* one record per handle */
