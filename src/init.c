@@ -4,7 +4,6 @@
 #include "internal.h"
 #include "platform.h"
 #include "process-internal.h"
-#include "registry.h"
 
 struct mproc_context {
   mproc_start_method method;
@@ -26,8 +25,6 @@ int mproc_init(int argc, char **argv) {
   rc = mproc__os_child_entry(argc, argv);
   if (rc < 0) return rc;
   atexit(at_exit);
-  /* Before the forkserver is forked: it sweeps the registry at the end. */
-  (void)mproc__reg_ready();
   return mproc__os_init();
 }
 

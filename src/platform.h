@@ -202,6 +202,12 @@ void mproc__os_sem_post(mproc__os_sem *s, uint32_t n);
 
 /* ---- called by the backends, implemented in the common layer ------------- */
 
+/** Map the program's shared-memory registry (src/registry.h) if this
+ *  process has none yet: the forkserver calls it before it forks the
+ *  server, which is the tracker that sweeps it. 1 if this process has one,
+ *  0 if the backend keeps none (or it could not be made). */
+int mproc__reg_ready(void);
+
 /** In a fork child, before anything else: reset inherited library state. */
 void mproc__child_after_fork(void);
 

@@ -23,6 +23,8 @@
 
 #include <stdint.h>
 
+#include "platform.h" /* mproc__reg_ready */
+
 #define MPROC__REG_ENTRIES 4096 /* a power of two */
 /* Segments the registry takes before new ones fall back to the datagram
  * path (a hash table beyond 3/4 full probes too long). */
@@ -34,10 +36,6 @@ typedef struct mproc__reg_ref {
   int32_t idx;
   uint64_t gen;
 } mproc__reg_ref;
-
-/** Map the registry if this process has none yet. 1 if it has one, 0 if
- *  the backend keeps none (or it could not be made). */
-int mproc__reg_ready(void);
 
 /** Enter `name` as CREATING with the caller as holder. 0, or 1 when the
  *  registry is full (or absent): the caller falls back. */

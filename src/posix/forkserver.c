@@ -136,7 +136,7 @@ static void forget(names *t, const char *name) {
 
 static void sweep(names *t) {
   int round;
-  size_t i, left = t->n;
+  size_t i, left = 0;
   /* The program's processes die with it, within moments: retry while
    * holders are still on their way out. */
   for (round = 0; round < 50 && (round == 0 || left > 0); round++) {
@@ -278,6 +278,8 @@ static int start_server(void) {
   sigset_t all, old;
   pid_t pid;
 
+  /* The server is the tracker: it must map the registry it will sweep. */
+  (void)mproc__reg_ready();
   mproc__posix_atfork_init();
   mproc__posix_start_lock();
   death = mproc__posix_death_fd();
