@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "test_sync.h"
 
 #include "../src/registry.h" /* MPROC__REG_LIMIT */
@@ -100,6 +102,67 @@ void test_shm_killed_holder(void **state) {
   s = new_held(&r, 100, name, 1);
   assert_int_equal(mproc_process_kill(r.p), 0);
   end_holder(&r, -9);
+  mproc_shm_close(s);
+  assert_int_equal(mproc_shm_open(&t, name), MPROC_ENOENT);
+}
+
+/* ---- many processes and threads at once --------------------------------- */
+
+#define CYCLES 300
+
+typedef struct churn_arg {
+  char name[MPROC_SHM_NAME_MAX + 1]; /* the shared segment */
+  int bad;                           /* failed calls, per thread */
+} churn_arg;
+
+/* Create, open again, close both; and open and close the shared segment
+ * between: the registry's lock and probing under contention. */
+static void churn(void *arg) {
+  churn_arg *a = arg;
+  int i;
+  for (i = 0; i < CYCLES; i++) {
+    mproc_shm *x = NULL, *y = NULL, *z = NULL;
+    if (mproc_shm_new(&x, 4096, NULL) != 0 ||
+        mproc_shm_open(&y, mproc_shm_name(x)) != 0 ||
+        mproc_shm_open(&z, a->name) != 0)
+      a->bad++;
+    mproc_shm_close(y);
+    mproc_shm_close(x);
+    mproc_shm_close(z);
+  }
+}
+
+static int t_churn(const void *arg, size_t len) {
+  churn_arg a[2];
+  uv_thread_t t;
+  CHILD_CHECK(len == sizeof a[0]);
+  memcpy(&a[0], arg, sizeof a[0]);
+  a[1] = a[0];
+  CHILD_CHECK(uv_thread_create(&t, churn, &a[1]) == 0);
+  churn(&a[0]);
+  CHILD_CHECK(uv_thread_join(&t) == 0);
+  CHILD_CHECK(a[0].bad == 0 && a[1].bad == 0);
+  return 0;
+}
+MPROC_TASK(t_churn);
+
+/* Four processes of two threads each make and remove segments while they
+ * all open and close one shared segment: every call succeeds, the shared
+ * one stays until its creator closes it, and nothing is left (the suite's
+ * last test counts /dev/shm). */
+void test_shm_churn(void **state) {
+  mproc_shm *s = NULL, *t = NULL;
+  churn_arg a;
+  char name[MPROC_SHM_NAME_MAX + 1];
+  (void)state;
+  assert_int_equal(mproc_shm_new(&s, 4096, NULL), 0);
+  strcpy(name, mproc_shm_name(s));
+  remember_name(name);
+  memset(&a, 0, sizeof a);
+  strcpy(a.name, name);
+  run_children(t_churn, &a, sizeof a, 4);
+  assert_int_equal(mproc_shm_open(&t, name), 0);
+  mproc_shm_close(t);
   mproc_shm_close(s);
   assert_int_equal(mproc_shm_open(&t, name), MPROC_ENOENT);
 }
