@@ -1,5 +1,7 @@
-/* mproc: the named shared object — the base of shared memory, Value/Array
- * and every synchronization object.
+/* mproc: the named shared object — the base of Value/Array, every
+ * synchronization object and the queues, and of shared memory where the
+ * program has no registry (Windows; elsewhere plain segments keep their
+ * holders in the registry instead: registry.h, shm-plain.c).
  *
  * Layout of a segment: one header page (this header, then the kind's state
  * at MPROC__STATE_OFFSET), then the user's data for shm and arrays.

@@ -101,8 +101,9 @@ int mproc__os_registry(mproc__os_shm *s, size_t size, int *fresh) {
   (void)s;
   (void)size;
   *fresh = 0;
-  return mproc__err(MPROC_ENOTSUP, "no shared-memory registry on Windows: "
-                                   "the kernel counts holders");
+  /* Not an error to report: asked once per process, from whatever call
+   * first touches shared memory, which goes on without one. */
+  return MPROC_ENOTSUP;
 }
 
 int mproc__os_pid_alive(long pid) {
