@@ -47,12 +47,34 @@ static const char *name_prefix(void) {
   return p;
 }
 
+/* Random bytes for names, fetched 25 names' worth at a time: a system
+ * call (~0.3 us) per name was most of what creating a segment cost beyond
+ * the raw shm_open cycle. Per thread; a fork child (another pid) refills,
+ * so that parent and child never draw the same bytes. */
+#define NAME_RANDOM 10
+static int name_bytes(unsigned char out[NAME_RANDOM]) {
+  static _Thread_local unsigned char pool[25 * NAME_RANDOM];
+  static _Thread_local size_t used = sizeof pool;
+  static _Thread_local uint32_t owner;
+  uint32_t me = mproc__self_id();
+  if (used == sizeof pool || owner != me) {
+    int rc = mproc__os_random(pool, sizeof pool);
+    if (rc < 0) return rc;
+    used = 0;
+    owner = me;
+  }
+  memcpy(out, pool + used, NAME_RANDOM);
+  memset(pool + used, 0, NAME_RANDOM); /* drawn once */
+  used += NAME_RANDOM;
+  return 0;
+}
+
 static int random_name(char out[MPROC_SHM_NAME_MAX + 1]) {
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   const char *prefix = name_prefix();
   size_t n = strlen(prefix);
-  unsigned char r[10];
-  int i, rc = mproc__os_random(r, sizeof r);
+  unsigned char r[NAME_RANDOM];
+  int i, rc = name_bytes(r);
   if (rc < 0) return rc;
   memcpy(out, prefix, n);
   out[n] = '-';

@@ -431,6 +431,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_shm_killed_holder),
       cmocka_unit_test(test_shm_registry_full),
       cmocka_unit_test(test_shm_churn),
+      cmocka_unit_test(test_shm_names_after_fork),
       cmocka_unit_test(test_tracker_sweeps_killed_program),
       cmocka_unit_test(test_tracker_sweeps_full_registry),
       cmocka_unit_test(test_nothing_left),

@@ -44,6 +44,7 @@ void test_shm_child_holds(void **state);
 void test_shm_killed_holder(void **state);
 void test_shm_registry_full(void **state);
 void test_shm_churn(void **state);
+void test_shm_names_after_fork(void **state);
 /* A separate program's body (a role of the test binary). */
 int role_leaker_full(int argc, char **argv, const char *name);
 

@@ -106,6 +106,36 @@ void test_shm_killed_holder(void **state) {
   assert_int_equal(mproc_shm_open(&t, name), MPROC_ENOENT);
 }
 
+/* A fork child draws names of its own: the parent's next generated name
+ * is not the child's (they share the parent's unused random bytes unless
+ * the child refills). */
+void test_shm_names_after_fork(void **state) {
+  mproc_shm *x = NULL, *c = NULL;
+  long pid;
+  (void)state;
+  if (g_method != mproc_get_start_method()) skip(); /* once is enough */
+  assert_int_equal(mproc_shm_new(&x, 100, NULL), 0);
+  remember_name(mproc_shm_name(x));
+  pid = tu_fork();
+  if (pid < 0) {
+    mproc_shm_close(x);
+    skip(); /* no fork here */
+  }
+  if (pid == 0) {
+    mproc_shm *b = NULL;
+    int ok = mproc_shm_new(&b, 100, NULL) == 0;
+    if (ok) strcpy(mproc_shm_buf(x), mproc_shm_name(b));
+    mproc_shm_close(b);
+    tu_exit(ok ? 0 : 1);
+  }
+  assert_int_equal(tu_wait_pid(pid), 0);
+  assert_int_equal(mproc_shm_new(&c, 100, NULL), 0);
+  assert_true(((char *)mproc_shm_buf(x))[0] != '\0');
+  assert_string_not_equal(mproc_shm_name(c), (char *)mproc_shm_buf(x));
+  mproc_shm_close(c);
+  mproc_shm_close(x);
+}
+
 /* ---- many processes and threads at once --------------------------------- */
 
 #define CYCLES 300
