@@ -13,6 +13,7 @@ typedef struct reg_entry {
   _Atomic uint32_t state;
   int32_t holders; /* first holder record + 1; 0: none */
   uint64_t gen;
+  uint32_t adds; /* holders ever added: a close's check ran unchanged */
   char name[MPROC_SHM_NAME_MAX + 1];
 } reg_entry;
 
@@ -108,6 +109,7 @@ static int add_holder(reg_entry *e, int32_t pid) {
   reg->h[r - 1].pid = pid;
   reg->h[r - 1].next = e->holders;
   e->holders = r;
+  e->adds++;
   return 0;
 }
 
@@ -121,25 +123,35 @@ static int alive(int32_t pid, int32_t *dead) {
   return 0;
 }
 
-/* Drop one record of `me` (if me != 0) and dead holders' records met on
- * the way; 1 if a live holder other than `me` remains. It stops at the
- * first live holder once `me` is dropped: the question is "anyone?", and
- * each answer may cost a look in /proc under the registry's lock. */
-static int prune(reg_entry *e, int32_t me, int32_t *dead) {
+/* Drop the dead holders' records met before the first live one; 1 if
+ * there is a live one. (Used where the answer must come under the lock:
+ * an attach that meets a CREATING entry, and the tracker's sweep.) */
+static int prune(reg_entry *e, int32_t *dead) {
   int32_t *link = &e->holders, r;
-  int live = 0;
-  while ((r = *link) != 0 && !(live && me == 0)) {
+  while ((r = *link) != 0) {
     reg_holder *h = &reg->h[r - 1];
-    if ((me != 0 && h->pid == me) || !alive(h->pid, dead)) {
-      if (h->pid == me) me = 0; /* one record per handle */
-      *link = h->next;
-      give_record(r);
-    } else {
-      live = 1;
-      link = &h->next;
-    }
+    if (alive(h->pid, dead)) return 1;
+    *link = h->next;
+    give_record(r);
   }
-  return live;
+  return 0;
+}
+
+/* Drop the first record of `pid` (n == 1, pids = {pid}) or every record
+ * of the `n` pids. */
+static void drop_pids(reg_entry *e, const int32_t *pids, int n) {
+  int32_t *link = &e->holders, r;
+  int i, hit;
+  while ((r = *link) != 0) {
+    for (i = 0, hit = 0; i < n && !hit; i++) hit = reg->h[r - 1].pid == pids[i];
+    if (!hit) {
+      link = &reg->h[r - 1].next;
+      continue;
+    }
+    *link = reg->h[r - 1].next;
+    give_record(r);
+    if (n == 1) return;
+  }
 }
 
 /* ---- entries ------------------------------------------------------------- */
@@ -227,7 +239,7 @@ int mproc__reg_attach(const char *name, mproc__reg_ref *ref) {
   lock();
   i = find(name, &removing);
   if (i >= 0 && atomic_load(&reg->e[i].state) == CREATING &&
-      !prune(&reg->e[i], 0, &dead)) {
+      !prune(&reg->e[i], &dead)) {
     /* Its creator died before the create: never a segment. */
     forget(&reg->e[i]);
     i = find(name, &removing);
@@ -250,29 +262,50 @@ int mproc__reg_attach(const char *name, mproc__reg_ref *ref) {
   return rc;
 }
 
-/* Mark the entry REMOVING for the caller to remove the name: always
- * (unlink), or when the caller's hold was the last live one (detach). */
-static int start_removal(const mproc__reg_ref *ref, int detach) {
-  reg_entry *e;
-  int go = 0;
-  int32_t dead = 0;
-  lock();
-  e = entry_of(ref);
-  if (e && detach && prune(e, (int32_t)mproc__self_id(), &dead)) e = NULL;
-  if (e && atomic_load(&e->state) != REMOVING) {
-    atomic_store(&e->state, REMOVING);
-    go = 1;
-  }
-  unlock();
-  return go;
+/* The caller removes the name: REMOVING unless someone already is. */
+static int mark_removing(reg_entry *e) {
+  if (e == NULL || atomic_load(&e->state) == REMOVING) return 0;
+  atomic_store(&e->state, REMOVING);
+  return 1;
 }
 
+#define CHECK_MAX 32
+
+/* Whether anyone else still holds it is asked outside the lock: on Linux
+ * each liveness check reads /proc, and the lock is the whole program's.
+ * Under the lock the caller drops its record and copies the others' pids;
+ * if all of those are dead, it drops their records — unless a holder came
+ * meanwhile — and looks again. */
 int mproc__reg_detach(const mproc__reg_ref *ref) {
-  return start_removal(ref, 1);
+  int32_t me = (int32_t)mproc__self_id(), pids[CHECK_MAX], dead = 0, r;
+  uint32_t adds = 0;
+  int n = 0, i, dropped = 0, last = 0;
+  reg_entry *e;
+  for (;;) {
+    lock();
+    e = entry_of(ref);
+    if (e && dropped && e->adds == adds) drop_pids(e, pids, n);
+    if (e && !dropped) drop_pids(e, &me, 1);
+    dropped = 1;
+    n = 0;
+    if (e && atomic_load(&e->state) != REMOVING)
+      for (r = e->holders; r != 0 && n < CHECK_MAX; r = reg->h[r - 1].next)
+        pids[n++] = reg->h[r - 1].pid;
+    if (e && n == 0) last = mark_removing(e);
+    adds = e ? e->adds : 0;
+    unlock();
+    if (n == 0) return last;
+    for (i = 0; i < n; i++)
+      if (alive(pids[i], &dead)) return 0;
+  }
 }
 
 int mproc__reg_unlink(const mproc__reg_ref *ref) {
-  return start_removal(ref, 0);
+  int go;
+  lock();
+  go = mark_removing(entry_of(ref));
+  unlock();
+  return go;
 }
 
 void mproc__reg_drop(const mproc__reg_ref *ref) {
@@ -305,7 +338,7 @@ int mproc__shm_sweep_registry(void) {
     reg_entry *e = &reg->e[i];
     uint32_t st = atomic_load(&e->state);
     if (!in_use(st)) continue;
-    if (prune(e, 0, &dead)) {
+    if (prune(e, &dead)) {
       left++;
       continue;
     }
