@@ -12,9 +12,11 @@
  *                            holder count, no tracker), unlink, close;
  *   raw                      shm_open(O_CREAT | O_EXCL) + ftruncate + mmap
  *                            + munmap + close + shm_unlink;
- *   raw + first write        the same, writing one byte of the mapping (an
- *                            mproc segment writes its header page at
- *                            creation, so this is the like-for-like floor).
+ *   raw + first write        the same, writing one byte of the mapping:
+ *                            what a program that uses its segment pays
+ *                            (mproc segments used to write a header page
+ *                            at creation; since the registry they touch
+ *                            nothing in the segment, docs/shm-sync.md).
  * Then Python runs bench/shm.py: SharedMemory(create=True, size=...) +
  * close() + unlink(), with its resource tracker (the default) and without
  * (track=False where Python has it, 3.13+; otherwise the tracker calls are
@@ -295,8 +297,8 @@ static void print_table(void) {
              ratio, target, touch, pyus, pyratio);
     }
   printf("(python/mproc: tracked Python beside tracked mproc, untracked "
-         "beside no_track;\n vs +write: mproc beside raw + first write, which "
-         "like mproc touches one page)\n");
+         "beside no_track;\n vs +write: mproc beside raw + first write, "
+         "which touches one page)\n");
   /* A slow tail hides behind a median: name it. */
   for (z = 0; z < SZ_COUNT; z++)
     for (i = 0; i < K_COUNT; i++) {

@@ -1,5 +1,7 @@
-/* mproc: the named shared object — the base of shared memory, Value/Array
- * and every synchronization object.
+/* mproc: the named shared object — the base of Value/Array, every
+ * synchronization object and the queues, and of shared memory where the
+ * program has no registry (Windows; elsewhere plain segments keep their
+ * holders in the registry instead: registry.h, shm-plain.c).
  *
  * Layout of a segment: one header page (this header, then the kind's state
  * at MPROC__STATE_OFFSET), then the user's data for shm and arrays.
@@ -135,9 +137,21 @@ void mproc__rlock_borrow(mproc_rlock *l, mproc__obj *o,
 int mproc__rlock_release_all(mproc_rlock *l, uint32_t *count);
 int mproc__rlock_reacquire(mproc_rlock *l, uint32_t count);
 
-/* ---- names (shm.c) -------------------------------------------------------- */
+/* ---- names and sizes (shm.c) ---------------------------------------------- */
 
 /** Check a user name: 1..MPROC_SHM_NAME_MAX of [A-Za-z0-9_.-]. */
 int mproc__check_name(const char *name);
+
+/** Make something under `name` (checked), or under a generated name when
+ *  it is NULL (retried while taken): `fn` returns 0, MPROC_EEXIST or an
+ *  error. The EEXIST sentence is set here. */
+typedef int (*mproc__create_fn)(void *ctx, const char *name);
+int mproc__create_named(const char *name, mproc__create_fn fn, void *ctx);
+
+/** A data size rounded up to pages; MPROC_ERANGE beyond what we map. */
+int mproc__data_size(size_t size, size_t *rounded);
+
+/** "lock", "shared memory", ... for error sentences. */
+const char *mproc__kind_name(uint32_t kind);
 
 #endif

@@ -146,6 +146,13 @@ int mproc__os_pid_alive(long pid);
  *  counts holders itself (Windows) or no tracker runs. */
 void mproc__os_track(const char *name, int tracked);
 
+/** The program's registry (src/registry.h): an unnamed shared segment of
+ *  `size` bytes, mapped in *s. In a spawned child, the one its parent
+ *  passed (*fresh 0); otherwise a new zero-filled one (*fresh 1), which
+ *  this process and the processes it starts share. MPROC_ENOTSUP where the
+ *  backend keeps none (Windows: the kernel counts holders). */
+int mproc__os_registry(mproc__os_shm *s, size_t size, int *fresh);
+
 /* ---- wait group ---------------------------------------------------------- */
 
 /** Per-object parking state. Kernels that wait on an address (futex,
@@ -179,6 +186,9 @@ void mproc__os_wake(mproc__os_park *p, _Atomic uint32_t *addr, int n);
 /** Check-and-remove what only dead processes held: called by the tracker
  *  for each name it was told of. Implemented in the common layer. */
 int mproc__shm_sweep(const char *name); /* 1 once gone */
+/** The same for every segment of the program's registry: removes what no
+ *  live process holds; returns how many live processes still hold. */
+int mproc__shm_sweep_registry(void);
 
 /* ---- named semaphores (only for backends that use src/park-sem.c) -------- */
 
@@ -194,6 +204,12 @@ int mproc__os_sem_wait(mproc__os_sem *s, double timeout);
 void mproc__os_sem_post(mproc__os_sem *s, uint32_t n);
 
 /* ---- called by the backends, implemented in the common layer ------------- */
+
+/** Map the program's shared-memory registry (src/registry.h) if this
+ *  process has none yet: the forkserver calls it before it forks the
+ *  server, which is the tracker that sweeps it. 1 if this process has one,
+ *  0 if the backend keeps none (or it could not be made). */
+int mproc__reg_ready(void);
 
 /** In a fork child, before anything else: reset inherited library state. */
 void mproc__child_after_fork(void);

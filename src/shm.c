@@ -1,15 +1,13 @@
-/* mproc: named shared objects (the holder table) and the public shared
- * memory API. See object.h for the protocol. */
+/* mproc: named shared objects with a header page (the holder table), and
+ * names. See object.h for the protocol; the public shared memory API is in
+ * shm-plain.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <uv.h>
 
 #include "object.h"
-
-struct mproc_shm {
-  mproc__obj obj;
-};
+#include "registry.h"
 
 /* ---- names --------------------------------------------------------------- */
 
@@ -49,12 +47,34 @@ static const char *name_prefix(void) {
   return p;
 }
 
+/* Random bytes for names, fetched 25 names' worth at a time: a system
+ * call (~0.3 us) per name was most of what creating a segment cost beyond
+ * the raw shm_open cycle. Per thread; a fork child (another pid) refills,
+ * so that parent and child never draw the same bytes. */
+#define NAME_RANDOM 10
+static int name_bytes(unsigned char out[NAME_RANDOM]) {
+  static _Thread_local unsigned char pool[25 * NAME_RANDOM];
+  static _Thread_local size_t used = sizeof pool;
+  static _Thread_local uint32_t owner;
+  uint32_t me = mproc__self_id();
+  if (used == sizeof pool || owner != me) {
+    int rc = mproc__os_random(pool, sizeof pool);
+    if (rc < 0) return rc;
+    used = 0;
+    owner = me;
+  }
+  memcpy(out, pool + used, NAME_RANDOM);
+  memset(pool + used, 0, NAME_RANDOM); /* drawn once */
+  used += NAME_RANDOM;
+  return 0;
+}
+
 static int random_name(char out[MPROC_SHM_NAME_MAX + 1]) {
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   const char *prefix = name_prefix();
   size_t n = strlen(prefix);
-  unsigned char r[10];
-  int i, rc = mproc__os_random(r, sizeof r);
+  unsigned char r[NAME_RANDOM];
+  int i, rc = name_bytes(r);
   if (rc < 0) return rc;
   memcpy(out, prefix, n);
   out[n] = '-';
@@ -135,44 +155,58 @@ static void remove_tracked(mproc__obj *o) {
 
 /* ---- objects ------------------------------------------------------------- */
 
-static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+int mproc__data_size(size_t size, size_t *rounded) {
+  size_t page = mproc__os_page_size();
+  if (size > ((size_t)1 << 46))
+    return mproc__err(MPROC_ERANGE, "%zu bytes is more shared memory than "
+                                    "this library maps (64 TiB)",
+                      size);
+  *rounded = (size + page - 1) / page * page;
+  return 0;
+}
 
-static int create_named(mproc__obj *o, const char *name, size_t total) {
-  int rc;
-  memset(o, 0, sizeof *o);
-  strcpy(o->name, name);
-  rc = mproc__os_shm_create(&o->seg, name, total);
+int mproc__create_named(const char *name, mproc__create_fn fn, void *ctx) {
+  char gen[MPROC_SHM_NAME_MAX + 1];
+  int rc, tries;
+  if (name) {
+    rc = mproc__check_name(name);
+    if (rc == 0) rc = fn(ctx, name);
+  } else {
+    /* A generated name is taken only by a one-in-36^10 chance. */
+    for (tries = 0, rc = MPROC_EEXIST; rc == MPROC_EEXIST && tries < 8;
+         tries++) {
+      rc = random_name(gen);
+      if (rc == 0) rc = fn(ctx, gen);
+    }
+  }
   if (rc == MPROC_EEXIST)
-    mproc__err(rc, "a shared object named \"%s\" already exists", name);
+    mproc__err(rc, "a shared object named \"%s\" already exists",
+               name ? name : gen);
   return rc;
+}
+
+typedef struct obj_create_ctx {
+  mproc__obj *o;
+  size_t total;
+} obj_create_ctx;
+
+static int create_obj_named(void *ctx, const char *name) {
+  obj_create_ctx *c = ctx;
+  memset(c->o, 0, sizeof *c->o);
+  strcpy(c->o->name, name);
+  return mproc__os_shm_create(&c->o->seg, name, c->total);
 }
 
 int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
                       const mproc_shm_opts *opts, mproc__obj_init init,
                       void *arg) {
-  size_t page = mproc__os_page_size(), total, data = 0;
-  const char *name = opts ? opts->name : NULL;
-  char gen[MPROC_SHM_NAME_MAX + 1];
-  int rc, tries;
-
-  if (data_size > 0) {
-    if (data_size > ((size_t)1 << 46))
-      return mproc__err(MPROC_ERANGE, "%zu bytes is more shared memory "
-                                      "than this library maps (64 TiB)",
-                        data_size);
-    data = round_up(data_size, page);
-  }
-  total = page + data;
-  if (name) {
-    rc = mproc__check_name(name);
-    if (rc == 0) rc = create_named(o, name, total);
-  } else {
-    for (tries = 0, rc = MPROC_EEXIST; rc == MPROC_EEXIST && tries < 8;
-         tries++) {
-      rc = random_name(gen);
-      if (rc == 0) rc = create_named(o, gen, total);
-    }
-  }
+  size_t page = mproc__os_page_size(), data = 0;
+  obj_create_ctx ctx;
+  int rc = mproc__data_size(data_size, &data);
+  if (rc < 0) return rc;
+  ctx.o = o;
+  ctx.total = page + data;
+  rc = mproc__create_named(opts ? opts->name : NULL, create_obj_named, &ctx);
   if (rc < 0) return rc;
   o->hdr = o->seg.base;
   o->hdr->magic = MPROC__OBJ_MAGIC;
@@ -194,7 +228,7 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
   return 0;
 }
 
-static const char *kind_name(uint32_t kind) {
+const char *mproc__kind_name(uint32_t kind) {
   static const char *names[] = {"?",         "shared memory", "array",
                                 "lock",      "rlock",         "semaphore",
                                 "condition", "event",         "barrier",
@@ -206,6 +240,9 @@ int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind) {
   mproc__hdr *h;
   int rc = mproc__check_name(name), spins;
   if (rc < 0) return rc;
+  if (mproc__reg_has(name))
+    return mproc__err(MPROC_EINVAL, "\"%s\" is a shared memory, not a %s",
+                      name, mproc__kind_name(kind));
   memset(o, 0, sizeof *o);
   strcpy(o->name, name);
   rc = mproc__os_shm_open(&o->seg, name);
@@ -224,7 +261,7 @@ int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind) {
   }
   if (h->kind != kind) {
     rc = mproc__err(MPROC_EINVAL, "\"%s\" is a %s, not a %s", name,
-                    kind_name(h->kind), kind_name(kind));
+                    mproc__kind_name(h->kind), mproc__kind_name(kind));
     goto fail;
   }
   rc = mproc__os_park_open(&o->park, name, &h->park, 0);
@@ -276,6 +313,7 @@ int mproc__shm_sweep(const char *name) {
   mproc__os_shm seg;
   mproc__hdr *h;
   int gone = 1;
+  if (mproc__reg_has(name)) return 1; /* the registry's sweep's */
   if (mproc__os_shm_open(&seg, name) < 0) {
     mproc__os_park_unlink(name); /* the segment went; its semaphore too */
     return 1;
@@ -292,64 +330,4 @@ int mproc__shm_sweep(const char *name) {
   if (gone) remove_name(name);
   mproc__os_shm_close(&seg);
   return gone;
-}
-
-/* ---- the public shared memory API --------------------------------------- */
-
-int mproc_shm_new(mproc_shm **out, size_t size, const mproc_shm_opts *opts) {
-  mproc_shm *s;
-  int rc;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
-  *out = NULL;
-  if (size == 0)
-    return mproc__err(MPROC_EINVAL, "shared memory size must be positive");
-  s = calloc(1, sizeof *s);
-  if (s == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = mproc__obj_create(&s->obj, MPROC__KIND_SHM, size, opts, NULL, NULL);
-  if (rc < 0) {
-    free(s);
-    return rc;
-  }
-  *out = s;
-  return 0;
-}
-
-int mproc_shm_open(mproc_shm **out, const char *name) {
-  mproc_shm *s;
-  int rc;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
-  *out = NULL;
-  s = calloc(1, sizeof *s);
-  if (s == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = mproc__obj_open(&s->obj, name, MPROC__KIND_SHM);
-  if (rc < 0) {
-    free(s);
-    return rc;
-  }
-  *out = s;
-  return 0;
-}
-
-void *mproc_shm_buf(const mproc_shm *s) {
-  return s ? mproc__obj_data(&s->obj) : NULL;
-}
-
-size_t mproc_shm_size(const mproc_shm *s) {
-  return s ? (size_t)s->obj.hdr->data_size : 0;
-}
-
-const char *mproc_shm_name(const mproc_shm *s) {
-  return s ? s->obj.name : NULL;
-}
-
-int mproc_shm_unlink(mproc_shm *s) {
-  if (s == NULL) return mproc__err(MPROC_EINVAL, "shared memory is NULL");
-  return mproc__obj_unlink(&s->obj);
-}
-
-int mproc_shm_close(mproc_shm *s) {
-  if (s == NULL) return 0;
-  mproc__obj_close(&s->obj);
-  free(s);
-  return 0;
 }

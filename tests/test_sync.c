@@ -336,16 +336,25 @@ static int role_leaker(int argc, char **argv, const char *name) {
   return 4;
 }
 
-static void test_tracker_sweeps_killed_program(void **state) {
+static char prefix[16]; /* MPROC_NAME_PREFIX of this run */
+
+/* How many names of this run are in /dev/shm (-1: no such place). */
+static int count_ours(void) {
+  char dash[20];
+  snprintf(dash, sizeof dash, "%s-", prefix);
+  return tu_count_shm(dash);
+}
+
+/* Run `role` as a separate program that leaks `name` (and dies): its
+ * tracker must remove it once the program and its children are gone. */
+static void leak_and_wait_for_sweep(const char *role, const char *tag) {
   char name[MPROC_SHM_NAME_MAX + 1];
   mproc_shm *s = NULL;
   long pid;
   int i, rc = 0;
-  (void)state;
-  if (g_method != mproc_get_start_method()) skip(); /* once is enough */
-  snprintf(name, sizeof name, "t%ld-leak", mproc_current_pid());
+  snprintf(name, sizeof name, "t%ld-%s", mproc_current_pid(), tag);
   remember_name(name);
-  pid = tu_spawn_self("--role-leaker", name);
+  pid = tu_spawn_self(role, name);
   assert_true(pid > 0);
   assert_true(tu_wait_pid(pid) != 0); /* it killed itself */
   /* Its tracker sweeps once the program and its child are gone. */
@@ -358,16 +367,34 @@ static void test_tracker_sweeps_killed_program(void **state) {
   assert_int_equal(rc, MPROC_ENOENT);
 }
 
-static char prefix[16]; /* MPROC_NAME_PREFIX of this run */
+static void test_tracker_sweeps_killed_program(void **state) {
+  (void)state;
+  if (g_method != mproc_get_start_method()) skip(); /* once is enough */
+  leak_and_wait_for_sweep("--role-leaker", "leak");
+}
+
+/* The same with the leaker's registry full: its segments there and the
+ * one beyond it (tracked by datagram) are all removed; test_nothing_left
+ * counts the former (they carry this run's prefix). */
+static void test_tracker_sweeps_full_registry(void **state) {
+  int i;
+  (void)state;
+#ifdef _WIN32
+  skip(); /* no registry */
+#endif
+  if (g_method != mproc_get_start_method()) skip();
+  leak_and_wait_for_sweep("--role-leaker-full", "leakf");
+  /* The tracker removes the full registry's segments in the same sweep,
+   * a pass that may take a few rounds while the program is dying. */
+  for (i = 0; i < 100 && count_ours() > 0; i++) tu_sleep_ms(100);
+}
 
 /* Run last: every object the suite made is gone. */
 static void test_nothing_left(void **state) {
-  char dash[20];
   int i, now;
   (void)state;
-  snprintf(dash, sizeof dash, "%s-", prefix);
-  now = tu_count_shm(dash);
-  if (now > 0) fail_msg("%d %s* names left in /dev/shm", now, dash);
+  now = count_ours();
+  if (now > 0) fail_msg("%d %s-* names left in /dev/shm", now, prefix);
   for (i = 0; i < ncreated; i++) {
     mproc_shm *s = NULL;
     mproc_lock *l = NULL;
@@ -400,13 +427,21 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_killed_holder_releases_name),
       cmocka_unit_test(test_killed_waiters),
       cmocka_unit_test(test_plain_fork_child),
+      cmocka_unit_test(test_shm_child_holds),
+      cmocka_unit_test(test_shm_killed_holder),
+      cmocka_unit_test(test_shm_registry_full),
+      cmocka_unit_test(test_shm_churn),
+      cmocka_unit_test(test_shm_names_after_fork),
       cmocka_unit_test(test_tracker_sweeps_killed_program),
+      cmocka_unit_test(test_tracker_sweeps_full_registry),
       cmocka_unit_test(test_nothing_left),
   };
   int failed = 0;
   tu_set_argv0(argv[0]);
   if (argc >= 3 && strcmp(argv[1], "--role-leaker") == 0)
     return role_leaker(1, argv, argv[2]);
+  if (argc >= 3 && strcmp(argv[1], "--role-leaker-full") == 0)
+    return role_leaker_full(1, argv, argv[2]);
   /* Our generated names get a prefix of their own (children inherit it),
    * so the last test can look for leftovers of this run alone. */
   if (getenv("MPROC_NAME_PREFIX")) { /* a child: the parent's prefix */

@@ -40,5 +40,12 @@ void test_rlock_owner_death(void **state);
 void test_killed_holder_releases_name(void **state);
 void test_killed_waiters(void **state);
 void test_plain_fork_child(void **state);
+void test_shm_child_holds(void **state);
+void test_shm_killed_holder(void **state);
+void test_shm_registry_full(void **state);
+void test_shm_churn(void **state);
+void test_shm_names_after_fork(void **state);
+/* A separate program's body (a role of the test binary). */
+int role_leaker_full(int argc, char **argv, const char *name);
 
 #endif

@@ -7,13 +7,17 @@
  * from [A-Za-z0-9_.-]. Segments are created exclusively, readable and
  * writable by the owner only, and sized in whole pages.
  *
- * Lifetime: each segment counts the processes that hold it. The holder
- * that closes it last removes its name (so a segment still used by another
- * process is never removed under it); a process killed with SIGKILL stops
- * counting as a holder, and the resource tracker (which lives as long as
- * the program; see docs/shm-sync.md) removes what only dead processes
- * held. `no_track` opts a segment out of both: it then stays until
- * mproc_shm_unlink (Python 3.13's track=False).
+ * Lifetime: each segment counts the processes of the program that hold
+ * it. The holder that closes it last removes its name (so a segment still
+ * used by another process of the program is never removed under it); a
+ * process killed with SIGKILL stops counting as a holder, and the resource
+ * tracker (which lives as long as the program; see docs/shm-sync.md)
+ * removes what only dead processes held. `no_track` opts a segment out of
+ * both: it then stays until mproc_shm_unlink (Python 3.13's track=False).
+ * A process of another program may open a segment by name and use it, but
+ * is not counted; nor is anyone beyond the program's registry limit (3072
+ * live segments), where a segment's creator alone decides. Objects of the
+ * other kinds (Value, Lock, ...) count holders across programs.
  */
 #ifndef MPROC_SHM_H
 #define MPROC_SHM_H

@@ -14,10 +14,13 @@
  * PR_SET_PDEATHSIG on Linux; the server itself must live on for its
  * sweep.)
  *
- * The server is also the program's resource tracker: a REQ_TRACK datagram
- * names a shared object just created; when the program has ended, the
- * server sweeps every such name (mproc__shm_sweep removes what no live
- * process holds), waiting a few seconds for dying holders to be gone. */
+ * The server is also the program's resource tracker: plain shared memory
+ * segments are listed in the program's registry (src/registry.h, mapped
+ * before the server was forked), every other shared object is named by a
+ * REQ_TRACK datagram when it is created; when the program has ended, the
+ * server sweeps both (mproc__shm_sweep_registry and mproc__shm_sweep
+ * remove what no live process holds), waiting a few seconds for dying
+ * holders to be gone. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -133,11 +136,11 @@ static void forget(names *t, const char *name) {
 
 static void sweep(names *t) {
   int round;
-  size_t i, left = t->n;
+  size_t i, left = 0;
   /* The program's processes die with it, within moments: retry while
    * holders are still on their way out. */
-  for (round = 0; round < 50 && left > 0; round++) {
-    left = 0;
+  for (round = 0; round < 50 && (round == 0 || left > 0); round++) {
+    left = (size_t)mproc__shm_sweep_registry();
     for (i = 0; i < t->n; i++) {
       if (t->v[i][0] == '\0') continue;
       if (mproc__shm_sweep(t->v[i]))
@@ -275,6 +278,8 @@ static int start_server(void) {
   sigset_t all, old;
   pid_t pid;
 
+  /* The server is the tracker: it must map the registry it will sweep. */
+  (void)mproc__reg_ready();
   mproc__posix_atfork_init();
   mproc__posix_start_lock();
   death = mproc__posix_death_fd();

@@ -66,6 +66,11 @@ void mproc__posix_atfork_init(void);
 void mproc__posix_set_self_fd(int fd);
 void mproc__posix_close_self_fd(void);
 
+/* shm.c: the registry's descriptor (-1 if none), passed to spawned
+ * children, and adopted by one before it maps it. */
+int mproc__posix_registry_fd(void);
+void mproc__posix_registry_adopt(int fd);
+
 struct mproc__os_proc {
   mproc_start_method method;
   pid_t pid; /* -1: not read yet (forkserver); 0: the server did not start it */

@@ -94,3 +94,52 @@ int mproc__os_shm_unlink(const char *name) {
     return mproc__posix_err(errno, "shm_unlink(\"%s\")", path);
   return 0;
 }
+
+/* ---- the program's registry ---------------------------------------------- */
+
+/* Its descriptor, kept (close-on-exec) so that spawn can pass it on. A
+ * spawned child adopts its parent's before anything maps it. */
+static int registry_fd = -1;
+
+int mproc__posix_registry_fd(void) { return registry_fd; }
+void mproc__posix_registry_adopt(int fd) { registry_fd = fd; }
+
+static int map_registry_fd(mproc__os_shm *s, size_t size) {
+  struct stat st;
+  if (fstat(registry_fd, &st) != 0 || (size_t)st.st_size < size)
+    return mproc__err(MPROC_EOS, "the registry descriptor %d is not one",
+                      registry_fd);
+  return map(s, registry_fd, size, "(registry)");
+}
+
+int mproc__os_registry(mproc__os_shm *s, size_t size, int *fresh) {
+  char path[64];
+  unsigned char r[8];
+  int fd, rc;
+  *fresh = 0;
+  if (registry_fd >= 0) {
+    if (map_registry_fd(s, size) == 0) return 0;
+    registry_fd = -1; /* not usable: this process makes its own */
+  }
+  rc = mproc__os_random(r, sizeof r);
+  if (rc < 0) return rc;
+  snprintf(path, sizeof path, "/mproc-reg-%ld-%02x%02x%02x%02x%02x%02x",
+           (long)getpid(), r[0], r[1], r[2], r[3], r[4], r[5]);
+  fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return mproc__posix_err(errno, "shm_open(\"%s\")", path);
+  shm_unlink(path); /* nameless from now on: it ends with its last user */
+  if (ftruncate(fd, (off_t)size) != 0) {
+    rc = mproc__posix_err(errno, "ftruncate of the registry");
+    mproc__posix_close(fd);
+    return rc;
+  }
+  registry_fd = fd;
+  rc = map_registry_fd(s, size);
+  if (rc < 0) {
+    registry_fd = -1;
+    mproc__posix_close(fd);
+    return rc;
+  }
+  *fresh = 1;
+  return 0;
+}

@@ -1,11 +1,13 @@
 /* mproc: the spawn start method (posix_spawn of our own executable) and the
  * spawned child's entry.
  *
- * The child gets exactly two descriptors beyond stdio: fd 3, its end of
+ * The child gets two descriptors beyond stdio: fd 3, its end of
  * the bootstrap socket (the message comes in, an error report may go
  * out, and its closing at exit makes the parent's end — the sentinel —
- * readable), and fd 4, the read end of the parent's death pipe. The
- * command line is `<exe> --mproc-spawn 3 4 <direct>`. */
+ * readable), and fd 4, the read end of the parent's death pipe; then, when
+ * the program has them, fd 5, a client end of its forkserver (and resource
+ * tracker), and fd 6, its shared-memory registry (src/registry.h). The
+ * command line is `<exe> --mproc-spawn 3 4 <direct> <5|-1> <6|-1>`. */
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,28 +24,35 @@ extern char **environ;
 #define CHILD_BOOT_FD 3
 #define CHILD_DEATH_FD 4
 #define CHILD_SERVER_FD 5
+#define CHILD_REGISTRY_FD 6
 
 static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
-  char *argv[7];
+  char *argv[8];
   sigset_t none;
-  int rc, b = -1, d = -1, s = -1, server = mproc__posix_forkserver_fd();
+  int rc, b = -1, d = -1, s = -1, g = -1;
+  int server = mproc__posix_forkserver_fd();
+  int registry = mproc__posix_registry_fd();
 
   /* Move the ends above the fixed numbers first, so that placing one at
    * 3 can never clobber another. */
   b = mproc__posix_dup_cloexec(boot, 10);
   d = b < 0 ? -1 : mproc__posix_dup_cloexec(death, 10);
   s = d < 0 || server < 0 ? -1 : mproc__posix_dup_cloexec(server, 10);
-  if (b < 0 || d < 0 || (server >= 0 && s < 0)) {
+  g = d < 0 || registry < 0 ? -1 : mproc__posix_dup_cloexec(registry, 10);
+  if (b < 0 || d < 0 || (server >= 0 && s < 0) || (registry >= 0 && g < 0)) {
     mproc__posix_close(b);
     mproc__posix_close(d);
+    mproc__posix_close(s);
+    mproc__posix_close(g);
     return MPROC_EOS;
   }
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, b, CHILD_BOOT_FD);
   posix_spawn_file_actions_adddup2(&fa, d, CHILD_DEATH_FD);
   if (s >= 0) posix_spawn_file_actions_adddup2(&fa, s, CHILD_SERVER_FD);
+  if (g >= 0) posix_spawn_file_actions_adddup2(&fa, g, CHILD_REGISTRY_FD);
   posix_spawnattr_init(&attr);
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
@@ -54,13 +63,15 @@ static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   argv[3] = (char *)(uintptr_t)"4";
   argv[4] = (char *)(uintptr_t)(direct ? "1" : "0");
   argv[5] = (char *)(uintptr_t)(s >= 0 ? "5" : "-1");
-  argv[6] = NULL;
+  argv[6] = (char *)(uintptr_t)(g >= 0 ? "6" : "-1");
+  argv[7] = NULL;
   rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   mproc__posix_close(b);
   mproc__posix_close(d);
   mproc__posix_close(s);
+  mproc__posix_close(g);
   if (rc != 0)
     return mproc__posix_err(rc, "posix_spawn(%s)", argv[0]);
   return 0;
@@ -95,16 +106,19 @@ int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st) {
 }
 
 int mproc__os_child_entry(int argc, char **argv) {
-  int boot, death, server;
-  if (argc < 6 || argv == NULL || strcmp(argv[1], SPAWN_FLAG) != 0)
+  int boot, death, server, registry;
+  if (argc < 7 || argv == NULL || strcmp(argv[1], SPAWN_FLAG) != 0)
     return 0;
   boot = atoi(argv[2]);
   death = atoi(argv[3]);
   server = atoi(argv[5]);
+  registry = atoi(argv[6]);
   /* Ours alone: no exec'd grandchild may keep them open. */
   (void)mproc__posix_set_cloexec(boot);
   (void)mproc__posix_set_cloexec(death);
   if (server >= 0 && mproc__posix_set_cloexec(server) == 0)
     mproc__posix_forkserver_adopt(server);
+  if (registry >= 0 && mproc__posix_set_cloexec(registry) == 0)
+    mproc__posix_registry_adopt(registry);
   mproc__posix_boot_child(boot, death, strcmp(argv[4], "1") == 0, 0);
 }

@@ -97,6 +97,15 @@ void mproc__os_track(const char *name, int tracked) {
   (void)tracked;
 }
 
+int mproc__os_registry(mproc__os_shm *s, size_t size, int *fresh) {
+  (void)s;
+  (void)size;
+  *fresh = 0;
+  /* Not an error to report: asked once per process, from whatever call
+   * first touches shared memory, which goes on without one. */
+  return MPROC_ENOTSUP;
+}
+
 int mproc__os_pid_alive(long pid) {
   HANDLE h;
   DWORD r;

@@ -1,0 +1,206 @@
+/* mproc: the public shared memory API (SharedMemory).
+ *
+ * Where the program has a registry (src/registry.h; every POSIX process
+ * does) a segment is plain: exactly the user's bytes, rounded up to pages,
+ * with its holders and its tracking kept in the registry, so creating and
+ * removing one costs the system calls a raw shm_open cycle makes and a few
+ * writes to memory already mapped. Where it has none (Windows, whose
+ * kernel counts holders) a segment is a named object with a header page,
+ * like every other shared object (object.h). See docs/shm-sync.md. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "object.h"
+#include "registry.h"
+
+enum shm_mode {
+  SHM_OBJECT, /* header page and data: a backend without a registry */
+  SHM_REG,    /* plain; its holders are counted in the registry */
+  SHM_OWNED,  /* plain; the registry was full: the creator's close removes
+               * it, the tracker hears of it by datagram */
+  SHM_PLAIN   /* plain and uncounted: no_track, or not in our registry
+               * (another program's, or an SHM_OWNED one) */
+};
+
+struct mproc_shm {
+  mproc__obj obj; /* SHM_OBJECT; otherwise only seg and name are used */
+  int mode;
+  int unlinked;  /* this handle removed the name */
+  uint32_t hold; /* the process whose hold this handle is; 0: none */
+  mproc__reg_ref ref;
+};
+
+/* ---- create -------------------------------------------------------------- */
+
+typedef struct plain_ctx {
+  mproc_shm *s;
+  size_t size;
+  int track;
+} plain_ctx;
+
+static int create_plain(void *ctx, const char *name) {
+  plain_ctx *c = ctx;
+  mproc_shm *s = c->s;
+  int rc;
+  strcpy(s->obj.name, name);
+  s->mode = SHM_PLAIN;
+  /* Entered before the name exists, so an open never sees the segment
+   * without its entry. */
+  if (c->track)
+    s->mode = mproc__reg_create(name, &s->ref) == 0 ? SHM_REG : SHM_OWNED;
+  rc = mproc__os_shm_create(&s->obj.seg, name, c->size);
+  if (rc < 0) {
+    if (s->mode == SHM_REG) mproc__reg_drop(&s->ref);
+    return rc;
+  }
+  if (s->mode == SHM_REG) mproc__reg_publish(&s->ref);
+  if (s->mode == SHM_OWNED) mproc__os_track(name, 1);
+  if (s->mode != SHM_PLAIN) s->hold = mproc__self_id();
+  return 0;
+}
+
+int mproc_shm_new(mproc_shm **out, size_t size, const mproc_shm_opts *opts) {
+  mproc_shm *s;
+  plain_ctx ctx;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  if (size == 0)
+    return mproc__err(MPROC_EINVAL, "shared memory size must be positive");
+  s = calloc(1, sizeof *s);
+  if (s == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  if (!mproc__reg_ready()) {
+    s->mode = SHM_OBJECT;
+    rc = mproc__obj_create(&s->obj, MPROC__KIND_SHM, size, opts, NULL, NULL);
+  } else {
+    ctx.s = s;
+    ctx.track = !(opts && opts->no_track);
+    rc = mproc__data_size(size, &ctx.size);
+    if (rc == 0)
+      rc = mproc__create_named(opts ? opts->name : NULL, create_plain, &ctx);
+  }
+  if (rc < 0) {
+    free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+/* ---- open ---------------------------------------------------------------- */
+
+/* A segment with no entry in our registry may be another kind of mproc
+ * object (which has a header): refuse it as SharedMemory. */
+static int check_not_object(const mproc_shm *s) {
+  const mproc__hdr *h = s->obj.seg.base;
+  if (s->obj.seg.size < mproc__os_page_size() || h->magic != MPROC__OBJ_MAGIC ||
+      h->kind == MPROC__KIND_SHM || h->kind > MPROC__KIND_QUEUE)
+    return 0;
+  return mproc__err(MPROC_EINVAL, "\"%s\" is a %s, not a shared memory",
+                    s->obj.name, mproc__kind_name(h->kind));
+}
+
+static int open_plain(mproc_shm *s, const char *name) {
+  int rc, tries;
+  strcpy(s->obj.name, name);
+  rc = mproc__os_shm_open(&s->obj.seg, name);
+  if (rc == MPROC_ENOENT)
+    return mproc__err(rc, "no shared memory named \"%s\"", name);
+  if (rc < 0) return rc;
+  /* Its creator publishes the entry right after the create. */
+  for (tries = 0;; tries++) {
+    rc = mproc__reg_attach(name, &s->ref);
+    if (rc != MPROC__REG_BUSY || tries == 2000) break;
+    uv_sleep(1);
+  }
+  if (rc == MPROC__REG_FOUND) {
+    s->mode = SHM_REG;
+    s->hold = mproc__self_id();
+    return 0;
+  }
+  s->mode = SHM_PLAIN;
+  if (rc == MPROC__REG_ABSENT) rc = check_not_object(s);
+  if (rc == MPROC__REG_BUSY) rc = 0; /* a stuck creator: uncounted */
+  if (rc < 0) mproc__os_shm_close(&s->obj.seg);
+  return rc;
+}
+
+int mproc_shm_open(mproc_shm **out, const char *name) {
+  mproc_shm *s;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  rc = mproc__check_name(name);
+  if (rc < 0) return rc;
+  s = calloc(1, sizeof *s);
+  if (s == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  if (!mproc__reg_ready()) {
+    s->mode = SHM_OBJECT;
+    rc = mproc__obj_open(&s->obj, name, MPROC__KIND_SHM);
+  } else {
+    rc = open_plain(s, name);
+  }
+  if (rc < 0) {
+    free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+/* ---- use ----------------------------------------------------------------- */
+
+void *mproc_shm_buf(const mproc_shm *s) {
+  if (s == NULL) return NULL;
+  return s->mode == SHM_OBJECT ? mproc__obj_data(&s->obj) : s->obj.seg.base;
+}
+
+size_t mproc_shm_size(const mproc_shm *s) {
+  if (s == NULL) return 0;
+  return s->mode == SHM_OBJECT ? (size_t)s->obj.hdr->data_size
+                               : s->obj.seg.size;
+}
+
+const char *mproc_shm_name(const mproc_shm *s) {
+  return s ? s->obj.name : NULL;
+}
+
+/* ---- unlink and close ---------------------------------------------------- */
+
+/* Remove the name of a segment this handle decided to remove. */
+static void remove_name(mproc_shm *s) {
+  mproc__os_shm_unlink(s->obj.name);
+  if (s->mode == SHM_REG) mproc__reg_drop(&s->ref);
+  if (s->mode == SHM_OWNED) mproc__os_track(s->obj.name, 0);
+}
+
+int mproc_shm_unlink(mproc_shm *s) {
+  if (s == NULL) return mproc__err(MPROC_EINVAL, "shared memory is NULL");
+  if (s->mode == SHM_OBJECT) return mproc__obj_unlink(&s->obj);
+  if (s->unlinked) return 0;
+  s->unlinked = 1;
+  /* A registered segment may be gone already (its last holder closed, or
+   * another handle unlinked it), and its name be another segment's now. */
+  if (s->mode != SHM_REG || mproc__reg_unlink(&s->ref)) remove_name(s);
+  return 0;
+}
+
+int mproc_shm_close(mproc_shm *s) {
+  int last = 0;
+  if (s == NULL) return 0;
+  if (s->mode == SHM_OBJECT) {
+    mproc__obj_close(&s->obj);
+    free(s);
+    return 0;
+  }
+  /* A handle inherited through fork is only unmapped: its hold is the
+   * parent's. */
+  if (s->hold != 0 && s->hold == mproc__self_id() && !s->unlinked)
+    last = s->mode == SHM_OWNED || mproc__reg_detach(&s->ref);
+  if (last) remove_name(s);
+  mproc__os_shm_close(&s->obj.seg);
+  free(s);
+  return 0;
+}
