@@ -38,6 +38,7 @@ struct mproc_conn {
   unsigned flags;     /* CONN_READ | CONN_WRITE */
   int have_len;       /* `pending` is the next message's length */
   uint64_t pending;
+  int in_wait;        /* listed in the mproc_conn_wait call under way */
   struct mproc_conn *prev, *next; /* on `reg` while open */
 };
 
@@ -329,6 +330,7 @@ static void wait_finish(mproc_wait_obj *objs, wait_set *w, int waited) {
   for (k = 0; k < w->n; k++) {
     mproc_wait_obj *o = &objs[w->at[k]];
     int sig = waited && w->ready[k];
+    if (o->conn) o->conn->in_wait = 0;
     o->ready = o->conn ? mproc__os_conn_wait_end(o->conn->os, sig) > 0 : sig;
   }
 }
@@ -346,6 +348,8 @@ static int wait_prepare(mproc_wait_obj *objs, size_t n, wait_set *w,
     if (o->conn) {
       rc = check(o->conn, CONN_READ, "wait");
       if (rc == MPROC_EPERM) rc = MPROC_EINVAL;
+      if (rc == 0 && o->conn->in_wait)
+        rc = mproc__err(MPROC_EINVAL, "the connection is listed twice");
       if (rc == 0 && o->conn->have_len) {
         o->ready = 1;
         (*now)++;
@@ -363,6 +367,7 @@ static int wait_prepare(mproc_wait_obj *objs, size_t n, wait_set *w,
         (*now)++;
         continue;
       }
+      o->conn->in_wait = 1;
     }
     w->h[w->n] = h;
     w->at[w->n] = i;

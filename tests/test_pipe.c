@@ -180,6 +180,14 @@ static void test_bad_input(void **state) {
   memset(&o, 0, sizeof o);
   o.conn = a;
   assert_int_equal(mproc_conn_wait(&o, 1, NAN), MPROC_EINVAL);
+  {
+    mproc_wait_obj twice[2];
+    memset(twice, 0, sizeof twice);
+    twice[0].conn = twice[1].conn = a;
+    assert_int_equal(mproc_conn_wait(twice, 2, 0), MPROC_EINVAL);
+    assert_true(strstr(mproc_last_error(), "twice") != NULL);
+    assert_int_equal(mproc_conn_wait(twice, 1, 0), MPROC_ETIMEDOUT);
+  }
   assert_int_equal(mproc_conn_inherited(0, NULL), MPROC_EINVAL);
   {
     mproc_conn *none = a;
