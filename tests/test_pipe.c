@@ -217,6 +217,48 @@ static void test_bad_input(void **state) {
   mproc_conn_free(b);
 }
 
+static int t_never_started(const void *arg, size_t len) {
+  (void)arg, (void)len;
+  return 0;
+}
+MPROC_TASK(t_never_started);
+
+/* Passing ends: the checks at mproc_process_new and at start. */
+static void test_pass_bad_input(void **state) {
+  mproc_conn *a, *b, *many[MPROC_CONN_PASS_MAX + 1], *nul[1] = {NULL};
+  mproc_process_opts o;
+  mproc_process *p = NULL;
+  char buf[2];
+  size_t len, i;
+  (void)state;
+  make_pipe(1, &a, &b);
+  memset(&o, 0, sizeof o);
+  o.n_conns = 1;
+  assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o),
+                   MPROC_EINVAL); /* conns NULL */
+  o.conns = nul;
+  assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o),
+                   MPROC_EINVAL); /* a NULL end */
+  for (i = 0; i <= MPROC_CONN_PASS_MAX; i++) many[i] = a;
+  o.conns = many;
+  o.n_conns = MPROC_CONN_PASS_MAX + 1;
+  assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o),
+                   MPROC_ERANGE);
+  /* An end holding a message back (EBUFSIZE) cannot be passed; a closed
+   * one neither. Nothing is started. */
+  o.conns = &b;
+  o.n_conns = 1;
+  assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o), 0);
+  assert_int_equal(mproc_conn_send(a, "abc", 3), 0);
+  assert_int_equal(mproc_conn_recv(b, buf, sizeof buf, &len), MPROC_EBUFSIZE);
+  assert_int_equal(mproc_process_start(p), MPROC_ESTATE);
+  mproc_conn_close(b);
+  assert_int_equal(mproc_process_start(p), MPROC_ECLOSED);
+  mproc_process_free(p);
+  mproc_conn_free(a);
+  mproc_conn_free(b);
+}
+
 #define MANY 200
 
 /* 200 pipes at once: exactly the ones written to are reported, on every
@@ -313,6 +355,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_poll_timeouts),
       cmocka_unit_test(test_eof_on_close),
       cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_pass_bad_input),
       cmocka_unit_test(test_wait_many),
       cmocka_unit_test(test_threads),
   };

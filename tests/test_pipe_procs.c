@@ -204,12 +204,17 @@ void test_eof_on_child_killed(void **state) {
 /* ---- an end not passed stays out of the child --------------------------------
  * (under fork too: the fork child closes the copies it was not given) */
 
+/* Set by the parent: a fork child has a copy of the object, closed. */
+static mproc_conn *g_unpassed;
+
 static int t_wait_for_quit(const void *arg, size_t len) {
   mproc_conn *c = take(0);
   char buf[8];
   size_t n;
   (void)arg, (void)len;
   CHILD_CHECK(c != NULL && mproc_conn_inherited_count() == 1);
+  if (g_unpassed) /* fork: the parent's objects read as closed */
+    CHILD_CHECK(mproc_conn_send(g_unpassed, "x", 1) == MPROC_ECLOSED);
   CHILD_CHECK(mproc_conn_recv(c, buf, sizeof buf, &n) == 0);
   mproc_conn_free(c);
   return 0;
@@ -222,7 +227,9 @@ void test_no_leak_of_unpassed(void **state) {
   (void)state;
   assert_int_equal(mproc_pipe(1, &mine, &theirs), 0);
   assert_int_equal(mproc_pipe(1, &x, &y), 0);
+  g_unpassed = x;
   p = start_with(t_wait_for_quit, &theirs, 1);
+  g_unpassed = NULL;
   mproc_conn_free(theirs);
   /* Had the child got a copy of y, x would not see EOF while it runs. */
   mproc_conn_free(y);
