@@ -10,5 +10,6 @@
 #include "mproc/sync.h"
 #include "mproc/shm.h"
 #include "mproc/queue.h"
+#include "mproc/pipe.h"
 
 #endif

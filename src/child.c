@@ -5,7 +5,9 @@
  * and child are the same executable on the same machine):
  *   u32 magic, u32 version, i64 parent pid, u32 daemon,
  *   u32 len + name, u32 len + identity, u32 len + task name,
- *   u64 len + argument bytes.
+ *   u32 count + count x u32 connection flags, u64 len + argument bytes.
+ * The connections' handles travel beside the message, the backend's way
+ * (mproc__child_received_handles), in the same order.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,7 +19,7 @@
 #include "process-internal.h"
 
 #define BOOT_MAGIC 0x3142504du /* "MPB1" */
-#define BOOT_VERSION 1u
+#define BOOT_VERSION 2u
 
 static char current_name[MPROC_NAME_MAX + 1] = "MainProcess";
 static char current_identity[MPROC__IDENTITY_MAX];
@@ -64,8 +66,27 @@ static int finish(int code) {
 
 void mproc__child_after_fork(void) { mproc__children_reset_after_fork(); }
 
+/* The connections handed over beside the bootstrap message. */
+static mproc_handle received[MPROC_CONN_PASS_MAX];
+static size_t n_received;
+
+void mproc__child_received_handles(const mproc_handle *h, size_t n) {
+  size_t i;
+  if (n > MPROC_CONN_PASS_MAX) n = MPROC_CONN_PASS_MAX;
+  for (i = 0; i < n; i++) received[i] = h[i];
+  n_received = n;
+}
+
 int mproc__child_run_fork(void *fork_ctx) {
   mproc_process *p = fork_ctx;
+  mproc_handle h[MPROC_CONN_PASS_MAX];
+  uint32_t flags[MPROC_CONN_PASS_MAX];
+  size_t i;
+  /* The same descriptors, open here: fork copied them. Checked at start. */
+  for (i = 0; i < p->n_conns; i++)
+    (void)mproc__conn_pass_info(p->conns[i], &h[i], &flags[i]);
+  mproc__conn_fork_child(p->conns, p->n_conns);
+  mproc__conn_set_inherited(h, flags, p->n_conns);
   become(p->name, p->identity, p->creator_pid, p->daemon);
   return finish(p->target(p->arg, p->arg_len));
 }
@@ -103,7 +124,7 @@ int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
   const char *task = mproc__task_name((mproc_fnptr)p->target);
   int64_t parent = mproc__os_getpid();
   uint64_t arg_len = p->arg_len;
-  size_t need;
+  size_t need, i;
   wbuf w;
 
   if (task == NULL)
@@ -114,7 +135,7 @@ int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
                       "function (or call mproc_task_register)",
                       p->name, mproc_start_method_name(p->method));
   need = 4 * 4 + 8 + 3 * 4 + strlen(p->name) + strlen(p->identity) +
-         strlen(task) + 8 + ARG_ALIGN + p->arg_len;
+         strlen(task) + 4 + 4 * p->n_conns + 8 + ARG_ALIGN + p->arg_len;
   w.p = calloc(1, need);
   w.n = 0;
   if (w.p == NULL)
@@ -128,6 +149,13 @@ int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
   put_str(&w, p->name);
   put_str(&w, p->identity);
   put_str(&w, task);
+  put_u32(&w, (uint32_t)p->n_conns);
+  for (i = 0; i < p->n_conns; i++) {
+    mproc_handle h;
+    uint32_t flags = 0;
+    (void)mproc__conn_pass_info(p->conns[i], &h, &flags); /* checked */
+    put_u32(&w, flags);
+  }
   put(&w, &arg_len, sizeof arg_len);
   w.n += arg_padding(w.n); /* zeroed by calloc */
   if (p->arg_len) put(&w, p->arg, p->arg_len);
@@ -196,6 +224,22 @@ int mproc__boot_peek_header(const void *msg, size_t len,
   return 0;
 }
 
+/* The connection flags, matched with the handles the backend received. */
+static int take_conns(rbuf *r) {
+  uint32_t flags[MPROC_CONN_PASS_MAX];
+  uint32_t i, n = take_u32(r);
+  if (n > MPROC_CONN_PASS_MAX) r->bad = 1;
+  for (i = 0; i < n && !r->bad; i++) flags[i] = take_u32(r);
+  if (r->bad) return 0; /* reported with the rest of the message */
+  if (n != n_received)
+    return mproc__err(MPROC_EBOOTSTRAP,
+                      "the parent passed %u connections but %zu handles "
+                      "arrived",
+                      (unsigned)n, n_received);
+  mproc__conn_set_inherited(received, flags, n);
+  return 0;
+}
+
 int mproc__child_boot(const void *msg, size_t len, int *exitcode) {
   rbuf r = {msg, len, 0, 0};
   char name[MPROC_NAME_MAX + 1], identity[MPROC__IDENTITY_MAX], task[256];
@@ -212,6 +256,8 @@ int mproc__child_boot(const void *msg, size_t len, int *exitcode) {
   take_str(&r, name, sizeof name);
   take_str(&r, identity, sizeof identity);
   take_str(&r, task, sizeof task);
+  rc = take_conns(&r);
+  if (rc < 0) return rc;
   s = take(&r, sizeof arg_len);
   if (s) memcpy(&arg_len, s, sizeof arg_len);
   take(&r, arg_padding(r.at));

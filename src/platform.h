@@ -85,6 +85,12 @@ typedef struct mproc__start {
    * mproc__child_boot(). */
   const void *boot;
   size_t boot_len;
+  /* spawn, forkserver: handles the child receives (pipe ends), in order.
+   * The backend hands them over its own way and the child's backend gives
+   * the child's values to mproc__child_received_handles() before
+   * mproc__child_boot(). (fork: the child has them already.) */
+  const mproc_handle *handles;
+  size_t n_handles;
 } mproc__start;
 
 typedef struct mproc__os_proc mproc__os_proc;
@@ -113,6 +119,52 @@ mproc_handle mproc__os_proc_sentinel(const mproc__os_proc *p);
  *  (mproc__os_proc_wait returned 0 or MPROC_EBOOTSTRAP). */
 void mproc__os_proc_free(mproc__os_proc *p);
 
+
+/* ---- pipe group ---------------------------------------------------------- */
+
+/* One end of a byte stream between processes: a socket on POSIX, an
+ * overlapped named pipe on Windows. The backend moves bytes; the common
+ * layer (pipe.c) frames messages and checks arguments. */
+typedef struct mproc__os_conn mproc__os_conn;
+
+/** A connected pair, not inheritable. duplex: both ends read and write;
+ *  else `a` only reads and `b` only writes. */
+int mproc__os_conn_pair(int duplex, mproc__os_conn **a, mproc__os_conn **b);
+
+/** Wrap a handle this process received from its parent (it now owns it;
+ *  the backend makes it non-inheritable). */
+int mproc__os_conn_adopt(mproc_handle h, mproc__os_conn **out);
+
+/** Read exactly n bytes (n > 0), blocking. Returns 0; MPROC_EEOF when the
+ *  stream ended first (*got says how many bytes came); another code. */
+int mproc__os_conn_read(mproc__os_conn *c, void *buf, size_t n, size_t *got);
+
+/** Write hn bytes of `hdr` then n bytes of `buf`, all of them, blocking;
+ *  MPROC_EEOF when the reader is gone (never a signal). */
+int mproc__os_conn_write(mproc__os_conn *c, const void *hdr, size_t hn,
+                         const void *buf, size_t n);
+
+/** 1 when a read would not block (data or end of file), 0 after timeout
+ *  (MPROC__INF: no limit). */
+int mproc__os_conn_poll(mproc__os_conn *c, double timeout);
+
+/** Waiting on many (mproc_conn_wait): begin returns 1 when the end is
+ *  ready now, else 0 with *h set to a handle mproc__os_wait_handles can
+ *  wait on (ready stays set once ready); end — called for every begin
+ *  that returned 0 — takes that wait's result and returns 1 if the end
+ *  is ready, 0 if not (on Windows it cancels the pending wait). */
+int mproc__os_conn_wait_begin(mproc__os_conn *c, mproc_handle *h);
+int mproc__os_conn_wait_end(mproc__os_conn *c, int signalled);
+
+/** The OS handle (fd / HANDLE) for passing to a child. */
+mproc_handle mproc__os_conn_handle(const mproc__os_conn *c);
+
+/** Close the handle and free. */
+void mproc__os_conn_close(mproc__os_conn *c);
+
+/** Free, leaving the handle open (in a fork child, for an end passed to
+ *  it, which mproc__os_conn_adopt wraps again). */
+void mproc__os_conn_forget(mproc__os_conn *c);
 
 /* ---- shm group ----------------------------------------------------------- */
 
@@ -213,6 +265,11 @@ int mproc__reg_ready(void);
 
 /** In a fork child, before anything else: reset inherited library state. */
 void mproc__child_after_fork(void);
+
+/** In a spawn or forkserver child, before mproc__child_boot(): the
+ *  handles that came with the bootstrap (mproc__start.handles), as this
+ *  process sees them. The array is copied. */
+void mproc__child_received_handles(const mproc_handle *h, size_t n);
 
 /** In a fork child: run the target described by fork_ctx; returns the exit
  *  code (the backend then calls mproc__os_exit). */

@@ -4,7 +4,9 @@
 #define MPROC_PROCESS_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "mproc/pipe.h"
 #include "mproc/process.h"
 #include "platform.h"
 
@@ -30,6 +32,8 @@ struct mproc_process {
   long pid;
   long creator_pid;
   mproc__os_proc *os;
+  mproc_conn **conns; /* pipe ends the child receives (the caller's) */
+  size_t n_conns;
   char boot_error[256];
   struct mproc_process *next, *prev;
 };
@@ -44,5 +48,20 @@ int mproc__initialized(void);
 
 /* process.c */
 void mproc__children_reset_after_fork(void);
+
+/* pipe.c: a connection's handle and flags for passing it to a child
+ * (MPROC_ECLOSED / MPROC_ESTATE when it cannot be passed), and the table
+ * of the connections this process received (mproc_conn_inherited). */
+int mproc__conn_pass_info(const mproc_conn *c, mproc_handle *h,
+                          uint32_t *flags);
+void mproc__conn_set_inherited(const mproc_handle *h, const uint32_t *flags,
+                               size_t n);
+/* Held across a fork start, so that the child's copy of the list of open
+ * connections is whole; in the fork child, before the target runs,
+ * mproc__conn_fork_child closes every copied end (the `keep` ones are
+ * reopened through mproc_conn_inherited). */
+int mproc__conn_fork_lock(void); /* 1 if taken */
+void mproc__conn_fork_unlock(int locked);
+void mproc__conn_fork_child(mproc_conn *const *keep, size_t n);
 
 #endif

@@ -12,50 +12,32 @@
 
 #include <uv.h>
 
+#include "forklock.h"
 #include "internal.h"
 #include "platform.h"
 #include "process-internal.h"
 
 static uv_once_t lock_once = UV_ONCE_INIT;
-/* The lock, and a count of the threads between taking and releasing it:
- * a fork child whose copy shows none knows the mutex was free at the fork
- * and keeps it, instead of calling into libuv for a fresh one (each
- * library page a fork child first touches costs it a page fault). The
- * count is kept outside the mutex, and both sit in one aligned block —
- * one page, which fork copies at a single instant — so a copy never shows
- * the mutex held with a zero count. */
-static struct {
-  _Alignas(64) atomic_int users;
-  uv_mutex_t mutex;
-} children_lock;
+/* The children lock (forklock.h: a fork child keeps it cheaply). */
+static mproc__forklock children_lock;
 static mproc_process *children; /* started by this process, newest first */
 static unsigned long child_counter;
 
-static void lock_init(void) {
-  if (uv_mutex_init(&children_lock.mutex) != 0) abort();
-}
+static void lock_init(void) { mproc__forklock_init(&children_lock); }
 
 static void lock(void) {
   uv_once(&lock_once, lock_init);
-  atomic_fetch_add(&children_lock.users, 1);
-  uv_mutex_lock(&children_lock.mutex);
+  mproc__forklock_lock(&children_lock);
 }
 
-static void unlock(void) {
-  uv_mutex_unlock(&children_lock.mutex);
-  atomic_fetch_sub(&children_lock.users, 1);
-}
+static void unlock(void) { mproc__forklock_unlock(&children_lock); }
 
 void mproc__children_reset_after_fork(void) {
   /* The child has none of its parent's children. The list nodes stay
    * allocated (they are the parent's objects, copied). Nothing is stored
    * when there is nothing to clear: a fork child that never starts
    * processes then takes no fault here. */
-  if (atomic_load_explicit(&children_lock.users, memory_order_relaxed)) {
-    /* Held by a thread that is not here: make a fresh lock. */
-    if (uv_mutex_init(&children_lock.mutex) != 0) abort();
-    atomic_store_explicit(&children_lock.users, 0, memory_order_relaxed);
-  }
+  mproc__forklock_after_fork(&children_lock);
   if (children) children = NULL;
   if (child_counter) child_counter = 0;
 }
@@ -78,6 +60,7 @@ static void list_remove(mproc_process *p) {
 
 static void release(mproc_process *p) {
   free(p->arg);
+  free(p->conns);
   free(p);
 }
 
@@ -116,6 +99,34 @@ static void reap_detached_locked(void) {
   }
 }
 
+static int check_conns(const mproc_process_opts *opts) {
+  size_t i;
+  if (opts == NULL || opts->n_conns == 0) return 0;
+  if (opts->conns == NULL)
+    return mproc__err(MPROC_EINVAL, "conns is NULL but n_conns is %zu",
+                      opts->n_conns);
+  if (opts->n_conns > MPROC_CONN_PASS_MAX)
+    return mproc__err(MPROC_ERANGE, "%zu connections to pass; the limit is "
+                                    "%d",
+                      opts->n_conns, MPROC_CONN_PASS_MAX);
+  for (i = 0; i < opts->n_conns; i++)
+    if (opts->conns[i] == NULL)
+      return mproc__err(MPROC_EINVAL, "conns[%zu] is NULL", i);
+  return 0;
+}
+
+/* The handles of the connections to pass, checked (open, not midway
+ * through a message). */
+static int conn_handles(const mproc_process *p, mproc_handle *h) {
+  size_t i;
+  for (i = 0; i < p->n_conns; i++) {
+    uint32_t flags;
+    int rc = mproc__conn_pass_info(p->conns[i], &h[i], &flags);
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
 int mproc_process_new(mproc_process **out, mproc_target target,
                       const void *arg, size_t len,
                       const mproc_process_opts *opts) {
@@ -123,6 +134,7 @@ int mproc_process_new(mproc_process **out, mproc_target target,
   mproc_start_method m;
   size_t name_len = 0;
   const char *name = opts ? opts->name : NULL;
+  int rc;
 
   if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
   *out = NULL;
@@ -130,6 +142,8 @@ int mproc_process_new(mproc_process **out, mproc_target target,
     return mproc__err(MPROC_EINVAL, "process target is NULL");
   if (arg == NULL && len > 0)
     return mproc__err(MPROC_EINVAL, "arg is NULL but len is %zu", len);
+  rc = check_conns(opts);
+  if (rc < 0) return rc;
   if (name) {
     name_len = strlen(name);
     if (name_len > MPROC_NAME_MAX)
@@ -157,6 +171,12 @@ int mproc_process_new(mproc_process **out, mproc_target target,
     if (p->arg == NULL) goto nomem;
     memcpy(p->arg, arg, len);
   }
+  if (opts && opts->n_conns > 0) {
+    p->conns = malloc(opts->n_conns * sizeof *p->conns);
+    if (p->conns == NULL) goto nomem;
+    memcpy(p->conns, opts->conns, opts->n_conns * sizeof *p->conns);
+    p->n_conns = opts->n_conns;
+  }
   p->arg_len = len;
   p->target = target;
   p->method = m;
@@ -175,6 +195,7 @@ int mproc_process_new(mproc_process **out, mproc_target target,
   return 0;
 
 nomem:
+  if (p) free(p->arg);
   free(p);
   return mproc__err(MPROC_ENOMEM, "out of memory for a %zu-byte argument",
                     len);
@@ -198,10 +219,11 @@ static int check_started(mproc_process *p, const char *what) {
 }
 
 int mproc_process_start(mproc_process *p) {
+  mproc_handle handles[MPROC_CONN_PASS_MAX];
   mproc__start st;
   void *boot = NULL;
   size_t boot_len = 0;
-  int rc;
+  int rc, locked;
 
   if (p == NULL) return mproc__err(MPROC_EINVAL, "process is NULL");
   if (p->state == MPROC__CLOSED)
@@ -215,8 +237,12 @@ int mproc_process_start(mproc_process *p) {
     return mproc__err(MPROC_EPERM,
                       "daemonic processes are not allowed to have children "
                       "(as in Python)");
+  rc = conn_handles(p, handles);
+  if (rc < 0) return rc;
   memset(&st, 0, sizeof st);
   st.method = p->method;
+  st.handles = handles;
+  st.n_handles = p->n_conns;
   if (p->method == MPROC_START_FORK) {
     st.fork_ctx = p;
   } else {
@@ -236,7 +262,10 @@ int mproc_process_start(mproc_process *p) {
   unlock();
 
   p->creator_pid = mproc__os_getpid();
+  /* fork: the child's copy of the open connections must be whole. */
+  locked = p->method == MPROC_START_FORK && mproc__conn_fork_lock();
   rc = mproc__os_proc_start(&p->os, &st);
+  mproc__conn_fork_unlock(locked);
   free(boot);
   if (rc < 0) return rc;
   /* The pid is asked of the backend when wanted (mproc_process_pid): a

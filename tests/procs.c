@@ -11,17 +11,22 @@
 
 mproc_start_method g_method;
 
+mproc_process *tp_start_with(mproc_target fn, const void *arg, size_t len,
+                             mproc_process_opts *o) {
+  mproc_process *p = NULL;
+  o->method = g_method;
+  assert_int_equal(mproc_process_new(&p, fn, arg, len, o), 0);
+  if (mproc_process_start(p) != 0) fail_msg("start: %s", mproc_last_error());
+  return p;
+}
+
 mproc_process *tp_start(mproc_target fn, const void *arg, size_t len,
                         const char *name, int daemon) {
-  mproc_process *p = NULL;
   mproc_process_opts o;
   memset(&o, 0, sizeof o);
   o.name = name;
   o.daemon = daemon;
-  o.method = g_method;
-  assert_int_equal(mproc_process_new(&p, fn, arg, len, &o), 0);
-  if (mproc_process_start(p) != 0) fail_msg("start: %s", mproc_last_error());
-  return p;
+  return tp_start_with(fn, arg, len, &o);
 }
 
 int tp_code(mproc_process *p) {

@@ -10,6 +10,9 @@ extern mproc_start_method g_method;
 /* Make and start a process with g_method; fails the test on error. */
 mproc_process *tp_start(mproc_target fn, const void *arg, size_t len,
                         const char *name, int daemon);
+/* The same with more options (o->method is set to g_method). */
+mproc_process *tp_start_with(mproc_target fn, const void *arg, size_t len,
+                             mproc_process_opts *o);
 /* Join without limit and return the exit code; fails the test on error. */
 int tp_code(mproc_process *p);
 /* tp_code, then free the process. */

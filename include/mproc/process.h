@@ -50,6 +50,7 @@ typedef intptr_t mproc_handle;
 
 typedef struct mproc_process mproc_process;
 typedef struct mproc_context mproc_context;
+typedef struct mproc_conn mproc_conn; /* mproc/pipe.h */
 
 /* ---- program set-up ---------------------------------------------------- */
 
@@ -132,13 +133,22 @@ typedef struct mproc_process_opts {
   int daemon;                /**< terminated at the parent's normal exit */
   mproc_start_method method; /**< overrides ctx and the program default */
   const mproc_context *ctx;  /**< method from a context (get_context()) */
+  /** Pipe ends the child receives, as mproc_conn_inherited(0 ..
+   *  n_conns - 1), under every start method (at most MPROC_CONN_PASS_MAX).
+   *  The array is copied; the ends themselves must stay open until
+   *  mproc_process_start returns, and stay the caller's: close or free
+   *  yours after the start so that the end of file reaches the peer. */
+  mproc_conn *const *conns;
+  size_t n_conns;
 } mproc_process_opts;
 
 /**
  * Create a process object (not started) that will run target(arg, len).
  * The argument bytes (any size, 0 allowed) are copied now.
  * Errors: MPROC_EINVAL (NULL out or target, arg NULL with len > 0, bad
- * method), MPROC_ENAMETOOLONG (name over MPROC_NAME_MAX bytes),
+ * method, conns NULL with n_conns > 0 or a NULL connection in it),
+ * MPROC_ERANGE (n_conns over MPROC_CONN_PASS_MAX), MPROC_ENAMETOOLONG
+ * (name over MPROC_NAME_MAX bytes),
  * MPROC_ENOTSUP (method not on this platform), MPROC_ENOMEM.
  * Thread-safety: a process object is used by one thread at a time.
  * Ownership: free with mproc_process_free().
@@ -150,7 +160,8 @@ MPROC_EXTERN int mproc_process_new(mproc_process **out, mproc_target target,
 /**
  * Start the child. Under spawn and forkserver the target must be
  * registered (MPROC_TASK).
- * Errors: MPROC_ESTATE (started before), MPROC_ENOTREG, MPROC_ENOTINIT
+ * Errors: MPROC_ESTATE (started before), MPROC_ECLOSED (a connection
+ * to pass was closed), MPROC_ENOTREG, MPROC_ENOTINIT
  * (spawn/forkserver without mproc_init()), MPROC_EPERM (a daemon process
  * may not have children, as in Python), MPROC_EOS.
  */

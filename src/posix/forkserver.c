@@ -377,7 +377,7 @@ int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st) {
   /* Queue the bootstrap message before asking for the fork, so the new
    * child finds it waiting instead of sleeping until we hear its pid. */
   if (rc == 0)
-    rc = mproc__posix_send_boot(sv[0], st->boot, st->boot_len, &sent, 0);
+    rc = mproc__posix_send_boot(sv[0], st, &sent, 0);
   p->owner = getpid();
   if (rc == 0) rc = send_request((long)p->owner, death, sv[1], status[1]);
   mproc__posix_close(sv[1]);
@@ -392,7 +392,7 @@ int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st) {
      * pipe without a pid; join reports that as a bootstrap failure. */
     p->sentinel = p->back = sv[0];
     p->status = status[0];
-    rc = mproc__posix_send_boot(sv[0], st->boot, st->boot_len, &sent, 1);
+    rc = mproc__posix_send_boot(sv[0], st, &sent, 1);
     if (rc == 0) return 0;
     if (mproc__posix_forkserver_pid(p) > 0) kill(p->pid, SIGKILL);
   }

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,6 +57,38 @@ int mproc__posix_send_all(int fd, const void *buf, size_t n) {
     n -= (size_t)r;
   }
   return 0;
+}
+
+ssize_t mproc__posix_sendmsg(int fd, const struct msghdr *m) {
+  ssize_t r;
+  do
+    r = sendmsg(fd, m, 0 /* SO_NOSIGPIPE is set on our sockets */);
+  while (r < 0 && errno == EINTR);
+  if (r >= 0) return r;
+  return mproc__posix_err(errno, "sendmsg");
+}
+
+ssize_t mproc__posix_recvmsg(int fd, struct msghdr *m) {
+  struct cmsghdr *c;
+  ssize_t r;
+  do
+    r = recvmsg(fd, m, 0);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return mproc__posix_err(errno, "recvmsg");
+  /* No MSG_CMSG_CLOEXEC: received descriptors get it now. Only a
+   * bootstrapping child receives them, before it runs any thread that
+   * could fork meanwhile. */
+  for (c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      size_t i, n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      int fd_i;
+      for (i = 0; i < n; i++) {
+        memcpy(&fd_i, CMSG_DATA(c) + i * sizeof(int), sizeof fd_i);
+        (void)mproc__posix_set_cloexec(fd_i);
+      }
+    }
+  }
+  return r;
 }
 
 ssize_t mproc__posix_send_some(int fd, const void *buf, size_t n, int all) {

@@ -45,6 +45,24 @@ int mproc__posix_send_all(int fd, const void *buf, size_t n) {
   return 0;
 }
 
+ssize_t mproc__posix_sendmsg(int fd, const struct msghdr *m) {
+  ssize_t r;
+  do
+    r = sendmsg(fd, m, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  if (r >= 0) return r;
+  return mproc__posix_err(errno, "sendmsg");
+}
+
+ssize_t mproc__posix_recvmsg(int fd, struct msghdr *m) {
+  ssize_t r;
+  do
+    r = recvmsg(fd, m, MSG_CMSG_CLOEXEC); /* received descriptors too */
+  while (r < 0 && errno == EINTR);
+  if (r >= 0) return r;
+  return mproc__posix_err(errno, "recvmsg");
+}
+
 ssize_t mproc__posix_send_some(int fd, const void *buf, size_t n, int all) {
   int flags = MSG_NOSIGNAL | (all ? 0 : MSG_DONTWAIT);
   ssize_t r;

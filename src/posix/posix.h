@@ -34,6 +34,12 @@ int mproc__posix_waitpid(pid_t pid, int *status);
 int mproc__posix_pipe(int fds[2]);                  /* both CLOEXEC */
 int mproc__posix_socketpair(int type, int fds[2]);  /* CLOEXEC, no SIGPIPE */
 const char *mproc__posix_exe_path(void);            /* for posix_spawn */
+/* sendmsg that never raises SIGPIPE (EPIPE -> MPROC_EEOF), and recvmsg
+ * that makes received descriptors CLOEXEC; both retry EINTR and return
+ * bytes or a negative code. */
+struct msghdr;
+ssize_t mproc__posix_sendmsg(int fd, const struct msghdr *m);
+ssize_t mproc__posix_recvmsg(int fd, struct msghdr *m);
 /* Whether the calling thread is the process's main thread; and, in a fork
  * child, forgetting what was known (the forking thread is the main one now). */
 int mproc__posix_is_main_thread(void);
@@ -115,10 +121,11 @@ long mproc__posix_forkserver_pid(mproc__os_proc *p);
  * pid becomes a bootstrap failure). */
 int mproc__posix_forkserver_status(mproc__os_proc *p);
 /* Send the bootstrap message — a u64 length, then the bytes — from byte
- * *sent on. With all = 0 only what the socket takes now (the forkserver
+ * *sent on. The connections to pass (st->handles) ride on the length, as
+ * SCM_RIGHTS; the child's read_boot collects them. With all = 0 only what the socket takes now (the forkserver
  * sends ahead of its request, so the child need not wait for us). */
-int mproc__posix_send_boot(int fd, const void *msg, size_t len,
-                           size_t *sent, int all);
+int mproc__posix_send_boot(int fd, const mproc__start *st, size_t *sent,
+                           int all);
 /* Send up to n bytes: all of them (blocking), or what fits now (0 if
  * nothing does). Never raises SIGPIPE. */
 ssize_t mproc__posix_send_some(int fd, const void *buf, size_t n, int all);

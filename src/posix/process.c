@@ -115,12 +115,52 @@ int mproc__os_proc_start(mproc__os_proc **out, const mproc__start *st) {
   return 0;
 }
 
-int mproc__posix_send_boot(int fd, const void *msg, size_t len,
-                           size_t *sent, int all) {
+/* The length word, carrying the connections' descriptors. */
+static int send_len_with_fds(int fd, const uint64_t *n, const mproc__start *st) {
+  union {
+    char buf[CMSG_SPACE(MPROC_CONN_PASS_MAX * sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  struct iovec iov;
+  struct msghdr m;
+  struct cmsghdr *c;
+  size_t i;
+  ssize_t r;
+  memset(&ctl, 0, sizeof ctl);
+  memset(&m, 0, sizeof m);
+  iov.iov_base = (void *)(uintptr_t)n;
+  iov.iov_len = sizeof *n;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl.buf;
+  m.msg_controllen = CMSG_SPACE(st->n_handles * sizeof(int));
+  c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(st->n_handles * sizeof(int));
+  for (i = 0; i < st->n_handles; i++) {
+    int h = (int)st->handles[i];
+    memcpy(CMSG_DATA(c) + i * sizeof(int), &h, sizeof h);
+  }
+  /* A fresh socket: the 8 bytes go in one piece. */
+  r = mproc__posix_sendmsg(fd, &m);
+  if (r < 0) return (int)r;
+  return r == (ssize_t)sizeof *n ? 0 : mproc__err(MPROC_EOS, "sendmsg: "
+                                                            "short send");
+}
+
+int mproc__posix_send_boot(int fd, const mproc__start *st, size_t *sent,
+                           int all) {
+  const void *msg = st->boot;
+  size_t len = st->boot_len;
   uint64_t n = len;
   int rc = 0;
+  if (*sent == 0 && st->n_handles > 0) {
+    rc = send_len_with_fds(fd, &n, st);
+    if (rc == 0) *sent = sizeof n;
+  }
   /* The stream is the u64 length, then the message; *sent counts both. */
-  while (*sent < sizeof n + len) {
+  while (rc == 0 && *sent < sizeof n + len) {
     const char *from = *sent < sizeof n ? (const char *)&n + *sent
                                          : (const char *)msg + (*sent - sizeof n);
     size_t left = *sent < sizeof n ? sizeof n - *sent : len - (*sent - sizeof n);
@@ -282,14 +322,48 @@ static void exit_reporting(int boot, int code) {
  * first 16 bytes, so the message starts aligned for the target's argument
  * either way. A small message comes in one read, and the child takes no
  * page faults on the allocator's code, its data and the heap. */
+/* One read of the bootstrap stream, taking the descriptors of passed
+ * connections when they come (with the length word). */
+static ssize_t read_some(int boot, void *buf, size_t n) {
+  union {
+    char buf[CMSG_SPACE(MPROC_CONN_PASS_MAX * sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  mproc_handle h[MPROC_CONN_PASS_MAX];
+  struct iovec iov;
+  struct msghdr m;
+  struct cmsghdr *c;
+  ssize_t r;
+  size_t i, k = 0;
+  memset(&m, 0, sizeof m);
+  iov.iov_base = buf;
+  iov.iov_len = n;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl.buf;
+  m.msg_controllen = sizeof ctl.buf;
+  r = mproc__posix_recvmsg(boot, &m);
+  if (r <= 0 || m.msg_controllen == 0) return r;
+  for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    size_t cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    for (i = 0; i < cnt && k < MPROC_CONN_PASS_MAX; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      h[k++] = fd;
+    }
+  }
+  mproc__child_received_handles(h, k);
+  return r;
+}
+
 static int read_boot(int boot, unsigned char *buf, size_t cap,
                      unsigned char **msg, size_t *len) {
   unsigned char *at = buf + 8; /* the length lands at buf + 8 */
   size_t got = 0, need = 8;
   uint64_t n = 0;
   while (got < need) {
-    ssize_t r = read(boot, at + got, cap - 8 - got);
-    if (r < 0 && errno == EINTR) continue;
+    ssize_t r = read_some(boot, at + got, cap - 8 - got);
     if (r <= 0)
       return mproc__err(MPROC_EBOOTSTRAP,
                         got < 8 ? "the parent closed the bootstrap channel "

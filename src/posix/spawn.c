@@ -95,7 +95,7 @@ int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st) {
   p->pid = pid;
   p->sentinel = p->back = sv[0];
   /* The child reads while we write, so any size goes through. */
-  rc = mproc__posix_send_boot(sv[0], st->boot, st->boot_len, &sent, 1);
+  rc = mproc__posix_send_boot(sv[0], st, &sent, 1);
   if (rc < 0) {
     kill(pid, SIGKILL);
     (void)mproc__posix_waitpid(pid, &death);

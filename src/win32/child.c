@@ -92,11 +92,34 @@ static int read_all(HANDLE h, void *buf, size_t len) {
   return 0;
 }
 
-/* Read the u64 length and the message it announces. */
+/* Read the passed pipe ends' handle values (a u64 count, then u64s):
+ * ours now, inherited only to reach us. */
+static int read_handles(HANDLE h) {
+  uint64_t n = 0, v[MPROC_CONN_PASS_MAX];
+  mproc_handle hs[MPROC_CONN_PASS_MAX];
+  size_t i;
+  int rc = read_all(h, &n, sizeof n);
+  if (rc < 0) return rc;
+  if (n > MPROC_CONN_PASS_MAX)
+    return mproc__err(MPROC_EBOOTSTRAP, "the parent passed %llu pipe ends; "
+                                        "the limit is %d",
+                      (unsigned long long)n, MPROC_CONN_PASS_MAX);
+  if (n > 0) rc = read_all(h, v, (size_t)n * sizeof v[0]);
+  if (rc < 0) return rc;
+  for (i = 0; i < n; i++) {
+    hs[i] = (mproc_handle)(uintptr_t)v[i];
+    SetHandleInformation((HANDLE)(uintptr_t)v[i], HANDLE_FLAG_INHERIT, 0);
+  }
+  mproc__child_received_handles(hs, (size_t)n);
+  return 0;
+}
+
+/* Read the handles, the u64 length and the message it announces. */
 static int read_boot(HANDLE h, void **msg, size_t *len) {
   uint64_t n = 0;
-  int rc = read_all(h, &n, sizeof n);
+  int rc = read_handles(h);
   void *buf;
+  if (rc == 0) rc = read_all(h, &n, sizeof n);
   if (rc < 0) return rc;
   if (n > (uint64_t)SIZE_MAX - 1)
     return mproc__err(MPROC_EBOOTSTRAP, "bootstrap message of %llu bytes "

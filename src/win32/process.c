@@ -9,8 +9,11 @@
  *      The child inherits exactly those three handles and inheritable
  *      duplicates of our stdio, listed in PROC_THREAD_ATTRIBUTE_HANDLE_LIST;
  *      they are made inheritable for this one call and closed right after.
- *   3. It puts the child in the kill-on-close job, resumes it and writes a
- *      u64 length and the bootstrap message into the bootstrap pipe.
+ *   3. It puts the child in the kill-on-close job, resumes it and writes
+ *      into the bootstrap pipe a u64 count and that many u64 handle values
+ *      (the pipe ends passed to the child: inheritable duplicates, also in
+ *      the handle list, closed here after the call), then a u64 length and
+ *      the bootstrap message.
  *   4. A child whose bootstrap fails writes its error sentence into the
  *      report pipe and exits with MPROC__BOOT_EXIT; the parent reads the
  *      sentence once the child has ended with that code.
@@ -44,6 +47,10 @@ typedef struct spawn_io {
   HANDLE report_r, report_w; /* report pipe: child writes, we read */
   HANDLE parent;             /* ourselves, SYNCHRONIZE, for the child */
   HANDLE std[3];             /* inheritable duplicates of our stdio */
+  HANDLE conn[MPROC_CONN_PASS_MAX]; /* inheritable duplicates of the
+                                       pipe ends to pass */
+  HANDLE conn_value[MPROC_CONN_PASS_MAX]; /* their values, for the child */
+  size_t n_conn;
 } spawn_io;
 
 /* ---- the kill-on-close job ------------------------------------------------ */
@@ -138,7 +145,8 @@ static int build_cmdline(WCHAR **out, const WCHAR *exe, const spawn_io *io) {
 /* ---- the handles the child receives --------------------------------------- */
 
 static void io_close(spawn_io *io) {
-  int i;
+  size_t i;
+  for (i = 0; i < io->n_conn; i++) mproc__win_close(io->conn[i]);
   mproc__win_close(io->boot_r);
   mproc__win_close(io->boot_w);
   mproc__win_close(io->report_r);
@@ -150,7 +158,9 @@ static void io_close(spawn_io *io) {
 
 /* Close what only the child needed, once it has its copies. */
 static void io_close_child_side(spawn_io *io) {
-  int i;
+  size_t i;
+  for (i = 0; i < io->n_conn; i++) mproc__win_close(io->conn[i]);
+  io->n_conn = 0;
   mproc__win_close(io->boot_r);
   mproc__win_close(io->report_w);
   mproc__win_close(io->parent);
@@ -174,6 +184,24 @@ static int io_pipes(spawn_io *io) {
  * by itself (CPython filters the same way). */
 static int listable(HANDLE h) {
   return ((uintptr_t)h & 3) != 3 || GetFileType(h) != FILE_TYPE_CHAR;
+}
+
+/* Inheritable duplicates of the pipe ends to pass, listed in `list`. */
+static int io_share_conns(spawn_io *io, const mproc__start *st, HANDLE *list,
+                          DWORD *n) {
+  HANDLE self = GetCurrentProcess();
+  size_t i;
+  for (i = 0; i < st->n_handles; i++) {
+    if (!DuplicateHandle(self, (HANDLE)(intptr_t)st->handles[i], self,
+                         &io->conn[i], 0, TRUE, DUPLICATE_SAME_ACCESS))
+      return mproc__win_err(GetLastError(), "DuplicateHandle (pipe end %zu "
+                                            "for the child)",
+                            i);
+    io->n_conn = i + 1;
+    io->conn_value[i] = io->conn[i];
+    list[(*n)++] = io->conn[i];
+  }
+  return 0;
 }
 
 /* Make the child's handles inheritable and list them in `list`. */
@@ -272,9 +300,14 @@ static BOOL write_all(HANDLE h, const void *buf, size_t len) {
 /* Hand the bootstrap message over. The child reads it in mproc_init; if it
  * ended first the write fails, and the start fails with it. */
 static int send_boot(mproc__os_proc *p, spawn_io *io, const mproc__start *st) {
-  uint64_t len = st->boot_len;
+  uint64_t len = st->boot_len, hs[1 + MPROC_CONN_PASS_MAX];
+  size_t i;
   DWORD err;
-  if (write_all(io->boot_w, &len, sizeof len) &&
+  hs[0] = st->n_handles;
+  for (i = 0; i < st->n_handles; i++)
+    hs[1 + i] = (uint64_t)(uintptr_t)io->conn_value[i];
+  if (write_all(io->boot_w, hs, (1 + st->n_handles) * sizeof hs[0]) &&
+      write_all(io->boot_w, &len, sizeof len) &&
       write_all(io->boot_w, st->boot, st->boot_len)) {
     mproc__win_close(io->boot_w);
     io->boot_w = NULL;
@@ -297,7 +330,7 @@ static void proc_release(mproc__os_proc *p) {
 
 int mproc__os_proc_start(mproc__os_proc **out, const mproc__start *st) {
   spawn_io io;
-  HANDLE list[6], job_h;
+  HANDLE list[6 + MPROC_CONN_PASS_MAX], job_h;
   DWORD nlist = 0;
   WCHAR *exe = NULL, *cmd = NULL;
   PROCESS_INFORMATION pi;
@@ -314,6 +347,7 @@ int mproc__os_proc_start(mproc__os_proc **out, const mproc__start *st) {
   job_h = the_job(); /* made here too when a spawned child starts its own */
   if ((rc = exe_path(&exe)) < 0 || (rc = io_pipes(&io)) < 0 ||
       (rc = io_share(&io, list, &nlist)) < 0 ||
+      (rc = io_share_conns(&io, st, list, &nlist)) < 0 ||
       (rc = build_cmdline(&cmd, exe, &io)) < 0)
     goto cleanup;
   rc = create_child(exe, cmd, &io, list, nlist, &pi);

@@ -1,0 +1,60 @@
+/* Python's guide, "Exchanging objects between processes — Pipes":
+ *
+ *   from multiprocessing import Process, Pipe
+ *   def f(conn):
+ *       conn.send([42, None, 'hello'])
+ *       conn.close()
+ *   if __name__ == '__main__':
+ *       parent_conn, child_conn = Pipe()
+ *       p = Process(target=f, args=(child_conn,))
+ *       p.start()
+ *       print(parent_conn.recv())   # prints "[42, None, 'hello']"
+ *       p.join()
+ *
+ * Messages are bytes. The child's end is passed in the process options
+ * and taken in the child with mproc_conn_inherited(), under every start
+ * method.
+ */
+#include <stdio.h>
+
+#include <mproc.h>
+
+static int f(const void *arg, size_t len) {
+  mproc_conn *conn;
+  const char msg[] = "[42, None, 'hello']";
+  (void)arg, (void)len;
+  if (mproc_conn_inherited(0, &conn) != 0) return 1;
+  mproc_conn_send(conn, msg, sizeof msg);
+  mproc_conn_free(conn);
+  return 0;
+}
+MPROC_TASK(f);
+
+int main(int argc, char **argv) {
+  mproc_conn *parent_conn, *child_conn;
+  mproc_process_opts opts = {0};
+  mproc_process *p;
+  char buf[64];
+  size_t len = 0;
+  int code = -1;
+  mproc_init(argc, argv);
+  if (mproc_pipe(1, &parent_conn, &child_conn) != 0) return 1;
+  opts.conns = &child_conn;
+  opts.n_conns = 1;
+  if (mproc_process_new(&p, f, NULL, 0, &opts) != 0 ||
+      mproc_process_start(p) != 0) {
+    fprintf(stderr, "start: %s\n", mproc_last_error());
+    return 1;
+  }
+  mproc_conn_free(child_conn); /* the child has its own */
+  if (mproc_conn_recv(parent_conn, buf, sizeof buf, &len) != 0) {
+    fprintf(stderr, "recv: %s\n", mproc_last_error());
+    return 1;
+  }
+  printf("%s\n", buf);
+  mproc_process_join(p, MPROC_FOREVER);
+  mproc_process_exitcode(p, &code);
+  mproc_process_free(p);
+  mproc_conn_free(parent_conn);
+  return code;
+}

@@ -1,0 +1,179 @@
+/* mproc: Pipe and Connection — multiprocessing.Pipe(), Connection's
+ * send_bytes / recv_bytes / recv_bytes_into / poll / close, and
+ * multiprocessing.connection.wait().
+ *
+ * A pipe is a pair of connected ends. Each send puts one framed message
+ * (an 8-byte length, then the bytes) into the stream; each recv takes one
+ * whole message out, whatever its size (0 bytes up to what memory holds).
+ *
+ *   mproc_conn *parent, *child;
+ *   mproc_pipe(1, &parent, &child);              // Pipe()
+ *   mproc_process_opts o = {0};
+ *   o.conns = &child; o.n_conns = 1;             // the child gets `child`
+ *   mproc_process_new(&p, work, NULL, 0, &o);
+ *   mproc_process_start(p);
+ *   mproc_conn_free(child);                      // ours: EOF works then
+ *   mproc_conn_recv_alloc(parent, &msg, &len);   // what work() sent
+ *
+ *   // in work(): mproc_conn *c; mproc_conn_inherited(0, &c);
+ *   //            mproc_conn_send(c, "hi", 2); mproc_conn_free(c);
+ *
+ * End of file: once every copy of the peer end is closed — closed by its
+ * process, or its process died or was killed — recv returns MPROC_EEOF
+ * (after the messages already sent), poll reports the end ready, and send
+ * returns MPROC_EEOF. Nothing ever raises SIGPIPE. Under the fork start
+ * method a child inherits every descriptor of its parent (as in Python),
+ * so a peer end copied into a fork child stays open while that child runs.
+ *
+ * Thread-safety (as Python's Connection): one thread may send while
+ * another receives on the same end; two threads must not receive (or two
+ * send) on one end at once, and no thread may use an end another thread
+ * is closing or freeing.
+ */
+#ifndef MPROC_PIPE_H
+#define MPROC_PIPE_H
+
+#include <stddef.h>
+
+#include "mproc/export.h"
+#include "mproc/process.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mproc_conn mproc_conn;
+
+/** Most connections one child can be given (mproc_process_opts.conns). */
+#define MPROC_CONN_PASS_MAX 64
+
+/**
+ * Make a pipe (Python's Pipe(duplex)). duplex != 0: both ends send and
+ * receive. duplex == 0: `*a` only receives and `*b` only sends, as
+ * Pipe(False) returns (reader, writer). The OS handles are not inherited
+ * by any child unless passed (mproc_process_opts.conns).
+ * Errors: MPROC_EINVAL (a or b NULL), MPROC_ENOMEM, MPROC_EOS (out of
+ * descriptors / handles).
+ * Thread-safety: safe. Ownership: free each end with mproc_conn_free().
+ */
+MPROC_EXTERN int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b);
+
+/**
+ * Send one message of `len` bytes (0 allowed, any size). Blocks until the
+ * whole message is in the pipe (a large one while the peer reads it).
+ * Errors: MPROC_EEOF (the peer end is closed: its process closed it or
+ * died), MPROC_ECLOSED (this end was closed), MPROC_EPERM (a receive-only
+ * end), MPROC_EINVAL (c NULL, buf NULL with len > 0), MPROC_EOS.
+ * Thread-safety: one sender per end at a time. Ownership: buf is read
+ * only during the call.
+ */
+MPROC_EXTERN int mproc_conn_send(mproc_conn *c, const void *buf, size_t len);
+
+/**
+ * Receive the next message into `buf` (capacity `cap`) and store its
+ * length in *len. Blocks until a message comes or the peer is gone. If
+ * the message is longer than `cap`, returns MPROC_EBUFSIZE with its
+ * length in *len and keeps it for the next recv (Python's BufferTooShort,
+ * without losing the message).
+ * Errors: MPROC_EEOF (the peer closed or died and every message it sent
+ * has been received; also when it died in the middle of a message, which
+ * is then lost), MPROC_EBUFSIZE, MPROC_ECLOSED, MPROC_EPERM (a send-only
+ * end), MPROC_EINVAL (c or len NULL, buf NULL with cap > 0), MPROC_ERANGE
+ * (a message larger than this process can address), MPROC_EOS.
+ * Thread-safety: one receiver per end at a time.
+ */
+MPROC_EXTERN int mproc_conn_recv(mproc_conn *c, void *buf, size_t cap,
+                                 size_t *len);
+
+/**
+ * As mproc_conn_recv, into a buffer it allocates: *out (free() it; NULL
+ * for an empty message), *len its length. On MPROC_ENOMEM the message
+ * stays for a later recv.
+ * Errors: those of mproc_conn_recv except MPROC_EBUFSIZE; MPROC_ENOMEM.
+ * Ownership: the caller frees *out with free().
+ */
+MPROC_EXTERN int mproc_conn_recv_alloc(mproc_conn *c, void **out,
+                                       size_t *len);
+
+/**
+ * Whether a message (or the end of file) can be received without
+ * blocking, waiting up to `timeout` seconds for one (0: just look;
+ * MPROC_FOREVER: no limit; negative: 0, as in Python). Returns 1 if so,
+ * 0 if the time ran out.
+ * Errors: MPROC_ECLOSED, MPROC_EPERM (a send-only end), MPROC_EINVAL (c
+ * NULL, NaN timeout), MPROC_EOS.
+ * Thread-safety: as mproc_conn_recv.
+ */
+MPROC_EXTERN int mproc_conn_poll(mproc_conn *c, double timeout);
+
+/** 1 if the end can receive / send, 0 if not (or c is NULL). */
+MPROC_EXTERN int mproc_conn_readable(const mproc_conn *c);
+MPROC_EXTERN int mproc_conn_writable(const mproc_conn *c);
+
+/**
+ * The OS handle of the end: a socket descriptor on POSIX (readable when a
+ * message or the end of file waits, for your own poll/epoll loop), the
+ * named-pipe HANDLE on Windows (Python's fileno()); -1 once closed. Do
+ * not close it or read from it. On Windows it is not a waitable object:
+ * wait with mproc_conn_wait().
+ */
+MPROC_EXTERN mproc_handle mproc_conn_handle(const mproc_conn *c);
+
+/**
+ * Close the end (Python's close()): the OS handle is released, so the
+ * peer sees the end of file once no other copy of this end is open.
+ * Later calls other than close and free return MPROC_ECLOSED. Closing
+ * twice is harmless.
+ * Errors: MPROC_EINVAL (c NULL).
+ */
+MPROC_EXTERN int mproc_conn_close(mproc_conn *c);
+
+/** Close if needed, and free the object. NULL is a no-op. */
+MPROC_EXTERN void mproc_conn_free(mproc_conn *c);
+
+/* ---- waiting on many (multiprocessing.connection.wait) ------------------ */
+
+/** One thing to wait for: a connection, or any handle that
+ *  mproc_wait_handles() takes (a process sentinel). */
+typedef struct mproc_wait_obj {
+  mproc_conn *conn;    /**< a receiving end, ready when a message or the
+                            end of file waits; or NULL to use `handle` */
+  mproc_handle handle; /**< used when conn is NULL */
+  int ready;           /**< out: 1 if ready, else 0 */
+} mproc_wait_obj;
+
+/**
+ * Wait until at least one of the `n` objects is ready or `timeout`
+ * passes (seconds; MPROC_FOREVER: no limit; negative: 0), and set each
+ * object's `ready`. Returns how many are ready (>= 1), or
+ * MPROC_ETIMEDOUT. Any number of objects, on every platform (Windows
+ * included: no 64-handle limit). A connection may appear only once.
+ * Errors: MPROC_EINVAL (objs NULL with n > 0, NaN timeout, a send-only
+ * connection), MPROC_ECLOSED (a closed connection), MPROC_ENOMEM,
+ * MPROC_EOS.
+ * Thread-safety: safe, if no other thread receives on the listed
+ * connections meanwhile.
+ */
+MPROC_EXTERN int mproc_conn_wait(mproc_wait_obj *objs, size_t n,
+                                 double timeout);
+
+/* ---- in a child: the connections its parent passed ---------------------- */
+
+/**
+ * In a child started with mproc_process_opts.conns: the i-th of those
+ * connections (0-based, in the order given), ready to use under every
+ * start method. Each can be taken once.
+ * Errors: MPROC_ENOENT (no i-th connection was passed), MPROC_ESTATE
+ * (taken already), MPROC_EINVAL (out NULL), MPROC_ENOMEM.
+ * Thread-safety: call from one thread. Ownership: the child owns *out;
+ * free it with mproc_conn_free().
+ */
+MPROC_EXTERN int mproc_conn_inherited(size_t i, mproc_conn **out);
+
+/** How many connections this process was given by its parent. */
+MPROC_EXTERN size_t mproc_conn_inherited_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

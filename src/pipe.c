@@ -1,0 +1,481 @@
+/* mproc: Pipe and Connection — message framing, argument checks, waiting
+ * on many, and the connections a child receives. The bytes move through
+ * the backend's pipe group (platform.h).
+ *
+ * Framing: each message is a u64 length in the sender's byte order
+ * (parent and child are the same program on the same machine), then the
+ * bytes. One write carries both, so a small message costs one system
+ * call to send and two to receive (the length, then the bytes: reading
+ * exactly, never ahead, keeps every byte not yet received in the OS,
+ * where a child given this end finds it).
+ *
+ * A length read whose message did not fit the caller's buffer is kept in
+ * the object (have_len), so the message waits for a bigger buffer.
+ *
+ * Every open connection of the process is on a list (`reg`), so that a
+ * fork child can close the ends it was not given: fork copies every
+ * descriptor, and a copy of a peer end left open in a child would keep
+ * the end of file from ever reaching its peer. The list's lock is held
+ * across a fork start (mproc__conn_fork_lock), so the child's copy of
+ * the list is whole. */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "forklock.h"
+#include "internal.h"
+#include "platform.h"
+#include "process-internal.h"
+
+enum { CONN_READ = 1u, CONN_WRITE = 2u };
+
+struct mproc_conn {
+  mproc__os_conn *os; /* NULL once closed */
+  unsigned flags;     /* CONN_READ | CONN_WRITE */
+  int have_len;       /* `pending` is the next message's length */
+  uint64_t pending;
+  int in_wait;        /* listed in the mproc_conn_wait call under way */
+  struct mproc_conn *prev, *next; /* on `reg` while open */
+};
+
+static uv_once_t reg_once = UV_ONCE_INIT;
+static mproc__forklock reg_lock_; /* forklock.h */
+static mproc_conn *reg;           /* the open connections, newest first */
+static atomic_size_t reg_open;    /* how many (read without the lock) */
+
+static void reg_init(void) { mproc__forklock_init(&reg_lock_); }
+
+static void reg_lock(void) {
+  uv_once(&reg_once, reg_init);
+  mproc__forklock_lock(&reg_lock_);
+}
+
+static void reg_unlock(void) { mproc__forklock_unlock(&reg_lock_); }
+
+static void reg_add(mproc_conn *c) {
+  reg_lock();
+  c->prev = NULL;
+  c->next = reg;
+  if (reg) reg->prev = c;
+  reg = c;
+  atomic_fetch_add(&reg_open, 1);
+  reg_unlock();
+}
+
+/* Unlink c (lock held). */
+static void reg_unlink(mproc_conn *c) {
+  if (c->prev)
+    c->prev->next = c->next;
+  else if (reg == c)
+    reg = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+  atomic_fetch_sub(&reg_open, 1);
+}
+
+static int conn_new(mproc__os_conn *os, unsigned flags, mproc_conn **out) {
+  mproc_conn *c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    mproc__os_conn_close(os);
+    return mproc__err(MPROC_ENOMEM, "out of memory for a connection");
+  }
+  c->os = os;
+  c->flags = flags;
+  reg_add(c);
+  *out = c;
+  return 0;
+}
+
+/* Close c's handle and take it off the list. */
+static void conn_close(mproc_conn *c) {
+  reg_lock();
+  reg_unlink(c);
+  reg_unlock();
+  mproc__os_conn_close(c->os);
+  c->os = NULL;
+  c->have_len = 0;
+}
+
+int mproc__conn_fork_lock(void) {
+  /* No connection open: nothing for the child to close, no lock to take
+   * (one made meanwhile by another thread is the race Python has too). */
+  if (atomic_load(&reg_open) == 0) return 0;
+  reg_lock();
+  return 1;
+}
+
+void mproc__conn_fork_unlock(int locked) {
+  if (locked) reg_unlock();
+}
+
+void mproc__conn_fork_child(mproc_conn *const *keep, size_t n) {
+  mproc_conn *c, *next;
+  size_t i;
+  /* Held at the fork by the thread that forked us (this one) when there
+   * were connections. Nothing is written when there is nothing to do: a
+   * fork child then takes no page fault here. */
+  mproc__forklock_after_fork(&reg_lock_);
+  if (reg == NULL) return;
+  for (c = reg; c; c = next) {
+    next = c->next;
+    for (i = 0; i < n && keep[i] != c; i++) {
+    }
+    /* Closed here either way: a passed end is reopened through
+     * mproc_conn_inherited() on the same descriptor, so only the object
+     * is dropped for it (the copy of the parent's object reads as
+     * closed, as the others do). */
+    if (i < n)
+      mproc__os_conn_forget(c->os);
+    else
+      mproc__os_conn_close(c->os);
+    c->os = NULL;
+    c->prev = c->next = NULL;
+  }
+  reg = NULL;
+  atomic_store(&reg_open, 0);
+}
+
+int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b) {
+  mproc__os_conn *oa = NULL, *ob = NULL;
+  unsigned fa = duplex ? CONN_READ | CONN_WRITE : CONN_READ;
+  unsigned fb = duplex ? CONN_READ | CONN_WRITE : CONN_WRITE;
+  int rc;
+  if (a == NULL || b == NULL)
+    return mproc__err(MPROC_EINVAL, "mproc_pipe: a or b is NULL");
+  *a = *b = NULL;
+  rc = mproc__os_conn_pair(duplex != 0, &oa, &ob);
+  if (rc < 0) return rc;
+  rc = conn_new(oa, fa, a);
+  if (rc < 0) {
+    mproc__os_conn_close(ob);
+    return rc;
+  }
+  rc = conn_new(ob, fb, b);
+  if (rc < 0) {
+    mproc_conn_free(*a);
+    *a = NULL;
+  }
+  return rc;
+}
+
+/* The checks every operation starts with. `need` is CONN_READ or
+ * CONN_WRITE (0: any end). */
+static int check(const mproc_conn *c, unsigned need, const char *what) {
+  if (c == NULL) return mproc__err(MPROC_EINVAL, "%s: connection is NULL", what);
+  if (c->os == NULL)
+    return mproc__err(MPROC_ECLOSED, "%s: the connection is closed", what);
+  if (need && !(c->flags & need))
+    return mproc__err(MPROC_EPERM, "%s: this end of a one-way pipe only %s",
+                      what, need == CONN_READ ? "sends" : "receives");
+  return 0;
+}
+
+int mproc_conn_send(mproc_conn *c, const void *buf, size_t len) {
+  uint64_t hdr = len;
+  int rc = check(c, CONN_WRITE, "send");
+  if (rc < 0) return rc;
+  if (buf == NULL && len > 0)
+    return mproc__err(MPROC_EINVAL, "send: buf is NULL but len is %zu", len);
+  rc = mproc__os_conn_write(c->os, &hdr, sizeof hdr, buf, len);
+  if (rc == MPROC_EEOF)
+    return mproc__err(rc, "send: the peer end is closed (its process "
+                          "closed it or died)");
+  return rc;
+}
+
+/* Make the next message's length known (reading it if needed). */
+static int next_len(mproc_conn *c, const char *what) {
+  uint64_t hdr = 0;
+  size_t got = 0;
+  int rc;
+  if (c->have_len) return 0;
+  rc = mproc__os_conn_read(c->os, &hdr, sizeof hdr, &got);
+  if (rc == MPROC_EEOF)
+    return mproc__err(rc, got == 0 ? "%s: end of file: the peer end is "
+                                     "closed (its process closed it or died)"
+                                   : "%s: end of file inside a message "
+                                     "header: the peer died while sending",
+                      what);
+  if (rc < 0) return rc;
+  c->pending = hdr;
+  c->have_len = 1;
+  return 0;
+}
+
+/* Read the pending message's bytes into buf (room for all of them). */
+static int take_body(mproc_conn *c, void *buf, const char *what) {
+  size_t n = (size_t)c->pending, got = 0;
+  int rc = 0;
+  if (n > 0) rc = mproc__os_conn_read(c->os, buf, n, &got);
+  if (rc == MPROC_EEOF) {
+    c->have_len = 0; /* the rest never comes: the message is lost */
+    return mproc__err(rc, "%s: end of file after %zu of the %zu bytes of a "
+                          "message: the peer died while sending",
+                      what, got, n);
+  }
+  if (rc < 0) return rc; /* an OS failure: the stream is out of step */
+  c->have_len = 0;
+  return 0;
+}
+
+static int check_size(const mproc_conn *c, const char *what) {
+  if (c->pending > (uint64_t)SIZE_MAX)
+    return mproc__err(MPROC_ERANGE, "%s: the message is %llu bytes, more "
+                                    "than this process can address",
+                      what, (unsigned long long)c->pending);
+  return 0;
+}
+
+int mproc_conn_recv(mproc_conn *c, void *buf, size_t cap, size_t *len) {
+  int rc = check(c, CONN_READ, "recv");
+  if (rc < 0) return rc;
+  if (len == NULL) return mproc__err(MPROC_EINVAL, "recv: len is NULL");
+  if (buf == NULL && cap > 0)
+    return mproc__err(MPROC_EINVAL, "recv: buf is NULL but cap is %zu", cap);
+  rc = next_len(c, "recv");
+  if (rc == 0) rc = check_size(c, "recv");
+  if (rc < 0) return rc;
+  *len = (size_t)c->pending;
+  if (c->pending > cap)
+    return mproc__err(MPROC_EBUFSIZE, "recv: the message is %zu bytes, the "
+                                      "buffer %zu; it stays for the next "
+                                      "recv",
+                      *len, cap);
+  return take_body(c, buf, "recv");
+}
+
+int mproc_conn_recv_alloc(mproc_conn *c, void **out, size_t *len) {
+  void *buf = NULL;
+  int rc = check(c, CONN_READ, "recv_alloc");
+  if (rc < 0) return rc;
+  if (out == NULL || len == NULL)
+    return mproc__err(MPROC_EINVAL, "recv_alloc: out or len is NULL");
+  *out = NULL;
+  *len = 0;
+  rc = next_len(c, "recv_alloc");
+  if (rc == 0) rc = check_size(c, "recv_alloc");
+  if (rc < 0) return rc;
+  if (c->pending > 0) {
+    buf = malloc((size_t)c->pending);
+    if (buf == NULL)
+      return mproc__err(MPROC_ENOMEM, "recv_alloc: out of memory for a "
+                                      "%llu-byte message; it stays for the "
+                                      "next recv",
+                        (unsigned long long)c->pending);
+  }
+  *len = (size_t)c->pending;
+  rc = take_body(c, buf, "recv_alloc");
+  if (rc < 0) {
+    free(buf);
+    *len = 0;
+    return rc;
+  }
+  *out = buf;
+  return 0;
+}
+
+int mproc_conn_poll(mproc_conn *c, double timeout) {
+  double t;
+  int rc = check(c, CONN_READ, "poll");
+  if (rc < 0) return rc;
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  if (c->have_len) return 1;
+  return mproc__os_conn_poll(c->os, t);
+}
+
+int mproc_conn_readable(const mproc_conn *c) {
+  return c != NULL && (c->flags & CONN_READ) != 0;
+}
+
+int mproc_conn_writable(const mproc_conn *c) {
+  return c != NULL && (c->flags & CONN_WRITE) != 0;
+}
+
+mproc_handle mproc_conn_handle(const mproc_conn *c) {
+  if (c == NULL || c->os == NULL) return -1;
+  return mproc__os_conn_handle(c->os);
+}
+
+int mproc_conn_close(mproc_conn *c) {
+  if (c == NULL) return mproc__err(MPROC_EINVAL, "close: connection is NULL");
+  if (c->os) conn_close(c);
+  return 0;
+}
+
+void mproc_conn_free(mproc_conn *c) {
+  if (c == NULL) return;
+  if (c->os) conn_close(c);
+  free(c);
+}
+
+/* ---- waiting on many ------------------------------------------------------ */
+
+/* What one mproc_conn_wait call holds: for each object still to wait on,
+ * its handle and its index in objs. */
+typedef struct wait_set {
+  mproc_handle *h;
+  size_t *at;
+  unsigned char *ready;
+  size_t n;
+} wait_set;
+
+/* End every begun connection wait and set `ready` from the wait. */
+static void wait_finish(mproc_wait_obj *objs, wait_set *w, int waited) {
+  size_t k;
+  for (k = 0; k < w->n; k++) {
+    mproc_wait_obj *o = &objs[w->at[k]];
+    int sig = waited && w->ready[k];
+    if (o->conn) o->conn->in_wait = 0;
+    o->ready = o->conn ? mproc__os_conn_wait_end(o->conn->os, sig) > 0 : sig;
+  }
+}
+
+/* Check every object; begin the connection waits; sort out what is ready
+ * now. On failure every wait begun is ended. */
+static int wait_prepare(mproc_wait_obj *objs, size_t n, wait_set *w,
+                        size_t *now) {
+  size_t i;
+  int rc;
+  for (i = 0; i < n; i++) {
+    mproc_wait_obj *o = &objs[i];
+    mproc_handle h = o->handle;
+    o->ready = 0;
+    if (o->conn) {
+      rc = check(o->conn, CONN_READ, "wait");
+      if (rc == MPROC_EPERM) rc = MPROC_EINVAL;
+      if (rc == 0 && o->conn->in_wait)
+        rc = mproc__err(MPROC_EINVAL, "the connection is listed twice");
+      if (rc == 0 && o->conn->have_len) {
+        o->ready = 1;
+        (*now)++;
+        continue;
+      }
+      if (rc == 0) rc = mproc__os_conn_wait_begin(o->conn->os, &h);
+      if (rc < 0) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", mproc_last_error());
+        wait_finish(objs, w, 0);
+        return mproc__err(rc, "wait: object %zu of %zu: %s", i, n, why);
+      }
+      if (rc == 1) {
+        o->ready = 1;
+        (*now)++;
+        continue;
+      }
+      o->conn->in_wait = 1;
+    }
+    w->h[w->n] = h;
+    w->at[w->n] = i;
+    w->n++;
+  }
+  return 0;
+}
+
+int mproc_conn_wait(mproc_wait_obj *objs, size_t n, double timeout) {
+  wait_set w = {NULL, NULL, NULL, 0};
+  size_t now = 0, i;
+  double t;
+  int rc, count = 0;
+
+  if (objs == NULL && n > 0)
+    return mproc__err(MPROC_EINVAL, "wait: objs is NULL but n is %zu", n);
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  if (n > 0) {
+    w.h = malloc(n * sizeof *w.h);
+    w.at = malloc(n * sizeof *w.at);
+    w.ready = calloc(n, 1);
+    if (w.h == NULL || w.at == NULL || w.ready == NULL) {
+      rc = mproc__err(MPROC_ENOMEM, "wait: out of memory for %zu objects", n);
+      goto cleanup;
+    }
+  }
+  rc = wait_prepare(objs, n, &w, &now);
+  if (rc < 0) goto cleanup;
+  /* Something is ready already: only look at the rest. */
+  if (w.n > 0 || now == 0)
+    rc = mproc__os_wait_handles(w.h, w.n, now ? 0 : t, w.ready);
+  if (rc < 0 && rc != MPROC_ETIMEDOUT) {
+    wait_finish(objs, &w, 0);
+    goto cleanup;
+  }
+  wait_finish(objs, &w, rc >= 0);
+  for (i = 0; i < n; i++) count += objs[i].ready != 0;
+  rc = count > 0 ? count
+                 : mproc__err(MPROC_ETIMEDOUT, "wait: none of the %zu objects "
+                                               "became ready in time",
+                              n);
+cleanup:
+  free(w.h);
+  free(w.at);
+  free(w.ready);
+  return rc;
+}
+
+/* ---- passing to children -------------------------------------------------- */
+
+int mproc__conn_pass_info(const mproc_conn *c, mproc_handle *h,
+                          uint32_t *flags) {
+  int rc = check(c, 0, "passing a connection to a child");
+  if (rc < 0) return rc;
+  if (c->have_len)
+    return mproc__err(MPROC_ESTATE, "passing a connection to a child: this "
+                                    "process has begun receiving a message "
+                                    "on it (a recv gave MPROC_EBUFSIZE); "
+                                    "receive that message first");
+  *h = mproc__os_conn_handle(c->os);
+  *flags = c->flags;
+  return 0;
+}
+
+/* The connections this process was given: filled once, before the target
+ * runs, by child.c. A fixed table: a fork child fills it without the
+ * allocator. */
+static struct {
+  mproc_handle h;
+  uint32_t flags;
+  int taken;
+} inherited[MPROC_CONN_PASS_MAX];
+static size_t n_inherited;
+
+void mproc__conn_set_inherited(const mproc_handle *h, const uint32_t *flags,
+                               size_t n) {
+  size_t i;
+  /* Nothing stored when nothing changes: a fork child that gets no
+   * connection then takes no page fault here. */
+  if (n == 0 && n_inherited == 0) return;
+  if (n > MPROC_CONN_PASS_MAX) n = MPROC_CONN_PASS_MAX;
+  for (i = 0; i < n; i++) {
+    inherited[i].h = h[i];
+    inherited[i].flags = flags[i];
+    inherited[i].taken = 0;
+  }
+  n_inherited = n;
+}
+
+size_t mproc_conn_inherited_count(void) { return n_inherited; }
+
+int mproc_conn_inherited(size_t i, mproc_conn **out) {
+  mproc__os_conn *os = NULL;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "inherited: out is NULL");
+  *out = NULL;
+  if (i >= n_inherited)
+    return mproc__err(MPROC_ENOENT, "inherited: connection %zu was not "
+                                    "passed; this process has %zu",
+                      i, n_inherited);
+  if (inherited[i].taken)
+    return mproc__err(MPROC_ESTATE, "inherited: connection %zu was taken "
+                                    "already",
+                      i);
+  rc = mproc__os_conn_adopt(inherited[i].h, &os);
+  if (rc < 0) return rc;
+  rc = conn_new(os, inherited[i].flags, out);
+  if (rc == 0) inherited[i].taken = 1;
+  return rc;
+}
