@@ -24,7 +24,6 @@
  * exit code: shared machines are noisy. POSIX only. */
 #include <errno.h>
 #include <sched.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,18 +36,13 @@
 
 #include <mproc.h>
 
-#ifndef MPROC_BENCH_DIR /* where pipe.py lives; set by CMake */
-#define MPROC_BENCH_DIR "."
-#endif
-#ifndef MPROC_BENCH_CONFIG
-#define MPROC_BENCH_CONFIG ""
-#endif
+#include "common.h"
+
 
 #define MAX_ROUNDS 15
 #define SMALL 64
 #define BIG ((size_t)1 << 20)
 
-extern char **environ;
 
 enum { S_SAME, S_CROSS, S_BIG, S_COUNT };
 enum { K_MPROC, K_RAW, K_PY, K_COUNT };
@@ -64,11 +58,7 @@ static double RES[K_COUNT][S_COUNT][MAX_ROUNDS]; /* per second */
 static int GOT[K_COUNT][S_COUNT];
 static int PINNED = 1;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return bench_now_ns() / 1e9; }
 
 static void pin(int cpu) {
 #ifdef __linux__
@@ -268,58 +258,34 @@ static double round_of(int k, int s) {
 
 static const char *const S_KEY[S_COUNT] = {"same", "cross", "big"};
 
-static void run_python(void) {
-  const char *py = getenv("MPROC_BENCH_PYTHON");
-  char script[4096], cmd[8300], line[512];
-  FILE *f;
+static void python_line(const char *line) {
+  char key[32];
+  double v;
   int s;
-  if (py == NULL || py[0] == '\0') py = "python3";
-  snprintf(script, sizeof script, "%s/pipe.py",
-           getenv("MPROC_BENCH_DIR") ? getenv("MPROC_BENCH_DIR")
-                                     : MPROC_BENCH_DIR);
-  if (access(script, R_OK) != 0) {
-    printf("python: not available (no %s)\n", script);
+  if (sscanf(line, "RESULT %31s value=%lf", key, &v) != 2) {
+    printf("python: %s", line);
     return;
   }
-  /* Python is slower: a fifth of the round trips and of the bytes. */
-  snprintf(cmd, sizeof cmd, "%s '%s' --pp-n %ld --big-n %ld --rounds 3", py,
-           script, Z.n[S_SAME] / 5, Z.n[S_BIG] / 5);
-  fflush(stdout);
-  f = popen(cmd, "r");
-  if (f == NULL) {
-    printf("python: not available (%s)\n", strerror(errno));
-    return;
-  }
-  while (fgets(line, sizeof line, f)) {
-    char key[32];
-    double v;
-    if (sscanf(line, "RESULT %31s value=%lf", key, &v) != 2) {
-      printf("python: %s", line);
-      continue;
+  for (s = 0; s < S_COUNT; s++)
+    if (strcmp(key, S_KEY[s]) == 0) {
+      RES[K_PY][s][0] = v;
+      GOT[K_PY][s] = 1;
     }
-    for (s = 0; s < S_COUNT; s++)
-      if (strcmp(key, S_KEY[s]) == 0) {
-        RES[K_PY][s][0] = v;
-        GOT[K_PY][s] = 1;
-      }
-  }
-  pclose(f);
+}
+
+static void run_python(void) {
+  char pp[32], big[32];
+  const char *args[] = {"--pp-n", pp, "--big-n", big, "--rounds", "3", NULL};
+  /* Python is slower: a fifth of the round trips and of the bytes. */
+  snprintf(pp, sizeof pp, "%ld", Z.n[S_SAME] / 5);
+  snprintf(big, sizeof big, "%ld", Z.n[S_BIG] / 5);
+  (void)bench_python("pipe.py", args, python_line);
 }
 
 /* ---- report ------------------------------------------------------------------------ */
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 static double median(int k, int s) {
-  double v[MAX_ROUNDS];
-  int n = GOT[k][s];
-  if (n == 0) return 0;
-  memcpy(v, RES[k][s], (size_t)n * sizeof *v);
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  return bench_stats_of(RES[k][s], (size_t)GOT[k][s]).median;
 }
 
 static void print_section(int s) {
@@ -382,11 +348,7 @@ int main(int argc, char **argv) {
     Z.rounds = 1;
     python = 0;
   }
-  printf("pipe: two processes over a Pipe; build %s, %d usable CPUs\n",
-         MPROC_BENCH_CONFIG[0] ? MPROC_BENCH_CONFIG : "(no type)",
-         mproc_cpu_count());
-  if (strcmp(MPROC_BENCH_CONFIG, "Release") != 0)
-    printf("note: not a Release build; numbers are for smoke only\n");
+  bench_banner("pipe: two processes over a Pipe");
   fflush(stdout);
   for (i = 0; i < Z.rounds; i++)
     for (s = 0; s < S_COUNT; s++)
