@@ -21,9 +21,12 @@
  * End of file: once every copy of the peer end is closed — closed by its
  * process, or its process died or was killed — recv returns MPROC_EEOF
  * (after the messages already sent), poll reports the end ready, and send
- * returns MPROC_EEOF. Nothing ever raises SIGPIPE. Under the fork start
- * method a child inherits every descriptor of its parent (as in Python),
- * so a peer end copied into a fork child stays open while that child runs.
+ * returns MPROC_EEOF. Nothing ever raises SIGPIPE. A child holds only the
+ * ends it was given, under every start method: a fork child closes its
+ * copies of the parent's other connections before its target runs (they
+ * read as closed there, MPROC_ECLOSED), so a peer end never stays open in
+ * a child by accident — stricter than Python, whose fork children keep
+ * every copy. Descriptors that are not mproc connections are untouched.
  *
  * Thread-safety (as Python's Connection): one thread may send while
  * another receives on the same end; two threads must not receive (or two
