@@ -13,8 +13,9 @@
  * unit meant for an older sleeper which is on its way into the wait, or
  * woken but not yet running: units carry no name, and taking such a unit
  * would make the older sleeper sleep through its wake-up. Every
- * registered sleeper takes exactly one unit (out[i]--), also one that
- * times out after its generation was woken (timed_out).
+ * registered sleeper takes one unit (out[i]--), also one that times out
+ * after its generation was woken (quit; if the unit is not there at once,
+ * it is left, and out[i] shows it as owed).
  *
  * Only when every semaphore still owes units (slow sleepers, or units left
  * by processes killed while registered, which are never taken) does a
@@ -37,6 +38,10 @@
 #define SLICE 0.1
 /* Give-backs of a unit that was not ours before we keep it. */
 #define STEAL_MAX 64
+/* How long a sleeper that stops waiting looks for the unit posted for it
+ * (it is there unless another sleeper holds it for a moment): short, so a
+ * timed wait does not overrun its timeout by more. */
+#define QUIT_WAIT 0.002
 
 struct mproc__os_park {
   mproc__os_sem *sem[MPROC__PARK_SEMS];
@@ -103,7 +108,7 @@ static void quit(mproc__os_park *p, uint32_t g, uint32_t i) {
   lock(p);
   left = leave(p, g);
   unlock(p);
-  if (left || mproc__os_sem_wait(p->sem[i], SLICE) != 0) return;
+  if (left || mproc__os_sem_wait(p->sem[i], QUIT_WAIT) != 0) return;
   lock(p);
   taken(p, i);
   unlock(p);
@@ -130,10 +135,14 @@ static int claim(mproc__os_park *p, uint32_t g, uint32_t i,
 
 int mproc__os_wait(mproc__os_park *p, _Atomic uint32_t *addr,
                    uint32_t expected, double timeout) {
+  /* Give-backs in a row, counted per object (a caller re-waits after
+   * each): another object's count must not make us keep a unit here. */
   static _Thread_local unsigned steals;
+  static _Thread_local const mproc__park_words *steals_on;
   double t = timeout < 0 || timeout > SLICE ? SLICE : timeout;
   uint32_t g, i;
   int rc;
+  if (steals_on != p->w) steals_on = p->w, steals = 0;
   lock(p);
   g = atomic_load(&p->w->gen);
   i = atomic_load(&p->w->idx);

@@ -28,6 +28,7 @@ typedef struct registry {
   uint64_t next_gen;
   int32_t free_holders; /* free list head + 1 */
   int32_t fresh;        /* records [fresh, MPROC__REG_HOLDERS) never used */
+  uint64_t barren_at; /* when a collection last found no dead holder */
   reg_entry e[MPROC__REG_ENTRIES];
   reg_holder h[MPROC__REG_HOLDERS];
 } registry;
@@ -84,10 +85,16 @@ static void give_record(int32_t r) {
 
 static int alive(int32_t pid, int32_t *dead);
 
-/* Out of records: take back every dead holder's (rare, and slow). */
+/* Out of records: take back every dead holder's (rare, and slow: a
+ * liveness check per record, under the program's lock). A collection that
+ * found nothing is not repeated for a second, so a pool full of live
+ * holders costs one scan a second, not one per create or open. */
 static void collect_dead(void) {
   int32_t dead = 0, *link, r;
+  int32_t before = reg->free_holders;
+  uint64_t now = uv_hrtime();
   uint32_t i;
+  if (reg->barren_at != 0 && now - reg->barren_at < (uint64_t)1e9) return;
   for (i = 0; i < MPROC__REG_ENTRIES; i++)
     for (link = &reg->e[i].holders; (r = *link) != 0;) {
       if (reg->e[i].state < CREATING || !alive(reg->h[r - 1].pid, &dead)) {
@@ -97,6 +104,7 @@ static void collect_dead(void) {
         link = &reg->h[r - 1].next;
       }
     }
+  reg->barren_at = reg->free_holders == before ? now : 0;
 }
 
 static int add_holder(reg_entry *e, int32_t pid) {
@@ -208,6 +216,13 @@ int mproc__reg_create(const char *name, mproc__reg_ref *ref) {
   reg_entry *e;
   if (!mproc__reg_ready()) return 1;
   lock();
+  if (find(name, NULL) >= 0) {
+    /* Ours and alive (or being created): the exclusive create would fail
+     * anyway, and a second entry could make the tracker remove the name
+     * of a segment the new entry never owned. */
+    unlock();
+    return mproc__err(MPROC_EEXIST, "shared memory \"%s\" exists", name);
+  }
   if (reg->used >= MPROC__REG_LIMIT) goto full;
   for (i = hash(name); in_use(atomic_load(&reg->e[i].state));
        i = (i + 1) & MASK) {
@@ -240,7 +255,10 @@ int mproc__reg_attach(const char *name, mproc__reg_ref *ref) {
   i = find(name, &removing);
   if (i >= 0 && atomic_load(&reg->e[i].state) == CREATING &&
       !prune(&reg->e[i], &dead)) {
-    /* Its creator died before the create: never a segment. */
+    /* Its creator died before it published the entry. It may have died
+     * inside its exclusive create (then a segment leaks), or before it
+     * (then the name may be something else's, not ours to count or to
+     * remove): forget the entry, and never remove the name. */
     forget(&reg->e[i]);
     i = find(name, &removing);
   }
@@ -316,6 +334,16 @@ void mproc__reg_drop(const mproc__reg_ref *ref) {
   unlock();
 }
 
+int mproc__reg_live(const mproc__reg_ref *ref) {
+  reg_entry *e;
+  int live;
+  lock();
+  e = entry_of(ref);
+  live = e != NULL && atomic_load(&e->state) == LIVE;
+  unlock();
+  return live;
+}
+
 int mproc__reg_has(const char *name) {
   int32_t i;
   if (!mproc__reg_ready()) return 0;
@@ -327,7 +355,10 @@ int mproc__reg_has(const char *name) {
 
 /* The tracker, once the program has ended: remove every segment no live
  * process holds. A REMOVING entry whose remover died may share its name
- * with a newer live entry: then only the entry goes. */
+ * with a newer live entry: then only the entry goes. A CREATING one was
+ * never published: only the entry goes (a creator SIGKILLed inside its
+ * create leaks its segment: a few system calls wide, and better than
+ * removing a name that was not ours). */
 int mproc__shm_sweep_registry(void) {
   uint32_t i;
   int left = 0;
@@ -342,7 +373,9 @@ int mproc__shm_sweep_registry(void) {
       left++;
       continue;
     }
-    if (st != REMOVING || find(e->name, NULL) < 0)
+    /* Never published: the creator died before or inside its create,
+     * and the name may be another object's (see mproc__reg_attach). */
+    if (st == LIVE || (st == REMOVING && find(e->name, NULL) < 0))
       mproc__os_shm_unlink(e->name);
     forget(e);
   }

@@ -38,7 +38,8 @@ typedef struct mproc__reg_ref {
 } mproc__reg_ref;
 
 /** Enter `name` as CREATING with the caller as holder. 0, or 1 when the
- *  registry is full (or absent): the caller falls back. */
+ *  registry is full (or absent): the caller falls back; MPROC_EEXIST when
+ *  the name is a segment of this program already. */
 int mproc__reg_create(const char *name, mproc__reg_ref *ref);
 /** The segment exists now: opens may register. */
 void mproc__reg_publish(const mproc__reg_ref *ref);
@@ -46,7 +47,9 @@ void mproc__reg_publish(const mproc__reg_ref *ref);
 enum { MPROC__REG_FOUND = 0, MPROC__REG_ABSENT = 1, MPROC__REG_BUSY = 2 };
 /** Register the caller as a holder of the live entry `name`: FOUND;
  *  ABSENT when there is none; BUSY while it is being created (retry);
- *  MPROC_ENOENT while it is being removed. */
+ *  MPROC_ENOENT while it is being removed. A hold is taken before the
+ *  name is opened (so a last close cannot remove it meanwhile); after the
+ *  open, mproc__reg_live() tells whether the name still was this entry's. */
 int mproc__reg_attach(const char *name, mproc__reg_ref *ref);
 /** Drop the caller's hold. 1 when no live holder is left: the entry is
  *  REMOVING and the caller must remove the name, then mproc__reg_drop. */
@@ -56,6 +59,8 @@ int mproc__reg_detach(const mproc__reg_ref *ref);
 int mproc__reg_unlink(const mproc__reg_ref *ref);
 /** Forget the entry (after its name was removed, or a failed create). */
 void mproc__reg_drop(const mproc__reg_ref *ref);
+/** 1 while the entry is LIVE (not being removed, not gone). */
+int mproc__reg_live(const mproc__reg_ref *ref);
 /** 1 if `name` is a live entry (a plain segment of this program). */
 int mproc__reg_has(const char *name);
 

@@ -48,8 +48,11 @@ static int create_plain(void *ctx, const char *name) {
   s->mode = SHM_PLAIN;
   /* Entered before the name exists, so an open never sees the segment
    * without its entry. */
-  if (c->track)
-    s->mode = mproc__reg_create(name, &s->ref) == 0 ? SHM_REG : SHM_OWNED;
+  if (c->track) {
+    rc = mproc__reg_create(name, &s->ref);
+    if (rc < 0) return rc;
+    s->mode = rc == 0 ? SHM_REG : SHM_OWNED;
+  }
   rc = mproc__os_shm_create(&s->obj.seg, name, c->size);
   if (rc < 0) {
     if (s->mode == SHM_REG) mproc__reg_drop(&s->ref);
@@ -102,27 +105,46 @@ static int check_not_object(const mproc_shm *s) {
                     s->obj.name, mproc__kind_name(h->kind));
 }
 
+/* Take a hold in the registry first, then open the name, then check the
+ * entry is still live: had its segment been removed (and the name made
+ * again) between the two, the mapping would be another segment's. */
+static int open_registered(mproc_shm *s, const char *name) {
+  int rc = mproc__os_shm_open(&s->obj.seg, name);
+  if (rc == 0 && mproc__reg_live(&s->ref)) {
+    s->mode = SHM_REG;
+    s->hold = mproc__self_id();
+    return 0;
+  }
+  if (rc == 0) mproc__os_shm_close(&s->obj.seg);
+  if (mproc__reg_detach(&s->ref)) { /* ours was the last hold */
+    mproc__os_shm_unlink(name);
+    mproc__reg_drop(&s->ref);
+  }
+  if (rc == 0 || rc == MPROC_ENOENT)
+    rc = mproc__err(MPROC_ENOENT, "shared memory \"%s\" is being removed",
+                    name);
+  return rc;
+}
+
 static int open_plain(mproc_shm *s, const char *name) {
   int rc, tries;
   strcpy(s->obj.name, name);
-  rc = mproc__os_shm_open(&s->obj.seg, name);
-  if (rc == MPROC_ENOENT)
-    return mproc__err(rc, "no shared memory named \"%s\"", name);
-  if (rc < 0) return rc;
   /* Its creator publishes the entry right after the create. */
   for (tries = 0;; tries++) {
     rc = mproc__reg_attach(name, &s->ref);
     if (rc != MPROC__REG_BUSY || tries == 2000) break;
     uv_sleep(1);
   }
-  if (rc == MPROC__REG_FOUND) {
-    s->mode = SHM_REG;
-    s->hold = mproc__self_id();
-    return 0;
-  }
+  if (rc == MPROC__REG_FOUND) return open_registered(s, name);
+  if (rc < 0) return rc;
+  /* Not ours (another program's, a header object, an owned or untracked
+   * segment), or a creator stuck for 2 s: uncounted. */
   s->mode = SHM_PLAIN;
-  if (rc == MPROC__REG_ABSENT) rc = check_not_object(s);
-  if (rc == MPROC__REG_BUSY) rc = 0; /* a stuck creator: uncounted */
+  rc = mproc__os_shm_open(&s->obj.seg, name);
+  if (rc == MPROC_ENOENT)
+    return mproc__err(rc, "no shared memory named \"%s\"", name);
+  if (rc < 0) return rc;
+  rc = check_not_object(s);
   if (rc < 0) mproc__os_shm_close(&s->obj.seg);
   return rc;
 }
