@@ -64,7 +64,10 @@ static int finish(int code) {
   return code;
 }
 
-void mproc__child_after_fork(void) { mproc__children_reset_after_fork(); }
+void mproc__child_after_fork(void) {
+  mproc__children_reset_after_fork();
+  mproc__conn_reset_after_fork();
+}
 
 /* The connections handed over beside the bootstrap message. */
 static mproc_handle received[MPROC_CONN_PASS_MAX];

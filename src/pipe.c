@@ -37,8 +37,9 @@ struct mproc_conn {
   mproc__os_conn *os; /* NULL once closed */
   unsigned flags;     /* CONN_READ | CONN_WRITE */
   int have_len;       /* `pending` is the next message's length */
+  int broken;         /* an OS error cut a message: the stream is torn */
   uint64_t pending;
-  int in_wait;        /* listed in the mproc_conn_wait call under way */
+  atomic_int in_wait; /* listed in the mproc_conn_wait call under way */
   struct mproc_conn *prev, *next; /* on `reg` while open */
 };
 
@@ -56,14 +57,13 @@ static void reg_lock(void) {
 
 static void reg_unlock(void) { mproc__forklock_unlock(&reg_lock_); }
 
-static void reg_add(mproc_conn *c) {
-  reg_lock();
+/* Link c (lock held). */
+static void reg_link(mproc_conn *c) {
   c->prev = NULL;
   c->next = reg;
   if (reg) reg->prev = c;
   reg = c;
   atomic_fetch_add(&reg_open, 1);
-  reg_unlock();
 }
 
 /* Unlink c (lock held). */
@@ -77,39 +77,33 @@ static void reg_unlink(mproc_conn *c) {
   atomic_fetch_sub(&reg_open, 1);
 }
 
-static int conn_new(mproc__os_conn *os, unsigned flags, mproc_conn **out) {
-  mproc_conn *c = calloc(1, sizeof *c);
-  if (c == NULL) {
-    mproc__os_conn_close(os);
-    return mproc__err(MPROC_ENOMEM, "out of memory for a connection");
-  }
-  c->os = os;
-  c->flags = flags;
-  reg_add(c);
-  *out = c;
-  return 0;
-}
-
-/* Close c's handle and take it off the list. */
+/* Close c's handle and take it off the list — both under the lock, so a
+ * fork start never copies a handle that is on no list. */
 static void conn_close(mproc_conn *c) {
   reg_lock();
   reg_unlink(c);
-  reg_unlock();
   mproc__os_conn_close(c->os);
   c->os = NULL;
+  reg_unlock();
   c->have_len = 0;
 }
 
+/* Held across every fork start: a connection being made or closed by
+ * another thread meanwhile is then either on the child's copy of the list
+ * (and closed there) or not in the child at all. */
 int mproc__conn_fork_lock(void) {
-  /* No connection open: nothing for the child to close, no lock to take
-   * (one made meanwhile by another thread is the race Python has too). */
-  if (atomic_load(&reg_open) == 0) return 0;
   reg_lock();
   return 1;
 }
 
 void mproc__conn_fork_unlock(int locked) {
   if (locked) reg_unlock();
+}
+
+static void close_untaken(void);
+
+void mproc__conn_reset_after_fork(void) {
+  mproc__forklock_after_fork(&reg_lock_);
 }
 
 void mproc__conn_fork_child(mproc_conn *const *keep, size_t n) {
@@ -119,6 +113,7 @@ void mproc__conn_fork_child(mproc_conn *const *keep, size_t n) {
    * were connections. Nothing is written when there is nothing to do: a
    * fork child then takes no page fault here. */
   mproc__forklock_after_fork(&reg_lock_);
+  close_untaken();
   if (reg == NULL) return;
   for (c = reg; c; c = next) {
     next = c->next;
@@ -146,20 +141,35 @@ int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b) {
   int rc;
   if (a == NULL || b == NULL)
     return mproc__err(MPROC_EINVAL, "mproc_pipe: a or b is NULL");
+  mproc_conn *ca, *cb;
   *a = *b = NULL;
+  ca = calloc(1, sizeof *ca);
+  cb = calloc(1, sizeof *cb);
+  if (ca == NULL || cb == NULL) {
+    free(ca);
+    free(cb);
+    return mproc__err(MPROC_ENOMEM, "out of memory for a pipe");
+  }
+  /* Made and listed under the list's lock (see mproc__conn_fork_lock). */
+  reg_lock();
   rc = mproc__os_conn_pair(duplex != 0, &oa, &ob);
-  if (rc < 0) return rc;
-  rc = conn_new(oa, fa, a);
+  if (rc == 0) {
+    ca->os = oa;
+    ca->flags = fa;
+    cb->os = ob;
+    cb->flags = fb;
+    reg_link(ca);
+    reg_link(cb);
+  }
+  reg_unlock();
   if (rc < 0) {
-    mproc__os_conn_close(ob);
+    free(ca);
+    free(cb);
     return rc;
   }
-  rc = conn_new(ob, fb, b);
-  if (rc < 0) {
-    mproc_conn_free(*a);
-    *a = NULL;
-  }
-  return rc;
+  *a = ca;
+  *b = cb;
+  return 0;
 }
 
 /* The checks every operation starts with. `need` is CONN_READ or
@@ -168,6 +178,11 @@ static int check(const mproc_conn *c, unsigned need, const char *what) {
   if (c == NULL) return mproc__err(MPROC_EINVAL, "%s: connection is NULL", what);
   if (c->os == NULL)
     return mproc__err(MPROC_ECLOSED, "%s: the connection is closed", what);
+  if (c->broken)
+    return mproc__err(MPROC_ESTATE, "%s: an earlier system error cut a "
+                                    "message in two; the stream is out of "
+                                    "step (close the connection)",
+                      what);
   if (need && !(c->flags & need))
     return mproc__err(MPROC_EPERM, "%s: this end of a one-way pipe only %s",
                       what, need == CONN_READ ? "sends" : "receives");
@@ -184,6 +199,7 @@ int mproc_conn_send(mproc_conn *c, const void *buf, size_t len) {
   if (rc == MPROC_EEOF)
     return mproc__err(rc, "send: the peer end is closed (its process "
                           "closed it or died)");
+  if (rc < 0) c->broken = 1; /* perhaps part of it went */
   return rc;
 }
 
@@ -200,7 +216,10 @@ static int next_len(mproc_conn *c, const char *what) {
                                    : "%s: end of file inside a message "
                                      "header: the peer died while sending",
                       what);
-  if (rc < 0) return rc;
+  if (rc < 0) {
+    if (got > 0) c->broken = 1;
+    return rc;
+  }
   c->pending = hdr;
   c->have_len = 1;
   return 0;
@@ -217,7 +236,10 @@ static int take_body(mproc_conn *c, void *buf, const char *what) {
                           "message: the peer died while sending",
                       what, got, n);
   }
-  if (rc < 0) return rc; /* an OS failure: the stream is out of step */
+  if (rc < 0) {
+    c->broken = 1; /* an OS failure inside the message */
+    return rc;
+  }
   c->have_len = 0;
   return 0;
 }
@@ -330,7 +352,7 @@ static void wait_finish(mproc_wait_obj *objs, wait_set *w, int waited) {
   for (k = 0; k < w->n; k++) {
     mproc_wait_obj *o = &objs[w->at[k]];
     int sig = waited && w->ready[k];
-    if (o->conn) o->conn->in_wait = 0;
+    if (o->conn) atomic_store(&o->conn->in_wait, 0);
     o->ready = o->conn ? mproc__os_conn_wait_end(o->conn->os, sig) > 0 : sig;
   }
 }
@@ -346,16 +368,17 @@ static int wait_prepare(mproc_wait_obj *objs, size_t n, wait_set *w,
     mproc_handle h = o->handle;
     o->ready = 0;
     if (o->conn) {
+      int mine = 0;
       rc = check(o->conn, CONN_READ, "wait");
       if (rc == MPROC_EPERM) rc = MPROC_EINVAL;
-      if (rc == 0 && o->conn->in_wait)
-        rc = mproc__err(MPROC_EINVAL, "the connection is listed twice");
-      if (rc == 0 && o->conn->have_len) {
-        o->ready = 1;
-        (*now)++;
-        continue;
-      }
+      if (rc == 0 && atomic_exchange(&o->conn->in_wait, 1))
+        rc = mproc__err(MPROC_EINVAL, "the connection is listed twice, or "
+                                      "another thread waits on it");
+      else if (rc == 0)
+        mine = 1;
+      if (rc == 0 && o->conn->have_len) rc = 1;
       if (rc == 0) rc = mproc__os_conn_wait_begin(o->conn->os, &h);
+      if (rc != 0 && mine) atomic_store(&o->conn->in_wait, 0);
       if (rc < 0) {
         char why[256];
         snprintf(why, sizeof why, "%s", mproc_last_error());
@@ -367,7 +390,6 @@ static int wait_prepare(mproc_wait_obj *objs, size_t n, wait_set *w,
         (*now)++;
         continue;
       }
-      o->conn->in_wait = 1;
     }
     w->h[w->n] = h;
     w->at[w->n] = i;
@@ -386,6 +408,8 @@ int mproc_conn_wait(mproc_wait_obj *objs, size_t n, double timeout) {
     return mproc__err(MPROC_EINVAL, "wait: objs is NULL but n is %zu", n);
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
+  if (n > SIZE_MAX / sizeof *w.h)
+    return mproc__err(MPROC_EINVAL, "wait: %zu objects is too many", n);
   if (n > 0) {
     w.h = malloc(n * sizeof *w.h);
     w.at = malloc(n * sizeof *w.at);
@@ -462,6 +486,7 @@ size_t mproc_conn_inherited_count(void) { return n_inherited; }
 
 int mproc_conn_inherited(size_t i, mproc_conn **out) {
   mproc__os_conn *os = NULL;
+  mproc_conn *c;
   int rc;
   if (out == NULL) return mproc__err(MPROC_EINVAL, "inherited: out is NULL");
   *out = NULL;
@@ -473,9 +498,40 @@ int mproc_conn_inherited(size_t i, mproc_conn **out) {
     return mproc__err(MPROC_ESTATE, "inherited: connection %zu was taken "
                                     "already",
                       i);
-  rc = mproc__os_conn_adopt(inherited[i].h, &os);
-  if (rc < 0) return rc;
-  rc = conn_new(os, inherited[i].flags, out);
-  if (rc == 0) inherited[i].taken = 1;
-  return rc;
+  c = calloc(1, sizeof *c);
+  if (c == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory for a connection");
+  /* Adopted and listed under the list's lock, as mproc_pipe's. */
+  reg_lock();
+  rc = inherited[i].taken ? MPROC_ESTATE
+                          : mproc__os_conn_adopt(inherited[i].h, &os);
+  if (rc == 0) {
+    c->os = os;
+    c->flags = inherited[i].flags;
+    reg_link(c);
+    inherited[i].taken = 1;
+  }
+  reg_unlock();
+  if (rc < 0) {
+    free(c);
+    if (rc == MPROC_ESTATE)
+      return mproc__err(rc, "inherited: connection %zu was taken already",
+                        i);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+/* In a fork child: the ends this process was given and has not taken are
+ * on no list; close them, so the child does not keep them open. */
+static void close_untaken(void) {
+  size_t i;
+  for (i = 0; i < n_inherited; i++) {
+    mproc__os_conn *os = NULL;
+    if (inherited[i].taken) continue;
+    inherited[i].taken = 1;
+    if (mproc__os_conn_adopt(inherited[i].h, &os) == 0)
+      mproc__os_conn_close(os);
+  }
 }

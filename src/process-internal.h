@@ -63,5 +63,9 @@ void mproc__conn_set_inherited(const mproc_handle *h, const uint32_t *flags,
 int mproc__conn_fork_lock(void); /* 1 if taken */
 void mproc__conn_fork_unlock(int locked);
 void mproc__conn_fork_child(mproc_conn *const *keep, size_t n);
+/* In the child of the program's own fork(): the list's lock, if another
+ * thread held it at the fork, is made anew (the connections stay, as
+ * Python's fork children keep them). */
+void mproc__conn_reset_after_fork(void);
 
 #endif

@@ -109,9 +109,15 @@ static int check_conns(const mproc_process_opts *opts) {
     return mproc__err(MPROC_ERANGE, "%zu connections to pass; the limit is "
                                     "%d",
                       opts->n_conns, MPROC_CONN_PASS_MAX);
-  for (i = 0; i < opts->n_conns; i++)
+  for (i = 0; i < opts->n_conns; i++) {
+    size_t j;
     if (opts->conns[i] == NULL)
       return mproc__err(MPROC_EINVAL, "conns[%zu] is NULL", i);
+    for (j = 0; j < i; j++)
+      if (opts->conns[j] == opts->conns[i])
+        return mproc__err(MPROC_EINVAL, "conns[%zu] repeats conns[%zu]", i,
+                          j);
+  }
   return 0;
 }
 

@@ -244,6 +244,9 @@ static void test_pass_bad_input(void **state) {
   o.n_conns = MPROC_CONN_PASS_MAX + 1;
   assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o),
                    MPROC_ERANGE);
+  o.n_conns = 2; /* the same end twice */
+  assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o),
+                   MPROC_EINVAL);
   /* An end holding a message back (EBUFSIZE) cannot be passed; a closed
    * one neither. Nothing is started. */
   o.conns = &b;
@@ -347,6 +350,96 @@ static void test_threads(void **state) {
   mproc_conn_free(b);
 }
 
+/* A sender of one 1 MiB message and then small ones. */
+static void big_sender(void *arg) {
+  mproc_conn *c = arg;
+  size_t n = (size_t)1 << 20;
+  char *m = malloc(n);
+  int i;
+  if (m == NULL) return;
+  memset(m, 'A', n);
+  if (mproc_conn_send(c, m, n) == 0)
+    for (i = 0; i < 1000; i++)
+      if (mproc_conn_send(c, "tail", 4) != 0) break;
+  free(m);
+}
+
+/* The caller's own poll loop may make the handle non-blocking: messages
+ * still arrive whole (the library waits where a read would block). */
+static void test_nonblocking_handle(void **state) {
+  mproc_conn *a, *b;
+  uv_thread_t t;
+  void *out;
+  size_t len;
+  int i;
+  (void)state;
+  make_pipe(1, &a, &b);
+  if (tu_set_nonblocking((intptr_t)mproc_conn_handle(a)) != 0) {
+    mproc_conn_free(a);
+    mproc_conn_free(b);
+    skip();
+  }
+  assert_int_equal(uv_thread_create(&t, big_sender, b), 0);
+  assert_int_equal(mproc_conn_recv_alloc(a, &out, &len), 0);
+  assert_int_equal(len, (size_t)1 << 20);
+  assert_null(memchr(out, 't', len));
+  free(out);
+  for (i = 0; i < 1000; i++) {
+    char buf[8];
+    assert_int_equal(mproc_conn_recv(a, buf, sizeof buf, &len), 0);
+    assert_int_equal(len, 4);
+    assert_memory_equal(buf, "tail", 4);
+  }
+  uv_thread_join(&t);
+  mproc_conn_free(a);
+  mproc_conn_free(b);
+}
+
+typedef struct waiter_job {
+  mproc_conn *c;
+  int rc;
+} waiter_job;
+
+static void waiter(void *arg) {
+  waiter_job *j = arg;
+  mproc_wait_obj o;
+  memset(&o, 0, sizeof o);
+  o.conn = j->c;
+  j->rc = mproc_conn_wait(&o, 1, 30.0);
+}
+
+/* A connection another thread is waiting on cannot be waited on again
+ * (a clear error, not a shared OS wait). */
+static void test_wait_from_two_threads(void **state) {
+  mproc_conn *a, *b;
+  mproc_wait_obj o;
+  waiter_job j;
+  uv_thread_t t;
+  int i, rc = 0;
+  (void)state;
+  make_pipe(1, &a, &b);
+  j.c = a;
+  j.rc = 0;
+  assert_int_equal(uv_thread_create(&t, waiter, &j), 0);
+  memset(&o, 0, sizeof o);
+  o.conn = a;
+  /* Until the thread is inside its wait, ours may still succeed (times
+   * out); once it is, ours is refused. */
+  for (i = 0; i < 500 && rc != MPROC_EINVAL; i++) {
+    rc = mproc_conn_wait(&o, 1, 0.0);
+    if (rc != MPROC_EINVAL) {
+      assert_int_equal(rc, MPROC_ETIMEDOUT);
+      tu_sleep_ms(2);
+    }
+  }
+  assert_int_equal(rc, MPROC_EINVAL);
+  assert_int_equal(mproc_conn_send(b, "x", 1), 0);
+  uv_thread_join(&t);
+  assert_int_equal(j.rc, 1);
+  mproc_conn_free(a);
+  mproc_conn_free(b);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest local[] = {
       cmocka_unit_test(test_duplex_basics),
@@ -358,6 +451,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_pass_bad_input),
       cmocka_unit_test(test_wait_many),
       cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_nonblocking_handle),
+      cmocka_unit_test(test_wait_from_two_threads),
   };
   const struct CMUnitTest procs[] = {
       cmocka_unit_test(test_child_sends_sizes),
@@ -365,6 +460,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_eof_on_child_exit),
       cmocka_unit_test(test_eof_on_child_killed),
       cmocka_unit_test(test_no_leak_of_unpassed),
+      cmocka_unit_test(test_no_leak_to_grandchild),
       cmocka_unit_test(test_wait_with_sentinels),
   };
   int failed = 0;

@@ -21,6 +21,7 @@ void test_two_one_way_ends(void **state);
 void test_eof_on_child_exit(void **state);
 void test_eof_on_child_killed(void **state);
 void test_no_leak_of_unpassed(void **state);
+void test_no_leak_to_grandchild(void **state);
 void test_wait_with_sentinels(void **state);
 
 #endif

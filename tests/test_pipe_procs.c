@@ -240,6 +240,53 @@ void test_no_leak_of_unpassed(void **state) {
   mproc_conn_free(mine);
 }
 
+/* An end given to a child but not taken yet stays out of that child's own
+ * fork children (they would keep it open: no EOF for its peer). */
+static int t_sleep_long(const void *arg, size_t len) {
+  (void)arg, (void)len;
+  tu_sleep_ms(20000);
+  return 0;
+}
+MPROC_TASK(t_sleep_long);
+
+static int t_fork_then_take(const void *arg, size_t len) {
+  mproc_process *g = NULL;
+  mproc_process_opts o;
+  mproc_conn *c;
+  (void)arg, (void)len;
+  memset(&o, 0, sizeof o);
+  o.method = MPROC_START_FORK;
+  o.daemon = 1; /* terminated when we return */
+  CHILD_CHECK(mproc_process_new(&g, t_sleep_long, NULL, 0, &o) == 0);
+  CHILD_CHECK(mproc_process_start(g) == 0);
+  c = take(0);
+  CHILD_CHECK(c != NULL);
+  CHILD_CHECK(mproc_conn_send(c, "hi", 2) == 0);
+  mproc_conn_free(c);
+  tu_sleep_ms(3000); /* the parent checks for EOF meanwhile */
+  mproc_process_free(g);
+  return 0;
+}
+MPROC_TASK(t_fork_then_take);
+
+void test_no_leak_to_grandchild(void **state) {
+  mproc_conn *mine, *theirs;
+  mproc_process *p;
+  char buf[8];
+  size_t len;
+  (void)state;
+  if (!mproc_start_method_supported(MPROC_START_FORK)) skip();
+  assert_int_equal(mproc_pipe(1, &mine, &theirs), 0);
+  p = start_with(t_fork_then_take, &theirs, 1);
+  mproc_conn_free(theirs);
+  assert_int_equal(mproc_conn_recv(mine, buf, sizeof buf, &len), 0);
+  /* The child freed its end: EOF now, while its fork child still runs. */
+  assert_int_equal(mproc_conn_poll(mine, 2.0), 1);
+  assert_int_equal(mproc_conn_recv(mine, buf, sizeof buf, &len), MPROC_EEOF);
+  assert_int_equal(tp_join(p), 0);
+  mproc_conn_free(mine);
+}
+
 /* ---- waiting on connections and sentinels together ---------------------------- */
 
 static int t_send_one(const void *arg, size_t len) {

@@ -1,6 +1,7 @@
 /* mproc tests: POSIX helpers. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -95,3 +96,8 @@ int tu_count_shm(const char *prefix) {
 }
 
 void tu_setenv(const char *name, const char *value) { setenv(name, value, 1); }
+
+int tu_set_nonblocking(intptr_t handle) {
+  int fd = (int)handle, fl = fcntl(fd, F_GETFL);
+  return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
+}

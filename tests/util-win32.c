@@ -86,3 +86,8 @@ int tu_count_shm(const char *prefix) {
 void tu_setenv(const char *name, const char *value) {
   _putenv_s(name, value);
 }
+
+int tu_set_nonblocking(intptr_t handle) {
+  (void)handle; /* named pipes: no such mode for our handles */
+  return -1;
+}

@@ -3,6 +3,7 @@
 #ifndef MPROC_TESTS_UTIL_H
 #define MPROC_TESTS_UTIL_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -42,6 +43,10 @@ void tu_exit(int code);
 /* How many names in the shared memory file system (Linux /dev/shm) start
  * with `prefix`; -1 where there is no such place to look. */
 int tu_count_shm(const char *prefix);
+
+/* Make a descriptor non-blocking (O_NONBLOCK) where that exists, as a
+ * caller's own poll loop would; 0 if done, -1 where it does not apply. */
+int tu_set_nonblocking(intptr_t handle);
 
 /* setenv where the platform has it. */
 void tu_setenv(const char *name, const char *value);

@@ -66,7 +66,9 @@ MPROC_EXTERN int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b);
  * whole message is in the pipe (a large one while the peer reads it).
  * Errors: MPROC_EEOF (the peer end is closed: its process closed it or
  * died), MPROC_ECLOSED (this end was closed), MPROC_EPERM (a receive-only
- * end), MPROC_EINVAL (c NULL, buf NULL with len > 0), MPROC_EOS.
+ * end), MPROC_EINVAL (c NULL, buf NULL with len > 0), MPROC_EOS,
+ * MPROC_ESTATE (an earlier system error cut a message in two: the stream
+ * is out of step; close the connection).
  * Thread-safety: one sender per end at a time. Ownership: buf is read
  * only during the call.
  */
@@ -80,7 +82,8 @@ MPROC_EXTERN int mproc_conn_send(mproc_conn *c, const void *buf, size_t len);
  * without losing the message).
  * Errors: MPROC_EEOF (the peer closed or died and every message it sent
  * has been received; also when it died in the middle of a message, which
- * is then lost), MPROC_EBUFSIZE, MPROC_ECLOSED, MPROC_EPERM (a send-only
+ * is then lost), MPROC_EBUFSIZE, MPROC_ESTATE (as mproc_conn_send),
+ * MPROC_ECLOSED, MPROC_EPERM (a send-only
  * end), MPROC_EINVAL (c or len NULL, buf NULL with cap > 0), MPROC_ERANGE
  * (a message larger than this process can address), MPROC_EOS.
  * Thread-safety: one receiver per end at a time.
@@ -116,9 +119,12 @@ MPROC_EXTERN int mproc_conn_writable(const mproc_conn *c);
 /**
  * The OS handle of the end: a socket descriptor on POSIX (readable when a
  * message or the end of file waits, for your own poll/epoll loop), the
- * named-pipe HANDLE on Windows (Python's fileno()); -1 once closed. Do
- * not close it or read from it. On Windows it is not a waitable object:
- * wait with mproc_conn_wait().
+ * named-pipe HANDLE on Windows (Python's fileno()); -1 once closed (on
+ * Windows -1 is also the current-process pseudo-handle: check for a
+ * closed end first). Do not close it or read from it. It may be made
+ * non-blocking: send and recv still move whole messages, waiting as
+ * needed. On Windows it is not a waitable object: wait with
+ * mproc_conn_wait().
  */
 MPROC_EXTERN mproc_handle mproc_conn_handle(const mproc_conn *c);
 
@@ -154,8 +160,9 @@ typedef struct mproc_wait_obj {
  * Errors: MPROC_EINVAL (objs NULL with n > 0, NaN timeout, a send-only
  * connection), MPROC_ECLOSED (a closed connection), MPROC_ENOMEM,
  * MPROC_EOS.
- * Thread-safety: safe, if no other thread receives on the listed
- * connections meanwhile.
+ * Thread-safety: a connection is waited on (or polled) by one thread at
+ * a time, and no other thread receives on it meanwhile; a connection that
+ * another thread's wait lists gives MPROC_EINVAL.
  */
 MPROC_EXTERN int mproc_conn_wait(mproc_wait_obj *objs, size_t n,
                                  double timeout);

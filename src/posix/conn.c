@@ -5,6 +5,7 @@
  * raising SIGPIPE (MSG_NOSIGNAL, or SO_NOSIGPIPE on macOS), which a
  * pipe(2) write cannot promise without touching the signal mask. */
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,19 @@ int mproc__os_conn_adopt(mproc_handle h, mproc__os_conn **out) {
   return wrap(fd, out);
 }
 
+/* The caller may have made the descriptor non-blocking (its own poll
+ * loop, libuv's uv_poll_init): a message is still read and written whole,
+ * waiting for the descriptor as a blocking call would. */
+static int would_block(int fd, short events) {
+  struct pollfd pfd;
+  if (errno != EAGAIN && errno != EWOULDBLOCK) return 0;
+  pfd.fd = fd;
+  pfd.events = events;
+  pfd.revents = 0;
+  (void)poll(&pfd, 1, -1); /* EINTR: the caller's loop tries again */
+  return 1;
+}
+
 int mproc__os_conn_read(mproc__os_conn *c, void *buf, size_t n, size_t *got) {
   char *p = buf;
   *got = 0;
@@ -65,7 +79,7 @@ int mproc__os_conn_read(mproc__os_conn *c, void *buf, size_t n, size_t *got) {
       continue;
     }
     if (r == 0) return MPROC_EEOF;
-    if (errno == EINTR) continue;
+    if (errno == EINTR || would_block(c->fd, POLLIN)) continue;
     if (errno == ECONNRESET) return MPROC_EEOF;
     return mproc__posix_err(errno, "read from a pipe end");
   }
@@ -89,9 +103,12 @@ int mproc__os_conn_write(mproc__os_conn *c, const void *hdr, size_t hn,
   m.msg_iov = iov;
   m.msg_iovlen = cnt;
   while (m.msg_iovlen > 0) {
-    ssize_t r = mproc__posix_sendmsg(c->fd, &m);
+    ssize_t r;
     size_t done;
-    if (r < 0) return r == MPROC_EEOF ? MPROC_EEOF : (int)r;
+    errno = 0;
+    r = mproc__posix_sendmsg(c->fd, &m);
+    if (r < 0 && r != MPROC_EEOF && would_block(c->fd, POLLOUT)) continue;
+    if (r < 0) return (int)r;
     /* A partial send (a large message, a signal): skip what went. */
     done = (size_t)r;
     while (m.msg_iovlen > 0 && done >= m.msg_iov[0].iov_len) {

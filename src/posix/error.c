@@ -27,9 +27,12 @@ static int translate(int err) {
 int mproc__posix_err(int err, const char *fmt, ...) {
   char what[256];
   va_list ap;
+  int rc;
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
-  return mproc__err(translate(err), "%s: %s (errno %d)", what, strerror(err),
-                    err);
+  rc = mproc__err(translate(err), "%s: %s (errno %d)", what, strerror(err),
+                  err);
+  errno = err; /* callers may still look at it (EAGAIN) */
+  return rc;
 }

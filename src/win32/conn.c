@@ -180,7 +180,7 @@ int mproc__os_conn_write(mproc__os_conn *c, const void *hdr, size_t hn,
                          const void *buf, size_t n) {
   char small[SMALL_MSG];
   int rc;
-  if (hn + n <= sizeof small) {
+  if (hn <= sizeof small && n <= sizeof small - hn) {
     memcpy(small, hdr, hn);
     if (n) memcpy(small + hn, buf, n);
     return write_all(c, small, hn + n);
