@@ -307,7 +307,14 @@ int mproc_conn_poll(mproc_conn *c, double timeout) {
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
   if (c->have_len) return 1;
-  return mproc__os_conn_poll(c->os, t);
+  /* One waiter per end (on Windows a wait is an overlapped read of the
+   * end's own). */
+  if (atomic_exchange(&c->in_wait, 1))
+    return mproc__err(MPROC_EINVAL, "poll: another thread waits on this "
+                                    "connection");
+  rc = mproc__os_conn_poll(c->os, t);
+  atomic_store(&c->in_wait, 0);
+  return rc;
 }
 
 int mproc_conn_readable(const mproc_conn *c) {
@@ -352,8 +359,10 @@ static void wait_finish(mproc_wait_obj *objs, wait_set *w, int waited) {
   for (k = 0; k < w->n; k++) {
     mproc_wait_obj *o = &objs[w->at[k]];
     int sig = waited && w->ready[k];
-    if (o->conn) atomic_store(&o->conn->in_wait, 0);
     o->ready = o->conn ? mproc__os_conn_wait_end(o->conn->os, sig) > 0 : sig;
+    /* Only now: another thread's wait may begin on it (on Windows with
+     * the same OVERLAPPED, which the end above may still be cancelling). */
+    if (o->conn) atomic_store(&o->conn->in_wait, 0);
   }
 }
 

@@ -405,7 +405,9 @@ static void waiter(void *arg) {
   mproc_wait_obj o;
   memset(&o, 0, sizeof o);
   o.conn = j->c;
-  j->rc = mproc_conn_wait(&o, 1, 30.0);
+  do /* refused while the main thread's own short wait lists it */
+    j->rc = mproc_conn_wait(&o, 1, 30.0);
+  while (j->rc == MPROC_EINVAL);
 }
 
 /* A connection another thread is waiting on cannot be waited on again

@@ -107,8 +107,10 @@ MPROC_EXTERN int mproc_conn_recv_alloc(mproc_conn *c, void **out,
  * MPROC_FOREVER: no limit; negative: 0, as in Python). Returns 1 if so,
  * 0 if the time ran out.
  * Errors: MPROC_ECLOSED, MPROC_EPERM (a send-only end), MPROC_EINVAL (c
- * NULL, NaN timeout), MPROC_EOS.
- * Thread-safety: as mproc_conn_recv.
+ * NULL, NaN timeout, another thread polls or waits on this end),
+ * MPROC_EOS.
+ * Thread-safety: as mproc_conn_recv; one thread polls or waits on an end
+ * at a time.
  */
 MPROC_EXTERN int mproc_conn_poll(mproc_conn *c, double timeout);
 
