@@ -326,6 +326,21 @@ int mproc__reg_unlink(const mproc__reg_ref *ref) {
   return go;
 }
 
+int mproc__reg_unlink_name(const char *name, mproc__reg_ref *ref) {
+  int32_t i;
+  int go = 0;
+  if (!mproc__reg_ready()) return 0;
+  lock();
+  i = find(name, NULL);
+  if (i >= 0 && atomic_load(&reg->e[i].state) == LIVE) {
+    go = mark_removing(&reg->e[i]);
+    ref->idx = i;
+    ref->gen = reg->e[i].gen;
+  }
+  unlock();
+  return go;
+}
+
 void mproc__reg_drop(const mproc__reg_ref *ref) {
   reg_entry *e;
   lock();

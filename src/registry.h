@@ -57,6 +57,10 @@ int mproc__reg_detach(const mproc__reg_ref *ref);
 /** Explicit unlink: 1 when the caller must remove the name (the entry is
  *  REMOVING now), 0 when it is already gone or going. */
 int mproc__reg_unlink(const mproc__reg_ref *ref);
+/** Explicit unlink through a handle that holds no entry (uncounted):
+ *  1 when `name` is a live entry of ours, now REMOVING, *ref set — the
+ *  caller removes the name, then mproc__reg_drop; 0 when it is none. */
+int mproc__reg_unlink_name(const char *name, mproc__reg_ref *ref);
 /** Forget the entry (after its name was removed, or a failed create). */
 void mproc__reg_drop(const mproc__reg_ref *ref);
 /** 1 while the entry is LIVE (not being removed, not gone). */

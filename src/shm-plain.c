@@ -205,6 +205,17 @@ int mproc_shm_unlink(mproc_shm *s) {
   s->unlinked = 1;
   /* A registered segment may be gone already (its last holder closed, or
    * another handle unlinked it), and its name be another segment's now. */
+  if (s->mode == SHM_PLAIN) {
+    /* An uncounted handle of a segment the registry lists (a creator
+     * stuck past the open's patience, no holder record left): the entry
+     * goes with the name, or it would outlive it and remove a later
+     * segment of the same name. */
+    mproc__reg_ref ref;
+    int listed = mproc__reg_unlink_name(s->obj.name, &ref);
+    mproc__os_shm_unlink(s->obj.name);
+    if (listed) mproc__reg_drop(&ref);
+    return 0;
+  }
   if (s->mode != SHM_REG || mproc__reg_unlink(&s->ref)) remove_name(s);
   return 0;
 }
