@@ -114,8 +114,9 @@ MPROC_EXTERN int mproc_conn_recv_alloc(mproc_conn *c, void **out,
  */
 MPROC_EXTERN int mproc_conn_poll(mproc_conn *c, double timeout);
 
-/** 1 if the end can receive / send, 0 if not (or c is NULL). */
+/** 1 if the end can receive, 0 if not (or c is NULL). */
 MPROC_EXTERN int mproc_conn_readable(const mproc_conn *c);
+/** 1 if the end can send, 0 if not (or c is NULL). */
 MPROC_EXTERN int mproc_conn_writable(const mproc_conn *c);
 
 /**

@@ -91,7 +91,10 @@ MPROC_EXTERN int mproc_queue_get_alloc(mproc_queue *q, void **msg,
 
 /** Messages in the queue now (a snapshot; Python's qsize()). */
 MPROC_EXTERN long mproc_queue_qsize(const mproc_queue *q);
+/** 1 if the queue holds no message now, else 0 (a snapshot; empty()). */
 MPROC_EXTERN int mproc_queue_empty(const mproc_queue *q);
+/** 1 if maxsize messages are in the queue now, else 0 (always 0 without
+ *  a maxsize; a snapshot, as Python's full()). */
 MPROC_EXTERN int mproc_queue_full(const mproc_queue *q);
 
 /** JoinableQueue: one put's task is finished. Errors: MPROC_ESTATE when
@@ -105,6 +108,8 @@ MPROC_EXTERN int mproc_queue_join(mproc_queue *q, double timeout);
 /** This handle puts and gets no more (later calls: MPROC_ECLOSED). Other
  *  handles, and what was put, are unaffected. Closing twice is harmless. */
 MPROC_EXTERN int mproc_queue_close(mproc_queue *q);
+/** The queue's name, for mproc_queue_open in another process. Owned by
+ *  the queue; valid until it is freed. */
 MPROC_EXTERN const char *mproc_queue_name(const mproc_queue *q);
 /** Ring capacity in bytes. */
 MPROC_EXTERN size_t mproc_queue_capacity(const mproc_queue *q);

@@ -109,8 +109,11 @@ MPROC_EXTERN int mproc_array_new(mproc_array **out, char typecode, size_t n,
 MPROC_EXTERN int mproc_array_open(mproc_array **out, const char *name);
 /** The items: zero-copy access to the shared memory. */
 MPROC_EXTERN void *mproc_array_ptr(const mproc_array *a);
+/** The number of elements. */
 MPROC_EXTERN size_t mproc_array_len(const mproc_array *a);
+/** The typecode the array was made with ('b', 'i', 'd', ...). */
 MPROC_EXTERN char mproc_array_typecode(const mproc_array *a);
+/** The array's name, for mproc_array_open. Owned by the array. */
 MPROC_EXTERN const char *mproc_array_name(const mproc_array *a);
 /** The lock (borrowed, valid until the array is freed); NULL when raw. */
 MPROC_EXTERN mproc_rlock *mproc_array_get_lock(mproc_array *a);

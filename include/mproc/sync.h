@@ -59,7 +59,10 @@ MPROC_EXTERN int mproc_lock_acquire(mproc_lock *l, double timeout);
 /** Release; any process or thread may release, as in Python.
  *  Errors: MPROC_ESTATE if it is not held. */
 MPROC_EXTERN int mproc_lock_release(mproc_lock *l);
+/** The lock's name, for mproc_lock_open. Owned by the lock. */
 MPROC_EXTERN const char *mproc_lock_name(const mproc_lock *l);
+/** Close this handle and free it (the lock lives on while other
+ *  processes hold it). NULL is a no-op. */
 MPROC_EXTERN void mproc_lock_free(mproc_lock *l);
 
 /* ---- RLock --------------------------------------------------------------- */
@@ -67,6 +70,8 @@ MPROC_EXTERN void mproc_lock_free(mproc_lock *l);
 /** A recursive lock owned by one thread of one process. */
 MPROC_EXTERN int mproc_rlock_new(mproc_rlock **out,
                                  const mproc_sync_opts *opts);
+/** Open an RLock by name (made by mproc_rlock_new in any process).
+ *  Errors: MPROC_ENOENT, MPROC_EINVAL (a name of another kind). */
 MPROC_EXTERN int mproc_rlock_open(mproc_rlock **out, const char *name);
 /** As mproc_lock_acquire; the owner may acquire again (counted). */
 MPROC_EXTERN int mproc_rlock_acquire(mproc_rlock *l, double timeout);
@@ -74,7 +79,9 @@ MPROC_EXTERN int mproc_rlock_acquire(mproc_rlock *l, double timeout);
 MPROC_EXTERN int mproc_rlock_release(mproc_rlock *l);
 /** How many times the calling thread holds it (0 if it is not the owner). */
 MPROC_EXTERN int mproc_rlock_count(const mproc_rlock *l);
+/** The RLock's name, for mproc_rlock_open. Owned by the RLock. */
 MPROC_EXTERN const char *mproc_rlock_name(const mproc_rlock *l);
+/** Close this handle and free it. NULL is a no-op. */
 MPROC_EXTERN void mproc_rlock_free(mproc_rlock *l);
 
 /* ---- Semaphore, BoundedSemaphore ---------------------------------------- */
@@ -87,6 +94,8 @@ MPROC_EXTERN void mproc_rlock_free(mproc_rlock *l);
  */
 MPROC_EXTERN int mproc_sem_new(mproc_sem **out, long value, int bounded,
                                const mproc_sync_opts *opts);
+/** Open a semaphore by name. Errors: MPROC_ENOENT, MPROC_EINVAL (a name
+ *  of another kind). */
 MPROC_EXTERN int mproc_sem_open(mproc_sem **out, const char *name);
 /** Decrement, waiting up to `timeout` while the value is 0. Returns 0 or
  *  MPROC_ETIMEDOUT. */
@@ -96,7 +105,9 @@ MPROC_EXTERN int mproc_sem_acquire(mproc_sem *s, double timeout);
 MPROC_EXTERN int mproc_sem_release(mproc_sem *s);
 /** The current value (a snapshot). */
 MPROC_EXTERN long mproc_sem_value(const mproc_sem *s);
+/** The semaphore's name, for mproc_sem_open. Owned by the semaphore. */
 MPROC_EXTERN const char *mproc_sem_name(const mproc_sem *s);
+/** Close this handle and free it. NULL is a no-op. */
 MPROC_EXTERN void mproc_sem_free(mproc_sem *s);
 
 /* ---- Condition ----------------------------------------------------------- */
@@ -111,9 +122,13 @@ MPROC_EXTERN void mproc_sem_free(mproc_sem *s);
 MPROC_EXTERN int mproc_cond_new(mproc_cond **out, mproc_lock *lock,
                                 mproc_rlock *rlock,
                                 const mproc_sync_opts *opts);
+/** Open a condition (and its lock) by name. Errors: MPROC_ENOENT,
+ *  MPROC_EINVAL (a name of another kind). */
 MPROC_EXTERN int mproc_cond_open(mproc_cond **out, const char *name);
 /** Acquire / release the underlying lock (results as for that lock). */
 MPROC_EXTERN int mproc_cond_acquire(mproc_cond *c, double timeout);
+/** Release the underlying lock (MPROC_ESTATE / MPROC_EPERM as that
+ *  lock's release). */
 MPROC_EXTERN int mproc_cond_release(mproc_cond *c);
 /**
  * Release the lock, wait for a notify or `timeout`, re-acquire the lock
@@ -131,21 +146,32 @@ MPROC_EXTERN int mproc_cond_wait_for(mproc_cond *c, int (*pred)(void *arg),
                                      void *arg, double timeout);
 /** Wake up to n waiters (the lock must be held: MPROC_EPERM otherwise). */
 MPROC_EXTERN int mproc_cond_notify(mproc_cond *c, int n);
+/** Wake every waiter (the lock must be held: MPROC_EPERM otherwise). */
 MPROC_EXTERN int mproc_cond_notify_all(mproc_cond *c);
+/** The condition's name, for mproc_cond_open. Owned by it. */
 MPROC_EXTERN const char *mproc_cond_name(const mproc_cond *c);
+/** Close this handle (and the lock it made itself) and free it. NULL is
+ *  a no-op. */
 MPROC_EXTERN void mproc_cond_free(mproc_cond *c);
 
 /* ---- Event --------------------------------------------------------------- */
 
 MPROC_EXTERN int mproc_event_new(mproc_event **out,
                                  const mproc_sync_opts *opts);
+/** Open an Event by name. Errors: MPROC_ENOENT, MPROC_EINVAL (a name of
+ *  another kind). */
 MPROC_EXTERN int mproc_event_open(mproc_event **out, const char *name);
+/** Set the flag and wake every waiter. */
 MPROC_EXTERN int mproc_event_set(mproc_event *e);
+/** Clear the flag. */
 MPROC_EXTERN int mproc_event_clear(mproc_event *e);
+/** 1 if set, 0 if not (a snapshot). */
 MPROC_EXTERN int mproc_event_is_set(const mproc_event *e);
 /** Wait until set. Returns 0 (set) or MPROC_ETIMEDOUT. */
 MPROC_EXTERN int mproc_event_wait(mproc_event *e, double timeout);
+/** The Event's name, for mproc_event_open. Owned by the Event. */
 MPROC_EXTERN const char *mproc_event_name(const mproc_event *e);
+/** Close this handle and free it. NULL is a no-op. */
 MPROC_EXTERN void mproc_event_free(mproc_event *e);
 
 /* ---- Barrier ------------------------------------------------------------- */
@@ -164,7 +190,11 @@ typedef void (*mproc_barrier_action)(void *arg);
 MPROC_EXTERN int mproc_barrier_new(mproc_barrier **out, int parties,
                                    mproc_barrier_action action, void *arg,
                                    const mproc_sync_opts *opts);
+/** Open a barrier by name (without an action). Errors: MPROC_ENOENT,
+ *  MPROC_EINVAL (a name of another kind). */
 MPROC_EXTERN int mproc_barrier_open(mproc_barrier **out, const char *name);
+/** Set this process's action (NULL: none), run when this process's
+ *  party arrives last. */
 MPROC_EXTERN void mproc_barrier_set_action(mproc_barrier *b,
                                            mproc_barrier_action action,
                                            void *arg);
@@ -181,10 +211,15 @@ MPROC_EXTERN int mproc_barrier_wait(mproc_barrier *b, double timeout);
 MPROC_EXTERN int mproc_barrier_reset(mproc_barrier *b);
 /** Break it: current and future waiters get MPROC_EBROKEN until reset. */
 MPROC_EXTERN int mproc_barrier_abort(mproc_barrier *b);
+/** 1 if the barrier is broken, else 0. */
 MPROC_EXTERN int mproc_barrier_broken(const mproc_barrier *b);
+/** How many parties wait now (a snapshot). */
 MPROC_EXTERN int mproc_barrier_n_waiting(const mproc_barrier *b);
+/** The number of parties. */
 MPROC_EXTERN int mproc_barrier_parties(const mproc_barrier *b);
+/** The barrier's name, for mproc_barrier_open. Owned by the barrier. */
 MPROC_EXTERN const char *mproc_barrier_name(const mproc_barrier *b);
+/** Close this handle and free it. NULL is a no-op. */
 MPROC_EXTERN void mproc_barrier_free(mproc_barrier *b);
 
 #ifdef __cplusplus
