@@ -55,12 +55,16 @@ bench_stats bench_stats_of(const double *values, size_t n) {
   return st;
 }
 
-void bench_banner(const char *what) {
+void bench_banner(const char *what, int init_rc) {
+  char why[256];
+  snprintf(why, sizeof why, "%s", mproc_last_error()); /* mproc_init's */
   printf("%s; build %s, %d usable CPUs\n", what,
          MPROC_BENCH_CONFIG[0] ? MPROC_BENCH_CONFIG : "(no type)",
          mproc_cpu_count());
   if (strcmp(MPROC_BENCH_CONFIG, "Release") != 0)
     printf("note: not a Release build; numbers are for smoke only\n");
+  if (init_rc < 0)
+    printf("note: mproc_init: %s (%s)\n", mproc_err_name(init_rc), why);
 }
 
 /* Start argv (argv[0] the interpreter) with its stdout on a pipe. */

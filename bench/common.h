@@ -25,8 +25,9 @@ typedef struct bench_stats {
 bench_stats bench_stats_of(const double *v, size_t n);
 
 /* The first line of every benchmark: what runs, the build type, the CPUs;
- * warns when the build is not Release. */
-void bench_banner(const char *what);
+ * warns when the build is not Release, and when mproc_init (its result
+ * init_rc, called just before) failed. */
+void bench_banner(const char *what, int init_rc);
 
 /* Run `python3 <bench dir>/<script> args...` (MPROC_BENCH_PYTHON and
  * MPROC_BENCH_DIR override the interpreter and the folder) and hand each

@@ -328,7 +328,7 @@ static void print_targets(void) {
 
 int main(int argc, char **argv) {
   int quick = 0, python = 1, i, s, k;
-  mproc_init(argc, argv);
+  int init_rc = mproc_init(argc, argv);
   for (i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0) {
       quick = 1;
@@ -348,7 +348,7 @@ int main(int argc, char **argv) {
     Z.rounds = 1;
     python = 0;
   }
-  bench_banner("pipe: two processes over a Pipe");
+  bench_banner("pipe: two processes over a Pipe", init_rc);
   fflush(stdout);
   for (i = 0; i < Z.rounds; i++)
     for (s = 0; s < S_COUNT; s++)

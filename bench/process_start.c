@@ -317,10 +317,7 @@ int main(int argc, char **argv) {
     rounds = 2;
     python = 0;
   }
-  bench_banner("process_start: start+join latency");
-  if (rc < 0)
-    printf("note: mproc_init: %s (%s)\n", mproc_err_name(rc),
-           mproc_last_error());
+  bench_banner("process_start: start+join latency", rc);
   for (k = 0; k < K_COUNT; k++) {
     S[k].n = k == K_SPAWN || k == K_RAW_SPAWN ? spawn_n : n;
     S[k].us = calloc(S[k].n, sizeof *S[k].us);

@@ -919,10 +919,7 @@ int main(int argc, char **argv) {
     python = 0;
     NO_ZMQ = 1;
   }
-  bench_banner("queue: messages between processes");
-  if (rc < 0)
-    printf("note: mproc_init: %s (%s)\n", mproc_err_name(rc),
-           mproc_last_error());
+  bench_banner("queue: messages between processes", rc);
   if (setup(err, sizeof err) < 0) {
     printf("error: set-up failed: %s\n", err);
     teardown();

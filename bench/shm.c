@@ -346,10 +346,7 @@ int main(int argc, char **argv) {
     rounds = 2;
     python = 0;
   }
-  bench_banner("shm: create+close+unlink of a named segment");
-  if (rc < 0)
-    printf("note: mproc_init: %s (%s)\n", mproc_err_name(rc),
-           mproc_last_error());
+  bench_banner("shm: create+close+unlink of a named segment", rc);
   for (z = 0; z < SZ_COUNT; z++)
     for (k = 0; k < K_COUNT; k++) {
       S[z][k].n = n;

@@ -858,10 +858,7 @@ int main(int argc, char **argv) {
     Z.pp_rounds = 1;
     python = 0;
   }
-  bench_banner("sync: process-shared Lock, Value, Semaphore and Event");
-  if (rc < 0)
-    printf("note: mproc_init: %s (%s)\n", mproc_err_name(rc),
-           mproc_last_error());
+  bench_banner("sync: process-shared Lock, Value, Semaphore and Event", rc);
   pick_cpus();
   if (setup(err, sizeof err) < 0) {
     printf("error: set-up failed: %s\n", err);

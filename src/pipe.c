@@ -46,7 +46,6 @@ struct mproc_conn {
 static uv_once_t reg_once = UV_ONCE_INIT;
 static mproc__forklock reg_lock_; /* forklock.h */
 static mproc_conn *reg;           /* the open connections, newest first */
-static atomic_size_t reg_open;    /* how many (read without the lock) */
 
 static void reg_init(void) { mproc__forklock_init(&reg_lock_); }
 
@@ -63,7 +62,6 @@ static void reg_link(mproc_conn *c) {
   c->next = reg;
   if (reg) reg->prev = c;
   reg = c;
-  atomic_fetch_add(&reg_open, 1);
 }
 
 /* Unlink c (lock held). */
@@ -74,7 +72,6 @@ static void reg_unlink(mproc_conn *c) {
     reg = c->next;
   if (c->next) c->next->prev = c->prev;
   c->prev = c->next = NULL;
-  atomic_fetch_sub(&reg_open, 1);
 }
 
 /* Close c's handle and take it off the list — both under the lock, so a
@@ -91,14 +88,9 @@ static void conn_close(mproc_conn *c) {
 /* Held across every fork start: a connection being made or closed by
  * another thread meanwhile is then either on the child's copy of the list
  * (and closed there) or not in the child at all. */
-int mproc__conn_fork_lock(void) {
-  reg_lock();
-  return 1;
-}
+void mproc__conn_fork_lock(void) { reg_lock(); }
 
-void mproc__conn_fork_unlock(int locked) {
-  if (locked) reg_unlock();
-}
+void mproc__conn_fork_unlock(void) { reg_unlock(); }
 
 static void close_untaken(void);
 
@@ -109,9 +101,8 @@ void mproc__conn_reset_after_fork(void) {
 void mproc__conn_fork_child(mproc_conn *const *keep, size_t n) {
   mproc_conn *c, *next;
   size_t i;
-  /* Held at the fork by the thread that forked us (this one) when there
-   * were connections. Nothing is written when there is nothing to do: a
-   * fork child then takes no page fault here. */
+  /* Held at the fork by the thread that forked us (this one): made anew.
+   * Nothing else is written when there is nothing to close. */
   mproc__forklock_after_fork(&reg_lock_);
   close_untaken();
   if (reg == NULL) return;
@@ -131,7 +122,6 @@ void mproc__conn_fork_child(mproc_conn *const *keep, size_t n) {
     c->prev = c->next = NULL;
   }
   reg = NULL;
-  atomic_store(&reg_open, 0);
 }
 
 int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b) {

@@ -60,8 +60,8 @@ void mproc__conn_set_inherited(const mproc_handle *h, const uint32_t *flags,
  * connections is whole; in the fork child, before the target runs,
  * mproc__conn_fork_child closes every copied end (the `keep` ones are
  * reopened through mproc_conn_inherited). */
-int mproc__conn_fork_lock(void); /* 1 if taken */
-void mproc__conn_fork_unlock(int locked);
+void mproc__conn_fork_lock(void);
+void mproc__conn_fork_unlock(void);
 void mproc__conn_fork_child(mproc_conn *const *keep, size_t n);
 /* In the child of the program's own fork(): the list's lock, if another
  * thread held it at the fork, is made anew (the connections stay, as

@@ -229,7 +229,7 @@ int mproc_process_start(mproc_process *p) {
   mproc__start st;
   void *boot = NULL;
   size_t boot_len = 0;
-  int rc, locked;
+  int rc, by_fork;
 
   if (p == NULL) return mproc__err(MPROC_EINVAL, "process is NULL");
   if (p->state == MPROC__CLOSED)
@@ -269,9 +269,10 @@ int mproc_process_start(mproc_process *p) {
 
   p->creator_pid = mproc__os_getpid();
   /* fork: the child's copy of the open connections must be whole. */
-  locked = p->method == MPROC_START_FORK && mproc__conn_fork_lock();
+  by_fork = p->method == MPROC_START_FORK;
+  if (by_fork) mproc__conn_fork_lock();
   rc = mproc__os_proc_start(&p->os, &st);
-  mproc__conn_fork_unlock(locked);
+  if (by_fork) mproc__conn_fork_unlock();
   free(boot);
   if (rc < 0) return rc;
   /* The pid is asked of the backend when wanted (mproc_process_pid): a
