@@ -14,7 +14,7 @@
 #   4. consumer/ pulling mproc in from this source folder with FetchContent
 #      (shared) and with add_subdirectory (static): libuv alone, no tests,
 #      examples or benchmarks built, the consumer's own `docs` target
-#      untouched.
+#      untouched; with -DMPROC_BUILD_EXAMPLES=ON an example builds and runs.
 #   5. The docs target with Doxygen's warnings fatal (MPROC_WERROR=ON),
 #      Doxygen found at build time; without Doxygen it says what to install.
 # Every program built must run and exit 0.
@@ -178,6 +178,15 @@ needs_libmproc_so "$B/FetchContent/consumer" ||
 in_project add_subdirectory subdir -DCONSUMER_STATIC=ON
 needs_libmproc_so "$B/add_subdirectory/consumer" &&
   ci_die "mproc::mproc_static from add_subdirectory linked libmproc.so"
+# An option asks for mproc's examples inside the project: they build and run.
+ci_log "add_subdirectory with -DMPROC_BUILD_EXAMPLES=ON"
+cmake -DMPROC_BUILD_EXAMPLES=ON "$B/add_subdirectory" >>"$TMP/add_subdirectory.log"
+cmake --build "$B/add_subdirectory" --target hello_process \
+  >>"$TMP/add_subdirectory.log" ||
+  { tail -n 40 "$TMP/add_subdirectory.log" >&2; ci_die "building mproc's example failed"; }
+out=$("$B/add_subdirectory/mproc/bin/hello_process") ||
+  ci_die "mproc's example inside the project failed: $out"
+case $out in *"hello bob"*) ;; *) ci_die "hello_process printed: $out" ;; esac
 
 # ---- 5. the docs target ----------------------------------------------------------
 
