@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every CI leg, one after the other (the machine has 2 cores): Linux gcc
 # ASan+UBSan, Linux clang, TSan, the generic wait fallback, Windows (MinGW-w64 + Wine), macOS (zig
-# cross-compile, x86_64 and arm64), and the installed-package consumer.
+# cross-compile, x86_64 and arm64), and the consumers (a plain install,
+# find_package, pkg-config, FetchContent, add_subdirectory, README's tour,
+# the docs target).
 # Each leg installs what it needs. Exits non-zero if any leg failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the Linux legs need on a fresh Debian 12 / Ubuntu machine.
-# Skips the install when everything is already there.
+# Installs what the Linux test legs need on a fresh Debian 12 / Ubuntu
+# machine: compilers, libuv, CMocka for the tests, Python and ZeroMQ for the
+# benchmarks' baselines, Doxygen for the docs target. Skips the install when
+# everything is already there. (ci/demo.sh needs less and installs its own.)
 set -euo pipefail
-pkgs=(cmake make gcc clang pkg-config libuv1-dev libcmocka-dev python3 libzmq3-dev)
+pkgs=(cmake make gcc clang pkg-config libuv1-dev libcmocka-dev python3
+      libzmq3-dev doxygen)
 # clang's sanitizer runtimes are packaged apart on Debian 12.
 if apt-cache show libclang-rt-14-dev >/dev/null 2>&1; then
   pkgs+=(libclang-rt-14-dev)

@@ -19,9 +19,12 @@ case "$leg" in
   *) echo "unknown leg $leg" >&2; exit 2 ;;
 esac
 dir=build/ci-$leg
-CC=$cc cmake -S . -B "$dir" -DMPROC_WERROR=ON "${args[@]}" >/dev/null
+# The tests are asked for, so a missing CMocka fails the configure instead
+# of leaving a leg with nothing to run.
+CC=$cc cmake -S . -B "$dir" -DMPROC_WERROR=ON -DMPROC_BUILD_TESTS=ON \
+  "${args[@]}" >/dev/null
 cmake --build "$dir" -j"$jobs" >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-(cd "$dir" && ctest --output-on-failure -j"$jobs")
+(cd "$dir" && ctest --output-on-failure --no-tests=error -j"$jobs")

@@ -1,4 +1,6 @@
-/* mproc: Python's multiprocessing for C. Include this one header. */
+/** mproc: Python's multiprocessing for C. Include this one header.
+ * @file
+ */
 #ifndef MPROC_H
 #define MPROC_H
 

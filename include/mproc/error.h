@@ -1,10 +1,11 @@
-/* mproc: the error model.
+/** mproc: the error model.
  *
  * Every public function that can fail returns 0 (or a non-negative count)
  * on success and a negative MPROC_E* code on failure. The code says what
  * kind of failure; mproc_last_error() says what exactly happened, in a
  * sentence (which name was too long, which system call failed and why).
  * Operating system error numbers never escape: the backends translate them.
+ * @file
  */
 #ifndef MPROC_ERROR_H
 #define MPROC_ERROR_H

@@ -1,6 +1,8 @@
-/* mproc: symbol export macro. Hidden visibility by default; MPROC_EXTERN
+/** mproc: symbol export macro. Hidden visibility by default; MPROC_EXTERN
  * marks the public API. Define MPROC_STATIC when linking the static library
- * on Windows (the CMake target and the pkg-config file do it for you). */
+ * on Windows (the CMake target and the pkg-config file do it for you).
+ * @file
+ */
 #ifndef MPROC_EXPORT_H
 #define MPROC_EXPORT_H
 

@@ -1,4 +1,4 @@
-/* mproc: Pipe and Connection — multiprocessing.Pipe(), Connection's
+/** mproc: Pipe and Connection — multiprocessing.Pipe(), Connection's
  * send_bytes / recv_bytes / recv_bytes_into / poll / close, and
  * multiprocessing.connection.wait().
  *
@@ -6,6 +6,7 @@
  * (an 8-byte length, then the bytes) into the stream; each recv takes one
  * whole message out, whatever its size (0 bytes up to what memory holds).
  *
+ * @code
  *   mproc_conn *parent, *child;
  *   mproc_pipe(1, &parent, &child);              // Pipe()
  *   mproc_process_opts o = {0};
@@ -17,6 +18,7 @@
  *
  *   // in work(): mproc_conn *c; mproc_conn_inherited(0, &c);
  *   //            mproc_conn_send(c, "hi", 2); mproc_conn_free(c);
+ * @endcode
  *
  * End of file: once every copy of the peer end is closed — closed by its
  * process, or its process died or was killed — recv returns MPROC_EEOF
@@ -32,6 +34,7 @@
  * another receives on the same end; two threads must not receive (or two
  * send) on one end at once, and no thread may use an end another thread
  * is closing or freeing.
+ * @file
  */
 #ifndef MPROC_PIPE_H
 #define MPROC_PIPE_H

@@ -1,9 +1,10 @@
-/* mproc: processes, start methods and contexts — multiprocessing.Process.
+/** mproc: processes, start methods and contexts — multiprocessing.Process.
  *
  * A process runs a target function `int fn(const void *arg, size_t len)` in
  * a new OS process. The argument bytes are copied to the child, whatever the
  * start method; the target's return value becomes the exit code.
  *
+ * @code
  *   MPROC_TASK(work);                       // lets spawn/forkserver find it
  *   int main(int argc, char **argv) {
  *     mproc_init(argc, argv);               // a spawned child runs here
@@ -13,6 +14,8 @@
  *     mproc_process_join(p, MPROC_FOREVER);
  *     ...
  *   }
+ * @endcode
+ * @file
  */
 #ifndef MPROC_PROCESS_H
 #define MPROC_PROCESS_H
@@ -133,7 +136,7 @@ typedef struct mproc_process_opts {
   int daemon;                /**< terminated at the parent's normal exit */
   mproc_start_method method; /**< overrides ctx and the program default */
   const mproc_context *ctx;  /**< method from a context (get_context()) */
-  /** Pipe ends the child receives, as mproc_conn_inherited(0 ..
+  /** Pipe ends the child receives, as mproc_conn_inherited(0 to
    *  n_conns - 1), under every start method (at most MPROC_CONN_PASS_MAX).
    *  The array is copied; the ends themselves must stay open until
    *  mproc_process_start returns, and stay the caller's: close or free

@@ -1,4 +1,4 @@
-/* mproc: Queue, SimpleQueue and JoinableQueue — multiprocessing's queues,
+/** mproc: Queue, SimpleQueue and JoinableQueue — multiprocessing's queues,
  * for byte messages of any size, between any number of producer and
  * consumer processes.
  *
@@ -21,6 +21,7 @@
  * Timeouts are seconds (MPROC_FOREVER blocks, 0 is the _nowait form); a
  * full or empty queue at the deadline gives MPROC_EFULL / MPROC_EEMPTY,
  * as Python's queue.Full / queue.Empty.
+ * @file
  */
 #ifndef MPROC_QUEUE_H
 #define MPROC_QUEUE_H

@@ -1,5 +1,7 @@
-/* mproc: what every named shared object has in common (shared memory,
- * Value/Array, and the synchronization objects). */
+/** mproc: what every named shared object has in common (shared memory,
+ * Value/Array, and the synchronization objects).
+ * @file
+ */
 #ifndef MPROC_SHARED_H
 #define MPROC_SHARED_H
 

@@ -1,4 +1,4 @@
-/* mproc: named shared memory (multiprocessing.shared_memory.SharedMemory)
+/** mproc: named shared memory (multiprocessing.shared_memory.SharedMemory)
  * and typed shared values and arrays (Value, Array, RawValue, RawArray).
  *
  * A segment is created with a name (or a generated random one) and opened
@@ -18,6 +18,7 @@
  * is not counted; nor is anyone beyond the program's registry limit (3072
  * live segments), where a segment's creator alone decides. Objects of the
  * other kinds (Value, Lock, ...) count holders across programs.
+ * @file
  */
 #ifndef MPROC_SHM_H
 #define MPROC_SHM_H

@@ -1,4 +1,4 @@
-/* mproc: process-shared synchronization — Lock, RLock, Semaphore,
+/** mproc: process-shared synchronization — Lock, RLock, Semaphore,
  * BoundedSemaphore, Condition, Event and Barrier, as in multiprocessing.
  *
  * Every object lives in named shared memory: make it with _new (a name of
@@ -22,6 +22,7 @@
  * process holding the object, except _free, which ends this handle.
  * Ownership: _new/_open give a handle; _free releases this process's hold
  * (the last holder removes the name, as for shared memory).
+ * @file
  */
 #ifndef MPROC_SYNC_H
 #define MPROC_SYNC_H

@@ -1,4 +1,6 @@
-/* mproc: version macros and runtime version query. */
+/** mproc: version macros and runtime version query.
+ * @file
+ */
 #ifndef MPROC_VERSION_H
 #define MPROC_VERSION_H
 
