@@ -34,12 +34,12 @@ ci_apt_install() {
   local sudo=
   [ "$(id -u)" -eq 0 ] || sudo=sudo
   if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
-    $sudo apt-get update -qq
+    $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq
   fi
-  if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+  if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
       --no-install-recommends "${missing[@]}" >/dev/null; then
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    $sudo apt-get -o DPkg::Lock::Timeout=300 update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
       --no-install-recommends "${missing[@]}" >/dev/null
   fi
 }

@@ -49,11 +49,11 @@ install_packages() {
   export DEBIAN_FRONTEND=noninteractive
   # Update only when apt has no lists yet or the install fails on stale ones.
   if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
-    as_root apt-get update -q
+    as_root apt-get -o DPkg::Lock::Timeout=300 update -q
   fi
-  if ! as_root apt-get install -y -q --no-install-recommends "${missing[@]}"; then
-    as_root apt-get update -q
-    as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if ! as_root apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"; then
+    as_root apt-get -o DPkg::Lock::Timeout=300 update -q
+    as_root apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"
   fi
 }
 
