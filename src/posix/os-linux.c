@@ -110,12 +110,53 @@ void mproc__posix_watch_parent(int fd, long ppid, int direct) {
    * is exact only when that thread was the parent's main thread (or the
    * parent is single-threaded, as the forkserver is). Otherwise watch the
    * death pipe from a thread. */
+  mproc__posix_set_parent_fd(fd); /* kept: the parent's sentinel */
   if (direct && prctl(PR_SET_PDEATHSIG, SIGKILL) == 0) {
     if ((long)getppid() != ppid) _exit(1); /* the parent is already gone */
-    mproc__posix_close(fd);
     return;
   }
   mproc__posix_watch_thread(fd);
+}
+
+/* glibc 2.34 has posix_spawn_file_actions_addclosefrom_np; elsewhere (musl,
+ * older glibc) the spawned child sweeps at its entry instead. */
+#if defined(__GLIBC__) &&                                                      \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#define HAVE_ADDCLOSEFROM 1
+#else
+#define HAVE_ADDCLOSEFROM 0
+#endif
+
+int mproc__posix_spawn_only_these(posix_spawn_file_actions_t *fa,
+                                  short *flags, int top, unsigned used) {
+  int fd;
+  (void)flags;
+  /* A number below `top` that is not placed may hold an inherited
+   * descriptor: close it (glibc ignores EBADF for a close action). */
+  for (fd = 3; fd < top; fd++)
+    if (!(used & (1u << (fd - 3))) &&
+        posix_spawn_file_actions_addclose(fa, fd) != 0)
+      return mproc__err(MPROC_ENOMEM, "posix_spawn_file_actions_addclose");
+#if HAVE_ADDCLOSEFROM
+  if (posix_spawn_file_actions_addclosefrom_np(fa, top) != 0)
+    return mproc__err(MPROC_ENOMEM, "posix_spawn_file_actions_addclosefrom_np");
+#endif
+  return 0;
+}
+
+void mproc__posix_spawned_sweep(int top) {
+#if !HAVE_ADDCLOSEFROM
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, (unsigned)top, ~0u, 0) == 0) return;
+#endif
+  {
+    long fd, max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536) max = 65536;
+    for (fd = top; fd < max; fd++) (void)close((int)fd);
+  }
+#else
+  (void)top; /* posix_spawn closed them */
+#endif
 }
 
 /* "max 100000" or "150000 100000" (cgroup v2), or v1's two files. */
