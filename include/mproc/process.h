@@ -58,9 +58,12 @@ typedef struct mproc_conn mproc_conn; /* mproc/pipe.h */
  * Initialise mproc. Call it first thing in `main`, before any thread is
  * started, passing main's arguments. In a child started by spawn it never
  * returns: it runs the target and exits with its return value (the C form
- * of `if __name__ == "__main__"`). In the main program it starts the
- * forkserver (on platforms that have it) and arranges that at normal exit
- * daemon children are terminated and the others joined.
+ * of `if __name__ == "__main__"`): when the target returns, the child
+ * ends as a program's normal exit does, running its atexit handlers (fork
+ * and forkserver children end with _exit instead, running none). In the
+ * main program it starts the forkserver (on platforms that have it) and
+ * arranges that at normal exit daemon children are terminated and the
+ * others joined.
  * Calling it again is harmless. fork works without it; forkserver and spawn
  * need it (they fail with MPROC_ENOTINIT otherwise).
  * Errors: MPROC_EOS when the forkserver cannot be started (the program can
@@ -71,7 +74,9 @@ MPROC_EXTERN int mproc_init(int argc, char **argv);
 
 /**
  * Set the program's default start method (Python's set_start_method).
- * Defaults: forkserver on Linux, spawn on macOS and Windows.
+ * Defaults: forkserver on Linux, spawn on macOS and Windows; in a child,
+ * the method that started it (a spawned child starts its own children
+ * with spawn unless told otherwise).
  * Errors: MPROC_ENOTSUP for a method this platform lacks; MPROC_EINVAL for
  * a value that is not a method.
  * Thread-safety: call before starting processes from other threads.
@@ -218,8 +223,11 @@ MPROC_EXTERN int mproc_process_start(mproc_process *p);
  * MPROC_ETIMEDOUT if it still runs. A bootstrap failure in the child (it
  * could not find its target, say) is returned here as MPROC_EBOOTSTRAP
  * with the child's own sentence in mproc_last_error().
- * Errors: MPROC_ESTATE (not started, or closed), MPROC_EPERM (the calling
- * process is not the one that started the child), MPROC_EINVAL (NaN).
+ * For the parent's object (mproc_parent_process) it waits for the parent
+ * to end.
+ * Errors: MPROC_ESTATE (not started), MPROC_ECLOSED (closed), MPROC_EPERM
+ * (the calling process is not the one that started the child),
+ * MPROC_EINVAL (NaN).
  */
 MPROC_EXTERN int mproc_process_join(mproc_process *p, double timeout);
 
@@ -290,7 +298,8 @@ MPROC_EXTERN mproc_start_method mproc_process_method(const mproc_process *p);
 
 /**
  * A handle that becomes ready (readable fd on POSIX, signalled HANDLE on
- * Windows) when the child ends; -1 before start. Wait on it with
+ * Windows) when the child ends; -1 before start. For the parent's object
+ * (mproc_parent_process), ready when the parent ends. Wait on it with
  * mproc_wait_handles() or your own event loop; do not close it, and do not
  * read from it. Valid until close/free.
  */

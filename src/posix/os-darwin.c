@@ -139,8 +139,6 @@ int mproc__posix_spawn_only_these(posix_spawn_file_actions_t *fa,
   return 0;
 }
 
-void mproc__posix_spawned_sweep(int top) { (void)top; } /* posix_spawn did */
-
 int mproc__os_cpu_count(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? (int)n : 1;

@@ -38,12 +38,10 @@ const char *mproc__posix_exe_path(void);            /* for posix_spawn */
 /* After the file actions that place the spawned child's descriptors at
  * 3 .. top-1 (`used` has bit n set for each fd 3+n that is placed), make
  * every other descriptor above 2 close in the child: glibc's
- * addclosefrom_np on Linux, POSIX_SPAWN_CLOEXEC_DEFAULT on macOS (ORed
- * into *flags). Where neither exists, the child sweeps at its entry
- * (mproc__posix_spawned_sweep). */
+ * addclosefrom_np on Linux (else a close action per inheritable
+ * descriptor), POSIX_SPAWN_CLOEXEC_DEFAULT on macOS (ORed into *flags). */
 int mproc__posix_spawn_only_these(posix_spawn_file_actions_t *fa,
                                   short *flags, int top, unsigned used);
-void mproc__posix_spawned_sweep(int top);
 /* sendmsg that never raises SIGPIPE (EPIPE -> MPROC_EEOF), and recvmsg
  * that makes received descriptors CLOEXEC; both retry EINTR and return
  * bytes or a negative code. */

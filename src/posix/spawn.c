@@ -147,8 +147,6 @@ int mproc__os_child_entry(int argc, char **argv) {
   death = atoi(argv[3]);
   server = atoi(argv[5]);
   registry = atoi(argv[6]);
-  /* Only what the parent gave us (where posix_spawn could not see to it). */
-  mproc__posix_spawned_sweep(CHILD_TOP_FD);
   /* Ours alone: no exec'd grandchild may keep them open. */
   (void)mproc__posix_set_cloexec(boot);
   (void)mproc__posix_set_cloexec(death);
