@@ -4,6 +4,8 @@
  *       print(title)
  *       print('module name:', __name__)
  *       print('parent process:', os.getppid())
+ *       parent = parent_process()        # None in the main program
+ *       if parent: print('parent name:', parent.name, parent.is_alive())
  *       print('process id:', os.getpid())
  *   def f(name):
  *       info('function f')
@@ -22,7 +24,11 @@
 static void info(const char *title) {
   printf("%s\n", title);
   printf("process name: %s\n", mproc_current_name());
+  mproc_process *parent = mproc_parent_process(); /* NULL in main */
   printf("parent process: %ld\n", mproc_parent_pid());
+  if (parent)
+    printf("parent name: %s (alive: %d)\n", mproc_process_name(parent),
+           mproc_process_is_alive(parent));
   printf("process id: %ld\n", mproc_current_pid());
   fflush(stdout);
 }
@@ -31,7 +37,10 @@ static int f(const void *arg, size_t len) {
   info("function f");
   printf("hello %.*s\n", (int)len, (const char *)arg);
   /* The child knows its parent: the check makes the example a test. */
-  return mproc_parent_pid() != 0 ? 0 : 1;
+  return mproc_parent_process() != NULL &&
+                 mproc_process_is_alive(mproc_parent_process()) == 1
+             ? 0
+             : 1;
 }
 MPROC_TASK(f);
 

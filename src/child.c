@@ -3,8 +3,9 @@
  *
  * Bootstrap message (little-endian as written by the parent's CPU; parent
  * and child are the same executable on the same machine):
- *   u32 magic, u32 version, i64 parent pid, u32 daemon,
+ *   u32 magic, u32 version, i64 parent pid, u32 daemon, u32 start method,
  *   u32 len + name, u32 len + identity, u32 len + task name,
+ *   u32 len + the parent's name,
  *   u32 count + count x u32 connection flags, u64 len + argument bytes.
  * The connections' handles travel beside the message, the backend's way
  * (mproc__child_received_handles), in the same order.
@@ -19,14 +20,22 @@
 #include "process-internal.h"
 
 #define BOOT_MAGIC 0x3142504du /* "MPB1" */
-#define BOOT_VERSION 2u
+#define BOOT_VERSION 3u
 
 static char current_name[MPROC_NAME_MAX + 1] = "MainProcess";
 static char current_identity[MPROC__IDENTITY_MAX];
 static long current_parent;
 static int current_daemon;
+/* The parent as a process object (Python's parent_process()): set when
+ * this process becomes a child of the library, dropped in the children of
+ * the program's own fork(). Its name is the parent's current_name. */
+static mproc_process parent_obj;
+static int have_parent;
 
 const char *mproc_current_name(void) { return current_name; }
+mproc_process *mproc_parent_process(void) {
+  return have_parent ? &parent_obj : NULL;
+}
 long mproc_parent_pid(void) { return current_parent; }
 long mproc_current_pid(void) { return mproc__os_getpid(); }
 int mproc__current_is_daemon(void) { return current_daemon; }
@@ -49,12 +58,23 @@ static void copy_str(char *dst, const char *src, size_t n) {
   dst[i] = '\0';
 }
 
+/* Who this process is now. `parent_name` may be current_name (fork):
+ * it is copied first. The method that started us becomes our default
+ * (Python's children keep their parent's context). */
 static void become(const char *name, const char *identity, long parent,
-                   int daemon) {
+                   int daemon, mproc_start_method method,
+                   const char *parent_name) {
+  copy_str(parent_obj.name, parent_name, sizeof parent_obj.name - 1);
+  parent_obj.pid = parent;
+  parent_obj.method = MPROC_START_DEFAULT;
+  parent_obj.state = MPROC__STARTED;
+  parent_obj.is_parent = 1;
+  have_parent = 1;
   copy_str(current_name, name, sizeof current_name - 1);
   copy_str(current_identity, identity, sizeof current_identity - 1);
   current_parent = parent;
   current_daemon = daemon;
+  mproc__set_child_method(method);
 }
 
 /* The target has returned: join our own children as Python's child does
@@ -65,6 +85,7 @@ static int finish(int code) {
 }
 
 void mproc__child_after_fork(void) {
+  if (have_parent) have_parent = 0; /* no store when nothing changes */
   mproc__children_reset_after_fork();
   mproc__conn_reset_after_fork();
 }
@@ -90,7 +111,8 @@ int mproc__child_run_fork(void *fork_ctx) {
     (void)mproc__conn_pass_info(p->conns[i], &h[i], &flags[i]);
   mproc__conn_fork_child(p->conns, p->n_conns);
   mproc__conn_set_inherited(h, flags, p->n_conns);
-  become(p->name, p->identity, p->creator_pid, p->daemon);
+  become(p->name, p->identity, p->creator_pid, p->daemon, p->method,
+         current_name);
   return finish(p->target(p->arg, p->arg_len));
 }
 
@@ -124,12 +146,14 @@ static size_t arg_padding(size_t at) {
 }
 
 int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
-  const char *task = mproc__task_name((mproc_fnptr)p->target);
+  const char *task = NULL;
   int64_t parent = mproc__os_getpid();
   uint64_t arg_len = p->arg_len;
   size_t need, i;
   wbuf w;
+  int rc = mproc__task_lookup((mproc_fnptr)p->target, &task);
 
+  if (rc == MPROC_EEXIST) return rc;
   if (task == NULL)
     return mproc__err(MPROC_ENOTREG,
                       "the target of process \"%s\" is not registered: the "
@@ -137,8 +161,9 @@ int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
                       "MPROC_TASK(your_function) at file scope next to the "
                       "function (or call mproc_task_register)",
                       p->name, mproc_start_method_name(p->method));
-  need = 4 * 4 + 8 + 3 * 4 + strlen(p->name) + strlen(p->identity) +
-         strlen(task) + 4 + 4 * p->n_conns + 8 + ARG_ALIGN + p->arg_len;
+  need = 5 * 4 + 8 + 4 * 4 + strlen(p->name) + strlen(p->identity) +
+         strlen(task) + strlen(current_name) + 4 + 4 * p->n_conns + 8 +
+         ARG_ALIGN + p->arg_len;
   w.p = calloc(1, need);
   w.n = 0;
   if (w.p == NULL)
@@ -149,9 +174,11 @@ int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
   put_u32(&w, BOOT_VERSION);
   put(&w, &parent, sizeof parent);
   put_u32(&w, (uint32_t)p->daemon);
+  put_u32(&w, (uint32_t)p->method);
   put_str(&w, p->name);
   put_str(&w, p->identity);
   put_str(&w, task);
+  put_str(&w, current_name);
   put_u32(&w, (uint32_t)p->n_conns);
   for (i = 0; i < p->n_conns; i++) {
     mproc_handle h;
@@ -246,8 +273,9 @@ static int take_conns(rbuf *r) {
 int mproc__child_boot(const void *msg, size_t len, int *exitcode) {
   rbuf r = {msg, len, 0, 0};
   char name[MPROC_NAME_MAX + 1], identity[MPROC__IDENTITY_MAX], task[256];
+  char parent_name[MPROC_NAME_MAX + 1];
   mproc__boot_peek peek = {0};
-  uint32_t daemon;
+  uint32_t daemon, method;
   uint64_t arg_len = 0;
   const void *s, *arg;
   mproc_target target;
@@ -256,9 +284,11 @@ int mproc__child_boot(const void *msg, size_t len, int *exitcode) {
   if (rc < 0) return rc;
   take(&r, 16);
   daemon = take_u32(&r);
+  method = take_u32(&r);
   take_str(&r, name, sizeof name);
   take_str(&r, identity, sizeof identity);
   take_str(&r, task, sizeof task);
+  take_str(&r, parent_name, sizeof parent_name);
   rc = take_conns(&r);
   if (rc < 0) return rc;
   s = take(&r, sizeof arg_len);
@@ -266,13 +296,18 @@ int mproc__child_boot(const void *msg, size_t len, int *exitcode) {
   take(&r, arg_padding(r.at));
   if (r.bad || arg_len != r.n - r.at) return bad_message(len);
   arg = arg_len ? r.p + r.at : NULL;
+  if (mproc_start_method_name((mproc_start_method)method) == NULL)
+    return bad_message(len);
+  rc = mproc__task_clash(task);
+  if (rc < 0) return mproc__err(MPROC_EBOOTSTRAP, "%s", mproc_last_error());
   target = (mproc_target)mproc__task_find(task);
   if (target == NULL)
     return mproc__err(MPROC_EBOOTSTRAP,
                       "process \"%s\": task \"%s\" is not registered in the "
                       "child program; mark it with MPROC_TASK(%s)",
                       name, task, task);
-  become(name, identity, peek.parent_pid, daemon != 0);
+  become(name, identity, peek.parent_pid, daemon != 0,
+         (mproc_start_method)method, parent_name);
   *exitcode = finish(target(arg, (size_t)arg_len));
   return 0;
 }

@@ -55,6 +55,37 @@ static int check_method(mproc_start_method m) {
   return 0;
 }
 
+void mproc__set_child_method(mproc_start_method m) {
+  /* A stored value, not a check: this runs on every child's start path. */
+  if (default_method != m) default_method = m;
+}
+
+int mproc_get_all_start_methods(mproc_start_method *out, size_t cap) {
+  static const mproc_start_method all[] = {
+      MPROC_START_FORK, MPROC_START_SPAWN, MPROC_START_FORKSERVER};
+  mproc_start_method first = mproc_get_start_method();
+  size_t i;
+  int n = 0;
+  if (out == NULL && cap > 0)
+    return mproc__err(MPROC_EINVAL, "out is NULL but cap is %zu", cap);
+  /* The default first, as Python's get_all_start_methods() lists it. */
+  if ((size_t)n < cap) out[n] = first;
+  n++;
+  for (i = 0; i < sizeof all / sizeof all[0]; i++) {
+    if (all[i] == first || !mproc__os_method_supported(all[i])) continue;
+    if ((size_t)n < cap) out[n] = all[i];
+    n++;
+  }
+  return n;
+}
+
+int mproc_set_executable(const char *path) {
+  if (path != NULL && path[0] == '\0')
+    return mproc__err(MPROC_EINVAL, "the executable path is empty (pass "
+                                    "NULL for this program's own)");
+  return mproc__os_set_executable(path);
+}
+
 int mproc_set_start_method(mproc_start_method m) {
   int rc = check_method(m);
   if (rc < 0) return rc;

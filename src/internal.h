@@ -36,9 +36,14 @@ double mproc__remaining(double deadline);
 /** A deadline from a backend-form timeout (MPROC__INF stays). */
 double mproc__deadline(double timeout);
 
-/** Task registry. */
+/** Task registry. find: the function registered as `name` (NULL if none,
+ *  or if two functions claim the name). lookup: the name of `fn` in
+ *  *name; MPROC_ENOTREG (no sentence) if it has none, MPROC_EEXIST with a
+ *  sentence naming both places if MPROC_TASK gave its name to two
+ *  functions. clash: that MPROC_EEXIST for a name, else 0. */
 mproc_fnptr mproc__task_find(const char *name);
-const char *mproc__task_name(mproc_fnptr fn);
+int mproc__task_lookup(mproc_fnptr fn, const char **name);
+int mproc__task_clash(const char *name);
 
 /** The fault-injection seam (fault.c): 1 never returns; see there. */
 int mproc__fault(const char *point);

@@ -108,9 +108,16 @@ int mproc__os_proc_start(mproc__os_proc **out, const mproc__start *st);
  */
 int mproc__os_proc_wait(mproc__os_proc *p, double timeout, int *exitcode);
 
-/** Send the soft (hard = 0: SIGTERM / TerminateProcess) or hard (SIGKILL)
- *  stop request. A child already reaped is left alone (returns 0). */
-int mproc__os_proc_signal(mproc__os_proc *p, int hard);
+/** What mproc__os_proc_signal sends. */
+enum {
+  MPROC__SIG_TERM, /* SIGTERM / TerminateProcess (reads -15) */
+  MPROC__SIG_KILL, /* SIGKILL / TerminateProcess (reads -9) */
+  MPROC__SIG_INT   /* SIGINT; MPROC_ENOTSUP where there is none (Windows) */
+};
+
+/** Send a stop request (MPROC__SIG_*). A child already reaped is left
+ *  alone (returns 0). */
+int mproc__os_proc_signal(mproc__os_proc *p, int sig);
 
 long mproc__os_proc_pid(const mproc__os_proc *p);
 mproc_handle mproc__os_proc_sentinel(const mproc__os_proc *p);
@@ -118,6 +125,17 @@ mproc_handle mproc__os_proc_sentinel(const mproc__os_proc *p);
 /** Release the OS resources. The child must have been reaped
  *  (mproc__os_proc_wait returned 0 or MPROC_EBOOTSTRAP). */
 void mproc__os_proc_free(mproc__os_proc *p);
+
+/** In a child the library started: a handle that becomes ready when the
+ *  parent ends (the read end of its death pipe on POSIX, a handle to the
+ *  parent process on Windows); -1 when there is none (the main program).
+ *  The backend keeps it open for the life of the process. */
+mproc_handle mproc__os_parent_sentinel(void);
+
+/** The program spawn re-executes: `path` (UTF-8), or NULL for this
+ *  program's own image. MPROC_ENOENT when `path` is not an executable
+ *  file, MPROC_ENOMEM. */
+int mproc__os_set_executable(const char *path);
 
 
 /* ---- pipe group ---------------------------------------------------------- */

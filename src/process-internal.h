@@ -28,6 +28,7 @@ struct mproc_process {
   int in_wait;     /* a thread blocks in the backend wait */
   int detached;    /* freed while running: reaped and freed later */
   int boot_failed; /* the child reported a bootstrap failure */
+  int is_parent;   /* mproc_parent_process()'s object: no os, not ours */
   int exitcode;
   long pid;
   long creator_pid;
@@ -43,8 +44,10 @@ int mproc__boot_encode(const mproc_process *p, void **out, size_t *len);
 void mproc__identity_child(char *out, size_t size, unsigned long n);
 int mproc__current_is_daemon(void);
 
-/* init.c */
+/* init.c; set_child_method: the method that started this child becomes
+ * its default (before its target runs). */
 int mproc__initialized(void);
+void mproc__set_child_method(mproc_start_method m);
 
 /* process.c */
 void mproc__children_reset_after_fork(void);

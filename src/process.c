@@ -207,8 +207,35 @@ nomem:
                     len);
 }
 
+/* The parent's object (mproc_parent_process) is not ours to drive. */
+static int not_for_parent(const mproc_process *p, const char *what) {
+  return mproc__err(MPROC_EPERM,
+                    "%s: \"%s\" is this process's parent "
+                    "(mproc_parent_process); it can be asked for its name, "
+                    "pid, liveness and sentinel, and joined, nothing else",
+                    what, p->name);
+}
+
+/* The parent ends when its sentinel is ready. */
+static int parent_wait(const mproc_process *p, double timeout) {
+  mproc_handle h = mproc__os_parent_sentinel();
+  unsigned char ready = 0;
+  int rc;
+  if (h == -1)
+    return mproc__err(MPROC_ENOTSUP, "no handle to the parent \"%s\" "
+                                     "(pid %ld) to wait on",
+                      p->name, p->pid);
+  rc = mproc__os_wait_handles(&h, 1, timeout, &ready);
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__err(MPROC_ETIMEDOUT, "the parent \"%s\" is still "
+                                       "running",
+                      p->name);
+  return rc < 0 ? rc : 0;
+}
+
 static int check_started(mproc_process *p, const char *what) {
   if (p == NULL) return mproc__err(MPROC_EINVAL, "process is NULL");
+  if (p->is_parent) return not_for_parent(p, what);
   if (p->state == MPROC__CLOSED)
     return mproc__err(MPROC_ECLOSED, "%s: process \"%s\" is closed", what,
                       p->name);
@@ -232,6 +259,7 @@ int mproc_process_start(mproc_process *p) {
   int rc, by_fork;
 
   if (p == NULL) return mproc__err(MPROC_EINVAL, "process is NULL");
+  if (p->is_parent) return not_for_parent(p, "start");
   if (p->state == MPROC__CLOSED)
     return mproc__err(MPROC_ECLOSED, "process \"%s\" is closed", p->name);
   if (p->state != MPROC__NEW)
@@ -288,6 +316,10 @@ int mproc_process_join(mproc_process *p, double timeout) {
   double t;
   int rc, code = 0;
 
+  if (p && p->is_parent) {
+    rc = mproc__timeout(timeout, &t);
+    return rc < 0 ? rc : parent_wait(p, t);
+  }
   rc = check_started(p, "join");
   if (rc < 0) return rc;
   rc = mproc__timeout(timeout, &t);
@@ -325,7 +357,15 @@ report:
 
 int mproc_process_is_alive(mproc_process *p) {
   int alive;
-  if (p == NULL || p->state != MPROC__STARTED) return 0;
+  if (p == NULL) return mproc__err(MPROC_EINVAL, "process is NULL");
+  if (p->is_parent) {
+    int rc = parent_wait(p, 0);
+    return rc == MPROC_ETIMEDOUT ? 1 : rc == 0 ? 0 : rc;
+  }
+  if (p->state == MPROC__CLOSED)
+    return mproc__err(MPROC_ECLOSED, "is_alive: process \"%s\" is closed",
+                      p->name);
+  if (p->state != MPROC__STARTED) return 0;
   if (p->creator_pid != mproc__os_getpid()) return 0;
   lock();
   alive = poll_locked(p);
@@ -333,20 +373,32 @@ int mproc_process_is_alive(mproc_process *p) {
   return alive;
 }
 
-static int send_stop(mproc_process *p, int hard) {
-  int rc = check_started(p, hard ? "kill" : "terminate");
+static int send_stop(mproc_process *p, int sig) {
+  static const char *const what[] = {"terminate", "kill", "interrupt"};
+  int rc = check_started(p, what[sig]);
   if (rc < 0) return rc;
   if (p->state == MPROC__ENDED) return 0;
-  return mproc__os_proc_signal(p->os, hard);
+  return mproc__os_proc_signal(p->os, sig);
 }
 
-int mproc_process_terminate(mproc_process *p) { return send_stop(p, 0); }
-int mproc_process_kill(mproc_process *p) { return send_stop(p, 1); }
+int mproc_process_terminate(mproc_process *p) {
+  return send_stop(p, MPROC__SIG_TERM);
+}
+int mproc_process_kill(mproc_process *p) {
+  return send_stop(p, MPROC__SIG_KILL);
+}
+int mproc_process_interrupt(mproc_process *p) {
+  return send_stop(p, MPROC__SIG_INT);
+}
 
 int mproc_process_exitcode(mproc_process *p, int *exitcode) {
   int ended;
   if (p == NULL || exitcode == NULL)
     return mproc__err(MPROC_EINVAL, "process or exitcode pointer is NULL");
+  if (p->is_parent)
+    return mproc__err(MPROC_ENOTSUP, "the exit code of the parent \"%s\" "
+                                     "is not known to its child",
+                      p->name);
   if (p->state == MPROC__NEW)
     return mproc__err(MPROC_ESTATE, "process \"%s\" has not been started",
                       p->name);
@@ -382,6 +434,7 @@ int mproc_process_daemon(const mproc_process *p) { return p ? p->daemon : 0; }
 
 int mproc_process_set_daemon(mproc_process *p, int daemon) {
   if (p == NULL) return mproc__err(MPROC_EINVAL, "process is NULL");
+  if (p->is_parent) return not_for_parent(p, "set_daemon");
   if (p->state != MPROC__NEW)
     return mproc__err(MPROC_ESTATE, "the daemon flag of process \"%s\" can "
                                     "only be set before start",
@@ -395,12 +448,14 @@ mproc_start_method mproc_process_method(const mproc_process *p) {
 }
 
 mproc_handle mproc_process_sentinel(const mproc_process *p) {
+  if (p && p->is_parent) return mproc__os_parent_sentinel();
   if (p == NULL || p->os == NULL || p->state == MPROC__CLOSED) return -1;
   return mproc__os_proc_sentinel(p->os);
 }
 
 int mproc_process_close(mproc_process *p) {
   if (p == NULL) return mproc__err(MPROC_EINVAL, "process is NULL");
+  if (p->is_parent) return not_for_parent(p, "close");
   if (p->state == MPROC__CLOSED) return 0;
   if (p->state == MPROC__STARTED && mproc_process_is_alive(p))
     return mproc__err(MPROC_ESTATE,
@@ -419,7 +474,7 @@ int mproc_process_close(mproc_process *p) {
 }
 
 void mproc_process_free(mproc_process *p) {
-  if (p == NULL) return;
+  if (p == NULL || p->is_parent) return; /* the parent's is borrowed */
   if (p->os && p->creator_pid != mproc__os_getpid()) {
     /* A copy inherited through fork: the child is not ours to reap. */
     release(p);
@@ -468,7 +523,7 @@ void mproc__exit_children(void) {
   lock();
   for (p = children; p; p = p->next)
     if (p->state == MPROC__STARTED && p->daemon && !p->in_wait)
-      mproc__os_proc_signal(p->os, 0);
+      mproc__os_proc_signal(p->os, MPROC__SIG_TERM);
   for (p = children; p; p = next) {
     int code = 0, rc;
     next = p->next;

@@ -42,6 +42,11 @@ int tp_join(mproc_process *p) {
   return code;
 }
 
+int tp_no_children_left(void **state) {
+  (void)state;
+  return mproc_active_children(NULL, 0) == 0 ? 0 : -1;
+}
+
 static int set_fork(void **state) {
   (void)state;
   g_method = MPROC_START_FORK;

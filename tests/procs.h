@@ -18,6 +18,9 @@ int tp_code(mproc_process *p);
 /* tp_code, then free the process. */
 int tp_join(mproc_process *p);
 
+/* A teardown: every test leaves no child behind (-1 if one runs). */
+int tp_no_children_left(void **state);
+
 /* Run `tests` once per start method the platform has (a CMocka group per
  * method, named "<prefix>-<method>", with g_method set); returns the number
  * of failures. */

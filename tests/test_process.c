@@ -294,13 +294,7 @@ static void test_contexts_and_methods(void **state) {
   assert_string_equal(mproc_start_method_name(MPROC_START_SPAWN), "spawn");
 }
 
-/* Every test leaves no child behind. */
-static int no_children_left(void **state) {
-  (void)state;
-  return mproc_active_children(NULL, 0) == 0 ? 0 : -1;
-}
-
-#define T(fn) cmocka_unit_test_teardown(fn, no_children_left)
+#define T(fn) cmocka_unit_test_teardown(fn, tp_no_children_left)
 
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -100,4 +101,54 @@ void tu_setenv(const char *name, const char *value) { setenv(name, value, 1); }
 int tu_set_nonblocking(intptr_t handle) {
   int fd = (int)handle, fl = fcntl(fd, F_GETFL);
   return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
+}
+
+int tu_inheritable_pipe(intptr_t *r, intptr_t *w) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1; /* no O_CLOEXEC: inheritable */
+  if (fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0) return -1;
+  *r = fds[0];
+  *w = fds[1];
+  return 0;
+}
+
+int tu_pipe_eof(intptr_t r, double seconds) {
+  struct pollfd p;
+  char c;
+  p.fd = (int)r;
+  p.events = POLLIN;
+  if (poll(&p, 1, (int)(seconds * 1000)) <= 0) return 0;
+  return read((int)r, &c, 1) == 0;
+}
+
+void tu_close_handle(intptr_t h) { close((int)h); }
+
+volatile int tu_sigint_seen;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  tu_sigint_seen = 1;
+}
+
+void tu_sigint(int catch_it) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = catch_it ? on_sigint : SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+}
+
+void tu_sibling_exe(char *buf, size_t n, const char *name) {
+  char self[4096];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  char *slash;
+  if (len <= 0) {
+    snprintf(self, sizeof self, "%s", tu_argv0 ? tu_argv0 : "./x");
+    len = (ssize_t)strlen(self);
+  }
+  self[len] = '\0';
+  slash = strrchr(self, '/');
+  if (slash) slash[1] = '\0';
+  else self[0] = '\0';
+  snprintf(buf, n, "%s%s", self, name);
 }

@@ -91,3 +91,46 @@ int tu_set_nonblocking(intptr_t handle) {
   (void)handle; /* named pipes: no such mode for our handles */
   return -1;
 }
+
+int tu_inheritable_pipe(intptr_t *r, intptr_t *w) {
+  SECURITY_ATTRIBUTES sa;
+  HANDLE hr, hw;
+  sa.nLength = sizeof sa;
+  sa.lpSecurityDescriptor = NULL;
+  sa.bInheritHandle = TRUE;
+  if (!CreatePipe(&hr, &hw, &sa, 0)) return -1;
+  SetHandleInformation(hr, HANDLE_FLAG_INHERIT, 0);
+  *r = (intptr_t)hr;
+  *w = (intptr_t)hw;
+  return 0;
+}
+
+int tu_pipe_eof(intptr_t r, double seconds) {
+  int waited = 0;
+  for (;;) {
+    DWORD avail = 0;
+    if (!PeekNamedPipe((HANDLE)r, NULL, 0, NULL, &avail, NULL))
+      return GetLastError() == ERROR_BROKEN_PIPE;
+    if (waited >= seconds * 1000) return 0;
+    Sleep(5);
+    waited += 5;
+  }
+}
+
+void tu_close_handle(intptr_t h) { CloseHandle((HANDLE)h); }
+
+volatile int tu_sigint_seen;
+
+void tu_sigint(int catch_it) { (void)catch_it; }
+
+void tu_sibling_exe(char *buf, size_t n, const char *name) {
+  char self[MAX_PATH * 4];
+  DWORD len = GetModuleFileNameA(NULL, self, sizeof self);
+  char *cut = NULL, *p;
+  if (len == 0 || len >= sizeof self) self[0] = '\0';
+  for (p = self; *p; p++)
+    if (*p == '\\' || *p == '/') cut = p;
+  if (cut) cut[1] = '\0';
+  else self[0] = '\0';
+  snprintf(buf, n, "%s%s.exe", self, name);
+}

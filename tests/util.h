@@ -48,6 +48,24 @@ int tu_count_shm(const char *prefix);
  * caller's own poll loop would; 0 if done, -1 where it does not apply. */
 int tu_set_nonblocking(intptr_t handle);
 
+/* A pipe whose write end is inheritable (POSIX: no CLOEXEC; Windows:
+ * bInheritHandle), as a program's own careless descriptor would be; its
+ * read end is not. 0 on success. tu_pipe_eof waits up to `seconds` for
+ * the read end to see every write end closed (1), else 0. */
+int tu_inheritable_pipe(intptr_t *r, intptr_t *w);
+int tu_pipe_eof(intptr_t r, double seconds);
+void tu_close_handle(intptr_t h);
+
+/* SIGINT in this process: back to the default action (catch 0), or
+ * caught by a handler that raises tu_sigint_seen (catch 1). No-ops where
+ * there is no SIGINT to speak of (Windows). */
+void tu_sigint(int catch_it);
+extern volatile int tu_sigint_seen;
+
+/* The path of an executable next to this test program (".exe" added on
+ * Windows). */
+void tu_sibling_exe(char *buf, size_t n, const char *name);
+
 /* setenv where the platform has it. */
 void tu_setenv(const char *name, const char *value);
 

@@ -61,9 +61,12 @@ typedef struct mproc_conn mproc_conn; /* mproc/pipe.h */
  * Initialise mproc. Call it first thing in `main`, before any thread is
  * started, passing main's arguments. In a child started by spawn it never
  * returns: it runs the target and exits with its return value (the C form
- * of `if __name__ == "__main__"`). In the main program it starts the
- * forkserver (on platforms that have it) and arranges that at normal exit
- * daemon children are terminated and the others joined.
+ * of `if __name__ == "__main__"`): when the target returns, the child
+ * ends as a program's normal exit does, running its atexit handlers (fork
+ * and forkserver children end with _exit instead, running none). In the
+ * main program it starts the forkserver (on platforms that have it) and
+ * arranges that at normal exit daemon children are terminated and the
+ * others joined.
  * Calling it again is harmless. fork works without it; forkserver and spawn
  * need it (they fail with MPROC_ENOTINIT otherwise).
  * Errors: MPROC_EOS when the forkserver cannot be started (the program can
@@ -74,7 +77,9 @@ MPROC_EXTERN int mproc_init(int argc, char **argv);
 
 /**
  * Set the program's default start method (Python's set_start_method).
- * Defaults: forkserver on Linux, spawn on macOS and Windows.
+ * Defaults: forkserver on Linux, spawn on macOS and Windows; in a child,
+ * the method that started it (a spawned child starts its own children
+ * with spawn unless told otherwise).
  * Errors: MPROC_ENOTSUP for a method this platform lacks; MPROC_EINVAL for
  * a value that is not a method.
  * Thread-safety: call before starting processes from other threads.
@@ -89,6 +94,34 @@ MPROC_EXTERN const char *mproc_start_method_name(mproc_start_method method);
 
 /** Whether this platform can start processes with `method` (1) or not (0). */
 MPROC_EXTERN int mproc_start_method_supported(mproc_start_method method);
+
+/**
+ * The start methods this platform has (Python's get_all_start_methods()),
+ * the program's default first, then the others in the order fork, spawn,
+ * forkserver. Stores up to `cap` of them in `out` and returns how many
+ * there are (1 to 3), which may exceed `cap`; `out` may be NULL when cap
+ * is 0.
+ * Errors: MPROC_EINVAL (out NULL with cap > 0).
+ * Thread-safety: safe (it reads the default as mproc_get_start_method).
+ * Ownership: `out` is the caller's.
+ */
+MPROC_EXTERN int mproc_get_all_start_methods(mproc_start_method *out,
+                                             size_t cap);
+
+/**
+ * The program that the spawn start method runs for a child (Python's
+ * set_executable()): another binary that registers the same tasks
+ * (MPROC_TASK) and calls mproc_init(argc, argv) first in its main. NULL
+ * goes back to this program's own image (the default). It applies to
+ * spawn starts made after the call, in this process; fork and forkserver
+ * children are copies of this program and are unaffected. A task the other
+ * binary lacks fails in the child, at join, as MPROC_EBOOTSTRAP.
+ * Errors: MPROC_EINVAL (an empty path), MPROC_ENOENT (no executable file
+ * at `path`), MPROC_ENOMEM.
+ * Thread-safety: call at set-up time, not while other threads start
+ * processes. Ownership: the path is copied.
+ */
+MPROC_EXTERN int mproc_set_executable(const char *path);
 
 /**
  * A context that starts processes with a chosen method (get_context()).
@@ -110,20 +143,35 @@ typedef void (*mproc_fnptr)(void);
 
 /**
  * Register `fn` under `name` so that children started by spawn or
- * forkserver can find it. MPROC_TASK() calls this at load time; call it
+ * forkserver can find it. MPROC_TASK() registers at load time; call this
  * yourself only for functions you cannot mark with the macro. Registering
  * the same pair twice is harmless.
  * Errors: MPROC_EINVAL (NULL or empty name, NULL fn), MPROC_EEXIST (the name
- * is taken by another function), MPROC_ENAMETOOLONG, MPROC_ENOMEM.
- * Thread-safety: call before starting processes.
+ * is taken by another function; the sentence says where each came from),
+ * MPROC_ENAMETOOLONG, MPROC_ENOMEM.
+ * Thread-safety: call before starting processes. Ownership: the name is
+ * copied.
  */
 MPROC_EXTERN int mproc_task_register(const char *name, mproc_fnptr fn);
+
+/**
+ * What MPROC_TASK() calls: mproc_task_register() that also records where
+ * the macro stood. A clash (two functions under one name, as two `static`
+ * functions of the same name in two files give) cannot be reported at
+ * load time, so it is remembered: starting either function by spawn or
+ * forkserver then fails with MPROC_EEXIST and a sentence naming both
+ * file:line places (fork, which needs no name, still works).
+ * Errors, Thread-safety, Ownership: as mproc_task_register() (`file` is
+ * kept, not copied: pass a string literal such as __FILE__).
+ */
+MPROC_EXTERN int mproc_task_register_at(const char *name, mproc_fnptr fn,
+                                        const char *file, int line);
 
 /** Register `fn` at load time under its own name. Use at file scope. */
 #define MPROC_TASK(fn)                                                         \
   static void mproc__register_##fn(void) __attribute__((constructor));         \
   static void mproc__register_##fn(void) {                                     \
-    (void)mproc_task_register(#fn, (mproc_fnptr)(fn));                         \
+    (void)mproc_task_register_at(#fn, (mproc_fnptr)(fn), __FILE__, __LINE__);  \
   }                                                                            \
   struct mproc__task_semicolon_##fn
 
@@ -164,7 +212,9 @@ MPROC_EXTERN int mproc_process_new(mproc_process **out, mproc_target target,
  * Start the child. Under spawn and forkserver the target must be
  * registered (MPROC_TASK).
  * Errors: MPROC_ESTATE (started before), MPROC_ECLOSED (a connection
- * to pass was closed), MPROC_ENOTREG, MPROC_ENOTINIT
+ * to pass was closed), MPROC_ENOTREG, MPROC_EEXIST (MPROC_TASK gave the
+ * target's name to two functions: the sentence names both places),
+ * MPROC_ENOTINIT
  * (spawn/forkserver without mproc_init()), MPROC_EPERM (a daemon process
  * may not have children, as in Python), MPROC_EOS.
  */
@@ -176,12 +226,24 @@ MPROC_EXTERN int mproc_process_start(mproc_process *p);
  * MPROC_ETIMEDOUT if it still runs. A bootstrap failure in the child (it
  * could not find its target, say) is returned here as MPROC_EBOOTSTRAP
  * with the child's own sentence in mproc_last_error().
- * Errors: MPROC_ESTATE (not started, or closed), MPROC_EPERM (the calling
- * process is not the one that started the child), MPROC_EINVAL (NaN).
+ * For the parent's object (mproc_parent_process) it waits for the parent
+ * to end.
+ * Errors: MPROC_ESTATE (not started), MPROC_ECLOSED (closed), MPROC_EPERM
+ * (the calling process is not the one that started the child),
+ * MPROC_EINVAL (NaN).
  */
 MPROC_EXTERN int mproc_process_join(mproc_process *p, double timeout);
 
-/** 1 while the child runs, 0 before start and after it ended. */
+/**
+ * 1 while the child runs, 0 before start and after it ended (the end is
+ * then recorded, as a join with timeout 0 would). For the parent's object
+ * (mproc_parent_process), 1 while the parent runs.
+ * Errors: MPROC_ECLOSED after mproc_process_close (as join and
+ * terminate), MPROC_EINVAL (NULL). A process object inherited through
+ * fork from the process that started it reads 0.
+ * Thread-safety: as every call on one process object (one thread at a
+ * time). Ownership: none.
+ */
 MPROC_EXTERN int mproc_process_is_alive(mproc_process *p);
 
 /**
@@ -195,6 +257,18 @@ MPROC_EXTERN int mproc_process_terminate(mproc_process *p);
 
 /** Like terminate, with SIGKILL (TerminateProcess on Windows, -SIGKILL). */
 MPROC_EXTERN int mproc_process_kill(mproc_process *p);
+
+/**
+ * Send SIGINT to the child (Python 3.14's interrupt()): a child without a
+ * handler of its own ends with exit code -2 (-SIGINT); one with a handler
+ * decides for itself. A child that already ended is left alone (returns 0).
+ * Errors: MPROC_ENOTSUP on Windows, which has no way to deliver Ctrl-C to
+ * one arbitrary process (GenerateConsoleCtrlEvent reaches a whole console
+ * process group, and a child's group has Ctrl-C disabled); MPROC_ESTATE
+ * (not started), MPROC_ECLOSED, MPROC_EPERM (not the parent), MPROC_EOS.
+ * Thread-safety: as terminate. Ownership: none.
+ */
+MPROC_EXTERN int mproc_process_interrupt(mproc_process *p);
 
 /**
  * The exit code, with Python's meaning: the target's return value, or
@@ -227,7 +301,8 @@ MPROC_EXTERN mproc_start_method mproc_process_method(const mproc_process *p);
 
 /**
  * A handle that becomes ready (readable fd on POSIX, signalled HANDLE on
- * Windows) when the child ends; -1 before start. Wait on it with
+ * Windows) when the child ends; -1 before start. For the parent's object
+ * (mproc_parent_process), ready when the parent ends. Wait on it with
  * mproc_wait_handles() or your own event loop; do not close it, and do not
  * read from it. Valid until close/free.
  */
@@ -235,7 +310,8 @@ MPROC_EXTERN mproc_handle mproc_process_sentinel(const mproc_process *p);
 
 /**
  * Release the OS resources of an ended process (Python's close()). Later
- * calls other than free, pid, name and exitcode return MPROC_ECLOSED.
+ * calls other than free, pid, name and exitcode return MPROC_ECLOSED
+ * (is_alive included).
  * Errors: MPROC_ESTATE if the child still runs. Closing twice is harmless.
  */
 MPROC_EXTERN int mproc_process_close(mproc_process *p);
@@ -275,6 +351,25 @@ MPROC_EXTERN const char *mproc_current_name(void);
 /** The id of the process that started this one with mproc; 0 in the main
  *  program (Python's parent_process() is None). */
 MPROC_EXTERN long mproc_parent_pid(void);
+
+/**
+ * The process that started this one, as a process object (Python's
+ * parent_process()); NULL in the main program and in a child of the
+ * program's own fork(). Ask it with mproc_process_name, _pid, _is_alive,
+ * _sentinel (ready once the parent has ended) and _join(timeout) (returns
+ * 0 once the parent has ended, MPROC_ETIMEDOUT before). Every other call
+ * on it is MPROC_EPERM (start, terminate, kill, interrupt, close,
+ * set_daemon) or MPROC_ENOTSUP (exitcode: not known to a child);
+ * mproc_process_free on it does nothing.
+ * Children never outlive their parent here: once the parent ends, this
+ * child is killed too (at once where the OS has a parent-death signal,
+ * otherwise by its watch thread within moments), so a join on the parent
+ * is a way to wait for the end, not to outlive it.
+ * Errors: none (NULL is the answer in the main program).
+ * Thread-safety: safe; the object is shared by the whole process.
+ * Ownership: borrowed, valid for the life of the process.
+ */
+MPROC_EXTERN mproc_process *mproc_parent_process(void);
 
 /**
  * The started children of this process that still run (joining those that

@@ -14,6 +14,19 @@
 #include "posix.h"
 
 static int death_r = -1, death_w = -1;
+/* The read end of our parent's death pipe, kept open as the parent's
+ * sentinel (mproc_parent_process); -1 in the main program. */
+static int parent_fd = -1;
+
+void mproc__posix_set_parent_fd(int fd) { parent_fd = fd; }
+mproc_handle mproc__os_parent_sentinel(void) { return parent_fd; }
+
+void mproc__posix_parent_fd_after_fork(void) {
+  /* A fork child's parent is this process, not ours: drop our hold. */
+  if (parent_fd < 0) return;
+  mproc__posix_close(parent_fd);
+  parent_fd = -1;
+}
 
 int mproc__posix_death_fd(void) {
   /* Called with the start lock held. */

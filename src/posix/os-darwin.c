@@ -120,7 +120,23 @@ void mproc__posix_main_thread_after_fork(void) {} /* nothing cached */
 void mproc__posix_watch_parent(int fd, long ppid, int direct) {
   (void)direct; /* no parent-death signal on macOS: always the thread */
   if ((long)getppid() != ppid && direct) _exit(1);
+  mproc__posix_set_parent_fd(fd); /* kept: the parent's sentinel */
   mproc__posix_watch_thread(fd);
+}
+
+int mproc__posix_spawn_only_these(posix_spawn_file_actions_t *fa,
+                                  short *flags, int top, unsigned used) {
+  int fd;
+  (void)top;
+  (void)used;
+  /* Every descriptor not named by a file action is closed in the child;
+   * the dup2 targets are named, stdio must be. */
+  *flags |= POSIX_SPAWN_CLOEXEC_DEFAULT;
+  for (fd = 0; fd < 3; fd++)
+    if (fcntl(fd, F_GETFD) != -1 && /* a closed one would fail the spawn */
+        posix_spawn_file_actions_addinherit_np(fa, fd) != 0)
+      return mproc__err(MPROC_ENOMEM, "posix_spawn_file_actions_addinherit_np");
+  return 0;
 }
 
 int mproc__os_cpu_count(void) {

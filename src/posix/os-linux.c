@@ -1,6 +1,7 @@
 /* mproc: what is particular to Linux in the POSIX backend: CLOEXEC at
  * birth, /proc/self/exe, usable CPUs from affinity and cgroup quota, and
  * PR_SET_PDEATHSIG as the fast path of the parent-death watch. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -8,6 +9,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -110,12 +112,55 @@ void mproc__posix_watch_parent(int fd, long ppid, int direct) {
    * is exact only when that thread was the parent's main thread (or the
    * parent is single-threaded, as the forkserver is). Otherwise watch the
    * death pipe from a thread. */
+  mproc__posix_set_parent_fd(fd); /* kept: the parent's sentinel */
   if (direct && prctl(PR_SET_PDEATHSIG, SIGKILL) == 0) {
     if ((long)getppid() != ppid) _exit(1); /* the parent is already gone */
-    mproc__posix_close(fd);
     return;
   }
   mproc__posix_watch_thread(fd);
+}
+
+/* glibc 2.34 has posix_spawn_file_actions_addclosefrom_np; elsewhere (musl,
+ * older glibc) a close action is added for each inheritable descriptor
+ * open now (one another thread opens meanwhile may slip through). Not a
+ * sweep in the child: by its mproc_init, constructors and main may have
+ * opened descriptors of their own. */
+#if defined(__GLIBC__) &&                                                      \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#define HAVE_ADDCLOSEFROM 1
+#else
+#define HAVE_ADDCLOSEFROM 0
+#endif
+
+int mproc__posix_spawn_only_these(posix_spawn_file_actions_t *fa,
+                                  short *flags, int top, unsigned used) {
+  int fd;
+  (void)flags;
+  /* A number below `top` that is not placed may hold an inherited
+   * descriptor: close it (glibc ignores EBADF for a close action). */
+  for (fd = 3; fd < top; fd++)
+    if (!(used & (1u << (fd - 3))) &&
+        posix_spawn_file_actions_addclose(fa, fd) != 0)
+      return mproc__err(MPROC_ENOMEM, "posix_spawn_file_actions_addclose");
+#if HAVE_ADDCLOSEFROM
+  if (posix_spawn_file_actions_addclosefrom_np(fa, top) != 0)
+    return mproc__err(MPROC_ENOMEM, "posix_spawn_file_actions_addclosefrom_np");
+#else
+  {
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+      int f = atoi(e->d_name), fl;
+      if (f < top || f == dirfd(d)) continue;
+      fl = fcntl(f, F_GETFD);
+      if (fl >= 0 && !(fl & FD_CLOEXEC) &&
+          posix_spawn_file_actions_addclose(fa, f) != 0)
+        break;
+    }
+    if (d) closedir(d);
+  }
+#endif
+  return 0;
 }
 
 /* "max 100000" or "150000 100000" (cgroup v2), or v1's two files. */

@@ -2,6 +2,7 @@
 #ifndef MPROC_POSIX_H
 #define MPROC_POSIX_H
 
+#include <spawn.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -34,6 +35,13 @@ int mproc__posix_waitpid(pid_t pid, int *status);
 int mproc__posix_pipe(int fds[2]);                  /* both CLOEXEC */
 int mproc__posix_socketpair(int type, int fds[2]);  /* CLOEXEC, no SIGPIPE */
 const char *mproc__posix_exe_path(void);            /* for posix_spawn */
+/* After the file actions that place the spawned child's descriptors at
+ * 3 .. top-1 (`used` has bit n set for each fd 3+n that is placed), make
+ * every other descriptor above 2 close in the child: glibc's
+ * addclosefrom_np on Linux (else a close action per inheritable
+ * descriptor), POSIX_SPAWN_CLOEXEC_DEFAULT on macOS (ORed into *flags). */
+int mproc__posix_spawn_only_these(posix_spawn_file_actions_t *fa,
+                                  short *flags, int top, unsigned used);
 /* sendmsg that never raises SIGPIPE (EPIPE -> MPROC_EEOF), and recvmsg
  * that makes received descriptors CLOEXEC; both retry EINTR and return
  * bytes or a negative code. */
@@ -57,6 +65,10 @@ void mproc__posix_watch_thread(int fd);
 int mproc__posix_death_fd(void);
 /* In a fork child: forget the parent's death pipe, return its read end. */
 int mproc__posix_death_after_fork(void);
+/* The read end of our own parent's death pipe, kept as its sentinel
+ * (mproc__os_parent_sentinel); closed in our fork children. */
+void mproc__posix_set_parent_fd(int fd);
+void mproc__posix_parent_fd_after_fork(void);
 
 /* process.c: the start lock serialises fd creation and fork so that no
  * child inherits a sibling's private pipe ends. */

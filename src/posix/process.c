@@ -75,6 +75,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static void atfork_child(void) {
   mproc__posix_start_lock_reset();
   mproc__posix_close_self_fd();
+  mproc__posix_parent_fd_after_fork();
   (void)mproc__posix_death_after_fork(); /* the read end: kept, CLOEXEC */
   mproc__posix_main_thread_after_fork();
   mproc__child_after_fork();
@@ -262,14 +263,15 @@ int mproc__os_proc_wait(mproc__os_proc *p, double timeout, int *exitcode) {
   return finish(p, exitcode);
 }
 
-int mproc__os_proc_signal(mproc__os_proc *p, int hard) {
+int mproc__os_proc_signal(mproc__os_proc *p, int sig) {
+  static const int number[] = {SIGTERM, SIGKILL, SIGINT};
+  static const char *const name[] = {"SIGTERM", "SIGKILL", "SIGINT"};
   long pid;
   if (p->reaped) return 0;
   pid = mproc__os_proc_pid(p);
   if (pid <= 0) return 0; /* no child; and kill(0) would hit our group */
-  if (kill((pid_t)pid, hard ? SIGKILL : SIGTERM) != 0 && errno != ESRCH)
-    return mproc__posix_err(errno, "kill(%ld, %s)", pid,
-                            hard ? "SIGKILL" : "SIGTERM");
+  if (kill((pid_t)pid, number[sig]) != 0 && errno != ESRCH)
+    return mproc__posix_err(errno, "kill(%ld, %s)", pid, name[sig]);
   return 0;
 }
 
@@ -406,6 +408,11 @@ void mproc__posix_boot_child(int boot, int death, int direct, long os_parent) {
                             direct);
   /* `msg` stays valid until _exit: this frame never returns. */
   if (mproc__child_boot(msg, len, &code) < 0) goto fail;
+  /* A spawned child is a fresh program: it ends as one, running its
+   * atexit handlers (the parent learns the code from waitpid). A
+   * forkserver child is a copy of the server, whose handlers are the
+   * program's: it ends with _exit, as a fork child does. */
+  if (os_parent == 0) exit(code);
   exit_reporting(boot, code);
 fail:
   report_error(boot);

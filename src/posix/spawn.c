@@ -7,7 +7,14 @@
  * readable), and fd 4, the read end of the parent's death pipe; then, when
  * the program has them, fd 5, a client end of its forkserver (and resource
  * tracker), and fd 6, its shared-memory registry (src/registry.h). The
- * command line is `<exe> --mproc-spawn 3 4 <direct> <5|-1> <6|-1>`. */
+ * command line is `<exe> --mproc-spawn 3 4 <direct> <5|-1> <6|-1>`.
+ * Nothing else is inherited: every descriptor of ours is CLOEXEC from
+ * birth, and those of the program that are not (a socket or file opened
+ * without CLOEXEC) are closed in the child too, as Python's spawn does
+ * (mproc__posix_spawn_only_these).
+ *
+ * <exe> is this program's own image, or the one mproc_set_executable
+ * named. */
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -25,12 +32,36 @@ extern char **environ;
 #define CHILD_DEATH_FD 4
 #define CHILD_SERVER_FD 5
 #define CHILD_REGISTRY_FD 6
+#define CHILD_TOP_FD 7 /* the first descriptor the child is not given */
+
+static char *executable; /* mproc_set_executable's, or NULL */
+
+int mproc__os_set_executable(const char *path) {
+  char *copy = NULL;
+  if (path != NULL) {
+    size_t n = strlen(path);
+    if (access(path, X_OK) != 0)
+      return mproc__posix_err(errno, "mproc_set_executable(\"%s\")", path);
+    copy = malloc(n + 1);
+    if (copy == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+    memcpy(copy, path, n + 1);
+  }
+  free(executable);
+  executable = copy;
+  return 0;
+}
+
+static const char *spawn_exe(void) {
+  return executable ? executable : mproc__posix_exe_path();
+}
 
 static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   char *argv[8];
   sigset_t none;
+  short flags = POSIX_SPAWN_SETSIGMASK;
+  unsigned used;
   int rc, b = -1, d = -1, s = -1, g = -1;
   int server = mproc__posix_forkserver_fd();
   int registry = mproc__posix_registry_fd();
@@ -53,11 +84,13 @@ static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   posix_spawn_file_actions_adddup2(&fa, d, CHILD_DEATH_FD);
   if (s >= 0) posix_spawn_file_actions_adddup2(&fa, s, CHILD_SERVER_FD);
   if (g >= 0) posix_spawn_file_actions_adddup2(&fa, g, CHILD_REGISTRY_FD);
+  used = 3u | (s >= 0 ? 4u : 0u) | (g >= 0 ? 8u : 0u);
+  rc = mproc__posix_spawn_only_these(&fa, &flags, CHILD_TOP_FD, used);
   posix_spawnattr_init(&attr);
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  argv[0] = (char *)(uintptr_t)mproc__posix_exe_path();
+  posix_spawnattr_setflags(&attr, flags);
+  argv[0] = (char *)(uintptr_t)spawn_exe();
   argv[1] = (char *)(uintptr_t)SPAWN_FLAG;
   argv[2] = (char *)(uintptr_t)"3";
   argv[3] = (char *)(uintptr_t)"4";
@@ -65,7 +98,8 @@ static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   argv[5] = (char *)(uintptr_t)(s >= 0 ? "5" : "-1");
   argv[6] = (char *)(uintptr_t)(g >= 0 ? "6" : "-1");
   argv[7] = NULL;
-  rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
+  if (rc == 0) rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
+  else rc = ENOMEM;
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   mproc__posix_close(b);

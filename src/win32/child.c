@@ -4,6 +4,7 @@
  * line carries MPROC__SPAWN_FLAG this process is a child: it starts the
  * parent watch, reads the bootstrap message, runs it and exits; it never
  * returns to main(). */
+#include <process.h> /* _cexit */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,22 @@ typedef struct child_handles {
 } child_handles;
 
 static uv_thread_t watch_thread;
+/* The parent process (SYNCHRONIZE), kept open: the watch waits on it, and
+ * it is the parent's sentinel (mproc_parent_process). */
+static HANDLE parent_handle;
+
+mproc_handle mproc__os_parent_sentinel(void) {
+  return parent_handle ? (mproc_handle)(intptr_t)parent_handle : -1;
+}
+
+/* The target returned: end as a program's normal exit does, since a
+ * spawned child is a fresh program — _cexit runs the atexit handlers and
+ * flushes stdio — but without ExitProcess's DLL detach (see
+ * mproc__os_exit), which could deadlock on a lock another thread held. */
+static void exit_normal(int code) {
+  _cexit();
+  mproc__os_exit(code);
+}
 
 /* Parse "<boot>,<parent>,<report>" (decimal handle values). */
 static int parse_flag(const char *s, child_handles *ch) {
@@ -160,6 +177,7 @@ int mproc__os_child_entry(int argc, char **argv) {
   SetHandleInformation(ch.boot, HANDLE_FLAG_INHERIT, 0);
   SetHandleInformation(ch.parent, HANDLE_FLAG_INHERIT, 0);
   SetHandleInformation(ch.report, HANDLE_FLAG_INHERIT, 0);
+  parent_handle = ch.parent;
   rc = start_watch(ch.parent);
   if (rc < 0) fail(ch.report);
   rc = read_boot(ch.boot, &msg, &len);
@@ -170,7 +188,7 @@ int mproc__os_child_entry(int argc, char **argv) {
     rc = mproc__child_boot(msg, len, &code);
     if (rc < 0) fail(ch.report);
     free(msg);
-    mproc__os_exit(code);
+    exit_normal(code);
   }
   return 0; /* not reached */
 }

@@ -102,10 +102,49 @@ int mproc__os_init(void) {
 
 /* ---- building the child's command line ------------------------------------ */
 
-/* This program's path, from a buffer grown until it fits (long paths). */
+/* mproc_set_executable's program (UTF-16), or NULL for our own. */
+static WCHAR *executable;
+
+int mproc__os_set_executable(const char *path) {
+  WCHAR *w = NULL;
+  DWORD attr;
+  int n;
+  if (path != NULL) {
+    n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    if (n <= 0)
+      return mproc__err(MPROC_EINVAL, "mproc_set_executable: \"%s\" is not "
+                                      "valid UTF-8",
+                        path);
+    w = malloc((size_t)n * sizeof *w);
+    if (w == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+    MultiByteToWideChar(CP_UTF8, 0, path, -1, w, n);
+    attr = GetFileAttributesW(w);
+    if (attr == INVALID_FILE_ATTRIBUTES || (attr & FILE_ATTRIBUTE_DIRECTORY)) {
+      DWORD err = attr == INVALID_FILE_ATTRIBUTES ? GetLastError()
+                                                  : ERROR_FILE_NOT_FOUND;
+      free(w);
+      return mproc__win_err(err, "mproc_set_executable(\"%s\")", path);
+    }
+  }
+  free(executable);
+  executable = w;
+  return 0;
+}
+
+/* The program to start: mproc_set_executable's, else this program's path,
+ * from a buffer grown until it fits (long paths). */
 static int exe_path(WCHAR **out) {
   DWORD size = MAX_PATH, n;
   WCHAR *buf = NULL;
+  if (executable) {
+    size_t len = wcslen(executable) + 1;
+    buf = malloc(len * sizeof *buf);
+    if (buf == NULL)
+      return mproc__err(MPROC_ENOMEM, "out of memory for the program path");
+    memcpy(buf, executable, len * sizeof *buf);
+    *out = buf;
+    return 0;
+  }
   for (;;) {
     WCHAR *nb = realloc(buf, size * sizeof *nb);
     if (nb == NULL) {
@@ -446,9 +485,18 @@ int mproc__os_proc_wait(mproc__os_proc *p, double timeout, int *exitcode) {
 
 /* ---- stopping ------------------------------------------------------------ */
 
-int mproc__os_proc_signal(mproc__os_proc *p, int hard) {
+int mproc__os_proc_signal(mproc__os_proc *p, int sig) {
+  int hard = sig == MPROC__SIG_KILL;
   LONG bit = hard ? STOP_KILL : STOP_TERM, before;
   DWORD err;
+  if (sig == MPROC__SIG_INT)
+    /* GenerateConsoleCtrlEvent reaches a console process group, not one
+     * process, and CTRL_C_EVENT only group 0 (every process on the
+     * console): there is no sound way to interrupt one child. */
+    return mproc__err(MPROC_ENOTSUP,
+                      "interrupt: Windows cannot send Ctrl-C to one "
+                      "process; use terminate, or an Event the child "
+                      "watches");
   if (p->reaped || WaitForSingleObject(p->process, 0) == WAIT_OBJECT_0)
     return 0; /* already ended: left alone */
   /* Recorded before the call: a waiter may see the end the moment
