@@ -395,7 +395,8 @@ mproc_start_method mproc_process_method(const mproc_process *p) {
 }
 
 mproc_handle mproc_process_sentinel(const mproc_process *p) {
-  if (p == NULL || p->os == NULL || p->state == MPROC__CLOSED) return -1;
+  if (p == NULL || p->os == NULL || p->state == MPROC__CLOSED)
+    return MPROC_NO_HANDLE;
   return mproc__os_proc_sentinel(p->os);
 }
 
