@@ -13,5 +13,6 @@
 #include "mproc/shm.h"
 #include "mproc/queue.h"
 #include "mproc/pipe.h"
+#include "mproc/wakeup.h"
 
 #endif

@@ -119,15 +119,3 @@ mproc_start_method mproc_context_method(const mproc_context *ctx) {
 void mproc_context_free(mproc_context *ctx) { free(ctx); }
 
 int mproc_cpu_count(void) { return mproc__os_cpu_count(); }
-
-int mproc_wait_handles(const mproc_handle *h, size_t n, double timeout,
-                       unsigned char *ready) {
-  double t;
-  int rc;
-  if (n > 0 && (h == NULL || ready == NULL))
-    return mproc__err(MPROC_EINVAL, "handles or ready is NULL with n = %zu",
-                      n);
-  rc = mproc__timeout(timeout, &t);
-  if (rc < 0) return rc;
-  return mproc__os_wait_handles(h, n, t, ready);
-}

@@ -36,6 +36,11 @@ double mproc__remaining(double deadline);
 /** A deadline from a backend-form timeout (MPROC__INF stays). */
 double mproc__deadline(double timeout);
 
+/** Refuse what cannot be a waitable handle (MPROC_NO_HANDLE, negative
+ *  values) with MPROC_EINVAL and a sentence naming index i of n and `what`
+ *  (wait.c); the backend's wait refuses closed handles. */
+int mproc__check_handle(mproc_handle h, size_t i, size_t n, const char *what);
+
 /** Task registry. find: the function registered as `name` (NULL if none,
  *  or if two functions claim the name). lookup: the name of `fn` in
  *  *name; MPROC_ENOTREG (no sentence) if it has none, MPROC_EEXIST with a

@@ -316,7 +316,7 @@ int mproc_conn_writable(const mproc_conn *c) {
 }
 
 mproc_handle mproc_conn_handle(const mproc_conn *c) {
-  if (c == NULL || c->os == NULL) return -1;
+  if (c == NULL || c->os == NULL) return MPROC_NO_HANDLE;
   return mproc__os_conn_handle(c->os);
 }
 
@@ -389,6 +389,9 @@ static int wait_prepare(mproc_wait_obj *objs, size_t n, wait_set *w,
         (*now)++;
         continue;
       }
+    } else if ((rc = mproc__check_handle(h, i, n, "wait")) < 0) {
+      wait_finish(objs, w, 0);
+      return rc;
     }
     w->h[w->n] = h;
     w->at[w->n] = i;

@@ -55,9 +55,32 @@ void mproc__os_kill_self(void);
 mproc_start_method mproc__os_default_method(void);
 int mproc__os_method_supported(mproc_start_method m);
 
-/** Wait for any of `n` handles to be ready (see mproc_wait_handles). */
+/** Wait for any of `n` handles to be ready (see mproc_wait_handles). The
+ *  common layer has refused negative values (MPROC_NO_HANDLE, -1); the
+ *  backend refuses the rest of what is no open waitable handle (a closed
+ *  descriptor or HANDLE, NULL on Windows) with MPROC_EINVAL at once,
+ *  before it blocks, naming the index. Safe from many threads at once. */
 int mproc__os_wait_handles(const mproc_handle *h, size_t n, double timeout,
                            unsigned char *ready);
+
+/* ---- wake-up group (mproc/wakeup.h) ------------------------------------- */
+
+/* A waitable object that any thread can make ready: an eventfd (Linux), a
+ * non-blocking pipe (other POSIX), a manual-reset Event (Windows). The
+ * common layer (src/wakeup.c) keeps the "set" flag that coalesces many
+ * signals into one system call; the backend only moves the handle between
+ * ready and not ready. Not inherited by children. */
+typedef struct mproc__os_wakeup mproc__os_wakeup;
+
+int mproc__os_wakeup_new(mproc__os_wakeup **out);
+/** Make the handle ready. Async-signal-safe on POSIX (a write(2), errno
+ *  kept); sets no sentence. 0 or MPROC_EOS. */
+int mproc__os_wakeup_set(mproc__os_wakeup *w);
+/** Make the handle not ready (read what is there / ResetEvent); returns 1
+ *  if it was ready, 0 if not. Never blocks. */
+int mproc__os_wakeup_drain(mproc__os_wakeup *w);
+mproc_handle mproc__os_wakeup_handle(const mproc__os_wakeup *w);
+void mproc__os_wakeup_free(mproc__os_wakeup *w);
 
 /* ---- process group ------------------------------------------------------- */
 
@@ -128,7 +151,7 @@ void mproc__os_proc_free(mproc__os_proc *p);
 
 /** In a child the library started: a handle that becomes ready when the
  *  parent ends (the read end of its death pipe on POSIX, a handle to the
- *  parent process on Windows); -1 when there is none (the main program).
+ *  parent process on Windows); MPROC_NO_HANDLE when there is none (the main program).
  *  The backend keeps it open for the life of the process. */
 mproc_handle mproc__os_parent_sentinel(void);
 

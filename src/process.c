@@ -221,7 +221,7 @@ static int parent_wait(const mproc_process *p, double timeout) {
   mproc_handle h = mproc__os_parent_sentinel();
   unsigned char ready = 0;
   int rc;
-  if (h == -1)
+  if (h == MPROC_NO_HANDLE)
     return mproc__err(MPROC_ENOTSUP, "no handle to the parent \"%s\" "
                                      "(pid %ld) to wait on",
                       p->name, p->pid);
@@ -449,7 +449,8 @@ mproc_start_method mproc_process_method(const mproc_process *p) {
 
 mproc_handle mproc_process_sentinel(const mproc_process *p) {
   if (p && p->is_parent) return mproc__os_parent_sentinel();
-  if (p == NULL || p->os == NULL || p->state == MPROC__CLOSED) return -1;
+  if (p == NULL || p->os == NULL || p->state == MPROC__CLOSED)
+    return MPROC_NO_HANDLE;
   return mproc__os_proc_sentinel(p->os);
 }
 

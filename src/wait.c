@@ -1,4 +1,5 @@
-/* mproc: spin-then-sleep waiting on a shared word.
+/* mproc: spin-then-sleep waiting on a shared word; and the checks in
+ * front of the handle waits (mproc_wait_handles, mproc_conn_wait).
  *
  * A cross-core hand-off costs ~60 us when the waiter sleeps in the kernel
  * and well under a microsecond when it spins briefly first, so every wait
@@ -97,4 +98,37 @@ uint64_t mproc__thread_id(void) {
   static _Thread_local uint64_t mine;
   if (mine == 0) mine = atomic_fetch_add(&next, 1);
   return mine;
+}
+
+/* ---- waiting on handles --------------------------------------------------- */
+
+int mproc__check_handle(mproc_handle h, size_t i, size_t n, const char *what) {
+  if (h == MPROC_NO_HANDLE)
+    return mproc__err(MPROC_EINVAL, "%s: handle %zu of %zu is MPROC_NO_HANDLE "
+                                    "(a process not started, or closed?)",
+                      what, i, n);
+  /* Negative: no descriptor on POSIX; on Windows -1 and -2 are the
+   * current process and thread, which end only with the program. */
+  if (h < 0)
+    return mproc__err(MPROC_EINVAL, "%s: handle %zu of %zu is %lld, no "
+                                    "waitable handle",
+                      what, i, n, (long long)h);
+  return 0;
+}
+
+int mproc_wait_handles(const mproc_handle *h, size_t n, double timeout,
+                       unsigned char *ready) {
+  double t;
+  size_t i;
+  int rc;
+  if (n > 0 && (h == NULL || ready == NULL))
+    return mproc__err(MPROC_EINVAL, "handles or ready is NULL with n = %zu",
+                      n);
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  for (i = 0; i < n; i++) {
+    rc = mproc__check_handle(h[i], i, n, "wait_handles");
+    if (rc < 0) return rc;
+  }
+  return mproc__os_wait_handles(h, n, t, ready);
 }

@@ -203,7 +203,7 @@ static void test_bad_input(void **state) {
   assert_int_equal(mproc_conn_recv_alloc(b, &m, &len), MPROC_ECLOSED);
   assert_int_equal(mproc_conn_poll(b, 0), MPROC_ECLOSED);
   assert_true(strstr(mproc_last_error(), "closed") != NULL);
-  assert_int_equal(mproc_conn_handle(b), -1);
+  assert_int_equal(mproc_conn_handle(b), MPROC_NO_HANDLE);
   o.conn = b;
   assert_int_equal(mproc_conn_wait(&o, 1, 0), MPROC_ECLOSED);
   mproc_conn_free(b);

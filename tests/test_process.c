@@ -177,7 +177,7 @@ static void test_default_names(void **state) {
   assert_memory_equal(mproc_process_name(a), "Process-", 8);
   assert_string_not_equal(mproc_process_name(a), mproc_process_name(b));
   assert_int_equal(mproc_process_pid(a), 0);
-  assert_int_equal(mproc_process_sentinel(a), -1);
+  assert_int_equal(mproc_process_sentinel(a), MPROC_NO_HANDLE);
   mproc_process_free(a);
   mproc_process_free(b);
 }
@@ -243,7 +243,7 @@ static void test_bad_input(void **state) {
   assert_int_equal(mproc_process_close(p), 0);
   assert_int_equal(mproc_process_join(p, 1), MPROC_ECLOSED);
   assert_int_equal(mproc_process_start(p), MPROC_ECLOSED);
-  assert_int_equal(mproc_process_sentinel(p), -1);
+  assert_int_equal(mproc_process_sentinel(p), MPROC_NO_HANDLE);
   assert_int_equal(mproc_process_exitcode(p, &code), 0);
   assert_int_equal(code, 1);
   mproc_process_free(p);

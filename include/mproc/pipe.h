@@ -125,9 +125,8 @@ MPROC_EXTERN int mproc_conn_writable(const mproc_conn *c);
 /**
  * The OS handle of the end: a socket descriptor on POSIX (readable when a
  * message or the end of file waits, for your own poll/epoll loop), the
- * named-pipe HANDLE on Windows (Python's fileno()); -1 once closed (on
- * Windows -1 is also the current-process pseudo-handle: check for a
- * closed end first). Do not close it or read from it. It may be made
+ * named-pipe HANDLE on Windows (Python's fileno()); MPROC_NO_HANDLE once
+ * closed (or c NULL). Do not close it or read from it. It may be made
  * non-blocking: send and recv still move whole messages, waiting as
  * needed. On Windows it is not a waitable object: wait with
  * mproc_conn_wait().
@@ -149,7 +148,9 @@ MPROC_EXTERN void mproc_conn_free(mproc_conn *c);
 /* ---- waiting on many (multiprocessing.connection.wait) ------------------ */
 
 /** One thing to wait for: a connection, or any handle that
- *  mproc_wait_handles() takes (a process sentinel). */
+ *  mproc_wait_handles() takes (a process sentinel, a wake-up object's
+ *  handle: mproc/wakeup.h, which lets another thread or a signal handler
+ *  end the wait). */
 typedef struct mproc_wait_obj {
   mproc_conn *conn;    /**< a receiving end, ready when a message or the
                             end of file waits; or NULL to use `handle` */
@@ -162,10 +163,14 @@ typedef struct mproc_wait_obj {
  * passes (seconds; MPROC_FOREVER: no limit; negative: 0), and set each
  * object's `ready`. Returns how many are ready (>= 1), or
  * MPROC_ETIMEDOUT. Any number of objects, on every platform (Windows
- * included: no 64-handle limit). A connection may appear only once.
- * Errors: MPROC_EINVAL (objs NULL with n > 0, NaN timeout, a send-only
- * connection), MPROC_ECLOSED (a closed connection), MPROC_ENOMEM,
- * MPROC_EOS.
+ * included: no 64-handle limit, no thread started per call). A
+ * connection may appear only once.
+ * Errors, all at once whatever the timeout: MPROC_EINVAL (objs NULL with
+ * n > 0, NaN timeout, a send-only connection, a `handle` that is no open
+ * waitable handle: MPROC_NO_HANDLE — the sentinel of a process not
+ * started —, a negative value, a closed descriptor or HANDLE; the
+ * sentence names the object's index), MPROC_ECLOSED (a closed
+ * connection), MPROC_ENOMEM, MPROC_EOS.
  * Thread-safety: a connection is waited on (or polled) by one thread at
  * a time, and no other thread receives on it meanwhile; a connection that
  * another thread's wait lists gives MPROC_EINVAL.

@@ -51,6 +51,16 @@ typedef enum mproc_start_method {
 /** A waitable OS object: a file descriptor on POSIX, a HANDLE on Windows. */
 typedef intptr_t mproc_handle;
 
+/**
+ * "No handle": what the library returns where there is none (the sentinel
+ * of a process not started or closed, the handle of a closed connection)
+ * and what the handle waits refuse with MPROC_EINVAL. It is no valid
+ * handle on any platform: not -1, which is a descriptor nowhere but is the
+ * current-process pseudo-handle on Windows (waiting on it would wait for
+ * the program itself to end), and not 0, which is standard input on POSIX.
+ */
+#define MPROC_NO_HANDLE ((mproc_handle)INTPTR_MIN)
+
 typedef struct mproc_process mproc_process;
 typedef struct mproc_context mproc_context;
 typedef struct mproc_conn mproc_conn; /* mproc/pipe.h */
@@ -301,8 +311,9 @@ MPROC_EXTERN mproc_start_method mproc_process_method(const mproc_process *p);
 
 /**
  * A handle that becomes ready (readable fd on POSIX, signalled HANDLE on
- * Windows) when the child ends; -1 before start. For the parent's object
- * (mproc_parent_process), ready when the parent ends. Wait on it with
+ * Windows) when the child ends; MPROC_NO_HANDLE before start and after
+ * close. For the parent's object (mproc_parent_process), ready when the
+ * parent ends. Wait on it with
  * mproc_wait_handles() or your own event loop; do not close it, and do not
  * read from it. Valid until close/free.
  */
@@ -326,12 +337,20 @@ MPROC_EXTERN void mproc_process_free(mproc_process *p);
 /* ---- waiting on many ---------------------------------------------------- */
 
 /**
- * Wait until at least one of `n` handles (process sentinels, and later
- * connections) is ready, or `timeout` passes. Sets ready[i] to 1 for each
- * ready handle, 0 otherwise. Returns the number ready (>= 1), or
- * MPROC_ETIMEDOUT. Any number of handles (no 64-handle limit on Windows).
- * Errors: MPROC_EINVAL (NULL arrays with n > 0, NaN timeout), MPROC_EOS.
- * Thread-safety: safe.
+ * Wait until at least one of `n` handles (process sentinels, wake-up
+ * objects' handles: mproc/wakeup.h) is ready, or `timeout` passes. Sets
+ * ready[i] to 1 for each ready handle, 0 otherwise. Returns the number
+ * ready (>= 1), or MPROC_ETIMEDOUT. Any number of handles (no 64-handle
+ * limit on Windows, and no thread started per call: past 64 the library
+ * hands chunks to helper threads it keeps). A handle must stay ready once
+ * ready (sentinels and wake-ups do; on Windows an auto-reset event would
+ * lose its signal to the check) and appear only once.
+ * Errors: MPROC_EINVAL at once, whatever the timeout, for NULL arrays with
+ * n > 0, a NaN timeout, or a handle that is no open waitable handle
+ * (MPROC_NO_HANDLE, a negative value, a closed descriptor or HANDLE; the
+ * sentence names its index); MPROC_ENOMEM; MPROC_EOS.
+ * Thread-safety: safe; any number of threads may wait at once, on the
+ * same handles too. Ownership: the arrays are used only during the call.
  */
 MPROC_EXTERN int mproc_wait_handles(const mproc_handle *handles, size_t n,
                                     double timeout, unsigned char *ready);

@@ -19,7 +19,9 @@ static int death_r = -1, death_w = -1;
 static int parent_fd = -1;
 
 void mproc__posix_set_parent_fd(int fd) { parent_fd = fd; }
-mproc_handle mproc__os_parent_sentinel(void) { return parent_fd; }
+mproc_handle mproc__os_parent_sentinel(void) {
+  return parent_fd >= 0 ? parent_fd : MPROC_NO_HANDLE;
+}
 
 void mproc__posix_parent_fd_after_fork(void) {
   /* A fork child's parent is this process, not ours: drop our hold. */

@@ -1,5 +1,10 @@
-/* mproc: waiting on many descriptors (mproc_wait_handles). */
+/* mproc: waiting on many descriptors (mproc_wait_handles).
+ *
+ * poll(2) skips a negative descriptor and reports a closed one as
+ * POLLNVAL, which would make a bad handle either wait forever or look
+ * ready: both are refused with MPROC_EINVAL, at once, naming the index. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 
@@ -14,6 +19,12 @@ int mproc__os_wait_handles(const mproc_handle *h, size_t n, double timeout,
 
   if (fds == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
   for (i = 0; i < n; i++) {
+    if (h[i] < 0 || h[i] > INT_MAX) {
+      r = mproc__err(MPROC_EINVAL, "wait: handle %zu of %zu (%lld) is no "
+                                   "descriptor",
+                     i, n, (long long)h[i]);
+      goto done;
+    }
     fds[i].fd = (int)h[i];
     fds[i].events = POLLIN;
     fds[i].revents = 0;
@@ -31,6 +42,12 @@ int mproc__os_wait_handles(const mproc_handle *h, size_t n, double timeout,
     }
   }
   for (i = 0; i < n; i++) {
+    if (fds[i].revents & POLLNVAL) {
+      r = mproc__err(MPROC_EINVAL, "wait: handle %zu of %zu (descriptor %d) "
+                                   "is not open",
+                     i, n, fds[i].fd);
+      goto done;
+    }
     ready[i] = fds[i].revents != 0;
     count += ready[i];
   }

@@ -25,7 +25,8 @@ static uv_thread_t watch_thread;
 static HANDLE parent_handle;
 
 mproc_handle mproc__os_parent_sentinel(void) {
-  return parent_handle ? (mproc_handle)(intptr_t)parent_handle : -1;
+  return parent_handle ? (mproc_handle)(intptr_t)parent_handle
+                       : MPROC_NO_HANDLE;
 }
 
 /* The target returned: end as a program's normal exit does, since a
