@@ -398,7 +398,6 @@ static int get_locked(mproc_queue *q, unsigned char *dst, size_t cap,
       consume(q, &r);
       continue;
     }
-    *len = (size_t)r.total;
     if (heap) {
       dst = r.total ? malloc((size_t)r.total) : NULL;
       if (r.total && dst == NULL)
@@ -407,6 +406,7 @@ static int get_locked(mproc_queue *q, unsigned char *dst, size_t cap,
       *heap = dst;
     } else if (r.total > cap) {
       if (drop_if_aborted(q, &r)) continue;
+      *len = (size_t)r.total; /* the size needed: the one failure with *len */
       return mproc__err(MPROC_EBUFSIZE, "the message is %zu bytes; the "
                                         "buffer holds %zu",
                         (size_t)r.total, cap);
@@ -427,12 +427,30 @@ static int get_locked(mproc_queue *q, unsigned char *dst, size_t cap,
     q->st->get_partial = 0;
     if (r.flags & REC_ABORT) {
       consume(q, &r);
-      if (heap) free(*heap);
+      if (heap) {
+        free(*heap);
+        *heap = NULL; /* the next wait may time out: no dangling *msg */
+      }
       continue; /* that message never was: take the next */
     }
     message_gone(q);
+    *len = (size_t)r.total;
     return 0;
   }
+}
+
+/* Take get_lock by `deadline`; 0 holding it (from a dead owner too: the
+ * repair state is in get_partial, not in how the lock was taken). */
+static int get_lock(mproc_queue *q, double deadline) {
+  int rc = mproc__lockword_acquire(&q->obj, &q->st->get_lock,
+                                   deadline < 0 ? MPROC_FOREVER
+                                                : mproc__remaining(deadline));
+  if (rc == MPROC_EOWNERDEAD) rc = 0;
+  if (rc == 0) {
+    q->get_valid = q->st->get_seq == q->get_seen;
+    q->st->get_seq++;
+  }
+  return rc;
 }
 
 static int get_common(mproc_queue *q, void *buf, size_t cap, size_t *len,
@@ -441,6 +459,7 @@ static int get_common(mproc_queue *q, void *buf, size_t cap, size_t *len,
   int rc;
   if (q == NULL || len == NULL)
     return mproc__err(MPROC_EINVAL, "queue or len is NULL");
+  *len = 0;
   if (!heap && buf == NULL && cap > 0)
     return mproc__err(MPROC_EINVAL, "buf is NULL but cap is %zu", cap);
   if (q->closed)
@@ -450,16 +469,22 @@ static int get_common(mproc_queue *q, void *buf, size_t cap, size_t *len,
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
   deadline = mproc__deadline(t);
-  rc = mproc__lockword_acquire(&q->obj, &q->st->get_lock, t < 0 ? MPROC_FOREVER : t);
-  if (rc == 0 || rc == MPROC_EOWNERDEAD) {
-    q->get_valid = rc == 0 && q->st->get_seq == q->get_seen;
-    q->st->get_seq++;
-  }
-  if (rc == MPROC_EOWNERDEAD) rc = skip_partial(q);
+  rc = get_lock(q, deadline);
   if (rc == 0) {
-    rc = get_locked(q, buf, cap, len, heap, deadline);
+    /* A consumer that died, or whose wait failed, mid-stream left the
+     * rest of that message for us to skip. */
+    if (q->st->get_partial) rc = skip_partial(q);
+    if (rc == 0) rc = get_locked(q, buf, cap, len, heap, deadline);
     q->get_seen = q->st->get_seq;
     mproc__lockword_release(&q->obj, &q->st->get_lock);
+  }
+  if (rc < 0 && rc != MPROC_EBUFSIZE) {
+    /* Outputs on failure: nothing to free, nothing to read. */
+    *len = 0;
+    if (heap && *heap) {
+      free(*heap);
+      *heap = NULL;
+    }
   }
   if (rc == MPROC_ETIMEDOUT)
     return mproc__err(MPROC_EEMPTY, "queue \"%s\" is empty", q->obj.name);
@@ -473,7 +498,10 @@ int mproc_queue_get(mproc_queue *q, void *buf, size_t cap, size_t *len,
 
 int mproc_queue_get_alloc(mproc_queue *q, void **msg, size_t *len,
                           double timeout) {
-  if (msg == NULL) return mproc__err(MPROC_EINVAL, "msg is NULL");
+  if (msg == NULL) {
+    if (len) *len = 0;
+    return mproc__err(MPROC_EINVAL, "msg is NULL");
+  }
   *msg = NULL;
   return get_common(q, NULL, 0, len, msg, timeout);
 }

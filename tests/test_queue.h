@@ -23,5 +23,6 @@ void test_producer_killed_before_commit(void **state);
 void test_producer_killed_mid_stream(void **state);
 void test_consumer_killed_before_consume(void **state);
 void test_consumer_killed_mid_stream(void **state);
+void test_get_outputs_after_dead_stream(void **state);
 
 #endif

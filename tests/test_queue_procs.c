@@ -427,3 +427,46 @@ void test_consumer_killed_mid_stream(void **state) {
   assert_int_equal(mproc_queue_qsize(q), 0);
   mproc_queue_free(q);
 }
+
+/* ---- outputs on failure ------------------------------------------------------ */
+
+/* A producer killed mid-stream while nobody reads: a get takes the pieces,
+ * finds the stream aborted and then times out on the empty queue. Its
+ * outputs must say "nothing": *msg NULL (never the buffer it freed, which
+ * a caller's free would free twice) and *len 0 — for get_alloc and get. */
+void test_get_outputs_after_dead_stream(void **state) {
+  mproc_queue *q = NULL;
+  mproc_queue_opts o;
+  unsigned char *buf = malloc((size_t)1 << 20);
+  void *m = NULL;
+  size_t len;
+  qarg a;
+  (void)state;
+  assert_non_null(buf);
+  memset(&o, 0, sizeof o);
+  o.capacity = 65536;
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  a = make_arg(q);
+  a.size = (size_t)1 << 20;
+  snprintf(a.fault, sizeof a.fault, "put.mid_stream:2");
+  assert_int_equal(tp_join(tp_start(t_put_big, &a, sizeof a, NULL, 0)), -9);
+  len = 12345;
+  assert_int_equal(mproc_queue_get_alloc(q, &m, &len, 1.0), MPROC_EEMPTY);
+  assert_null(m);
+  assert_int_equal(len, 0);
+  free(m); /* what a caller does after any get: must be harmless */
+  /* The same through a buffer big enough for the aborted message. */
+  assert_int_equal(tp_join(tp_start(t_put_big, &a, sizeof a, NULL, 0)), -9);
+  len = 12345;
+  assert_int_equal(mproc_queue_get(q, buf, (size_t)1 << 20, &len, 1.0),
+                   MPROC_EEMPTY);
+  assert_int_equal(len, 0);
+  assert_int_equal(mproc_queue_qsize(q), 0);
+  assert_int_equal(mproc_queue_put(q, "next", 4, 5), 0);
+  assert_int_equal(mproc_queue_get_alloc(q, &m, &len, 5), 0);
+  assert_int_equal(len, 4);
+  assert_memory_equal(m, "next", 4);
+  free(m);
+  free(buf);
+  mproc_queue_free(q);
+}

@@ -77,15 +77,27 @@ MPROC_EXTERN int mproc_queue_put(mproc_queue *q, const void *msg, size_t len,
  * Take the oldest message into `buf` (capacity `cap`), storing its length
  * in *len. If it does not fit, returns MPROC_EBUFSIZE with the size needed
  * in *len and leaves the message in the queue (Python's BufferTooShort,
- * without losing the message).
+ * without losing the message). On every other failure *len is 0 (and the
+ * contents of `buf` are unspecified).
  * Errors: MPROC_EEMPTY (nothing by the deadline), MPROC_EBUFSIZE,
- * MPROC_ECLOSED, MPROC_EINVAL (NULL len, NULL buf with cap > 0).
+ * MPROC_ECLOSED, MPROC_EINVAL (NULL len, NULL buf with cap > 0, NaN
+ * timeout).
+ * Thread-safety: any thread, any process.
+ * Ownership: `buf` stays the caller's.
  */
 MPROC_EXTERN int mproc_queue_get(mproc_queue *q, void *buf, size_t cap,
                                  size_t *len, double timeout);
 
-/** As mproc_queue_get into a malloc'd buffer (*msg; free() it; NULL for
- *  an empty message). */
+/**
+ * As mproc_queue_get into a buffer it allocates (*msg; NULL for an empty
+ * message). On any failure *msg is NULL and *len is 0, so freeing *msg
+ * after a failed call is harmless.
+ * Errors: as mproc_queue_get, but never MPROC_EBUFSIZE; MPROC_ENOMEM when
+ * the message cannot be allocated (it stays in the queue); MPROC_EINVAL
+ * for a NULL msg.
+ * Thread-safety: any thread, any process.
+ * Ownership: the caller owns *msg and releases it with free().
+ */
 MPROC_EXTERN int mproc_queue_get_alloc(mproc_queue *q, void **msg,
                                        size_t *len, double timeout);
 
