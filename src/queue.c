@@ -14,8 +14,15 @@
  * consumer needs both (to abort a dead producer's stream): get_lock, then
  * put_lock. The locks are lock words (sync-lock.c): a dead owner's lock
  * is handed over with MPROC_EOWNERDEAD, and the new owner repairs:
- *   - put_partial set: the dead producer was mid-stream; write an ABORT
- *     record, which tells the consumer to drop the pieces it has;
+ *   - put_partial set: the dead producer was mid-stream. If the new owner
+ *     (a producer) can also take get_lock at once, no consumer is inside:
+ *     it removes the stream outright — moves tail back to stream_start
+ *     when no consumer has begun it, else moves head up to tail (the
+ *     consumer that began it is gone) — so a ring the dead stream filled
+ *     never stops the next producer, whether or not anyone reads. If a
+ *     consumer holds get_lock, that consumer is reading and makes room:
+ *     the owner writes an ABORT record, which tells it to drop the pieces
+ *     it has (a consumer stalled mid-stream does the same, holding both);
  *   - get_partial set: the dead consumer was mid-stream; skip records up
  *     to the LAST (or ABORT) of that message.
  * A record becomes visible by one store to `tail` after it is written, and
@@ -49,7 +56,8 @@ typedef struct qstate {
   uint32_t commit_tail; /* tail before that record */
   uint64_t put_seq;     /* put_lock acquisitions: a handle's cached head is
                            good while no one else has held put_lock */
-  uint32_t pad0[10];
+  uint32_t stream_start; /* tail before the open stream's FIRST record */
+  uint32_t pad0[9];
   _Atomic uint32_t tail;
   _Atomic uint32_t get_sleepers; /* consumers waiting for data: beside tail,
                                     so the producer's check is a hit */
@@ -161,10 +169,47 @@ static void append(mproc_queue *q, const rec *r, const void *payload) {
 
 /* ---- put ----------------------------------------------------------------- */
 
-static int put_abort_record(mproc_queue *q, double deadline) {
+/* Remove a dead producer's open stream from the ring (put_lock held);
+ * 1 if done, 0 if a consumer holds get_lock (see the top). Trying
+ * get_lock without waiting keeps the lock order's promise: nobody waits
+ * for get_lock while holding put_lock. */
+static int reclaim_stream(mproc_queue *q) {
+  qstate *st = q->st;
+  uint32_t head, tail, start = st->stream_start;
+  int rc = mproc__lockword_acquire(&q->obj, &st->get_lock, 0);
+  if (rc != 0 && rc != MPROC_EOWNERDEAD) return 0;
+  st->get_seq++; /* every consumer's cached tail is void now */
+  head = atomic_load(&st->head);
+  tail = atomic_load(&st->tail);
+  if (mproc__fault("put.reclaim")) return 0;
+  if (start - head <= tail - head) {
+    atomic_store(&st->tail, start); /* nobody began it: it never was */
+  } else {
+    atomic_store(&st->head, tail); /* its reader is gone: drop the rest */
+    st->get_partial = 0;
+  }
+  atomic_signal_fence(memory_order_seq_cst); /* the move, then the flag */
+  st->put_partial = 0;
+  mproc__lockword_release(&q->obj, &st->get_lock);
+  return 1;
+}
+
+/* Close a dead producer's open stream: remove it, or end it with an ABORT
+ * record once a reading consumer has made room. have_get: the caller is
+ * a consumer holding get_lock (it is the reader; it only writes ABORT). */
+static int close_stream(mproc_queue *q, int have_get, double deadline) {
   rec r = {0, REC_ABORT, 0};
-  int rc = wait_room(q, HDR, deadline);
-  if (rc < 0) return rc;
+  for (;;) {
+    double until = mproc__deadline(SLICE);
+    int rc;
+    if (!have_get && reclaim_stream(q)) return 0;
+    if (deadline >= 0 && deadline < until) until = deadline;
+    rc = wait_room(q, HDR, until);
+    if (rc == 0) break;
+    if (rc != MPROC_ETIMEDOUT || have_get ||
+        (deadline >= 0 && mproc__remaining(deadline) <= 0))
+      return rc;
+  }
   append(q, &r, NULL);
   q->st->put_partial = 0;
   return 0;
@@ -174,16 +219,18 @@ static int put_abort_record(mproc_queue *q, double deadline) {
  * in time): undo the counts of a message it had not published, and close
  * a stream it had left open. A live producer never releases put_lock with
  * either flag set, so finding one set means a repair is due. */
-static int put_repair(mproc_queue *q, double deadline) {
+static int put_repair(mproc_queue *q, int have_get, double deadline) {
   if (q->st->committing) {
-    if (atomic_load(&q->st->tail) == q->st->commit_tail) {
+    if (atomic_load(&q->st->tail) != q->st->commit_tail) {
+      q->st->put_partial = 0; /* its LAST record is out: the message is */
+    } else {
       atomic_store_explicit(&q->st->puts, atomic_load_explicit(&q->st->puts, memory_order_relaxed) - 1, memory_order_relaxed);
       if (q->st->kind == MPROC_JOINABLE_QUEUE)
         atomic_fetch_sub(&q->st->unfinished, 1);
     }
     q->st->committing = 0;
   }
-  return q->st->put_partial ? put_abort_record(q, deadline) : 0;
+  return q->st->put_partial ? close_stream(q, have_get, deadline) : 0;
 }
 
 static int put_lock(mproc_queue *q, double deadline) {
@@ -196,7 +243,7 @@ static int put_lock(mproc_queue *q, double deadline) {
     q->st->put_seq++;
   }
   if (rc == 0 && (q->st->committing || q->st->put_partial)) {
-    rc = put_repair(q, deadline);
+    rc = put_repair(q, 0, deadline);
     if (rc < 0) mproc__lockword_release(&q->obj, &q->st->put_lock);
   }
   return rc;
@@ -239,7 +286,10 @@ static int put_locked(mproc_queue *q, const unsigned char *msg, size_t len,
       atomic_store_explicit(&q->st->puts, atomic_load_explicit(&q->st->puts, memory_order_relaxed) + 1, memory_order_relaxed);
       if (q->st->kind == MPROC_JOINABLE_QUEUE)
         atomic_fetch_add(&q->st->unfinished, 1);
-    } else {
+    } else if (done == 0) {
+      q->st->stream_start = atomic_load_explicit(&q->st->tail,
+                                                 memory_order_relaxed);
+      atomic_signal_fence(memory_order_seq_cst); /* start, then the flag */
       q->st->put_partial = 1;
     }
     if (mproc__fault("put.before_commit")) return 0;
@@ -247,8 +297,11 @@ static int put_locked(mproc_queue *q, const unsigned char *msg, size_t len,
     done += r.len;
     if (!(r.flags & REC_LAST) && mproc__fault("put.mid_stream")) return 0;
   } while (done < len);
-  q->st->committing = 0;
+  /* put_partial first: a repair that finds committing alone set with
+   * tail past commit_tail knows the message is out (put_repair). */
   q->st->put_partial = 0;
+  atomic_signal_fence(memory_order_seq_cst);
+  q->st->committing = 0;
   return 0;
 }
 
@@ -289,7 +342,7 @@ static void rescue_stream(mproc_queue *q) {
     q->st->put_seq++;
     q->put_valid = 0;
     if (q->st->committing || q->st->put_partial)
-      (void)put_repair(q, mproc__deadline(SLICE));
+      (void)put_repair(q, 1, mproc__deadline(SLICE));
     mproc__lockword_release(&q->obj, &q->st->put_lock);
   }
 }

@@ -192,6 +192,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_consumer_killed_before_consume),
       cmocka_unit_test(test_consumer_killed_mid_stream),
       cmocka_unit_test(test_get_outputs_after_dead_stream),
+      cmocka_unit_test(test_dead_stream_full_ring),
+      cmocka_unit_test(test_dead_stream_dead_reader),
+      cmocka_unit_test(test_dead_stream_repair_killed),
   };
   int failed = 0;
   const char *only = getenv("MPROC_TEST_ONLY"); /* a CMocka name pattern */

@@ -470,3 +470,95 @@ void test_get_outputs_after_dead_stream(void **state) {
   free(buf);
   mproc_queue_free(q);
 }
+
+/* ---- a dead producer's stream never blocks the next producer ---------------- */
+
+/* A 64 KiB ring holds exactly 4 records of a streamed message: a producer
+ * killed after the 4th leaves the ring full of a message that never was. */
+#define SMALL_RING 65536
+#define FULL_RING_PIECES "4"
+
+static mproc_queue *small_ring(qarg *a) {
+  mproc_queue *q = NULL;
+  mproc_queue_opts o;
+  memset(&o, 0, sizeof o);
+  o.capacity = SMALL_RING;
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  *a = make_arg(q);
+  a->size = (size_t)1 << 20;
+  return q;
+}
+
+/* Kill a producer inside a put of a.size bytes at `fault`. */
+static void kill_producer(qarg a, const char *fault) {
+  snprintf(a.fault, sizeof a.fault, "%s", fault);
+  assert_int_equal(tp_join(tp_start(t_put_big, &a, sizeof a, NULL, 0)), -9);
+}
+
+static void expect_next(mproc_queue *q) {
+  char buf[16];
+  size_t len;
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 30), 0);
+  assert_int_equal(len, 4);
+  assert_memory_equal(buf, "next", 4);
+  assert_int_equal(mproc_queue_qsize(q), 0);
+}
+
+void test_dead_stream_full_ring(void **state) {
+  qarg a;
+  mproc_queue *q = small_ring(&a);
+  int round;
+  (void)state;
+  /* Nobody reads: put_nowait still goes in, on the producer's repair. */
+  kill_producer(a, "put.mid_stream:" FULL_RING_PIECES);
+  assert_int_equal(mproc_queue_qsize(q), 0);
+  assert_int_equal(mproc_queue_put(q, "next", 4, 0), 0);
+  assert_int_equal(mproc_queue_qsize(q), 1);
+  expect_next(q);
+  /* The producer repairing while a consumer starts reading the dead
+   * stream: either repair may win; the consumer gets "next" either way. */
+  for (round = 0; round < 3; round++) {
+    mproc_process *c;
+    kill_producer(a, "put.mid_stream:" FULL_RING_PIECES);
+    c = tp_start(t_get_expect_next, &a, sizeof a, NULL, 0);
+    assert_int_equal(mproc_queue_put(q, "next", 4, 30), 0);
+    assert_int_equal(tp_join(c), 0);
+    assert_int_equal(mproc_queue_qsize(q), 0);
+  }
+  mproc_queue_free(q);
+}
+
+/* A consumer began the stream and died; the producer then filled the ring
+ * and died: the next producer drops the rest (no consumer needed). */
+void test_dead_stream_dead_reader(void **state) {
+  qarg a, c;
+  mproc_queue *q = small_ring(&a);
+  mproc_process *reader, *writer;
+  (void)state;
+  c = a;
+  snprintf(c.fault, sizeof c.fault, "get.mid_stream:2"); /* reads 2 pieces */
+  reader = tp_start(t_get_one, &c, sizeof c, NULL, 0);
+  /* 6 pieces: the 5th and 6th fit only once the reader took 2, so the
+   * ring is full again when the writer dies. */
+  snprintf(a.fault, sizeof a.fault, "put.mid_stream:6");
+  writer = tp_start(t_put_big, &a, sizeof a, NULL, 0);
+  assert_int_equal(tp_join(reader), -9);
+  assert_int_equal(tp_join(writer), -9);
+  a.fault[0] = '\0';
+  assert_int_equal(mproc_queue_put(q, "next", 4, 0), 0);
+  expect_next(q);
+  mproc_queue_free(q);
+}
+
+/* A producer killed inside that repair (holding both locks): the next one
+ * finishes it. */
+void test_dead_stream_repair_killed(void **state) {
+  qarg a;
+  mproc_queue *q = small_ring(&a);
+  (void)state;
+  kill_producer(a, "put.mid_stream:" FULL_RING_PIECES);
+  kill_producer(a, "put.reclaim:1");
+  assert_int_equal(mproc_queue_put(q, "next", 4, 0), 0);
+  expect_next(q);
+  mproc_queue_free(q);
+}
