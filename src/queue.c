@@ -31,7 +31,16 @@
  * Sleeping: each side counts its sleepers (put_sleepers, get_sleepers,
  * ...) before it sleeps on the other side's index; the other side stores
  * its index (seq_cst) and then reads the count, waking only if someone
- * sleeps — so the uncontended path makes no system call. */
+ * sleeps — so the uncontended path makes no system call.
+ *
+ * Closing a handle (this process only): a sleeper counts itself in the
+ * handle's `waiting` and then reads `closed`; close stores `closed` and
+ * then reads `waiting` (all seq_cst), so one of them sees the other. Close
+ * then wakes every word a sleeper may wait on until `waiting` is 0: a
+ * sleeper that read closed == 0 just before the store is woken by a later
+ * round, so no wake-up is lost. A wait for put_lock or get_lock is the
+ * lock word's own (sync-lock.c); it is taken in slices of LOCK_SLICE and
+ * checks `closed` between them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +51,7 @@
 #define REC_ABORT 4u
 #define HDR 16u
 #define SLICE 0.1 /* how often a stalled stream checks its producer */
+#define LOCK_SLICE 0.1 /* how often a wait for a queue lock checks close */
 
 typedef struct rec {
   uint32_t len;   /* payload bytes in this record */
@@ -85,7 +95,8 @@ struct mproc_queue {
   qstate *st;
   unsigned char *ring;
   uint32_t mask;
-  int closed;
+  _Atomic int closed;       /* mproc_queue_close was called on this handle */
+  _Atomic uint32_t waiting; /* this handle's threads inside sleep_on */
   /* The other side's index as this handle last read it, and whether it
    * may be used: it may while no other handle took the lock since this
    * one released it (put_seq / get_seq unchanged), as head and tail only
@@ -122,18 +133,56 @@ static uint32_t max_chunk(const mproc_queue *q) {
 
 /* ---- waiting ------------------------------------------------------------- */
 
-/* Sleep while *word == seen, counted in *sleepers (see the top). */
+static int closed_err(const mproc_queue *q, const char *what) {
+  return mproc__err(MPROC_ECLOSED, "%s on queue \"%s\": this handle is "
+                                   "closed",
+                    what, q->obj.name);
+}
+
+/* Sleep while *word == seen, counted in *sleepers (see the top); a close
+ * of this handle ends the sleep with MPROC_ECLOSED. */
 static int sleep_on(mproc_queue *q, _Atomic uint32_t *word, uint32_t seen,
                     _Atomic uint32_t *sleepers, double deadline) {
   int rc;
   /* Spin before counting ourselves: a counted spinner makes every put
    * pay a futex wake that finds nobody in the kernel. */
   if (mproc__spin(word, seen)) return 0;
-  atomic_fetch_add(sleepers, 1);
-  rc = atomic_load(word) != seen ? 0
-                                 : mproc__wait(&q->obj, word, seen, deadline);
-  atomic_fetch_sub(sleepers, 1);
-  return rc;
+  atomic_fetch_add(&q->waiting, 1);
+  if (atomic_load(&q->closed)) {
+    rc = MPROC_ECLOSED;
+  } else {
+    atomic_fetch_add(sleepers, 1);
+    rc = atomic_load(word) != seen
+             ? 0
+             : mproc__wait(&q->obj, word, seen, deadline);
+    atomic_fetch_sub(sleepers, 1);
+    if (atomic_load(&q->closed)) rc = MPROC_ECLOSED;
+  }
+  atomic_fetch_sub(&q->waiting, 1);
+  return rc == MPROC_ECLOSED ? closed_err(q, "a wait") : rc;
+}
+
+/* Take one of the queue's lock words by `deadline`: 0 holding it (from a
+ * dead owner too), MPROC_ETIMEDOUT, or MPROC_ECLOSED once this handle is
+ * closed (checked between slices, and after taking it). */
+static int qlock(mproc_queue *q, _Atomic uint32_t *w, double deadline) {
+  for (;;) {
+    double left = mproc__remaining(deadline);
+    int rc;
+    if (atomic_load_explicit(&q->closed, memory_order_relaxed))
+      return closed_err(q, "a wait");
+    rc = mproc__lockword_acquire(&q->obj, w,
+                                 deadline < 0 || left > LOCK_SLICE
+                                     ? LOCK_SLICE
+                                     : left);
+    if (rc == 0 || rc == MPROC_EOWNERDEAD) {
+      if (!atomic_load(&q->closed)) return 0;
+      mproc__lockword_release(&q->obj, w); /* repairs stay flagged */
+      return closed_err(q, "a wait");
+    }
+    if (rc != MPROC_ETIMEDOUT || (deadline >= 0 && left <= LOCK_SLICE))
+      return rc;
+  }
 }
 
 static void wake_if(mproc_queue *q, _Atomic uint32_t *word,
@@ -234,10 +283,7 @@ static int put_repair(mproc_queue *q, int have_get, double deadline) {
 }
 
 static int put_lock(mproc_queue *q, double deadline) {
-  int rc = mproc__lockword_acquire(&q->obj, &q->st->put_lock,
-                                   deadline < 0 ? MPROC_FOREVER
-                                                : mproc__remaining(deadline));
-  if (rc == MPROC_EOWNERDEAD) rc = 0;
+  int rc = qlock(q, &q->st->put_lock, deadline);
   if (rc == 0) {
     q->put_valid = q->st->put_seq == q->put_seen;
     q->st->put_seq++;
@@ -312,10 +358,8 @@ int mproc_queue_put(mproc_queue *q, const void *msg, size_t len,
   if (q == NULL) return mproc__err(MPROC_EINVAL, "queue is NULL");
   if (msg == NULL && len > 0)
     return mproc__err(MPROC_EINVAL, "msg is NULL but len is %zu", len);
-  if (q->closed)
-    return mproc__err(MPROC_ECLOSED, "put on queue \"%s\": this handle is "
-                                     "closed",
-                      q->obj.name);
+  if (atomic_load_explicit(&q->closed, memory_order_relaxed))
+    return closed_err(q, "put");
   if (len > (size_t)UINT32_MAX * 4)
     return mproc__err(MPROC_ERANGE, "a %zu-byte message is too large", len);
   rc = mproc__timeout(timeout, &t);
@@ -495,10 +539,7 @@ static int get_locked(mproc_queue *q, unsigned char *dst, size_t cap,
 /* Take get_lock by `deadline`; 0 holding it (from a dead owner too: the
  * repair state is in get_partial, not in how the lock was taken). */
 static int get_lock(mproc_queue *q, double deadline) {
-  int rc = mproc__lockword_acquire(&q->obj, &q->st->get_lock,
-                                   deadline < 0 ? MPROC_FOREVER
-                                                : mproc__remaining(deadline));
-  if (rc == MPROC_EOWNERDEAD) rc = 0;
+  int rc = qlock(q, &q->st->get_lock, deadline);
   if (rc == 0) {
     q->get_valid = q->st->get_seq == q->get_seen;
     q->st->get_seq++;
@@ -515,10 +556,8 @@ static int get_common(mproc_queue *q, void *buf, size_t cap, size_t *len,
   *len = 0;
   if (!heap && buf == NULL && cap > 0)
     return mproc__err(MPROC_EINVAL, "buf is NULL but cap is %zu", cap);
-  if (q->closed)
-    return mproc__err(MPROC_ECLOSED, "get on queue \"%s\": this handle is "
-                                     "closed",
-                      q->obj.name);
+  if (atomic_load_explicit(&q->closed, memory_order_relaxed))
+    return closed_err(q, "get");
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
   deadline = mproc__deadline(t);
@@ -561,20 +600,34 @@ int mproc_queue_get_alloc(mproc_queue *q, void **msg, size_t *len,
 
 /* ---- the rest ------------------------------------------------------------ */
 
-long mproc_queue_qsize(const mproc_queue *q) {
-  int32_t n;
-  if (q == NULL) return 0;
-  {
-    uint32_t g = atomic_load(&q->st->gets);
-    n = (int32_t)(atomic_load(&q->st->puts) - g);
-  }
+/* 0 if q may be asked about its size; else the error, with its sentence. */
+static int check_open(const mproc_queue *q, const char *what) {
+  if (q == NULL) return mproc__err(MPROC_EINVAL, "%s of a NULL queue", what);
+  if (atomic_load_explicit(&q->closed, memory_order_relaxed))
+    return closed_err(q, what);
+  return 0;
+}
+
+static long count(const mproc_queue *q) {
+  uint32_t g = atomic_load(&q->st->gets);
+  int32_t n = (int32_t)(atomic_load(&q->st->puts) - g);
   return n > 0 ? n : 0;
 }
 
-int mproc_queue_empty(const mproc_queue *q) { return mproc_queue_qsize(q) == 0; }
+long mproc_queue_qsize(const mproc_queue *q) {
+  int rc = check_open(q, "qsize");
+  return rc < 0 ? rc : count(q);
+}
+
+int mproc_queue_empty(const mproc_queue *q) {
+  int rc = check_open(q, "empty");
+  return rc < 0 ? rc : count(q) == 0;
+}
 
 int mproc_queue_full(const mproc_queue *q) {
-  return q && q->st->maxsize > 0 && mproc_queue_qsize(q) >= q->st->maxsize;
+  int rc = check_open(q, "full");
+  if (rc < 0) return rc;
+  return q->st->maxsize > 0 && count(q) >= q->st->maxsize;
 }
 
 static int need_joinable(const mproc_queue *q, const char *what) {
@@ -605,6 +658,8 @@ int mproc_queue_join(mproc_queue *q, double timeout) {
   double t, deadline;
   int rc = need_joinable(q, "join");
   if (rc < 0) return rc;
+  if (atomic_load_explicit(&q->closed, memory_order_relaxed))
+    return closed_err(q, "join");
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
   deadline = mproc__deadline(t);
@@ -621,7 +676,16 @@ int mproc_queue_join(mproc_queue *q, double timeout) {
 
 int mproc_queue_close(mproc_queue *q) {
   if (q == NULL) return mproc__err(MPROC_EINVAL, "queue is NULL");
-  q->closed = 1;
+  atomic_store(&q->closed, 1);
+  /* Wake this handle's sleepers (see the top); others' wake spuriously
+   * and sleep on. Each round lets a sleeper about to sleep get there. */
+  while (atomic_load(&q->waiting) > 0) {
+    mproc__wake(&q->obj, &q->st->tail, INT32_MAX);
+    mproc__wake(&q->obj, &q->st->head, INT32_MAX);
+    mproc__wake(&q->obj, &q->st->gets, INT32_MAX);
+    mproc__wake(&q->obj, &q->st->unfinished, INT32_MAX);
+    mproc__os_yield();
+  }
   return 0;
 }
 

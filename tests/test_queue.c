@@ -52,6 +52,16 @@ static void test_basics(void **state) {
   assert_int_equal(mproc_queue_put(q2, "x", 1, 0), MPROC_ECLOSED);
   assert_int_equal(mproc_queue_get(q2, buf, sizeof buf, &len, 0),
                    MPROC_ECLOSED);
+  assert_int_equal(mproc_queue_get_alloc(q2, &m, &len, 0), MPROC_ECLOSED);
+  assert_null(m);
+  assert_int_equal(mproc_queue_qsize(q2), MPROC_ECLOSED); /* Python raises */
+  assert_int_equal(mproc_queue_empty(q2), MPROC_ECLOSED);
+  assert_int_equal(mproc_queue_full(q2), MPROC_ECLOSED);
+  assert_non_null(strstr(mproc_last_error(), "closed"));
+  assert_string_equal(mproc_queue_name(q2), mproc_queue_name(q));
+  assert_int_equal(mproc_queue_qsize(NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_queue_empty(NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_queue_full(NULL), MPROC_EINVAL);
   assert_int_equal(mproc_queue_put(q, "x", 1, 0), 0);
   assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 0), 0);
   mproc_queue_free(q2);
@@ -195,6 +205,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_dead_stream_full_ring),
       cmocka_unit_test(test_dead_stream_dead_reader),
       cmocka_unit_test(test_dead_stream_repair_killed),
+      cmocka_unit_test(test_close_wakes_blocked),
   };
   int failed = 0;
   const char *only = getenv("MPROC_TEST_ONLY"); /* a CMocka name pattern */

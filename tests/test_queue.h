@@ -27,5 +27,6 @@ void test_get_outputs_after_dead_stream(void **state);
 void test_dead_stream_full_ring(void **state);
 void test_dead_stream_dead_reader(void **state);
 void test_dead_stream_repair_killed(void **state);
+void test_close_wakes_blocked(void **state);
 
 #endif
