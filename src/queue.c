@@ -551,9 +551,9 @@ static int get_common(mproc_queue *q, void *buf, size_t cap, size_t *len,
                       void **heap, double timeout) {
   double t, deadline;
   int rc;
+  if (len) *len = 0;
   if (q == NULL || len == NULL)
     return mproc__err(MPROC_EINVAL, "queue or len is NULL");
-  *len = 0;
   if (!heap && buf == NULL && cap > 0)
     return mproc__err(MPROC_EINVAL, "buf is NULL but cap is %zu", cap);
   if (atomic_load_explicit(&q->closed, memory_order_relaxed))

@@ -106,6 +106,15 @@ static void test_bad_input(void **state) {
     assert_int_equal(len, 0);
     m = buf;
     len = 77;
+    assert_int_equal(mproc_queue_get_alloc(NULL, &m, &len, 0), MPROC_EINVAL);
+    assert_null(m);
+    assert_int_equal(len, 0);
+    len = 77;
+    assert_int_equal(mproc_queue_get(NULL, buf, sizeof buf, &len, 0),
+                     MPROC_EINVAL);
+    assert_int_equal(len, 0);
+    m = buf;
+    len = 77;
     assert_int_equal(mproc_queue_get_alloc(q, &m, &len, 0.0 / 0.0),
                      MPROC_EINVAL);
     assert_null(m);
