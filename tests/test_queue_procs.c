@@ -511,10 +511,12 @@ void test_dead_stream_full_ring(void **state) {
   mproc_queue *q = small_ring(&a);
   int round;
   (void)state;
-  /* Nobody reads: put_nowait still goes in, on the producer's repair. */
+  /* Nobody reads: the put still goes in, on the producer's repair (5 s:
+   * time enough to see the dead producer's lock, never the ring's room,
+   * which no consumer would make). */
   kill_producer(a, "put.mid_stream:" FULL_RING_PIECES);
   assert_int_equal(mproc_queue_qsize(q), 0);
-  assert_int_equal(mproc_queue_put(q, "next", 4, 0), 0);
+  assert_int_equal(mproc_queue_put(q, "next", 4, 5), 0);
   assert_int_equal(mproc_queue_qsize(q), 1);
   expect_next(q);
   /* The producer repairing while a consumer starts reading the dead
@@ -547,7 +549,7 @@ void test_dead_stream_dead_reader(void **state) {
   assert_int_equal(tp_join(reader), -9);
   assert_int_equal(tp_join(writer), -9);
   a.fault[0] = '\0';
-  assert_int_equal(mproc_queue_put(q, "next", 4, 0), 0);
+  assert_int_equal(mproc_queue_put(q, "next", 4, 5), 0);
   expect_next(q);
   mproc_queue_free(q);
 }
@@ -560,7 +562,7 @@ void test_dead_stream_repair_killed(void **state) {
   (void)state;
   kill_producer(a, "put.mid_stream:" FULL_RING_PIECES);
   kill_producer(a, "put.reclaim:1");
-  assert_int_equal(mproc_queue_put(q, "next", 4, 0), 0);
+  assert_int_equal(mproc_queue_put(q, "next", 4, 5), 0);
   expect_next(q);
   mproc_queue_free(q);
 }
