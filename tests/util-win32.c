@@ -91,3 +91,24 @@ int tu_set_nonblocking(intptr_t handle) {
   (void)handle; /* named pipes: no such mode for our handles */
   return -1;
 }
+
+int tu_peek_u32(const char *name, size_t offset, uint32_t *out) {
+  wchar_t wname[64];
+  HANDLE h;
+  void *base;
+  swprintf(wname, 64, L"Local\\%hs", name);
+  h = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
+  if (h == NULL) return -1;
+  base = MapViewOfFile(h, FILE_MAP_READ, 0, 0, offset + 4);
+  CloseHandle(h);
+  if (base == NULL) return -1;
+  *out = __atomic_load_n((const uint32_t *)((char *)base + offset),
+                         __ATOMIC_SEQ_CST);
+  UnmapViewOfFile(base);
+  return 0;
+}
+
+int tu_sigint_pid(long pid) {
+  (void)pid;
+  return -1;
+}
