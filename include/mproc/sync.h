@@ -285,9 +285,8 @@ MPROC_EXTERN void mproc_interrupt(void);
 /** End the interrupt: blocking waits block again. Returns 1 if an
  *  interrupt was pending, else 0. Call it once the threads that must see
  *  the interrupt have seen it (a wait woken by it returns MPROC_EINTR even
- *  after the clear; one that had not yet blocked does not). Not
- *  async-signal-safe in the sense of ordering, but safe to call anywhere.
- *  Thread-safety: any thread. Ownership: none. */
+ *  after the clear; one that had not yet blocked does not).
+ *  Async-signal-safe. Thread-safety: any thread. Ownership: none. */
 MPROC_EXTERN int mproc_interrupt_clear(void);
 /** 1 while an interrupt is pending, else 0. Async-signal-safe.
  *  Thread-safety: any thread. Ownership: none. */
