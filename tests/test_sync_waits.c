@@ -284,7 +284,7 @@ void test_barrier_timeout_in_action(void **state) {
    * once, it is waiting for `go`), and its action lasts until our wait
    * has ended. Both arrived in time: both see it broken, no timeout. */
   w.b = b;
-  w.timeout = 3;
+  w.timeout = 5; /* the child arrives within it: it only waits for `go` */
   w.rc = 1;
   w.done = done;
   assert_int_equal(uv_thread_create(&t, bwait_main, &w), 0);
