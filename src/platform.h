@@ -275,6 +275,12 @@ int mproc__os_wait(mproc__os_park *p, _Atomic uint32_t *addr,
                    uint32_t expected, double timeout);
 /** Wake up to n sleepers on addr (INT32_MAX: all). */
 void mproc__os_wake(mproc__os_park *p, _Atomic uint32_t *addr, int n);
+/** Wake every sleeper on addr from a signal handler (mproc_interrupt):
+ *  async-signal-safe, never blocks. It may give up (park-sem: when its
+ *  pid-lock is held, perhaps by the very thread the signal hit); the
+ *  sleeper's own slice then ends its sleep (wait.c). Called only for an
+ *  addr some thread of this process sleeps on now. */
+void mproc__os_wake_intr(mproc__os_park *p, _Atomic uint32_t *addr);
 
 /** Check-and-remove what only dead processes held: called by the tracker
  *  for each name it was told of. Implemented in the common layer. */

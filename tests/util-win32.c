@@ -133,4 +133,24 @@ void tu_sibling_exe(char *buf, size_t n, const char *name) {
   if (cut) cut[1] = '\0';
   else self[0] = '\0';
   snprintf(buf, n, "%s%s.exe", self, name);
+
+int tu_peek_u32(const char *name, size_t offset, uint32_t *out) {
+  wchar_t wname[64];
+  HANDLE h;
+  void *base;
+  swprintf(wname, 64, L"Local\\%hs", name);
+  h = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
+  if (h == NULL) return -1;
+  base = MapViewOfFile(h, FILE_MAP_READ, 0, 0, offset + 4);
+  CloseHandle(h);
+  if (base == NULL) return -1;
+  *out = __atomic_load_n((const uint32_t *)((char *)base + offset),
+                         __ATOMIC_SEQ_CST);
+  UnmapViewOfFile(base);
+  return 0;
+}
+
+int tu_sigint_pid(long pid) {
+  (void)pid;
+  return -1;
 }
