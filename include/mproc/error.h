@@ -39,7 +39,9 @@ extern "C" {
   X(EEMPTY, -20, "empty")                                                     \
   X(EBUFSIZE, -21, "buffer too small")                                        \
   X(EWORKERDIED, -22, "worker process died")                                  \
-  X(EBROKEN, -23, "broken: a process died abruptly")
+  X(EBROKEN, -23, "broken (barrier reset, worker died, initializer failed)") \
+  X(ETASK, -24, "the task failed")                                            \
+  X(ECANCELLED, -25, "the future was cancelled")
 
 /** The error codes, all negative. */
 typedef enum mproc_error {

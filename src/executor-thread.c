@@ -1,0 +1,254 @@
+/* mproc: the thread kind of executor — Python's ThreadPoolExecutor on
+ * libuv threads.
+ *
+ * One queue of futures (intrusive list) under one mutex with one
+ * condition variable. Speed comes from three habits:
+ *   - no malloc per task besides the future itself (input copied into it);
+ *   - wake-ups are counted: a submit signals only when more workers sleep
+ *     than signals are already on their way (`nidle > nsignaled`), so a
+ *     burst of submits wakes each sleeping worker once, not once per task;
+ *   - a worker takes a batch (its share of the queue, at most BATCH) per
+ *     lock, so workers and submitters rarely meet on the lock.
+ * A batch stays PENDING until its worker starts each future, so cancel()
+ * and shutdown(cancel_futures) still reach it (the worker checks).
+ *
+ * Workers start on demand, as Python's: a submit that finds no idle
+ * worker starts one, up to max_workers. A worker runs the initializer
+ * first; if it fails the executor is broken (Python's BrokenThreadPool):
+ * the queue is drained with MPROC_EBROKEN and later submits are refused.
+ *
+ * Threads are created under the queue lock (a handful per executor), so
+ * shutdown's join sees every thread that will ever exist. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "futures-internal.h"
+
+#define BATCH 64
+
+typedef struct tpool tpool;
+
+typedef struct tworker {
+  uv_thread_t tid;
+  int index;
+  tpool *p;
+} tworker;
+
+struct tpool {
+  mproc_executor *ex;
+  uv_mutex_t lock;
+  uv_cond_t cond;
+  mproc_future *head, *tail;
+  size_t qlen;
+  int nthreads, nidle, nsignaled;
+  atomic_int nreturning; /* workers past their batch's last task, not yet
+                            back at the queue: they will look at it */
+  int shutdown, broken;
+  atomic_int cancel_pending; /* shutdown(cancel_futures): workers check */
+  char broken_msg[200];
+  tworker *workers;
+  uv_mutex_t join_lock; /* one joiner at a time */
+  int joined;           /* threads joined so far */
+};
+
+static int t_init(mproc_executor *ex) {
+  tpool *p = calloc(1, sizeof *p);
+  if (p == NULL) return mproc__err(MPROC_ENOMEM, "executor: out of memory");
+  p->workers = calloc((size_t)ex->max_workers, sizeof *p->workers);
+  if (p->workers == NULL || uv_mutex_init(&p->lock) != 0) {
+    free(p->workers);
+    free(p);
+    return mproc__err(MPROC_ENOMEM, "executor: out of memory");
+  }
+  if (uv_cond_init(&p->cond) != 0 || uv_mutex_init(&p->join_lock) != 0) {
+    uv_mutex_destroy(&p->lock);
+    free(p->workers);
+    free(p);
+    return mproc__err(MPROC_ENOMEM, "executor: cannot make a condition");
+  }
+  p->ex = ex;
+  atomic_init(&p->cancel_pending, 0);
+  atomic_init(&p->nreturning, 0);
+  ex->impl = p;
+  return 0;
+}
+
+/* Fail every queued future with MPROC_EBROKEN (Python's
+ * _initializer_failed); the caller holds no lock. */
+static void drain_broken(tpool *p) {
+  mproc_future *f, *next;
+  uv_mutex_lock(&p->lock);
+  f = p->head;
+  p->head = p->tail = NULL;
+  p->qlen = 0;
+  uv_mutex_unlock(&p->lock);
+  for (; f != NULL; f = next) {
+    next = f->next;
+    if (mproc__future_start(f))
+      mproc__future_finish(f, MPROC_EBROKEN, MPROC_EBROKEN, p->broken_msg);
+    mproc__future_unref(f);
+  }
+}
+
+/* Run a batch. Before the last task's future is finished the worker
+ * counts itself as returning, so a submit made as soon as that result is
+ * seen does not start a thread this worker is about to be (Python's idle
+ * thread reuse; counted once per batch, not per task). */
+static void run_batch(tpool *p, mproc_future *f, int index) {
+  mproc_future *next;
+  for (; f != NULL; f = next) {
+    next = f->next;
+    if (atomic_load_explicit(&p->cancel_pending, memory_order_relaxed))
+      (void)mproc_future_cancel(f);
+    if (next == NULL)
+      atomic_fetch_add_explicit(&p->nreturning, 1, memory_order_relaxed);
+    if (mproc__future_start(f)) mproc__future_run(f, index);
+    mproc__future_unref(f);
+  }
+}
+
+/* Under p->lock: take this worker's share of the queue. */
+static mproc_future *take(tpool *p) {
+  size_t k = p->qlen / (size_t)p->nthreads, i;
+  mproc_future *first = p->head, *last = first;
+  if (k < 1) k = 1;
+  if (k > BATCH) k = BATCH;
+  for (i = 1; i < k; i++) last = last->next;
+  p->head = last->next;
+  if (p->head == NULL) p->tail = NULL;
+  last->next = NULL;
+  p->qlen -= k;
+  return first;
+}
+
+static void worker_main(void *arg) {
+  tworker *w = arg;
+  tpool *p = w->p;
+  mproc_executor *ex = p->ex;
+  mproc_future *batch;
+  mproc__executor_set_current(ex);
+  if (ex->init != NULL) {
+    int rc = ex->init(ex->initargs, ex->initargs_len);
+    if (rc != 0) {
+      uv_mutex_lock(&p->lock);
+      if (!p->broken)
+        snprintf(p->broken_msg, sizeof p->broken_msg, "executor broken: a "
+                 "worker's initializer failed with %d; no task can run", rc);
+      p->broken = 1;
+      uv_mutex_unlock(&p->lock);
+      drain_broken(p);
+      return;
+    }
+  }
+  uv_mutex_lock(&p->lock);
+  for (;;) {
+    while (p->head == NULL && !p->shutdown && !p->broken) {
+      p->nidle++;
+      uv_cond_wait(&p->cond, &p->lock);
+      p->nidle--;
+      if (p->nsignaled > 0) p->nsignaled--;
+    }
+    if (p->head == NULL) break; /* shut down (or broken) and drained */
+    batch = take(p);
+    uv_mutex_unlock(&p->lock);
+    run_batch(p, batch, w->index);
+    uv_mutex_lock(&p->lock);
+    atomic_fetch_sub_explicit(&p->nreturning, 1, memory_order_relaxed);
+  }
+  uv_mutex_unlock(&p->lock);
+}
+
+/* Under p->lock: start a worker; 0, or MPROC_EOS. */
+static int start_worker(tpool *p) {
+  tworker *w = &p->workers[p->nthreads];
+  w->index = p->nthreads;
+  w->p = p;
+  if (uv_thread_create(&w->tid, worker_main, w) != 0)
+    return mproc__err(MPROC_EOS, "executor: cannot start worker thread %d",
+                      p->nthreads);
+  p->nthreads++;
+  return 0;
+}
+
+static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
+  tpool *p = ex->impl;
+  size_t i, wake, idle;
+  int rc = 0;
+  uv_mutex_lock(&p->lock);
+  if (p->shutdown || p->broken) {
+    rc = p->shutdown ? mproc__err(MPROC_ESTATE, "cannot schedule new futures "
+                                  "after shutdown")
+                     : mproc__err(MPROC_EBROKEN, "%s", p->broken_msg);
+    uv_mutex_unlock(&p->lock);
+    return rc;
+  }
+  for (i = 0; i < n; i++) {
+    fs[i]->next = NULL;
+    if (p->tail) p->tail->next = fs[i]; else p->head = fs[i];
+    p->tail = fs[i];
+  }
+  p->qlen += n;
+  idle = p->nidle > p->nsignaled ? (size_t)(p->nidle - p->nsignaled) : 0;
+  wake = n < idle ? n : idle;
+  for (i = 0; i < wake; i++) uv_cond_signal(&p->cond);
+  p->nsignaled += (int)wake;
+  /* Python's _adjust_thread_count: no idle worker took it, start one
+   * (a returning worker counts as idle: it takes one task). */
+  i = wake + (size_t)atomic_load_explicit(&p->nreturning, memory_order_relaxed);
+  for (; i < n && p->nthreads < ex->max_workers; i++)
+    if ((rc = start_worker(p)) < 0) break;
+  if (rc < 0 && p->nthreads > 0) rc = 0; /* the running ones will do */
+  if (rc < 0) {
+    /* No worker at all: take the futures back out (they are the last n). */
+    p->head = p->tail = NULL;
+    p->qlen = 0;
+  }
+  uv_mutex_unlock(&p->lock);
+  return rc;
+}
+
+static void join_all(tpool *p) {
+  int n;
+  uv_mutex_lock(&p->join_lock);
+  uv_mutex_lock(&p->lock);
+  n = p->nthreads; /* no more start after shutdown */
+  uv_mutex_unlock(&p->lock);
+  for (; p->joined < n; p->joined++)
+    uv_thread_join(&p->workers[p->joined].tid);
+  uv_mutex_unlock(&p->join_lock);
+}
+
+static int t_shutdown(mproc_executor *ex, int flags) {
+  tpool *p = ex->impl;
+  mproc_future *cancelled = NULL, *f, *next;
+  uv_mutex_lock(&p->lock);
+  p->shutdown = 1;
+  if (flags & MPROC_SHUTDOWN_CANCEL_FUTURES) {
+    cancelled = p->head;
+    p->head = p->tail = NULL;
+    p->qlen = 0;
+    atomic_store_explicit(&p->cancel_pending, 1, memory_order_relaxed);
+  }
+  uv_cond_broadcast(&p->cond);
+  uv_mutex_unlock(&p->lock);
+  for (f = cancelled; f != NULL; f = next) {
+    next = f->next;
+    (void)mproc_future_cancel(f); /* stays CANCELLED, as Python's */
+    mproc__future_unref(f);
+  }
+  if (flags & MPROC_SHUTDOWN_WAIT) join_all(p);
+  return 0;
+}
+
+static void t_destroy(mproc_executor *ex) {
+  tpool *p = ex->impl;
+  uv_cond_destroy(&p->cond);
+  uv_mutex_destroy(&p->lock);
+  uv_mutex_destroy(&p->join_lock);
+  free(p->workers);
+  free(p);
+  ex->impl = NULL;
+}
+
+const mproc__executor_ops mproc__executor_thread_ops = {
+    "thread", t_init, t_enqueue, t_shutdown, t_destroy};

@@ -1,0 +1,307 @@
+/* mproc: the future — Python's state machine, done callbacks, results.
+ *
+ * States (Python's): PENDING -> RUNNING -> FINISHED when a worker takes
+ * and runs it (mproc__future_start, mproc__future_finish); PENDING ->
+ * CANCELLED by mproc_future_cancel, then CANCELLED_AND_NOTIFIED when the
+ * executor reaches it. Every change happens under the future's lock; the
+ * state is also an atomic so done()/running() read it without the lock
+ * (the release store of a terminal state publishes the result).
+ *
+ * One difference from CPython, on purpose: a cancel tells mproc_wait and
+ * as_completed waiters at once (CPython's waiters learn of it only when
+ * the executor calls set_running_or_notify_cancel), so a wait never
+ * sleeps on a future that is already cancelled.
+ *
+ * References: the caller's (mproc_future_free) and the kind's (dropped
+ * once the future is done and the worker is through with it), plus one
+ * per queued completion. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "futures-internal.h"
+
+#define NO_ITEM MPROC__NO_ITEM
+
+mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
+                                const void *in, size_t len, size_t item) {
+  mproc_future *f;
+  if (len > SIZE_MAX - sizeof *f) {
+    mproc__err(MPROC_ENOMEM, "task input of %zu bytes is too large", len);
+    return NULL;
+  }
+  f = malloc(sizeof *f + len);
+  if (f == NULL || uv_mutex_init(&f->lock) != 0) {
+    free(f);
+    mproc__err(MPROC_ENOMEM, "submit: out of memory for a future");
+    return NULL;
+  }
+  atomic_init(&f->refs, 2);
+  atomic_init(&f->state, MPROC_FUTURE_PENDING);
+  f->outcome = f->task_code = 0;
+  f->why = NULL;
+  f->waiters = NULL;
+  f->cb0.fn = NULL;
+  f->cbs = f->cbs_tail = NULL;
+  f->ex = ex;
+  f->fn = fn;
+  f->in_len = len;
+  memset(&f->out, 0, sizeof f->out);
+  f->out.ctx.task = (uint64_t)atomic_fetch_add_explicit(&ex->seq, 1,
+                                                        memory_order_relaxed);
+  f->mapped = item != NO_ITEM;
+  f->out.ctx.item = f->mapped ? item : 0;
+  f->out.ctx.user = ex->user;
+  f->next = f->cnext = NULL;
+  if (len) memcpy(f->in, in, len);
+  return f;
+}
+
+void mproc__future_ref(mproc_future *f) {
+  atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+}
+
+void mproc__future_unref(mproc_future *f) {
+  mproc__cb *c, *next;
+  if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  for (c = f->cbs; c != NULL; c = next) {
+    next = c->next;
+    free(c);
+  }
+  mproc__buf_reset(&f->out);
+  free(f->why);
+  uv_mutex_destroy(&f->lock);
+  free(f);
+}
+
+void mproc_future_free(mproc_future *f) {
+  if (f != NULL) mproc__future_unref(f);
+}
+
+static int state(const mproc_future *f) {
+  return atomic_load_explicit(&mproc__unconst(f)->state,
+                              memory_order_acquire);
+}
+
+int mproc_future_state_of(const mproc_future *f) {
+  if (f == NULL) return mproc__err(MPROC_EINVAL, "future is NULL");
+  return state(f);
+}
+
+int mproc_future_cancelled(const mproc_future *f) {
+  int s;
+  if (f == NULL) return mproc__err(MPROC_EINVAL, "future is NULL");
+  s = state(f);
+  return s == MPROC_FUTURE_CANCELLED || s == MPROC_FUTURE_CANCELLED_AND_NOTIFIED;
+}
+
+int mproc_future_running(const mproc_future *f) {
+  if (f == NULL) return mproc__err(MPROC_EINVAL, "future is NULL");
+  return state(f) == MPROC_FUTURE_RUNNING;
+}
+
+int mproc_future_done(const mproc_future *f) {
+  if (f == NULL) return mproc__err(MPROC_EINVAL, "future is NULL");
+  return mproc__state_done(state(f));
+}
+
+size_t mproc_future_item(const mproc_future *f) {
+  if (f == NULL) return 0;
+  return f->mapped ? f->out.ctx.item : (size_t)f->out.ctx.task;
+}
+
+uint64_t mproc_future_task(const mproc_future *f) {
+  return f ? f->out.ctx.task : 0;
+}
+
+/* Under f->lock: tell every registered waiter, and unlink them. */
+static void tell_waiters(mproc_future *f, int exc) {
+  mproc__wnode *n = f->waiters, *next;
+  for (; n != NULL; n = next) {
+    next = n->next;
+    n->linked = 0;
+    n->prev = n->next = NULL;
+    mproc__waiter_fire(n, exc);
+  }
+  f->waiters = NULL;
+}
+
+static void call_one(mproc_future *f, mproc_done_fn fn, void *arg) {
+  int rc = fn(f, arg);
+  if (rc != 0) {
+    /* Python logs "exception calling callback for <Future>" and goes on. */
+    fprintf(stderr, "mproc: done callback of future %" PRIu64
+            " failed with %d; ignored\n", f->out.ctx.task, rc);
+  }
+}
+
+/* After the terminal state is set (lock released): callbacks in order,
+ * then the completion queue. Nobody adds a callback now (done is seen). */
+static void after_done(mproc_future *f) {
+  mproc__cb *c;
+  if (f->cb0.fn) call_one(f, f->cb0.fn, f->cb0.arg);
+  for (c = f->cbs; c != NULL; c = c->next) call_one(f, c->fn, c->arg);
+  mproc__executor_completed(f->ex, f);
+}
+
+int mproc_future_cancel(mproc_future *f) {
+  int s;
+  if (f == NULL) return mproc__err(MPROC_EINVAL, "future_cancel: NULL");
+  uv_mutex_lock(&f->lock);
+  s = state(f);
+  if (s != MPROC_FUTURE_PENDING) {
+    uv_mutex_unlock(&f->lock);
+    return s == MPROC_FUTURE_CANCELLED ||
+           s == MPROC_FUTURE_CANCELLED_AND_NOTIFIED;
+  }
+  atomic_store_explicit(&f->state, MPROC_FUTURE_CANCELLED,
+                        memory_order_release);
+  tell_waiters(f, 0);
+  uv_mutex_unlock(&f->lock);
+  after_done(f);
+  return 1;
+}
+
+int mproc__future_start(mproc_future *f) {
+  int s;
+  uv_mutex_lock(&f->lock);
+  s = state(f);
+  if (s == MPROC_FUTURE_PENDING)
+    atomic_store_explicit(&f->state, MPROC_FUTURE_RUNNING,
+                          memory_order_relaxed);
+  else if (s == MPROC_FUTURE_CANCELLED)
+    atomic_store_explicit(&f->state, MPROC_FUTURE_CANCELLED_AND_NOTIFIED,
+                          memory_order_relaxed);
+  uv_mutex_unlock(&f->lock);
+  return s == MPROC_FUTURE_PENDING;
+}
+
+void mproc__future_finish(mproc_future *f, int outcome, int code,
+                          const char *why) {
+  uv_mutex_lock(&f->lock);
+  f->outcome = outcome;
+  f->task_code = code;
+  if (why != NULL) f->why = strdup(why); /* NULL if out of memory: "" */
+  atomic_store_explicit(&f->state, MPROC_FUTURE_FINISHED,
+                        memory_order_release);
+  tell_waiters(f, outcome != 0);
+  uv_mutex_unlock(&f->lock);
+  after_done(f);
+}
+
+void mproc__future_run(mproc_future *f, int worker) {
+  int rc;
+  f->out.ctx.worker = worker;
+  rc = f->fn(f->in_len ? f->in : NULL, f->in_len, &f->out);
+  if (rc == 0) {
+    free(f->out.msg);
+    f->out.msg = NULL;
+    mproc__future_finish(f, 0, 0, NULL);
+  } else {
+    f->why = f->out.msg; /* the task's message moves over, no copy */
+    f->out.msg = NULL;
+    mproc__future_finish(f, MPROC_ETASK, rc, NULL);
+  }
+}
+
+/* The outcome of a done future as a return code with its sentence. */
+static int outcome_of(const mproc_future *f) {
+  int s = state(f);
+  if (s != MPROC_FUTURE_FINISHED)
+    return mproc__err(MPROC_ECANCELLED, "future of task %" PRIu64
+                      " was cancelled", f->out.ctx.task);
+  if (f->outcome == MPROC_ETASK)
+    return mproc__err(MPROC_ETASK, "task %" PRIu64 " failed with code %d%s%s",
+                      f->out.ctx.task, f->task_code, f->why ? ": " : "",
+                      f->why ? f->why : "");
+  if (f->outcome != 0)
+    return mproc__err(f->outcome, "%s", f->why ? f->why : "executor broken");
+  return 0;
+}
+
+static int wait_done(mproc_future *f, double timeout) {
+  double t;
+  int rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  if (mproc__state_done(state(f))) return 0;
+  return mproc__future_wait1(f, t);
+}
+
+int mproc_future_result(mproc_future *f, double timeout, const void **data,
+                        size_t *len) {
+  int rc;
+  if (data) *data = NULL;
+  if (len) *len = 0;
+  if (f == NULL) return mproc__err(MPROC_EINVAL, "future_result: NULL");
+  if ((rc = wait_done(f, timeout)) < 0) return rc;
+  if ((rc = outcome_of(f)) < 0) return rc;
+  if (data) *data = f->out.data;
+  if (len) *len = f->out.len;
+  return 0;
+}
+
+int mproc_future_take(mproc_future *f, double timeout, void **data,
+                      size_t *len) {
+  int rc;
+  if (data) *data = NULL;
+  if (len) *len = 0;
+  if (f == NULL || data == NULL)
+    return mproc__err(MPROC_EINVAL, "future_take: %s is NULL",
+                      f ? "data" : "future");
+  if ((rc = wait_done(f, timeout)) < 0) return rc;
+  if ((rc = outcome_of(f)) < 0) return rc;
+  *data = f->out.data;
+  if (len) *len = f->out.len;
+  f->out.data = NULL;
+  f->out.len = f->out.cap = 0;
+  return 0;
+}
+
+int mproc_future_exception(mproc_future *f, double timeout, int *code,
+                           const char **msg) {
+  int rc;
+  if (code) *code = 0;
+  if (msg) *msg = "";
+  if (f == NULL) return mproc__err(MPROC_EINVAL, "future_exception: NULL");
+  if ((rc = wait_done(f, timeout)) < 0) return rc;
+  rc = outcome_of(f);
+  if (rc == MPROC_ETASK || rc == MPROC_EBROKEN) {
+    if (code) *code = f->task_code;
+    if (msg) *msg = f->why ? f->why : "";
+  }
+  return rc;
+}
+
+int mproc_future_add_done_callback(mproc_future *f, mproc_done_fn fn,
+                                   void *arg) {
+  mproc__cb *c = NULL;
+  if (f == NULL || fn == NULL)
+    return mproc__err(MPROC_EINVAL, "add_done_callback: %s is NULL",
+                      f ? "fn" : "future");
+  uv_mutex_lock(&f->lock);
+  if (!mproc__state_done(state(f))) {
+    if (f->cb0.fn == NULL) {
+      f->cb0.fn = fn;
+      f->cb0.arg = arg;
+      uv_mutex_unlock(&f->lock);
+      return 0;
+    }
+    c = malloc(sizeof *c);
+    if (c == NULL) {
+      uv_mutex_unlock(&f->lock);
+      return mproc__err(MPROC_ENOMEM, "add_done_callback: out of memory");
+    }
+    c->fn = fn;
+    c->arg = arg;
+    c->next = NULL;
+    if (f->cbs_tail) f->cbs_tail->next = c; else f->cbs = c;
+    f->cbs_tail = c;
+    uv_mutex_unlock(&f->lock);
+    return 0;
+  }
+  uv_mutex_unlock(&f->lock);
+  call_one(f, fn, arg); /* already done: now, in this thread (Python) */
+  return 0;
+}

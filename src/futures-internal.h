@@ -1,0 +1,164 @@
+/* mproc: futures and executors, inside (the shared part of every kind).
+ *
+ * Layout by mechanism:
+ *   buf.c             mproc_buf (a task's output), mproc_task_fail, mproc_free
+ *   future.c          the future and its state machine, done callbacks
+ *   future-wait.c     waiters: result(timeout), mproc_wait, as_completed
+ *   executor.c        the one executor interface: options, submit, the
+ *                     completion queue (an event loop's handle), broken
+ *   executor-map.c    map over fixed-size records, buffersize
+ *   executor-thread.c the thread kind (ThreadPoolExecutor)
+ * A process or MPI kind adds one file with an mproc__executor_ops table
+ * and reuses everything else: it runs a future with mproc__future_start
+ * and mproc__future_finish (or mproc__future_run for an in-process call).
+ *
+ * Lock order: a future's lock, then a waiter's lock (a finishing future
+ * tells its waiters while it holds its own lock); the executor's
+ * completion lock is taken alone; a kind's queue lock is never held while
+ * a future's lock is taken.
+ */
+#ifndef MPROC_FUTURES_INTERNAL_H
+#define MPROC_FUTURES_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "internal.h"
+
+struct mproc_buf {
+  unsigned char *data;
+  size_t len, cap;
+  char *msg; /* the failure message, or NULL */
+  mproc_task_ctx ctx;
+};
+
+/** Free the buffer's memory and reset it to empty. */
+void mproc__buf_reset(mproc_buf *b);
+
+/* ---- waiters (future-wait.c) -------------------------------------------- */
+
+typedef struct mproc__waiter mproc__waiter;
+
+/* One waiter's registration on one future, linked into the future's list
+ * while the future is not done (under the future's lock). */
+typedef struct mproc__wnode {
+  struct mproc__wnode *prev, *next;
+  mproc__waiter *w;
+  size_t idx;  /* the caller's index of the future */
+  int linked;  /* in the future's list */
+} mproc__wnode;
+
+/** Tell waiter node n that its future is done (exc: with an exception).
+ *  The caller holds the future's lock. */
+void mproc__waiter_fire(mproc__wnode *n, int exc);
+
+/* ---- futures (future.c) --------------------------------------------------- */
+
+typedef struct mproc__cb {
+  mproc_done_fn fn;
+  void *arg;
+  struct mproc__cb *next;
+} mproc__cb;
+
+struct mproc_future {
+  atomic_int refs;
+  atomic_int state; /* mproc_future_state; written under lock */
+  uv_mutex_t lock;
+  int outcome;      /* 0, MPROC_ETASK, MPROC_EBROKEN (set before FINISHED) */
+  int task_code;    /* the task's return value, or the outcome */
+  char *why;        /* the outcome's message (NULL: none) */
+  mproc__wnode *waiters;
+  mproc__cb cb0, *cbs, *cbs_tail; /* cb0: the first callback, no malloc */
+  mproc_executor *ex;
+  mproc_task_fn fn;
+  int mapped;          /* made by a map: ctx.item is its position */
+  size_t in_len;
+  mproc_buf out;
+  mproc_future *next;  /* a kind's queue */
+  mproc_future *cnext; /* the executor's completion queue */
+  unsigned char in[];  /* the input, copied */
+};
+
+/** The item of a submitted (not mapped) future. */
+#define MPROC__NO_ITEM SIZE_MAX
+
+/** A future for fn(in, len) with references for the caller and the
+ *  executor (two); NULL when out of memory (sentence set). */
+mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
+                                const void *in, size_t len, size_t item);
+void mproc__future_ref(mproc_future *f);
+void mproc__future_unref(mproc_future *f);
+
+/** Python's set_running_or_notify_cancel: 1 if the future is RUNNING now;
+ *  0 if it was cancelled (it becomes CANCELLED_AND_NOTIFIED). */
+int mproc__future_start(mproc_future *f);
+
+/** Finish a RUNNING future: outcome 0 (the bytes in f->out), MPROC_ETASK
+ *  with the task's code, or MPROC_EBROKEN; `why` is copied (may be NULL).
+ *  Tells waiters, runs callbacks, queues the completion. */
+void mproc__future_finish(mproc_future *f, int outcome, int code,
+                          const char *why);
+
+/** Run a started future's task in this thread as worker `worker`, and
+ *  finish it. */
+void mproc__future_run(mproc_future *f, int worker);
+
+/** Wait until f is done, at most `timeout` (backend form: MPROC__INF no
+ *  limit): 0 or MPROC_ETIMEDOUT (future-wait.c). */
+int mproc__future_wait1(mproc_future *f, double timeout);
+
+/** A const future's atomics, for loads (clang refuses const atomics). */
+static inline mproc_future *mproc__unconst(const mproc_future *f) {
+  return (mproc_future *)(uintptr_t)f;
+}
+
+/** 1 for CANCELLED, CANCELLED_AND_NOTIFIED and FINISHED. */
+static inline int mproc__state_done(int s) {
+  return s >= MPROC_FUTURE_CANCELLED;
+}
+
+/* ---- executors (executor.c) ---------------------------------------------- */
+
+/** A kind: how futures reach workers. Common code does the rest. */
+typedef struct mproc__executor_ops {
+  const char *name;
+  /** Make the kind's state (ex->impl); workers may start later. */
+  int (*init)(mproc_executor *ex);
+  /** Schedule n new futures (each holds a reference for the kind, which
+   *  it drops once the future is done). MPROC_ESTATE after shutdown,
+   *  MPROC_EBROKEN when broken: then none is taken. */
+  int (*enqueue)(mproc_executor *ex, mproc_future *const *fs, size_t n);
+  /** mproc_executor_shutdown's work (flags checked). */
+  int (*shutdown)(mproc_executor *ex, int flags);
+  /** Release ex->impl (after a waiting shutdown). */
+  void (*destroy)(mproc_executor *ex);
+} mproc__executor_ops;
+
+extern const mproc__executor_ops mproc__executor_thread_ops;
+
+struct mproc_executor {
+  const mproc__executor_ops *ops;
+  void *impl;
+  int max_workers;
+  mproc_init_fn init;
+  void *initargs;
+  size_t initargs_len;
+  void *user;
+  atomic_uint_fast64_t seq; /* task numbers */
+  /* The completion queue, on when wake != NULL (notify set). */
+  atomic_int notify;
+  uv_mutex_t clock;
+  mproc_wakeup *wake;
+  mproc_future *chead, *ctail;
+};
+
+/** Queue a done future for mproc_executor_next_completed (if on). */
+void mproc__executor_completed(mproc_executor *ex, mproc_future *f);
+
+/** The executor whose task the calling thread runs (NULL: none). */
+mproc_executor *mproc__executor_current(void);
+void mproc__executor_set_current(mproc_executor *ex);
+
+#endif
