@@ -2,20 +2,23 @@
  * libuv threads.
  *
  * One queue of futures (intrusive list) under one mutex with one
- * condition variable. Speed comes from three habits:
+ * condition variable; a worker takes one future at a time (a batch would
+ * strand queued tasks behind one that blocks, while other threads idle).
+ * Speed comes from not sleeping and not waking:
  *   - no malloc per task besides the future itself (input copied into it);
- *   - wake-ups are counted: a submit signals only when more workers sleep
- *     than signals are already on their way (`nidle > nsignaled`), so a
- *     burst of submits wakes each sleeping worker once, not once per task;
- *   - a worker takes a batch (its share of the queue, at most BATCH) per
- *     lock, so workers and submitters rarely meet on the lock.
- * A batch stays PENDING until its worker starts each future, so cancel()
- * and shutdown(cancel_futures) still reach it (the worker checks).
+ *   - a worker that finds the queue empty spins a little (mproc__spin: not
+ *     on one CPU, bounded, yielding) on `avail` before it sleeps, so a
+ *     steady submitter keeps it busy without a single wake-up;
+ *   - a submit wakes a sleeper only when the queue holds more futures than
+ *     there are takers on their way — spinning workers, workers returning
+ *     from a task, sleepers already signalled — and starts a thread (up to
+ *     max_workers, Python's _adjust_thread_count) only when no sleeper is
+ *     left to wake. Every queued future therefore has a taker, and no two
+ *     submits wake one sleeper twice.
  *
- * Workers start on demand, as Python's: a submit that finds no idle
- * worker starts one, up to max_workers. A worker runs the initializer
- * first; if it fails the executor is broken (Python's BrokenThreadPool):
- * the queue is drained with MPROC_EBROKEN and later submits are refused.
+ * A worker runs the initializer first; if it fails the executor is broken
+ * (Python's BrokenThreadPool): the queue is drained with MPROC_EBROKEN and
+ * later submits are refused.
  *
  * Threads are created under the queue lock (a handful per executor), so
  * shutdown's join sees every thread that will ever exist. */
@@ -23,8 +26,11 @@
 #include <stdlib.h>
 
 #include "futures-internal.h"
+#include "object.h"
 
-#define BATCH 64
+/* One spinner is enough to catch a steady submitter; more would take the
+ * CPU from the submitter itself (workers usually outnumber CPUs). */
+#define MAX_SPINNERS 1
 
 typedef struct tpool tpool;
 
@@ -40,9 +46,12 @@ struct tpool {
   uv_cond_t cond;
   mproc_future *head, *tail;
   size_t qlen;
-  int nthreads, nidle, nsignaled;
-  atomic_int nreturning; /* workers past their batch's last task, not yet
-                            back at the queue: they will look at it */
+  int nthreads;
+  int nidle;     /* asleep on cond */
+  int nsignaled; /* signals sent that no sleeper has taken yet */
+  int nspinning; /* awake, looking at avail before they sleep */
+  atomic_int nreturning;   /* back from a task, not yet at the queue */
+  _Atomic uint32_t avail;  /* qlen (capped), for spinners outside the lock */
   int shutdown, broken;
   atomic_int cancel_pending; /* shutdown(cancel_futures): workers check */
   char broken_msg[200];
@@ -69,6 +78,7 @@ static int t_init(mproc_executor *ex) {
   p->ex = ex;
   atomic_init(&p->cancel_pending, 0);
   atomic_init(&p->nreturning, 0);
+  atomic_init(&p->avail, 0);
   ex->impl = p;
   return 0;
 }
@@ -81,6 +91,7 @@ static void drain_broken(tpool *p) {
   f = p->head;
   p->head = p->tail = NULL;
   p->qlen = 0;
+  atomic_store_explicit(&p->avail, 0, memory_order_relaxed);
   uv_mutex_unlock(&p->lock);
   for (; f != NULL; f = next) {
     next = f->next;
@@ -90,42 +101,59 @@ static void drain_broken(tpool *p) {
   }
 }
 
-/* Run a batch. Before the last task's future is finished the worker
- * counts itself as returning, so a submit made as soon as that result is
- * seen does not start a thread this worker is about to be (Python's idle
- * thread reuse; counted once per batch, not per task). */
-static void run_batch(tpool *p, mproc_future *f, int index) {
-  mproc_future *next;
-  for (; f != NULL; f = next) {
-    next = f->next;
-    if (atomic_load_explicit(&p->cancel_pending, memory_order_relaxed))
-      (void)mproc_future_cancel(f);
-    if (next == NULL)
-      atomic_fetch_add_explicit(&p->nreturning, 1, memory_order_relaxed);
-    if (mproc__future_start(f)) mproc__future_run(f, index);
-    mproc__future_unref(f);
+/* Run one future. The worker counts itself as returning once the task
+ * has returned, before the future is finished, so a submit made as soon
+ * as that result is seen finds a taker instead of starting a thread
+ * (Python's idle thread reuse). */
+static void run_one(tpool *p, mproc_future *f, int index) {
+  if (atomic_load_explicit(&p->cancel_pending, memory_order_relaxed))
+    (void)mproc_future_cancel(f);
+  if (mproc__future_start(f)) {
+    int rc = mproc__future_call(f, index);
+    atomic_fetch_add_explicit(&p->nreturning, 1, memory_order_relaxed);
+    mproc__future_complete(f, rc);
+  } else {
+    atomic_fetch_add_explicit(&p->nreturning, 1, memory_order_relaxed);
   }
+  mproc__future_unref(f);
 }
 
-/* Under p->lock: take this worker's share of the queue. */
+/* Under p->lock: take the first future. */
 static mproc_future *take(tpool *p) {
-  size_t k = p->qlen / (size_t)p->nthreads, i;
-  mproc_future *first = p->head, *last = first;
-  if (k < 1) k = 1;
-  if (k > BATCH) k = BATCH;
-  for (i = 1; i < k; i++) last = last->next;
-  p->head = last->next;
+  mproc_future *f = p->head;
+  p->head = f->next;
   if (p->head == NULL) p->tail = NULL;
-  last->next = NULL;
-  p->qlen -= k;
-  return first;
+  f->next = NULL;
+  p->qlen--;
+  atomic_store_explicit(&p->avail, p->qlen > 0xffffffffu ? 0xffffffffu
+                        : (uint32_t)p->qlen, memory_order_relaxed);
+  return f;
+}
+
+/* Under p->lock, queue empty: spin outside the lock, then sleep until
+ * there is work, shutdown or breakage. */
+static void wait_for_work(tpool *p) {
+  if (p->shutdown || p->broken) return;
+  if (p->nspinning < MAX_SPINNERS) {
+    p->nspinning++;
+    uv_mutex_unlock(&p->lock);
+    (void)mproc__spin(&p->avail, 0);
+    uv_mutex_lock(&p->lock);
+    p->nspinning--;
+  }
+  while (p->head == NULL && !p->shutdown && !p->broken) {
+    p->nidle++;
+    uv_cond_wait(&p->cond, &p->lock);
+    p->nidle--;
+    if (p->nsignaled > 0) p->nsignaled--;
+  }
 }
 
 static void worker_main(void *arg) {
   tworker *w = arg;
   tpool *p = w->p;
   mproc_executor *ex = p->ex;
-  mproc_future *batch;
+  mproc_future *f;
   mproc__executor_set_current(ex);
   if (ex->init != NULL) {
     int rc = ex->init(ex->initargs, ex->initargs_len);
@@ -142,16 +170,11 @@ static void worker_main(void *arg) {
   }
   uv_mutex_lock(&p->lock);
   for (;;) {
-    while (p->head == NULL && !p->shutdown && !p->broken) {
-      p->nidle++;
-      uv_cond_wait(&p->cond, &p->lock);
-      p->nidle--;
-      if (p->nsignaled > 0) p->nsignaled--;
-    }
+    if (p->head == NULL) wait_for_work(p);
     if (p->head == NULL) break; /* shut down (or broken) and drained */
-    batch = take(p);
+    f = take(p);
     uv_mutex_unlock(&p->lock);
-    run_batch(p, batch, w->index);
+    run_one(p, f, w->index);
     uv_mutex_lock(&p->lock);
     atomic_fetch_sub_explicit(&p->nreturning, 1, memory_order_relaxed);
   }
@@ -172,7 +195,7 @@ static int start_worker(tpool *p) {
 
 static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   tpool *p = ex->impl;
-  size_t i, wake, idle;
+  size_t i, wake, need, takers, sleepers;
   int rc = 0;
   uv_mutex_lock(&p->lock);
   if (p->shutdown || p->broken) {
@@ -188,20 +211,24 @@ static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
     p->tail = fs[i];
   }
   p->qlen += n;
-  idle = p->nidle > p->nsignaled ? (size_t)(p->nidle - p->nsignaled) : 0;
-  wake = n < idle ? n : idle;
+  atomic_store_explicit(&p->avail, p->qlen > 0xffffffffu ? 0xffffffffu
+                        : (uint32_t)p->qlen, memory_order_relaxed);
+  /* Takers on their way; beyond them wake sleepers, then start threads. */
+  takers = (size_t)p->nspinning + (size_t)p->nsignaled +
+           (size_t)atomic_load_explicit(&p->nreturning, memory_order_relaxed);
+  need = p->qlen > takers ? p->qlen - takers : 0;
+  sleepers = p->nidle > p->nsignaled ? (size_t)(p->nidle - p->nsignaled) : 0;
+  wake = need < sleepers ? need : sleepers;
   for (i = 0; i < wake; i++) uv_cond_signal(&p->cond);
   p->nsignaled += (int)wake;
-  /* Python's _adjust_thread_count: no idle worker took it, start one
-   * (a returning worker counts as idle: it takes one task). */
-  i = wake + (size_t)atomic_load_explicit(&p->nreturning, memory_order_relaxed);
-  for (; i < n && p->nthreads < ex->max_workers; i++)
+  for (i = wake; i < need && p->nthreads < ex->max_workers; i++)
     if ((rc = start_worker(p)) < 0) break;
   if (rc < 0 && p->nthreads > 0) rc = 0; /* the running ones will do */
   if (rc < 0) {
     /* No worker at all: take the futures back out (they are the last n). */
     p->head = p->tail = NULL;
     p->qlen = 0;
+    atomic_store_explicit(&p->avail, 0, memory_order_relaxed);
   }
   uv_mutex_unlock(&p->lock);
   return rc;
@@ -227,6 +254,7 @@ static int t_shutdown(mproc_executor *ex, int flags) {
     cancelled = p->head;
     p->head = p->tail = NULL;
     p->qlen = 0;
+    atomic_store_explicit(&p->avail, 0, memory_order_relaxed);
     atomic_store_explicit(&p->cancel_pending, 1, memory_order_relaxed);
   }
   uv_cond_broadcast(&p->cond);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "futures-internal.h"
+#include "object.h"
 
 #define NO_ITEM MPROC__NO_ITEM
 
@@ -81,8 +82,8 @@ void mproc_future_free(mproc_future *f) {
 }
 
 static int state(const mproc_future *f) {
-  return atomic_load_explicit(&mproc__unconst(f)->state,
-                              memory_order_acquire);
+  return (int)atomic_load_explicit(&mproc__unconst(f)->state,
+                                   memory_order_acquire);
 }
 
 int mproc_future_state_of(const mproc_future *f) {
@@ -191,10 +192,12 @@ void mproc__future_finish(mproc_future *f, int outcome, int code,
   after_done(f);
 }
 
-void mproc__future_run(mproc_future *f, int worker) {
-  int rc;
+int mproc__future_call(mproc_future *f, int worker) {
   f->out.ctx.worker = worker;
-  rc = f->fn(f->in_len ? f->in : NULL, f->in_len, &f->out);
+  return f->fn(f->in_len ? f->in : NULL, f->in_len, &f->out);
+}
+
+void mproc__future_complete(mproc_future *f, int rc) {
   if (rc == 0) {
     free(f->out.msg);
     f->out.msg = NULL;
@@ -204,6 +207,10 @@ void mproc__future_run(mproc_future *f, int worker) {
     f->out.msg = NULL;
     mproc__future_finish(f, MPROC_ETASK, rc, NULL);
   }
+}
+
+void mproc__future_run(mproc_future *f, int worker) {
+  mproc__future_complete(f, mproc__future_call(f, worker));
 }
 
 /* The outcome of a done future as a return code with its sentence. */
@@ -221,11 +228,22 @@ static int outcome_of(const mproc_future *f) {
   return 0;
 }
 
+/* Wait for f to be done: a short spin first where another CPU may be
+ * finishing it (mproc__spin: never on one CPU, bounded, yielding), which
+ * saves the sleep and wake-up of a quick task; then a waiter. */
 static int wait_done(mproc_future *f, double timeout) {
   double t;
+  uint32_t s;
   int rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
-  if (mproc__state_done(state(f))) return 0;
+  s = (uint32_t)state(f);
+  if (mproc__state_done((int)s)) return 0;
+  if (t != 0 && mproc__spin(&f->state, s)) {
+    s = (uint32_t)state(f);
+    if (mproc__state_done((int)s) ||
+        (mproc__spin(&f->state, s) && mproc__state_done(state(f))))
+      return 0;
+  }
   return mproc__future_wait1(f, t);
 }
 

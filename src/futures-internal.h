@@ -64,7 +64,7 @@ typedef struct mproc__cb {
 
 struct mproc_future {
   atomic_int refs;
-  atomic_int state; /* mproc_future_state; written under lock */
+  _Atomic uint32_t state; /* mproc_future_state; written under lock */
   uv_mutex_t lock;
   int outcome;      /* 0, MPROC_ETASK, MPROC_EBROKEN (set before FINISHED) */
   int task_code;    /* the task's return value, or the outcome */
@@ -101,8 +101,11 @@ int mproc__future_start(mproc_future *f);
 void mproc__future_finish(mproc_future *f, int outcome, int code,
                           const char *why);
 
-/** Run a started future's task in this thread as worker `worker`, and
- *  finish it. */
+/** Run a started future's task in this thread as worker `worker` and
+ *  return its code; mproc__future_complete then finishes the future with
+ *  it. mproc__future_run does both. */
+int mproc__future_call(mproc_future *f, int worker);
+void mproc__future_complete(mproc_future *f, int rc);
 void mproc__future_run(mproc_future *f, int worker);
 
 /** Wait until f is done, at most `timeout` (backend form: MPROC__INF no
