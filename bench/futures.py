@@ -12,12 +12,18 @@ Output, one line per measurement, read by futures.c:
     RESULT <gather|sequential> value=<v> n=<n>
 and for humans (ignored by the parser): INFO python=<version> ...
 """
-import argparse
-import concurrent.futures as cf
 import os
-import statistics
 import sys
-import time
+
+# bench/ holds queue.py, which would hide the standard library's queue
+# module from concurrent.futures: take this folder off sys.path first.
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+
+import argparse  # noqa: E402
+import concurrent.futures as cf  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
 
 
 def noop():

@@ -7,6 +7,13 @@
 
 void mproc_free(void *p) { free(p); }
 
+char *mproc__strdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d != NULL) memcpy(d, s, n);
+  return d;
+}
+
 void mproc__buf_reset(mproc_buf *b) {
   free(b->data);
   free(b->msg);

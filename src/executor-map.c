@@ -147,7 +147,7 @@ static void record_error(mproc_map *m, mproc_future *f) {
   m->err_item = m->next_result;
   m->err_code = code;
   free(m->err_msg);
-  m->err_msg = strdup(msg);
+  m->err_msg = mproc__strdup(msg);
   mproc__err(MPROC_ETASK, "%s", buf);
 }
 

@@ -134,7 +134,7 @@ static mproc_future *take(tpool *p) {
  * there is work, shutdown or breakage. */
 static void wait_for_work(tpool *p) {
   if (p->shutdown || p->broken) return;
-  if (p->nspinning < MAX_SPINNERS) {
+  if (p->ex->spin && p->nspinning < MAX_SPINNERS) {
     p->nspinning++;
     uv_mutex_unlock(&p->lock);
     (void)mproc__spin(&p->avail, 0);
@@ -219,7 +219,6 @@ static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   need = p->qlen > takers ? p->qlen - takers : 0;
   sleepers = p->nidle > p->nsignaled ? (size_t)(p->nidle - p->nsignaled) : 0;
   wake = need < sleepers ? need : sleepers;
-  for (i = 0; i < wake; i++) uv_cond_signal(&p->cond);
   p->nsignaled += (int)wake;
   for (i = wake; i < need && p->nthreads < ex->max_workers; i++)
     if ((rc = start_worker(p)) < 0) break;
@@ -231,6 +230,10 @@ static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
     atomic_store_explicit(&p->avail, 0, memory_order_relaxed);
   }
   uv_mutex_unlock(&p->lock);
+  /* Signal after unlocking, so the woken worker does not block on the lock
+   * we hold (a sleeper counted above is inside cond_wait; if it wakes
+   * early it finds the queue itself). */
+  for (i = 0; i < wake; i++) uv_cond_signal(&p->cond);
   return rc;
 }
 

@@ -72,6 +72,7 @@ int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
   if (out == NULL) return mproc__err(MPROC_EINVAL, "executor_new: out is NULL");
   *out = NULL;
   if ((rc = check_opts(kind, opts)) < 0) return rc;
+  mproc__future_locks_init();
   ex = calloc(1, sizeof *ex);
   if (ex == NULL || uv_mutex_init(&ex->clock) != 0) {
     free(ex);
@@ -80,6 +81,10 @@ int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
   ex->ops = ops_of(kind);
   cpus = mproc_cpu_count();
   ex->max_workers = cpus + 4 < 32 ? cpus + 4 : 32; /* Python's default */
+  /* Spinning pays only where the thread it waits for can run meanwhile:
+   * this process may use more than one CPU (affinity counts: a process
+   * pinned to one CPU would spin against its own workers). */
+  ex->spin = cpus > 1;
   if (opts != NULL) {
     if (opts->max_workers > 0) ex->max_workers = opts->max_workers;
     ex->init = opts->initializer;

@@ -61,7 +61,7 @@ static int reg(mproc_future *f, mproc__wnode *n, mproc__waiter *w, size_t idx) {
   n->w = w;
   n->idx = idx;
   n->prev = NULL;
-  uv_mutex_lock(&f->lock);
+  mproc__future_lock(f);
   if (mproc__state_done(atomic_load_explicit(&f->state, memory_order_relaxed))) {
     n->linked = 0;
     n->next = NULL;
@@ -70,26 +70,26 @@ static int reg(mproc_future *f, mproc__wnode *n, mproc__waiter *w, size_t idx) {
       w->order[w->norder++] = idx;
       uv_mutex_unlock(&w->m);
     }
-    uv_mutex_unlock(&f->lock);
+    mproc__future_unlock(f);
     return 1;
   }
   n->next = f->waiters;
   if (f->waiters) f->waiters->prev = n;
   f->waiters = n;
   n->linked = 1;
-  uv_mutex_unlock(&f->lock);
+  mproc__future_unlock(f);
   return 0;
 }
 
 /* Take f's lock once more (see the top), unlinking n if still linked. */
 static void unreg(mproc_future *f, mproc__wnode *n) {
-  uv_mutex_lock(&f->lock);
+  mproc__future_lock(f);
   if (n->linked) {
     if (n->prev) n->prev->next = n->next; else f->waiters = n->next;
     if (n->next) n->next->prev = n->prev;
     n->linked = 0;
   }
-  uv_mutex_unlock(&f->lock);
+  mproc__future_unlock(f);
 }
 
 /* Predicates over the waiter, under w->m. */

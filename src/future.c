@@ -25,6 +25,24 @@
 
 #define NO_ITEM MPROC__NO_ITEM
 
+/* The lock stripes: a power of two, several per CPU the pool may use. */
+#define STRIPES 256
+static uv_mutex_t stripes[STRIPES];
+static uv_once_t stripes_once = UV_ONCE_INIT;
+
+static void stripes_init(void) {
+  int i;
+  for (i = 0; i < STRIPES; i++)
+    if (uv_mutex_init(&stripes[i]) != 0) abort(); /* no memory at start */
+}
+
+void mproc__future_locks_init(void) { uv_once(&stripes_once, stripes_init); }
+
+uv_mutex_t *mproc__future_lock_of(const mproc_future *f) {
+  uintptr_t a = (uintptr_t)f >> 4;
+  return &stripes[(a ^ (a >> 8)) & (STRIPES - 1)];
+}
+
 mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
                                 const void *in, size_t len, size_t item) {
   mproc_future *f;
@@ -33,8 +51,7 @@ mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
     return NULL;
   }
   f = malloc(sizeof *f + len);
-  if (f == NULL || uv_mutex_init(&f->lock) != 0) {
-    free(f);
+  if (f == NULL) {
     mproc__err(MPROC_ENOMEM, "submit: out of memory for a future");
     return NULL;
   }
@@ -73,7 +90,6 @@ void mproc__future_unref(mproc_future *f) {
   }
   mproc__buf_reset(&f->out);
   free(f->why);
-  uv_mutex_destroy(&f->lock);
   free(f);
 }
 
@@ -150,24 +166,24 @@ static void after_done(mproc_future *f) {
 int mproc_future_cancel(mproc_future *f) {
   int s;
   if (f == NULL) return mproc__err(MPROC_EINVAL, "future_cancel: NULL");
-  uv_mutex_lock(&f->lock);
+  mproc__future_lock(f);
   s = state(f);
   if (s != MPROC_FUTURE_PENDING) {
-    uv_mutex_unlock(&f->lock);
+    mproc__future_unlock(f);
     return s == MPROC_FUTURE_CANCELLED ||
            s == MPROC_FUTURE_CANCELLED_AND_NOTIFIED;
   }
   atomic_store_explicit(&f->state, MPROC_FUTURE_CANCELLED,
                         memory_order_release);
   tell_waiters(f, 0);
-  uv_mutex_unlock(&f->lock);
+  mproc__future_unlock(f);
   after_done(f);
   return 1;
 }
 
 int mproc__future_start(mproc_future *f) {
   int s;
-  uv_mutex_lock(&f->lock);
+  mproc__future_lock(f);
   s = state(f);
   if (s == MPROC_FUTURE_PENDING)
     atomic_store_explicit(&f->state, MPROC_FUTURE_RUNNING,
@@ -175,20 +191,20 @@ int mproc__future_start(mproc_future *f) {
   else if (s == MPROC_FUTURE_CANCELLED)
     atomic_store_explicit(&f->state, MPROC_FUTURE_CANCELLED_AND_NOTIFIED,
                           memory_order_relaxed);
-  uv_mutex_unlock(&f->lock);
+  mproc__future_unlock(f);
   return s == MPROC_FUTURE_PENDING;
 }
 
 void mproc__future_finish(mproc_future *f, int outcome, int code,
                           const char *why) {
-  uv_mutex_lock(&f->lock);
+  mproc__future_lock(f);
   f->outcome = outcome;
   f->task_code = code;
-  if (why != NULL) f->why = strdup(why); /* NULL if out of memory: "" */
+  if (why != NULL) f->why = mproc__strdup(why); /* NULL if out of memory: "" */
   atomic_store_explicit(&f->state, MPROC_FUTURE_FINISHED,
                         memory_order_release);
   tell_waiters(f, outcome != 0);
-  uv_mutex_unlock(&f->lock);
+  mproc__future_unlock(f);
   after_done(f);
 }
 
@@ -228,9 +244,10 @@ static int outcome_of(const mproc_future *f) {
   return 0;
 }
 
-/* Wait for f to be done: a short spin first where another CPU may be
- * finishing it (mproc__spin: never on one CPU, bounded, yielding), which
- * saves the sleep and wake-up of a quick task; then a waiter. */
+/* Wait for f to be done: a short spin first (mproc__spin: bounded, and
+ * yielding, so on one CPU it hands the CPU to the worker instead of
+ * sleeping), which saves the sleep and wake-up of a quick task; then a
+ * waiter. */
 static int wait_done(mproc_future *f, double timeout) {
   double t;
   uint32_t s;
@@ -298,17 +315,17 @@ int mproc_future_add_done_callback(mproc_future *f, mproc_done_fn fn,
   if (f == NULL || fn == NULL)
     return mproc__err(MPROC_EINVAL, "add_done_callback: %s is NULL",
                       f ? "fn" : "future");
-  uv_mutex_lock(&f->lock);
+  mproc__future_lock(f);
   if (!mproc__state_done(state(f))) {
     if (f->cb0.fn == NULL) {
       f->cb0.fn = fn;
       f->cb0.arg = arg;
-      uv_mutex_unlock(&f->lock);
+      mproc__future_unlock(f);
       return 0;
     }
     c = malloc(sizeof *c);
     if (c == NULL) {
-      uv_mutex_unlock(&f->lock);
+      mproc__future_unlock(f);
       return mproc__err(MPROC_ENOMEM, "add_done_callback: out of memory");
     }
     c->fn = fn;
@@ -316,10 +333,10 @@ int mproc_future_add_done_callback(mproc_future *f, mproc_done_fn fn,
     c->next = NULL;
     if (f->cbs_tail) f->cbs_tail->next = c; else f->cbs = c;
     f->cbs_tail = c;
-    uv_mutex_unlock(&f->lock);
+    mproc__future_unlock(f);
     return 0;
   }
-  uv_mutex_unlock(&f->lock);
+  mproc__future_unlock(f);
   call_one(f, fn, arg); /* already done: now, in this thread (Python) */
   return 0;
 }

@@ -12,7 +12,7 @@
  * and reuses everything else: it runs a future with mproc__future_start
  * and mproc__future_finish (or mproc__future_run for an in-process call).
  *
- * Lock order: a future's lock, then a waiter's lock (a finishing future
+ * Lock order: a future's lock (a stripe), then a waiter's lock (a finishing future
  * tells its waiters while it holds its own lock); the executor's
  * completion lock is taken alone; a kind's queue lock is never held while
  * a future's lock is taken.
@@ -33,6 +33,9 @@ struct mproc_buf {
   char *msg; /* the failure message, or NULL */
   mproc_task_ctx ctx;
 };
+
+/** A malloc'd copy of s (strdup is not C11); NULL when out of memory. */
+char *mproc__strdup(const char *s);
 
 /** Free the buffer's memory and reset it to empty. */
 void mproc__buf_reset(mproc_buf *b);
@@ -64,8 +67,7 @@ typedef struct mproc__cb {
 
 struct mproc_future {
   atomic_int refs;
-  _Atomic uint32_t state; /* mproc_future_state; written under lock */
-  uv_mutex_t lock;
+  _Atomic uint32_t state; /* mproc_future_state; written under its lock */
   int outcome;      /* 0, MPROC_ETASK, MPROC_EBROKEN (set before FINISHED) */
   int task_code;    /* the task's return value, or the outcome */
   char *why;        /* the outcome's message (NULL: none) */
@@ -80,6 +82,20 @@ struct mproc_future {
   mproc_future *cnext; /* the executor's completion queue */
   unsigned char in[];  /* the input, copied */
 };
+
+/* A future's lock is one of a fixed set of stripes chosen by its address
+ * (no mutex to make and destroy per future, 40 bytes less per task). No
+ * code holds two futures' locks at once, so sharing a stripe cannot
+ * deadlock. mproc__future_locks_init runs (once) before the first
+ * executor exists. */
+void mproc__future_locks_init(void);
+uv_mutex_t *mproc__future_lock_of(const mproc_future *f);
+static inline void mproc__future_lock(const mproc_future *f) {
+  uv_mutex_lock(mproc__future_lock_of(f));
+}
+static inline void mproc__future_unlock(const mproc_future *f) {
+  uv_mutex_unlock(mproc__future_lock_of(f));
+}
 
 /** The item of a submitted (not mapped) future. */
 #define MPROC__NO_ITEM SIZE_MAX
@@ -145,6 +161,7 @@ struct mproc_executor {
   const mproc__executor_ops *ops;
   void *impl;
   int max_workers;
+  int spin; /* more than one usable CPU: idle workers may spin first */
   mproc_init_fn init;
   void *initargs;
   size_t initargs_len;
