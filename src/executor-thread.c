@@ -18,7 +18,8 @@
  *
  * A worker runs the initializer first; if it fails the executor is broken
  * (Python's BrokenThreadPool): the queue is drained with MPROC_EBROKEN and
- * later submits are refused.
+ * later submits are refused. shutdown(cancel_futures) cancels what is
+ * still queued; a future a worker has already taken runs, as Python's.
  *
  * Threads are created under the queue lock (a handful per executor), so
  * shutdown's join sees every thread that will ever exist. */
@@ -53,7 +54,6 @@ struct tpool {
   atomic_int nreturning;   /* back from a task, not yet at the queue */
   _Atomic uint32_t avail;  /* qlen (capped), for spinners outside the lock */
   int shutdown, broken;
-  atomic_int cancel_pending; /* shutdown(cancel_futures): workers check */
   char broken_msg[200];
   tworker *workers;
   uv_mutex_t join_lock; /* one joiner at a time */
@@ -76,7 +76,6 @@ static int t_init(mproc_executor *ex) {
     return mproc__err(MPROC_ENOMEM, "executor: cannot make a condition");
   }
   p->ex = ex;
-  atomic_init(&p->cancel_pending, 0);
   atomic_init(&p->nreturning, 0);
   atomic_init(&p->avail, 0);
   ex->impl = p;
@@ -106,8 +105,6 @@ static void drain_broken(tpool *p) {
  * as that result is seen finds a taker instead of starting a thread
  * (Python's idle thread reuse). */
 static void run_one(tpool *p, mproc_future *f, int index) {
-  if (atomic_load_explicit(&p->cancel_pending, memory_order_relaxed))
-    (void)mproc_future_cancel(f);
   if (mproc__future_start(f)) {
     int rc = mproc__future_call(f, index);
     atomic_fetch_add_explicit(&p->nreturning, 1, memory_order_relaxed);
@@ -258,7 +255,6 @@ static int t_shutdown(mproc_executor *ex, int flags) {
     p->head = p->tail = NULL;
     p->qlen = 0;
     atomic_store_explicit(&p->avail, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->cancel_pending, 1, memory_order_relaxed);
   }
   uv_cond_broadcast(&p->cond);
   uv_mutex_unlock(&p->lock);

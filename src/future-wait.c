@@ -108,6 +108,7 @@ static int block(mproc__waiter *w, wait_pred pred, const void *arg,
     }
     left = mproc__remaining(deadline);
     if (left <= 0) break;
+    if (left > 1e9) left = 1e9; /* 31 years a round: no uint64 overflow */
     (void)uv_cond_timedwait(&w->c, &w->m, (uint64_t)(left * 1e9) + 1);
   }
   uv_mutex_unlock(&w->m);

@@ -250,6 +250,32 @@ static void test_result_many_waiters(void **state) {
   tf_gate_destroy(&g);
 }
 
+/* test_result_with_cancel: a thread blocked in result() on a pending
+ * future is woken by its cancel, with MPROC_ECANCELLED. */
+static void test_result_with_cancel(void **state) {
+  mproc_executor *ex = tf_executor(1);
+  tf_gate g;
+  mproc_future *gate_f, *f;
+  uv_thread_t t;
+  waiter_arg w;
+  (void)state;
+  tf_gate_init(&g);
+  gate_f = tf_submit_gate(ex, &g);
+  tf_gate_wait_entered(&g, 1);
+  f = tf_submit_int(ex, tf_square, 9);
+  w.f = f;
+  w.rc = 1;
+  assert_int_equal(uv_thread_create(&t, waiter_main, &w), 0);
+  assert_int_equal(mproc_future_cancel(f), 1);
+  assert_int_equal(uv_thread_join(&t), 0);
+  assert_int_equal(w.rc, MPROC_ECANCELLED);
+  tf_gate_open(&g);
+  mproc_future_free(gate_f);
+  mproc_future_free(f);
+  mproc_executor_free(ex);
+  tf_gate_destroy(&g);
+}
+
 /* ---- done callbacks --------------------------------------------------------- */
 
 typedef struct cb_log {
@@ -497,6 +523,12 @@ static void test_as_completed_timeout(void **state) {
   assert_string_equal(mproc_last_error(),
                       "as_completed: 1 (of 2) futures unfinished");
   mproc_as_completed_free(it); /* while fs[0] still runs: it unregisters */
+  /* test_zero_timeout: the done one first, then the timeout at once. */
+  assert_int_equal(mproc_as_completed_new(&it, fs, 2, 0), 0);
+  assert_int_equal(mproc_as_completed_next(it, &got), 0);
+  assert_ptr_equal(got, fs[1]);
+  assert_int_equal(mproc_as_completed_next(it, &got), MPROC_ETIMEDOUT);
+  mproc_as_completed_free(it);
   tf_gate_open(&g);
   assert_int_equal(mproc_future_result(fs[0], MPROC_FOREVER, NULL, NULL), 0);
   mproc_future_free(fs[0]);
@@ -565,6 +597,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_states_and_cancel),
       cmocka_unit_test(test_result_exception),
       cmocka_unit_test(test_result_many_waiters),
+      cmocka_unit_test(test_result_with_cancel),
       cmocka_unit_test(test_done_callbacks),
       cmocka_unit_test(test_callback_reads_result),
       cmocka_unit_test(test_wait_modes),

@@ -316,6 +316,22 @@ static void test_map_in_order(void **state) {
   assert_int_equal(mproc_map_next(m, &p, &n), MPROC_EEOF);
   assert_int_equal(mproc_map_error(m, NULL, NULL, NULL), MPROC_ESTATE);
   mproc_map_free(m);
+  /* test_map_submits_without_iteration: shutdown(wait) runs them all. */
+  {
+    mproc_executor *ex2 = tf_executor(2);
+    mproc_future *f = NULL;
+    assert_int_equal(mproc_executor_map(ex2, tf_square, items, 10, sizeof(int),
+                                        NULL, &m), 0);
+    assert_int_equal(mproc_executor_shutdown(ex2, MPROC_SHUTDOWN_WAIT), 0);
+    assert_int_equal(mproc_executor_next_completed(ex2, &f), MPROC_ESTATE);
+    for (i = 0; i < 10; i++) {
+      assert_int_equal(mproc_map_next(m, &p, &n), 0);
+      memcpy(&x, p, sizeof x);
+      assert_int_equal(x, i * i);
+    }
+    mproc_map_free(m);
+    mproc_executor_free(ex2);
+  }
   /* An empty map. */
   assert_int_equal(mproc_executor_map(ex, tf_square, NULL, 0, 0, NULL, &m), 0);
   assert_int_equal(mproc_map_next(m, &p, &n), MPROC_EEOF);
