@@ -83,7 +83,8 @@ MPROC_EXTERN int mproc_buf_write(mproc_buf *out, const void *data, size_t n);
  */
 MPROC_EXTERN void *mproc_buf_reserve(mproc_buf *out, size_t n);
 
-/** Bytes written to out so far (0 for NULL). */
+/** Bytes written to out so far (0 for NULL). Errors: none.
+ *  Thread-safety: from the task that owns out. Ownership: none taken. */
 MPROC_EXTERN size_t mproc_buf_len(const mproc_buf *out);
 
 /**
@@ -191,12 +192,15 @@ MPROC_EXTERN int mproc_executor_shutdown(mproc_executor *ex, int flags);
 
 /**
  * Shut down (waiting, as Python's `with` block ends) and release the
- * executor. Futures stay valid. NULL is a no-op. Not from a task.
- * Thread-safety: no other call on ex may run or follow.
+ * executor. Futures stay valid. NULL is a no-op. Errors: none.
+ * Thread-safety: no other call on ex may run or follow; not from one of
+ * its tasks (it would wait for itself). Ownership: ex is gone; queued
+ * completions are released.
  */
 MPROC_EXTERN void mproc_executor_free(mproc_executor *ex);
 
-/** The executor's max_workers (resolved default); MPROC_EINVAL for NULL. */
+/** The executor's max_workers (the resolved default when 0 was given).
+ *  Errors: MPROC_EINVAL (NULL). Thread-safety: safe. Ownership: none. */
 MPROC_EXTERN int mproc_executor_max_workers(const mproc_executor *ex);
 
 /**
@@ -269,14 +273,18 @@ MPROC_EXTERN int mproc_executor_map(mproc_executor *ex, mproc_task_fn fn,
 MPROC_EXTERN int mproc_map_next(mproc_map *m, const void **data, size_t *len);
 
 /**
- * The failed item's index, task code and message after MPROC_ETASK
- * (msg borrowed, valid until free). MPROC_ESTATE when no task failed.
+ * The failed item's index, task code and message after MPROC_ETASK.
+ * Errors: MPROC_EINVAL (m NULL), MPROC_ESTATE (no task failed).
+ * Thread-safety: as mproc_map_next. Ownership: msg is borrowed, valid
+ * until the map is freed; item, code and msg may be NULL.
  */
 MPROC_EXTERN int mproc_map_error(const mproc_map *m, size_t *item, int *code,
                                  const char **msg);
 
 /** Cancel what has not started and release the map (the executor finishes
- *  what runs). NULL is a no-op. */
+ *  what runs; bytes lent by mproc_map_next end here). NULL is a no-op.
+ *  Errors: none. Thread-safety: not while another call on m runs.
+ *  Ownership: m is gone afterwards. */
 MPROC_EXTERN void mproc_map_free(mproc_map *m);
 
 /* ---- futures -------------------------------------------------------------------- */
@@ -290,7 +298,8 @@ typedef enum mproc_future_state {
   MPROC_FUTURE_FINISHED = 4
 } mproc_future_state;
 
-/** The state now (negative MPROC_EINVAL for NULL). Thread-safety: safe. */
+/** The state now, an mproc_future_state. Errors: MPROC_EINVAL (NULL).
+ *  Thread-safety: safe (a snapshot). Ownership: none. */
 MPROC_EXTERN int mproc_future_state_of(const mproc_future *f);
 
 /**
@@ -300,11 +309,14 @@ MPROC_EXTERN int mproc_future_state_of(const mproc_future *f);
  * Errors: MPROC_EINVAL (NULL). Thread-safety: safe.
  */
 MPROC_EXTERN int mproc_future_cancel(mproc_future *f);
-/** 1 if cancelled, else 0 (MPROC_EINVAL for NULL). */
+/** 1 if cancelled, else 0. Errors: MPROC_EINVAL (NULL).
+ *  Thread-safety: safe. Ownership: none. */
 MPROC_EXTERN int mproc_future_cancelled(const mproc_future *f);
-/** 1 if running now, else 0 (MPROC_EINVAL for NULL). */
+/** 1 if running now, else 0. Errors: MPROC_EINVAL (NULL).
+ *  Thread-safety: safe. Ownership: none. */
 MPROC_EXTERN int mproc_future_running(const mproc_future *f);
-/** 1 if cancelled or finished, else 0 (MPROC_EINVAL for NULL). */
+/** 1 if cancelled or finished, else 0. Errors: MPROC_EINVAL (NULL).
+ *  Thread-safety: safe. Ownership: none. */
 MPROC_EXTERN int mproc_future_done(const mproc_future *f);
 
 /**
@@ -355,18 +367,20 @@ MPROC_EXTERN int mproc_future_add_done_callback(mproc_future *f,
 
 /**
  * The item index of a map's future (its position in the map), or the task
- * number of a submitted one; 0 for NULL. Thread-safety: safe.
+ * number of a submitted one. Errors: none (0 for NULL).
+ * Thread-safety: safe. Ownership: none.
  */
 MPROC_EXTERN size_t mproc_future_item(const mproc_future *f);
 
 /** The future's task number (mproc_task_ctx.task: 0, 1, ... in the order
- *  the executor made its futures, submits and map items alike); 0 for
- *  NULL. Thread-safety: safe. */
+ *  the executor made its futures, submits and map items alike).
+ *  Errors: none (0 for NULL). Thread-safety: safe. Ownership: none. */
 MPROC_EXTERN uint64_t mproc_future_task(const mproc_future *f);
 
 /** Drop this reference; the future lives on while the executor or a
- *  queued completion holds it. NULL is a no-op. Not while another thread
- *  waits on it through this reference. */
+ *  queued completion holds it. NULL is a no-op. Errors: none.
+ *  Thread-safety: not while another thread uses this reference (waits on
+ *  it, reads its bytes). Ownership: the reference is gone. */
 MPROC_EXTERN void mproc_future_free(mproc_future *f);
 
 /* ---- wait and as_completed ------------------------------------------------------ */
@@ -418,7 +432,9 @@ MPROC_EXTERN int mproc_as_completed_new(mproc_as_completed **out,
 MPROC_EXTERN int mproc_as_completed_next(mproc_as_completed *it,
                                          mproc_future **out);
 
-/** Release the iterator. NULL is a no-op. */
+/** Release the iterator (it unregisters from futures still running).
+ *  NULL is a no-op. Errors: none. Thread-safety: not while next runs.
+ *  Ownership: it is gone; the futures are untouched. */
 MPROC_EXTERN void mproc_as_completed_free(mproc_as_completed *it);
 
 #ifdef __cplusplus
