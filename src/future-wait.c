@@ -62,7 +62,7 @@ static int reg(mproc_future *f, mproc__wnode *n, mproc__waiter *w, size_t idx) {
   n->idx = idx;
   n->prev = NULL;
   mproc__future_lock(f);
-  if (mproc__state_done(atomic_load_explicit(&f->state, memory_order_relaxed))) {
+  if (mproc__future_hook(f)) {
     n->linked = 0;
     n->next = NULL;
     if (w->order) {
@@ -88,6 +88,7 @@ static void unreg(mproc_future *f, mproc__wnode *n) {
     if (n->prev) n->prev->next = n->next; else f->waiters = n->next;
     if (n->next) n->next->prev = n->prev;
     n->linked = 0;
+    mproc__future_unhook(f);
   }
   mproc__future_unlock(f);
 }
@@ -131,7 +132,7 @@ int mproc__future_wait1(mproc_future *f, double timeout) {
   waiter_destroy(&w);
   if (!done)
     return mproc__err(MPROC_ETIMEDOUT, "future of task %llu not done "
-                      "within %g s", (unsigned long long)f->out.ctx.task,
+                      "within %g s", (unsigned long long)f->task,
                       timeout);
   return 0;
 }

@@ -12,6 +12,16 @@
  * the executor calls set_running_or_notify_cancel), so a wait never
  * sleeps on a future that is already cancelled.
  *
+ * The worker's path takes no lock when nobody waits: start is a CAS
+ * (PENDING -> RUNNING; cancel makes PENDING -> CANCELLED by CAS too, so
+ * exactly one wins), and finish publishes FINISHED and then looks at
+ * `hooks`, the count of registered waiters and callbacks, taking the lock
+ * only if it is not zero. A registrant, under the lock, counts itself in
+ * `hooks` and then reads the state (both sequentially consistent): either
+ * it sees FINISHED and does not link, or the finisher sees its count and
+ * takes the lock, which it can only get after the registrant has linked.
+ * Nothing is lost between them.
+ *
  * References: the caller's (mproc_future_free) and the kind's (dropped
  * once the future is done and the worker is through with it), plus one
  * per queued completion. */
@@ -57,20 +67,19 @@ mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
   }
   atomic_init(&f->refs, 2);
   atomic_init(&f->state, MPROC_FUTURE_PENDING);
+  atomic_init(&f->hooks, 0);
   f->outcome = f->task_code = 0;
   f->why = NULL;
   f->waiters = NULL;
-  f->cb0.fn = NULL;
   f->cbs = f->cbs_tail = NULL;
   f->ex = ex;
   f->fn = fn;
+  f->task = (uint64_t)atomic_fetch_add_explicit(&ex->seq, 1,
+                                                memory_order_relaxed);
+  f->item = item;
+  f->data = NULL;
+  f->len = 0;
   f->in_len = len;
-  memset(&f->out, 0, sizeof f->out);
-  f->out.ctx.task = (uint64_t)atomic_fetch_add_explicit(&ex->seq, 1,
-                                                        memory_order_relaxed);
-  f->mapped = item != NO_ITEM;
-  f->out.ctx.item = f->mapped ? item : 0;
-  f->out.ctx.user = ex->user;
   f->next = f->cnext = NULL;
   if (len) memcpy(f->in, in, len);
   return f;
@@ -88,7 +97,7 @@ void mproc__future_unref(mproc_future *f) {
     next = c->next;
     free(c);
   }
-  mproc__buf_reset(&f->out);
+  free(f->data);
   free(f->why);
   free(f);
 }
@@ -100,6 +109,19 @@ void mproc_future_free(mproc_future *f) {
 static int state(const mproc_future *f) {
   return (int)atomic_load_explicit(&mproc__unconst(f)->state,
                                    memory_order_acquire);
+}
+
+int mproc__future_hook(mproc_future *f) {
+  atomic_fetch_add(&f->hooks, 1); /* seq_cst: see the top */
+  if (mproc__state_done((int)atomic_load(&f->state))) {
+    atomic_fetch_sub(&f->hooks, 1);
+    return 1;
+  }
+  return 0;
+}
+
+void mproc__future_unhook(mproc_future *f) {
+  atomic_fetch_sub_explicit(&f->hooks, 1, memory_order_relaxed);
 }
 
 int mproc_future_state_of(const mproc_future *f) {
@@ -126,12 +148,10 @@ int mproc_future_done(const mproc_future *f) {
 
 size_t mproc_future_item(const mproc_future *f) {
   if (f == NULL) return 0;
-  return f->mapped ? f->out.ctx.item : (size_t)f->out.ctx.task;
+  return f->item != NO_ITEM ? f->item : (size_t)f->task;
 }
 
-uint64_t mproc_future_task(const mproc_future *f) {
-  return f ? f->out.ctx.task : 0;
-}
+uint64_t mproc_future_task(const mproc_future *f) { return f ? f->task : 0; }
 
 /* Under f->lock: tell every registered waiter, and unlink them. */
 static void tell_waiters(mproc_future *f, int exc) {
@@ -150,79 +170,87 @@ static void call_one(mproc_future *f, mproc_done_fn fn, void *arg) {
   if (rc != 0) {
     /* Python logs "exception calling callback for <Future>" and goes on. */
     fprintf(stderr, "mproc: done callback of future %" PRIu64
-            " failed with %d; ignored\n", f->out.ctx.task, rc);
+            " failed with %d; ignored\n", f->task, rc);
   }
 }
 
-/* After the terminal state is set (lock released): callbacks in order,
- * then the completion queue. Nobody adds a callback now (done is seen). */
-static void after_done(mproc_future *f) {
+/* After the terminal state is set (lock released): the callbacks taken
+ * off the future, in order, then the completion queue. */
+static void after_done(mproc_future *f, mproc__cb *cbs) {
   mproc__cb *c;
-  if (f->cb0.fn) call_one(f, f->cb0.fn, f->cb0.arg);
-  for (c = f->cbs; c != NULL; c = c->next) call_one(f, c->fn, c->arg);
+  for (c = cbs; c != NULL; c = c->next) call_one(f, c->fn, c->arg);
   mproc__executor_completed(f->ex, f);
 }
 
 int mproc_future_cancel(mproc_future *f) {
-  int s;
+  uint32_t s = MPROC_FUTURE_PENDING;
+  mproc__cb *cbs;
   if (f == NULL) return mproc__err(MPROC_EINVAL, "future_cancel: NULL");
   mproc__future_lock(f);
-  s = state(f);
-  if (s != MPROC_FUTURE_PENDING) {
+  if (!atomic_compare_exchange_strong(&f->state, &s, MPROC_FUTURE_CANCELLED)) {
     mproc__future_unlock(f);
     return s == MPROC_FUTURE_CANCELLED ||
            s == MPROC_FUTURE_CANCELLED_AND_NOTIFIED;
   }
-  atomic_store_explicit(&f->state, MPROC_FUTURE_CANCELLED,
-                        memory_order_release);
   tell_waiters(f, 0);
+  cbs = f->cbs;
   mproc__future_unlock(f);
-  after_done(f);
+  after_done(f, cbs);
   return 1;
 }
 
 int mproc__future_start(mproc_future *f) {
-  int s;
-  mproc__future_lock(f);
-  s = state(f);
-  if (s == MPROC_FUTURE_PENDING)
-    atomic_store_explicit(&f->state, MPROC_FUTURE_RUNNING,
-                          memory_order_relaxed);
-  else if (s == MPROC_FUTURE_CANCELLED)
-    atomic_store_explicit(&f->state, MPROC_FUTURE_CANCELLED_AND_NOTIFIED,
-                          memory_order_relaxed);
-  mproc__future_unlock(f);
-  return s == MPROC_FUTURE_PENDING;
+  uint32_t s = MPROC_FUTURE_PENDING;
+  if (atomic_compare_exchange_strong_explicit(&f->state, &s,
+                                              MPROC_FUTURE_RUNNING,
+                                              memory_order_acquire,
+                                              memory_order_acquire))
+    return 1;
+  /* Cancelled (only cancel changes a PENDING future besides us). */
+  s = MPROC_FUTURE_CANCELLED;
+  (void)atomic_compare_exchange_strong(&f->state, &s,
+                                       MPROC_FUTURE_CANCELLED_AND_NOTIFIED);
+  return 0;
 }
 
 void mproc__future_finish(mproc_future *f, int outcome, int code,
                           const char *why) {
-  mproc__future_lock(f);
+  mproc__cb *cbs = NULL;
   f->outcome = outcome;
   f->task_code = code;
-  if (why != NULL) f->why = mproc__strdup(why); /* NULL if out of memory: "" */
-  atomic_store_explicit(&f->state, MPROC_FUTURE_FINISHED,
-                        memory_order_release);
-  tell_waiters(f, outcome != 0);
-  mproc__future_unlock(f);
-  after_done(f);
+  if (why != NULL) f->why = mproc__strdup(why); /* NULL if out of memory */
+  atomic_store(&f->state, MPROC_FUTURE_FINISHED); /* seq_cst: see the top */
+  if (atomic_load(&f->hooks) != 0) {
+    mproc__future_lock(f);
+    tell_waiters(f, outcome != 0);
+    cbs = f->cbs;
+    mproc__future_unlock(f);
+  }
+  after_done(f, cbs);
 }
 
 int mproc__future_call(mproc_future *f, int worker) {
-  f->out.ctx.worker = worker;
-  return f->fn(f->in_len ? f->in : NULL, f->in_len, &f->out);
+  mproc_buf b;
+  int rc;
+  memset(&b, 0, sizeof b);
+  b.ctx.worker = worker;
+  b.ctx.task = f->task;
+  b.ctx.item = f->item != NO_ITEM ? f->item : 0;
+  b.ctx.user = f->ex->user;
+  rc = f->fn(f->in_len ? f->in : NULL, f->in_len, &b);
+  if (rc == 0) {
+    f->data = b.data;
+    f->len = b.len;
+    free(b.msg);
+  } else {
+    free(b.data);
+    f->why = b.msg; /* the task's message moves over, no copy */
+  }
+  return rc;
 }
 
 void mproc__future_complete(mproc_future *f, int rc) {
-  if (rc == 0) {
-    free(f->out.msg);
-    f->out.msg = NULL;
-    mproc__future_finish(f, 0, 0, NULL);
-  } else {
-    f->why = f->out.msg; /* the task's message moves over, no copy */
-    f->out.msg = NULL;
-    mproc__future_finish(f, MPROC_ETASK, rc, NULL);
-  }
+  mproc__future_finish(f, rc == 0 ? 0 : MPROC_ETASK, rc, NULL);
 }
 
 void mproc__future_run(mproc_future *f, int worker) {
@@ -234,10 +262,10 @@ static int outcome_of(const mproc_future *f) {
   int s = state(f);
   if (s != MPROC_FUTURE_FINISHED)
     return mproc__err(MPROC_ECANCELLED, "future of task %" PRIu64
-                      " was cancelled", f->out.ctx.task);
+                      " was cancelled", f->task);
   if (f->outcome == MPROC_ETASK)
     return mproc__err(MPROC_ETASK, "task %" PRIu64 " failed with code %d%s%s",
-                      f->out.ctx.task, f->task_code, f->why ? ": " : "",
+                      f->task, f->task_code, f->why ? ": " : "",
                       f->why ? f->why : "");
   if (f->outcome != 0)
     return mproc__err(f->outcome, "%s", f->why ? f->why : "executor broken");
@@ -272,8 +300,8 @@ int mproc_future_result(mproc_future *f, double timeout, const void **data,
   if (f == NULL) return mproc__err(MPROC_EINVAL, "future_result: NULL");
   if ((rc = wait_done(f, timeout)) < 0) return rc;
   if ((rc = outcome_of(f)) < 0) return rc;
-  if (data) *data = f->out.data;
-  if (len) *len = f->out.len;
+  if (data) *data = f->data;
+  if (len) *len = f->len;
   return 0;
 }
 
@@ -287,10 +315,10 @@ int mproc_future_take(mproc_future *f, double timeout, void **data,
                       f ? "data" : "future");
   if ((rc = wait_done(f, timeout)) < 0) return rc;
   if ((rc = outcome_of(f)) < 0) return rc;
-  *data = f->out.data;
-  if (len) *len = f->out.len;
-  f->out.data = NULL;
-  f->out.len = f->out.cap = 0;
+  *data = f->data;
+  if (len) *len = f->len;
+  f->data = NULL;
+  f->len = 0;
   return 0;
 }
 
@@ -311,32 +339,29 @@ int mproc_future_exception(mproc_future *f, double timeout, int *code,
 
 int mproc_future_add_done_callback(mproc_future *f, mproc_done_fn fn,
                                    void *arg) {
-  mproc__cb *c = NULL;
+  mproc__cb *c;
   if (f == NULL || fn == NULL)
     return mproc__err(MPROC_EINVAL, "add_done_callback: %s is NULL",
                       f ? "fn" : "future");
-  mproc__future_lock(f);
-  if (!mproc__state_done(state(f))) {
-    if (f->cb0.fn == NULL) {
-      f->cb0.fn = fn;
-      f->cb0.arg = arg;
-      mproc__future_unlock(f);
-      return 0;
-    }
-    c = malloc(sizeof *c);
-    if (c == NULL) {
-      mproc__future_unlock(f);
-      return mproc__err(MPROC_ENOMEM, "add_done_callback: out of memory");
-    }
-    c->fn = fn;
-    c->arg = arg;
-    c->next = NULL;
-    if (f->cbs_tail) f->cbs_tail->next = c; else f->cbs = c;
-    f->cbs_tail = c;
-    mproc__future_unlock(f);
+  if (mproc__state_done(state(f))) {
+    call_one(f, fn, arg); /* already done: now, in this thread (Python) */
     return 0;
   }
+  c = malloc(sizeof *c);
+  if (c == NULL)
+    return mproc__err(MPROC_ENOMEM, "add_done_callback: out of memory");
+  c->fn = fn;
+  c->arg = arg;
+  c->next = NULL;
+  mproc__future_lock(f);
+  if (mproc__future_hook(f)) {
+    mproc__future_unlock(f);
+    free(c);
+    call_one(f, fn, arg);
+    return 0;
+  }
+  if (f->cbs_tail) f->cbs_tail->next = c; else f->cbs = c;
+  f->cbs_tail = c;
   mproc__future_unlock(f);
-  call_one(f, fn, arg); /* already done: now, in this thread (Python) */
   return 0;
 }

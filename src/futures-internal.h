@@ -65,19 +65,23 @@ typedef struct mproc__cb {
   struct mproc__cb *next;
 } mproc__cb;
 
+/* 128 bytes and the input: one allocation per task. */
 struct mproc_future {
   atomic_int refs;
-  _Atomic uint32_t state; /* mproc_future_state; written under its lock */
+  _Atomic uint32_t state; /* mproc_future_state */
+  _Atomic uint32_t hooks; /* waiters + callbacks registered (see future.c) */
   int outcome;      /* 0, MPROC_ETASK, MPROC_EBROKEN (set before FINISHED) */
   int task_code;    /* the task's return value, or the outcome */
   char *why;        /* the outcome's message (NULL: none) */
-  mproc__wnode *waiters;
-  mproc__cb cb0, *cbs, *cbs_tail; /* cb0: the first callback, no malloc */
+  mproc__wnode *waiters;       /* under the lock */
+  mproc__cb *cbs, *cbs_tail;   /* under the lock */
   mproc_executor *ex;
   mproc_task_fn fn;
-  int mapped;          /* made by a map: ctx.item is its position */
+  uint64_t task;    /* the executor's task number */
+  size_t item;      /* position in its map, MPROC__NO_ITEM for a submit */
+  unsigned char *data; /* the result (set before FINISHED) */
+  size_t len;
   size_t in_len;
-  mproc_buf out;
   mproc_future *next;  /* a kind's queue */
   mproc_future *cnext; /* the executor's completion queue */
   unsigned char in[];  /* the input, copied */
@@ -111,18 +115,25 @@ void mproc__future_unref(mproc_future *f);
  *  0 if it was cancelled (it becomes CANCELLED_AND_NOTIFIED). */
 int mproc__future_start(mproc_future *f);
 
-/** Finish a RUNNING future: outcome 0 (the bytes in f->out), MPROC_ETASK
+/** Finish a RUNNING future: outcome 0 (the bytes in f->data), MPROC_ETASK
  *  with the task's code, or MPROC_EBROKEN; `why` is copied (may be NULL).
  *  Tells waiters, runs callbacks, queues the completion. */
 void mproc__future_finish(mproc_future *f, int outcome, int code,
                           const char *why);
 
 /** Run a started future's task in this thread as worker `worker` and
- *  return its code; mproc__future_complete then finishes the future with
- *  it. mproc__future_run does both. */
+ *  return its code (the result or the message is kept in f);
+ *  mproc__future_complete then finishes the future with it.
+ *  mproc__future_run does both. */
 int mproc__future_call(mproc_future *f, int worker);
 void mproc__future_complete(mproc_future *f, int rc);
 void mproc__future_run(mproc_future *f, int worker);
+
+/** Under f's lock, before linking a waiter or a callback: count it and
+ *  return 1 if f is already done (then nothing is counted: do not link).
+ *  mproc__future_unhook uncounts one that is unlinked unfired. */
+int mproc__future_hook(mproc_future *f);
+void mproc__future_unhook(mproc_future *f);
 
 /** Wait until f is done, at most `timeout` (backend form: MPROC__INF no
  *  limit): 0 or MPROC_ETIMEDOUT (future-wait.c). */
