@@ -3,7 +3,7 @@
  * waits, and nothing polls on an interval.
  *
  *   h = mproc_executor_completion_handle(ex);     // queueing on from here
- *   mproc_executor_map(ex, slow_square, items, N, sizeof(int), NULL, &m);
+ *   mproc_executor_map(ex, square, items, N, sizeof(int), NULL, &m);
  *   // loop: when h is ready, take every completed future:
  *   while (mproc_executor_next_completed(ex, &f) == 0) { ...; free(f); }
  *
@@ -22,11 +22,9 @@
 static mproc_executor *ex;
 static int done_count;
 
-static int slow_square(const void *in, size_t len, mproc_buf *out) {
-  int x = *(const int *)in, i;
-  volatile unsigned spin = 0;
+static int square(const void *in, size_t len, mproc_buf *out) {
+  int x = *(const int *)in;
   (void)len;
-  for (i = 0; i < (N - x) * 20000; i++) spin += (unsigned)i; /* later first */
   x *= x;
   return mproc_buf_write(out, &x, sizeof x);
 }
@@ -105,7 +103,7 @@ int main(int argc, char **argv) {
   for (i = 0; i < N; i++) items[i] = i;
   if (mproc_executor_new(&ex, MPROC_EXECUTOR_THREAD, NULL) != 0 ||
       uv_loop_init(&loop) != 0 || watch(&loop) != 0 ||
-      mproc_executor_map(ex, slow_square, items, N, sizeof(int), NULL,
+      mproc_executor_map(ex, square, items, N, sizeof(int), NULL,
                          &m) != 0) {
     fprintf(stderr, "set-up failed: %s\n", mproc_last_error());
     return 1;
