@@ -14,5 +14,6 @@
 #include "mproc/queue.h"
 #include "mproc/pipe.h"
 #include "mproc/wakeup.h"
+#include "mproc/futures.h"
 
 #endif
