@@ -11,5 +11,6 @@
 #include "mproc/shm.h"
 #include "mproc/queue.h"
 #include "mproc/pipe.h"
+#include "mproc/connection.h"
 
 #endif

@@ -39,7 +39,8 @@ extern "C" {
   X(EEMPTY, -20, "empty")                                                     \
   X(EBUFSIZE, -21, "buffer too small")                                        \
   X(EWORKERDIED, -22, "worker process died")                                  \
-  X(EBROKEN, -23, "broken: a process died abruptly")
+  X(EBROKEN, -23, "broken: a process died abruptly")                        \
+  X(EAUTH, -24, "authentication failed")
 
 /** The error codes, all negative. */
 typedef enum mproc_error {
