@@ -45,7 +45,9 @@ static int ct_equal(const unsigned char *a, const unsigned char *b, size_t n) {
 static int hs_recv(mproc_conn *c, unsigned char *buf, size_t *len,
                    double deadline, const char *what) {
   char why[200];
-  int rc = mproc_conn_poll(c, mproc__remaining(deadline));
+  double left = mproc__remaining(deadline);
+  /* The backend's "no limit" is negative, the public API's MPROC_FOREVER. */
+  int rc = mproc_conn_poll(c, left < 0 ? MPROC_FOREVER : left);
   if (rc == 0)
     return mproc__err(MPROC_ETIMEDOUT, "authentication: the peer sent no %s "
                                        "in time",

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,4 +101,22 @@ void tu_setenv(const char *name, const char *value) { setenv(name, value, 1); }
 int tu_set_nonblocking(intptr_t handle) {
   int fd = (int)handle, fl = fcntl(fd, F_GETFL);
   return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
+}
+
+#ifdef MSG_NOSIGNAL
+#define MSG_NOSIGNAL_OR_0 MSG_NOSIGNAL
+#else
+#define MSG_NOSIGNAL_OR_0 0 /* macOS: mproc's sockets have SO_NOSIGPIPE */
+#endif
+
+int tu_write_raw(intptr_t handle, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t r = send((int)handle, p, n, MSG_NOSIGNAL_OR_0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -1;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
 }

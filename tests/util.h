@@ -48,6 +48,10 @@ int tu_count_shm(const char *prefix);
  * caller's own poll loop would; 0 if done, -1 where it does not apply. */
 int tu_set_nonblocking(intptr_t handle);
 
+/* Write raw bytes to a connection's OS handle (a socket on POSIX, an
+ * overlapped named pipe on Windows), bypassing the framing; 0 on success. */
+int tu_write_raw(intptr_t handle, const void *buf, size_t n);
+
 /* setenv where the platform has it. */
 void tu_setenv(const char *name, const char *value);
 
