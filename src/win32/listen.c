@@ -93,6 +93,12 @@ static int listen_pipe(mproc__os_listener *l, const char *address) {
   }
   rc = wide(l->address, l->name, MPROC_ADDRESS_MAX);
   if (rc < 0) return rc;
+  /* FILE_FLAG_FIRST_PIPE_INSTANCE refuses a served name on Windows, but
+   * not under Wine: ask first whether the name exists (any answer but
+   * "not found" means it does). */
+  if (WaitNamedPipeW(l->name, 1) || GetLastError() != ERROR_FILE_NOT_FOUND)
+    return mproc__err(MPROC_EEXIST, "named pipe \"%s\" is served already",
+                      l->address);
   l->ev = CreateEventW(NULL, TRUE, FALSE, NULL);
   if (l->ev == NULL) return mproc__win_err(GetLastError(), "CreateEventW");
   return pipe_instance(l, 1);
