@@ -506,6 +506,11 @@ int mproc__conn_pass_info(const mproc_conn *c, mproc_handle *h,
                                     "process has begun receiving a message "
                                     "on it (a recv gave MPROC_EBUFSIZE); "
                                     "receive that message first");
+  if (!mproc__os_conn_passable(c->os))
+    return mproc__err(MPROC_ENOTSUP, "passing a connection to a child: a TCP "
+                                     "connection cannot be passed on this "
+                                     "platform; give the child the address "
+                                     "to connect to instead");
   *h = mproc__os_conn_handle(c->os);
   *flags = c->flags;
   return 0;

@@ -159,6 +159,9 @@ int mproc__os_conn_wait_end(mproc__os_conn *c, int signalled);
 /** The OS handle (fd / HANDLE) for passing to a child. */
 mproc_handle mproc__os_conn_handle(const mproc__os_conn *c);
 
+/** 1 if the end can be passed to a child (Windows: not a TCP socket). */
+int mproc__os_conn_passable(const mproc__os_conn *c);
+
 /** Close the handle and free. */
 void mproc__os_conn_close(mproc__os_conn *c);
 

@@ -414,6 +414,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_child_client),
       cmocka_unit_test(test_child_wrong_key),
       cmocka_unit_test(test_child_killed_mid_handshake),
+      cmocka_unit_test(test_child_given_accepted),
   };
   int failed = 0;
   tu_set_argv0(argv[0]);

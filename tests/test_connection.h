@@ -24,7 +24,11 @@ mproc_conn *tc_accept(mproc_listener *l, int want);
 /* Receive every message on c and send it back until the peer closes. */
 void tc_echo(mproc_conn *c);
 
+/* 1 where the local family is a named pipe (Windows). */
+int tc_is_windows(void);
+
 void test_child_client(void **state);
+void test_child_given_accepted(void **state);
 void test_child_wrong_key(void **state);
 void test_child_killed_mid_handshake(void **state);
 

@@ -15,6 +15,15 @@ typedef struct child_arg {
   char address[MPROC_ADDRESS_MAX];
 } child_arg;
 
+int tc_is_windows(void) {
+  mproc_listener *l = NULL;
+  int w;
+  assert_int_equal(mproc_listener_new(&l, NULL, 0, 0, NULL, 0), 0);
+  w = mproc_listener_family(l) == MPROC_AF_PIPE; /* the local family */
+  mproc_listener_free(l);
+  return w;
+}
+
 static mproc_process *start_child(mproc_target fn, mproc_listener *l,
                                   const char *key) {
   child_arg a;
@@ -134,6 +143,62 @@ void test_child_killed_mid_handshake(void **state) {
       mproc_conn_free(c);
     }
     assert_int_equal(tp_join(p), 0);
+    mproc_listener_free(l);
+  }
+}
+
+/* ---- an accepted connection passed to a child -------------------------------- */
+
+static int t_echo_inherited(const void *arg, size_t len) {
+  mproc_conn *c = NULL;
+  char buf[64];
+  size_t n;
+  (void)arg, (void)len;
+  CHILD_CHECK(mproc_conn_inherited(0, &c) == 0);
+  CHILD_CHECK(mproc_conn_recv(c, buf, sizeof buf, &n) == 0);
+  CHILD_CHECK(mproc_conn_send(c, buf, n) == 0);
+  mproc_conn_free(c);
+  return 0;
+}
+MPROC_TASK(t_echo_inherited);
+
+void test_child_given_accepted(void **state) {
+  static const char *const addrs[] = {NULL, "127.0.0.1:0"};
+  size_t i;
+  (void)state;
+  for (i = 0; i < 2; i++) {
+    mproc_listener *l = NULL;
+    mproc_conn *mine = NULL, *theirs;
+    mproc_process_opts o;
+    mproc_process *p = NULL;
+    char buf[64];
+    size_t n;
+    int windows_tcp, rc;
+    assert_int_equal(mproc_listener_new(&l, addrs[i], 0, 0, NULL, 0), 0);
+    /* The connect returns once the OS has queued it; accept takes it. */
+    assert_int_equal(mproc_client_connect(&mine, mproc_listener_address(l), 0,
+                                          NULL, 0, 60),
+                     0);
+    theirs = tc_accept(l, 0);
+    windows_tcp = i == 1 && tc_is_windows();
+    memset(&o, 0, sizeof o);
+    o.conns = &theirs;
+    o.n_conns = 1;
+    if (windows_tcp) { /* a socket is no pipe handle there: refused */
+      o.method = g_method;
+      rc = mproc_process_new(&p, t_echo_inherited, NULL, 0, &o);
+      if (rc == 0) rc = mproc_process_start(p);
+      assert_int_equal(rc, MPROC_ENOTSUP);
+      mproc_process_free(p);
+    } else {
+      p = tp_start_with(t_echo_inherited, NULL, 0, &o);
+      assert_int_equal(mproc_conn_send(mine, "over", 4), 0);
+      assert_int_equal(mproc_conn_recv(mine, buf, sizeof buf, &n), 0);
+      assert_int_equal(n, 4);
+      assert_int_equal(tp_join(p), 0);
+    }
+    mproc_conn_free(theirs);
+    mproc_conn_free(mine);
     mproc_listener_free(l);
   }
 }

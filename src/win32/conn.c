@@ -272,6 +272,9 @@ mproc_handle mproc__os_conn_handle(const mproc__os_conn *c) {
   return (mproc_handle)(intptr_t)c->h;
 }
 
+/* A socket would reach the child as a handle it takes for a pipe's. */
+int mproc__os_conn_passable(const mproc__os_conn *c) { return !c->sock; }
+
 static void release(mproc__os_conn *c, int close_pipe) {
   if (c == NULL) return;
   if (c->waiting) mproc__os_conn_wait_end(c, 0);
