@@ -17,7 +17,7 @@ ROOT=$PWD
 ci_need_cmd cmake cmake
 ci_need_cmd gcc gcc
 ci_need_cmd make make
-ci_apt_install libuv1-dev pkg-config
+ci_apt_install libuv1-dev libssl-dev pkg-config # libssl-dev: the HMAC (libcrypto)
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mproc-consumer.XXXXXX")
 cleanup() {

@@ -2,7 +2,9 @@
 # Installs what the Linux legs need on a fresh Debian 12 / Ubuntu machine.
 # Skips the install when everything is already there.
 set -euo pipefail
-pkgs=(cmake make gcc clang pkg-config libuv1-dev libcmocka-dev python3 libzmq3-dev)
+# libssl-dev: libcrypto, the HMAC of the authkey handshake (connection.md).
+pkgs=(cmake make gcc clang pkg-config libuv1-dev libcmocka-dev python3 libzmq3-dev
+      libssl-dev)
 # clang's sanitizer runtimes are packaged apart on Debian 12.
 if apt-cache show libclang-rt-14-dev >/dev/null 2>&1; then
   pkgs+=(libclang-rt-14-dev)
