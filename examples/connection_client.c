@@ -30,9 +30,11 @@ static int big(mproc_conn *c, size_t n) {
   rc = mproc_conn_send(c, m, n);
   if (rc == 0) rc = mproc_conn_recv_alloc(c, &back, &len);
   if (rc == 0) {
-    for (i = 0; i < n && len == n; i++) bad += ((unsigned char *)back)[i] != m[i];
+    for (i = 0; i < n && len == n; i++)
+      bad += ((unsigned char *)back)[i] != m[i];
     if (len != n || bad) {
-      fprintf(stderr, "connection_client: %zu bytes back, %zu wrong\n", len, bad);
+      fprintf(stderr, "connection_client: %zu bytes back, %zu wrong\n", len,
+              bad);
       rc = MPROC_ESTATE;
     } else {
       printf("%zu bytes ok\n", n);

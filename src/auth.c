@@ -49,26 +49,29 @@ static int hs_recv(mproc_conn *c, unsigned char *buf, size_t *len,
   /* The backend's "no limit" is negative, the public API's MPROC_FOREVER. */
   int rc = mproc_conn_poll(c, left < 0 ? MPROC_FOREVER : left);
   if (rc == 0)
-    return mproc__err(MPROC_ETIMEDOUT, "authentication: the peer sent no %s "
-                                       "in time",
+    return mproc__err(MPROC_ETIMEDOUT,
+                      "authentication: the peer sent no %s "
+                      "in time",
                       what);
   if (rc > 0) rc = mproc_conn_recv(c, buf, MSG_LIMIT, len);
   if (rc == MPROC_EBUFSIZE)
-    return mproc__err(MPROC_EAUTH, "authentication: the peer's %s is %zu "
-                                   "bytes, over the %d-byte limit of a "
-                                   "handshake message (not the protocol, "
-                                   "or no authkey on its side)",
+    return mproc__err(MPROC_EAUTH,
+                      "authentication: the peer's %s is %zu "
+                      "bytes, over the %d-byte limit of a "
+                      "handshake message (not the protocol, "
+                      "or no authkey on its side)",
                       what, *len, MSG_LIMIT);
   if (rc == MPROC_ESTATE) {
     snprintf(why, sizeof why, "%s", mproc_last_error());
-    return mproc__err(MPROC_EAUTH, "authentication: garbage instead of a "
-                                   "%s: %s",
+    return mproc__err(MPROC_EAUTH,
+                      "authentication: garbage instead of a "
+                      "%s: %s",
                       what, why);
   }
   if (rc < 0) {
     snprintf(why, sizeof why, "%s", mproc_last_error());
-    return mproc__err(rc, "authentication: waiting for the peer's %s: %s",
-                      what, why);
+    return mproc__err(rc, "authentication: waiting for the peer's %s: %s", what,
+                      why);
   }
   return 0;
 }
@@ -106,9 +109,10 @@ static int digest_of(const unsigned char *m, size_t n, size_t *skip) {
     *skip = 5;
     return MPROC__HMAC_MD5;
   }
-  return mproc__err(MPROC_EAUTH, "authentication: the %zu-byte message "
-                                 "names no digest mproc has (it takes "
-                                 "{sha256}, {md5} and legacy MD5)",
+  return mproc__err(MPROC_EAUTH,
+                    "authentication: the %zu-byte message "
+                    "names no digest mproc has (it takes "
+                    "{sha256}, {md5} and legacy MD5)",
                     n);
 }
 
@@ -129,7 +133,8 @@ static int deliver(mproc_conn *c, const void *key, size_t key_len,
   if (rc < 0) return rc;
   alg = digest_of(ans, len, &skip);
   n = alg < 0 ? alg : hmac(alg, key, key_len, m, mlen, want);
-  ok = n > 0 && len - skip == (size_t)n && ct_equal(ans + skip, want, (size_t)n);
+  ok =
+      n > 0 && len - skip == (size_t)n && ct_equal(ans + skip, want, (size_t)n);
   if (!ok) {
     (void)mproc_conn_send(c, FAILURE, sizeof FAILURE - 1);
     if (n < 0 && n != MPROC_EAUTH) return n;
@@ -151,14 +156,16 @@ static int answer(mproc_conn *c, const void *key, size_t key_len,
   if (rc < 0) return rc;
   if (len < sizeof CHALLENGE - 1 ||
       memcmp(msg, CHALLENGE, sizeof CHALLENGE - 1) != 0)
-    return mproc__err(MPROC_EAUTH, "authentication: the peer sent a %zu-byte "
-                                   "message that is no challenge (it has no "
-                                   "authkey, or speaks another protocol)",
+    return mproc__err(MPROC_EAUTH,
+                      "authentication: the peer sent a %zu-byte "
+                      "message that is no challenge (it has no "
+                      "authkey, or speaks another protocol)",
                       len);
   mlen = len - (sizeof CHALLENGE - 1);
   if (mlen < LEGACY_CHALLENGE)
-    return mproc__err(MPROC_EAUTH, "authentication: the challenge is too "
-                                   "short (%zu bytes)",
+    return mproc__err(MPROC_EAUTH,
+                      "authentication: the challenge is too "
+                      "short (%zu bytes)",
                       mlen);
   alg = digest_of(m, mlen, &skip);
   if (alg < 0) return alg;

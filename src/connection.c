@@ -57,8 +57,8 @@ static mproc_family family_of(const char *address) {
 }
 
 /* Check the address against the family and settle the family. */
-static int resolve(const char *address, mproc_family *family,
-                   mproc_family dflt, const char *what) {
+static int resolve(const char *address, mproc_family *family, mproc_family dflt,
+                   const char *what) {
   mproc_family f = *family;
   if (f != MPROC_FAMILY_DEFAULT && f != MPROC_AF_UNIX && f != MPROC_AF_PIPE &&
       f != MPROC_AF_INET)
@@ -69,13 +69,15 @@ static int resolve(const char *address, mproc_family *family,
     return 0;
   }
   if (address[0] == '\0' || strlen(address) >= MPROC_ADDRESS_MAX)
-    return mproc__err(MPROC_EINVAL, "%s: the address is empty or longer "
-                                    "than %d bytes",
+    return mproc__err(MPROC_EINVAL,
+                      "%s: the address is empty or longer "
+                      "than %d bytes",
                       what, MPROC_ADDRESS_MAX - 1);
   if (f == MPROC_FAMILY_DEFAULT) f = family_of(address);
   if (f != family_of(address))
-    return mproc__err(MPROC_EINVAL, "%s: \"%s\" is not an address of the "
-                                    "family asked for (%s)",
+    return mproc__err(MPROC_EINVAL,
+                      "%s: \"%s\" is not an address of the "
+                      "family asked for (%s)",
                       what, address,
                       f == MPROC_AF_INET   ? "TCP: host:port"
                       : f == MPROC_AF_PIPE ? "named pipe: \\\\.\\pipe\\name"
@@ -92,13 +94,16 @@ int mproc_listener_new(mproc_listener **out, const char *address,
   if (out == NULL) return mproc__err(MPROC_EINVAL, "listener: out is NULL");
   *out = NULL;
   if (authkey == NULL && key_len > 0)
-    return mproc__err(MPROC_EINVAL, "listener: authkey is NULL but key_len "
-                                    "is %zu",
+    return mproc__err(MPROC_EINVAL,
+                      "listener: authkey is NULL but key_len "
+                      "is %zu",
                       key_len);
-  rc = resolve(address, &family, (mproc_family)mproc__os_local_family(), "listener");
+  rc = resolve(address, &family, (mproc_family)mproc__os_local_family(),
+               "listener");
   if (rc < 0) return rc;
   l = calloc(1, sizeof *l);
-  if (l == NULL) return mproc__err(MPROC_ENOMEM, "out of memory for a listener");
+  if (l == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory for a listener");
   l->family = family;
   if (authkey) {
     l->key = malloc(key_len ? key_len : 1);
@@ -139,8 +144,7 @@ static int take(mproc_listener *l, mproc_conn **out) {
   return 0;
 }
 
-int mproc_listener_accept(mproc_listener *l, double timeout,
-                          mproc_conn **out) {
+int mproc_listener_accept(mproc_listener *l, double timeout, mproc_conn **out) {
   mproc_conn *c = NULL;
   double t, deadline;
   int rc;
@@ -155,8 +159,9 @@ int mproc_listener_accept(mproc_listener *l, double timeout,
   do {
     rc = mproc__os_listener_wait(l->os, mproc__remaining(deadline));
     if (rc == 0)
-      return mproc__err(MPROC_ETIMEDOUT, "accept: no connection to %s came "
-                                         "in time",
+      return mproc__err(MPROC_ETIMEDOUT,
+                        "accept: no connection to %s came "
+                        "in time",
                         l->address);
     if (rc > 0) rc = take(l, &c);
   } while (rc == MPROC_EAGAIN);
@@ -219,11 +224,14 @@ int mproc_client_connect(mproc_conn **out, const char *address,
     return mproc__err(MPROC_EINVAL, "client: out or address is NULL");
   *out = NULL;
   if (authkey == NULL && key_len > 0)
-    return mproc__err(MPROC_EINVAL, "client: authkey is NULL but key_len is "
-                                    "%zu",
+    return mproc__err(MPROC_EINVAL,
+                      "client: authkey is NULL but key_len is "
+                      "%zu",
                       key_len);
   rc = mproc__timeout(timeout, &t);
-  if (rc == 0) rc = resolve(address, &family, (mproc_family)mproc__os_local_family(), "client");
+  if (rc == 0)
+    rc = resolve(address, &family, (mproc_family)mproc__os_local_family(),
+                 "client");
   if (rc < 0) return rc;
   deadline = mproc__deadline(t);
   rc = mproc__os_connect(family, address, t, &os);

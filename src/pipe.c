@@ -173,7 +173,8 @@ int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b) {
  * backend can (accept), so no fork start copies an unlisted end. */
 mproc_conn *mproc__conn_alloc(void) {
   mproc_conn *c = calloc(1, sizeof *c);
-  if (c == NULL) (void)mproc__err(MPROC_ENOMEM, "out of memory for a connection");
+  if (c == NULL)
+    (void)mproc__err(MPROC_ENOMEM, "out of memory for a connection");
   return c;
 }
 

@@ -54,8 +54,8 @@ typedef struct client_job {
   const char *raw; /* bytes to write raw after connecting (no framing) */
   size_t raw_len;
   const char *say; /* one framed message to send after connecting */
-  int cycles;      /* connect and close this many times (rc: the last) */
-  char why[256];   /* mproc_last_error() of a failure */
+  int cycles; /* connect and close this many times (rc: the last) */
+  char why[256]; /* mproc_last_error() of a failure */
 } client_job;
 
 static int check_echo(mproc_conn *c) {
@@ -70,7 +70,8 @@ static int check_echo(mproc_conn *c) {
   if (rc == 0 && (n != 4 || memcmp(buf, "ping", 4) != 0)) rc = MPROC_ESTATE;
   if (rc == 0) rc = mproc_conn_send(c, m, BIG_MSG);
   if (rc == 0) rc = mproc_conn_recv_alloc(c, (void **)&back, &n);
-  for (i = 0; rc == 0 && i < BIG_MSG && n == BIG_MSG; i++) bad += back[i] != m[i];
+  for (i = 0; rc == 0 && i < BIG_MSG && n == BIG_MSG; i++)
+    bad += back[i] != m[i];
   if (rc == 0 && (n != BIG_MSG || bad)) rc = MPROC_ESTATE;
   free(back);
   free(m);
@@ -128,7 +129,8 @@ static void start_client(uv_thread_t *t, client_job *j, mproc_listener *l,
   assert_int_equal(uv_thread_create(t, client_thread, j), 0);
 }
 
-/* ---- every family, with and without a key --------------------------------- */
+/* ---- every family, with and without a key ---------------------------------
+ */
 
 static void roundtrip(const char *address, const char *key) {
   mproc_listener *l = listen_on(address, key);
@@ -183,7 +185,8 @@ static void test_addresses(void **state) {
   mproc_listener_free(l);
 }
 
-/* ---- authkeys: wrong and missing ------------------------------------------- */
+/* ---- authkeys: wrong and missing -------------------------------------------
+ */
 
 static void test_wrong_key(void **state) {
   size_t i;
@@ -241,7 +244,8 @@ static void test_missing_key(void **state) {
   mproc_listener_free(l);
 }
 
-/* ---- garbage and huge lengths during the handshake ------------------------- */
+/* ---- garbage and huge lengths during the handshake -------------------------
+ */
 
 static void raw_attempt(const char *bytes, size_t n) {
   mproc_listener *l = listen_on(NULL, KEY);
@@ -263,8 +267,10 @@ static void test_garbage_handshake(void **state) {
   static const char http[] = "GET / HTTP/1.0\r\n\r\n";
   /* The long form announcing 4 GiB, and a 2 GiB - 1 short form: refused
    * on the header alone, no body is read or allocated. */
-  static const char four_gib[] = "\xff\xff\xff\xff\x00\x00\x00\x01\x00\x00\x00\x00";
-  static const char two_gib[] = "\x7f\xff\xff\xff" "abc";
+  static const char four_gib[] =
+      "\xff\xff\xff\xff\x00\x00\x00\x01\x00\x00\x00\x00";
+  static const char two_gib[] = "\x7f\xff\xff\xff"
+                                "abc";
   static const char negative[] = "\x80\x00\x00\x00";
   static const char limit[] = "\x00\x00\x01\x01"; /* 257 bytes */
   (void)state;
@@ -275,7 +281,8 @@ static void test_garbage_handshake(void **state) {
   raw_attempt(limit, sizeof limit - 1);
 }
 
-/* ---- time limits ---------------------------------------------------------- */
+/* ---- time limits ----------------------------------------------------------
+ */
 
 static void test_timeouts(void **state) {
   mproc_listener *l;
@@ -314,7 +321,8 @@ static void test_timeouts(void **state) {
   }
 }
 
-/* ---- many connects and disconnects ------------------------------------------ */
+/* ---- many connects and disconnects ------------------------------------------
+ */
 
 static void test_many_connects(void **state) {
   size_t i;
@@ -336,7 +344,8 @@ static void test_many_connects(void **state) {
   }
 }
 
-/* ---- bad input -------------------------------------------------------------- */
+/* ---- bad input --------------------------------------------------------------
+ */
 
 static void test_bad_input(void **state) {
   mproc_listener *l = NULL, *l2 = NULL;
@@ -346,16 +355,15 @@ static void test_bad_input(void **state) {
   (void)state;
   assert_int_equal(mproc_listener_new(NULL, NULL, 0, 0, NULL, 0), MPROC_EINVAL);
   assert_int_equal(mproc_listener_new(&l, NULL, 0, 0, NULL, 3), MPROC_EINVAL);
-  assert_int_equal(mproc_listener_new(&l, "h:99999", MPROC_AF_INET, 0, NULL,
-                                      0),
+  assert_int_equal(mproc_listener_new(&l, "h:99999", MPROC_AF_INET, 0, NULL, 0),
                    MPROC_EINVAL);
   assert_int_equal(mproc_listener_new(&l, "::1:80", MPROC_AF_INET, 0, NULL, 0),
                    MPROC_EINVAL); /* IPv6 needs its brackets */
   assert_int_equal(mproc_listener_new(&l, "/tmp/x", MPROC_AF_INET, 0, NULL, 0),
                    MPROC_EINVAL);
-  assert_int_equal(mproc_listener_new(&l, "1.2.3.4:5", MPROC_AF_UNIX, 0, NULL,
-                                      0),
-                   MPROC_EINVAL);
+  assert_int_equal(
+      mproc_listener_new(&l, "1.2.3.4:5", MPROC_AF_UNIX, 0, NULL, 0),
+      MPROC_EINVAL);
   assert_int_equal(mproc_listener_new(&l, NULL, (mproc_family)9, 0, NULL, 0),
                    MPROC_EINVAL);
   assert_int_equal(mproc_listener_new(&l, "", 0, 0, NULL, 0), MPROC_EINVAL);
@@ -372,15 +380,15 @@ static void test_bad_input(void **state) {
   /* The other platform's local family. */
   l = listen_on(NULL, NULL);
   local = mproc_listener_family(l);
-  assert_int_equal(mproc_listener_new(&l2, local == MPROC_AF_UNIX
-                                               ? "\\\\.\\pipe\\x"
-                                               : "/tmp/x",
-                                      0, 0, NULL, 0),
-                   MPROC_ENOTSUP);
+  assert_int_equal(
+      mproc_listener_new(&l2,
+                         local == MPROC_AF_UNIX ? "\\\\.\\pipe\\x" : "/tmp/x",
+                         0, 0, NULL, 0),
+      MPROC_ENOTSUP);
   /* The same address twice; nobody there once closed. */
-  assert_int_equal(mproc_listener_new(&l2, mproc_listener_address(l), 0, 0,
-                                      NULL, 0),
-                   MPROC_EEXIST);
+  assert_int_equal(
+      mproc_listener_new(&l2, mproc_listener_address(l), 0, 0, NULL, 0),
+      MPROC_EEXIST);
   snprintf(path, sizeof path, "%s", mproc_listener_address(l));
   assert_int_equal(mproc_listener_close(l), 0);
   assert_int_equal(mproc_listener_close(l), 0);

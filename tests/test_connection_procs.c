@@ -35,7 +35,8 @@ static mproc_process *start_child(mproc_target fn, mproc_listener *l,
   return tp_start_with(fn, &a, sizeof a, &o);
 }
 
-/* ---- a child client: messages both ways, a large one too ------------------- */
+/* ---- a child client: messages both ways, a large one too -------------------
+ */
 
 static int t_client(const void *arg, size_t len) {
   const child_arg *a = arg;
@@ -44,8 +45,8 @@ static int t_client(const void *arg, size_t len) {
   void *back = NULL;
   size_t i, n = 0, bad = 0;
   CHILD_CHECK(len == sizeof *a && m != NULL);
-  CHILD_CHECK(mproc_client_connect(&c, a->address, MPROC_FAMILY_DEFAULT,
-                                   a->key, strlen(a->key), 60) == 0);
+  CHILD_CHECK(mproc_client_connect(&c, a->address, MPROC_FAMILY_DEFAULT, a->key,
+                                   strlen(a->key), 60) == 0);
   for (i = 0; i < BIG_MSG; i++) m[i] = tc_pattern(i);
   CHILD_CHECK(mproc_conn_send(c, m, BIG_MSG) == 0);
   CHILD_CHECK(mproc_conn_recv_alloc(c, &back, &n) == 0);
@@ -77,7 +78,8 @@ void test_child_client(void **state) {
   }
 }
 
-/* ---- the wrong key: refused on both sides ----------------------------------- */
+/* ---- the wrong key: refused on both sides -----------------------------------
+ */
 
 static int t_wrong_key(const void *arg, size_t len) {
   const child_arg *a = arg;
@@ -103,7 +105,8 @@ void test_child_wrong_key(void **state) {
   mproc_listener_free(l);
 }
 
-/* ---- killed in the middle of the handshake ---------------------------------- */
+/* ---- killed in the middle of the handshake ----------------------------------
+ */
 
 static int t_die_mid_handshake(const void *arg, size_t len) {
   const child_arg *a = arg;
@@ -147,7 +150,8 @@ void test_child_killed_mid_handshake(void **state) {
   }
 }
 
-/* ---- an accepted connection passed to a child -------------------------------- */
+/* ---- an accepted connection passed to a child
+ * -------------------------------- */
 
 static int t_echo_inherited(const void *arg, size_t len) {
   mproc_conn *c = NULL;
@@ -176,9 +180,9 @@ void test_child_given_accepted(void **state) {
     int windows_tcp, rc;
     assert_int_equal(mproc_listener_new(&l, addrs[i], 0, 0, NULL, 0), 0);
     /* The connect returns once the OS has queued it; accept takes it. */
-    assert_int_equal(mproc_client_connect(&mine, mproc_listener_address(l), 0,
-                                          NULL, 0, 60),
-                     0);
+    assert_int_equal(
+        mproc_client_connect(&mine, mproc_listener_address(l), 0, NULL, 0, 60),
+        0);
     theirs = tc_accept(l, 0);
     windows_tcp = i == 1 && tc_is_windows();
     memset(&o, 0, sizeof o);

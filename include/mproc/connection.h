@@ -45,9 +45,9 @@ extern "C" {
 typedef enum mproc_family {
   MPROC_FAMILY_DEFAULT = 0, /**< from the address; none: AF_UNIX (POSIX)
                                  or AF_PIPE (Windows) */
-  MPROC_AF_UNIX = 1,        /**< a Unix domain stream socket (POSIX) */
-  MPROC_AF_PIPE = 2,        /**< a named pipe (Windows) */
-  MPROC_AF_INET = 3         /**< TCP, over IPv4 or IPv6 */
+  MPROC_AF_UNIX = 1, /**< a Unix domain stream socket (POSIX) */
+  MPROC_AF_PIPE = 2, /**< a named pipe (Windows) */
+  MPROC_AF_INET = 3 /**< TCP, over IPv4 or IPv6 */
 } mproc_family;
 
 typedef struct mproc_listener mproc_listener;
@@ -131,9 +131,8 @@ MPROC_EXTERN void mproc_listener_free(mproc_listener *l);
  * mproc_conn_free(); the key is read only during the call.
  */
 MPROC_EXTERN int mproc_client_connect(mproc_conn **out, const char *address,
-                                      mproc_family family,
-                                      const void *authkey, size_t key_len,
-                                      double timeout);
+                                      mproc_family family, const void *authkey,
+                                      size_t key_len, double timeout);
 
 #ifdef __cplusplus
 }

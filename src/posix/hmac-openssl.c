@@ -19,8 +19,7 @@ int mproc__os_hmac(int alg, const void *key, size_t key_len, const void *msg,
   if (key_len > 0x7fffffff)
     return mproc__err(MPROC_ERANGE, "HMAC: the authkey is %zu bytes", key_len);
   /* An empty key: a valid pointer all the same. */
-  if (HMAC(md, key_len ? key : none, (int)key_len, msg, len, out, &n) ==
-      NULL)
+  if (HMAC(md, key_len ? key : none, (int)key_len, msg, len, out, &n) == NULL)
     return mproc__err(alg == MPROC__HMAC_MD5 ? MPROC_ENOTSUP : MPROC_EOS,
                       "HMAC (OpenSSL) failed%s",
                       alg == MPROC__HMAC_MD5 ? ": no MD5 (FIPS mode?)" : "");

@@ -12,12 +12,12 @@
  * (mode 0700) under $TMPDIR or /tmp, so only this user can reach it, as
  * Python's get_temp_dir(); the path is unlinked at close, and the folder
  * removed. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +44,9 @@ static int unix_addr(const char *path, struct sockaddr_un *sa) {
   memset(sa, 0, sizeof *sa);
   sa->sun_family = AF_UNIX;
   if (n >= sizeof sa->sun_path)
-    return mproc__err(MPROC_ENAMETOOLONG, "AF_UNIX path \"%s\" is %zu bytes; "
-                                          "the limit is %zu",
+    return mproc__err(MPROC_ENAMETOOLONG,
+                      "AF_UNIX path \"%s\" is %zu bytes; "
+                      "the limit is %zu",
                       path, n, sizeof sa->sun_path - 1);
   memcpy(sa->sun_path, path, n);
   return 0;
@@ -58,8 +59,7 @@ static int tcp_addr(const char *address, int passive, struct addrinfo **res) {
   unsigned p;
   int r;
   if (mproc__addr_split(address, host, sizeof host, &p) < 0)
-    return mproc__err(MPROC_EINVAL, "\"%s\" is no host:port address",
-                      address);
+    return mproc__err(MPROC_EINVAL, "\"%s\" is no host:port address", address);
   snprintf(port, sizeof port, "%u", p);
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
@@ -114,8 +114,9 @@ static int listen_unix(mproc__os_listener *l, const char *address,
     const char *tmp = getenv("TMPDIR");
     if (tmp == NULL || *tmp == '\0') tmp = "/tmp";
     if (strlen(tmp) + sizeof "/mproc-XXXXXX" > sizeof l->dir)
-      return mproc__err(MPROC_ENAMETOOLONG, "TMPDIR \"%s\" is too long for "
-                                            "an AF_UNIX address",
+      return mproc__err(MPROC_ENAMETOOLONG,
+                        "TMPDIR \"%s\" is too long for "
+                        "an AF_UNIX address",
                         tmp);
     snprintf(l->dir, sizeof l->dir, "%s/mproc-XXXXXX", tmp);
     if (mkdtemp(l->dir) == NULL) {
@@ -135,8 +136,7 @@ static int listen_unix(mproc__os_listener *l, const char *address,
                      l->address, &l->unlink_path);
 }
 
-static int listen_tcp(mproc__os_listener *l, const char *address,
-                      int backlog) {
+static int listen_tcp(mproc__os_listener *l, const char *address, int backlog) {
   struct addrinfo *res = NULL;
   int one = 1, bound = 0;
   int rc = tcp_addr(address ? address : "127.0.0.1:0", 1, &res);
@@ -161,7 +161,8 @@ int mproc__os_listen(int family, const char *address, int backlog,
     return mproc__err(MPROC_ENOTSUP, "named pipes (AF_PIPE) are Windows "
                                      "only; use AF_UNIX or TCP");
   l = calloc(1, sizeof *l);
-  if (l == NULL) return mproc__err(MPROC_ENOMEM, "out of memory for a listener");
+  if (l == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory for a listener");
   l->fd = -1;
   l->family = family;
   rc = family == MPROC_AF_UNIX ? listen_unix(l, address, backlog)
@@ -229,8 +230,9 @@ static int connect_within(int fd, const struct sockaddr *sa, socklen_t n,
     pfd.revents = 0;
     r = poll(&pfd, 1, mproc__posix_ms(mproc__remaining(deadline)));
     if (r == 0)
-      return mproc__err(MPROC_ETIMEDOUT, "connect to \"%s\": no answer in "
-                                         "time",
+      return mproc__err(MPROC_ETIMEDOUT,
+                        "connect to \"%s\": no answer in "
+                        "time",
                         address);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return mproc__posix_err(errno, "poll (connect)");

@@ -154,7 +154,8 @@ static int io_err(DWORD err, const char *what) {
 
 int mproc__os_conn_read(mproc__os_conn *c, void *buf, size_t n, size_t *got) {
   char *p = buf;
-  if (c->sock) return mproc__win_sock_read((uintptr_t)c->h, c->rev, buf, n, got);
+  if (c->sock)
+    return mproc__win_sock_read((uintptr_t)c->h, c->rev, buf, n, got);
   *got = 0;
   while (*got < n) {
     OVERLAPPED ov;
@@ -240,7 +241,8 @@ int mproc__os_conn_wait_end(mproc__os_conn *c, int signalled) {
   DWORD done = 0, err = 0;
   if (!c->waiting) return signalled;
   c->waiting = 0;
-  if (c->sock) return mproc__win_sock_wait_end((uintptr_t)c->h, c->rev, signalled);
+  if (c->sock)
+    return mproc__win_sock_wait_end((uintptr_t)c->h, c->rev, signalled);
   if (!signalled) CancelIoEx(c->h, &c->wait);
   /* Collect it (cancelled, or done meanwhile: then it counts). */
   if (!GetOverlappedResult(c->h, &c->wait, &done, TRUE))

@@ -35,8 +35,7 @@ int mproc__os_hmac(int alg, const void *key, size_t key_len, const void *msg,
   if (st >= 0) st = BCryptFinishHash(h, out, n, 0);
   if (st < 0)
     rc = mproc__err(alg == MPROC__HMAC_MD5 ? MPROC_ENOTSUP : MPROC_EOS,
-                    "HMAC (BCrypt) failed: status 0x%08lx",
-                    (unsigned long)st);
+                    "HMAC (BCrypt) failed: status 0x%08lx", (unsigned long)st);
   if (h) BCryptDestroyHash(h);
   if (a) BCryptCloseAlgorithmProvider(a, 0);
   return rc < 0 ? rc : (int)n;

@@ -31,15 +31,16 @@ struct mproc__os_listener {
   int family;
   char address[MPROC_ADDRESS_MAX];
   wchar_t name[MPROC_ADDRESS_MAX]; /* AF_PIPE */
-  HANDLE pending;                  /* AF_PIPE: the instance waiting */
-  OVERLAPPED ov;                   /* its ConnectNamedPipe */
-  SOCKET s;                        /* AF_INET */
-  HANDLE ev;                       /* ov's event, or FD_ACCEPT's */
+  HANDLE pending; /* AF_PIPE: the instance waiting */
+  OVERLAPPED ov; /* its ConnectNamedPipe */
+  SOCKET s; /* AF_INET */
+  HANDLE ev; /* ov's event, or FD_ACCEPT's */
 };
 
 int mproc__os_local_family(void) { return MPROC_AF_PIPE; }
 
-/* ---- named pipes ---------------------------------------------------------- */
+/* ---- named pipes ----------------------------------------------------------
+ */
 
 static int wide(const char *s, wchar_t *out, size_t cap) {
   if (MultiByteToWideChar(CP_UTF8, 0, s, -1, out, (int)cap) == 0)
@@ -50,13 +51,13 @@ static int wide(const char *s, wchar_t *out, size_t cap) {
 /* Make the next instance and begin waiting for its client. */
 static int pipe_instance(mproc__os_listener *l, int first) {
   DWORD err;
-  HANDLE h = CreateNamedPipeW(
-      l->name,
-      PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED |
-          (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0),
-      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
-          PIPE_REJECT_REMOTE_CLIENTS,
-      PIPE_UNLIMITED_INSTANCES, PIPE_BUF_SIZE, PIPE_BUF_SIZE, 0, NULL);
+  HANDLE h = CreateNamedPipeW(l->name,
+                              PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED |
+                                  (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0),
+                              PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
+                                  PIPE_REJECT_REMOTE_CLIENTS,
+                              PIPE_UNLIMITED_INSTANCES, PIPE_BUF_SIZE,
+                              PIPE_BUF_SIZE, 0, NULL);
   if (h == INVALID_HANDLE_VALUE) {
     err = GetLastError();
     if (err == ERROR_ACCESS_DENIED && first)
@@ -86,8 +87,8 @@ static int listen_pipe(mproc__os_listener *l, const char *address) {
     if (rc < 0) return rc;
     snprintf(l->address, sizeof l->address,
              "\\\\.\\pipe\\mproc-%lu-%02x%02x%02x%02x%02x%02x%02x%02x",
-             (unsigned long)GetCurrentProcessId(), r[0], r[1], r[2], r[3],
-             r[4], r[5], r[6], r[7]);
+             (unsigned long)GetCurrentProcessId(), r[0], r[1], r[2], r[3], r[4],
+             r[5], r[6], r[7]);
   } else {
     snprintf(l->address, sizeof l->address, "%s", address);
   }
@@ -140,20 +141,22 @@ static int connect_pipe(const char *address, double timeout,
   if (rc < 0) return rc;
   for (;;) {
     DWORD err;
-    h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL,
-                    OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
+    h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                    FILE_FLAG_OVERLAPPED, NULL);
     if (h != INVALID_HANDLE_VALUE) break;
     err = GetLastError();
     if (err == ERROR_FILE_NOT_FOUND)
-      return mproc__err(MPROC_ENOENT, "connect: nothing listens on named "
-                                      "pipe \"%s\"",
+      return mproc__err(MPROC_ENOENT,
+                        "connect: nothing listens on named "
+                        "pipe \"%s\"",
                         address);
     if (err != ERROR_PIPE_BUSY)
       return mproc__win_err(err, "CreateFileW(\"%s\")", address);
     /* Every instance is taken: wait for the listener's next one. */
     if (deadline >= 0 && mproc__remaining(deadline) <= 0)
-      return mproc__err(MPROC_ETIMEDOUT, "connect: named pipe \"%s\" stayed "
-                                         "busy",
+      return mproc__err(MPROC_ETIMEDOUT,
+                        "connect: named pipe \"%s\" stayed "
+                        "busy",
                         address);
     WaitNamedPipeW(name, mproc__win_wait_ms(deadline) > 1000
                              ? 1000
@@ -164,7 +167,8 @@ static int connect_pipe(const char *address, double timeout,
   return rc;
 }
 
-/* ---- TCP ------------------------------------------------------------------- */
+/* ---- TCP -------------------------------------------------------------------
+ */
 
 static int wsa_err(const char *what, const char *address) {
   return mproc__win_err((DWORD)WSAGetLastError(), "%s \"%s\"", what, address);
@@ -178,8 +182,7 @@ static int tcp_addr(const char *address, int passive, struct addrinfo **res) {
   int r = mproc__win_wsa_init();
   if (r < 0) return r;
   if (mproc__addr_split(address, host, sizeof host, &p) < 0)
-    return mproc__err(MPROC_EINVAL, "\"%s\" is no host:port address",
-                      address);
+    return mproc__err(MPROC_EINVAL, "\"%s\" is no host:port address", address);
   snprintf(port, sizeof port, "%u", p);
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
@@ -193,8 +196,8 @@ static int tcp_addr(const char *address, int passive, struct addrinfo **res) {
 }
 
 static SOCKET new_socket(int af) {
-  SOCKET s = WSASocketW(af, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
-                        WSA_FLAG_OVERLAPPED);
+  SOCKET s =
+      WSASocketW(af, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
   if (s != INVALID_SOCKET)
     SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
   return s;
@@ -218,8 +221,7 @@ static void tcp_name(SOCKET s, char *out, size_t cap) {
   snprintf(out, cap, "%s:%u", ip, port);
 }
 
-static int listen_tcp(mproc__os_listener *l, const char *address,
-                      int backlog) {
+static int listen_tcp(mproc__os_listener *l, const char *address, int backlog) {
   struct addrinfo *res = NULL;
   const char *a = address ? address : "127.0.0.1:0";
   BOOL one = TRUE;
@@ -328,7 +330,8 @@ static int connect_tcp(const char *address, double timeout,
   return rc;
 }
 
-/* ---- the contract ----------------------------------------------------------- */
+/* ---- the contract -----------------------------------------------------------
+ */
 
 int mproc__os_listen(int family, const char *address, int backlog,
                      mproc__os_listener **out) {
@@ -338,7 +341,8 @@ int mproc__os_listen(int family, const char *address, int backlog,
     return mproc__err(MPROC_ENOTSUP, "AF_UNIX listeners are POSIX only; "
                                      "use a named pipe or TCP on Windows");
   l = calloc(1, sizeof *l);
-  if (l == NULL) return mproc__err(MPROC_ENOMEM, "out of memory for a listener");
+  if (l == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory for a listener");
   l->family = family;
   l->s = INVALID_SOCKET;
   rc = family == MPROC_AF_PIPE ? listen_pipe(l, address)
@@ -367,8 +371,7 @@ int mproc__os_listener_wait(mproc__os_listener *l, double timeout) {
 }
 
 int mproc__os_accept(mproc__os_listener *l, mproc__os_conn **out) {
-  return l->family == MPROC_AF_PIPE ? accept_pipe(l, out)
-                                    : accept_tcp(l, out);
+  return l->family == MPROC_AF_PIPE ? accept_pipe(l, out) : accept_tcp(l, out);
 }
 
 void mproc__os_listener_close(mproc__os_listener *l) {

@@ -40,9 +40,10 @@ static int sock_err(int err, const char *what) {
 static int finish(SOCKET s, WSAOVERLAPPED *ov, int r, DWORD *done) {
   DWORD flags = 0;
   int err;
-  if (r == 0) return WSAGetOverlappedResult(s, ov, done, FALSE, &flags)
-                         ? 0
-                         : WSAGetLastError();
+  if (r == 0)
+    return WSAGetOverlappedResult(s, ov, done, FALSE, &flags)
+               ? 0
+               : WSAGetLastError();
   err = WSAGetLastError();
   if (err != WSA_IO_PENDING) return err;
   return WSAGetOverlappedResult(s, ov, done, TRUE, &flags) ? 0
@@ -96,8 +97,8 @@ static int send_all(SOCKET s, HANDLE ev, const char *p, size_t n) {
   return 0;
 }
 
-int mproc__win_sock_write(uintptr_t sock, HANDLE ev, const void *hdr,
-                          size_t hn, const void *buf, size_t n) {
+int mproc__win_sock_write(uintptr_t sock, HANDLE ev, const void *hdr, size_t hn,
+                          const void *buf, size_t n) {
   char small[4096];
   int rc;
   if (hn <= sizeof small && n <= sizeof small - hn) {
