@@ -28,6 +28,9 @@
  * directions before they return; either side that finds the other
  * without the key fails with MPROC_EAUTH. See docs/connection.md for the
  * security model and Python interoperability.
+ *
+ * On Windows, mproc_conn_handle of a TCP connection is its SOCKET, and a
+ * TCP connection cannot be passed to a child (MPROC_ENOTSUP).
  */
 #ifndef MPROC_CONNECTION_H
 #define MPROC_CONNECTION_H
