@@ -15,5 +15,6 @@
 #include "mproc/pipe.h"
 #include "mproc/wakeup.h"
 #include "mproc/futures.h"
+#include "mproc/connection.h"
 
 #endif

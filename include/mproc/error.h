@@ -43,7 +43,8 @@ extern "C" {
   X(EBROKEN, -23, "broken (barrier reset, worker died, initializer failed)")  \
   X(EINTR, -24, "interrupted by mproc_interrupt()")                           \
   X(ETASK, -25, "the task failed")                                            \
-  X(ECANCELLED, -26, "the future was cancelled")
+  X(ECANCELLED, -26, "the future was cancelled")                             \
+  X(EAUTH, -27, "authentication failed")
 
 /** The error codes, all negative. */
 typedef enum mproc_error {
