@@ -67,10 +67,18 @@ void mproc__posix_start_lock_reset(void);
  * library's inherited state in every fork child (ours and the program's),
  * before the library's own child code runs. */
 void mproc__posix_atfork_init(void);
-/* An fd this process holds for its own parent (its sentinel end, its boot
- * socket): closed in any child we fork, so only we keep it open. */
+/* The fds this process holds for its own parent (its sentinel end, its
+ * boot socket; a forkserver child also its status pipe): closed in any
+ * child we fork, so only we keep them open. set replaces the first, add
+ * keeps one more. */
 void mproc__posix_set_self_fd(int fd);
+void mproc__posix_add_self_fd(int fd);
 void mproc__posix_close_self_fd(void);
+
+/* tracker.c: the resource tracker's client end (-1 if none), passed to
+ * spawned children, and adopting it in one. */
+int mproc__posix_tracker_fd(void);
+void mproc__posix_tracker_adopt(int fd);
 
 /* shm.c: the registry's descriptor (-1 if none), passed to spawned
  * children, and adopted by one before it maps it. */
@@ -87,6 +95,9 @@ struct mproc__os_proc {
   int reaped;
   int exitcode;
   int exit_reported; /* the child sent its exit code before ending */
+  int exit_record;   /* forkserver: that code, from the status pipe */
+  int status_seen;   /* forkserver: the server sent the wait status */
+  int wait_status;
   int boot_failed;
   char boot_error[256];
 };
@@ -100,9 +111,11 @@ struct mproc__os_proc {
 
 /* The child side of spawn and forkserver: read the bootstrap message from
  * `boot` and run it; never returns. `os_parent` is the pid the OS knows as
- * our parent (the forkserver), or 0 when it is the one that sent us. */
-void mproc__posix_boot_child(int boot, int death, int direct,
-                             long os_parent) MPROC__NORETURN;
+ * our parent, or 0 when it is the one that sent us. The exit record goes
+ * to `exit_fd` (a forkserver child's status pipe), or to `boot` when it
+ * is -1. */
+void mproc__posix_boot_child(int boot, int death, int direct, long os_parent,
+                             int exit_fd) MPROC__NORETURN;
 
 int mproc__posix_fork_start(mproc__os_proc *p, const mproc__start *st);
 int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st);

@@ -5,9 +5,10 @@
  * the bootstrap socket (the message comes in, an error report may go
  * out, and its closing at exit makes the parent's end — the sentinel —
  * readable), and fd 4, the read end of the parent's death pipe; then, when
- * the program has them, fd 5, a client end of its forkserver (and resource
- * tracker), and fd 6, its shared-memory registry (src/registry.h). The
- * command line is `<exe> --mproc-spawn 3 4 <direct> <5|-1> <6|-1>`. */
+ * the program has them, fd 5, a client end of its forkserver, fd 6, its
+ * shared-memory registry (src/registry.h), and fd 7, a client end of its
+ * resource tracker (tracker.c). The command line is
+ * `<exe> --mproc-spawn 3 4 <direct> <5|-1> <6|-1> <7|-1>`. */
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -25,15 +26,17 @@ extern char **environ;
 #define CHILD_DEATH_FD 4
 #define CHILD_SERVER_FD 5
 #define CHILD_REGISTRY_FD 6
+#define CHILD_TRACKER_FD 7
 
 static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
-  char *argv[8];
+  char *argv[9];
   sigset_t none;
-  int rc, b = -1, d = -1, s = -1, g = -1;
+  int rc, b = -1, d = -1, s = -1, g = -1, t = -1;
   int server = mproc__posix_forkserver_fd();
   int registry = mproc__posix_registry_fd();
+  int tracker = mproc__posix_tracker_fd();
 
   /* Move the ends above the fixed numbers first, so that placing one at
    * 3 can never clobber another. */
@@ -41,11 +44,14 @@ static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   d = b < 0 ? -1 : mproc__posix_dup_cloexec(death, 10);
   s = d < 0 || server < 0 ? -1 : mproc__posix_dup_cloexec(server, 10);
   g = d < 0 || registry < 0 ? -1 : mproc__posix_dup_cloexec(registry, 10);
-  if (b < 0 || d < 0 || (server >= 0 && s < 0) || (registry >= 0 && g < 0)) {
+  t = d < 0 || tracker < 0 ? -1 : mproc__posix_dup_cloexec(tracker, 10);
+  if (b < 0 || d < 0 || (server >= 0 && s < 0) || (registry >= 0 && g < 0) ||
+      (tracker >= 0 && t < 0)) {
     mproc__posix_close(b);
     mproc__posix_close(d);
     mproc__posix_close(s);
     mproc__posix_close(g);
+    mproc__posix_close(t);
     return MPROC_EOS;
   }
   posix_spawn_file_actions_init(&fa);
@@ -53,6 +59,7 @@ static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   posix_spawn_file_actions_adddup2(&fa, d, CHILD_DEATH_FD);
   if (s >= 0) posix_spawn_file_actions_adddup2(&fa, s, CHILD_SERVER_FD);
   if (g >= 0) posix_spawn_file_actions_adddup2(&fa, g, CHILD_REGISTRY_FD);
+  if (t >= 0) posix_spawn_file_actions_adddup2(&fa, t, CHILD_TRACKER_FD);
   posix_spawnattr_init(&attr);
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
@@ -64,7 +71,8 @@ static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   argv[4] = (char *)(uintptr_t)(direct ? "1" : "0");
   argv[5] = (char *)(uintptr_t)(s >= 0 ? "5" : "-1");
   argv[6] = (char *)(uintptr_t)(g >= 0 ? "6" : "-1");
-  argv[7] = NULL;
+  argv[7] = (char *)(uintptr_t)(t >= 0 ? "7" : "-1");
+  argv[8] = NULL;
   rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
@@ -72,6 +80,7 @@ static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   mproc__posix_close(d);
   mproc__posix_close(s);
   mproc__posix_close(g);
+  mproc__posix_close(t);
   if (rc != 0)
     return mproc__posix_err(rc, "posix_spawn(%s)", argv[0]);
   return 0;
@@ -106,13 +115,14 @@ int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st) {
 }
 
 int mproc__os_child_entry(int argc, char **argv) {
-  int boot, death, server, registry;
-  if (argc < 7 || argv == NULL || strcmp(argv[1], SPAWN_FLAG) != 0)
+  int boot, death, server, registry, tracker;
+  if (argc < 8 || argv == NULL || strcmp(argv[1], SPAWN_FLAG) != 0)
     return 0;
   boot = atoi(argv[2]);
   death = atoi(argv[3]);
   server = atoi(argv[5]);
   registry = atoi(argv[6]);
+  tracker = atoi(argv[7]);
   /* Ours alone: no exec'd grandchild may keep them open. */
   (void)mproc__posix_set_cloexec(boot);
   (void)mproc__posix_set_cloexec(death);
@@ -120,5 +130,7 @@ int mproc__os_child_entry(int argc, char **argv) {
     mproc__posix_forkserver_adopt(server);
   if (registry >= 0 && mproc__posix_set_cloexec(registry) == 0)
     mproc__posix_registry_adopt(registry);
-  mproc__posix_boot_child(boot, death, strcmp(argv[4], "1") == 0, 0);
+  if (tracker >= 0 && mproc__posix_set_cloexec(tracker) == 0)
+    mproc__posix_tracker_adopt(tracker);
+  mproc__posix_boot_child(boot, death, strcmp(argv[4], "1") == 0, 0, -1);
 }
