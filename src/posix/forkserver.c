@@ -240,6 +240,7 @@ static int start_server(void) {
      * right after mproc_init cannot end the server. */
     server_sock = sv[0];
     server_pid = -1;
+    mproc__posix_default_signals();
     signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -50,6 +50,12 @@ void mproc__posix_main_thread_after_fork(void);
  * thread, so a parent-death signal is exact where the OS has one. */
 void mproc__posix_watch_parent(int fd, long ppid, int direct);
 
+/* misc.c: every signal back to its default action (in a helper process
+ * forked from the program — the forkserver, the tracker — which must not
+ * run the program's handlers: a crash must end it, not longjmp into the
+ * program's code). Call with all signals blocked. */
+void mproc__posix_default_signals(void);
+
 /* deathwatch.c: the portable watch, a thread blocked on the death pipe. */
 void mproc__posix_watch_thread(int fd);
 /* The read end of this process's death pipe, made on first use. Its write

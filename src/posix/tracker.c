@@ -141,6 +141,7 @@ static int start(void) {
      * the read end of its death pipe. No parent-death signal: it must
      * outlive the program by the moment its sweep takes. */
     mproc__posix_close(sv[0]);
+    mproc__posix_default_signals();
     ignore_group_signals();
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     run(sv[1], death);
