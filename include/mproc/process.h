@@ -59,12 +59,17 @@ typedef struct mproc_conn mproc_conn; /* mproc/pipe.h */
  * started, passing main's arguments. In a child started by spawn it never
  * returns: it runs the target and exits with its return value (the C form
  * of `if __name__ == "__main__"`). In the main program it starts the
- * forkserver (on platforms that have it) and arranges that at normal exit
- * daemon children are terminated and the others joined.
+ * resource tracker and the forkserver (on platforms that have them; a
+ * tracker is also started by the first named object made before this
+ * call) and arranges that at normal exit daemon children are terminated
+ * and the others joined. A forkserver that dies later is restarted by the
+ * next forkserver start. Set MPROC_TRACKER_WARN=0 in the environment to
+ * silence the tracker's line about objects the program left.
  * Calling it again is harmless. fork works without it; forkserver and spawn
  * need it (they fail with MPROC_ENOTINIT otherwise).
- * Errors: MPROC_EOS when the forkserver cannot be started (the program can
- * still use the other methods).
+ * Errors: MPROC_EOS when the tracker or the forkserver cannot be started
+ * (the program can still use the other methods; the next forkserver start
+ * tries again).
  * Thread-safety: call once from the main thread. Ownership: none.
  */
 MPROC_EXTERN int mproc_init(int argc, char **argv);
