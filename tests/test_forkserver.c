@@ -1,7 +1,8 @@
 /* mproc tests: the forkserver and the resource tracker — join means the
  * child is gone, a killed server is restarted and takes nobody with it,
- * group signals and Ctrl-C leak nothing, objects made before mproc_init
- * are tracked, the tracker's warning line, and the preload hook.
+ * a killed tracker is restarted, group signals and Ctrl-C leak nothing,
+ * objects made before mproc_init are tracked, the tracker's warning line,
+ * and the preload hook.
  *
  * The tracker cases run a separate program (this binary with a role
  * argument) and watch what it leaves; they are POSIX-only: Windows has no
@@ -21,6 +22,7 @@
 #include "util.h"
 
 #ifndef _WIN32
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -308,6 +310,62 @@ static int role_server_kill(int argc, char **argv, const char *base) {
   return 5;
 }
 
+/* Our child that is neither `server` nor a process of ours: the tracker
+ * (Linux /proc; 0 where there is none to read). */
+static long find_tracker(long server) {
+  long me = mproc_current_pid(), found = 0;
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  if (d == NULL) return 0;
+  while (found == 0 && (e = readdir(d)) != NULL) {
+    char path[300], buf[512], *paren;
+    long pid = atol(e->d_name), ppid = 0;
+    FILE *f;
+    size_t n;
+    if (pid <= 1 || pid == server || pid == me) continue;
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    f = fopen(path, "r");
+    if (f == NULL) continue;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    paren = strrchr(buf, ')');
+    if (paren && sscanf(paren + 2, "%*c %ld", &ppid) == 1 && ppid == me)
+      found = pid;
+  }
+  closedir(d);
+  return found;
+}
+
+/* Kills its tracker (a create must then restart it, not go untracked),
+ * makes its objects and dies. */
+static int role_tracker_kill(int argc, char **argv, const char *base) {
+  mproc_process *p = NULL;
+  mproc_process_opts o;
+  names_arg a;
+  long server = 0, tracker;
+  int code = -1;
+  mproc_init(argc, argv);
+  memset(&a, 0, sizeof a);
+  tu_temp_path(a.path, sizeof a.path, "rtk");
+  memset(&o, 0, sizeof o);
+  o.method = MPROC_START_FORKSERVER;
+  if (mproc_process_new(&p, t_server_child, &a, sizeof a, &o) != 0 ||
+      mproc_process_start(p) != 0 || mproc_process_join(p, 60) != 0 ||
+      mproc_process_exitcode(p, &code) != 0 || code != 0 ||
+      tu_read_long(a.path, &server, 60) != 0)
+    return 4;
+  remove(a.path);
+  mproc_process_free(p);
+  tracker = find_tracker(server);
+  if (tracker <= 0) return 5;
+  kill((pid_t)tracker, SIGKILL);
+  while (tu_pid_alive(tracker)) tu_sleep_ms(5);
+  leak_two(base);
+  tu_kill_pid(mproc_current_pid());
+  return 6;
+}
+
 /* Makes its objects, starts a child that waits on the event, says it is
  * ready (the file TF_READY names) and waits for the group's SIGTERM. */
 static int role_group(int argc, char **argv, const char *base) {
@@ -409,6 +467,20 @@ static void test_tracker_outlives_killed_server(void **state) {
   assert_both_swept(base);
 }
 
+static void test_killed_tracker_restarts(void **state) {
+  char base[MPROC_SHM_NAME_MAX + 1];
+  long pid;
+  (void)state;
+  if (!once() || !mproc_start_method_supported(MPROC_START_FORKSERVER) ||
+      tu_count_shm("") < 0)
+    skip(); /* the role finds its tracker through /proc */
+  name_of(base, "trk");
+  pid = spawn_role("--role-tracker-kill", base, 0, NULL);
+  assert_true(pid > 0);
+  assert_int_equal(tu_wait_pid(pid), -9); /* killed itself */
+  assert_both_swept(base);
+}
+
 static void test_group_sigterm_sweeps(void **state) {
   char base[MPROC_SHM_NAME_MAX + 1], ready[400];
   long pid, v = 0;
@@ -451,6 +523,7 @@ static void test_killed_server_restarts(void **state) {
 #define test_preinit_objects_tracked_and_warned test_killed_server_restarts
 #define test_warning_can_be_silenced test_killed_server_restarts
 #define test_tracker_outlives_killed_server test_killed_server_restarts
+#define test_killed_tracker_restarts test_killed_server_restarts
 #define test_group_sigterm_sweeps test_killed_server_restarts
 #define test_sigint_after_init_sweeps test_killed_server_restarts
 
@@ -471,6 +544,7 @@ int main(int argc, char **argv) {
       T(test_preinit_objects_tracked_and_warned),
       T(test_warning_can_be_silenced),
       T(test_tracker_outlives_killed_server),
+      T(test_killed_tracker_restarts),
       T(test_group_sigterm_sweeps),
       T(test_sigint_after_init_sweeps),
   };
@@ -480,6 +554,8 @@ int main(int argc, char **argv) {
     return role_preinit(1, argv, argv[2]);
   if (argc >= 3 && strcmp(argv[1], "--role-server-kill") == 0)
     return role_server_kill(1, argv, argv[2]);
+  if (argc >= 3 && strcmp(argv[1], "--role-tracker-kill") == 0)
+    return role_tracker_kill(1, argv, argv[2]);
   if (argc >= 3 && strcmp(argv[1], "--role-group") == 0)
     return role_group(1, argv, argv[2]);
   if (argc >= 3 && strcmp(argv[1], "--role-sigint") == 0)
