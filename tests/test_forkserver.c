@@ -286,23 +286,32 @@ static int role_preinit(int argc, char **argv, const char *base) {
 
 /* Learns its server's pid from a child, kills the server, then makes its
  * objects (the tracker must still be there for them) and dies. */
-static int role_server_kill(int argc, char **argv, const char *base) {
+/* The forkserver's pid, from a child of it (0 if that failed). */
+static long learn_server(void) {
   mproc_process *p = NULL;
   mproc_process_opts o;
   names_arg a;
   long server = 0;
   int code = -1;
-  mproc_init(argc, argv);
   memset(&a, 0, sizeof a);
-  tu_temp_path(a.path, sizeof a.path, "rsk");
+  tu_temp_path(a.path, sizeof a.path, "srv");
   memset(&o, 0, sizeof o);
   o.method = MPROC_START_FORKSERVER;
   if (mproc_process_new(&p, t_server_child, &a, sizeof a, &o) != 0 ||
       mproc_process_start(p) != 0 || mproc_process_join(p, 60) != 0 ||
-      mproc_process_exitcode(p, &code) != 0 || code != 0 || tu_read_long(a.path, &server, 60) != 0)
-    return 4;
+      mproc_process_exitcode(p, &code) != 0 || code != 0 ||
+      tu_read_long(a.path, &server, 60) != 0)
+    server = 0;
   remove(a.path);
   mproc_process_free(p);
+  return server;
+}
+
+static int role_server_kill(int argc, char **argv, const char *base) {
+  long server;
+  mproc_init(argc, argv);
+  server = learn_server();
+  if (server <= 0) return 4;
   kill((pid_t)server, SIGKILL);
   while (tu_pid_alive(server)) tu_sleep_ms(5);
   leak_two(base);
@@ -340,23 +349,10 @@ static long find_tracker(long server) {
 /* Kills its tracker (a create must then restart it, not go untracked),
  * makes its objects and dies. */
 static int role_tracker_kill(int argc, char **argv, const char *base) {
-  mproc_process *p = NULL;
-  mproc_process_opts o;
-  names_arg a;
-  long server = 0, tracker;
-  int code = -1;
+  long server, tracker;
   mproc_init(argc, argv);
-  memset(&a, 0, sizeof a);
-  tu_temp_path(a.path, sizeof a.path, "rtk");
-  memset(&o, 0, sizeof o);
-  o.method = MPROC_START_FORKSERVER;
-  if (mproc_process_new(&p, t_server_child, &a, sizeof a, &o) != 0 ||
-      mproc_process_start(p) != 0 || mproc_process_join(p, 60) != 0 ||
-      mproc_process_exitcode(p, &code) != 0 || code != 0 ||
-      tu_read_long(a.path, &server, 60) != 0)
-    return 4;
-  remove(a.path);
-  mproc_process_free(p);
+  server = learn_server();
+  if (server <= 0) return 4;
   tracker = find_tracker(server);
   if (tracker <= 0) return 5;
   kill((pid_t)tracker, SIGKILL);
