@@ -319,6 +319,42 @@ static int role_server_kill(int argc, char **argv, const char *base) {
   return 5;
 }
 
+/* A constructor, as C++ static initialisers run: with TF_CTOR set, every
+ * process of this binary that starts by exec — a role program and the
+ * children it spawns, which run it again — makes an event before main. */
+static mproc_event *ctor_event;
+
+__attribute__((constructor)) static void ctor_make_event(void) {
+  char n[MPROC_SHM_NAME_MAX + 1];
+  const char *base = getenv("TF_CTOR");
+  if (base == NULL || base[0] == '\0') return;
+  snprintf(n, sizeof n, "%s-%ld", base, mproc_current_pid());
+  make_event(n, &ctor_event);
+}
+
+static int t_return_zero(const void *arg, size_t len) {
+  (void)arg;
+  return (int)len;
+}
+MPROC_TASK(t_return_zero);
+
+/* Its constructor made an event; a spawned child's makes another. */
+static int role_ctor(int argc, char **argv, const char *base) {
+  mproc_process *p = NULL;
+  mproc_process_opts o;
+  int code = -1;
+  (void)base;
+  mproc_init(argc, argv);
+  memset(&o, 0, sizeof o);
+  o.method = MPROC_START_SPAWN;
+  if (mproc_process_new(&p, t_return_zero, NULL, 0, &o) != 0 ||
+      mproc_process_start(p) != 0 || mproc_process_join(p, 60) != 0 ||
+      mproc_process_exitcode(p, &code) != 0 || code != 0)
+    return 4;
+  mproc_process_free(p);
+  return ctor_event ? 0 : 5;
+}
+
 /* Our child that is neither `server` nor a process of ours: the tracker
  * (Linux /proc; 0 where there is none to read). */
 static long find_tracker(long server) {
@@ -430,6 +466,22 @@ static void test_preinit_objects_tracked_and_warned(void **state) {
   remove(err);
 }
 
+/* Constructors of the program and of a spawned child make objects
+ * before mproc_init: the program's tracker sweeps both. */
+static void test_constructor_objects_tracked(void **state) {
+  char base[MPROC_SHM_NAME_MAX + 1];
+  long pid;
+  (void)state;
+  if (!once()) skip();
+  name_of(base, "ct");
+  tu_setenv("TF_CTOR", base);
+  pid = spawn_role("--role-ctor", base, 0, NULL);
+  tu_setenv("TF_CTOR", "");
+  assert_true(pid > 0);
+  assert_int_equal(tu_wait_pid(pid), 0);
+  assert_true(swept(base)); /* the prefix: both */
+}
+
 static void test_warning_can_be_silenced(void **state) {
   char base[MPROC_SHM_NAME_MAX + 1], err[400], out[2048];
   long pid;
@@ -520,6 +572,7 @@ static void test_killed_server_restarts(void **state) {
 #define test_warning_can_be_silenced test_killed_server_restarts
 #define test_tracker_outlives_killed_server test_killed_server_restarts
 #define test_killed_tracker_restarts test_killed_server_restarts
+#define test_constructor_objects_tracked test_killed_server_restarts
 #define test_group_sigterm_sweeps test_killed_server_restarts
 #define test_sigint_after_init_sweeps test_killed_server_restarts
 
@@ -538,6 +591,7 @@ int main(int argc, char **argv) {
       T(test_preload),
       T(test_killed_server_restarts),
       T(test_preinit_objects_tracked_and_warned),
+      T(test_constructor_objects_tracked),
       T(test_warning_can_be_silenced),
       T(test_tracker_outlives_killed_server),
       T(test_killed_tracker_restarts),
@@ -552,6 +606,8 @@ int main(int argc, char **argv) {
     return role_server_kill(1, argv, argv[2]);
   if (argc >= 3 && strcmp(argv[1], "--role-tracker-kill") == 0)
     return role_tracker_kill(1, argv, argv[2]);
+  if (argc >= 3 && strcmp(argv[1], "--role-ctor") == 0)
+    return role_ctor(1, argv, argv[2]);
   if (argc >= 3 && strcmp(argv[1], "--role-group") == 0)
     return role_group(1, argv, argv[2]);
   if (argc >= 3 && strcmp(argv[1], "--role-sigint") == 0)

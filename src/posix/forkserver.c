@@ -273,6 +273,8 @@ static int restart_server(void) {
 int mproc__posix_forkserver_init(void) {
   int rc;
   if (server_sock >= 0) return 0;
+  mproc__posix_adopt_early();
+  if (server_sock >= 0) return 0;
   /* Its children share the program's registry and tracker: both exist
    * before the fork, so that the server hands them down. */
   (void)mproc__reg_ready();

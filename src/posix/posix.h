@@ -34,6 +34,10 @@ int mproc__posix_waitpid(pid_t pid, int *status);
 int mproc__posix_pipe(int fds[2]);                  /* both CLOEXEC */
 int mproc__posix_socketpair(int type, int fds[2]);  /* CLOEXEC, no SIGPIPE */
 const char *mproc__posix_exe_path(void);            /* for posix_spawn */
+/* This process's command line, read from the system (before main, where
+ * no argv is at hand): up to `max` pointers into `buf` (n bytes) or into
+ * the process's own argv; the count. */
+int mproc__posix_own_args(char *buf, size_t n, char **argv, int max);
 /* sendmsg that never raises SIGPIPE (EPIPE -> MPROC_EEOF), and recvmsg
  * that makes received descriptors CLOEXEC; both retry EINTR and return
  * bytes or a negative code. */
@@ -125,6 +129,11 @@ void mproc__posix_boot_child(int boot, int death, int direct, long os_parent,
 
 int mproc__posix_fork_start(mproc__os_proc *p, const mproc__start *st);
 int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st);
+/* In a spawned child, before mproc_init (a constructor making a named
+ * object): adopt the program's registry, tracker and forkserver from the
+ * descriptors the spawn protocol passed, so that nothing is made anew.
+ * Once per process; a no-op in any other process. */
+void mproc__posix_adopt_early(void);
 int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st);
 int mproc__posix_forkserver_init(void);
 /* The program's server socket (-1 if none), and adopting it in a spawned

@@ -10,6 +10,7 @@
  * resource tracker (tracker.c). The command line is
  * `<exe> --mproc-spawn 3 4 <direct> <5|-1> <6|-1> <7|-1>`. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -114,23 +115,47 @@ int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st) {
   return 0;
 }
 
-int mproc__os_child_entry(int argc, char **argv) {
-  int boot, death, server, registry, tracker;
-  if (argc < 8 || argv == NULL || strcmp(argv[1], SPAWN_FLAG) != 0)
-    return 0;
-  boot = atoi(argv[2]);
-  death = atoi(argv[3]);
-  server = atoi(argv[5]);
-  registry = atoi(argv[6]);
-  tracker = atoi(argv[7]);
-  /* Ours alone: no exec'd grandchild may keep them open. */
-  (void)mproc__posix_set_cloexec(boot);
-  (void)mproc__posix_set_cloexec(death);
+/* The program's descriptors a spawned child receives (fd 5, 6, 7, or -1):
+ * ours alone from now on (no exec'd grandchild may keep them open). */
+static void adopt(char **argv) {
+  int server = atoi(argv[5]), registry = atoi(argv[6]);
+  int tracker = atoi(argv[7]);
   if (server >= 0 && mproc__posix_set_cloexec(server) == 0)
     mproc__posix_forkserver_adopt(server);
   if (registry >= 0 && mproc__posix_set_cloexec(registry) == 0)
     mproc__posix_registry_adopt(registry);
   if (tracker >= 0 && mproc__posix_set_cloexec(tracker) == 0)
     mproc__posix_tracker_adopt(tracker);
+}
+
+static int is_spawned(int argc, char **argv) {
+  return argc >= 8 && argv != NULL && strcmp(argv[1], SPAWN_FLAG) == 0;
+}
+
+static pthread_once_t early_once = PTHREAD_ONCE_INIT;
+static int adopted;
+
+static void adopt_early_once(void) {
+  char buf[4096], *argv[9];
+  int argc = mproc__posix_own_args(buf, sizeof buf, argv, 9);
+  if (!is_spawned(argc, argv)) return;
+  adopt(argv);
+  adopted = 1;
+}
+
+void mproc__posix_adopt_early(void) {
+  pthread_once(&early_once, adopt_early_once);
+}
+
+int mproc__os_child_entry(int argc, char **argv) {
+  int boot, death;
+  if (!is_spawned(argc, argv)) return 0;
+  boot = atoi(argv[2]);
+  death = atoi(argv[3]);
+  /* Ours alone: no exec'd grandchild may keep them open. */
+  (void)mproc__posix_set_cloexec(boot);
+  (void)mproc__posix_set_cloexec(death);
+  mproc__posix_adopt_early(); /* done already if a constructor needed it */
+  if (!adopted) adopt(argv);
   mproc__posix_boot_child(boot, death, strcmp(argv[4], "1") == 0, 0, -1);
 }

@@ -171,6 +171,8 @@ static int restart(void) {
 int mproc__os_tracker_ensure(void) {
   int rc = 0;
   if (client >= 0) return 0;
+  mproc__posix_adopt_early(); /* a spawned child's constructor: the parent's */
+  if (client >= 0) return 0;
   /* The tracker sweeps the registry: it must be mapped before the fork. */
   (void)mproc__reg_ready();
   mproc__posix_atfork_init();
