@@ -56,6 +56,9 @@ static void name_of(char *out, const char *tag) {
 
 /* Takes the lock and a hold on the segment, and returns without giving
  * either back: the process's end releases them. */
+#define BIG ((size_t)64 << 20)
+static char *big; /* reachable: not a leak */
+
 static int t_hold_and_return(const void *arg, size_t len) {
   names_arg a;
   mproc_lock *l = NULL;
@@ -65,6 +68,11 @@ static int t_hold_and_return(const void *arg, size_t len) {
   CHILD_CHECK(mproc_lock_open(&l, a.lock) == 0);
   CHILD_CHECK(mproc_lock_acquire(l, 60) == 0);
   CHILD_CHECK(mproc_shm_open(&s, a.shm) == 0);
+  /* Memory to unmap makes the exit take a while: a join that returns
+   * before the exit is done cannot go unnoticed. */
+  big = malloc(BIG);
+  CHILD_CHECK(big != NULL);
+  memset(big, 1, BIG);
   return 0;
 }
 MPROC_TASK(t_hold_and_return);
@@ -415,10 +423,15 @@ static int role_group(int argc, char **argv, const char *base) {
   for (;;) tu_sleep_ms(1000);
 }
 
-/* Ctrl-C right after mproc_init: SIGINT to its whole group. */
+/* Ctrl-C right after mproc_init: SIGINT to its whole group, the helper
+ * processes among it, at once (the program itself ignores this first
+ * one), then its objects, then a second Ctrl-C that ends it. */
 static int role_sigint(int argc, char **argv, const char *base) {
   mproc_init(argc, argv);
+  signal(SIGINT, SIG_IGN);
+  kill(0, SIGINT);
   leak_two(base);
+  signal(SIGINT, SIG_DFL);
   kill(0, SIGINT);
   tu_sleep_ms(60000); /* not reached: SIGINT ends us */
   return 6;
