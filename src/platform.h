@@ -64,8 +64,8 @@ int mproc__os_wait_handles(const mproc_handle *h, size_t n, double timeout,
 
 /**
  * Backend set-up, from mproc_init() in the main program (not in a spawned
- * child): the POSIX backend forks its forkserver here, the Windows backend
- * makes its kill-on-close job object.
+ * child): the POSIX backend forks its tracker and its forkserver here,
+ * the Windows backend makes its kill-on-close job object.
  */
 int mproc__os_init(void);
 
@@ -279,9 +279,10 @@ void mproc__os_sem_post(mproc__os_sem *s, uint32_t n);
 /* ---- called by the backends, implemented in the common layer ------------- */
 
 /** Map the program's shared-memory registry (src/registry.h) if this
- *  process has none yet: the forkserver calls it before it forks the
- *  server, which is the tracker that sweeps it. 1 if this process has one,
- *  0 if the backend keeps none (or it could not be made). */
+ *  process has none yet: the backend calls it before it forks the tracker
+ *  (which sweeps it) and the forkserver (whose children share it). 1 if
+ *  this process has one, 0 if the backend keeps none (or it could not be
+ *  made). */
 int mproc__reg_ready(void);
 
 /** In a fork child, before anything else: reset inherited library state. */
