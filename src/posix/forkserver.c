@@ -344,9 +344,10 @@ static int try_start(mproc__os_proc *p, const mproc__start *st) {
   if (rc == 0) rc = mproc__posix_send_boot(sv[0], st, &sent, 0);
   p->owner = getpid();
   if (rc == 0) rc = send_request((long)p->owner, death, sv[1], status[1]);
-  if (rc == 1) (void)restart_server(); /* retried by the caller */
   mproc__posix_close(sv[1]);
   mproc__posix_close(status[1]);
+  /* After those closes: a new server must not hold this request's ends. */
+  if (rc == 1) (void)restart_server(); /* retried by the caller */
   mproc__posix_start_unlock();
   if (rc == 0) {
     /* The pid is not waited for: it is read when first asked for
