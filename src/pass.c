@@ -104,8 +104,16 @@ void mproc__kind_free(void *h) {
 /* The generic hooks: one object at the start of the handle. */
 static int kind_pass(const mproc__kind_ops *k, const void *h,
                      mproc__pass_seg *segs, size_t *nseg) {
+  const mproc__obj *o = h;
   if (k->pass) return k->pass(h, segs, nseg);
   *nseg = 1;
+  /* The header says what the object is: a Lock listed as a Semaphore is
+   * refused here, not misread in the child. */
+  if (o->hdr && o->hdr->kind != k->kind)
+    return mproc__err(MPROC_EINVAL, "\"%s\" is a %s, but it is listed as "
+                                    "a %s",
+                      o->name, mproc__kind_name(o->hdr->kind),
+                      mproc__kind_name(k->kind));
   return mproc__obj_pass(h, segs);
 }
 

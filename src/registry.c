@@ -269,10 +269,30 @@ int mproc__reg_attach(const char *name, mproc__reg_ref *ref) {
   return mproc__reg_attach_as(name, ref, 0);
 }
 
+/* A child adopting a passed segment waits for the record its parent adds
+ * right after the start (see shm.c's wait_for_slot for why). */
+static void wait_for_record(const char *name) {
+  int32_t me = (int32_t)mproc__self_id();
+  int tries, removing = 0, found = 0;
+  for (tries = 0; tries < 10000 && !found; tries++) {
+    int32_t i;
+    lock();
+    i = find(name, &removing);
+    found = i < 0 || has_holder(&reg->e[i], me);
+    unlock();
+    if (found) break;
+    if (tries < 100)
+      mproc__os_yield();
+    else
+      uv_sleep(1);
+  }
+}
+
 int mproc__reg_attach_as(const char *name, mproc__reg_ref *ref, int adopt) {
   int removing = 0, rc = MPROC__REG_ABSENT;
   int32_t i, dead = 0;
   if (!mproc__reg_ready()) return MPROC__REG_ABSENT;
+  if (adopt) wait_for_record(name);
   lock();
   i = find(name, &removing);
   if (i >= 0 && atomic_load(&reg->e[i].state) == CREATING &&

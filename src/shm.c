@@ -143,6 +143,29 @@ static int table_add(mproc__obj *o, int adopt) {
   return 0;
 }
 
+static int table_has(mproc__hdr *h, long pid) {
+  int i;
+  for (i = 0; i < MPROC__HOLDERS; i++)
+    if (atomic_load(&h->holders[i]) == (int32_t)pid) return 1;
+  return 0;
+}
+
+/* A child adopting a passed object waits (table unlocked) for the slot its
+ * parent writes right after the start: were the child to write its own,
+ * a child that ends before the parent gets there would leave a slot the
+ * parent then fills with its pid, counted until that pid is reaped. Only
+ * a parent that never gets there (killed in between; then we die too)
+ * costs the wait, after which the child counts itself. */
+static void wait_for_slot(mproc__hdr *h) {
+  long me = mproc__os_getpid();
+  int tries;
+  for (tries = 0; tries < 10000 && !table_has(h, me); tries++)
+    if (tries < 100)
+      mproc__os_yield();
+    else
+      uv_sleep(1);
+}
+
 /* Whether a live process other than `except` holds it (table locked). */
 static int table_live(mproc__hdr *h, long except) {
   int i;
@@ -273,6 +296,7 @@ static int open_mapped(mproc__obj *o, uint32_t kind,
                        const mproc__pass_seg *seg) {
   int rc = check_mapped(o, kind, seg);
   if (rc < 0) goto fail;
+  if (seg) wait_for_slot(o->hdr);
   table_lock(o->hdr);
   rc = table_add(o, seg != NULL);
   table_unlock(o->hdr);
