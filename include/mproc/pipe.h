@@ -10,7 +10,8 @@
  *   mproc_conn *parent, *child;
  *   mproc_pipe(1, &parent, &child);              // Pipe()
  *   mproc_process_opts o = {0};
- *   o.conns = &child; o.n_conns = 1;             // the child gets `child`
+ *   mproc_pass pass[] = {MPROC_PASS(child)};     // Process(args=(child,))
+ *   o.pass = pass; o.n_pass = 1;                 // the child gets `child`
  *   mproc_process_new(&p, work, NULL, 0, &o);
  *   mproc_process_start(p);
  *   mproc_conn_free(child);                      // ours: EOF works then
