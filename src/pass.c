@@ -392,7 +392,7 @@ bad:
  * itself was given (the copies are its parent's hold); adopt the list. */
 int mproc__pass_fork_child(const mproc_pass *pass, size_t n) {
   mproc__pass_seg segs[MPROC_PASS_MAX][MPROC__PASS_SEGS];
-  mproc_conn *keep[MPROC_PASS_MAX];
+  mproc_conn *keep[MPROC_PASS_MAX] = {NULL};
   uint32_t kind[MPROC_PASS_MAX];
   size_t i, s, nseg[MPROC_PASS_MAX], nkeep = 0;
   int rc = 0;
