@@ -150,6 +150,19 @@ static inline void *mproc__obj_data(const mproc__obj *o) {
 int mproc__wait(mproc__obj *o, _Atomic uint32_t *addr, uint32_t expected,
                 double deadline);
 void mproc__wake(mproc__obj *o, _Atomic uint32_t *addr, int n);
+/** mproc__wait that mproc_interrupt() ends: also MPROC_EINTR (with its
+ *  sentence). Its sleeps last at most a slice (early returns of 0). */
+int mproc__wait_intr(mproc__obj *o, _Atomic uint32_t *addr,
+                     uint32_t expected, double deadline);
+/** The interruptible kernel sleep under mproc__wait_intr, for any word a
+ *  wait sleeps on (queue, pipe and process waits may use it too): as
+ *  mproc__os_wait, plus MPROC_EINTR. `timeout` in seconds (MPROC__INF). */
+int mproc__sleep(mproc__os_park *park, _Atomic uint32_t *addr,
+                 uint32_t expected, double timeout);
+/** MPROC_EINTR (with its sentence) while an interrupt is pending, else 0:
+ *  for waits that block elsewhere (poll, WaitForMultipleObjects) to check
+ *  before and after each bounded sleep. */
+int mproc__intr_check(void);
 /** Spin until *addr != expected for at most the spin budget; returns 1 if
  *  it changed. */
 int mproc__spin(_Atomic uint32_t *addr, uint32_t expected);
@@ -173,11 +186,17 @@ uint64_t mproc__thread_id(void);
 
 int mproc__lockword_acquire(mproc__obj *o, _Atomic uint32_t *w,
                             double timeout);
+/** As mproc__lockword_acquire, and mproc_interrupt() ends its wait
+ *  (MPROC_EINTR): what the public acquires use. */
+int mproc__lockword_acquire_intr(mproc__obj *o, _Atomic uint32_t *w,
+                                 double timeout);
 int mproc__lockword_release(mproc__obj *o, _Atomic uint32_t *w);
 /** A Lock's object (Condition passes it along). */
 mproc__obj *mproc__lock_obj(const mproc_lock *l);
 /** Whether the calling process holds a Lock (Condition's check). */
 int mproc__lock_held_by_me(const mproc_lock *l);
+/** Acquire without limit, not interruptible (Condition's re-acquire). */
+int mproc__lock_reacquire(mproc_lock *l);
 
 /* The RLock state, also embedded in every Value/Array with a lock. */
 typedef struct mproc__rlock_state {

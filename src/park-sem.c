@@ -175,23 +175,45 @@ static uint32_t next_sem(mproc__os_park *p, uint32_t cur) {
   return best;
 }
 
+/* Wake every registered sleeper. Locked. */
+static void wake_locked(mproc__os_park *p) {
+  uint32_t i, k = atomic_exchange(&p->w->count, 0);
+  if (k == 0) return;
+  i = atomic_load(&p->w->idx);
+  atomic_fetch_add(&p->w->out[i], k);
+  /* Posted under the pid-lock: whoever sees the new generation under the
+   * lock knows its unit is there (see quit). */
+  mproc__os_sem_post(p->sem[i], k);
+  atomic_store(&p->w->idx, next_sem(p, i));
+  atomic_fetch_add(&p->w->gen, 1);
+}
+
 void mproc__os_wake(mproc__os_park *p, _Atomic uint32_t *addr, int n) {
-  uint32_t i, k;
   (void)addr;
   (void)n; /* everyone registered wakes; see above */
   if (atomic_load(&p->w->count) == 0) return; /* nobody sleeps: no syscall */
   lock(p);
-  k = atomic_exchange(&p->w->count, 0);
-  if (k > 0) {
-    i = atomic_load(&p->w->idx);
-    atomic_fetch_add(&p->w->out[i], k);
-    /* Posted under the pid-lock: whoever sees the new generation under
-     * the lock knows its unit is there (see quit). */
-    mproc__os_sem_post(p->sem[i], k);
-    atomic_store(&p->w->idx, next_sem(p, i));
-    atomic_fetch_add(&p->w->gen, 1);
-  }
+  wake_locked(p);
   unlock(p);
+}
+
+/* From a signal handler: only atomics and sem_post / ReleaseSemaphore.
+ * The pid-lock is only tried (its holder may be the thread the signal
+ * interrupted); if it stays busy the sleepers' SLICE ends their sleep. */
+void mproc__os_wake_intr(mproc__os_park *p, _Atomic uint32_t *addr) {
+  uint32_t me = mproc__self_id();
+  int tries;
+  (void)addr;
+  for (tries = 0; tries < 64; tries++) {
+    uint32_t free_ = 0;
+    if (atomic_compare_exchange_strong(&p->w->lock, &free_, me)) {
+      wake_locked(p);
+      unlock(p);
+      return;
+    }
+    if (free_ == me) return; /* perhaps held under us: never wait for it */
+    mproc__pause(32);
+  }
 }
 
 size_t mproc__os_park_pass(const mproc__os_park *p, mproc_handle *h) {

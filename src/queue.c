@@ -14,8 +14,15 @@
  * consumer needs both (to abort a dead producer's stream): get_lock, then
  * put_lock. The locks are lock words (sync-lock.c): a dead owner's lock
  * is handed over with MPROC_EOWNERDEAD, and the new owner repairs:
- *   - put_partial set: the dead producer was mid-stream; write an ABORT
- *     record, which tells the consumer to drop the pieces it has;
+ *   - put_partial set: the dead producer was mid-stream. If the new owner
+ *     (a producer) can also take get_lock at once, no consumer is inside:
+ *     it removes the stream outright — moves tail back to stream_start
+ *     when no consumer has begun it, else moves head up to tail (the
+ *     consumer that began it is gone) — so a ring the dead stream filled
+ *     never stops the next producer, whether or not anyone reads. If a
+ *     consumer holds get_lock, that consumer is reading and makes room:
+ *     the owner writes an ABORT record, which tells it to drop the pieces
+ *     it has (a consumer stalled mid-stream does the same, holding both);
  *   - get_partial set: the dead consumer was mid-stream; skip records up
  *     to the LAST (or ABORT) of that message.
  * A record becomes visible by one store to `tail` after it is written, and
@@ -24,7 +31,16 @@
  * Sleeping: each side counts its sleepers (put_sleepers, get_sleepers,
  * ...) before it sleeps on the other side's index; the other side stores
  * its index (seq_cst) and then reads the count, waking only if someone
- * sleeps — so the uncontended path makes no system call. */
+ * sleeps — so the uncontended path makes no system call.
+ *
+ * Closing a handle (this process only): a sleeper counts itself in the
+ * handle's `waiting` and then reads `closed`; close stores `closed` and
+ * then reads `waiting` (all seq_cst), so one of them sees the other. Close
+ * then wakes every word a sleeper may wait on until `waiting` is 0: a
+ * sleeper that read closed == 0 just before the store is woken by a later
+ * round, so no wake-up is lost. A wait for put_lock or get_lock is the
+ * lock word's own (sync-lock.c); it is taken in slices of LOCK_SLICE and
+ * checks `closed` between them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +51,7 @@
 #define REC_ABORT 4u
 #define HDR 16u
 #define SLICE 0.1 /* how often a stalled stream checks its producer */
+#define LOCK_SLICE 0.1 /* how often a wait for a queue lock checks close */
 
 typedef struct rec {
   uint32_t len;   /* payload bytes in this record */
@@ -49,7 +66,8 @@ typedef struct qstate {
   uint32_t commit_tail; /* tail before that record */
   uint64_t put_seq;     /* put_lock acquisitions: a handle's cached head is
                            good while no one else has held put_lock */
-  uint32_t pad0[10];
+  uint32_t stream_start; /* tail before the open stream's FIRST record */
+  uint32_t pad0[9];
   _Atomic uint32_t tail;
   _Atomic uint32_t get_sleepers; /* consumers waiting for data: beside tail,
                                     so the producer's check is a hit */
@@ -77,7 +95,8 @@ struct mproc_queue {
   qstate *st;
   unsigned char *ring;
   uint32_t mask;
-  int closed;
+  _Atomic int closed;       /* mproc_queue_close was called on this handle */
+  _Atomic uint32_t waiting; /* this handle's threads inside sleep_on */
   /* The other side's index as this handle last read it, and whether it
    * may be used: it may while no other handle took the lock since this
    * one released it (put_seq / get_seq unchanged), as head and tail only
@@ -114,18 +133,56 @@ static uint32_t max_chunk(const mproc_queue *q) {
 
 /* ---- waiting ------------------------------------------------------------- */
 
-/* Sleep while *word == seen, counted in *sleepers (see the top). */
+static int closed_err(const mproc_queue *q, const char *what) {
+  return mproc__err(MPROC_ECLOSED, "%s on queue \"%s\": this handle is "
+                                   "closed",
+                    what, q->obj.name);
+}
+
+/* Sleep while *word == seen, counted in *sleepers (see the top); a close
+ * of this handle ends the sleep with MPROC_ECLOSED. */
 static int sleep_on(mproc_queue *q, _Atomic uint32_t *word, uint32_t seen,
                     _Atomic uint32_t *sleepers, double deadline) {
   int rc;
   /* Spin before counting ourselves: a counted spinner makes every put
    * pay a futex wake that finds nobody in the kernel. */
   if (mproc__spin(word, seen)) return 0;
-  atomic_fetch_add(sleepers, 1);
-  rc = atomic_load(word) != seen ? 0
-                                 : mproc__wait(&q->obj, word, seen, deadline);
-  atomic_fetch_sub(sleepers, 1);
-  return rc;
+  atomic_fetch_add(&q->waiting, 1);
+  if (atomic_load(&q->closed)) {
+    rc = MPROC_ECLOSED;
+  } else {
+    atomic_fetch_add(sleepers, 1);
+    rc = atomic_load(word) != seen
+             ? 0
+             : mproc__wait(&q->obj, word, seen, deadline);
+    atomic_fetch_sub(sleepers, 1);
+    if (atomic_load(&q->closed)) rc = MPROC_ECLOSED;
+  }
+  atomic_fetch_sub(&q->waiting, 1);
+  return rc == MPROC_ECLOSED ? closed_err(q, "a wait") : rc;
+}
+
+/* Take one of the queue's lock words by `deadline`: 0 holding it (from a
+ * dead owner too), MPROC_ETIMEDOUT, or MPROC_ECLOSED once this handle is
+ * closed (checked between slices, and after taking it). */
+static int qlock(mproc_queue *q, _Atomic uint32_t *w, double deadline) {
+  for (;;) {
+    double left = mproc__remaining(deadline);
+    int rc;
+    if (atomic_load_explicit(&q->closed, memory_order_relaxed))
+      return closed_err(q, "a wait");
+    rc = mproc__lockword_acquire(&q->obj, w,
+                                 deadline < 0 || left > LOCK_SLICE
+                                     ? LOCK_SLICE
+                                     : left);
+    if (rc == 0 || rc == MPROC_EOWNERDEAD) {
+      if (!atomic_load(&q->closed)) return 0;
+      mproc__lockword_release(&q->obj, w); /* repairs stay flagged */
+      return closed_err(q, "a wait");
+    }
+    if (rc != MPROC_ETIMEDOUT || (deadline >= 0 && left <= LOCK_SLICE))
+      return rc;
+  }
 }
 
 static void wake_if(mproc_queue *q, _Atomic uint32_t *word,
@@ -161,10 +218,47 @@ static void append(mproc_queue *q, const rec *r, const void *payload) {
 
 /* ---- put ----------------------------------------------------------------- */
 
-static int put_abort_record(mproc_queue *q, double deadline) {
+/* Remove a dead producer's open stream from the ring (put_lock held);
+ * 1 if done, 0 if a consumer holds get_lock (see the top). Trying
+ * get_lock without waiting keeps the lock order's promise: nobody waits
+ * for get_lock while holding put_lock. */
+static int reclaim_stream(mproc_queue *q) {
+  qstate *st = q->st;
+  uint32_t head, tail, start = st->stream_start;
+  int rc = mproc__lockword_acquire(&q->obj, &st->get_lock, 0);
+  if (rc != 0 && rc != MPROC_EOWNERDEAD) return 0;
+  st->get_seq++; /* every consumer's cached tail is void now */
+  head = atomic_load(&st->head);
+  tail = atomic_load(&st->tail);
+  if (mproc__fault("put.reclaim")) return 0;
+  if (start - head <= tail - head) {
+    atomic_store(&st->tail, start); /* nobody began it: it never was */
+  } else {
+    atomic_store(&st->head, tail); /* its reader is gone: drop the rest */
+    st->get_partial = 0;
+  }
+  atomic_signal_fence(memory_order_seq_cst); /* the move, then the flag */
+  st->put_partial = 0;
+  mproc__lockword_release(&q->obj, &st->get_lock);
+  return 1;
+}
+
+/* Close a dead producer's open stream: remove it, or end it with an ABORT
+ * record once a reading consumer has made room. have_get: the caller is
+ * a consumer holding get_lock (it is the reader; it only writes ABORT). */
+static int close_stream(mproc_queue *q, int have_get, double deadline) {
   rec r = {0, REC_ABORT, 0};
-  int rc = wait_room(q, HDR, deadline);
-  if (rc < 0) return rc;
+  for (;;) {
+    double until = mproc__deadline(SLICE);
+    int rc;
+    if (!have_get && reclaim_stream(q)) return 0;
+    if (deadline >= 0 && deadline < until) until = deadline;
+    rc = wait_room(q, HDR, until);
+    if (rc == 0) break;
+    if (rc != MPROC_ETIMEDOUT || have_get ||
+        (deadline >= 0 && mproc__remaining(deadline) <= 0))
+      return rc;
+  }
   append(q, &r, NULL);
   q->st->put_partial = 0;
   return 0;
@@ -174,29 +268,28 @@ static int put_abort_record(mproc_queue *q, double deadline) {
  * in time): undo the counts of a message it had not published, and close
  * a stream it had left open. A live producer never releases put_lock with
  * either flag set, so finding one set means a repair is due. */
-static int put_repair(mproc_queue *q, double deadline) {
+static int put_repair(mproc_queue *q, int have_get, double deadline) {
   if (q->st->committing) {
-    if (atomic_load(&q->st->tail) == q->st->commit_tail) {
+    if (atomic_load(&q->st->tail) != q->st->commit_tail) {
+      q->st->put_partial = 0; /* its LAST record is out: the message is */
+    } else {
       atomic_store_explicit(&q->st->puts, atomic_load_explicit(&q->st->puts, memory_order_relaxed) - 1, memory_order_relaxed);
       if (q->st->kind == MPROC_JOINABLE_QUEUE)
         atomic_fetch_sub(&q->st->unfinished, 1);
     }
     q->st->committing = 0;
   }
-  return q->st->put_partial ? put_abort_record(q, deadline) : 0;
+  return q->st->put_partial ? close_stream(q, have_get, deadline) : 0;
 }
 
 static int put_lock(mproc_queue *q, double deadline) {
-  int rc = mproc__lockword_acquire(&q->obj, &q->st->put_lock,
-                                   deadline < 0 ? MPROC_FOREVER
-                                                : mproc__remaining(deadline));
-  if (rc == MPROC_EOWNERDEAD) rc = 0;
+  int rc = qlock(q, &q->st->put_lock, deadline);
   if (rc == 0) {
     q->put_valid = q->st->put_seq == q->put_seen;
     q->st->put_seq++;
   }
   if (rc == 0 && (q->st->committing || q->st->put_partial)) {
-    rc = put_repair(q, deadline);
+    rc = put_repair(q, 0, deadline);
     if (rc < 0) mproc__lockword_release(&q->obj, &q->st->put_lock);
   }
   return rc;
@@ -239,7 +332,10 @@ static int put_locked(mproc_queue *q, const unsigned char *msg, size_t len,
       atomic_store_explicit(&q->st->puts, atomic_load_explicit(&q->st->puts, memory_order_relaxed) + 1, memory_order_relaxed);
       if (q->st->kind == MPROC_JOINABLE_QUEUE)
         atomic_fetch_add(&q->st->unfinished, 1);
-    } else {
+    } else if (done == 0) {
+      q->st->stream_start = atomic_load_explicit(&q->st->tail,
+                                                 memory_order_relaxed);
+      atomic_signal_fence(memory_order_seq_cst); /* start, then the flag */
       q->st->put_partial = 1;
     }
     if (mproc__fault("put.before_commit")) return 0;
@@ -247,8 +343,11 @@ static int put_locked(mproc_queue *q, const unsigned char *msg, size_t len,
     done += r.len;
     if (!(r.flags & REC_LAST) && mproc__fault("put.mid_stream")) return 0;
   } while (done < len);
-  q->st->committing = 0;
+  /* put_partial first: a repair that finds committing alone set with
+   * tail past commit_tail knows the message is out (put_repair). */
   q->st->put_partial = 0;
+  atomic_signal_fence(memory_order_seq_cst);
+  q->st->committing = 0;
   return 0;
 }
 
@@ -259,10 +358,8 @@ int mproc_queue_put(mproc_queue *q, const void *msg, size_t len,
   if (q == NULL) return mproc__err(MPROC_EINVAL, "queue is NULL");
   if (msg == NULL && len > 0)
     return mproc__err(MPROC_EINVAL, "msg is NULL but len is %zu", len);
-  if (q->closed)
-    return mproc__err(MPROC_ECLOSED, "put on queue \"%s\": this handle is "
-                                     "closed",
-                      q->obj.name);
+  if (atomic_load_explicit(&q->closed, memory_order_relaxed))
+    return closed_err(q, "put");
   if (len > (size_t)UINT32_MAX * 4)
     return mproc__err(MPROC_ERANGE, "a %zu-byte message is too large", len);
   rc = mproc__timeout(timeout, &t);
@@ -289,7 +386,7 @@ static void rescue_stream(mproc_queue *q) {
     q->st->put_seq++;
     q->put_valid = 0;
     if (q->st->committing || q->st->put_partial)
-      (void)put_repair(q, mproc__deadline(SLICE));
+      (void)put_repair(q, 1, mproc__deadline(SLICE));
     mproc__lockword_release(&q->obj, &q->st->put_lock);
   }
 }
@@ -398,7 +495,6 @@ static int get_locked(mproc_queue *q, unsigned char *dst, size_t cap,
       consume(q, &r);
       continue;
     }
-    *len = (size_t)r.total;
     if (heap) {
       dst = r.total ? malloc((size_t)r.total) : NULL;
       if (r.total && dst == NULL)
@@ -407,6 +503,7 @@ static int get_locked(mproc_queue *q, unsigned char *dst, size_t cap,
       *heap = dst;
     } else if (r.total > cap) {
       if (drop_if_aborted(q, &r)) continue;
+      *len = (size_t)r.total; /* the size needed: the one failure with *len */
       return mproc__err(MPROC_EBUFSIZE, "the message is %zu bytes; the "
                                         "buffer holds %zu",
                         (size_t)r.total, cap);
@@ -427,39 +524,59 @@ static int get_locked(mproc_queue *q, unsigned char *dst, size_t cap,
     q->st->get_partial = 0;
     if (r.flags & REC_ABORT) {
       consume(q, &r);
-      if (heap) free(*heap);
+      if (heap) {
+        free(*heap);
+        *heap = NULL; /* the next wait may time out: no dangling *msg */
+      }
       continue; /* that message never was: take the next */
     }
     message_gone(q);
+    *len = (size_t)r.total;
     return 0;
   }
+}
+
+/* Take get_lock by `deadline`; 0 holding it (from a dead owner too: the
+ * repair state is in get_partial, not in how the lock was taken). */
+static int get_lock(mproc_queue *q, double deadline) {
+  int rc = qlock(q, &q->st->get_lock, deadline);
+  if (rc == 0) {
+    q->get_valid = q->st->get_seq == q->get_seen;
+    q->st->get_seq++;
+  }
+  return rc;
 }
 
 static int get_common(mproc_queue *q, void *buf, size_t cap, size_t *len,
                       void **heap, double timeout) {
   double t, deadline;
   int rc;
+  if (len) *len = 0;
   if (q == NULL || len == NULL)
     return mproc__err(MPROC_EINVAL, "queue or len is NULL");
   if (!heap && buf == NULL && cap > 0)
     return mproc__err(MPROC_EINVAL, "buf is NULL but cap is %zu", cap);
-  if (q->closed)
-    return mproc__err(MPROC_ECLOSED, "get on queue \"%s\": this handle is "
-                                     "closed",
-                      q->obj.name);
+  if (atomic_load_explicit(&q->closed, memory_order_relaxed))
+    return closed_err(q, "get");
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
   deadline = mproc__deadline(t);
-  rc = mproc__lockword_acquire(&q->obj, &q->st->get_lock, t < 0 ? MPROC_FOREVER : t);
-  if (rc == 0 || rc == MPROC_EOWNERDEAD) {
-    q->get_valid = rc == 0 && q->st->get_seq == q->get_seen;
-    q->st->get_seq++;
-  }
-  if (rc == MPROC_EOWNERDEAD) rc = skip_partial(q);
+  rc = get_lock(q, deadline);
   if (rc == 0) {
-    rc = get_locked(q, buf, cap, len, heap, deadline);
+    /* A consumer that died, or whose wait failed, mid-stream left the
+     * rest of that message for us to skip. */
+    if (q->st->get_partial) rc = skip_partial(q);
+    if (rc == 0) rc = get_locked(q, buf, cap, len, heap, deadline);
     q->get_seen = q->st->get_seq;
     mproc__lockword_release(&q->obj, &q->st->get_lock);
+  }
+  if (rc < 0 && rc != MPROC_EBUFSIZE) {
+    /* Outputs on failure: nothing to free, nothing to read. */
+    *len = 0;
+    if (heap && *heap) {
+      free(*heap);
+      *heap = NULL;
+    }
   }
   if (rc == MPROC_ETIMEDOUT)
     return mproc__err(MPROC_EEMPTY, "queue \"%s\" is empty", q->obj.name);
@@ -473,27 +590,44 @@ int mproc_queue_get(mproc_queue *q, void *buf, size_t cap, size_t *len,
 
 int mproc_queue_get_alloc(mproc_queue *q, void **msg, size_t *len,
                           double timeout) {
-  if (msg == NULL) return mproc__err(MPROC_EINVAL, "msg is NULL");
+  if (msg == NULL) {
+    if (len) *len = 0;
+    return mproc__err(MPROC_EINVAL, "msg is NULL");
+  }
   *msg = NULL;
   return get_common(q, NULL, 0, len, msg, timeout);
 }
 
 /* ---- the rest ------------------------------------------------------------ */
 
-long mproc_queue_qsize(const mproc_queue *q) {
-  int32_t n;
-  if (q == NULL) return 0;
-  {
-    uint32_t g = atomic_load(&q->st->gets);
-    n = (int32_t)(atomic_load(&q->st->puts) - g);
-  }
+/* 0 if q may be asked about its size; else the error, with its sentence. */
+static int check_open(const mproc_queue *q, const char *what) {
+  if (q == NULL) return mproc__err(MPROC_EINVAL, "%s of a NULL queue", what);
+  if (atomic_load_explicit(&q->closed, memory_order_relaxed))
+    return closed_err(q, what);
+  return 0;
+}
+
+static long count(const mproc_queue *q) {
+  uint32_t g = atomic_load(&q->st->gets);
+  int32_t n = (int32_t)(atomic_load(&q->st->puts) - g);
   return n > 0 ? n : 0;
 }
 
-int mproc_queue_empty(const mproc_queue *q) { return mproc_queue_qsize(q) == 0; }
+long mproc_queue_qsize(const mproc_queue *q) {
+  int rc = check_open(q, "qsize");
+  return rc < 0 ? rc : count(q);
+}
+
+int mproc_queue_empty(const mproc_queue *q) {
+  int rc = check_open(q, "empty");
+  return rc < 0 ? rc : count(q) == 0;
+}
 
 int mproc_queue_full(const mproc_queue *q) {
-  return q && q->st->maxsize > 0 && mproc_queue_qsize(q) >= q->st->maxsize;
+  int rc = check_open(q, "full");
+  if (rc < 0) return rc;
+  return q->st->maxsize > 0 && count(q) >= q->st->maxsize;
 }
 
 static int need_joinable(const mproc_queue *q, const char *what) {
@@ -524,6 +658,8 @@ int mproc_queue_join(mproc_queue *q, double timeout) {
   double t, deadline;
   int rc = need_joinable(q, "join");
   if (rc < 0) return rc;
+  if (atomic_load_explicit(&q->closed, memory_order_relaxed))
+    return closed_err(q, "join");
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
   deadline = mproc__deadline(t);
@@ -540,7 +676,16 @@ int mproc_queue_join(mproc_queue *q, double timeout) {
 
 int mproc_queue_close(mproc_queue *q) {
   if (q == NULL) return mproc__err(MPROC_EINVAL, "queue is NULL");
-  q->closed = 1;
+  atomic_store(&q->closed, 1);
+  /* Wake this handle's sleepers (see the top); others' wake spuriously
+   * and sleep on. Each round lets a sleeper about to sleep get there. */
+  while (atomic_load(&q->waiting) > 0) {
+    mproc__wake(&q->obj, &q->st->tail, INT32_MAX);
+    mproc__wake(&q->obj, &q->st->head, INT32_MAX);
+    mproc__wake(&q->obj, &q->st->gets, INT32_MAX);
+    mproc__wake(&q->obj, &q->st->unfinished, INT32_MAX);
+    mproc__os_yield();
+  }
   return 0;
 }
 

@@ -1,20 +1,47 @@
 /* mproc: Condition.
  *
- * The condition's shared state is a sequence word and the name and kind
- * of its lock. wait() reads the sequence, releases the lock, sleeps while
- * the sequence is unchanged, and re-acquires the lock; notify() bumps the
- * sequence and wakes up to n sleepers. No list of waiters is kept, so a
- * waiter killed at any point leaves nothing behind; the price is that a
- * waiter between reading the sequence and sleeping may also return for a
- * notify(1) — a spurious wake-up, which condition variables allow. */
+ * The condition's shared state is a count word, a sequence word and the
+ * name and kind of its lock. The 64-bit count word holds four fields:
+ * `before`, waiters registered before the latest notify and not yet
+ * granted; `after`, waiters registered since; `tokens`, wake-ups granted
+ * and not yet taken; and `epoch`, the number of notifies (16 bits). A
+ * waiter registers (after++, noting the epoch) while it still holds the
+ * lock, releases the lock, and sleeps on the sequence word until it can
+ * take a token. notify(n), under the lock, merges `after` into `before`,
+ * turns k = min(n, before) of them into tokens, bumps the epoch, bumps
+ * the sequence and wakes k sleepers. Only a waiter whose epoch is older
+ * than the current one (it waited at the notify) may take a token. So
+ * notify(n) ends at most n waits, and only waits that were waiting at it
+ * — the herd of a bare sequence word (every waiter that saw it change
+ * returned) is gone.
+ *
+ * Tokens carry no name among the waiters of before a notify: any of them
+ * may take one. The counts stay right: waiters of before = before +
+ * tokens, waiters of since = after. A wait that times out (or is
+ * interrupted) leaves: after-- if it registered since the latest notify;
+ * else before-- if any is left ungranted; else every one of them was
+ * granted and a token is its own — it returns notified, so no notify is
+ * lost to a timeout. A waiter killed while waiting stays counted: a
+ * later notify may grant it a token nobody of its time takes, which a
+ * waiter of a later round may then take (one spurious wake-up for the
+ * whole condition, never a lost one). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "object.h"
 
 
+#define F_BEFORE 0
+#define F_AFTER 16
+#define F_TOKENS 32
+#define F_EPOCH 48
+#define FIELD(v, f) ((uint32_t)((v) >> (f)) & 0xffffu)
+#define ONE(f) ((uint64_t)1 << (f))
+#define MAX_WAITERS 0xffffu
+
 typedef struct cond_state {
-  _Atomic uint32_t seq;
+  _Atomic uint64_t count; /* epoch | tokens | after | before, 16 bits each */
+  _Atomic uint32_t seq;   /* bumped by every notify: sleepers sleep on it */
   uint32_t rlock; /* 1: the lock is an RLock */
   char lock_name[MPROC_SHM_NAME_MAX + 1];
 } cond_state;
@@ -30,6 +57,7 @@ struct mproc_cond {
 static void cond_init(void *state, void *arg) {
   const mproc_cond *c = arg;
   cond_state *st = state;
+  atomic_store(&st->count, 0);
   atomic_store(&st->seq, 0);
   st->rlock = c->rlock != NULL;
   strcpy(st->lock_name, c->rlock ? mproc_rlock_name(c->rlock)
@@ -168,8 +196,59 @@ static int held(const mproc_cond *c) {
                   : mproc__lock_held_by_me(c->lock);
 }
 
+/* Count ourselves a waiter (the lock is held); *epoch is the epoch. */
+static int enter(mproc_cond *c, uint32_t *epoch) {
+  uint64_t v = atomic_load(&c->st->count);
+  do {
+    if (FIELD(v, F_BEFORE) + FIELD(v, F_AFTER) + FIELD(v, F_TOKENS) >=
+        MAX_WAITERS)
+      return mproc__err(MPROC_ERANGE, "condition \"%s\" has %u waiters",
+                        c->obj.name, MAX_WAITERS);
+  } while (!atomic_compare_exchange_weak(&c->st->count, &v,
+                                         v + ONE(F_AFTER)));
+  *epoch = FIELD(v, F_EPOCH);
+  return 0;
+}
+
+/* Take a token if one is ours to take: 1 if taken. */
+static int take_token(mproc_cond *c, uint32_t epoch) {
+  uint64_t v = atomic_load(&c->st->count);
+  while (FIELD(v, F_EPOCH) != epoch && FIELD(v, F_TOKENS) > 0)
+    if (atomic_compare_exchange_weak(&c->st->count, &v, v - ONE(F_TOKENS)))
+      return 1;
+  return 0;
+}
+
+/* Stop waiting without a wake-up (see the top). Returns 1 if a token was
+ * ours after all, else 0. */
+static int leave(mproc_cond *c, uint32_t epoch) {
+  uint64_t v = atomic_load(&c->st->count), less;
+  for (;;) {
+    if (FIELD(v, F_EPOCH) == epoch)
+      less = ONE(F_AFTER);
+    else if (FIELD(v, F_BEFORE) > 0)
+      less = ONE(F_BEFORE);
+    else
+      return take_token(c, epoch);
+    if (atomic_compare_exchange_weak(&c->st->count, &v, v - less)) return 0;
+  }
+}
+
+/* Sleep until a token is ours: 0, or MPROC_ETIMEDOUT / MPROC_EINTR / an
+ * error after leaving (0 then too if a token was ours after all). */
+static int sleep_for_token(mproc_cond *c, uint32_t epoch, double deadline) {
+  for (;;) {
+    uint32_t seq = atomic_load(&c->st->seq);
+    int rc;
+    if (take_token(c, epoch)) return 0;
+    rc = mproc__wait_intr(&c->obj, &c->st->seq, seq, deadline);
+    if (rc == 0) continue;
+    return leave(c, epoch) ? 0 : rc;
+  }
+}
+
 int mproc_cond_wait(mproc_cond *c, double timeout) {
-  uint32_t seq, count = 0;
+  uint32_t count = 0, epoch = 0;
   double t, deadline;
   int rc, rc2;
   if (c == NULL) return mproc__err(MPROC_EINVAL, "condition is NULL");
@@ -180,15 +259,18 @@ int mproc_cond_wait(mproc_cond *c, double timeout) {
                                    "holding its lock",
                       c->obj.name);
   deadline = mproc__deadline(t);
-  seq = atomic_load(&c->st->seq);
+  rc = enter(c, &epoch);
+  if (rc < 0) return rc;
   rc = c->rlock ? mproc__rlock_release_all(c->rlock, &count)
                 : mproc_lock_release(c->lock);
-  if (rc < 0) return rc;
-  do
-    rc = mproc__wait(&c->obj, &c->st->seq, seq, deadline);
-  while (rc == 0 && atomic_load(&c->st->seq) == seq);
+  if (rc < 0) {
+    leave(c, epoch);
+    return rc;
+  }
+  rc = sleep_for_token(c, epoch, deadline);
+  /* The lock comes back in every case, also after an interrupt. */
   rc2 = c->rlock ? mproc__rlock_reacquire(c->rlock, count)
-                 : mproc_lock_acquire(c->lock, MPROC_FOREVER);
+                 : mproc__lock_reacquire(c->lock);
   if (rc2 < 0) return rc2; /* MPROC_EOWNERDEAD matters more */
   if (rc == MPROC_ETIMEDOUT)
     return mproc__err(rc, "condition \"%s\" was not notified in time",
@@ -218,15 +300,25 @@ int mproc_cond_wait_for(mproc_cond *c, int (*pred)(void *arg), void *arg,
 }
 
 int mproc_cond_notify(mproc_cond *c, int n) {
+  uint64_t v, nv;
+  uint32_t k, waiting;
   if (c == NULL) return mproc__err(MPROC_EINVAL, "condition is NULL");
   if (n < 0) return mproc__err(MPROC_EINVAL, "notify(%d): n < 0", n);
   if (!held(c))
     return mproc__err(MPROC_EPERM, "notify on condition \"%s\" without "
                                    "holding its lock",
                       c->obj.name);
-  if (n == 0) return 0;
+  v = atomic_load(&c->st->count);
+  do {
+    waiting = FIELD(v, F_BEFORE) + FIELD(v, F_AFTER);
+    k = waiting < (uint32_t)n ? waiting : (uint32_t)n;
+    if (k == 0) return 0; /* nobody waits ungranted: no system call */
+    nv = ((uint64_t)((FIELD(v, F_EPOCH) + 1) & 0xffffu) << F_EPOCH) |
+         ((uint64_t)(FIELD(v, F_TOKENS) + k) << F_TOKENS) |
+         ((uint64_t)(waiting - k) << F_BEFORE);
+  } while (!atomic_compare_exchange_weak(&c->st->count, &v, nv));
   atomic_fetch_add(&c->st->seq, 1);
-  mproc__wake(&c->obj, &c->st->seq, n);
+  mproc__wake(&c->obj, &c->st->seq, k == waiting ? INT32_MAX : (int)k);
   return 0;
 }
 

@@ -25,12 +25,21 @@ static int take_dead(_Atomic uint32_t *w, uint32_t seen, uint32_t me) {
   return atomic_compare_exchange_strong(w, &seen, me | MPROC__LOCK_CONTENDED);
 }
 
-int mproc__lockword_acquire(mproc__obj *o, _Atomic uint32_t *w,
-                            double timeout) {
+/* The sleep of an acquire: interruptible (mproc_interrupt) or not. */
+static int lock_sleep(mproc__obj *o, _Atomic uint32_t *w, uint32_t v,
+                      double slice, int intr) {
+  return intr ? mproc__sleep(o->park, w, v, slice)
+              : mproc__os_wait(o->park, w, v, slice);
+}
+
+static int lockword_take(mproc__obj *o, _Atomic uint32_t *w, double timeout,
+                         int intr) {
   uint32_t me = mproc__self_id(), v = 0;
   double t, deadline;
   int rc;
 
+  /* NaN is refused before the fast path, so a free lock is no excuse. */
+  if (timeout != timeout) return mproc__timeout(timeout, &t);
   if (atomic_compare_exchange_strong(w, &v, me)) return 0;
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
@@ -66,13 +75,23 @@ int mproc__lockword_acquire(mproc__obj *o, _Atomic uint32_t *w,
                         v & MPROC__LOCK_PID);
     }
     slice = deadline < 0 || left > OWNER_CHECK ? OWNER_CHECK : left;
-    rc = mproc__os_wait(o->park, w, v, slice);
+    rc = lock_sleep(o, w, v, slice, intr);
     if (rc == MPROC_ETIMEDOUT) {
       if (take_dead(w, v, me)) return MPROC_EOWNERDEAD;
     } else if (rc < 0) {
       return rc;
     }
   }
+}
+
+int mproc__lockword_acquire(mproc__obj *o, _Atomic uint32_t *w,
+                            double timeout) {
+  return lockword_take(o, w, timeout, 0);
+}
+
+int mproc__lockword_acquire_intr(mproc__obj *o, _Atomic uint32_t *w,
+                                 double timeout) {
+  return lockword_take(o, w, timeout, 1);
 }
 
 int mproc__lockword_release(mproc__obj *o, _Atomic uint32_t *w) {
@@ -109,7 +128,12 @@ int mproc_lock_open(mproc_lock **out, const char *name) {
 
 int mproc_lock_acquire(mproc_lock *l, double timeout) {
   if (l == NULL) return mproc__err(MPROC_EINVAL, "lock is NULL");
-  return mproc__lockword_acquire(&l->obj, l->word, timeout);
+  return mproc__lockword_acquire_intr(&l->obj, l->word, timeout);
+}
+
+int mproc_lock_locked(const mproc_lock *l) {
+  if (l == NULL) return mproc__err(MPROC_EINVAL, "lock is NULL");
+  return atomic_load(l->word) != 0;
 }
 
 int mproc_lock_release(mproc_lock *l) {
@@ -126,6 +150,12 @@ void mproc_lock_free(mproc_lock *l) { mproc__kind_free(l); }
 /* Used by Condition: its object, to pass it along. */
 mproc__obj *mproc__lock_obj(const mproc_lock *l) {
   return (mproc__obj *)(uintptr_t)&l->obj;
+}
+
+/* Used by Condition: take the lock back after a wait, whatever
+ * mproc_interrupt says (a wait returns holding its lock). */
+int mproc__lock_reacquire(mproc_lock *l) {
+  return mproc__lockword_acquire(&l->obj, l->word, MPROC_FOREVER);
 }
 
 /* Used by Condition: whether the calling process holds it. */
@@ -178,7 +208,9 @@ int mproc_rlock_open(mproc_rlock **out, const char *name) {
 
 int mproc_rlock_acquire(mproc_rlock *l, double timeout) {
   int rc;
+  double t;
   if (l == NULL) return mproc__err(MPROC_EINVAL, "rlock is NULL");
+  if (timeout != timeout) return mproc__timeout(timeout, &t); /* NaN */
   if (owned(l)) {
     if (l->st->count == UINT32_MAX)
       return mproc__err(MPROC_ERANGE, "rlock \"%s\" is held %u times",
@@ -186,7 +218,7 @@ int mproc_rlock_acquire(mproc_rlock *l, double timeout) {
     l->st->count++;
     return 0;
   }
-  rc = mproc__lockword_acquire(l->obj, &l->st->word, timeout);
+  rc = mproc__lockword_acquire_intr(l->obj, &l->st->word, timeout);
   if (rc == 0 || rc == MPROC_EOWNERDEAD) {
     atomic_store_explicit(&l->st->thread, mproc__thread_id(),
                           memory_order_relaxed);
@@ -229,6 +261,16 @@ int mproc__rlock_reacquire(mproc_rlock *l, uint32_t count) {
 
 int mproc_rlock_count(const mproc_rlock *l) {
   return l && owned(l) ? (int)l->st->count : 0;
+}
+
+int mproc_rlock_is_owned(const mproc_rlock *l) {
+  if (l == NULL) return mproc__err(MPROC_EINVAL, "rlock is NULL");
+  return owned(l);
+}
+
+int mproc_rlock_locked(const mproc_rlock *l) {
+  if (l == NULL) return mproc__err(MPROC_EINVAL, "rlock is NULL");
+  return atomic_load(&l->st->word) != 0;
 }
 
 const char *mproc_rlock_name(const mproc_rlock *l) {

@@ -8,8 +8,14 @@
  * the kernel re-checks `value` before sleeping: either the releaser sees
  * the sleeper or the sleeper sees the new value.
  *
- * Event: the word is 1 when set, 0 when clear, 2 when clear with
- * sleepers; set() wakes only when it replaced a 2. */
+ * Event: the word holds a SET bit, a SLEEPERS bit (someone may sleep on
+ * the word) and, above them, a count of sets: set() of a clear event adds
+ * one and wakes only when SLEEPERS was on. A waiter notes the count when
+ * it starts and returns as soon as the count differs, set or not: so a
+ * set() followed at once by clear() still releases every waiter that was
+ * waiting at the set, as Python's wait returns True (a bare flag let a
+ * waiter that woke late see it clear again and sleep on). The count wraps
+ * after 2^30 sets, far more than can happen during one wait. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +91,7 @@ int mproc_sem_acquire(mproc_sem *s, double timeout) {
   double t, deadline;
   int rc;
   if (s == NULL) return mproc__err(MPROC_EINVAL, "semaphore is NULL");
+  if (timeout != timeout) return mproc__timeout(timeout, &t); /* NaN */
   if (try_take(s->st)) return 0;
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
@@ -94,7 +101,7 @@ int mproc_sem_acquire(mproc_sem *s, double timeout) {
     atomic_fetch_add(&s->st->sleepers, 1);
     rc = atomic_load(&s->st->value) != 0
              ? 0
-             : mproc__wait(&s->obj, &s->st->value, 0,
+             : mproc__wait_intr(&s->obj, &s->st->value, 0,
                            deadline);
     atomic_fetch_sub(&s->st->sleepers, 1);
     if (try_take(s->st)) return 0;
@@ -134,9 +141,10 @@ void mproc_sem_free(mproc_sem *s) { mproc__kind_free(s); }
 
 /* ---- Event --------------------------------------------------------------- */
 
-#define EV_CLEAR 0u
 #define EV_SET 1u
 #define EV_SLEEPERS 2u
+#define EV_ONE_SET 4u /* the count of sets starts at bit 2 */
+#define EV_SETS(v) ((v) >> 2)
 
 static void event_init(void *state, void *arg) {
   (void)arg;
@@ -165,43 +173,52 @@ int mproc_event_open(mproc_event **out, const char *name) {
 }
 
 int mproc_event_set(mproc_event *e) {
+  uint32_t v;
   if (e == NULL) return mproc__err(MPROC_EINVAL, "event is NULL");
-  if (atomic_exchange(e->word, EV_SET) == EV_SLEEPERS)
-    mproc__wake(&e->obj, e->word, INT32_MAX);
+  v = atomic_load(e->word);
+  do
+    if (v & EV_SET) return 0; /* set already: nobody waits */
+  while (!atomic_compare_exchange_weak(e->word, &v,
+                                       ((v + EV_ONE_SET) & ~EV_SLEEPERS) |
+                                           EV_SET));
+  if (v & EV_SLEEPERS) mproc__wake(&e->obj, e->word, INT32_MAX);
   return 0;
 }
 
 int mproc_event_clear(mproc_event *e) {
-  uint32_t v = EV_SET;
   if (e == NULL) return mproc__err(MPROC_EINVAL, "event is NULL");
-  atomic_compare_exchange_strong(e->word, &v, EV_CLEAR);
+  atomic_fetch_and(e->word, ~EV_SET);
   return 0;
 }
 
 int mproc_event_is_set(const mproc_event *e) {
-  return e && atomic_load(e->word) == EV_SET;
+  return e && (atomic_load(e->word) & EV_SET) != 0;
 }
 
 int mproc_event_wait(mproc_event *e, double timeout) {
   double t, deadline;
+  uint32_t v, sets;
   int rc;
   if (e == NULL) return mproc__err(MPROC_EINVAL, "event is NULL");
-  if (atomic_load(e->word) == EV_SET) return 0;
+  v = atomic_load(e->word);
+  if (v & EV_SET) return 0;
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
   deadline = mproc__deadline(t);
+  sets = EV_SETS(v);
   for (;;) {
-    uint32_t v = atomic_load(e->word);
-    if (v == EV_SET) return 0;
-    if (v == EV_CLEAR &&
-        !atomic_compare_exchange_strong(e->word, &v, EV_SLEEPERS))
+    v = atomic_load(e->word);
+    if ((v & EV_SET) || EV_SETS(v) != sets) return 0;
+    if (!(v & EV_SLEEPERS) &&
+        !atomic_compare_exchange_strong(e->word, &v, v | EV_SLEEPERS))
       continue;
-    rc = mproc__wait(&e->obj, e->word, EV_SLEEPERS, deadline);
-    if (rc == MPROC_ETIMEDOUT) {
-      if (atomic_load(e->word) == EV_SET) return 0;
+    rc = mproc__wait_intr(&e->obj, e->word, v | EV_SLEEPERS, deadline);
+    if (rc == 0) continue;
+    v = atomic_load(e->word); /* a set that came meanwhile wins */
+    if ((v & EV_SET) || EV_SETS(v) != sets) return 0;
+    if (rc == MPROC_ETIMEDOUT)
       return mproc__err(rc, "event \"%s\" was not set in time", e->obj.name);
-    }
-    if (rc < 0) return rc;
+    return rc;
   }
 }
 

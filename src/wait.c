@@ -6,6 +6,7 @@
  * spins for a short budget before it sleeps — except when only one CPU is
  * online, where spinning only delays the thread that would change the
  * word. */
+#include <errno.h>
 #include <stdatomic.h>
 
 #include <uv.h>
@@ -71,6 +72,136 @@ int mproc__wait(mproc__obj *o, _Atomic uint32_t *addr, uint32_t expected,
   if (deadline >= 0 && left <= 0) return MPROC_ETIMEDOUT;
   return mproc__os_wait(o->park, addr, expected, left);
 }
+
+int mproc__wait_intr(mproc__obj *o, _Atomic uint32_t *addr,
+                     uint32_t expected, double deadline) {
+  double left;
+  if (mproc__spin(addr, expected)) return 0;
+  left = mproc__remaining(deadline);
+  if (deadline >= 0 && left <= 0) return MPROC_ETIMEDOUT;
+  return mproc__sleep(o->park, addr, expected, left);
+}
+
+/* ---- interrupting waits (mproc_interrupt) --------------------------------
+ *
+ * `pending` is set by mproc_interrupt and stays set until
+ * mproc_interrupt_clear, so a thread about to block returns too, not only
+ * the ones asleep; `epoch` counts interrupts, so a sleeper woken by one
+ * returns MPROC_EINTR even if the flag was cleared before it ran.
+ *
+ * Each interruptible sleep publishes itself in a slot of a static table
+ * (the parking place and the word), then checks the flag, then sleeps;
+ * mproc_interrupt sets the flag, then wakes the word of every published
+ * slot. A slot is static memory, so a handler never follows a pointer into
+ * freed memory; while a handler uses a slot it marks it WAKING, and the
+ * sleeper waits for that to end before it leaves (its object, and so the
+ * parking place, may be freed right after). What no slot can close is the
+ * gap between the sleeper's last check and its entry into the kernel: a
+ * wake-up in that gap finds nobody asleep. So an interruptible sleep lasts
+ * at most SLEEP_SLICE; the gap costs one slice, the common case nothing. */
+
+#define SLOTS 256
+#define SLEEP_SLICE 0.25
+
+enum { SLOT_FREE, SLOT_CLAIMED, SLOT_SLEEPING, SLOT_WAKING };
+
+typedef struct sleeper {
+  _Atomic uint32_t state;
+  mproc__os_park *park;  /* written while CLAIMED, read while WAKING */
+  _Atomic uint32_t *addr;
+} sleeper;
+
+static sleeper slots[SLOTS];
+static _Atomic uint32_t pending, epoch;
+static _Atomic int slots_hooked;
+
+/* A fork child has none of its parent's sleepers, nor its interrupt. */
+static void slots_after_fork(void) {
+  int i;
+  for (i = 0; i < SLOTS; i++) atomic_store(&slots[i].state, SLOT_FREE);
+  atomic_store(&pending, 0);
+}
+
+static sleeper *slot_claim(mproc__os_park *park, _Atomic uint32_t *addr) {
+  unsigned i, start;
+  if (!atomic_load_explicit(&slots_hooked, memory_order_relaxed) &&
+      !atomic_exchange(&slots_hooked, 1))
+    mproc__os_atfork_child(slots_after_fork);
+  start = (unsigned)(mproc__thread_id() * 7u) % SLOTS;
+  for (i = 0; i < SLOTS; i++) {
+    sleeper *s = &slots[(start + i) % SLOTS];
+    uint32_t f = SLOT_FREE;
+    if (atomic_compare_exchange_strong(&s->state, &f, SLOT_CLAIMED)) {
+      s->park = park;
+      s->addr = addr;
+      atomic_store(&s->state, SLOT_SLEEPING); /* publish */
+      return s;
+    }
+  }
+  return NULL; /* all taken: the slice alone bounds our sleep */
+}
+
+static void slot_release(sleeper *s) {
+  uint32_t v = SLOT_SLEEPING;
+  if (s == NULL) return;
+  while (!atomic_compare_exchange_strong(&s->state, &v, SLOT_FREE)) {
+    v = SLOT_SLEEPING; /* WAKING: a handler uses it for a moment */
+    mproc__os_yield();
+  }
+}
+
+static int intr_error(void) {
+  return mproc__err(MPROC_EINTR, "the wait was interrupted by "
+                                 "mproc_interrupt()");
+}
+
+int mproc__intr_check(void) {
+  return atomic_load(&pending) ? intr_error() : 0;
+}
+
+int mproc__sleep(mproc__os_park *park, _Atomic uint32_t *addr,
+                 uint32_t expected, double timeout) {
+  uint32_t e = atomic_load(&epoch);
+  double t = timeout < 0 || timeout > SLEEP_SLICE ? SLEEP_SLICE : timeout;
+  sleeper *s;
+  int rc;
+  if (atomic_load(&pending)) return intr_error();
+  s = slot_claim(park, addr);
+  if (atomic_load(&pending) || atomic_load(&epoch) != e) {
+    rc = MPROC_EINTR;
+  } else {
+    rc = mproc__os_wait(park, addr, expected, t);
+    /* A slice that ended before the caller's timeout is an early return,
+     * which every caller's loop absorbs. */
+    if (rc == MPROC_ETIMEDOUT && t < timeout) rc = 0;
+    if (rc == MPROC_ETIMEDOUT && timeout < 0) rc = 0;
+  }
+  slot_release(s);
+  if (rc == MPROC_EINTR || atomic_load(&pending) ||
+      atomic_load(&epoch) != e)
+    return intr_error();
+  return rc;
+}
+
+void mproc_interrupt(void) {
+  int i, saved = errno; /* a signal handler must leave errno alone */
+  atomic_store(&pending, 1);
+  atomic_fetch_add(&epoch, 1);
+  for (i = 0; i < SLOTS; i++) {
+    sleeper *s = &slots[i];
+    uint32_t v = SLOT_SLEEPING;
+    if (!atomic_compare_exchange_strong(&s->state, &v, SLOT_WAKING)) continue;
+    mproc__os_wake_intr(s->park, s->addr);
+    atomic_store(&s->state, SLOT_SLEEPING);
+  }
+  errno = saved;
+}
+
+int mproc_interrupt_clear(void) {
+  return atomic_exchange(&pending, 0) != 0;
+}
+
+int mproc_interrupted(void) { return atomic_load(&pending) != 0; }
 
 void mproc__wake(mproc__obj *o, _Atomic uint32_t *addr, int n) {
   mproc__os_wake(o->park, addr, n);

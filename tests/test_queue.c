@@ -52,6 +52,16 @@ static void test_basics(void **state) {
   assert_int_equal(mproc_queue_put(q2, "x", 1, 0), MPROC_ECLOSED);
   assert_int_equal(mproc_queue_get(q2, buf, sizeof buf, &len, 0),
                    MPROC_ECLOSED);
+  assert_int_equal(mproc_queue_get_alloc(q2, &m, &len, 0), MPROC_ECLOSED);
+  assert_null(m);
+  assert_int_equal(mproc_queue_qsize(q2), MPROC_ECLOSED); /* Python raises */
+  assert_int_equal(mproc_queue_empty(q2), MPROC_ECLOSED);
+  assert_int_equal(mproc_queue_full(q2), MPROC_ECLOSED);
+  assert_non_null(strstr(mproc_last_error(), "closed"));
+  assert_string_equal(mproc_queue_name(q2), mproc_queue_name(q));
+  assert_int_equal(mproc_queue_qsize(NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_queue_empty(NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_queue_full(NULL), MPROC_EINVAL);
   assert_int_equal(mproc_queue_put(q, "x", 1, 0), 0);
   assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 0), 0);
   mproc_queue_free(q2);
@@ -82,6 +92,34 @@ static void test_bad_input(void **state) {
   assert_int_equal(mproc_queue_get(q, buf, sizeof buf, NULL, 0),
                    MPROC_EINVAL);
   assert_int_equal(mproc_queue_put(q, "x", 1, 0.0 / 0.0), MPROC_EINVAL);
+  { /* Outputs on failure: *msg NULL, *len 0 (EBUFSIZE alone tells a size). */
+    void *m = buf;
+    len = 77;
+    assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 0), MPROC_EEMPTY);
+    assert_int_equal(len, 0);
+    len = 77;
+    assert_int_equal(mproc_queue_get_alloc(q, &m, &len, 0), MPROC_EEMPTY);
+    assert_null(m);
+    assert_int_equal(len, 0);
+    len = 77;
+    assert_int_equal(mproc_queue_get_alloc(q, NULL, &len, 0), MPROC_EINVAL);
+    assert_int_equal(len, 0);
+    m = buf;
+    len = 77;
+    assert_int_equal(mproc_queue_get_alloc(NULL, &m, &len, 0), MPROC_EINVAL);
+    assert_null(m);
+    assert_int_equal(len, 0);
+    len = 77;
+    assert_int_equal(mproc_queue_get(NULL, buf, sizeof buf, &len, 0),
+                     MPROC_EINVAL);
+    assert_int_equal(len, 0);
+    m = buf;
+    len = 77;
+    assert_int_equal(mproc_queue_get_alloc(q, &m, &len, 0.0 / 0.0),
+                     MPROC_EINVAL);
+    assert_null(m);
+    assert_int_equal(len, 0);
+  }
   assert_int_equal(mproc_queue_task_done(q), MPROC_EINVAL); /* not joinable */
   assert_int_equal(mproc_queue_join(q, 0), MPROC_EINVAL);
   mproc_queue_free(q);
@@ -172,10 +210,17 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_producer_killed_mid_stream),
       cmocka_unit_test(test_consumer_killed_before_consume),
       cmocka_unit_test(test_consumer_killed_mid_stream),
+      cmocka_unit_test(test_get_outputs_after_dead_stream),
+      cmocka_unit_test(test_dead_stream_full_ring),
+      cmocka_unit_test(test_dead_stream_dead_reader),
+      cmocka_unit_test(test_dead_stream_repair_killed),
+      cmocka_unit_test(test_close_wakes_blocked),
   };
   int failed = 0;
+  const char *only = getenv("MPROC_TEST_ONLY"); /* a CMocka name pattern */
   if (mproc_init(argc, argv) != 0)
     fprintf(stderr, "mproc_init: %s\n", mproc_last_error());
+  if (only && only[0]) cmocka_set_test_filter(only);
   failed += cmocka_run_group_tests_name("queue", local, NULL, NULL);
   failed += TP_RUN_PER_METHOD("queue", procs);
   return failed ? 1 : 0;

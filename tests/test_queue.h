@@ -23,5 +23,10 @@ void test_producer_killed_before_commit(void **state);
 void test_producer_killed_mid_stream(void **state);
 void test_consumer_killed_before_consume(void **state);
 void test_consumer_killed_mid_stream(void **state);
+void test_get_outputs_after_dead_stream(void **state);
+void test_dead_stream_full_ring(void **state);
+void test_dead_stream_dead_reader(void **state);
+void test_dead_stream_repair_killed(void **state);
+void test_close_wakes_blocked(void **state);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "test_queue.h"
 
 #define NAME_LEN (MPROC_SHM_NAME_MAX + 1)
@@ -431,5 +433,257 @@ void test_consumer_killed_mid_stream(void **state) {
   assert_memory_equal(buf, "next", 4);
   assert_int_equal(tp_join(p), 0);
   assert_int_equal(mproc_queue_qsize(q), 0);
+  mproc_queue_free(q);
+}
+
+/* ---- outputs on failure ------------------------------------------------------ */
+
+/* A producer killed mid-stream while nobody reads: a get takes the pieces,
+ * finds the stream aborted and then times out on the empty queue. Its
+ * outputs must say "nothing": *msg NULL (never the buffer it freed, which
+ * a caller's free would free twice) and *len 0 — for get_alloc and get. */
+void test_get_outputs_after_dead_stream(void **state) {
+  mproc_queue *q = NULL;
+  mproc_queue_opts o;
+  unsigned char *buf = malloc((size_t)1 << 20);
+  void *m = NULL;
+  size_t len;
+  qarg a;
+  (void)state;
+  assert_non_null(buf);
+  memset(&o, 0, sizeof o);
+  o.capacity = 65536;
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  a = make_arg(q);
+  a.size = (size_t)1 << 20;
+  snprintf(a.fault, sizeof a.fault, "put.mid_stream:2");
+  assert_int_equal(tp_join(tp_start(t_put_big, &a, sizeof a, NULL, 0)), -9);
+  len = 12345;
+  assert_int_equal(mproc_queue_get_alloc(q, &m, &len, 1.0), MPROC_EEMPTY);
+  assert_null(m);
+  assert_int_equal(len, 0);
+  free(m); /* what a caller does after any get: must be harmless */
+  /* The same through a buffer big enough for the aborted message. */
+  assert_int_equal(tp_join(tp_start(t_put_big, &a, sizeof a, NULL, 0)), -9);
+  len = 12345;
+  assert_int_equal(mproc_queue_get(q, buf, (size_t)1 << 20, &len, 1.0),
+                   MPROC_EEMPTY);
+  assert_int_equal(len, 0);
+  assert_int_equal(mproc_queue_qsize(q), 0);
+  assert_int_equal(mproc_queue_put(q, "next", 4, 5), 0);
+  assert_int_equal(mproc_queue_get_alloc(q, &m, &len, 5), 0);
+  assert_int_equal(len, 4);
+  assert_memory_equal(m, "next", 4);
+  free(m);
+  free(buf);
+  mproc_queue_free(q);
+}
+
+/* ---- a dead producer's stream never blocks the next producer ---------------- */
+
+/* A 64 KiB ring holds exactly 4 records of a streamed message: a producer
+ * killed after the 4th leaves the ring full of a message that never was. */
+#define SMALL_RING 65536
+#define FULL_RING_PIECES "4"
+
+static mproc_queue *small_ring(qarg *a) {
+  mproc_queue *q = NULL;
+  mproc_queue_opts o;
+  memset(&o, 0, sizeof o);
+  o.capacity = SMALL_RING;
+  assert_int_equal(mproc_queue_new(&q, &o), 0);
+  *a = make_arg(q);
+  a->size = (size_t)1 << 20;
+  return q;
+}
+
+/* Kill a producer inside a put of a.size bytes at `fault`. */
+static void kill_producer(qarg a, const char *fault) {
+  snprintf(a.fault, sizeof a.fault, "%s", fault);
+  assert_int_equal(tp_join(tp_start(t_put_big, &a, sizeof a, NULL, 0)), -9);
+}
+
+static void expect_next(mproc_queue *q) {
+  char buf[16];
+  size_t len;
+  assert_int_equal(mproc_queue_get(q, buf, sizeof buf, &len, 30), 0);
+  assert_int_equal(len, 4);
+  assert_memory_equal(buf, "next", 4);
+  assert_int_equal(mproc_queue_qsize(q), 0);
+}
+
+void test_dead_stream_full_ring(void **state) {
+  qarg a;
+  mproc_queue *q = small_ring(&a);
+  int round;
+  (void)state;
+  /* Nobody reads: the put still goes in, on the producer's repair (5 s:
+   * time enough to see the dead producer's lock, never the ring's room,
+   * which no consumer would make). */
+  kill_producer(a, "put.mid_stream:" FULL_RING_PIECES);
+  assert_int_equal(mproc_queue_qsize(q), 0);
+  assert_int_equal(mproc_queue_put(q, "next", 4, 5), 0);
+  assert_int_equal(mproc_queue_qsize(q), 1);
+  expect_next(q);
+  /* The producer repairing while a consumer starts reading the dead
+   * stream: either repair may win; the consumer gets "next" either way. */
+  for (round = 0; round < 3; round++) {
+    mproc_process *c;
+    kill_producer(a, "put.mid_stream:" FULL_RING_PIECES);
+    c = tp_start(t_get_expect_next, &a, sizeof a, NULL, 0);
+    assert_int_equal(mproc_queue_put(q, "next", 4, 30), 0);
+    assert_int_equal(tp_join(c), 0);
+    assert_int_equal(mproc_queue_qsize(q), 0);
+  }
+  mproc_queue_free(q);
+}
+
+/* A consumer began the stream and died; the producer then filled the ring
+ * and died: the next producer drops the rest (no consumer needed). */
+void test_dead_stream_dead_reader(void **state) {
+  qarg a, c;
+  mproc_queue *q = small_ring(&a);
+  mproc_process *reader, *writer;
+  (void)state;
+  c = a;
+  snprintf(c.fault, sizeof c.fault, "get.mid_stream:2"); /* reads 2 pieces */
+  reader = tp_start(t_get_one, &c, sizeof c, NULL, 0);
+  /* 6 pieces: the 5th and 6th fit only once the reader took 2, so the
+   * ring is full again when the writer dies. */
+  snprintf(a.fault, sizeof a.fault, "put.mid_stream:6");
+  writer = tp_start(t_put_big, &a, sizeof a, NULL, 0);
+  assert_int_equal(tp_join(reader), -9);
+  assert_int_equal(tp_join(writer), -9);
+  a.fault[0] = '\0';
+  assert_int_equal(mproc_queue_put(q, "next", 4, 5), 0);
+  expect_next(q);
+  mproc_queue_free(q);
+}
+
+/* A producer killed inside that repair (holding both locks): the next one
+ * finishes it. */
+void test_dead_stream_repair_killed(void **state) {
+  qarg a;
+  mproc_queue *q = small_ring(&a);
+  (void)state;
+  kill_producer(a, "put.mid_stream:" FULL_RING_PIECES);
+  kill_producer(a, "put.reclaim:1");
+  assert_int_equal(mproc_queue_put(q, "next", 4, 5), 0);
+  expect_next(q);
+  mproc_queue_free(q);
+}
+
+/* ---- close wakes the calls blocked on the handle ----------------------------- */
+
+/* A thread blocked on one handle. `delay_ms` only varies where the call
+ * is when close comes (before its wait, inside it): every interleaving
+ * must end in MPROC_ECLOSED, so nothing here waits for readiness. */
+typedef struct blocked {
+  mproc_queue *q;
+  int op; /* 0 get, 1 put, 2 join */
+  _Atomic int started;
+  int rc;
+} blocked;
+
+static void blocked_call(void *arg) {
+  blocked *b = arg;
+  char buf[8];
+  size_t len = 5;
+  atomic_store(&b->started, 1);
+  if (b->op == 0) {
+    b->rc = mproc_queue_get(b->q, buf, sizeof buf, &len, 60);
+    if (len != 0) b->rc = 1000; /* outputs on failure */
+  } else if (b->op == 1) {
+    b->rc = mproc_queue_put(b->q, "x", 1, 60);
+  } else {
+    b->rc = mproc_queue_join(b->q, 60);
+  }
+}
+
+/* Block `op` on a new handle of q in a thread, close that handle, and
+ * check the call returns MPROC_ECLOSED (not at its 60 s timeout). The
+ * closed handle goes to *keep, freed by the caller at the end: freeing a
+ * second handle of this process now would remove the name (shm.c counts
+ * one hold per process), and the next open would fail. */
+static void close_under(mproc_queue *q, int op, int delay_ms,
+                        mproc_queue **keep) {
+  blocked b;
+  uv_thread_t t;
+  double t0;
+  memset(&b, 0, sizeof b);
+  assert_int_equal(mproc_queue_open(&b.q, mproc_queue_name(q)), 0);
+  b.op = op;
+  t0 = (double)uv_hrtime() / 1e9;
+  assert_int_equal(uv_thread_create(&t, blocked_call, &b), 0);
+  while (!atomic_load(&b.started)) tu_sleep_ms(1);
+  if (delay_ms) tu_sleep_ms(delay_ms);
+  assert_int_equal(mproc_queue_close(b.q), 0);
+  assert_int_equal(uv_thread_join(&t), 0);
+  assert_int_equal(b.rc, MPROC_ECLOSED);
+  assert_true((double)uv_hrtime() / 1e9 - t0 < 30); /* not the timeout */
+  /* The closed handle answers nothing but stays valid until freed. */
+  assert_int_equal(mproc_queue_qsize(b.q), MPROC_ECLOSED);
+  assert_int_equal(mproc_queue_empty(b.q), MPROC_ECLOSED);
+  assert_int_equal(mproc_queue_full(b.q), MPROC_ECLOSED);
+  *keep = b.q;
+}
+
+/* A child that announces itself on `aux` and then blocks in get on q
+ * (holding its get_lock) until the parent's "bye". */
+static int t_ready_then_get(const void *arg, size_t len) {
+  const qarg *a = arg;
+  mproc_queue *q = open_q(a), *r = NULL;
+  char buf[8];
+  size_t got;
+  CHILD_CHECK(len == sizeof *a && q != NULL);
+  CHILD_CHECK(mproc_queue_open(&r, a->aux) == 0);
+  CHILD_CHECK(mproc_queue_put(r, "ready", 5, 30) == 0);
+  CHILD_CHECK(mproc_queue_get(q, buf, sizeof buf, &got, 60) == 0);
+  CHILD_CHECK(got == 3 && memcmp(buf, "bye", 3) == 0);
+  mproc_queue_free(r);
+  mproc_queue_free(q);
+  return 0;
+}
+MPROC_TASK(t_ready_then_get);
+
+void test_close_wakes_blocked(void **state) {
+  mproc_queue *q = NULL, *full = NULL, *jq = NULL, *ready = NULL;
+  mproc_queue *keep[7];
+  mproc_queue_opts o;
+  mproc_process *c;
+  qarg a;
+  char buf[8];
+  size_t len;
+  int d, i, n = 0;
+  (void)state;
+  assert_int_equal(mproc_queue_new(&q, NULL), 0);
+  memset(&o, 0, sizeof o);
+  o.maxsize = 1;
+  assert_int_equal(mproc_queue_new(&full, &o), 0);
+  assert_int_equal(mproc_queue_put(full, "a", 1, 0), 0);
+  o.kind = MPROC_JOINABLE_QUEUE;
+  assert_int_equal(mproc_queue_new(&jq, &o), 0);
+  assert_int_equal(mproc_queue_put(jq, "t", 1, 0), 0); /* one unfinished */
+  for (d = 0; d <= 50; d += 50) {
+    close_under(q, 0, d, &keep[n++]);    /* get on an empty queue */
+    close_under(full, 1, d, &keep[n++]); /* put on a full one */
+    close_under(jq, 2, d, &keep[n++]);   /* join, a task unfinished */
+  }
+  /* A get waiting for get_lock, which another process holds. */
+  assert_int_equal(mproc_queue_new(&ready, NULL), 0);
+  a = make_arg(q);
+  snprintf(a.aux, sizeof a.aux, "%s", mproc_queue_name(ready));
+  c = tp_start(t_ready_then_get, &a, sizeof a, NULL, 0);
+  assert_int_equal(mproc_queue_get(ready, buf, sizeof buf, &len, 60), 0);
+  close_under(q, 0, 50, &keep[n++]);
+  /* Other handles, here and in the child, are untouched. */
+  assert_int_equal(mproc_queue_qsize(full), 1);
+  assert_int_equal(mproc_queue_put(q, "bye", 3, 10), 0);
+  assert_int_equal(tp_join(c), 0);
+  assert_int_equal(mproc_queue_qsize(q), 0);
+  for (i = 0; i < n; i++) mproc_queue_free(keep[i]);
+  mproc_queue_free(ready);
+  mproc_queue_free(jq);
+  mproc_queue_free(full);
   mproc_queue_free(q);
 }

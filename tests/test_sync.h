@@ -45,6 +45,16 @@ void test_shm_killed_holder(void **state);
 void test_shm_registry_full(void **state);
 void test_shm_churn(void **state);
 void test_shm_names_after_fork(void **state);
+/* test_sync_waits.c */
+void test_event_set_then_clear(void **state);
+void test_condition_notify_n(void **state);
+void test_barrier_abort_in_action(void **state);
+void test_barrier_timeout_in_action(void **state);
+void test_barrier_reset_late_waiter(void **state);
+void test_barrier_reset_after_death(void **state);
+void test_interrupt_threads(void **state);
+void test_interrupt_child(void **state);
+void test_lock_locked_and_checks(void **state);
 /* A separate program's body (a role of the test binary). */
 int role_leaker_full(int argc, char **argv, const char *name);
 

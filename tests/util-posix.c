@@ -5,11 +5,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,4 +153,40 @@ void tu_sibling_exe(char *buf, size_t n, const char *name) {
   if (slash) slash[1] = '\0';
   else self[0] = '\0';
   snprintf(buf, n, "%s%s", self, name);
+}
+
+int tu_peek_u32(const char *name, size_t offset, uint32_t *out) {
+  char path[64];
+  void *base;
+  int fd;
+  snprintf(path, sizeof path, "/%s", name);
+  fd = shm_open(path, O_RDONLY, 0);
+  if (fd < 0) return -1;
+  base = mmap(NULL, offset + 4096, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (base == MAP_FAILED) return -1;
+  *out = __atomic_load_n((const uint32_t *)((char *)base + offset),
+                         __ATOMIC_SEQ_CST);
+  munmap(base, offset + 4096);
+  return 0;
+}
+
+int tu_sigint_pid(long pid) { return kill((pid_t)pid, SIGINT); }
+
+#ifdef MSG_NOSIGNAL
+#define MSG_NOSIGNAL_OR_0 MSG_NOSIGNAL
+#else
+#define MSG_NOSIGNAL_OR_0 0 /* macOS: mproc's sockets have SO_NOSIGPIPE */
+#endif
+
+int tu_write_raw(intptr_t handle, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t r = send((int)handle, p, n, MSG_NOSIGNAL_OR_0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -1;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
 }

@@ -133,4 +133,38 @@ void tu_sibling_exe(char *buf, size_t n, const char *name) {
   if (cut) cut[1] = '\0';
   else self[0] = '\0';
   snprintf(buf, n, "%s%s.exe", self, name);
+
+int tu_peek_u32(const char *name, size_t offset, uint32_t *out) {
+  wchar_t wname[64];
+  HANDLE h;
+  void *base;
+  swprintf(wname, 64, L"Local\\%hs", name);
+  h = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
+  if (h == NULL) return -1;
+  base = MapViewOfFile(h, FILE_MAP_READ, 0, 0, offset + 4);
+  CloseHandle(h);
+  if (base == NULL) return -1;
+  *out = __atomic_load_n((const uint32_t *)((char *)base + offset),
+                         __ATOMIC_SEQ_CST);
+  UnmapViewOfFile(base);
+  return 0;
+}
+
+int tu_sigint_pid(long pid) {
+  (void)pid;
+  return -1;
+
+int tu_write_raw(intptr_t handle, const void *buf, size_t n) {
+  /* A named pipe end opened overlapped: an OVERLAPPED write, waited for. */
+  OVERLAPPED ov;
+  DWORD done = 0;
+  BOOL ok;
+  memset(&ov, 0, sizeof ov);
+  ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (ov.hEvent == NULL) return -1;
+  ok = WriteFile((HANDLE)handle, buf, (DWORD)n, NULL, &ov);
+  if (!ok && GetLastError() == ERROR_IO_PENDING) ok = TRUE;
+  ok = ok && GetOverlappedResult((HANDLE)handle, &ov, &done, TRUE);
+  CloseHandle(ov.hEvent);
+  return ok && done == n ? 0 : -1;
 }

@@ -44,6 +44,14 @@ void tu_exit(int code);
  * with `prefix`; -1 where there is no such place to look. */
 int tu_count_shm(const char *prefix);
 
+/* White-box peek: read the 32-bit word at `offset` in the shared memory
+ * object `name` (an mproc object's segment), as another process sees it;
+ * 0 on success. For tests that must know a waiter is asleep. */
+int tu_peek_u32(const char *name, size_t offset, uint32_t *out);
+
+/* Send SIGINT to a process (POSIX); -1 where there is no such signal. */
+int tu_sigint_pid(long pid);
+
 /* Make a descriptor non-blocking (O_NONBLOCK) where that exists, as a
  * caller's own poll loop would; 0 if done, -1 where it does not apply. */
 int tu_set_nonblocking(intptr_t handle);
@@ -65,6 +73,9 @@ extern volatile int tu_sigint_seen;
 /* The path of an executable next to this test program (".exe" added on
  * Windows). */
 void tu_sibling_exe(char *buf, size_t n, const char *name);
+/* Write raw bytes to a connection's OS handle (a socket on POSIX, an
+ * overlapped named pipe on Windows), bypassing the framing; 0 on success. */
+int tu_write_raw(intptr_t handle, const void *buf, size_t n);
 
 /* setenv where the platform has it. */
 void tu_setenv(const char *name, const char *value);

@@ -78,24 +78,49 @@ MPROC_EXTERN int mproc_queue_put(mproc_queue *q, const void *msg, size_t len,
  * Take the oldest message into `buf` (capacity `cap`), storing its length
  * in *len. If it does not fit, returns MPROC_EBUFSIZE with the size needed
  * in *len and leaves the message in the queue (Python's BufferTooShort,
- * without losing the message).
+ * without losing the message). On every other failure *len is 0 (and the
+ * contents of `buf` are unspecified).
  * Errors: MPROC_EEMPTY (nothing by the deadline), MPROC_EBUFSIZE,
- * MPROC_ECLOSED, MPROC_EINVAL (NULL len, NULL buf with cap > 0).
+ * MPROC_ECLOSED, MPROC_EINVAL (NULL len, NULL buf with cap > 0, NaN
+ * timeout).
+ * Thread-safety: any thread, any process.
+ * Ownership: `buf` stays the caller's.
  */
 MPROC_EXTERN int mproc_queue_get(mproc_queue *q, void *buf, size_t cap,
                                  size_t *len, double timeout);
 
-/** As mproc_queue_get into a malloc'd buffer (*msg; free() it; NULL for
- *  an empty message). */
+/**
+ * As mproc_queue_get into a buffer it allocates (*msg; NULL for an empty
+ * message). On any failure *msg is NULL and *len is 0, so freeing *msg
+ * after a failed call is harmless.
+ * Errors: as mproc_queue_get, but never MPROC_EBUFSIZE; MPROC_ENOMEM when
+ * the message cannot be allocated (it stays in the queue); MPROC_EINVAL
+ * for a NULL msg.
+ * Thread-safety: any thread, any process.
+ * Ownership: the caller owns *msg and releases it with free().
+ */
 MPROC_EXTERN int mproc_queue_get_alloc(mproc_queue *q, void **msg,
                                        size_t *len, double timeout);
 
-/** Messages in the queue now (a snapshot; Python's qsize()). */
+/**
+ * Messages in the queue now (a snapshot; Python's qsize()).
+ * Errors (negative): MPROC_ECLOSED on a closed handle (Python raises
+ * there), MPROC_EINVAL for NULL.
+ * Thread-safety: any thread, any process.
+ */
 MPROC_EXTERN long mproc_queue_qsize(const mproc_queue *q);
-/** 1 if the queue holds no message now, else 0 (a snapshot; empty()). */
+/**
+ * 1 if the queue holds no message now, else 0 (a snapshot; empty()).
+ * Errors (negative): as mproc_queue_qsize.
+ * Thread-safety: any thread, any process.
+ */
 MPROC_EXTERN int mproc_queue_empty(const mproc_queue *q);
-/** 1 if maxsize messages are in the queue now, else 0 (always 0 without
- *  a maxsize; a snapshot, as Python's full()). */
+/**
+ * 1 if maxsize messages are in the queue now, else 0 (always 0 without
+ * a maxsize; a snapshot, as Python's full()).
+ * Errors (negative): as mproc_queue_qsize.
+ * Thread-safety: any thread, any process.
+ */
 MPROC_EXTERN int mproc_queue_full(const mproc_queue *q);
 
 /** JoinableQueue: one put's task is finished. Errors: MPROC_ESTATE when
@@ -103,18 +128,43 @@ MPROC_EXTERN int mproc_queue_full(const mproc_queue *q);
  *  kind of queue. */
 MPROC_EXTERN int mproc_queue_task_done(mproc_queue *q);
 /** JoinableQueue: wait until every put has had its task_done. Returns 0,
- *  or MPROC_ETIMEDOUT. */
+ *  or MPROC_ETIMEDOUT, or MPROC_ECLOSED (this handle is, or was while
+ *  waiting, closed). task_done works on a closed handle, so a task taken
+ *  before the close can still be finished. */
 MPROC_EXTERN int mproc_queue_join(mproc_queue *q, double timeout);
 
-/** This handle puts and gets no more (later calls: MPROC_ECLOSED). Other
- *  handles, and what was put, are unaffected. Closing twice is harmless. */
+/**
+ * Close this handle: it puts and gets no more. Later put, get, get_alloc,
+ * join, qsize, empty and full on it return MPROC_ECLOSED, and calls
+ * blocked on it in other threads of this process return MPROC_ECLOSED:
+ * those waiting for a message, for room or for join at once, those
+ * waiting for a queue lock another handle holds within about 0.1 s. Other
+ * handles (here and in other processes) and what was put are unaffected.
+ * A put woken in the middle of a streamed message delivers nothing (the
+ * next producer removes its pieces); a get woken there loses that one
+ * message, as when a consumer dies there. Closing twice is harmless.
+ * Close does not free: it returns once every blocked call has been woken,
+ * not once they have returned, and the handle stays valid until
+ * mproc_queue_free.
+ * Errors: MPROC_EINVAL for NULL.
+ * Thread-safety: any thread, also while others are blocked on the handle
+ * (the way to end their waits).
+ * Ownership: the handle is still the caller's, to free.
+ */
 MPROC_EXTERN int mproc_queue_close(mproc_queue *q);
 /** The queue's name, for mproc_queue_open in another process. Owned by
  *  the queue; valid until it is freed. */
 MPROC_EXTERN const char *mproc_queue_name(const mproc_queue *q);
 /** Ring capacity in bytes. */
 MPROC_EXTERN size_t mproc_queue_capacity(const mproc_queue *q);
-/** Release this process's hold (see mproc_shm_close). NULL is a no-op. */
+/**
+ * Release this handle and this process's hold (see mproc_shm_close). NULL
+ * is a no-op.
+ * Thread-safety: must not race with any other call on the same handle:
+ * to stop threads blocked on it, mproc_queue_close it, join those
+ * threads, then free.
+ * Ownership: q is invalid afterwards.
+ */
 MPROC_EXTERN void mproc_queue_free(mproc_queue *q);
 
 #ifdef __cplusplus

@@ -14,6 +14,11 @@
  * blocks, 0 polls, a negative value means 0; expiry returns
  * MPROC_ETIMEDOUT.
  *
+ * Interrupting: mproc_interrupt() (async-signal-safe) makes every blocking
+ * wait of this process return MPROC_EINTR — for a program whose own SIGINT
+ * handler (or Windows console handler) wants Ctrl-C to end waits cleanly.
+ * Polls (timeout 0) and acquires that need not wait are not interrupted.
+ *
  * Owner death: a process that dies holding a Lock or RLock never deadlocks
  * the others. The next acquirer gets the lock with MPROC_EOWNERDEAD: it
  * holds it, and the state the lock protects may be half-updated; repair it
@@ -57,8 +62,16 @@ MPROC_EXTERN int mproc_lock_open(mproc_lock **out, const char *name);
  * MPROC_ETIMEDOUT, or MPROC_EOWNERDEAD (acquired; the previous owner died
  * holding it). Acquiring a Lock the caller holds waits (it is not
  * recursive), as in Python.
+ * Errors: MPROC_EINVAL (NULL, a NaN timeout — also when the lock is
+ * free), MPROC_EINTR (mproc_interrupt() during the wait; not acquired).
  */
 MPROC_EXTERN int mproc_lock_acquire(mproc_lock *l, double timeout);
+/** 1 if any process or thread holds the lock, 0 if it is free (a
+ *  snapshot: Python 3.14's Lock.locked()). A lock whose owner died counts
+ *  as held until the next acquire takes it over.
+ *  Errors: MPROC_EINVAL if l is NULL.
+ *  Thread-safety: any thread. Ownership: none. */
+MPROC_EXTERN int mproc_lock_locked(const mproc_lock *l);
 /** Release; any process or thread may release, as in Python.
  *  Errors: MPROC_ESTATE if it is not held. */
 MPROC_EXTERN int mproc_lock_release(mproc_lock *l);
@@ -76,12 +89,22 @@ MPROC_EXTERN int mproc_rlock_new(mproc_rlock **out,
 /** Open an RLock by name (made by mproc_rlock_new in any process).
  *  Errors: MPROC_ENOENT, MPROC_EINVAL (a name of another kind). */
 MPROC_EXTERN int mproc_rlock_open(mproc_rlock **out, const char *name);
-/** As mproc_lock_acquire; the owner may acquire again (counted). */
+/** As mproc_lock_acquire (MPROC_EINVAL for a NaN timeout, MPROC_EINTR);
+ *  the owner may acquire again (counted). */
 MPROC_EXTERN int mproc_rlock_acquire(mproc_rlock *l, double timeout);
 /** Release once. Errors: MPROC_EPERM if the caller is not the owner. */
 MPROC_EXTERN int mproc_rlock_release(mproc_rlock *l);
 /** How many times the calling thread holds it (0 if it is not the owner). */
 MPROC_EXTERN int mproc_rlock_count(const mproc_rlock *l);
+/** 1 if the calling thread owns the RLock, else 0 (Python's
+ *  RLock._is_owned()). Errors: MPROC_EINVAL if l is NULL.
+ *  Thread-safety: any thread (the answer is about the caller).
+ *  Ownership: none. */
+MPROC_EXTERN int mproc_rlock_is_owned(const mproc_rlock *l);
+/** 1 if any thread of any process holds the RLock, 0 if it is free (a
+ *  snapshot: Python 3.14's RLock.locked()). Errors: MPROC_EINVAL if l is
+ *  NULL. Thread-safety: any thread. Ownership: none. */
+MPROC_EXTERN int mproc_rlock_locked(const mproc_rlock *l);
 /** The RLock's name, for mproc_rlock_open. Owned by the RLock. */
 MPROC_EXTERN const char *mproc_rlock_name(const mproc_rlock *l);
 /** Close this handle and free it. NULL is a no-op. */
@@ -101,7 +124,8 @@ MPROC_EXTERN int mproc_sem_new(mproc_sem **out, long value, int bounded,
  *  of another kind). */
 MPROC_EXTERN int mproc_sem_open(mproc_sem **out, const char *name);
 /** Decrement, waiting up to `timeout` while the value is 0. Returns 0 or
- *  MPROC_ETIMEDOUT. */
+ *  MPROC_ETIMEDOUT. Errors: MPROC_EINVAL (NULL, NaN timeout), MPROC_EINTR
+ *  (mproc_interrupt() during the wait). */
 MPROC_EXTERN int mproc_sem_acquire(mproc_sem *s, double timeout);
 /** Increment and wake one waiter. Errors: MPROC_ERANGE when a bounded
  *  semaphore would exceed its initial value, or the value would overflow. */
@@ -137,9 +161,13 @@ MPROC_EXTERN int mproc_cond_release(mproc_cond *c);
  * Release the lock, wait for a notify or `timeout`, re-acquire the lock
  * (fully, for an RLock held recursively). Returns 0 when notified,
  * MPROC_ETIMEDOUT, or MPROC_EOWNERDEAD from the re-acquire. Like any
- * condition variable it may return 0 spuriously; loop on your predicate or
- * use mproc_cond_wait_for.
- * Errors: MPROC_EPERM if the caller does not hold the lock.
+ * condition variable it may return 0 spuriously (rarely: a wait that
+ * begins just after a notify may take that notify's wake-up while an older
+ * waiter waits on); loop on your predicate or use mproc_cond_wait_for.
+ * The lock is held again on every return but MPROC_EPERM / MPROC_EINVAL.
+ * Errors: MPROC_EPERM if the caller does not hold the lock; MPROC_EINTR
+ * (mproc_interrupt(); the lock is re-acquired); MPROC_ERANGE with 65535
+ * waiters.
  */
 MPROC_EXTERN int mproc_cond_wait(mproc_cond *c, double timeout);
 /** Wait until pred(arg) returns non-zero or `timeout` passes; returns 0
@@ -147,7 +175,8 @@ MPROC_EXTERN int mproc_cond_wait(mproc_cond *c, double timeout);
  *  whenever pred runs. */
 MPROC_EXTERN int mproc_cond_wait_for(mproc_cond *c, int (*pred)(void *arg),
                                      void *arg, double timeout);
-/** Wake up to n waiters (the lock must be held: MPROC_EPERM otherwise). */
+/** Wake up to n waiters: at most n waits inside mproc_cond_wait return
+ *  for it (the lock must be held: MPROC_EPERM otherwise). */
 MPROC_EXTERN int mproc_cond_notify(mproc_cond *c, int n);
 /** Wake every waiter (the lock must be held: MPROC_EPERM otherwise). */
 MPROC_EXTERN int mproc_cond_notify_all(mproc_cond *c);
@@ -164,13 +193,16 @@ MPROC_EXTERN int mproc_event_new(mproc_event **out,
 /** Open an Event by name. Errors: MPROC_ENOENT, MPROC_EINVAL (a name of
  *  another kind). */
 MPROC_EXTERN int mproc_event_open(mproc_event **out, const char *name);
-/** Set the flag and wake every waiter. */
+/** Set the flag and wake every waiter: every wait under way at the set
+ *  returns 0, even if mproc_event_clear() follows at once. */
 MPROC_EXTERN int mproc_event_set(mproc_event *e);
 /** Clear the flag. */
 MPROC_EXTERN int mproc_event_clear(mproc_event *e);
 /** 1 if set, 0 if not (a snapshot). */
 MPROC_EXTERN int mproc_event_is_set(const mproc_event *e);
-/** Wait until set. Returns 0 (set) or MPROC_ETIMEDOUT. */
+/** Wait until set (or set and cleared again meanwhile). Returns 0 or
+ *  MPROC_ETIMEDOUT. Errors: MPROC_EINVAL, MPROC_EINTR (mproc_interrupt()
+ *  during the wait). */
 MPROC_EXTERN int mproc_event_wait(mproc_event *e, double timeout);
 /** The Event's name, for mproc_event_open. Owned by the Event. */
 MPROC_EXTERN const char *mproc_event_name(const mproc_event *e);
@@ -204,10 +236,18 @@ MPROC_EXTERN void mproc_barrier_set_action(mproc_barrier *b,
 /**
  * Wait until all parties have arrived. Returns the arrival index
  * (0..parties-1, unique per round), or MPROC_EBROKEN if the barrier is or
- * becomes broken (reset, abort, or another party's timeout), or
- * MPROC_ETIMEDOUT — which also breaks the barrier for every waiter, as in
+ * becomes broken (reset, abort, or another party's timeout — also one of
+ * these while the last party runs the action: then that party gets
+ * MPROC_EBROKEN too), or MPROC_ETIMEDOUT when fewer than all parties
+ * arrived in time — which also breaks the barrier for every waiter, as in
  * Python (so a party that died makes the others fail by their timeouts
- * instead of hanging forever).
+ * instead of hanging forever). A party whose timeout expires while the
+ * action runs arrived in time: it gets MPROC_EBROKEN. A waiter of a round
+ * that was reset gets MPROC_EBROKEN however late it runs: after a reset,
+ * new arrivals wait (within their timeout) until every waiter of before
+ * the reset has left.
+ * Errors: MPROC_EINTR (mproc_interrupt(); it breaks the barrier, as a
+ * timeout does), MPROC_EINVAL.
  */
 MPROC_EXTERN int mproc_barrier_wait(mproc_barrier *b, double timeout);
 /** Return to the empty state; current waiters get MPROC_EBROKEN. */
@@ -224,6 +264,36 @@ MPROC_EXTERN int mproc_barrier_parties(const mproc_barrier *b);
 MPROC_EXTERN const char *mproc_barrier_name(const mproc_barrier *b);
 /** Close this handle and free it. NULL is a no-op. */
 MPROC_EXTERN void mproc_barrier_free(mproc_barrier *b);
+
+/* ---- Interrupting waits ------------------------------------------------- */
+
+/**
+ * Make every blocking mproc wait of this process return MPROC_EINTR
+ * promptly: the waits blocked now, in every thread, and every wait that
+ * would block from now on, until mproc_interrupt_clear(). Covered: the
+ * acquires and waits of this header (Lock, RLock, Semaphore, Condition,
+ * Event, Barrier). A wait that need not block (a free lock, a set event,
+ * timeout 0) is not interrupted. A Condition wait re-acquires its lock
+ * before it returns MPROC_EINTR; an interrupted Barrier wait breaks the
+ * barrier.
+ *
+ * Async-signal-safe: call it from a SIGINT handler (on Windows from a
+ * console control handler, which runs in a thread of its own). A thread
+ * asleep in the kernel is woken at once; one that the signal caught on its
+ * way into the kernel returns within 0.25 s (0.1 s with semaphore
+ * parking: Windows, MPROC_WAIT_FALLBACK).
+ * Thread-safety: any thread, any time. Ownership: none.
+ */
+MPROC_EXTERN void mproc_interrupt(void);
+/** End the interrupt: blocking waits block again. Returns 1 if an
+ *  interrupt was pending, else 0. Call it once the threads that must see
+ *  the interrupt have seen it (a wait woken by it returns MPROC_EINTR even
+ *  after the clear; one that had not yet blocked does not).
+ *  Async-signal-safe. Thread-safety: any thread. Ownership: none. */
+MPROC_EXTERN int mproc_interrupt_clear(void);
+/** 1 while an interrupt is pending, else 0. Async-signal-safe.
+ *  Thread-safety: any thread. Ownership: none. */
+MPROC_EXTERN int mproc_interrupted(void);
 
 #ifdef __cplusplus
 }

@@ -42,3 +42,8 @@ void mproc__os_wake(mproc__os_park *p, _Atomic uint32_t *addr, int n) {
   (void)p;
   syscall(SYS_futex, addr, FUTEX_WAKE, n, NULL, NULL, 0);
 }
+
+/* FUTEX_WAKE is one system call: async-signal-safe. */
+void mproc__os_wake_intr(mproc__os_park *p, _Atomic uint32_t *addr) {
+  mproc__os_wake(p, addr, INT32_MAX);
+}

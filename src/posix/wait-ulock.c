@@ -113,3 +113,10 @@ void mproc__os_wake(mproc__os_park *p, _Atomic uint32_t *addr, int n) {
   __ulock_wake(UL_COMPARE_AND_WAIT_SHARED | (n == 1 ? 0 : ULF_WAKE_ALL),
                (void *)(uintptr_t)addr, 0);
 }
+
+/* A sleeper has looked the functions up already (park_open, wait): the
+ * wake is then one system call, async-signal-safe. */
+void mproc__os_wake_intr(mproc__os_park *p, _Atomic uint32_t *addr) {
+  if (!os_sync.looked) return;
+  mproc__os_wake(p, addr, INT32_MAX);
+}
