@@ -390,7 +390,19 @@ bad:
  * copied by the fork, while the copied pipe ends are still whole; close
  * every other copied end (mproc__conn_fork_child); drop what this process
  * itself was given (the copies are its parent's hold); adopt the list. */
+static int fork_child_adopt(const mproc_pass *pass, size_t n);
+
 int mproc__pass_fork_child(const mproc_pass *pass, size_t n) {
+  /* The common start passes nothing: no table, no stack to touch (each
+   * page a new process touches costs it a fault). */
+  if (n == 0 && n_inherited == 0) {
+    mproc__conn_fork_child(NULL, 0);
+    return 0;
+  }
+  return fork_child_adopt(pass, n);
+}
+
+static int fork_child_adopt(const mproc_pass *pass, size_t n) {
   mproc__pass_seg segs[MPROC_PASS_MAX][MPROC__PASS_SEGS];
   mproc_conn *keep[MPROC_PASS_MAX] = {NULL};
   uint32_t kind[MPROC_PASS_MAX];
