@@ -9,7 +9,7 @@
  * c. 1 MiB messages one way: GB/s (10^9 bytes).
  *
  * Rows: an mproc duplex Pipe (the child's end passed through
- * mproc_process_opts.conns); a raw SOCK_STREAM socketpair with the same
+ * mproc_process_opts.pass); a raw SOCK_STREAM socketpair with the same
  * framing (a u64 length and the bytes in one sendmsg; the reader reads
  * the length, then the bytes: what mproc does, without the library); and
  * Python's multiprocessing.Pipe (bench/pipe.py, send_bytes/recv_bytes).
@@ -205,6 +205,7 @@ out:
 static double round_of(int k, int s) {
   mproc_conn *a = NULL, *b = NULL;
   mproc_process_opts o;
+  mproc_pass pass;
   mproc_process *p = NULL;
   int sv[2] = {-1, -1}, code = -1;
   end e = {NULL, -1};
@@ -214,8 +215,9 @@ static double round_of(int k, int s) {
   o.method = MPROC_START_FORK;
   if (k == K_MPROC) {
     if (mproc_pipe(1, &a, &b) != 0) return -1;
-    o.conns = &b;
-    o.n_conns = 1;
+    pass = MPROC_PASS(b);
+    o.pass = &pass;
+    o.n_pass = 1;
     e.c = a;
   } else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     return -1;

@@ -1,6 +1,6 @@
 /* A Semaphore limiting how many processes work at once, the pattern the
  * Python documentation describes for Semaphore ("limit the number of
- * concurrent accesses"):
+ * concurrent accesses"), in Python's shape: no join, nothing kept.
  *
  *   def worker(sem, active, i):
  *       with sem:
@@ -9,17 +9,15 @@
  *           with active.get_lock(): active.value -= 1
  *   sem = Semaphore(2); active = Value('i', 0)
  *   for i in range(6): Process(target=worker, args=(sem, active, i)).start()
+ *
+ * Both objects travel in the pass list; the parent drops its handles right
+ * after the starts. An optional argument picks the start method (1 fork,
+ * 2 forkserver, 3 spawn).
  */
 #include <stdio.h>
-#include <string.h>
+#include <stdlib.h>
 
 #include <mproc.h>
-
-typedef struct job {
-  char sem[MPROC_SHM_NAME_MAX + 1];
-  char active[MPROC_SHM_NAME_MAX + 1];
-  int i;
-} job;
 
 static int add(mproc_array *v, int d) {
   mproc_rlock *l = mproc_array_get_lock(v);
@@ -31,16 +29,19 @@ static int add(mproc_array *v, int d) {
 }
 
 static int worker(const void *arg, size_t len) {
-  const job *j = arg;
+  int i = *(const int *)arg, now;
   mproc_sem *sem;
   mproc_array *active;
-  int now;
   (void)len;
-  if (mproc_sem_open(&sem, j->sem) || mproc_array_open(&active, j->active))
+  if (mproc_inherited(0, MPROC_KIND_SEM, &sem) ||
+      mproc_inherited(1, MPROC_KIND_ARRAY, &active)) {
+    fprintf(stderr, "worker %d: %s\n", i, mproc_last_error());
     return 1;
+  }
   mproc_sem_acquire(sem, MPROC_FOREVER);
   now = add(active, +1);
-  printf("worker %d: %d active\n", j->i, now);
+  printf("worker %d: %d active%s\n", i, now,
+         now > 2 ? " -- too many at once" : "");
   fflush(stdout);
   {
     volatile unsigned spin; /* a little work, as time.sleep(0.01) */
@@ -56,31 +57,30 @@ static int worker(const void *arg, size_t len) {
 MPROC_TASK(worker);
 
 int main(int argc, char **argv) {
-  mproc_process *p[6];
   mproc_sem *sem;
   mproc_array *active;
-  job j;
-  int i, failed = 0;
+  mproc_pass pass[2];
+  mproc_process_opts opts = {0};
+  int i;
   mproc_init(argc, argv);
+  if (argc > 1) mproc_set_start_method((mproc_start_method)atoi(argv[1]));
   if (mproc_sem_new(&sem, 2, 0, NULL) ||
       mproc_value_new(&active, 'i', NULL, NULL))
     return 1;
-  memset(&j, 0, sizeof j);
-  strcpy(j.sem, mproc_sem_name(sem));
-  strcpy(j.active, mproc_array_name(active));
+  pass[0] = MPROC_PASS(sem);
+  pass[1] = MPROC_PASS(active);
+  opts.pass = pass;
+  opts.n_pass = 2;
   for (i = 0; i < 6; i++) {
-    j.i = i;
-    mproc_process_new(&p[i], worker, &j, sizeof j, NULL);
-    mproc_process_start(p[i]);
-  }
-  for (i = 0; i < 6; i++) {
-    int code = -1;
-    mproc_process_join(p[i], MPROC_FOREVER);
-    mproc_process_exitcode(p[i], &code);
-    failed |= code != 0;
-    mproc_process_free(p[i]);
+    mproc_process *p;
+    if (mproc_process_new(&p, worker, &i, sizeof i, &opts) ||
+        mproc_process_start(p)) {
+      fprintf(stderr, "start: %s\n", mproc_last_error());
+      return 1;
+    }
+    mproc_process_free(p); /* joined at exit, as in Python */
   }
   mproc_sem_free(sem);
   mproc_array_free(active);
-  return failed;
+  return 0;
 }

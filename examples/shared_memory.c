@@ -13,9 +13,12 @@
  *   shm_a.close()
  *   shm_a.unlink()
  *
- * Here the second attachment is a child process.
+ * Here the second attachment is a child process, given the segment in its
+ * pass list (opening by name, as shm_b does, is for unrelated processes).
+ * An optional argument picks the start method.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mproc.h>
@@ -23,8 +26,8 @@
 static int attach(const void *arg, size_t len) {
   mproc_shm *b;
   unsigned char *buf;
-  (void)len;
-  if (mproc_shm_open(&b, arg) != 0) return 1;
+  (void)arg, (void)len;
+  if (mproc_inherited(0, MPROC_KIND_SHM, &b) != 0) return 1;
   buf = mproc_shm_buf(b);
   printf("child sees: %d %d %d %d %d\n", buf[0], buf[1], buf[2], buf[3],
          buf[4]);
@@ -38,12 +41,17 @@ int main(int argc, char **argv) {
   unsigned char init[5] = {22, 33, 44, 55, 100};
   mproc_shm *a;
   mproc_process *p;
+  mproc_pass pass[1];
+  mproc_process_opts opts = {0};
   int code = -1;
   mproc_init(argc, argv);
+  if (argc > 1) mproc_set_start_method((mproc_start_method)atoi(argv[1]));
   if (mproc_shm_new(&a, 10, NULL) != 0) return 1;
   memcpy(mproc_shm_buf(a), init, 5);
-  mproc_process_new(&p, attach, mproc_shm_name(a),
-                    strlen(mproc_shm_name(a)) + 1, NULL);
+  pass[0] = MPROC_PASS(a);
+  opts.pass = pass;
+  opts.n_pass = 1;
+  mproc_process_new(&p, attach, NULL, 0, &opts);
   mproc_process_start(p);
   mproc_process_join(p, MPROC_FOREVER);
   mproc_process_exitcode(p, &code);

@@ -14,25 +14,25 @@
  *       print(num.value)
  *       print(arr[:])
  *
- * In C the child gets the two objects' names and opens them.
+ * In C the two objects go in the child's pass list (Python's args) and the
+ * child takes them ready to use, under every start method; the parent may
+ * drop its own handles once the start returns (it keeps them here to print
+ * the result). A pointer in the argument bytes would not do: under spawn
+ * the child is a new program image where the address means nothing.
+ * An optional argument picks the start method.
  */
 #include <stdio.h>
-#include <string.h>
+#include <stdlib.h>
 
 #include <mproc.h>
 
-typedef struct names {
-  char num[MPROC_SHM_NAME_MAX + 1];
-  char arr[MPROC_SHM_NAME_MAX + 1];
-} names;
-
 static int f(const void *arg, size_t len) {
-  const names *n = arg;
   mproc_array *num, *arr;
   int32_t *a;
   size_t i;
-  (void)len;
-  if (mproc_array_open(&num, n->num) || mproc_array_open(&arr, n->arr))
+  (void)arg, (void)len;
+  if (mproc_inherited(0, MPROC_KIND_ARRAY, &num) ||
+      mproc_inherited(1, MPROC_KIND_ARRAY, &arr))
     return 1;
   *(double *)mproc_array_ptr(num) = 3.1415927;
   a = mproc_array_ptr(arr);
@@ -48,19 +48,22 @@ int main(int argc, char **argv) {
   int32_t range[10];
   mproc_array *num, *arr;
   mproc_process *p;
-  names n;
+  mproc_pass pass[2];
+  mproc_process_opts opts = {0};
   int i, code = -1;
   mproc_init(argc, argv);
+  if (argc > 1) mproc_set_start_method((mproc_start_method)atoi(argv[1]));
   for (i = 0; i < 10; i++) range[i] = i;
   if (mproc_value_new(&num, 'd', &zero, NULL) ||
       mproc_array_new(&arr, 'i', 10, range, NULL)) {
     fprintf(stderr, "%s\n", mproc_last_error());
     return 1;
   }
-  memset(&n, 0, sizeof n);
-  strcpy(n.num, mproc_array_name(num));
-  strcpy(n.arr, mproc_array_name(arr));
-  if (mproc_process_new(&p, f, &n, sizeof n, NULL) ||
+  pass[0] = MPROC_PASS(num);
+  pass[1] = MPROC_PASS(arr);
+  opts.pass = pass;
+  opts.n_pass = 2;
+  if (mproc_process_new(&p, f, NULL, 0, &opts) ||
       mproc_process_start(p) || mproc_process_join(p, MPROC_FOREVER) ||
       mproc_process_exitcode(p, &code) || code != 0) {
     fprintf(stderr, "child failed: %s\n", mproc_last_error());

@@ -7,6 +7,7 @@
 #include "mproc/export.h"
 #include "mproc/version.h"
 #include "mproc/error.h"
+#include "mproc/pass.h"
 #include "mproc/process.h"
 #include "mproc/shared.h"
 #include "mproc/sync.h"

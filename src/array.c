@@ -46,14 +46,22 @@ static void array_init(void *state, void *arg) {
   st->raw = a->raw;
 }
 
-static void finish(mproc_array *a) {
+static void array_attach(void *h) {
+  mproc_array *a = h;
   a->st = mproc__obj_state(&a->obj);
   mproc__rlock_borrow(&a->lock, &a->obj, &a->st->lock);
 }
 
+const mproc__kind_ops mproc__array_ops = {MPROC__KIND_ARRAY,
+                                          sizeof(mproc_array),
+                                          array_attach,
+                                          NULL,
+                                          NULL,
+                                          NULL,
+                                          NULL};
+
 int mproc_array_new(mproc_array **out, char typecode, size_t n,
                     const void *init, const mproc_value_opts *opts) {
-  mproc_array *a;
   mproc_shm_opts so;
   array_init_arg arg;
   size_t item = mproc_typecode_size(typecode);
@@ -68,8 +76,6 @@ int mproc_array_new(mproc_array **out, char typecode, size_t n,
   if (n > ((size_t)1 << 46) / item)
     return mproc__err(MPROC_ERANGE, "%zu items of %zu bytes is too large",
                       n, item);
-  a = calloc(1, sizeof *a);
-  if (a == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
   memset(&so, 0, sizeof so);
   if (opts) {
     so.name = opts->name;
@@ -79,33 +85,14 @@ int mproc_array_new(mproc_array **out, char typecode, size_t n,
   arg.raw = opts && opts->raw;
   arg.n = n;
   arg.item = item;
-  rc = mproc__obj_create(&a->obj, MPROC__KIND_ARRAY, n * item, &so,
-                         array_init, &arg);
-  if (rc < 0) {
-    free(a);
-    return rc;
-  }
-  finish(a);
-  if (init) memcpy(mproc__obj_data(&a->obj), init, n * item);
-  *out = a;
-  return 0;
+  rc = mproc__kind_make(MPROC__KIND_ARRAY, out, n * item, &so, array_init,
+                        &arg);
+  if (rc == 0 && init) memcpy(mproc__obj_data(&(*out)->obj), init, n * item);
+  return rc;
 }
 
 int mproc_array_open(mproc_array **out, const char *name) {
-  mproc_array *a;
-  int rc;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
-  *out = NULL;
-  a = calloc(1, sizeof *a);
-  if (a == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = mproc__obj_open(&a->obj, name, MPROC__KIND_ARRAY);
-  if (rc < 0) {
-    free(a);
-    return rc;
-  }
-  finish(a);
-  *out = a;
-  return 0;
+  return mproc__kind_open(MPROC__KIND_ARRAY, out, name);
 }
 
 void *mproc_array_ptr(const mproc_array *a) {
@@ -129,8 +116,4 @@ mproc_rlock *mproc_array_get_lock(mproc_array *a) {
   return &a->lock;
 }
 
-void mproc_array_free(mproc_array *a) {
-  if (a == NULL) return;
-  mproc__obj_close(&a->obj);
-  free(a);
-}
+void mproc_array_free(mproc_array *a) { mproc__kind_free(a); }

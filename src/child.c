@@ -6,9 +6,9 @@
  *   u32 magic, u32 version, i64 parent pid, u32 daemon, u32 start method,
  *   u32 len + name, u32 len + identity, u32 len + task name,
  *   u32 len + the parent's name,
- *   u32 count + count x u32 connection flags, u64 len + argument bytes.
- * The connections' handles travel beside the message, the backend's way
- * (mproc__child_received_handles), in the same order.
+ *   the pass list (pass.c's section), u64 len + argument bytes.
+ * The passed handles travel beside the message, the backend's way
+ * (mproc__child_received_handles), in the pass list's order.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +20,7 @@
 #include "process-internal.h"
 
 #define BOOT_MAGIC 0x3142504du /* "MPB1" */
-#define BOOT_VERSION 3u
+#define BOOT_VERSION 4u
 
 static char current_name[MPROC_NAME_MAX + 1] = "MainProcess";
 static char current_identity[MPROC__IDENTITY_MAX];
@@ -80,6 +80,7 @@ static void become(const char *name, const char *identity, long parent,
 /* The target has returned: join our own children as Python's child does
  * before it exits, then hand the code to the backend's _exit. */
 static int finish(int code) {
+  mproc__pass_release(); /* what the target did not take */
   mproc__exit_children();
   return code;
 }
@@ -90,27 +91,27 @@ void mproc__child_after_fork(void) {
   mproc__conn_reset_after_fork();
 }
 
-/* The connections handed over beside the bootstrap message. */
-static mproc_handle received[MPROC_CONN_PASS_MAX];
+/* The handles handed over beside the bootstrap message. */
+static mproc_handle received[MPROC__HANDLES_MAX];
 static size_t n_received;
 
 void mproc__child_received_handles(const mproc_handle *h, size_t n) {
   size_t i;
-  if (n > MPROC_CONN_PASS_MAX) n = MPROC_CONN_PASS_MAX;
+  if (n > MPROC__HANDLES_MAX) n = MPROC__HANDLES_MAX;
   for (i = 0; i < n; i++) received[i] = h[i];
   n_received = n;
 }
 
 int mproc__child_run_fork(void *fork_ctx) {
   mproc_process *p = fork_ctx;
-  mproc_handle h[MPROC_CONN_PASS_MAX];
-  uint32_t flags[MPROC_CONN_PASS_MAX];
-  size_t i;
-  /* The same descriptors, open here: fork copied them. Checked at start. */
-  for (i = 0; i < p->n_conns; i++)
-    (void)mproc__conn_pass_info(p->conns[i], &h[i], &flags[i]);
-  mproc__conn_fork_child(p->conns, p->n_conns);
-  mproc__conn_set_inherited(h, flags, p->n_conns);
+  /* The objects and ends passed, from the copies fork made (checked at
+   * start); every other copied end is closed. */
+  int rc = mproc__pass_fork_child(p->pass, p->n_pass);
+  if (rc < 0) {
+    fprintf(stderr, "mproc: process \"%s\": %s\n", p->name,
+            mproc_last_error());
+    return MPROC__BOOT_EXIT;
+  }
   become(p->name, p->identity, p->creator_pid, p->daemon, p->method,
          current_name);
   return finish(p->target(p->arg, p->arg_len));
@@ -149,7 +150,7 @@ int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
   const char *task = NULL;
   int64_t parent = mproc__os_getpid();
   uint64_t arg_len = p->arg_len;
-  size_t need, i;
+  size_t need;
   wbuf w;
   int rc = mproc__task_lookup((mproc_fnptr)p->target, &task);
 
@@ -162,8 +163,9 @@ int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
                       "function (or call mproc_task_register)",
                       p->name, mproc_start_method_name(p->method));
   need = 5 * 4 + 8 + 4 * 4 + strlen(p->name) + strlen(p->identity) +
-         strlen(task) + strlen(current_name) + 4 + 4 * p->n_conns + 8 +
-         ARG_ALIGN + p->arg_len;
+         strlen(task) + strlen(current_name) +
+         mproc__pass_encoded_size(p->passing, p->n_pass) + 8 + ARG_ALIGN +
+         p->arg_len;
   w.p = calloc(1, need);
   w.n = 0;
   if (w.p == NULL)
@@ -179,13 +181,7 @@ int mproc__boot_encode(const mproc_process *p, void **out, size_t *len) {
   put_str(&w, p->identity);
   put_str(&w, task);
   put_str(&w, current_name);
-  put_u32(&w, (uint32_t)p->n_conns);
-  for (i = 0; i < p->n_conns; i++) {
-    mproc_handle h;
-    uint32_t flags = 0;
-    (void)mproc__conn_pass_info(p->conns[i], &h, &flags); /* checked */
-    put_u32(&w, flags);
-  }
+  w.n += mproc__pass_encode(p->passing, p->n_pass, w.p + w.n);
   put(&w, &arg_len, sizeof arg_len);
   w.n += arg_padding(w.n); /* zeroed by calloc */
   if (p->arg_len) put(&w, p->arg, p->arg_len);
@@ -254,20 +250,15 @@ int mproc__boot_peek_header(const void *msg, size_t len,
   return 0;
 }
 
-/* The connection flags, matched with the handles the backend received. */
-static int take_conns(rbuf *r) {
-  uint32_t flags[MPROC_CONN_PASS_MAX];
-  uint32_t i, n = take_u32(r);
-  if (n > MPROC_CONN_PASS_MAX) r->bad = 1;
-  for (i = 0; i < n && !r->bad; i++) flags[i] = take_u32(r);
+/* The pass list: its objects adopted with the handles that came. */
+static int take_pass(rbuf *r) {
+  size_t used = 0;
+  int rc;
   if (r->bad) return 0; /* reported with the rest of the message */
-  if (n != n_received)
-    return mproc__err(MPROC_EBOOTSTRAP,
-                      "the parent passed %u connections but %zu handles "
-                      "arrived",
-                      (unsigned)n, n_received);
-  mproc__conn_set_inherited(received, flags, n);
-  return 0;
+  rc = mproc__pass_decode(r->p + r->at, r->n - r->at, &used, received,
+                          n_received);
+  r->at += used;
+  return rc;
 }
 
 int mproc__child_boot(const void *msg, size_t len, int *exitcode) {
@@ -289,18 +280,21 @@ int mproc__child_boot(const void *msg, size_t len, int *exitcode) {
   take_str(&r, identity, sizeof identity);
   take_str(&r, task, sizeof task);
   take_str(&r, parent_name, sizeof parent_name);
-  rc = take_conns(&r);
+  rc = take_pass(&r);
   if (rc < 0) return rc;
   s = take(&r, sizeof arg_len);
   if (s) memcpy(&arg_len, s, sizeof arg_len);
   take(&r, arg_padding(r.at));
-  if (r.bad || arg_len != r.n - r.at) return bad_message(len);
-  arg = arg_len ? r.p + r.at : NULL;
-  if (mproc_start_method_name((mproc_start_method)method) == NULL)
+  if (r.bad || arg_len != r.n - r.at ||
+      mproc_start_method_name((mproc_start_method)method) == NULL) {
+    mproc__pass_release();
     return bad_message(len);
+  }
+  arg = arg_len ? r.p + r.at : NULL;
   rc = mproc__task_clash(task);
+  target = rc < 0 ? NULL : (mproc_target)mproc__task_find(task);
+  if (target == NULL) mproc__pass_release();
   if (rc < 0) return mproc__err(MPROC_EBOOTSTRAP, "%s", mproc_last_error());
-  target = (mproc_target)mproc__task_find(task);
   if (target == NULL)
     return mproc__err(MPROC_EBOOTSTRAP,
                       "process \"%s\": task \"%s\" is not registered in the "

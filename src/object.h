@@ -27,16 +27,17 @@
 #define MPROC__HOLDERS 128
 #define MPROC__STATE_OFFSET 1024
 
+/* The public mproc_kind values (mproc/pass.h); kept in segment headers. */
 enum mproc__kind {
-  MPROC__KIND_SHM = 1,
-  MPROC__KIND_ARRAY,
-  MPROC__KIND_LOCK,
-  MPROC__KIND_RLOCK,
-  MPROC__KIND_SEM,
-  MPROC__KIND_COND,
-  MPROC__KIND_EVENT,
-  MPROC__KIND_BARRIER,
-  MPROC__KIND_QUEUE
+  MPROC__KIND_SHM = MPROC_KIND_SHM,
+  MPROC__KIND_ARRAY = MPROC_KIND_ARRAY,
+  MPROC__KIND_LOCK = MPROC_KIND_LOCK,
+  MPROC__KIND_RLOCK = MPROC_KIND_RLOCK,
+  MPROC__KIND_SEM = MPROC_KIND_SEM,
+  MPROC__KIND_COND = MPROC_KIND_COND,
+  MPROC__KIND_EVENT = MPROC_KIND_EVENT,
+  MPROC__KIND_BARRIER = MPROC_KIND_BARRIER,
+  MPROC__KIND_QUEUE = MPROC_KIND_QUEUE
 };
 
 #define MPROC__FLAG_NO_TRACK 1u
@@ -74,6 +75,66 @@ int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind);
 void mproc__obj_close(mproc__obj *o);
 /** Remove the name now. */
 int mproc__obj_unlink(mproc__obj *o);
+
+/* ---- passing to a child (shm.c, pass.c) ------------------------------------
+ * A passed object travels as one or two segments (a Condition brings its
+ * lock): each its name and the OS handles the child needs (Windows: the
+ * mapping and the parking semaphores; none on POSIX, where the child
+ * reopens the name). In the parent the handles are the parent's, in the
+ * child the values it received. */
+#define MPROC__PASS_SEGS 2
+#define MPROC__SEG_HANDLES (1 + MPROC__PARK_SEMS)
+typedef struct mproc__pass_seg {
+  char name[MPROC_SHM_NAME_MAX + 1];
+  uint32_t flags; /* a pipe end's flags */
+  uint32_t nh;
+  mproc_handle h[MPROC__SEG_HANDLES];
+} mproc__pass_seg;
+
+/** Describe the object for a child: MPROC_ECLOSED when closed. */
+int mproc__obj_pass(const mproc__obj *o, mproc__pass_seg *seg);
+/** Count process `pid` among the holders (the child's hold, taken by the
+ *  parent before the start returns; idempotent). */
+void mproc__obj_hold_for(mproc__obj *o, long pid);
+/** In the child: open what the parent passed, as the holder it was
+ *  counted as (no second slot). */
+int mproc__obj_adopt(mproc__obj *o, const mproc__pass_seg *seg,
+                     uint32_t kind);
+
+/* ---- the kind table (pass.c) -----------------------------------------------
+ * Every shareable kind's handle begins with its mproc__obj (an RLock's
+ * with the one it owns). Generic make/open/adopt/free allocate the handle,
+ * create, open or adopt the object, and let `attach` point the handle's
+ * fields into the state; kinds with more than one object or no header
+ * (Condition, shared memory, pipe ends) give their own pass hooks. */
+typedef struct mproc__kind_ops {
+  uint32_t kind;
+  size_t handle_size;
+  void (*attach)(void *h); /* after create, open or adopt; may be NULL */
+  /* Pass hooks, NULL for the generic one-object ones. */
+  int (*pass)(const void *h, mproc__pass_seg *segs, size_t *nseg);
+  void (*hold)(const void *h, long pid);
+  int (*adopt)(void **out, const mproc__pass_seg *segs, size_t nseg);
+  void (*free)(void *h); /* NULL: close the object, free the handle */
+} mproc__kind_ops;
+
+const mproc__kind_ops *mproc__kind_ops_of(uint32_t kind);
+/** Make a new object of `kind`; `out` is the address of the typed handle
+ *  pointer (mproc_lock **, ...), set to NULL on failure. */
+int mproc__kind_make(uint32_t kind, void *out, size_t data_size,
+                     const mproc_shm_opts *opts, mproc__obj_init init,
+                     void *arg);
+/** Open the object `name` of `kind`. */
+int mproc__kind_open(uint32_t kind, void *out, const char *name);
+/** In a child: adopt one passed object of `kind` (a one-object kind). */
+int mproc__kind_adopt(uint32_t kind, void *out, const mproc__pass_seg *seg);
+/** Close the object and free the handle (NULL: no-op). */
+void mproc__kind_free(void *h);
+
+/* The kinds' entries, defined next to their code. */
+extern const mproc__kind_ops mproc__shm_ops, mproc__array_ops,
+    mproc__lock_ops, mproc__rlock_ops, mproc__sem_ops, mproc__cond_ops,
+    mproc__event_ops, mproc__barrier_ops, mproc__queue_ops;
 
 static inline void *mproc__obj_state(const mproc__obj *o) {
   return (char *)o->seg.base + MPROC__STATE_OFFSET;
@@ -130,6 +191,8 @@ int mproc__lockword_acquire(mproc__obj *o, _Atomic uint32_t *w,
 int mproc__lockword_acquire_intr(mproc__obj *o, _Atomic uint32_t *w,
                                  double timeout);
 int mproc__lockword_release(mproc__obj *o, _Atomic uint32_t *w);
+/** A Lock's object (Condition passes it along). */
+mproc__obj *mproc__lock_obj(const mproc_lock *l);
 /** Whether the calling process holds a Lock (Condition's check). */
 int mproc__lock_held_by_me(const mproc_lock *l);
 /** Acquire without limit, not interruptible (Condition's re-acquire). */

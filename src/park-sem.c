@@ -215,3 +215,37 @@ void mproc__os_wake_intr(mproc__os_park *p, _Atomic uint32_t *addr) {
     mproc__pause(32);
   }
 }
+
+size_t mproc__os_park_pass(const mproc__os_park *p, mproc_handle *h) {
+  size_t n = 0;
+  int i;
+  if (p == NULL) return 0;
+  for (i = 0; i < MPROC__PARK_SEMS; i++) {
+    h[n] = mproc__os_sem_pass(p->sem[i]);
+    if (h[n] != MPROC_NO_HANDLE) n++;
+  }
+  return n == MPROC__PARK_SEMS ? n : 0; /* all, or reopened by name */
+}
+
+int mproc__os_park_adopt(mproc__os_park **out, const char *name,
+                         mproc__park_words *words, const mproc_handle *h,
+                         size_t n) {
+  mproc__os_park *p;
+  int rc = 0, i;
+  if (n == 0) return mproc__os_park_open(out, name, words, 0);
+  if (n != MPROC__PARK_SEMS)
+    return mproc__err(MPROC_EBOOTSTRAP, "object \"%s\" came with %zu "
+                                        "parking handles, not %d",
+                      name, n, MPROC__PARK_SEMS);
+  p = calloc(1, sizeof *p);
+  if (p == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  for (i = 0; i < MPROC__PARK_SEMS && rc == 0; i++)
+    rc = mproc__os_sem_adopt(&p->sem[i], h[i]);
+  if (rc < 0) {
+    mproc__os_park_close(p);
+    return rc;
+  }
+  p->w = words;
+  *out = p;
+  return 0;
+}

@@ -96,8 +96,6 @@ void mproc__conn_fork_lock(void) { reg_lock(); }
 
 void mproc__conn_fork_unlock(void) { reg_unlock(); }
 
-static void close_untaken(void);
-
 void mproc__conn_reset_after_fork(void) {
   mproc__forklock_after_fork(&reg_lock_);
 }
@@ -108,7 +106,6 @@ void mproc__conn_fork_child(mproc_conn *const *keep, size_t n) {
   /* Held at the fork by the thread that forked us (this one): made anew.
    * Nothing else is written when there is nothing to close. */
   mproc__forklock_after_fork(&reg_lock_);
-  close_untaken();
   if (reg == NULL) return;
   for (c = reg; c; c = next) {
     next = c->next;
@@ -520,81 +517,38 @@ int mproc__conn_pass_info(const mproc_conn *c, mproc_handle *h,
   return 0;
 }
 
-/* The connections this process was given: filled once, before the target
- * runs, by child.c. A fixed table: a fork child fills it without the
- * allocator. */
-static struct {
-  mproc_handle h;
-  uint32_t flags;
-  int taken;
-} inherited[MPROC_CONN_PASS_MAX];
-static size_t n_inherited;
-
-void mproc__conn_set_inherited(const mproc_handle *h, const uint32_t *flags,
-                               size_t n) {
-  size_t i;
-  /* Nothing stored when nothing changes: a fork child that gets no
-   * connection then takes no page fault here. */
-  if (n == 0 && n_inherited == 0) return;
-  if (n > MPROC_CONN_PASS_MAX) n = MPROC_CONN_PASS_MAX;
-  for (i = 0; i < n; i++) {
-    inherited[i].h = h[i];
-    inherited[i].flags = flags[i];
-    inherited[i].taken = 0;
-  }
-  n_inherited = n;
-}
-
-size_t mproc_conn_inherited_count(void) { return n_inherited; }
-
-int mproc_conn_inherited(size_t i, mproc_conn **out) {
+/* A pipe end a parent passed (pass.c, when the child takes it). */
+int mproc__conn_adopt(mproc_handle h, uint32_t flags, mproc_conn **out) {
   mproc__os_conn *os = NULL;
-  mproc_conn *c;
+  mproc_conn *c = calloc(1, sizeof *c);
   int rc;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "inherited: out is NULL");
   *out = NULL;
-  if (i >= n_inherited)
-    return mproc__err(MPROC_ENOENT, "inherited: connection %zu was not "
-                                    "passed; this process has %zu",
-                      i, n_inherited);
-  if (inherited[i].taken)
-    return mproc__err(MPROC_ESTATE, "inherited: connection %zu was taken "
-                                    "already",
-                      i);
-  c = calloc(1, sizeof *c);
   if (c == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory for a connection");
   /* Adopted and listed under the list's lock, as mproc_pipe's. */
   reg_lock();
-  rc = inherited[i].taken ? MPROC_ESTATE
-                          : mproc__os_conn_adopt(inherited[i].h, &os);
+  rc = mproc__os_conn_adopt(h, &os);
   if (rc == 0) {
     c->os = os;
-    c->flags = inherited[i].flags;
+    c->flags = flags;
     reg_link(c);
-    inherited[i].taken = 1;
   }
   reg_unlock();
   if (rc < 0) {
     free(c);
-    if (rc == MPROC_ESTATE)
-      return mproc__err(rc, "inherited: connection %zu was taken already",
-                        i);
     return rc;
   }
   *out = c;
   return 0;
 }
 
-/* In a fork child: the ends this process was given and has not taken are
- * on no list; close them, so the child does not keep them open. */
-static void close_untaken(void) {
-  size_t i;
-  for (i = 0; i < n_inherited; i++) {
-    mproc__os_conn *os = NULL;
-    if (inherited[i].taken) continue;
-    inherited[i].taken = 1;
-    if (mproc__os_conn_adopt(inherited[i].h, &os) == 0)
-      mproc__os_conn_close(os);
-  }
+/* A passed end the child never took: closed, so it does not keep the
+ * pipe open. */
+void mproc__conn_discard(mproc_handle h) {
+  mproc__os_conn *os = NULL;
+  if (mproc__os_conn_adopt(h, &os) == 0) mproc__os_conn_close(os);
+}
+
+int mproc_conn_inherited(size_t i, mproc_conn **out) {
+  return mproc_inherited(i, MPROC_KIND_CONN, out);
 }

@@ -282,6 +282,20 @@ void mproc__os_shm_close(mproc__os_shm *s);
 /** Remove the name; 0 if it is already gone. */
 int mproc__os_shm_unlink(const char *name);
 
+/* Passing a segment to a child (src/pass.c). Where the kernel counts
+ * handles (Windows) the child must get a handle of its own before the
+ * start returns, or the segment may go with the parent's last one: pass
+ * gives that handle. Where names live until unlinked (POSIX) it gives
+ * MPROC_NO_HANDLE and the child reopens the name (its hold is its pid in
+ * the holder tables). adopt maps what the child received: the handle, or
+ * the name when it is MPROC_NO_HANDLE; it owns the handle from then on. */
+mproc_handle mproc__os_shm_pass(const mproc__os_shm *s);
+int mproc__os_shm_adopt(mproc__os_shm *s, const char *name, mproc_handle h);
+
+/** Most OS handles one start hands to a child (pipe ends, and on Windows
+ *  the mappings and parking semaphores of the objects passed). */
+#define MPROC__HANDLES_MAX 320
+
 /** 1 if a process with this id exists, 0 if not (its holds are void). */
 int mproc__os_pid_alive(long pid);
 
@@ -327,6 +341,15 @@ int mproc__os_park_open(mproc__os_park **out, const char *name,
                         mproc__park_words *words, int create);
 void mproc__os_park_close(mproc__os_park *p);
 void mproc__os_park_unlink(const char *name);
+/** The handles a child needs for this parking place (as
+ *  mproc__os_shm_pass): up to MPROC__PARK_SEMS into h; returns how many,
+ *  0 when the child reopens it by name. */
+size_t mproc__os_park_pass(const mproc__os_park *p, mproc_handle *h);
+/** Open the parking place of an object a parent passed, from the n
+ *  handles it passed (n == 0: by name). Owns the handles. */
+int mproc__os_park_adopt(mproc__os_park **out, const char *name,
+                         mproc__park_words *words, const mproc_handle *h,
+                         size_t n);
 
 /** Sleep while *addr == expected, at most `timeout` (MPROC__INF: no
  *  limit). Returns 0 when woken (possibly spuriously, or because the value
@@ -369,6 +392,10 @@ int mproc__os_sem_open(mproc__os_sem **out, const char *name,
                        const char *suffix, int create);
 void mproc__os_sem_close(mproc__os_sem *s);
 void mproc__os_sem_unlink(const char *name, const char *suffix);
+/** The handle a child needs (Windows), MPROC_NO_HANDLE to reopen by name
+ *  (POSIX); adopt wraps a passed handle. */
+mproc_handle mproc__os_sem_pass(const mproc__os_sem *s);
+int mproc__os_sem_adopt(mproc__os_sem **out, mproc_handle h);
 /** Take one unit, waiting at most `timeout` (MPROC__INF: no limit); 0 or
  *  MPROC_ETIMEDOUT (also for a wait the backend had to cut short). */
 int mproc__os_sem_wait(mproc__os_sem *s, double timeout);

@@ -60,7 +60,7 @@ static void list_remove(mproc_process *p) {
 
 static void release(mproc_process *p) {
   free(p->arg);
-  free(p->conns);
+  free(p->pass);
   free(p);
 }
 
@@ -99,40 +99,6 @@ static void reap_detached_locked(void) {
   }
 }
 
-static int check_conns(const mproc_process_opts *opts) {
-  size_t i;
-  if (opts == NULL || opts->n_conns == 0) return 0;
-  if (opts->conns == NULL)
-    return mproc__err(MPROC_EINVAL, "conns is NULL but n_conns is %zu",
-                      opts->n_conns);
-  if (opts->n_conns > MPROC_CONN_PASS_MAX)
-    return mproc__err(MPROC_ERANGE, "%zu connections to pass; the limit is "
-                                    "%d",
-                      opts->n_conns, MPROC_CONN_PASS_MAX);
-  for (i = 0; i < opts->n_conns; i++) {
-    size_t j;
-    if (opts->conns[i] == NULL)
-      return mproc__err(MPROC_EINVAL, "conns[%zu] is NULL", i);
-    for (j = 0; j < i; j++)
-      if (opts->conns[j] == opts->conns[i])
-        return mproc__err(MPROC_EINVAL, "conns[%zu] repeats conns[%zu]", i,
-                          j);
-  }
-  return 0;
-}
-
-/* The handles of the connections to pass, checked (open, not midway
- * through a message). */
-static int conn_handles(const mproc_process *p, mproc_handle *h) {
-  size_t i;
-  for (i = 0; i < p->n_conns; i++) {
-    uint32_t flags;
-    int rc = mproc__conn_pass_info(p->conns[i], &h[i], &flags);
-    if (rc < 0) return rc;
-  }
-  return 0;
-}
-
 int mproc_process_new(mproc_process **out, mproc_target target,
                       const void *arg, size_t len,
                       const mproc_process_opts *opts) {
@@ -148,7 +114,7 @@ int mproc_process_new(mproc_process **out, mproc_target target,
     return mproc__err(MPROC_EINVAL, "process target is NULL");
   if (arg == NULL && len > 0)
     return mproc__err(MPROC_EINVAL, "arg is NULL but len is %zu", len);
-  rc = check_conns(opts);
+  rc = opts ? mproc__pass_check(opts->pass, opts->n_pass) : 0;
   if (rc < 0) return rc;
   if (name) {
     name_len = strlen(name);
@@ -177,11 +143,11 @@ int mproc_process_new(mproc_process **out, mproc_target target,
     if (p->arg == NULL) goto nomem;
     memcpy(p->arg, arg, len);
   }
-  if (opts && opts->n_conns > 0) {
-    p->conns = malloc(opts->n_conns * sizeof *p->conns);
-    if (p->conns == NULL) goto nomem;
-    memcpy(p->conns, opts->conns, opts->n_conns * sizeof *p->conns);
-    p->n_conns = opts->n_conns;
+  if (opts && opts->n_pass > 0) {
+    p->pass = malloc(opts->n_pass * sizeof *p->pass);
+    if (p->pass == NULL) goto nomem;
+    memcpy(p->pass, opts->pass, opts->n_pass * sizeof *p->pass);
+    p->n_pass = opts->n_pass;
   }
   p->arg_len = len;
   p->target = target;
@@ -202,6 +168,7 @@ int mproc_process_new(mproc_process **out, mproc_target target,
 
 nomem:
   if (p) free(p->arg);
+  if (p) free(p->pass);
   free(p);
   return mproc__err(MPROC_ENOMEM, "out of memory for a %zu-byte argument",
                     len);
@@ -251,13 +218,7 @@ static int check_started(mproc_process *p, const char *what) {
   return 0;
 }
 
-int mproc_process_start(mproc_process *p) {
-  mproc_handle handles[MPROC_CONN_PASS_MAX];
-  mproc__start st;
-  void *boot = NULL;
-  size_t boot_len = 0;
-  int rc, by_fork;
-
+static int start_checks(const mproc_process *p) {
   if (p == NULL) return mproc__err(MPROC_EINVAL, "process is NULL");
   if (p->is_parent) return not_for_parent(p, "start");
   if (p->state == MPROC__CLOSED)
@@ -271,37 +232,59 @@ int mproc_process_start(mproc_process *p) {
     return mproc__err(MPROC_EPERM,
                       "daemonic processes are not allowed to have children "
                       "(as in Python)");
-  rc = conn_handles(p, handles);
+  if (p->method != MPROC_START_FORK && !mproc__initialized())
+    return mproc__err(MPROC_ENOTINIT,
+                      "the %s start method needs mproc_init(argc, argv) "
+                      "at the top of main()",
+                      mproc_start_method_name(p->method));
+  return 0;
+}
+
+/* Start through the backend with the boot message and pass list made. */
+static int start_child(mproc_process *p, mproc__start *st) {
+  int rc, by_fork = p->method == MPROC_START_FORK;
+  p->creator_pid = mproc__os_getpid();
+  /* fork: the child's copy of the open connections must be whole. */
+  if (by_fork) mproc__conn_fork_lock();
+  rc = mproc__os_proc_start(&p->os, st);
+  if (by_fork) mproc__conn_fork_unlock();
+  if (rc < 0) return rc;
+  /* The child's hold on what it was passed, before we return: the caller
+   * may drop its own handles next. (Asking a forkserver child's pid waits
+   * for the server's answer; without a pass list it is asked on need.) */
+  if (p->n_pass > 0)
+    mproc__pass_hold(p->pass, p->n_pass, mproc__os_proc_pid(p->os));
+  return 0;
+}
+
+int mproc_process_start(mproc_process *p) {
+  mproc__start st;
+  void *boot = NULL;
+  size_t boot_len = 0;
+  int rc = start_checks(p);
+
+  if (rc < 0) return rc;
+  rc = mproc__pass_prepare(p->pass, p->n_pass, &p->passing);
   if (rc < 0) return rc;
   memset(&st, 0, sizeof st);
   st.method = p->method;
-  st.handles = handles;
-  st.n_handles = p->n_conns;
+  st.handles = mproc__pass_handles(p->passing, &st.n_handles);
   if (p->method == MPROC_START_FORK) {
     st.fork_ctx = p;
   } else {
-    if (!mproc__initialized())
-      return mproc__err(MPROC_ENOTINIT,
-                        "the %s start method needs mproc_init(argc, argv) "
-                        "at the top of main()",
-                        mproc_start_method_name(p->method));
     rc = mproc__boot_encode(p, &boot, &boot_len);
-    if (rc < 0) return rc;
     st.boot = boot;
     st.boot_len = boot_len;
   }
-
-  lock();
-  reap_detached_locked();
-  unlock();
-
-  p->creator_pid = mproc__os_getpid();
-  /* fork: the child's copy of the open connections must be whole. */
-  by_fork = p->method == MPROC_START_FORK;
-  if (by_fork) mproc__conn_fork_lock();
-  rc = mproc__os_proc_start(&p->os, &st);
-  if (by_fork) mproc__conn_fork_unlock();
+  if (rc == 0) {
+    lock();
+    reap_detached_locked();
+    unlock();
+    rc = start_child(p, &st);
+  }
   free(boot);
+  mproc__pass_free(p->passing);
+  p->passing = NULL;
   if (rc < 0) return rc;
   /* The pid is asked of the backend when wanted (mproc_process_pid): a
    * forkserver start does not wait for it. */

@@ -713,19 +713,18 @@ static void queue_init(void *state, void *arg) {
   st->maxsize = a->maxsize;
 }
 
-static void attach(mproc_queue *q) {
+static void attach(void *h) {
+  mproc_queue *q = h;
   q->st = mproc__obj_state(&q->obj);
   q->ring = mproc__obj_data(&q->obj);
   q->mask = q->st->capacity - 1;
 }
 
 int mproc_queue_new(mproc_queue **out, const mproc_queue_opts *opts) {
-  mproc_queue *q;
   mproc_shm_opts so;
   qinit a;
   size_t cap = opts && opts->capacity ? opts->capacity : (size_t)1 << 20;
   size_t pow2 = 4096;
-  int rc;
   if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
   *out = NULL;
   a.kind = opts ? (uint32_t)opts->kind : MPROC_QUEUE;
@@ -742,43 +741,24 @@ int mproc_queue_new(mproc_queue **out, const mproc_queue_opts *opts) {
     return mproc__err(MPROC_ERANGE, "queue capacity %zu is over 1 GiB", cap);
   while (pow2 < cap) pow2 <<= 1;
   a.capacity = (uint32_t)pow2;
-  q = calloc(1, sizeof *q);
-  if (q == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
   memset(&so, 0, sizeof so);
   if (opts) {
     so.name = opts->name;
     so.no_track = opts->no_track;
   }
-  rc = mproc__obj_create(&q->obj, MPROC__KIND_QUEUE, pow2, &so, queue_init,
-                         &a);
-  if (rc < 0) {
-    free(q);
-    return rc;
-  }
-  attach(q);
-  *out = q;
-  return 0;
+  return mproc__kind_make(MPROC__KIND_QUEUE, out, pow2, &so, queue_init, &a);
 }
 
 int mproc_queue_open(mproc_queue **out, const char *name) {
-  mproc_queue *q;
-  int rc;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
-  *out = NULL;
-  q = calloc(1, sizeof *q);
-  if (q == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = mproc__obj_open(&q->obj, name, MPROC__KIND_QUEUE);
-  if (rc < 0) {
-    free(q);
-    return rc;
-  }
-  attach(q);
-  *out = q;
-  return 0;
+  return mproc__kind_open(MPROC__KIND_QUEUE, out, name);
 }
 
-void mproc_queue_free(mproc_queue *q) {
-  if (q == NULL) return;
-  mproc__obj_close(&q->obj);
-  free(q);
-}
+const mproc__kind_ops mproc__queue_ops = {MPROC__KIND_QUEUE,
+                                          sizeof(mproc_queue),
+                                          attach,
+                                          NULL,
+                                          NULL,
+                                          NULL,
+                                          NULL};
+
+void mproc_queue_free(mproc_queue *q) { mproc__kind_free(q); }

@@ -252,10 +252,52 @@ void mproc__reg_publish(const mproc__reg_ref *ref) {
   atomic_store(&reg->e[ref->idx].state, LIVE);
 }
 
+static int has_holder(const reg_entry *e, int32_t pid) {
+  int32_t r;
+  for (r = e->holders; r != 0; r = reg->h[r - 1].next)
+    if (reg->h[r - 1].pid == pid) return 1;
+  return 0;
+}
+
+void mproc__reg_hold_for(const mproc__reg_ref *ref, long pid) {
+  int32_t id = (int32_t)((uint32_t)pid & MPROC__LOCK_PID);
+  reg_entry *e;
+  if (reg == NULL || pid <= 0) return;
+  lock();
+  e = entry_of(ref);
+  if (e && atomic_load(&e->state) == LIVE && !has_holder(e, id))
+    (void)add_holder(e, id); /* no record left: uncounted, as with open */
+  unlock();
+}
+
 int mproc__reg_attach(const char *name, mproc__reg_ref *ref) {
+  return mproc__reg_attach_as(name, ref, 0);
+}
+
+/* A child adopting a passed segment waits for the record its parent adds
+ * right after the start (see shm.c's wait_for_slot for why). */
+static void wait_for_record(const char *name) {
+  int32_t me = (int32_t)mproc__self_id();
+  int tries, removing = 0, found = 0;
+  for (tries = 0; tries < 10000 && !found; tries++) {
+    int32_t i;
+    lock();
+    i = find(name, &removing);
+    found = i < 0 || has_holder(&reg->e[i], me);
+    unlock();
+    if (found) break;
+    if (tries < 100)
+      mproc__os_yield();
+    else
+      uv_sleep(1);
+  }
+}
+
+int mproc__reg_attach_as(const char *name, mproc__reg_ref *ref, int adopt) {
   int removing = 0, rc = MPROC__REG_ABSENT;
   int32_t i, dead = 0;
   if (!mproc__reg_ready()) return MPROC__REG_ABSENT;
+  if (adopt) wait_for_record(name);
   lock();
   i = find(name, &removing);
   if (i >= 0 && atomic_load(&reg->e[i].state) == CREATING &&
@@ -271,7 +313,8 @@ int mproc__reg_attach(const char *name, mproc__reg_ref *ref) {
     reg_entry *e = &reg->e[i];
     if (atomic_load(&e->state) == CREATING) {
       rc = MPROC__REG_BUSY;
-    } else if (add_holder(e, (int32_t)mproc__self_id()) == 0) {
+    } else if ((adopt && has_holder(e, (int32_t)mproc__self_id())) ||
+               add_holder(e, (int32_t)mproc__self_id()) == 0) {
       ref->idx = i;
       ref->gen = e->gen;
       rc = MPROC__REG_FOUND;

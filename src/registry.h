@@ -51,6 +51,12 @@ enum { MPROC__REG_FOUND = 0, MPROC__REG_ABSENT = 1, MPROC__REG_BUSY = 2 };
  *  name is opened (so a last close cannot remove it meanwhile); after the
  *  open, mproc__reg_live() tells whether the name still was this entry's. */
 int mproc__reg_attach(const char *name, mproc__reg_ref *ref);
+/** The same; `adopt`: a child taking the hold its parent took for it
+ *  (mproc__reg_hold_for) adds no second record when it finds its pid. */
+int mproc__reg_attach_as(const char *name, mproc__reg_ref *ref, int adopt);
+/** Count process `pid` as a holder of the live entry (a child's hold,
+ *  taken by its parent before the start returns); idempotent. */
+void mproc__reg_hold_for(const mproc__reg_ref *ref, long pid);
 /** Drop the caller's hold. 1 when no live holder is left: the entry is
  *  REMOVING and the caller must remove the name, then mproc__reg_drop. */
 int mproc__reg_detach(const mproc__reg_ref *ref);

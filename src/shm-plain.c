@@ -133,12 +133,14 @@ static int open_registered(mproc_shm *s, const char *name) {
   return rc;
 }
 
-static int open_plain(mproc_shm *s, const char *name) {
+/* `adopt`: a child opening a segment passed to it (its hold was taken by
+ * the parent: mproc__reg_hold_for). */
+static int open_plain(mproc_shm *s, const char *name, int adopt) {
   int rc, tries;
   strcpy(s->obj.name, name);
   /* Its creator publishes the entry right after the create. */
   for (tries = 0;; tries++) {
-    rc = mproc__reg_attach(name, &s->ref);
+    rc = mproc__reg_attach_as(name, &s->ref, adopt);
     if (rc != MPROC__REG_BUSY || tries == 2000) break;
     uv_sleep(1);
   }
@@ -169,7 +171,7 @@ int mproc_shm_open(mproc_shm **out, const char *name) {
     s->mode = SHM_OBJECT;
     rc = mproc__obj_open(&s->obj, name, MPROC__KIND_SHM);
   } else {
-    rc = open_plain(s, name);
+    rc = open_plain(s, name, 0);
   }
   if (rc < 0) {
     free(s);
@@ -244,3 +246,51 @@ int mproc_shm_close(mproc_shm *s) {
   free(s);
   return 0;
 }
+
+/* ---- passing to a child (the kind table's hooks) ------------------------- */
+
+static int shm_pass(const void *h, mproc__pass_seg *segs, size_t *nseg) {
+  const mproc_shm *s = h;
+  *nseg = 1;
+  if (s->mode == SHM_OBJECT) return mproc__obj_pass(&s->obj, segs);
+  memset(segs, 0, sizeof *segs);
+  strcpy(segs->name, s->obj.name);
+  segs->h[0] = mproc__os_shm_pass(&s->obj.seg);
+  segs->nh = segs->h[0] != MPROC_NO_HANDLE;
+  return 0;
+}
+
+/* An uncounted segment (no_track, or one the full registry left to its
+ * creator) has no holders to join: it lives as its creator decides. */
+static void shm_hold(const void *h, long pid) {
+  mproc_shm *s = (mproc_shm *)(uintptr_t)h;
+  if (s->mode == SHM_OBJECT) mproc__obj_hold_for(&s->obj, pid);
+  if (s->mode == SHM_REG) mproc__reg_hold_for(&s->ref, pid);
+}
+
+static int shm_adopt(void **out, const mproc__pass_seg *segs, size_t nseg) {
+  mproc_shm *s;
+  int rc;
+  (void)nseg;
+  s = calloc(1, sizeof *s);
+  if (s == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  if (!mproc__reg_ready()) {
+    s->mode = SHM_OBJECT;
+    rc = mproc__obj_adopt(&s->obj, segs, MPROC__KIND_SHM);
+  } else {
+    rc = open_plain(s, segs->name, 1);
+  }
+  if (rc < 0) {
+    free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+static void shm_free(void *h) { mproc_shm_close(h); }
+
+const mproc__kind_ops mproc__shm_ops = {MPROC__KIND_SHM, sizeof(mproc_shm),
+                                        NULL,     shm_pass,
+                                        shm_hold, shm_adopt,
+                                        shm_free};

@@ -111,25 +111,59 @@ static void table_unlock(mproc__hdr *h) {
   mproc__pidlock_release(&h->table_lock);
 }
 
-/* Register this process (table locked). 0 or MPROC_ENOENT when the object
- * is being removed. A full table leaves the process unregistered: the
- * object then outlives it until the tracker's sweep. */
-static int table_add(mproc__obj *o) {
-  mproc__hdr *h = o->hdr;
-  long me = mproc__os_getpid();
-  int i;
-  if (atomic_load(&h->unlinked))
-    return mproc__err(MPROC_ENOENT, "shared object \"%s\" is being removed",
-                      o->name);
+/* Count `pid` as a holder (table locked): its slot if it has one already
+ * and `reuse`, else a free one (a slot whose pid is dead counts as free).
+ * A full table leaves it uncounted: the object then outlives it until the
+ * tracker's sweep. */
+static void table_put(mproc__hdr *h, long pid, int reuse) {
+  int i, free_slot = -1;
   for (i = 0; i < MPROC__HOLDERS; i++) {
     int32_t p = atomic_load(&h->holders[i]);
-    if (p == 0 || (p != me && !mproc__os_pid_alive(p))) {
-      atomic_store(&h->holders[i], (int32_t)me);
-      o->holder_pid = me;
-      return 0;
+    if (reuse && p == (int32_t)pid) return;
+    if (free_slot < 0 && (p == 0 || (p != pid && !mproc__os_pid_alive(p)))) {
+      free_slot = i;
+      if (!reuse) break;
     }
   }
+  if (free_slot >= 0) atomic_store(&h->holders[free_slot], (int32_t)pid);
+}
+
+/* Register this process (table locked). 0 or MPROC_ENOENT when the object
+ * is being removed. `adopt`: a child taking the hold its parent took for
+ * it (mproc__obj_hold_for) — no second slot, and no ENOENT: that hold
+ * kept the object. */
+static int table_add(mproc__obj *o, int adopt) {
+  mproc__hdr *h = o->hdr;
+  long me = mproc__os_getpid();
+  if (!adopt && atomic_load(&h->unlinked))
+    return mproc__err(MPROC_ENOENT, "shared object \"%s\" is being removed",
+                      o->name);
+  table_put(h, me, adopt);
+  o->holder_pid = me;
   return 0;
+}
+
+static int table_has(mproc__hdr *h, long pid) {
+  int i;
+  for (i = 0; i < MPROC__HOLDERS; i++)
+    if (atomic_load(&h->holders[i]) == (int32_t)pid) return 1;
+  return 0;
+}
+
+/* A child adopting a passed object waits (table unlocked) for the slot its
+ * parent writes right after the start: were the child to write its own,
+ * a child that ends before the parent gets there would leave a slot the
+ * parent then fills with its pid, counted until that pid is reaped. Only
+ * a parent that never gets there (killed in between; then we die too)
+ * costs the wait, after which the child counts itself. */
+static void wait_for_slot(mproc__hdr *h) {
+  long me = mproc__os_getpid();
+  int tries;
+  for (tries = 0; tries < 10000 && !table_has(h, me); tries++)
+    if (tries < 100)
+      mproc__os_yield();
+    else
+      uv_sleep(1);
 }
 
 /* Whether a live process other than `except` holds it (table locked). */
@@ -235,7 +269,7 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
     }
   }
   if (init) init(mproc__obj_state(o), arg);
-  table_add(o);
+  table_add(o, 0);
   atomic_store(&o->hdr->ready, 1);
   return 0;
 }
@@ -248,9 +282,48 @@ const char *mproc__kind_name(uint32_t kind) {
   return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }
 
+/* Check a freshly mapped segment is a ready object of `kind`, and open
+ * its parking place (from the passed handles when `seg`). */
+static int check_mapped(mproc__obj *o, uint32_t kind,
+                        const mproc__pass_seg *seg) {
+  mproc__hdr *h = o->hdr = o->seg.base;
+  int spins;
+  /* The creator publishes `ready` last; it is between two instructions. */
+  for (spins = 0; !atomic_load(&h->ready) && spins < 2000; spins++)
+    uv_sleep(1);
+  if (!atomic_load(&h->ready) || h->magic != MPROC__OBJ_MAGIC ||
+      o->seg.size < mproc__os_page_size())
+    return mproc__err(MPROC_EINVAL, "\"%s\" is not an mproc shared object",
+                      o->name);
+  if (h->kind != kind)
+    return mproc__err(MPROC_EINVAL, "\"%s\" is a %s, not a %s", o->name,
+                      mproc__kind_name(h->kind), mproc__kind_name(kind));
+  if (seg && seg->nh > 1)
+    return mproc__os_park_adopt(&o->park, o->name, &h->park, seg->h + 1,
+                                seg->nh - 1);
+  return mproc__os_park_open(&o->park, o->name, &h->park, 0);
+}
+
+static int open_mapped(mproc__obj *o, uint32_t kind,
+                       const mproc__pass_seg *seg) {
+  int rc = check_mapped(o, kind, seg);
+  if (rc < 0) goto fail;
+  if (seg) wait_for_slot(o->hdr);
+  table_lock(o->hdr);
+  rc = table_add(o, seg != NULL);
+  table_unlock(o->hdr);
+  if (rc < 0) {
+    mproc__os_park_close(o->park);
+    goto fail;
+  }
+  return 0;
+fail:
+  mproc__os_shm_close(&o->seg);
+  return rc;
+}
+
 int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind) {
-  mproc__hdr *h;
-  int rc = mproc__check_name(name), spins;
+  int rc = mproc__check_name(name);
   if (rc < 0) return rc;
   if (mproc__reg_has(name))
     return mproc__err(MPROC_EINVAL, "\"%s\" is a shared memory, not a %s",
@@ -261,34 +334,43 @@ int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind) {
   if (rc == MPROC_ENOENT)
     return mproc__err(rc, "no shared object named \"%s\"", name);
   if (rc < 0) return rc;
-  h = o->hdr = o->seg.base;
-  /* The creator publishes `ready` last; it is between two instructions. */
-  for (spins = 0; !atomic_load(&h->ready) && spins < 2000; spins++)
-    uv_sleep(1);
-  if (!atomic_load(&h->ready) || h->magic != MPROC__OBJ_MAGIC ||
-      o->seg.size < mproc__os_page_size()) {
-    rc = mproc__err(MPROC_EINVAL, "\"%s\" is not an mproc shared object",
-                    name);
-    goto fail;
-  }
-  if (h->kind != kind) {
-    rc = mproc__err(MPROC_EINVAL, "\"%s\" is a %s, not a %s", name,
-                    mproc__kind_name(h->kind), mproc__kind_name(kind));
-    goto fail;
-  }
-  rc = mproc__os_park_open(&o->park, name, &h->park, 0);
-  if (rc < 0) goto fail;
-  table_lock(h);
-  rc = table_add(o);
-  table_unlock(h);
-  if (rc < 0) {
-    mproc__os_park_close(o->park);
-    goto fail;
-  }
+  return open_mapped(o, kind, NULL);
+}
+
+/* ---- passing to a child -------------------------------------------------- */
+
+int mproc__obj_pass(const mproc__obj *o, mproc__pass_seg *seg) {
+  if (o->hdr == NULL)
+    return mproc__err(MPROC_ECLOSED, "shared object \"%s\" is closed",
+                      o->name);
+  memset(seg, 0, sizeof *seg);
+  strcpy(seg->name, o->name);
+  seg->h[0] = mproc__os_shm_pass(&o->seg);
+  if (seg->h[0] == MPROC_NO_HANDLE) return 0; /* reopened by name */
+  seg->nh = 1 + (uint32_t)mproc__os_park_pass(o->park, seg->h + 1);
   return 0;
-fail:
-  mproc__os_shm_close(&o->seg);
-  return rc;
+}
+
+void mproc__obj_hold_for(mproc__obj *o, long pid) {
+  if (o->hdr == NULL || pid <= 0) return;
+  table_lock(o->hdr);
+  table_put(o->hdr, pid, 1);
+  table_unlock(o->hdr);
+}
+
+int mproc__obj_adopt(mproc__obj *o, const mproc__pass_seg *seg,
+                     uint32_t kind) {
+  int rc;
+  memset(o, 0, sizeof *o);
+  strcpy(o->name, seg->name);
+  rc = mproc__os_shm_adopt(&o->seg, seg->name,
+                           seg->nh > 0 ? seg->h[0] : MPROC_NO_HANDLE);
+  if (rc == MPROC_ENOENT)
+    return mproc__err(rc, "passed shared object \"%s\" is gone (was it "
+                          "unlinked before the child started?)",
+                      seg->name);
+  if (rc < 0) return rc;
+  return open_mapped(o, kind, seg);
 }
 
 void mproc__obj_close(mproc__obj *o) {

@@ -62,46 +62,36 @@ static void barrier_init(void *state, void *arg) {
   st->parties = (uint32_t)(intptr_t)arg;
 }
 
+static void barrier_attach(void *h) {
+  mproc_barrier *b = h;
+  b->st = mproc__obj_state(&b->obj);
+}
+
+const mproc__kind_ops mproc__barrier_ops = {MPROC__KIND_BARRIER,
+                                            sizeof(mproc_barrier),
+                                            barrier_attach,
+                                            NULL,
+                                            NULL,
+                                            NULL,
+                                            NULL};
+
 int mproc_barrier_new(mproc_barrier **out, int parties,
                       mproc_barrier_action action, void *arg,
                       const mproc_sync_opts *opts) {
-  mproc_barrier *b;
   int rc;
   if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
   *out = NULL;
   if (parties < 1 || parties > MAX_PARTIES)
     return mproc__err(MPROC_EINVAL, "barrier parties %d is outside 1..%d",
                       parties, MAX_PARTIES);
-  b = calloc(1, sizeof *b);
-  if (b == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = mproc__obj_create(&b->obj, MPROC__KIND_BARRIER, 0, opts, barrier_init,
-                         (void *)(intptr_t)parties);
-  if (rc < 0) {
-    free(b);
-    return rc;
-  }
-  b->st = mproc__obj_state(&b->obj);
-  b->action = action;
-  b->arg = arg;
-  *out = b;
-  return 0;
+  rc = mproc__kind_make(MPROC__KIND_BARRIER, out, 0, opts, barrier_init,
+                        (void *)(intptr_t)parties);
+  if (rc == 0) mproc_barrier_set_action(*out, action, arg);
+  return rc;
 }
 
 int mproc_barrier_open(mproc_barrier **out, const char *name) {
-  mproc_barrier *b;
-  int rc;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
-  *out = NULL;
-  b = calloc(1, sizeof *b);
-  if (b == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = mproc__obj_open(&b->obj, name, MPROC__KIND_BARRIER);
-  if (rc < 0) {
-    free(b);
-    return rc;
-  }
-  b->st = mproc__obj_state(&b->obj);
-  *out = b;
-  return 0;
+  return mproc__kind_open(MPROC__KIND_BARRIER, out, name);
 }
 
 void mproc_barrier_set_action(mproc_barrier *b, mproc_barrier_action action,
@@ -322,8 +312,4 @@ const char *mproc_barrier_name(const mproc_barrier *b) {
   return b ? b->obj.name : NULL;
 }
 
-void mproc_barrier_free(mproc_barrier *b) {
-  if (b == NULL) return;
-  mproc__obj_close(&b->obj);
-  free(b);
-}
+void mproc_barrier_free(mproc_barrier *b) { mproc__kind_free(b); }

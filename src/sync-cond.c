@@ -97,30 +97,87 @@ fail:
   return rc;
 }
 
-int mproc_cond_open(mproc_cond **out, const char *name) {
-  mproc_cond *c;
-  int rc;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
-  *out = NULL;
-  c = calloc(1, sizeof *c);
-  if (c == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = mproc__obj_open(&c->obj, name, MPROC__KIND_COND);
-  if (rc < 0) {
-    free(c);
-    return rc;
-  }
+static void cond_attach(void *h) {
+  mproc_cond *c = h;
   c->st = mproc__obj_state(&c->obj);
-  rc = c->st->rlock ? mproc_rlock_open(&c->rlock, c->st->lock_name)
-                    : mproc_lock_open(&c->lock, c->st->lock_name);
+}
+
+/* A condition opened or adopted takes its lock the same way: by name, or
+ * from the second passed segment. */
+static int cond_take_lock(mproc_cond **out, int rc,
+                          const mproc__pass_seg *lock_seg) {
+  mproc_cond *c = *out;
+  if (rc < 0) return rc;
+  if (lock_seg)
+    rc = mproc__kind_adopt(c->st->rlock ? MPROC__KIND_RLOCK
+                                        : MPROC__KIND_LOCK,
+                           c->st->rlock ? (void *)&c->rlock
+                                        : (void *)&c->lock,
+                           lock_seg);
+  else
+    rc = c->st->rlock ? mproc_rlock_open(&c->rlock, c->st->lock_name)
+                      : mproc_lock_open(&c->lock, c->st->lock_name);
   if (rc < 0) {
-    mproc__obj_close(&c->obj);
-    free(c);
+    mproc__kind_free(c);
+    *out = NULL;
     return rc;
   }
   c->owns_lock = 1;
-  *out = c;
   return 0;
 }
+
+int mproc_cond_open(mproc_cond **out, const char *name) {
+  int rc = mproc__kind_open(MPROC__KIND_COND, out, name);
+  return cond_take_lock(out, rc, NULL);
+}
+
+/* ---- passing to a child: the condition and its lock ---------------------- */
+
+static mproc__obj *lock_obj(const mproc_cond *c) {
+  return c->rlock ? c->rlock->obj : mproc__lock_obj(c->lock);
+}
+
+static int cond_pass(const void *h, mproc__pass_seg *segs, size_t *nseg) {
+  const mproc_cond *c = h;
+  int rc = mproc__obj_pass(&c->obj, &segs[0]);
+  *nseg = 2;
+  return rc < 0 ? rc : mproc__obj_pass(lock_obj(c), &segs[1]);
+}
+
+static void cond_hold(const void *h, long pid) {
+  mproc_cond *c = (mproc_cond *)(uintptr_t)h;
+  mproc__obj_hold_for(&c->obj, pid);
+  mproc__obj_hold_for(lock_obj(c), pid);
+}
+
+static int cond_adopt(void **out, const mproc__pass_seg *segs, size_t nseg) {
+  mproc_cond *c = calloc(1, sizeof *c);
+  int rc;
+  *out = NULL;
+  if (c == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  if (nseg != 2) {
+    free(c);
+    return mproc__err(MPROC_EBOOTSTRAP, "a passed condition came as %zu "
+                                        "objects, not 2",
+                      nseg);
+  }
+  rc = mproc__obj_adopt(&c->obj, &segs[0], MPROC__KIND_COND);
+  if (rc < 0) {
+    free(c);
+    return rc;
+  }
+  cond_attach(c);
+  rc = cond_take_lock(&c, 0, &segs[1]);
+  if (rc == 0) *out = c;
+  return rc;
+}
+
+static void cond_free(void *h) { mproc_cond_free(h); }
+
+const mproc__kind_ops mproc__cond_ops = {MPROC__KIND_COND, sizeof(mproc_cond),
+                                         cond_attach,      cond_pass,
+                                         cond_hold,        cond_adopt,
+                                         cond_free};
 
 int mproc_cond_acquire(mproc_cond *c, double timeout) {
   if (c == NULL) return mproc__err(MPROC_EINVAL, "condition is NULL");

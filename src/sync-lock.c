@@ -110,33 +110,20 @@ static void lock_init(void *state, void *arg) {
   memset(state, 0, sizeof(uint32_t));
 }
 
-static int lock_make(mproc_lock **out, const char *name,
-                     const mproc_sync_opts *opts) {
-  mproc_lock *l;
-  int rc;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
-  *out = NULL;
-  l = calloc(1, sizeof *l);
-  if (l == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = name ? mproc__obj_open(&l->obj, name, MPROC__KIND_LOCK)
-            : mproc__obj_create(&l->obj, MPROC__KIND_LOCK, 0, opts,
-                                lock_init, NULL);
-  if (rc < 0) {
-    free(l);
-    return rc;
-  }
+static void lock_attach(void *h) {
+  mproc_lock *l = h;
   l->word = mproc__obj_state(&l->obj);
-  *out = l;
-  return 0;
 }
 
+const mproc__kind_ops mproc__lock_ops = {MPROC__KIND_LOCK, sizeof(mproc_lock),
+                                         lock_attach, NULL, NULL, NULL, NULL};
+
 int mproc_lock_new(mproc_lock **out, const mproc_sync_opts *opts) {
-  return lock_make(out, NULL, opts);
+  return mproc__kind_make(MPROC__KIND_LOCK, out, 0, opts, lock_init, NULL);
 }
 
 int mproc_lock_open(mproc_lock **out, const char *name) {
-  if (name == NULL) return mproc__err(MPROC_EINVAL, "name is NULL");
-  return lock_make(out, name, NULL);
+  return mproc__kind_open(MPROC__KIND_LOCK, out, name);
 }
 
 int mproc_lock_acquire(mproc_lock *l, double timeout) {
@@ -158,10 +145,11 @@ const char *mproc_lock_name(const mproc_lock *l) {
   return l ? l->obj.name : NULL;
 }
 
-void mproc_lock_free(mproc_lock *l) {
-  if (l == NULL) return;
-  mproc__obj_close(&l->obj);
-  free(l);
+void mproc_lock_free(mproc_lock *l) { mproc__kind_free(l); }
+
+/* Used by Condition: its object, to pass it along. */
+mproc__obj *mproc__lock_obj(const mproc_lock *l) {
+  return (mproc__obj *)(uintptr_t)&l->obj;
 }
 
 /* Used by Condition: take the lock back after a wait, whatever
@@ -196,39 +184,26 @@ static int owned(const mproc_rlock *l) {
              mproc__thread_id();
 }
 
-int mproc_rlock_new(mproc_rlock **out, const mproc_sync_opts *opts) {
-  mproc_rlock *l;
-  int rc;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
-  *out = NULL;
-  l = calloc(1, sizeof *l);
-  if (l == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = mproc__obj_create(&l->own, MPROC__KIND_RLOCK, 0, opts,
-                         mproc__rlock_init_state, NULL);
-  if (rc < 0) {
-    free(l);
-    return rc;
-  }
+static void rlock_attach(void *h) {
+  mproc_rlock *l = h;
   mproc__rlock_borrow(l, &l->own, mproc__obj_state(&l->own));
-  *out = l;
-  return 0;
+}
+
+const mproc__kind_ops mproc__rlock_ops = {MPROC__KIND_RLOCK,
+                                          sizeof(mproc_rlock),
+                                          rlock_attach,
+                                          NULL,
+                                          NULL,
+                                          NULL,
+                                          NULL};
+
+int mproc_rlock_new(mproc_rlock **out, const mproc_sync_opts *opts) {
+  return mproc__kind_make(MPROC__KIND_RLOCK, out, 0, opts,
+                          mproc__rlock_init_state, NULL);
 }
 
 int mproc_rlock_open(mproc_rlock **out, const char *name) {
-  mproc_rlock *l;
-  int rc;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
-  *out = NULL;
-  l = calloc(1, sizeof *l);
-  if (l == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = mproc__obj_open(&l->own, name, MPROC__KIND_RLOCK);
-  if (rc < 0) {
-    free(l);
-    return rc;
-  }
-  mproc__rlock_borrow(l, &l->own, mproc__obj_state(&l->own));
-  *out = l;
-  return 0;
+  return mproc__kind_open(MPROC__KIND_RLOCK, out, name);
 }
 
 int mproc_rlock_acquire(mproc_rlock *l, double timeout) {
@@ -305,6 +280,5 @@ const char *mproc_rlock_name(const mproc_rlock *l) {
 void mproc_rlock_free(mproc_rlock *l) {
   /* A borrowed lock (mproc_array_get_lock) belongs to its array. */
   if (l == NULL || l->obj != &l->own) return;
-  mproc__obj_close(&l->own);
-  free(l);
+  mproc__kind_free(l);
 }

@@ -52,43 +52,32 @@ static void sem_init(void *state, void *arg) {
   st->max = a->bounded ? a->value : INT32_MAX;
 }
 
-static int sem_make(mproc_sem **out, const char *name, long value,
-                    int bounded, const mproc_sync_opts *opts) {
-  mproc_sem *s;
-  sem_init_arg a;
-  int rc;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
-  *out = NULL;
-  if (!name && value < 0)
-    return mproc__err(MPROC_EINVAL, "semaphore value %ld is negative",
-                      value);
-  if (!name && value > INT32_MAX)
-    return mproc__err(MPROC_ERANGE, "semaphore value %ld is over %ld", value,
-                      (long)INT32_MAX);
-  s = calloc(1, sizeof *s);
-  if (s == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  a.value = (uint32_t)value;
-  a.bounded = bounded != 0;
-  rc = name ? mproc__obj_open(&s->obj, name, MPROC__KIND_SEM)
-            : mproc__obj_create(&s->obj, MPROC__KIND_SEM, 0, opts, sem_init,
-                                &a);
-  if (rc < 0) {
-    free(s);
-    return rc;
-  }
+static void sem_attach(void *h) {
+  mproc_sem *s = h;
   s->st = mproc__obj_state(&s->obj);
-  *out = s;
-  return 0;
 }
+
+const mproc__kind_ops mproc__sem_ops = {MPROC__KIND_SEM, sizeof(mproc_sem),
+                                        sem_attach, NULL, NULL, NULL, NULL};
 
 int mproc_sem_new(mproc_sem **out, long value, int bounded,
                   const mproc_sync_opts *opts) {
-  return sem_make(out, NULL, value, bounded, opts);
+  sem_init_arg a;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
+  *out = NULL;
+  if (value < 0)
+    return mproc__err(MPROC_EINVAL, "semaphore value %ld is negative",
+                      value);
+  if (value > INT32_MAX)
+    return mproc__err(MPROC_ERANGE, "semaphore value %ld is over %ld", value,
+                      (long)INT32_MAX);
+  a.value = (uint32_t)value;
+  a.bounded = bounded != 0;
+  return mproc__kind_make(MPROC__KIND_SEM, out, 0, opts, sem_init, &a);
 }
 
 int mproc_sem_open(mproc_sem **out, const char *name) {
-  if (name == NULL) return mproc__err(MPROC_EINVAL, "name is NULL");
-  return sem_make(out, name, 0, 0, NULL);
+  return mproc__kind_open(MPROC__KIND_SEM, out, name);
 }
 
 static int try_take(sem_state *st) {
@@ -148,11 +137,7 @@ const char *mproc_sem_name(const mproc_sem *s) {
   return s ? s->obj.name : NULL;
 }
 
-void mproc_sem_free(mproc_sem *s) {
-  if (s == NULL) return;
-  mproc__obj_close(&s->obj);
-  free(s);
-}
+void mproc_sem_free(mproc_sem *s) { mproc__kind_free(s); }
 
 /* ---- Event --------------------------------------------------------------- */
 
@@ -166,33 +151,25 @@ static void event_init(void *state, void *arg) {
   memset(state, 0, sizeof(uint32_t));
 }
 
-static int event_make(mproc_event **out, const char *name,
-                      const mproc_sync_opts *opts) {
-  mproc_event *e;
-  int rc;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
-  *out = NULL;
-  e = calloc(1, sizeof *e);
-  if (e == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = name ? mproc__obj_open(&e->obj, name, MPROC__KIND_EVENT)
-            : mproc__obj_create(&e->obj, MPROC__KIND_EVENT, 0, opts,
-                                event_init, NULL);
-  if (rc < 0) {
-    free(e);
-    return rc;
-  }
+static void event_attach(void *h) {
+  mproc_event *e = h;
   e->word = mproc__obj_state(&e->obj);
-  *out = e;
-  return 0;
 }
 
+const mproc__kind_ops mproc__event_ops = {MPROC__KIND_EVENT,
+                                          sizeof(mproc_event),
+                                          event_attach,
+                                          NULL,
+                                          NULL,
+                                          NULL,
+                                          NULL};
+
 int mproc_event_new(mproc_event **out, const mproc_sync_opts *opts) {
-  return event_make(out, NULL, opts);
+  return mproc__kind_make(MPROC__KIND_EVENT, out, 0, opts, event_init, NULL);
 }
 
 int mproc_event_open(mproc_event **out, const char *name) {
-  if (name == NULL) return mproc__err(MPROC_EINVAL, "name is NULL");
-  return event_make(out, name, NULL);
+  return mproc__kind_open(MPROC__KIND_EVENT, out, name);
 }
 
 int mproc_event_set(mproc_event *e) {
@@ -249,8 +226,4 @@ const char *mproc_event_name(const mproc_event *e) {
   return e ? e->obj.name : NULL;
 }
 
-void mproc_event_free(mproc_event *e) {
-  if (e == NULL) return;
-  mproc__obj_close(&e->obj);
-  free(e);
-}
+void mproc_event_free(mproc_event *e) { mproc__kind_free(e); }

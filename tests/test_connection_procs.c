@@ -174,6 +174,7 @@ void test_child_given_accepted(void **state) {
     mproc_listener *l = NULL;
     mproc_conn *mine = NULL, *theirs;
     mproc_process_opts o;
+    mproc_pass pass;
     mproc_process *p = NULL;
     char buf[64];
     size_t n;
@@ -186,8 +187,9 @@ void test_child_given_accepted(void **state) {
     theirs = tc_accept(l, 0);
     windows_tcp = i == 1 && tc_is_windows();
     memset(&o, 0, sizeof o);
-    o.conns = &theirs;
-    o.n_conns = 1;
+    pass = MPROC_PASS(theirs);
+    o.pass = &pass;
+    o.n_pass = 1;
     if (windows_tcp) { /* a socket is no pipe handle there: refused */
       o.method = g_method;
       rc = mproc_process_new(&p, t_echo_inherited, NULL, 0, &o);

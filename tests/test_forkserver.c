@@ -58,16 +58,18 @@ static void name_of(char *out, const char *tag) {
  * either back: the process's end releases them. */
 #define BIG ((size_t)64 << 20)
 static char *big; /* reachable: not a leak */
+/* The handles kept to the end, reachable for the same reason (whether a
+ * dead frame's copy of a local is still scanned is luck). */
+static mproc_lock *held_l;
+static mproc_shm *held_s;
 
 static int t_hold_and_return(const void *arg, size_t len) {
   names_arg a;
-  mproc_lock *l = NULL;
-  mproc_shm *s = NULL;
   CHILD_CHECK(len == sizeof a);
   memcpy(&a, arg, sizeof a);
-  CHILD_CHECK(mproc_lock_open(&l, a.lock) == 0);
-  CHILD_CHECK(mproc_lock_acquire(l, 60) == 0);
-  CHILD_CHECK(mproc_shm_open(&s, a.shm) == 0);
+  CHILD_CHECK(mproc_lock_open(&held_l, a.lock) == 0);
+  CHILD_CHECK(mproc_lock_acquire(held_l, 60) == 0);
+  CHILD_CHECK(mproc_shm_open(&held_s, a.shm) == 0);
   /* Memory to unmap makes the exit take a while: a join that returns
    * before the exit is done cannot go unnoticed. */
   big = malloc(BIG);

@@ -194,7 +194,7 @@ static void test_bad_input(void **state) {
     assert_int_equal(mproc_conn_inherited(0, &none), MPROC_ENOENT);
     assert_null(none);
   }
-  assert_int_equal(mproc_conn_inherited_count(), 0);
+  assert_int_equal(mproc_inherited_count(), 0);
   /* After close: ECLOSED everywhere; closing again is harmless. */
   assert_int_equal(mproc_conn_close(b), 0);
   assert_int_equal(mproc_conn_close(b), 0);
@@ -225,7 +225,8 @@ MPROC_TASK(t_never_started);
 
 /* Passing ends: the checks at mproc_process_new and at start. */
 static void test_pass_bad_input(void **state) {
-  mproc_conn *a, *b, *many[MPROC_CONN_PASS_MAX + 1], *nul[1] = {NULL};
+  mproc_conn *a, *b;
+  mproc_pass many[MPROC_PASS_MAX + 1], nul[1] = {{MPROC_KIND_CONN, NULL}};
   mproc_process_opts o;
   mproc_process *p = NULL;
   char buf[2];
@@ -233,24 +234,25 @@ static void test_pass_bad_input(void **state) {
   (void)state;
   make_pipe(1, &a, &b);
   memset(&o, 0, sizeof o);
-  o.n_conns = 1;
+  o.n_pass = 1;
   assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o),
-                   MPROC_EINVAL); /* conns NULL */
-  o.conns = nul;
+                   MPROC_EINVAL); /* pass NULL */
+  o.pass = nul;
   assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o),
                    MPROC_EINVAL); /* a NULL end */
-  for (i = 0; i <= MPROC_CONN_PASS_MAX; i++) many[i] = a;
-  o.conns = many;
-  o.n_conns = MPROC_CONN_PASS_MAX + 1;
+  for (i = 0; i <= MPROC_PASS_MAX; i++) many[i] = MPROC_PASS(a);
+  o.pass = many;
+  o.n_pass = MPROC_PASS_MAX + 1;
   assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o),
                    MPROC_ERANGE);
-  o.n_conns = 2; /* the same end twice */
+  o.n_pass = 2; /* the same end twice */
   assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o),
                    MPROC_EINVAL);
   /* An end holding a message back (EBUFSIZE) cannot be passed; a closed
    * one neither. Nothing is started. */
-  o.conns = &b;
-  o.n_conns = 1;
+  many[0] = MPROC_PASS(b);
+  o.pass = many;
+  o.n_pass = 1;
   assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o), 0);
   assert_int_equal(mproc_conn_send(a, "abc", 3), 0);
   assert_int_equal(mproc_conn_recv(b, buf, sizeof buf, &len), MPROC_EBUFSIZE);

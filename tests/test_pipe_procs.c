@@ -16,9 +16,12 @@
 static mproc_process *start_with(mproc_target fn, mproc_conn **conns,
                                  size_t n) {
   mproc_process_opts o;
+  mproc_pass pass[MPROC_PASS_MAX];
+  size_t i;
   memset(&o, 0, sizeof o);
-  o.conns = conns;
-  o.n_conns = n;
+  for (i = 0; i < n && i < MPROC_PASS_MAX; i++) pass[i] = MPROC_PASS(conns[i]);
+  o.pass = pass;
+  o.n_pass = n;
   return tp_start_with(fn, NULL, 0, &o);
 }
 
@@ -39,7 +42,7 @@ static int t_send_sizes(const void *arg, size_t len) {
   size_t i;
   (void)arg, (void)len;
   CHILD_CHECK(c != NULL && m != NULL);
-  CHILD_CHECK(mproc_conn_inherited_count() == 1);
+  CHILD_CHECK(mproc_inherited_count() == 1);
   CHILD_CHECK(mproc_conn_inherited(0, &again) == MPROC_ESTATE);
   CHILD_CHECK(mproc_conn_inherited(1, &again) == MPROC_ENOENT);
   for (i = 0; i < BIG; i++) m[i] = tpipe_pattern(i, 5);
@@ -212,7 +215,7 @@ static int t_wait_for_quit(const void *arg, size_t len) {
   char buf[8];
   size_t n;
   (void)arg, (void)len;
-  CHILD_CHECK(c != NULL && mproc_conn_inherited_count() == 1);
+  CHILD_CHECK(c != NULL && mproc_inherited_count() == 1);
   if (g_unpassed) /* fork: the parent's objects read as closed */
     CHILD_CHECK(mproc_conn_send(g_unpassed, "x", 1) == MPROC_ECLOSED);
   CHILD_CHECK(mproc_conn_recv(c, buf, sizeof buf, &n) == 0);
@@ -304,7 +307,7 @@ MPROC_TASK(t_send_one);
 
 static int t_return_5(const void *arg, size_t len) {
   (void)arg, (void)len;
-  return mproc_conn_inherited_count() == 0 ? 5 : 98;
+  return mproc_inherited_count() == 0 ? 5 : 98;
 }
 MPROC_TASK(t_return_5);
 

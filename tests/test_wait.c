@@ -374,6 +374,7 @@ static void test_wake_blocked_wait(void **state) {
   mproc_wait_obj o[N];
   mproc_conn *mine, *theirs;
   mproc_process_opts po;
+  mproc_pass pass;
   mproc_process *p;
   signaller s;
   uv_thread_t t;
@@ -382,8 +383,9 @@ static void test_wake_blocked_wait(void **state) {
   assert_int_equal(mproc_wakeup_new(&g_wake), 0);
   assert_int_equal(mproc_pipe(1, &mine, &theirs), 0);
   memset(&po, 0, sizeof po);
-  po.conns = &theirs;
-  po.n_conns = 1;
+  pass = MPROC_PASS(theirs);
+  po.pass = &pass;
+  po.n_pass = 1;
   p = tp_start_with(t_hold, NULL, 0, &po);
   mproc_conn_free(theirs);
   memset(o, 0, sizeof o);

@@ -12,7 +12,8 @@
  *   mproc_conn *parent, *child;
  *   mproc_pipe(1, &parent, &child);              // Pipe()
  *   mproc_process_opts o = {0};
- *   o.conns = &child; o.n_conns = 1;             // the child gets `child`
+ *   mproc_pass pass[] = {MPROC_PASS(child)};     // Process(args=(child,))
+ *   o.pass = pass; o.n_pass = 1;                 // the child gets `child`
  *   mproc_process_new(&p, work, NULL, 0, &o);
  *   mproc_process_start(p);
  *   mproc_conn_free(child);                      // ours: EOF works then
@@ -52,14 +53,11 @@ extern "C" {
 
 typedef struct mproc_conn mproc_conn;
 
-/** Most connections one child can be given (mproc_process_opts.conns). */
-#define MPROC_CONN_PASS_MAX 64
-
 /**
  * Make a pipe (Python's Pipe(duplex)). duplex != 0: both ends send and
  * receive. duplex == 0: `*a` only receives and `*b` only sends, as
  * Pipe(False) returns (reader, writer). The OS handles are not inherited
- * by any child unless passed (mproc_process_opts.conns).
+ * by any child unless passed (mproc_process_opts.pass).
  * Errors: MPROC_EINVAL (a or b NULL), MPROC_ENOMEM, MPROC_EOS (out of
  * descriptors / handles).
  * Thread-safety: safe. Ownership: free each end with mproc_conn_free().
@@ -183,18 +181,15 @@ MPROC_EXTERN int mproc_conn_wait(mproc_wait_obj *objs, size_t n,
 /* ---- in a child: the connections its parent passed ---------------------- */
 
 /**
- * In a child started with mproc_process_opts.conns: the i-th of those
- * connections (0-based, in the order given), ready to use under every
- * start method. Each can be taken once.
- * Errors: MPROC_ENOENT (no i-th connection was passed), MPROC_ESTATE
- * (taken already), MPROC_EINVAL (out NULL), MPROC_ENOMEM.
+ * In a child: entry i of its pass list (mproc_process_opts.pass), a pipe
+ * end, ready to use under every start method: the same as
+ * mproc_inherited(i, MPROC_KIND_CONN, out). Each can be taken once.
+ * Errors: MPROC_ENOENT (no entry i), MPROC_EINVAL (out NULL, or entry i
+ * is another kind), MPROC_ESTATE (taken already), MPROC_ENOMEM.
  * Thread-safety: call from one thread. Ownership: the child owns *out;
  * free it with mproc_conn_free().
  */
 MPROC_EXTERN int mproc_conn_inherited(size_t i, mproc_conn **out);
-
-/** How many connections this process was given by its parent. */
-MPROC_EXTERN size_t mproc_conn_inherited_count(void);
 
 #ifdef __cplusplus
 }

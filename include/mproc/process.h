@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "mproc/export.h"
+#include "mproc/pass.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -222,21 +223,25 @@ typedef struct mproc_process_opts {
   int daemon;                /**< terminated at the parent's normal exit */
   mproc_start_method method; /**< overrides ctx and the program default */
   const mproc_context *ctx;  /**< method from a context (get_context()) */
-  /** Pipe ends the child receives, as mproc_conn_inherited(0 to
-   *  n_conns - 1), under every start method (at most MPROC_CONN_PASS_MAX).
-   *  The array is copied; the ends themselves must stay open until
-   *  mproc_process_start returns, and stay the caller's: close or free
-   *  yours after the start so that the end of file reaches the peer. */
-  mproc_conn *const *conns;
-  size_t n_conns;
+  /** Shared objects and pipe ends the child receives, as
+   *  mproc_inherited(0 to n_pass - 1), ready to use under every start
+   *  method (at most MPROC_PASS_MAX; see mproc/pass.h). The array is
+   *  copied. The objects must stay open until mproc_process_start
+   *  returns; from then on the child holds its own reference, so the
+   *  caller may free its handles at once. Pipe ends stay the caller's
+   *  too: close or free yours after the start, so that the end of file
+   *  reaches the peer. */
+  const mproc_pass *pass;
+  size_t n_pass;
 } mproc_process_opts;
 
 /**
  * Create a process object (not started) that will run target(arg, len).
  * The argument bytes (any size, 0 allowed) are copied now.
  * Errors: MPROC_EINVAL (NULL out or target, arg NULL with len > 0, bad
- * method, conns NULL with n_conns > 0 or a NULL connection in it),
- * MPROC_ERANGE (n_conns over MPROC_CONN_PASS_MAX), MPROC_ENAMETOOLONG
+ * method, pass NULL with n_pass > 0, an entry with a NULL object or an
+ * unknown kind, the same object twice), MPROC_ERANGE (n_pass over
+ * MPROC_PASS_MAX), MPROC_ENAMETOOLONG
  * (name over MPROC_NAME_MAX bytes),
  * MPROC_ENOTSUP (method not on this platform), MPROC_ENOMEM.
  * Thread-safety: a process object is used by one thread at a time.
@@ -249,8 +254,12 @@ MPROC_EXTERN int mproc_process_new(mproc_process **out, mproc_target target,
 /**
  * Start the child. Under spawn and forkserver the target must be
  * registered (MPROC_TASK).
- * Errors: MPROC_ESTATE (started before), MPROC_ECLOSED (a connection
- * to pass was closed), MPROC_ENOTREG, MPROC_EEXIST (MPROC_TASK gave the
+ * With a pass list, the child's hold on every object is taken before this
+ * returns (POSIX: the child's pid joins the object's holders; Windows: the
+ * child gets its own handles to the object).
+ * Errors: MPROC_ESTATE (started before), MPROC_ECLOSED (an object or
+ * connection to pass was closed), MPROC_ERANGE (the objects need more OS
+ * handles than one start can pass), MPROC_ENOTREG, MPROC_EEXIST (MPROC_TASK gave the
  * target's name to two functions: the sentence names both places),
  * MPROC_ENOTINIT
  * (spawn/forkserver without mproc_init()), MPROC_EPERM (a daemon process

@@ -1,8 +1,9 @@
 /** mproc: named shared memory (multiprocessing.shared_memory.SharedMemory)
  * and typed shared values and arrays (Value, Array, RawValue, RawArray).
  *
- * A segment is created with a name (or a generated random one) and opened
- * by that name from any process of the program, under every start method.
+ * A segment is created with a name (or a generated random one). A child
+ * gets it in its pass list (mproc_process_opts.pass, mproc/pass.h), ready
+ * to use under every start method; any process can also open it by name.
  * Names are short enough for macOS: at most MPROC_SHM_NAME_MAX characters
  * from [A-Za-z0-9_.-]. Segments are created exclusively, readable and
  * writable by the owner only, and sized in whole pages.

@@ -2,9 +2,11 @@
  * BoundedSemaphore, Condition, Event and Barrier, as in multiprocessing.
  *
  * Every object lives in named shared memory: make it with _new (a name of
- * your choice or a generated one), pass its name to a child (in the
- * process arguments, under any start method) and open it there with _open.
- * Under fork the parent's handle also works in the child as is.
+ * your choice or a generated one) and give it to a child in its pass list
+ * (mproc_process_opts.pass, mproc/pass.h): the child takes it with
+ * mproc_inherited(), ready to use under every start method, and holds it
+ * from the start on, so the parent may free its handle at once. _open by
+ * name is for processes that are not its children.
  *
  * Waits spin briefly, then sleep in the kernel (futex on Linux,
  * os_sync_wait_on_address / __ulock on macOS, a named semaphore on Windows

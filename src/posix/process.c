@@ -120,7 +120,7 @@ int mproc__os_proc_start(mproc__os_proc **out, const mproc__start *st) {
 /* The length word, carrying the connections' descriptors. */
 static int send_len_with_fds(int fd, const uint64_t *n, const mproc__start *st) {
   union {
-    char buf[CMSG_SPACE(MPROC_CONN_PASS_MAX * sizeof(int))];
+    char buf[CMSG_SPACE(MPROC_PASS_MAX * sizeof(int))];
     struct cmsghdr align;
   } ctl;
   struct iovec iov;
@@ -335,10 +335,10 @@ static void exit_reporting(int exit_fd, int code) {
  * connections when they come (with the length word). */
 static ssize_t read_some(int boot, void *buf, size_t n) {
   union {
-    char buf[CMSG_SPACE(MPROC_CONN_PASS_MAX * sizeof(int))];
+    char buf[CMSG_SPACE(MPROC_PASS_MAX * sizeof(int))];
     struct cmsghdr align;
   } ctl;
-  mproc_handle h[MPROC_CONN_PASS_MAX];
+  mproc_handle h[MPROC_PASS_MAX];
   struct iovec iov;
   struct msghdr m;
   struct cmsghdr *c;
@@ -356,7 +356,7 @@ static ssize_t read_some(int boot, void *buf, size_t n) {
   for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
     size_t cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    for (i = 0; i < cnt && k < MPROC_CONN_PASS_MAX; i++) {
+    for (i = 0; i < cnt && k < MPROC_PASS_MAX; i++) {
       int fd;
       memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
       h[k++] = fd;

@@ -74,3 +74,16 @@ int mproc__os_sem_wait(mproc__os_sem *s, double timeout) {
 void mproc__os_sem_post(mproc__os_sem *s, uint32_t n) {
   while (n-- > 0) sem_post(s->sem);
 }
+
+/* Named semaphores live until unlinked: a child reopens them by name. */
+mproc_handle mproc__os_sem_pass(const mproc__os_sem *s) {
+  (void)s;
+  return MPROC_NO_HANDLE;
+}
+
+int mproc__os_sem_adopt(mproc__os_sem **out, mproc_handle h) {
+  (void)out;
+  (void)h;
+  return mproc__err(MPROC_EINVAL, "a named semaphore is reopened by name "
+                                  "here, not adopted");
+}

@@ -144,3 +144,15 @@ int mproc__os_registry(mproc__os_shm *s, size_t size, int *fresh) {
   *fresh = 1;
   return 0;
 }
+
+/* A child reopens a passed segment by name: the name lives until its last
+ * holder (the child among them) removes it. */
+mproc_handle mproc__os_shm_pass(const mproc__os_shm *s) {
+  (void)s;
+  return MPROC_NO_HANDLE;
+}
+
+int mproc__os_shm_adopt(mproc__os_shm *s, const char *name, mproc_handle h) {
+  (void)h;
+  return mproc__os_shm_open(s, name);
+}

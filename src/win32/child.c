@@ -113,15 +113,15 @@ static int read_all(HANDLE h, void *buf, size_t len) {
 /* Read the passed pipe ends' handle values (a u64 count, then u64s):
  * ours now, inherited only to reach us. */
 static int read_handles(HANDLE h) {
-  uint64_t n = 0, v[MPROC_CONN_PASS_MAX];
-  mproc_handle hs[MPROC_CONN_PASS_MAX];
+  uint64_t n = 0, v[MPROC__HANDLES_MAX];
+  mproc_handle hs[MPROC__HANDLES_MAX];
   size_t i;
   int rc = read_all(h, &n, sizeof n);
   if (rc < 0) return rc;
-  if (n > MPROC_CONN_PASS_MAX)
-    return mproc__err(MPROC_EBOOTSTRAP, "the parent passed %llu pipe ends; "
+  if (n > MPROC__HANDLES_MAX)
+    return mproc__err(MPROC_EBOOTSTRAP, "the parent passed %llu handles; "
                                         "the limit is %d",
-                      (unsigned long long)n, MPROC_CONN_PASS_MAX);
+                      (unsigned long long)n, MPROC__HANDLES_MAX);
   if (n > 0) rc = read_all(h, v, (size_t)n * sizeof v[0]);
   if (rc < 0) return rc;
   for (i = 0; i < n; i++) {

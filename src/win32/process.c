@@ -47,9 +47,9 @@ typedef struct spawn_io {
   HANDLE report_r, report_w; /* report pipe: child writes, we read */
   HANDLE parent;             /* ourselves, SYNCHRONIZE, for the child */
   HANDLE std[3];             /* inheritable duplicates of our stdio */
-  HANDLE conn[MPROC_CONN_PASS_MAX]; /* inheritable duplicates of the
+  HANDLE conn[MPROC__HANDLES_MAX]; /* inheritable duplicates of the
                                        pipe ends to pass */
-  HANDLE conn_value[MPROC_CONN_PASS_MAX]; /* their values, for the child */
+  HANDLE conn_value[MPROC__HANDLES_MAX]; /* their values, for the child */
   size_t n_conn;
 } spawn_io;
 
@@ -339,7 +339,7 @@ static BOOL write_all(HANDLE h, const void *buf, size_t len) {
 /* Hand the bootstrap message over. The child reads it in mproc_init; if it
  * ended first the write fails, and the start fails with it. */
 static int send_boot(mproc__os_proc *p, spawn_io *io, const mproc__start *st) {
-  uint64_t len = st->boot_len, hs[1 + MPROC_CONN_PASS_MAX];
+  uint64_t len = st->boot_len, hs[1 + MPROC__HANDLES_MAX];
   size_t i;
   DWORD err;
   hs[0] = st->n_handles;
@@ -369,7 +369,7 @@ static void proc_release(mproc__os_proc *p) {
 
 int mproc__os_proc_start(mproc__os_proc **out, const mproc__start *st) {
   spawn_io io;
-  HANDLE list[6 + MPROC_CONN_PASS_MAX], job_h;
+  HANDLE list[6 + MPROC__HANDLES_MAX], job_h;
   DWORD nlist = 0;
   WCHAR *exe = NULL, *cmd = NULL;
   PROCESS_INFORMATION pi;

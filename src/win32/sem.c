@@ -57,3 +57,15 @@ int mproc__os_sem_wait(mproc__os_sem *s, double timeout) {
 void mproc__os_sem_post(mproc__os_sem *s, uint32_t n) {
   if (n > 0) ReleaseSemaphore(s->h, n > LONG_MAX ? LONG_MAX : (LONG)n, NULL);
 }
+
+mproc_handle mproc__os_sem_pass(const mproc__os_sem *s) {
+  return (mproc_handle)(intptr_t)s->h;
+}
+
+int mproc__os_sem_adopt(mproc__os_sem **out, mproc_handle h) {
+  mproc__os_sem *s = malloc(sizeof *s);
+  if (s == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  s->h = (HANDLE)(intptr_t)h;
+  *out = s;
+  return 0;
+}

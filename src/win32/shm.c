@@ -120,3 +120,14 @@ int mproc__os_pid_alive(long pid) {
   CloseHandle(h);
   return r == WAIT_TIMEOUT;
 }
+
+/* The kernel removes a mapping with its last handle: a child gets its own
+ * (inherited through the start's handle list) before the start returns. */
+mproc_handle mproc__os_shm_pass(const mproc__os_shm *s) {
+  return (mproc_handle)s->handle;
+}
+
+int mproc__os_shm_adopt(mproc__os_shm *s, const char *name, mproc_handle h) {
+  if (h == MPROC_NO_HANDLE) return mproc__os_shm_open(s, name);
+  return map_view(s, (HANDLE)(intptr_t)h, name);
+}
