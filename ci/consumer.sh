@@ -28,7 +28,7 @@ ROOT=$PWD
 ci_need_cmd cmake cmake
 ci_need_cmd gcc gcc
 ci_need_cmd make make
-ci_apt_install libuv1-dev pkg-config doxygen
+ci_apt_install libuv1-dev libssl-dev pkg-config doxygen # libssl-dev: the HMAC (libcrypto)
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mproc-consumer.XXXXXX")
 cleanup() {

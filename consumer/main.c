@@ -22,6 +22,31 @@ static int fail(const char *what, int rc) {
   return 1;
 }
 
+/* A Listener and a Client with an authkey: links the handshake's HMAC
+ * (libcrypto on Linux), which the installed package must bring along. */
+static int authenticated_pair(void) {
+  mproc_listener *l = NULL;
+  mproc_conn *c = NULL, *s = NULL;
+  int rc = mproc_listener_new(&l, "127.0.0.1:0", MPROC_FAMILY_DEFAULT, 0,
+                              "key", 3);
+  /* No key on the client: connect returns once the OS queued it, and the
+   * server's handshake refuses the message it sends instead of an answer. */
+  if (rc == 0)
+    rc = mproc_client_connect(&c, mproc_listener_address(l),
+                              MPROC_FAMILY_DEFAULT, NULL, 0, 10);
+  if (rc == 0) rc = mproc_conn_send(c, "no answer", 9);
+  if (rc == 0) {
+    rc = mproc_listener_accept(l, 10, &s);
+    rc = rc == MPROC_EAUTH ? 0 : rc == 0 ? MPROC_ESTATE : rc;
+  }
+  if (rc < 0) fail("listener and client", rc);
+  else printf("consumer: an unauthenticated client was refused\n");
+  mproc_conn_free(s);
+  mproc_conn_free(c);
+  mproc_listener_free(l);
+  return rc < 0;
+}
+
 int main(int argc, char **argv) {
   /* A spawned child runs `child` inside mproc_init and never returns. */
   int rc = mproc_init(argc, argv);
@@ -68,6 +93,7 @@ int main(int argc, char **argv) {
   status = code == CHILD_OK ? 0 : 1;
   if (status != 0)
     fprintf(stderr, "consumer: expected exit code %d\n", CHILD_OK);
+  if (status == 0) status = authenticated_pair();
 
 cleanup:
   mproc_process_free(p);

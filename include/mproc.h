@@ -14,5 +14,7 @@
 #include "mproc/queue.h"
 #include "mproc/pipe.h"
 #include "mproc/wakeup.h"
+#include "mproc/futures.h"
+#include "mproc/connection.h"
 
 #endif

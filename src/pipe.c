@@ -2,12 +2,15 @@
  * on many, and the connections a child receives. The bytes move through
  * the backend's pipe group (platform.h).
  *
- * Framing: each message is a u64 length in the sender's byte order
- * (parent and child are the same program on the same machine), then the
- * bytes. One write carries both, so a small message costs one system
- * call to send and two to receive (the length, then the bytes: reading
- * exactly, never ahead, keeps every byte not yet received in the OS,
- * where a child given this end finds it).
+ * Framing: Python's multiprocessing.connection framing, for every
+ * connection (a Pipe's and a Listener's alike, so an mproc end and a
+ * Python one speak the same bytes): a 4-byte big-endian signed length,
+ * then the bytes; a body over 0x7fffffff has the length -1 (ff ff ff ff)
+ * followed by an 8-byte big-endian length. One write carries header and
+ * body, so a small message costs one system call to send and two to
+ * receive (the length, then the bytes: reading exactly, never ahead,
+ * keeps every byte not yet received in the OS, where a child given this
+ * end finds it).
  *
  * A length read whose message did not fit the caller's buffer is kept in
  * the object (have_len), so the message waits for a bigger buffer.
@@ -26,6 +29,7 @@
 
 #include <uv.h>
 
+#include "conn-internal.h"
 #include "forklock.h"
 #include "internal.h"
 #include "platform.h"
@@ -162,6 +166,24 @@ int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b) {
   return 0;
 }
 
+/* For connection.c (Listener, Client): a duplex connection around an OS
+ * end. mproc__conn_alloc makes the object; mproc__conn_attach lists it
+ * with its end and must be called with the list's lock held
+ * (mproc__conn_fork_lock), in the same hold that made the end where the
+ * backend can (accept), so no fork start copies an unlisted end. */
+mproc_conn *mproc__conn_alloc(void) {
+  mproc_conn *c = calloc(1, sizeof *c);
+  if (c == NULL)
+    (void)mproc__err(MPROC_ENOMEM, "out of memory for a connection");
+  return c;
+}
+
+void mproc__conn_attach(mproc_conn *c, mproc__os_conn *os) {
+  c->os = os;
+  c->flags = CONN_READ | CONN_WRITE;
+  reg_link(c);
+}
+
 /* The checks every operation starts with. `need` is CONN_READ or
  * CONN_WRITE (0: any end). */
 static int check(const mproc_conn *c, unsigned need, const char *what) {
@@ -179,13 +201,27 @@ static int check(const mproc_conn *c, unsigned need, const char *what) {
   return 0;
 }
 
+/* The header of a `len`-byte message; returns its size (4 or 12). */
+static size_t frame_header(unsigned char *h, uint64_t len) {
+  size_t i, n = 4;
+  if (len > 0x7fffffffu) {
+    memset(h, 0xff, 4);
+    for (i = 0; i < 8; i++) h[4 + i] = (unsigned char)(len >> (56 - 8 * i));
+    return 12;
+  }
+  for (i = 0; i < n; i++) h[i] = (unsigned char)(len >> (24 - 8 * i));
+  return n;
+}
+
 int mproc_conn_send(mproc_conn *c, const void *buf, size_t len) {
-  uint64_t hdr = len;
+  unsigned char hdr[12];
+  size_t hn;
   int rc = check(c, CONN_WRITE, "send");
   if (rc < 0) return rc;
   if (buf == NULL && len > 0)
     return mproc__err(MPROC_EINVAL, "send: buf is NULL but len is %zu", len);
-  rc = mproc__os_conn_write(c->os, &hdr, sizeof hdr, buf, len);
+  hn = frame_header(hdr, len);
+  rc = mproc__os_conn_write(c->os, hdr, hn, buf, len);
   if (rc == MPROC_EEOF)
     return mproc__err(rc, "send: the peer end is closed (its process "
                           "closed it or died)");
@@ -208,38 +244,63 @@ static int wait_readable(mproc_conn *c, double timeout) {
   return rc;
 }
 
+/* Before a message's first byte: wait for it, interruptibly. Another
+ * thread polls this end: read as before, uninterruptibly, rather than
+ * share the end's one readiness wait. */
+static int wait_message(mproc_conn *c, const char *what) {
+  int rc;
+  if (atomic_exchange(&c->in_wait, 1)) return 0;
+  rc = wait_readable(c, MPROC__INF);
+  atomic_store(&c->in_wait, 0);
+  if (rc == MPROC_EINTR)
+    return mproc__err(rc, "%s: interrupted by mproc_interrupt(); no "
+                          "message was taken",
+                      what);
+  return rc < 0 ? rc : 0;
+}
+
+/* Read `n` header bytes; `first` says whether none was read before. */
+static int read_header(mproc_conn *c, unsigned char *h, size_t n, int first,
+                       const char *what) {
+  size_t got = 0;
+  int rc = mproc__os_conn_read(c->os, h, n, &got);
+  if (rc == MPROC_EEOF)
+    return mproc__err(rc, first && got == 0
+                              ? "%s: end of file: the peer end is closed "
+                                "(its process closed it or died)"
+                              : "%s: end of file inside a message header: "
+                                "the peer died while sending",
+                      what);
+  if (rc < 0 && (got > 0 || !first)) c->broken = 1;
+  return rc;
+}
+
 /* Make the next message's length known (reading it if needed). Only the
  * wait for its first byte is interruptible: once a header is begun, the
  * message is read whole, so an interrupt never leaves half of one. */
 static int next_len(mproc_conn *c, const char *what) {
-  uint64_t hdr = 0;
-  size_t got = 0;
+  unsigned char h[8];
+  uint64_t v = 0;
+  size_t i;
   int rc;
   if (c->have_len) return 0;
-  /* Another thread polls this end: read as before, uninterruptibly,
-   * rather than share the end's one readiness wait. */
-  if (!atomic_exchange(&c->in_wait, 1)) {
-    rc = wait_readable(c, MPROC__INF);
-    atomic_store(&c->in_wait, 0);
-    if (rc < 0)
-      return rc == MPROC_EINTR ? mproc__err(rc, "%s: interrupted by "
-                                                "mproc_interrupt(); no "
-                                                "message was taken",
-                                            what)
-                               : rc;
+  rc = wait_message(c, what);
+  if (rc < 0) return rc;
+  rc = read_header(c, h, 4, 1, what);
+  if (rc < 0) return rc;
+  for (i = 0; i < 4; i++) v = v << 8 | h[i];
+  if (v == 0xffffffffu) { /* the long form: an 8-byte length follows */
+    rc = read_header(c, h, 8, 0, what);
+    if (rc < 0) return rc;
+    for (v = 0, i = 0; i < 8; i++) v = v << 8 | h[i];
+  } else if (v > 0x7fffffffu) {
+    c->broken = 1;
+    return mproc__err(MPROC_ESTATE, "%s: a negative message length (%lld) "
+                                    "in the header: the peer does not speak "
+                                    "the framing; close the connection",
+                      what, (long long)v - 0x100000000LL);
   }
-  rc = mproc__os_conn_read(c->os, &hdr, sizeof hdr, &got);
-  if (rc == MPROC_EEOF)
-    return mproc__err(rc, got == 0 ? "%s: end of file: the peer end is "
-                                     "closed (its process closed it or died)"
-                                   : "%s: end of file inside a message "
-                                     "header: the peer died while sending",
-                      what);
-  if (rc < 0) {
-    if (got > 0) c->broken = 1;
-    return rc;
-  }
-  c->pending = hdr;
+  c->pending = v;
   c->have_len = 1;
   return 0;
 }
@@ -487,6 +548,11 @@ int mproc__conn_pass_info(const mproc_conn *c, mproc_handle *h,
                                     "process has begun receiving a message "
                                     "on it (a recv gave MPROC_EBUFSIZE); "
                                     "receive that message first");
+  if (!mproc__os_conn_passable(c->os))
+    return mproc__err(MPROC_ENOTSUP, "passing a connection to a child: a TCP "
+                                     "connection cannot be passed on this "
+                                     "platform; give the child the address "
+                                     "to connect to instead");
   *h = mproc__os_conn_handle(c->os);
   *flags = c->flags;
   return 0;

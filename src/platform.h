@@ -200,12 +200,63 @@ int mproc__os_conn_wait_end(mproc__os_conn *c, int signalled);
 /** The OS handle (fd / HANDLE) for passing to a child. */
 mproc_handle mproc__os_conn_handle(const mproc__os_conn *c);
 
+/** 1 if the end can be passed to a child (Windows: not a TCP socket). */
+int mproc__os_conn_passable(const mproc__os_conn *c);
+
 /** Close the handle and free. */
 void mproc__os_conn_close(mproc__os_conn *c);
 
 /** Free, leaving the handle open (in a fork child, for an end passed to
  *  it, which mproc__os_conn_adopt wraps again). */
 void mproc__os_conn_forget(mproc__os_conn *c);
+
+/* ---- listener group (connection.c: Listener and Client) ----------------- */
+
+/* The address families, as mproc_family (never MPROC_FAMILY_DEFAULT here). */
+typedef struct mproc__os_listener mproc__os_listener;
+
+/** The family of a Listener made without an address or family: AF_UNIX
+ *  on POSIX, AF_PIPE on Windows. */
+int mproc__os_local_family(void);
+
+/** Listen on `address` of `family` (MPROC_AF_*; the common layer has
+ *  checked that the address fits the family). address NULL: make a fresh
+ *  one of that family. Returns MPROC_ENOTSUP for a family the platform
+ *  lacks. The listener's handles are not inheritable. */
+int mproc__os_listen(int family, const char *address, int backlog,
+                     mproc__os_listener **out);
+
+/** The address clients use (a port or path the OS picked filled in). */
+const char *mproc__os_listener_address(const mproc__os_listener *l);
+
+/** 1 when a connection waits to be accepted, 0 after `timeout`
+ *  (MPROC__INF: no limit). */
+int mproc__os_listener_wait(mproc__os_listener *l, double timeout);
+
+/** Take the waiting connection without blocking (after _wait gave 1).
+ *  MPROC_EAGAIN when it went away meanwhile. Called with the connection
+ *  list's lock held (pipe.c): it must not block. */
+int mproc__os_accept(mproc__os_listener *l, mproc__os_conn **out);
+
+/** Close (an AF_UNIX path is unlinked, with a generated one's private
+ *  folder) and free. */
+void mproc__os_listener_close(mproc__os_listener *l);
+
+/** Connect to `address` of `family`, within `timeout`. MPROC_ENOENT when
+ *  nothing listens there. The handle is not inheritable. */
+int mproc__os_connect(int family, const char *address, double timeout,
+                      mproc__os_conn **out);
+
+/* ---- crypto group: HMAC for the authkey handshake (auth.c) -------------- */
+
+enum { MPROC__HMAC_MD5 = 1, MPROC__HMAC_SHA256 = 2 };
+
+/** HMAC of `msg` under `key` with `alg`, from the platform's or a
+ *  well-kept library (never hand-written); writes the digest to `out`
+ *  (room for 32 bytes) and returns its length, or MPROC_ENOTSUP for an
+ *  algorithm this build lacks, or another code. */
+int mproc__os_hmac(int alg, const void *key, size_t key_len, const void *msg,
+                   size_t len, unsigned char *out);
 
 /* ---- shm group ----------------------------------------------------------- */
 

@@ -215,69 +215,72 @@ static void recv_blocks_again(fixture *f) {
   assert_int_equal(atomic_load(&b.rc), 0);
 }
 
+/* Static, not on the stack: a failed check leaves the test while the
+ * threads may still use them. */
+static fixture g_fix;
+static blocked g_blk[K_COUNT];
+
 static void interrupt_round(uv_thread_cb how) {
-  fixture f;
-  blocked b[K_COUNT];
   uv_thread_t t[K_COUNT], it;
   uint64_t t0;
   int i, rc;
-  fixture_make(&f);
+  fixture_make(&g_fix);
   for (i = 0; i < K_COUNT; i++) {
-    memset(&b[i], 0, sizeof b[i]);
-    b[i].f = &f;
-    b[i].kind = i;
-    b[i].timeout = MPROC_FOREVER;
-    atomic_store(&b[i].rc, 1);
-    assert_int_equal(uv_thread_create(&t[i], blocked_main, &b[i]), 0);
+    memset(&g_blk[i], 0, sizeof g_blk[i]);
+    g_blk[i].f = &g_fix;
+    g_blk[i].kind = i;
+    g_blk[i].timeout = MPROC_FOREVER;
+    atomic_store(&g_blk[i].rc, 1);
+    assert_int_equal(uv_thread_create(&t[i], blocked_main, &g_blk[i]), 0);
   }
   /* Give them time to block. Not needed for the result (an interrupt
    * also ends waits that begin after it, until cleared): it only makes
    * the test exercise the sleeping case. A timed wait that times out is
    * as good as a sleep here, and nothing below depends on its length. */
-  (void)mproc_event_wait(f.release, 0.3);
+  (void)mproc_event_wait(g_fix.release, 0.3);
   for (i = 0; i < K_COUNT; i++)
-    if (atomic_load(&b[i].done))
+    if (atomic_load(&g_blk[i].done))
       fail_msg("%s returned %d before the interrupt", kind_name[i],
-               atomic_load(&b[i].rc));
+               atomic_load(&g_blk[i].rc));
   t0 = uv_hrtime();
   assert_int_equal(uv_thread_create(&it, how, NULL), 0);
   assert_int_equal(uv_thread_join(&it), 0);
   /* Bounded, so that a call the interrupt does not end fails the test
    * (naming it) instead of hanging it. */
-  while (!all_done(b) && since(t0) < 30) tu_sleep_ms(10);
+  while (!all_done(g_blk) && since(t0) < 30) tu_sleep_ms(10);
   for (i = 0; i < K_COUNT; i++)
-    if (!atomic_load(&b[i].done))
+    if (!atomic_load(&g_blk[i].done))
       fail_msg("%s still blocked 30 s after the interrupt", kind_name[i]);
   assert_true(since(t0) < 10); /* promptly: well under that */
   for (i = 0; i < K_COUNT; i++) assert_int_equal(uv_thread_join(&t[i]), 0);
   for (i = 0; i < K_COUNT; i++)
-    if (atomic_load(&b[i].rc) != MPROC_EINTR)
+    if (atomic_load(&g_blk[i].rc) != MPROC_EINTR)
       fail_msg("%s returned %d, not MPROC_EINTR", kind_name[i],
-               atomic_load(&b[i].rc));
+               atomic_load(&g_blk[i].rc));
   /* Sticky until cleared: a blocking call ends at once, a poll does not. */
   assert_int_equal(mproc_interrupted(), 1);
   for (i = 0; i < K_COUNT; i++) {
     if (i == K_RECV) continue;
-    rc = call(&f, i, 30);
+    rc = call(&g_fix, i, 30);
     if (rc != MPROC_EINTR)
       fail_msg("%s returned %d while interrupted", kind_name[i], rc);
   }
-  assert_int_equal(call(&f, K_RECV, 0), MPROC_EINTR);
-  assert_int_equal(call(&f, K_POLL, 0), 0);
-  assert_int_equal(call(&f, K_QGET, 0), MPROC_EEMPTY);
+  assert_int_equal(call(&g_fix, K_RECV, 0), MPROC_EINTR);
+  assert_int_equal(call(&g_fix, K_POLL, 0), 0);
+  assert_int_equal(call(&g_fix, K_QGET, 0), MPROC_EEMPTY);
   assert_int_equal(mproc_interrupt_clear(), 1);
   /* Cleared: the same calls block again, until their timeouts. */
-  assert_int_equal(call(&f, K_QGET, 0.1), MPROC_EEMPTY);
-  assert_int_equal(call(&f, K_QPUT, 0.1), MPROC_EFULL);
-  assert_int_equal(call(&f, K_QJOIN, 0.1), MPROC_ETIMEDOUT);
-  assert_int_equal(call(&f, K_POLL, 0.1), 0);
-  assert_int_equal(call(&f, K_CONNWAIT, 0.1), MPROC_ETIMEDOUT);
-  assert_int_equal(call(&f, K_PJOIN, 0.1), MPROC_ETIMEDOUT);
-  assert_int_equal(call(&f, K_WAITH, 0.1), MPROC_ETIMEDOUT);
-  recv_blocks_again(&f);
-  assert_int_equal(f.last_len, 4);
-  assert_memory_equal(f.last, "late", 4);
-  fixture_check_and_free(&f);
+  assert_int_equal(call(&g_fix, K_QGET, 0.1), MPROC_EEMPTY);
+  assert_int_equal(call(&g_fix, K_QPUT, 0.1), MPROC_EFULL);
+  assert_int_equal(call(&g_fix, K_QJOIN, 0.1), MPROC_ETIMEDOUT);
+  assert_int_equal(call(&g_fix, K_POLL, 0.1), 0);
+  assert_int_equal(call(&g_fix, K_CONNWAIT, 0.1), MPROC_ETIMEDOUT);
+  assert_int_equal(call(&g_fix, K_PJOIN, 0.1), MPROC_ETIMEDOUT);
+  assert_int_equal(call(&g_fix, K_WAITH, 0.1), MPROC_ETIMEDOUT);
+  recv_blocks_again(&g_fix);
+  assert_int_equal(g_fix.last_len, 4);
+  assert_memory_equal(g_fix.last, "late", 4);
+  fixture_check_and_free(&g_fix);
 }
 
 static void test_interrupt_from_thread(void **state) {
@@ -314,9 +317,10 @@ static void producer_main(void *arg) {
 /* A 64 KiB message through a 4 KiB ring is streamed: once begun, neither
  * side stops for the interrupt, and it arrives whole. A get that finds
  * nothing yet returns MPROC_EINTR having taken nothing. */
+static producer g_prod; /* static: see interrupt_round */
+
 static void test_stream_while_interrupted(void **state) {
   mproc_queue_opts qo;
-  producer p;
   uv_thread_t t;
   void *got = NULL;
   size_t len = 0;
@@ -324,29 +328,29 @@ static void test_stream_while_interrupted(void **state) {
   (void)state;
   memset(&qo, 0, sizeof qo);
   qo.capacity = 4096;
-  assert_int_equal(mproc_queue_new(&p.q, &qo), 0);
-  p.msg = malloc(BIG);
-  assert_non_null(p.msg);
-  for (i = 0; i < BIG; i++) p.msg[i] = (unsigned char)(i * 7 + 3);
-  atomic_store(&p.rc, 1);
+  assert_int_equal(mproc_queue_new(&g_prod.q, &qo), 0);
+  g_prod.msg = malloc(BIG);
+  assert_non_null(g_prod.msg);
+  for (i = 0; i < BIG; i++) g_prod.msg[i] = (unsigned char)(i * 7 + 3);
+  atomic_store(&g_prod.rc, 1);
   mproc_interrupt();
-  assert_int_equal(uv_thread_create(&t, producer_main, &p), 0);
+  assert_int_equal(uv_thread_create(&t, producer_main, &g_prod), 0);
   /* Until the producer's first record is there. */
-  while ((rc = mproc_queue_get_alloc(p.q, &got, &len, 30)) == MPROC_EINTR) {
+  while ((rc = mproc_queue_get_alloc(g_prod.q, &got, &len, 30)) == MPROC_EINTR) {
     assert_null(got);
     assert_int_equal(len, 0);
     tu_sleep_ms(1);
   }
   assert_int_equal(rc, 0);
   assert_int_equal(len, BIG);
-  assert_memory_equal(got, p.msg, BIG);
+  assert_memory_equal(got, g_prod.msg, BIG);
   assert_int_equal(uv_thread_join(&t), 0);
-  assert_int_equal(atomic_load(&p.rc), 0);
+  assert_int_equal(atomic_load(&g_prod.rc), 0);
   assert_int_equal(mproc_interrupt_clear(), 1);
-  assert_int_equal(mproc_queue_qsize(p.q), 0);
+  assert_int_equal(mproc_queue_qsize(g_prod.q), 0);
   free(got);
-  free(p.msg);
-  mproc_queue_free(p.q);
+  free(g_prod.msg);
+  mproc_queue_free(g_prod.q);
 }
 
 /* ---- a child's interrupt state is its own ---------------------------------- */

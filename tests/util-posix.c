@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,3 +172,21 @@ int tu_peek_u32(const char *name, size_t offset, uint32_t *out) {
 }
 
 int tu_sigint_pid(long pid) { return kill((pid_t)pid, SIGINT); }
+
+#ifdef MSG_NOSIGNAL
+#define MSG_NOSIGNAL_OR_0 MSG_NOSIGNAL
+#else
+#define MSG_NOSIGNAL_OR_0 0 /* macOS: mproc's sockets have SO_NOSIGPIPE */
+#endif
+
+int tu_write_raw(intptr_t handle, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t r = send((int)handle, p, n, MSG_NOSIGNAL_OR_0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -1;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}

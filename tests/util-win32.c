@@ -153,4 +153,18 @@ int tu_peek_u32(const char *name, size_t offset, uint32_t *out) {
 int tu_sigint_pid(long pid) {
   (void)pid;
   return -1;
+
+int tu_write_raw(intptr_t handle, const void *buf, size_t n) {
+  /* A named pipe end opened overlapped: an OVERLAPPED write, waited for. */
+  OVERLAPPED ov;
+  DWORD done = 0;
+  BOOL ok;
+  memset(&ov, 0, sizeof ov);
+  ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (ov.hEvent == NULL) return -1;
+  ok = WriteFile((HANDLE)handle, buf, (DWORD)n, NULL, &ov);
+  if (!ok && GetLastError() == ERROR_IO_PENDING) ok = TRUE;
+  ok = ok && GetOverlappedResult((HANDLE)handle, &ov, &done, TRUE);
+  CloseHandle(ov.hEvent);
+  return ok && done == n ? 0 : -1;
 }

@@ -73,6 +73,9 @@ extern volatile int tu_sigint_seen;
 /* The path of an executable next to this test program (".exe" added on
  * Windows). */
 void tu_sibling_exe(char *buf, size_t n, const char *name);
+/* Write raw bytes to a connection's OS handle (a socket on POSIX, an
+ * overlapped named pipe on Windows), bypassing the framing; 0 on success. */
+int tu_write_raw(intptr_t handle, const void *buf, size_t n);
 
 /* setenv where the platform has it. */
 void tu_setenv(const char *name, const char *value);

@@ -40,8 +40,11 @@ extern "C" {
   X(EEMPTY, -20, "empty")                                                     \
   X(EBUFSIZE, -21, "buffer too small")                                        \
   X(EWORKERDIED, -22, "worker process died")                                  \
-  X(EBROKEN, -23, "broken: a process died abruptly")                         \
-  X(EINTR, -24, "interrupted by mproc_interrupt()")
+  X(EBROKEN, -23, "broken (barrier reset, worker died, initializer failed)")  \
+  X(EINTR, -24, "interrupted by mproc_interrupt()")                           \
+  X(ETASK, -25, "the task failed")                                            \
+  X(ECANCELLED, -26, "the future was cancelled")                             \
+  X(EAUTH, -27, "authentication failed")
 
 /** The error codes, all negative. */
 typedef enum mproc_error {

@@ -3,8 +3,10 @@
  * multiprocessing.connection.wait().
  *
  * A pipe is a pair of connected ends. Each send puts one framed message
- * (an 8-byte length, then the bytes) into the stream; each recv takes one
+ * into the stream — Python's framing: a 4-byte big-endian length (-1 and
+ * an 8-byte one past 2 GiB), then the bytes — and each recv takes one
  * whole message out, whatever its size (0 bytes up to what memory holds).
+ * Listener and Client (connection.h) make connections of the same kind.
  *
  * @code
  *   mproc_conn *parent, *child;

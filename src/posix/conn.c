@@ -142,6 +142,11 @@ mproc_handle mproc__os_conn_handle(const mproc__os_conn *c) {
   return (mproc_handle)c->fd;
 }
 
+int mproc__os_conn_passable(const mproc__os_conn *c) {
+  (void)c; /* every socket descriptor travels */
+  return 1;
+}
+
 void mproc__os_conn_close(mproc__os_conn *c) {
   if (c == NULL) return;
   mproc__posix_close(c->fd);

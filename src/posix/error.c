@@ -10,8 +10,10 @@ static int translate(int err) {
   case EINVAL: return MPROC_EINVAL;
   case ENOMEM: return MPROC_ENOMEM;
   case EAGAIN: return MPROC_EAGAIN;
-  case EEXIST: return MPROC_EEXIST;
-  case ENOENT: return MPROC_ENOENT;
+  case EEXIST:
+  case EADDRINUSE: return MPROC_EEXIST;
+  case ENOENT:
+  case ECONNREFUSED: return MPROC_ENOENT;
   case ENAMETOOLONG: return MPROC_ENAMETOOLONG;
   case EPERM:
   case EACCES: return MPROC_EPERM;

@@ -148,3 +148,36 @@ int mproc__os_pid_alive(long pid) {
   if (pid <= 0) return 0;
   return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
+
+/* A descriptor born here gets CLOEXEC and SO_NOSIGPIPE at once, under the
+ * start lock (see the top of this file). */
+static int fresh_socket(int fd, const char *what) {
+  int one = 1, fl;
+  if (fd < 0) {
+    int e = errno;
+    mproc__posix_start_unlock();
+    return mproc__posix_err(e, "%s", what);
+  }
+  if (mproc__posix_set_cloexec(fd) < 0) {
+    int rc = mproc__posix_err(errno, "%s: setting FD_CLOEXEC", what);
+    mproc__posix_start_unlock();
+    mproc__posix_close(fd);
+    return rc;
+  }
+  mproc__posix_start_unlock();
+  (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+  /* An accepted socket inherits O_NONBLOCK from its listener here. */
+  fl = fcntl(fd, F_GETFL);
+  if (fl >= 0 && (fl & O_NONBLOCK)) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  return fd;
+}
+
+int mproc__posix_socket(int domain, int type) {
+  mproc__posix_start_lock();
+  return fresh_socket(socket(domain, type, 0), "socket");
+}
+
+int mproc__posix_accept(int fd) {
+  mproc__posix_start_lock();
+  return fresh_socket(accept(fd, NULL, NULL), "accept");
+}

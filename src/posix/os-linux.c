@@ -215,3 +215,15 @@ int mproc__os_pid_alive(long pid) {
   paren = strrchr(buf, ')');
   return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
 }
+
+int mproc__posix_socket(int domain, int type) {
+  int fd = socket(domain, type | SOCK_CLOEXEC, 0);
+  if (fd < 0) return mproc__posix_err(errno, "socket");
+  return fd;
+}
+
+int mproc__posix_accept(int fd) {
+  int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+  if (c < 0) return mproc__posix_err(errno, "accept4");
+  return c;
+}

@@ -34,6 +34,8 @@ int mproc__posix_waitpid(pid_t pid, int *status);
 /* os-<system>.c: what differs between Linux, macOS and the rest. */
 int mproc__posix_pipe(int fds[2]);                  /* both CLOEXEC */
 int mproc__posix_socketpair(int type, int fds[2]);  /* CLOEXEC, no SIGPIPE */
+int mproc__posix_socket(int domain, int type);      /* the same, one socket */
+int mproc__posix_accept(int fd); /* CLOEXEC, no SIGPIPE, blocking; or < 0 */
 const char *mproc__posix_exe_path(void);            /* for posix_spawn */
 /* After the file actions that place the spawned child's descriptors at
  * 3 .. top-1 (`used` has bit n set for each fd 3+n that is placed), make

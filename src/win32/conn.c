@@ -9,7 +9,10 @@
  * is gone, and consumes nothing; its event (manual-reset) is what
  * mproc__os_wait_handles waits on. A wait that ends without it is
  * cancelled, so nothing stays pending between calls and an end can be
- * passed to a child at any time. */
+ * passed to a child at any time.
+ *
+ * A TCP end (a Listener's or Client's, connection.c) is the same object
+ * around a socket (`sock`); its operations are sock.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,7 @@ struct mproc__os_conn {
   HANDLE wev;      /* writes */
   OVERLAPPED wait; /* the zero-byte read, while `waiting` */
   int waiting;
+  int sock; /* h is a SOCKET: sock.c does the work */
 };
 
 static char zero_buf[1];
@@ -118,6 +122,12 @@ int mproc__os_conn_pair(int duplex, mproc__os_conn **a, mproc__os_conn **b) {
   return rc;
 }
 
+int mproc__win_conn_socket(uintptr_t sock, mproc__os_conn **out) {
+  int rc = conn_wrap((HANDLE)sock, out);
+  if (rc == 0) (*out)->sock = 1;
+  return rc;
+}
+
 int mproc__os_conn_adopt(mproc_handle h, mproc__os_conn **out) {
   HANDLE hh = (HANDLE)(intptr_t)h;
   /* Inherited to reach us only: a process we start by other means must
@@ -144,6 +154,8 @@ static int io_err(DWORD err, const char *what) {
 
 int mproc__os_conn_read(mproc__os_conn *c, void *buf, size_t n, size_t *got) {
   char *p = buf;
+  if (c->sock)
+    return mproc__win_sock_read((uintptr_t)c->h, c->rev, buf, n, got);
   *got = 0;
   while (*got < n) {
     OVERLAPPED ov;
@@ -180,6 +192,8 @@ int mproc__os_conn_write(mproc__os_conn *c, const void *hdr, size_t hn,
                          const void *buf, size_t n) {
   char small[SMALL_MSG];
   int rc;
+  if (c->sock)
+    return mproc__win_sock_write((uintptr_t)c->h, c->wev, hdr, hn, buf, n);
   if (hn <= sizeof small && n <= sizeof small - hn) {
     memcpy(small, hdr, hn);
     if (n) memcpy(small + hn, buf, n);
@@ -193,6 +207,12 @@ int mproc__os_conn_write(mproc__os_conn *c, const void *hdr, size_t hn,
 
 int mproc__os_conn_wait_begin(mproc__os_conn *c, mproc_handle *h) {
   DWORD avail = 0, err;
+  if (c->sock) {
+    int rc = mproc__win_sock_wait_begin((uintptr_t)c->h, c->rev);
+    c->waiting = rc == 0;
+    if (rc == 0) *h = (mproc_handle)(intptr_t)c->rev;
+    return rc;
+  }
   if (!PeekNamedPipe(c->h, NULL, 0, NULL, &avail, NULL)) {
     err = GetLastError();
     if (io_err(err, "PeekNamedPipe") == MPROC_EEOF) return 1;
@@ -221,6 +241,8 @@ int mproc__os_conn_wait_end(mproc__os_conn *c, int signalled) {
   DWORD done = 0, err = 0;
   if (!c->waiting) return signalled;
   c->waiting = 0;
+  if (c->sock)
+    return mproc__win_sock_wait_end((uintptr_t)c->h, c->rev, signalled);
   if (!signalled) CancelIoEx(c->h, &c->wait);
   /* Collect it (cancelled, or done meanwhile: then it counts). */
   if (!GetOverlappedResult(c->h, &c->wait, &done, TRUE))
@@ -252,10 +274,16 @@ mproc_handle mproc__os_conn_handle(const mproc__os_conn *c) {
   return (mproc_handle)(intptr_t)c->h;
 }
 
+/* A socket would reach the child as a handle it takes for a pipe's. */
+int mproc__os_conn_passable(const mproc__os_conn *c) { return !c->sock; }
+
 static void release(mproc__os_conn *c, int close_pipe) {
   if (c == NULL) return;
   if (c->waiting) mproc__os_conn_wait_end(c, 0);
-  if (close_pipe) mproc__win_close(c->h);
+  if (close_pipe && c->sock)
+    mproc__win_sock_close((uintptr_t)c->h);
+  else if (close_pipe)
+    mproc__win_close(c->h);
   mproc__win_close(c->rev);
   mproc__win_close(c->wev);
   free(c);

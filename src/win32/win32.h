@@ -38,6 +38,20 @@ DWORD mproc__win_wait_ms(double deadline);
 /** CloseHandle when `h` is a real handle (not NULL nor INVALID_HANDLE_VALUE). */
 void mproc__win_close(HANDLE h);
 
+/* ---- sock.c: TCP ends of the pipe group (conn.c dispatches to these) -- */
+
+int mproc__win_wsa_init(void);
+int mproc__win_sock_read(uintptr_t sock, HANDLE ev, void *buf, size_t n,
+                         size_t *got);
+int mproc__win_sock_write(uintptr_t sock, HANDLE ev, const void *hdr,
+                          size_t hn, const void *buf, size_t n);
+int mproc__win_sock_wait_begin(uintptr_t sock, HANDLE ev);
+int mproc__win_sock_wait_end(uintptr_t sock, HANDLE ev, int signalled);
+void mproc__win_sock_close(uintptr_t sock);
+
+/* conn.c: a pipe-group end around a connected socket (it owns it). */
+int mproc__win_conn_socket(uintptr_t sock, mproc__os_conn **out);
+
 /* ---- process.c / child.c ------------------------------------------------- */
 
 /* The command-line flag that marks a spawned child; its value is

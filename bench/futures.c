@@ -1,0 +1,270 @@
+/* bench/futures: mproc's thread executor against libuv's uv_queue_work and
+ * Python's concurrent.futures.ThreadPoolExecutor, in the same run.
+ *
+ *   gather      submit N no-op tasks, then take each result (tasks/s);
+ *               mproc: mproc_executor_submit + mproc_future_result/free;
+ *               libuv: uv_queue_work N times from the loop, then uv_run
+ *   sequential  one submit and its result in turn, the whole process on
+ *               one CPU (us per round trip); run in a forked child pinned
+ *               before any thread exists (Linux; elsewhere unpinned)
+ *
+ * Both pools get the same number of threads (--workers, default 4: libuv's
+ * default pool size; UV_THREADPOOL_SIZE is set to match). Targets
+ * (issue 10): gather >= libuv's rate; sequential <= libuv's latency. A
+ * miss prints MISS; the program always exits 0 (machines are noisy).
+ *
+ *   futures [--quick] [--no-python] [--n N] [--workers W] */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
+
+#include <mproc.h>
+#include <uv.h>
+
+#include "common.h"
+
+static int N = 200000, SEQ_N = 20000, ROUNDS = 5, WORKERS = 4;
+
+static int noop(const void *in, size_t len, mproc_buf *out) {
+  (void)in, (void)len, (void)out;
+  return 0;
+}
+
+/* ---- gather ---------------------------------------------------------------- */
+
+static double mproc_gather(void) {
+  mproc_executor *ex;
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_future **fs = malloc((size_t)N * sizeof *fs);
+  double t0, t;
+  int i, bad = 0;
+  o.max_workers = WORKERS;
+  if (fs == NULL || mproc_executor_new(&ex, MPROC_EXECUTOR_THREAD, &o) != 0) {
+    free(fs);
+    return 0;
+  }
+  t0 = bench_now_ns();
+  for (i = 0; i < N; i++)
+    if (mproc_executor_submit(ex, noop, NULL, 0, &fs[i]) != 0) bad++;
+  for (i = 0; i < N; i++) {
+    bad += mproc_future_result(fs[i], MPROC_FOREVER, NULL, NULL) != 0;
+    mproc_future_free(fs[i]);
+  }
+  t = bench_now_ns() - t0;
+  mproc_executor_free(ex);
+  free(fs);
+  return bad ? 0 : (double)N / (t / 1e9);
+}
+
+static int uv_done;
+static void uv_noop(uv_work_t *w) { (void)w; }
+static void uv_after(uv_work_t *w, int status) {
+  (void)w, (void)status;
+  uv_done++;
+}
+
+static double uv_gather(void) {
+  uv_loop_t loop;
+  uv_work_t *w = calloc((size_t)N, sizeof *w);
+  double t0, t;
+  int i;
+  if (w == NULL || uv_loop_init(&loop) != 0) {
+    free(w);
+    return 0;
+  }
+  uv_done = 0;
+  t0 = bench_now_ns();
+  for (i = 0; i < N; i++) uv_queue_work(&loop, &w[i], uv_noop, uv_after);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  t = bench_now_ns() - t0;
+  uv_loop_close(&loop);
+  free(w);
+  return uv_done == N ? (double)N / (t / 1e9) : 0;
+}
+
+/* ---- sequential, on one CPU -------------------------------------------------- */
+
+static double mproc_sequential(void) {
+  mproc_executor *ex;
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_future *f;
+  double t0, t;
+  int i, bad = 0;
+  o.max_workers = WORKERS;
+  if (mproc_executor_new(&ex, MPROC_EXECUTOR_THREAD, &o) != 0) return 0;
+  if (mproc_executor_submit(ex, noop, NULL, 0, &f) == 0) { /* warm */
+    mproc_future_result(f, MPROC_FOREVER, NULL, NULL);
+    mproc_future_free(f);
+  }
+  t0 = bench_now_ns();
+  for (i = 0; i < SEQ_N; i++) {
+    if (mproc_executor_submit(ex, noop, NULL, 0, &f) != 0) {
+      bad++;
+      continue;
+    }
+    bad += mproc_future_result(f, MPROC_FOREVER, NULL, NULL) != 0;
+    mproc_future_free(f);
+  }
+  t = bench_now_ns() - t0;
+  mproc_executor_free(ex);
+  return bad ? 0 : t / 1e3 / SEQ_N;
+}
+
+static double uv_sequential(void) {
+  uv_loop_t loop;
+  uv_work_t w;
+  double t0, t;
+  int i;
+  if (uv_loop_init(&loop) != 0) return 0;
+  uv_done = 0;
+  uv_queue_work(&loop, &w, uv_noop, uv_after); /* warm: the pool starts */
+  uv_run(&loop, UV_RUN_DEFAULT);
+  t0 = bench_now_ns();
+  for (i = 0; i < SEQ_N; i++) {
+    uv_queue_work(&loop, &w, uv_noop, uv_after);
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  t = bench_now_ns() - t0;
+  uv_loop_close(&loop);
+  return uv_done == SEQ_N + 1 ? t / 1e3 / SEQ_N : 0;
+}
+
+/* The sequential rows in a child pinned to one CPU before it makes any
+ * thread (libuv resets its pool in a fork child); medians come back over
+ * a pipe. 1 if pinned. */
+static int run_sequential(double *m_us, double *u_us) {
+  double v[2][32], out[3] = {0, 0, 0};
+  int fds[2], r, status;
+  pid_t pid;
+  *m_us = *u_us = 0;
+  if (pipe(fds) != 0) return 0;
+  fflush(stdout);
+  pid = fork();
+  if (pid == 0) {
+    int pinned = 0;
+    close(fds[0]);
+#ifdef __linux__
+    {
+      cpu_set_t s;
+      CPU_ZERO(&s);
+      CPU_SET(0, &s);
+      pinned = sched_setaffinity(0, sizeof s, &s) == 0;
+    }
+#endif
+    for (r = 0; r < ROUNDS && r < 32; r++) {
+      v[0][r] = mproc_sequential();
+      v[1][r] = uv_sequential();
+    }
+    out[0] = bench_stats_of(v[0], (size_t)r).median;
+    out[1] = bench_stats_of(v[1], (size_t)r).median;
+    out[2] = pinned;
+    if (write(fds[1], out, sizeof out) != (ssize_t)sizeof out) _exit(1);
+    _exit(0);
+  }
+  close(fds[1]);
+  if (pid < 0 || read(fds[0], out, sizeof out) != (ssize_t)sizeof out)
+    printf("sequential: the child failed\n");
+  close(fds[0]);
+  if (pid > 0)
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  *m_us = out[0];
+  *u_us = out[1];
+  return (int)out[2];
+}
+
+/* ---- Python ----------------------------------------------------------------------- */
+
+static double py_gather, py_seq;
+
+static void parse_python_line(const char *line) {
+  char key[64];
+  double v;
+  long n;
+  if (sscanf(line, "RESULT %63s value=%lf n=%ld", key, &v, &n) != 3) {
+    if (line[0] != '\0') printf("python: %s", line);
+    return;
+  }
+  if (strcmp(key, "gather") == 0) py_gather = v;
+  if (strcmp(key, "sequential") == 0) py_seq = v;
+}
+
+static void run_python(void) {
+  char n[32], w[32];
+  const char *args[] = {"--n", n, "--workers", w, NULL};
+  snprintf(n, sizeof n, "%d", N);
+  snprintf(w, sizeof w, "%d", WORKERS);
+  (void)bench_python("futures.py", args, parse_python_line);
+}
+
+int main(int argc, char **argv) {
+  double g[2][32], m_seq, u_seq, gm, gu;
+  char env[32];
+  int quick = 0, python = 1, rc, i, pinned;
+  rc = mproc_init(argc, argv);
+  for (i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--quick") == 0) {
+      quick = 1;
+    } else if (strcmp(argv[i], "--no-python") == 0) {
+      python = 0;
+    } else if (strcmp(argv[i], "--n") == 0 && i + 1 < argc) {
+      N = atoi(argv[++i]);
+    } else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
+      WORKERS = atoi(argv[++i]);
+    } else {
+      printf("usage: %s [--quick] [--no-python] [--n N] [--workers W]\n",
+             argv[0]);
+      return 2;
+    }
+  }
+  if (N < 1 || WORKERS < 1) return 2;
+  if (quick) {
+    N = 20000;
+    SEQ_N = 2000;
+    ROUNDS = 1;
+    python = 0;
+  }
+  snprintf(env, sizeof env, "%d", WORKERS);
+  setenv("UV_THREADPOOL_SIZE", env, 1); /* before libuv's pool starts */
+  bench_banner("futures: thread executor vs uv_queue_work", rc);
+  pinned = run_sequential(&m_seq, &u_seq);
+  for (i = 0; i < ROUNDS; i++) {
+    g[0][i] = mproc_gather();
+    g[1][i] = uv_gather();
+  }
+  gm = bench_stats_of(g[0], (size_t)ROUNDS).median;
+  gu = bench_stats_of(g[1], (size_t)ROUNDS).median;
+  if (python)
+    run_python();
+  else
+    printf("python: skipped%s\n", quick ? " (--quick)" : "");
+
+  printf("\ngather: submit %d no-op tasks, then every result (%d workers, "
+         "median of %d)\n", N, WORKERS, ROUNDS);
+  printf("  mproc ThreadPoolExecutor  %8.2f M tasks/s\n", gm / 1e6);
+  printf("  libuv uv_queue_work       %8.2f M tasks/s\n", gu / 1e6);
+  if (py_gather > 0)
+    printf("  Python ThreadPoolExecutor %8.3f M tasks/s\n", py_gather / 1e6);
+  printf("sequential: submit().result() in turn, %s (%d rounds)\n",
+         pinned ? "one CPU" : "not pinned", SEQ_N);
+  printf("  mproc ThreadPoolExecutor  %8.2f us\n", m_seq);
+  printf("  libuv uv_queue_work       %8.2f us\n", u_seq);
+  if (py_seq > 0) printf("  Python ThreadPoolExecutor %8.2f us\n", py_seq);
+
+  printf("\ntargets\n");
+  printf("  gather >= libuv's rate        %.2fx  %s\n", gu > 0 ? gm / gu : 0,
+         gm > 0 && gm >= gu ? "PASS" : "MISS");
+  printf("  sequential <= libuv's latency %.2fx  %s\n",
+         u_seq > 0 ? m_seq / u_seq : 0,
+         m_seq > 0 && m_seq <= u_seq ? "PASS" : "MISS");
+  if (py_gather > 0)
+    printf("  (mproc over Python: gather %.0fx, sequential %.0fx)\n",
+           gm / py_gather, m_seq > 0 ? py_seq / m_seq : 0);
+  return 0;
+}

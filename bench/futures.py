@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Python's peer of bench/futures.c: concurrent.futures.ThreadPoolExecutor,
+measured as the C program measures mproc's thread executor.
+
+    python3 futures.py [--n N] [--seq-n N] [--rounds R] [--workers W]
+
+gather      submit N no-op tasks, then result() each (tasks per second)
+sequential  submit(f).result() N times in turn, the process pinned to one
+            CPU where the OS allows (microseconds per round trip)
+
+Output, one line per measurement, read by futures.c:
+    RESULT <gather|sequential> value=<v> n=<n>
+and for humans (ignored by the parser): INFO python=<version> ...
+"""
+import os
+import sys
+
+# bench/ holds queue.py, which would hide the standard library's queue
+# module from concurrent.futures: take this folder off sys.path first.
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+
+import argparse  # noqa: E402
+import concurrent.futures as cf  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+
+def noop():
+    return None
+
+
+def gather(n, workers):
+    with cf.ThreadPoolExecutor(max_workers=workers) as ex:
+        t0 = time.perf_counter()
+        fs = [ex.submit(noop) for _ in range(n)]
+        for f in fs:
+            f.result()
+        return n / (time.perf_counter() - t0)
+
+
+def sequential(n, workers):
+    with cf.ThreadPoolExecutor(max_workers=workers) as ex:
+        ex.submit(noop).result()  # the worker exists before the clock
+        t0 = time.perf_counter()
+        for _ in range(n):
+            ex.submit(noop).result()
+        return (time.perf_counter() - t0) / n * 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=200000)
+    ap.add_argument("--seq-n", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=4)
+    a = ap.parse_args()
+    print("INFO python=%s" % sys.version.split()[0], flush=True)
+    v = statistics.median(gather(a.n, a.workers) for _ in range(a.rounds))
+    print("RESULT gather value=%.1f n=%d" % (v, a.n), flush=True)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    v = statistics.median(sequential(a.seq_n, a.workers)
+                          for _ in range(a.rounds))
+    print("RESULT sequential value=%.3f n=%d" % (v, a.seq_n), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+/* mproc: Listener and Client (multiprocessing.connection) — addresses and
+ * families, the listener object, and the authkey handshake around the
+ * backend's listener group (platform.h). The connections are pipe.c's.
+ *
+ * Address forms, as Python's address_type decides: "\\..." is a named
+ * pipe; "host:port" (a port of digits after the last colon, "[v6]:port"
+ * for IPv6) is TCP; anything else is an AF_UNIX path. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn-internal.h"
+#include "internal.h"
+#include "process-internal.h"
+
+struct mproc_listener {
+  mproc__os_listener *os; /* NULL once closed */
+  mproc_family family;
+  char address[MPROC_ADDRESS_MAX];
+  unsigned char *key; /* NULL: no authentication */
+  size_t key_len;
+};
+
+int mproc__addr_split(const char *address, char *host, size_t cap,
+                      unsigned *port) {
+  const char *colon = strrchr(address, ':'), *h = address, *p;
+  size_t hn;
+  unsigned long v = 0;
+  if (colon == NULL || colon[1] == '\0') return MPROC_EINVAL;
+  for (p = colon + 1; *p; p++) {
+    if (*p < '0' || *p > '9' || v > 65535) return MPROC_EINVAL;
+    v = v * 10 + (unsigned long)(*p - '0');
+  }
+  if (v > 65535) return MPROC_EINVAL;
+  hn = (size_t)(colon - address);
+  if (hn >= 2 && address[0] == '[' && address[hn - 1] == ']') {
+    h = address + 1; /* [v6]:port */
+    hn -= 2;
+  } else if (memchr(address, ':', hn) != NULL) {
+    return MPROC_EINVAL; /* a bare IPv6 address needs its brackets */
+  }
+  if (hn == 0 || hn >= cap || memchr(h, '/', hn) != NULL) return MPROC_EINVAL;
+  memcpy(host, h, hn);
+  host[hn] = '\0';
+  *port = (unsigned)v;
+  return 0;
+}
+
+/* The family `address` names, as Python's address_type. */
+static mproc_family family_of(const char *address) {
+  char host[MPROC_ADDRESS_MAX];
+  unsigned port;
+  if (address[0] == '\\' && address[1] == '\\') return MPROC_AF_PIPE;
+  if (mproc__addr_split(address, host, sizeof host, &port) == 0)
+    return MPROC_AF_INET;
+  return MPROC_AF_UNIX;
+}
+
+/* Check the address against the family and settle the family. */
+static int resolve(const char *address, mproc_family *family, mproc_family dflt,
+                   const char *what) {
+  mproc_family f = *family;
+  if (f != MPROC_FAMILY_DEFAULT && f != MPROC_AF_UNIX && f != MPROC_AF_PIPE &&
+      f != MPROC_AF_INET)
+    return mproc__err(MPROC_EINVAL, "%s: %d is no address family", what,
+                      (int)f);
+  if (address == NULL) {
+    *family = f == MPROC_FAMILY_DEFAULT ? dflt : f;
+    return 0;
+  }
+  if (address[0] == '\0' || strlen(address) >= MPROC_ADDRESS_MAX)
+    return mproc__err(MPROC_EINVAL,
+                      "%s: the address is empty or longer "
+                      "than %d bytes",
+                      what, MPROC_ADDRESS_MAX - 1);
+  if (f == MPROC_FAMILY_DEFAULT) f = family_of(address);
+  if (f != family_of(address))
+    return mproc__err(MPROC_EINVAL,
+                      "%s: \"%s\" is not an address of the "
+                      "family asked for (%s)",
+                      what, address,
+                      f == MPROC_AF_INET   ? "TCP: host:port"
+                      : f == MPROC_AF_PIPE ? "named pipe: \\\\.\\pipe\\name"
+                                           : "AF_UNIX: a path");
+  *family = f;
+  return 0;
+}
+
+int mproc_listener_new(mproc_listener **out, const char *address,
+                       mproc_family family, int backlog, const void *authkey,
+                       size_t key_len) {
+  mproc_listener *l;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "listener: out is NULL");
+  *out = NULL;
+  if (authkey == NULL && key_len > 0)
+    return mproc__err(MPROC_EINVAL,
+                      "listener: authkey is NULL but key_len "
+                      "is %zu",
+                      key_len);
+  rc = resolve(address, &family, (mproc_family)mproc__os_local_family(),
+               "listener");
+  if (rc < 0) return rc;
+  l = calloc(1, sizeof *l);
+  if (l == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory for a listener");
+  l->family = family;
+  if (authkey) {
+    l->key = malloc(key_len ? key_len : 1);
+    if (l->key == NULL) {
+      free(l);
+      return mproc__err(MPROC_ENOMEM, "out of memory for an authkey");
+    }
+    if (key_len) memcpy(l->key, authkey, key_len);
+    l->key_len = key_len;
+  }
+  rc = mproc__os_listen(family, address, backlog > 0 ? backlog : 1, &l->os);
+  if (rc < 0) {
+    mproc_listener_free(l);
+    return rc;
+  }
+  snprintf(l->address, sizeof l->address, "%s",
+           mproc__os_listener_address(l->os));
+  *out = l;
+  return 0;
+}
+
+/* Take one waiting connection: made and listed in one hold of the
+ * connection list's lock, so no fork start copies it unlisted. */
+static int take(mproc_listener *l, mproc_conn **out) {
+  mproc__os_conn *os = NULL;
+  mproc_conn *c = mproc__conn_alloc();
+  int rc;
+  if (c == NULL) return MPROC_ENOMEM;
+  mproc__conn_fork_lock();
+  rc = mproc__os_accept(l->os, &os);
+  if (rc == 0) mproc__conn_attach(c, os);
+  mproc__conn_fork_unlock();
+  if (rc < 0) {
+    mproc_conn_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+int mproc_listener_accept(mproc_listener *l, double timeout, mproc_conn **out) {
+  mproc_conn *c = NULL;
+  double t, deadline;
+  int rc;
+  if (l == NULL || out == NULL)
+    return mproc__err(MPROC_EINVAL, "accept: listener or out is NULL");
+  *out = NULL;
+  if (l->os == NULL)
+    return mproc__err(MPROC_ECLOSED, "accept: the listener is closed");
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  deadline = mproc__deadline(t);
+  do {
+    rc = mproc__os_listener_wait(l->os, mproc__remaining(deadline));
+    if (rc == 0)
+      return mproc__err(MPROC_ETIMEDOUT,
+                        "accept: no connection to %s came "
+                        "in time",
+                        l->address);
+    if (rc > 0) rc = take(l, &c);
+  } while (rc == MPROC_EAGAIN);
+  if (rc < 0) return rc;
+  if (l->key) rc = mproc__auth_server(c, l->key, l->key_len, deadline);
+  if (rc < 0) {
+    mproc_conn_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+const char *mproc_listener_address(const mproc_listener *l) {
+  return l ? l->address : NULL;
+}
+
+mproc_family mproc_listener_family(const mproc_listener *l) {
+  return l ? l->family : MPROC_FAMILY_DEFAULT;
+}
+
+int mproc_listener_close(mproc_listener *l) {
+  if (l == NULL) return mproc__err(MPROC_EINVAL, "listener close: l is NULL");
+  if (l->os) mproc__os_listener_close(l->os);
+  l->os = NULL;
+  return 0;
+}
+
+void mproc_listener_free(mproc_listener *l) {
+  if (l == NULL) return;
+  mproc_listener_close(l);
+  free(l->key);
+  free(l);
+}
+
+/* Wrap a connected OS end. The end was made outside the list's lock (a
+ * connect blocks): a fork start by another thread in that window gives
+ * its child a copy that the child does not close before its target. */
+static int wrap(mproc__os_conn *os, mproc_conn **out) {
+  mproc_conn *c = mproc__conn_alloc();
+  if (c == NULL) {
+    mproc__os_conn_close(os);
+    return MPROC_ENOMEM;
+  }
+  mproc__conn_fork_lock();
+  mproc__conn_attach(c, os);
+  mproc__conn_fork_unlock();
+  *out = c;
+  return 0;
+}
+
+int mproc_client_connect(mproc_conn **out, const char *address,
+                         mproc_family family, const void *authkey,
+                         size_t key_len, double timeout) {
+  mproc__os_conn *os = NULL;
+  mproc_conn *c = NULL;
+  double t, deadline;
+  int rc;
+  if (out == NULL || address == NULL)
+    return mproc__err(MPROC_EINVAL, "client: out or address is NULL");
+  *out = NULL;
+  if (authkey == NULL && key_len > 0)
+    return mproc__err(MPROC_EINVAL,
+                      "client: authkey is NULL but key_len is "
+                      "%zu",
+                      key_len);
+  rc = mproc__timeout(timeout, &t);
+  if (rc == 0)
+    rc = resolve(address, &family, (mproc_family)mproc__os_local_family(),
+                 "client");
+  if (rc < 0) return rc;
+  deadline = mproc__deadline(t);
+  rc = mproc__os_connect(family, address, t, &os);
+  if (rc == 0) rc = wrap(os, &c);
+  if (rc < 0) return rc;
+  if (authkey)
+    rc = mproc__auth_client(c, key_len ? authkey : "", key_len, deadline);
+  if (rc < 0) {
+    mproc_conn_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}

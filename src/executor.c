@@ -1,0 +1,209 @@
+/* mproc: the one executor interface — options, submit, shutdown and the
+ * completion queue an event loop watches. A kind (executor-thread.c now;
+ * processes and MPI ranks later) supplies an mproc__executor_ops table:
+ * how futures reach workers. Everything a caller sees of a future is
+ * common code (future.c, future-wait.c).
+ *
+ * The completion queue: once mproc_executor_completion_handle() has been
+ * called, every future that becomes done is appended (with a reference)
+ * under the completion lock, then the wake-up object is signalled (one
+ * atomic exchange when it is already set: a burst of completions costs one
+ * system call). next_completed pops; when it finds the queue empty it
+ * clears the wake-up and looks once more, so a completion that raced the
+ * clear is either taken now or has signalled after the clear (wakeup.h's
+ * protocol): none is lost, and the handle is not left ready for nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "futures-internal.h"
+
+static _Thread_local mproc_executor *current_ex;
+
+mproc_executor *mproc__executor_current(void) { return current_ex; }
+void mproc__executor_set_current(mproc_executor *ex) { current_ex = ex; }
+
+static const mproc__executor_ops *ops_of(mproc_executor_kind kind) {
+  switch (kind) {
+  case MPROC_EXECUTOR_THREAD:
+    return &mproc__executor_thread_ops;
+  default:
+    return NULL;
+  }
+}
+
+static int check_opts(mproc_executor_kind kind, const mproc_executor_opts *o) {
+  if (kind == MPROC_EXECUTOR_PROCESS || kind == MPROC_EXECUTOR_MPI)
+    return mproc__err(MPROC_ENOTSUP, "executor_new: the %s kind is not "
+                      "built yet; use MPROC_EXECUTOR_THREAD",
+                      kind == MPROC_EXECUTOR_MPI ? "MPI" : "process");
+  if (ops_of(kind) == NULL)
+    return mproc__err(MPROC_EINVAL, "executor_new: unknown kind %d",
+                      (int)kind);
+  if (o == NULL) return 0;
+  if (o->size < sizeof *o)
+    return mproc__err(MPROC_EINVAL, "executor_new: opts.size is %zu, want "
+                      "%zu: start from MPROC_EXECUTOR_OPTS_INIT",
+                      o->size, sizeof *o);
+  if (o->max_workers < 0)
+    return mproc__err(MPROC_EINVAL, "executor_new: max_workers is %d; it "
+                      "must be > 0 (0: the default)", o->max_workers);
+  if (o->initargs == NULL && o->initargs_len > 0)
+    return mproc__err(MPROC_EINVAL, "executor_new: initargs is NULL but "
+                      "initargs_len is %zu", o->initargs_len);
+  return 0;
+}
+
+static void executor_release(mproc_executor *ex) {
+  mproc_future *f, *next;
+  for (f = ex->chead; f != NULL; f = next) {
+    next = f->cnext;
+    mproc__future_unref(f);
+  }
+  mproc_wakeup_free(ex->wake);
+  uv_mutex_destroy(&ex->clock);
+  free(ex->initargs);
+  free(ex);
+}
+
+int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
+                       const mproc_executor_opts *opts) {
+  mproc_executor *ex;
+  int rc, cpus;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "executor_new: out is NULL");
+  *out = NULL;
+  if ((rc = check_opts(kind, opts)) < 0) return rc;
+  mproc__future_locks_init();
+  ex = calloc(1, sizeof *ex);
+  if (ex == NULL || uv_mutex_init(&ex->clock) != 0) {
+    free(ex);
+    return mproc__err(MPROC_ENOMEM, "executor_new: out of memory");
+  }
+  ex->ops = ops_of(kind);
+  cpus = mproc_cpu_count();
+  ex->max_workers = cpus + 4 < 32 ? cpus + 4 : 32; /* Python's default */
+  /* Spinning pays only where the thread it waits for can run meanwhile:
+   * this process may use more than one CPU (affinity counts: a process
+   * pinned to one CPU would spin against its own workers). */
+  ex->spin = cpus > 1;
+  if (opts != NULL) {
+    if (opts->max_workers > 0) ex->max_workers = opts->max_workers;
+    ex->init = opts->initializer;
+    ex->user = opts->user;
+    if (opts->initargs_len > 0) {
+      ex->initargs = malloc(opts->initargs_len);
+      if (ex->initargs == NULL) {
+        executor_release(ex);
+        return mproc__err(MPROC_ENOMEM, "executor_new: out of memory");
+      }
+      memcpy(ex->initargs, opts->initargs, opts->initargs_len);
+      ex->initargs_len = opts->initargs_len;
+    }
+  }
+  atomic_init(&ex->seq, 0);
+  atomic_init(&ex->notify, 0);
+  if ((rc = ex->ops->init(ex)) < 0) {
+    executor_release(ex);
+    return rc;
+  }
+  *out = ex;
+  return 0;
+}
+
+int mproc_executor_submit(mproc_executor *ex, mproc_task_fn fn, const void *in,
+                          size_t len, mproc_future **out) {
+  mproc_future *f;
+  int rc;
+  if (out) *out = NULL;
+  if (ex == NULL || fn == NULL || out == NULL || (in == NULL && len > 0))
+    return mproc__err(MPROC_EINVAL, "submit: %s is NULL",
+                      ex == NULL ? "the executor" : fn == NULL ? "fn"
+                      : out == NULL ? "out" : "in (with len > 0)");
+  f = mproc__future_new(ex, fn, in, len, MPROC__NO_ITEM);
+  if (f == NULL) return MPROC_ENOMEM;
+  if ((rc = ex->ops->enqueue(ex, &f, 1)) < 0) {
+    mproc__future_unref(f);
+    mproc__future_unref(f);
+    return rc;
+  }
+  *out = f;
+  return 0;
+}
+
+int mproc_executor_shutdown(mproc_executor *ex, int flags) {
+  if (ex == NULL) return mproc__err(MPROC_EINVAL, "shutdown: executor is NULL");
+  if (flags & ~(MPROC_SHUTDOWN_WAIT | MPROC_SHUTDOWN_CANCEL_FUTURES))
+    return mproc__err(MPROC_EINVAL, "shutdown: unknown flags 0x%x", flags);
+  if ((flags & MPROC_SHUTDOWN_WAIT) && current_ex == ex)
+    return mproc__err(MPROC_ESTATE, "shutdown: a task cannot wait for its "
+                      "own executor's workers (it would wait for itself)");
+  return ex->ops->shutdown(ex, flags);
+}
+
+void mproc_executor_free(mproc_executor *ex) {
+  if (ex == NULL) return;
+  (void)ex->ops->shutdown(ex, MPROC_SHUTDOWN_WAIT);
+  ex->ops->destroy(ex);
+  executor_release(ex);
+}
+
+int mproc_executor_max_workers(const mproc_executor *ex) {
+  if (ex == NULL) return mproc__err(MPROC_EINVAL, "max_workers: NULL");
+  return ex->max_workers;
+}
+
+/* ---- the completion queue ------------------------------------------------- */
+
+void mproc__executor_completed(mproc_executor *ex, mproc_future *f) {
+  if (!atomic_load_explicit(&ex->notify, memory_order_acquire)) return;
+  mproc__future_ref(f);
+  uv_mutex_lock(&ex->clock);
+  f->cnext = NULL;
+  if (ex->ctail) ex->ctail->cnext = f; else ex->chead = f;
+  ex->ctail = f;
+  uv_mutex_unlock(&ex->clock);
+  (void)mproc_wakeup_signal(ex->wake);
+}
+
+mproc_handle mproc_executor_completion_handle(mproc_executor *ex) {
+  mproc_handle h = MPROC_NO_HANDLE;
+  if (ex == NULL) {
+    mproc__err(MPROC_EINVAL, "completion_handle: executor is NULL");
+    return h;
+  }
+  uv_mutex_lock(&ex->clock);
+  if (ex->wake == NULL && mproc_wakeup_new(&ex->wake) == 0)
+    atomic_store_explicit(&ex->notify, 1, memory_order_release);
+  if (ex->wake != NULL) h = mproc_wakeup_handle(ex->wake);
+  uv_mutex_unlock(&ex->clock);
+  return h;
+}
+
+static mproc_future *pop_completed(mproc_executor *ex) {
+  mproc_future *f;
+  uv_mutex_lock(&ex->clock);
+  f = ex->chead;
+  if (f) {
+    ex->chead = f->cnext;
+    if (ex->chead == NULL) ex->ctail = NULL;
+    f->cnext = NULL;
+  }
+  uv_mutex_unlock(&ex->clock);
+  return f;
+}
+
+int mproc_executor_next_completed(mproc_executor *ex, mproc_future **out) {
+  mproc_future *f;
+  if (out) *out = NULL;
+  if (ex == NULL || out == NULL)
+    return mproc__err(MPROC_EINVAL, "next_completed: %s is NULL",
+                      ex ? "out" : "executor");
+  if (!atomic_load_explicit(&ex->notify, memory_order_acquire))
+    return mproc__err(MPROC_ESTATE, "next_completed: completion queueing "
+                      "is off; call mproc_executor_completion_handle first");
+  if ((f = pop_completed(ex)) == NULL) {
+    (void)mproc_wakeup_clear(ex->wake);
+    if ((f = pop_completed(ex)) == NULL) return MPROC_EEMPTY;
+  }
+  *out = f;
+  return 0;
+}

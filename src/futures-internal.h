@@ -1,0 +1,195 @@
+/* mproc: futures and executors, inside (the shared part of every kind).
+ *
+ * Layout by mechanism:
+ *   buf.c             mproc_buf (a task's output), mproc_task_fail, mproc_free
+ *   future.c          the future and its state machine, done callbacks
+ *   future-wait.c     waiters: result(timeout), mproc_wait, as_completed
+ *   executor.c        the one executor interface: options, submit, the
+ *                     completion queue (an event loop's handle), broken
+ *   executor-map.c    map over fixed-size records, buffersize
+ *   executor-thread.c the thread kind (ThreadPoolExecutor)
+ * A process or MPI kind adds one file with an mproc__executor_ops table
+ * and reuses everything else: it runs a future with mproc__future_start
+ * and mproc__future_finish (or mproc__future_run for an in-process call).
+ *
+ * Lock order: a future's lock (a stripe), then a waiter's lock (a finishing future
+ * tells its waiters while it holds its own lock); the executor's
+ * completion lock is taken alone; a kind's queue lock is never held while
+ * a future's lock is taken.
+ */
+#ifndef MPROC_FUTURES_INTERNAL_H
+#define MPROC_FUTURES_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "internal.h"
+
+struct mproc_buf {
+  unsigned char *data;
+  size_t len, cap;
+  char *msg; /* the failure message, or NULL */
+  mproc_task_ctx ctx;
+};
+
+/** A malloc'd copy of s (strdup is not C11); NULL when out of memory. */
+char *mproc__strdup(const char *s);
+
+/** Free the buffer's memory and reset it to empty. */
+void mproc__buf_reset(mproc_buf *b);
+
+/* ---- waiters (future-wait.c) -------------------------------------------- */
+
+typedef struct mproc__waiter mproc__waiter;
+
+/* One waiter's registration on one future, linked into the future's list
+ * while the future is not done (under the future's lock). */
+typedef struct mproc__wnode {
+  struct mproc__wnode *prev, *next;
+  mproc__waiter *w;
+  size_t idx;  /* the caller's index of the future */
+  int linked;  /* in the future's list */
+} mproc__wnode;
+
+/** Tell waiter node n that its future is done (exc: with an exception).
+ *  The caller holds the future's lock. */
+void mproc__waiter_fire(mproc__wnode *n, int exc);
+
+/* ---- futures (future.c) --------------------------------------------------- */
+
+typedef struct mproc__cb {
+  mproc_done_fn fn;
+  void *arg;
+  struct mproc__cb *next;
+} mproc__cb;
+
+/* 128 bytes and the input: one allocation per task. */
+struct mproc_future {
+  atomic_int refs;
+  _Atomic uint32_t state; /* mproc_future_state */
+  _Atomic uint32_t hooks; /* waiters + callbacks registered (see future.c) */
+  int outcome;      /* 0, MPROC_ETASK, MPROC_EBROKEN (set before FINISHED) */
+  int task_code;    /* the task's return value, or the outcome */
+  char *why;        /* the outcome's message (NULL: none) */
+  mproc__wnode *waiters;       /* under the lock */
+  mproc__cb *cbs, *cbs_tail;   /* under the lock */
+  mproc_executor *ex;
+  mproc_task_fn fn;
+  uint64_t task;    /* the executor's task number */
+  size_t item;      /* position in its map, MPROC__NO_ITEM for a submit */
+  unsigned char *data; /* the result (set before FINISHED) */
+  size_t len;
+  size_t in_len;
+  mproc_future *next;  /* a kind's queue */
+  mproc_future *cnext; /* the executor's completion queue */
+  unsigned char in[];  /* the input, copied */
+};
+
+/* A future's lock is one of a fixed set of stripes chosen by its address
+ * (no mutex to make and destroy per future, 40 bytes less per task). No
+ * code holds two futures' locks at once, so sharing a stripe cannot
+ * deadlock. mproc__future_locks_init runs (once) before the first
+ * executor exists. */
+void mproc__future_locks_init(void);
+uv_mutex_t *mproc__future_lock_of(const mproc_future *f);
+static inline void mproc__future_lock(const mproc_future *f) {
+  uv_mutex_lock(mproc__future_lock_of(f));
+}
+static inline void mproc__future_unlock(const mproc_future *f) {
+  uv_mutex_unlock(mproc__future_lock_of(f));
+}
+
+/** The item of a submitted (not mapped) future. */
+#define MPROC__NO_ITEM SIZE_MAX
+
+/** A future for fn(in, len) with references for the caller and the
+ *  executor (two); NULL when out of memory (sentence set). */
+mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
+                                const void *in, size_t len, size_t item);
+void mproc__future_ref(mproc_future *f);
+void mproc__future_unref(mproc_future *f);
+
+/** Python's set_running_or_notify_cancel: 1 if the future is RUNNING now;
+ *  0 if it was cancelled (it becomes CANCELLED_AND_NOTIFIED). */
+int mproc__future_start(mproc_future *f);
+
+/** Finish a RUNNING future: outcome 0 (the bytes in f->data), MPROC_ETASK
+ *  with the task's code, or MPROC_EBROKEN; `why` is copied (may be NULL).
+ *  Tells waiters, runs callbacks, queues the completion. */
+void mproc__future_finish(mproc_future *f, int outcome, int code,
+                          const char *why);
+
+/** Run a started future's task in this thread as worker `worker` and
+ *  return its code (the result or the message is kept in f);
+ *  mproc__future_complete then finishes the future with it.
+ *  mproc__future_run does both. */
+int mproc__future_call(mproc_future *f, int worker);
+void mproc__future_complete(mproc_future *f, int rc);
+void mproc__future_run(mproc_future *f, int worker);
+
+/** Under f's lock, before linking a waiter or a callback: count it and
+ *  return 1 if f is already done (then nothing is counted: do not link).
+ *  mproc__future_unhook uncounts one that is unlinked unfired. */
+int mproc__future_hook(mproc_future *f);
+void mproc__future_unhook(mproc_future *f);
+
+/** Wait until f is done, at most `timeout` (backend form: MPROC__INF no
+ *  limit): 0 or MPROC_ETIMEDOUT (future-wait.c). */
+int mproc__future_wait1(mproc_future *f, double timeout);
+
+/** A const future's atomics, for loads (clang refuses const atomics). */
+static inline mproc_future *mproc__unconst(const mproc_future *f) {
+  return (mproc_future *)(uintptr_t)f;
+}
+
+/** 1 for CANCELLED, CANCELLED_AND_NOTIFIED and FINISHED. */
+static inline int mproc__state_done(int s) {
+  return s >= MPROC_FUTURE_CANCELLED;
+}
+
+/* ---- executors (executor.c) ---------------------------------------------- */
+
+/** A kind: how futures reach workers. Common code does the rest. */
+typedef struct mproc__executor_ops {
+  const char *name;
+  /** Make the kind's state (ex->impl); workers may start later. */
+  int (*init)(mproc_executor *ex);
+  /** Schedule n new futures (each holds a reference for the kind, which
+   *  it drops once the future is done). MPROC_ESTATE after shutdown,
+   *  MPROC_EBROKEN when broken: then none is taken. */
+  int (*enqueue)(mproc_executor *ex, mproc_future *const *fs, size_t n);
+  /** mproc_executor_shutdown's work (flags checked). */
+  int (*shutdown)(mproc_executor *ex, int flags);
+  /** Release ex->impl (after a waiting shutdown). */
+  void (*destroy)(mproc_executor *ex);
+} mproc__executor_ops;
+
+extern const mproc__executor_ops mproc__executor_thread_ops;
+
+struct mproc_executor {
+  const mproc__executor_ops *ops;
+  void *impl;
+  int max_workers;
+  int spin; /* more than one usable CPU: idle workers may spin first */
+  mproc_init_fn init;
+  void *initargs;
+  size_t initargs_len;
+  void *user;
+  atomic_uint_fast64_t seq; /* task numbers */
+  /* The completion queue, on when wake != NULL (notify set). */
+  atomic_int notify;
+  uv_mutex_t clock;
+  mproc_wakeup *wake;
+  mproc_future *chead, *ctail;
+};
+
+/** Queue a done future for mproc_executor_next_completed (if on). */
+void mproc__executor_completed(mproc_executor *ex, mproc_future *f);
+
+/** The executor whose task the calling thread runs (NULL: none). */
+mproc_executor *mproc__executor_current(void);
+void mproc__executor_set_current(mproc_executor *ex);
+
+#endif
