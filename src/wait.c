@@ -220,7 +220,7 @@ int mproc_interrupt_clear(void) {
   mproc_wakeup *w = atomic_load(&intr_wakeup);
   /* The flag first, then the drain: a wake-up left ready by an interrupt
    * that overlaps this clear is drained by the waiter that finds it so
-   * with no interrupt to report (stale_ready). */
+   * with no interrupt to report (wait_slice). */
   if (w != NULL) (void)mproc_wakeup_clear(w);
   errno = saved;
   return was;
