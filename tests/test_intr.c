@@ -175,17 +175,17 @@ static void fixture_check_and_free(fixture *f) {
   mproc_queue_free(f->joinable);
 }
 
-static void on_sigint(int sig) {
-  (void)sig;
-  mproc_interrupt();
-}
-
 static void interrupt_direct(void *arg) {
   (void)arg;
   mproc_interrupt();
 }
 
 #ifndef _WIN32
+static void on_sigint(int sig) {
+  (void)sig;
+  mproc_interrupt();
+}
+
 static void interrupt_by_signal(void *arg) {
   (void)arg;
   raise(SIGINT); /* the handler runs in this thread, not the blocked ones */
