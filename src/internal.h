@@ -36,6 +36,14 @@ double mproc__remaining(double deadline);
 /** A deadline from a backend-form timeout (MPROC__INF stays). */
 double mproc__deadline(double timeout);
 
+/** mproc__os_wait_handles that mproc_interrupt() ends: the process's
+ *  interrupt wake-up object joins the set. The count of ready handles,
+ *  MPROC_ETIMEDOUT, MPROC_EINTR (nothing ready; with its sentence), or
+ *  another error. timeout 0 is a plain poll (never interrupted); what is
+ *  ready wins over a pending interrupt. Handles are checked by the
+ *  caller (mproc__check_handle). */
+int mproc__wait_handles_intr(const mproc_handle *h, size_t n, double timeout,
+                             unsigned char *ready);
 /** Refuse what cannot be a waitable handle (MPROC_NO_HANDLE, negative
  *  values) with MPROC_EINVAL and a sentence naming index i of n and `what`
  *  (wait.c); the backend's wait refuses closed handles. */

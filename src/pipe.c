@@ -226,6 +226,36 @@ int mproc_conn_send(mproc_conn *c, const void *buf, size_t len) {
   return rc;
 }
 
+/* Wait until the end is readable, or the interrupt (mproc_interrupt):
+ * 1 readable (data, or an end of file a read reports), 0 not in time,
+ * MPROC_EINTR, or another error. The caller holds in_wait. */
+static int wait_readable(mproc_conn *c, double timeout) {
+  mproc_handle h;
+  unsigned char r = 0;
+  int rc = mproc__os_conn_wait_begin(c->os, &h), end;
+  if (rc != 0) return rc; /* ready now, or an error */
+  rc = mproc__wait_handles_intr(&h, 1, timeout, &r);
+  end = mproc__os_conn_wait_end(c->os, rc > 0);
+  if (end > 0) return 1; /* what is ready wins over the interrupt */
+  if (rc == MPROC_ETIMEDOUT || rc > 0) return 0;
+  return rc;
+}
+
+/* Before a message's first byte: wait for it, interruptibly. Another
+ * thread polls this end: read as before, uninterruptibly, rather than
+ * share the end's one readiness wait. */
+static int wait_message(mproc_conn *c, const char *what) {
+  int rc;
+  if (atomic_exchange(&c->in_wait, 1)) return 0;
+  rc = wait_readable(c, MPROC__INF);
+  atomic_store(&c->in_wait, 0);
+  if (rc == MPROC_EINTR)
+    return mproc__err(rc, "%s: interrupted by mproc_interrupt(); no "
+                          "message was taken",
+                      what);
+  return rc < 0 ? rc : 0;
+}
+
 /* Read `n` header bytes; `first` says whether none was read before. */
 static int read_header(mproc_conn *c, unsigned char *h, size_t n, int first,
                        const char *what) {
@@ -242,13 +272,17 @@ static int read_header(mproc_conn *c, unsigned char *h, size_t n, int first,
   return rc;
 }
 
-/* Make the next message's length known (reading it if needed). */
+/* Make the next message's length known (reading it if needed). Only the
+ * wait for its first byte is interruptible: once a header is begun, the
+ * message is read whole, so an interrupt never leaves half of one. */
 static int next_len(mproc_conn *c, const char *what) {
   unsigned char h[8];
   uint64_t v = 0;
   size_t i;
   int rc;
   if (c->have_len) return 0;
+  rc = wait_message(c, what);
+  if (rc < 0) return rc;
   rc = read_header(c, h, 4, 1, what);
   if (rc < 0) return rc;
   for (i = 0; i < 4; i++) v = v << 8 | h[i];
@@ -355,7 +389,7 @@ int mproc_conn_poll(mproc_conn *c, double timeout) {
   if (atomic_exchange(&c->in_wait, 1))
     return mproc__err(MPROC_EINVAL, "poll: another thread waits on this "
                                     "connection");
-  rc = mproc__os_conn_poll(c->os, t);
+  rc = t == 0 ? mproc__os_conn_poll(c->os, 0) : wait_readable(c, t);
   atomic_store(&c->in_wait, 0);
   return rc;
 }
@@ -478,12 +512,16 @@ int mproc_conn_wait(mproc_wait_obj *objs, size_t n, double timeout) {
   if (rc < 0) goto cleanup;
   /* Something is ready already: only look at the rest. */
   if (w.n > 0 || now == 0)
-    rc = mproc__os_wait_handles(w.h, w.n, now ? 0 : t, w.ready);
-  if (rc < 0 && rc != MPROC_ETIMEDOUT) {
+    rc = mproc__wait_handles_intr(w.h, w.n, now ? 0 : t, w.ready);
+  if (rc < 0 && rc != MPROC_ETIMEDOUT && rc != MPROC_EINTR) {
     wait_finish(objs, &w, 0);
     goto cleanup;
   }
   wait_finish(objs, &w, rc >= 0);
+  /* Interrupted: unless a connection turned ready as its wait ended. */
+  for (i = 0; i < n; i++) count += objs[i].ready != 0;
+  if (rc == MPROC_EINTR && count == 0) goto cleanup;
+  count = 0;
   for (i = 0; i < n; i++) count += objs[i].ready != 0;
   rc = count > 0 ? count
                  : mproc__err(MPROC_ETIMEDOUT, "wait: none of the %zu objects "

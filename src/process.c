@@ -192,7 +192,7 @@ static int parent_wait(const mproc_process *p, double timeout) {
     return mproc__err(MPROC_ENOTSUP, "no handle to the parent \"%s\" "
                                      "(pid %ld) to wait on",
                       p->name, p->pid);
-  rc = mproc__os_wait_handles(&h, 1, timeout, &ready);
+  rc = mproc__wait_handles_intr(&h, 1, timeout, &ready);
   if (rc == MPROC_ETIMEDOUT)
     return mproc__err(MPROC_ETIMEDOUT, "the parent \"%s\" is still "
                                        "running",
@@ -295,6 +295,25 @@ int mproc_process_start(mproc_process *p) {
   return 0;
 }
 
+/* Wait for the child's end: its sentinel first, with the interrupt
+ * (mproc__wait_handles_intr), then the backend's wait, which collects the
+ * exit status (and under forkserver may wait a little longer, for the
+ * child to be gone). Returns as mproc__os_proc_wait, or MPROC_EINTR. */
+static int join_wait(mproc_process *p, double t, int *code) {
+  mproc_handle h = mproc__os_proc_sentinel(p->os);
+  double deadline = mproc__deadline(t);
+  unsigned char ready = 0;
+  int rc;
+  if (t != 0 && h != MPROC_NO_HANDLE && h >= 0) {
+    rc = mproc__wait_handles_intr(&h, 1, t, &ready);
+    if (rc == MPROC_ETIMEDOUT)
+      return mproc__err(rc, "process \"%s\" is still running", p->name);
+    if (rc < 0) return rc;
+  }
+  return mproc__os_proc_wait(p->os, t < 0 ? t : mproc__remaining(deadline),
+                             code);
+}
+
 int mproc_process_join(mproc_process *p, double timeout) {
   double t;
   int rc, code = 0;
@@ -319,7 +338,7 @@ int mproc_process_join(mproc_process *p, double timeout) {
   }
   p->in_wait = 1;
   unlock();
-  rc = mproc__os_proc_wait(p->os, t, &code);
+  rc = join_wait(p, t, &code);
   lock();
   p->in_wait = 0;
   if (rc == MPROC_ETIMEDOUT) {

@@ -140,9 +140,13 @@ static int closed_err(const mproc_queue *q, const char *what) {
 }
 
 /* Sleep while *word == seen, counted in *sleepers (see the top); a close
- * of this handle ends the sleep with MPROC_ECLOSED. */
+ * of this handle ends the sleep with MPROC_ECLOSED. intr: mproc_interrupt
+ * ends it too (MPROC_EINTR) — only where a timeout could end it, so an
+ * interrupt leaves the queue exactly as a timeout would: before a message
+ * is begun (a put before its first record, a get before it takes one) and
+ * in join. Once begun, a message is finished whatever comes. */
 static int sleep_on(mproc_queue *q, _Atomic uint32_t *word, uint32_t seen,
-                    _Atomic uint32_t *sleepers, double deadline) {
+                    _Atomic uint32_t *sleepers, double deadline, int intr) {
   int rc;
   /* Spin before counting ourselves: a counted spinner makes every put
    * pay a futex wake that finds nobody in the kernel. */
@@ -152,9 +156,9 @@ static int sleep_on(mproc_queue *q, _Atomic uint32_t *word, uint32_t seen,
     rc = MPROC_ECLOSED;
   } else {
     atomic_fetch_add(sleepers, 1);
-    rc = atomic_load(word) != seen
-             ? 0
-             : mproc__wait(&q->obj, word, seen, deadline);
+    rc = atomic_load(word) != seen ? 0
+         : intr ? mproc__wait_intr(&q->obj, word, seen, deadline)
+                : mproc__wait(&q->obj, word, seen, deadline);
     atomic_fetch_sub(sleepers, 1);
     if (atomic_load(&q->closed)) rc = MPROC_ECLOSED;
   }
@@ -171,10 +175,11 @@ static int qlock(mproc_queue *q, _Atomic uint32_t *w, double deadline) {
     int rc;
     if (atomic_load_explicit(&q->closed, memory_order_relaxed))
       return closed_err(q, "a wait");
-    rc = mproc__lockword_acquire(&q->obj, w,
-                                 deadline < 0 || left > LOCK_SLICE
-                                     ? LOCK_SLICE
-                                     : left);
+    /* Interruptible: no message is begun while a lock is awaited. */
+    rc = mproc__lockword_acquire_intr(&q->obj, w,
+                                      deadline < 0 || left > LOCK_SLICE
+                                          ? LOCK_SLICE
+                                          : left);
     if (rc == 0 || rc == MPROC_EOWNERDEAD) {
       if (!atomic_load(&q->closed)) return 0;
       mproc__lockword_release(&q->obj, w); /* repairs stay flagged */
@@ -190,8 +195,9 @@ static void wake_if(mproc_queue *q, _Atomic uint32_t *word,
   if (atomic_load(sleepers) > 0) mproc__wake(&q->obj, word, INT32_MAX);
 }
 
-/* Producer: wait until `need` bytes are free. */
-static int wait_room(mproc_queue *q, uint32_t need, double deadline) {
+/* Producer: wait until `need` bytes are free (intr: see sleep_on). */
+static int wait_room(mproc_queue *q, uint32_t need, double deadline,
+                     int intr) {
   for (;;) {
     uint32_t tail = atomic_load_explicit(&q->st->tail, memory_order_relaxed);
     uint32_t head;
@@ -202,7 +208,8 @@ static int wait_room(mproc_queue *q, uint32_t need, double deadline) {
     q->head_cache = head;
     q->put_valid = 1;
     if (q->st->capacity - (tail - head) >= need) return 0;
-    rc = sleep_on(q, &q->st->head, head, &q->st->put_sleepers, deadline);
+    rc = sleep_on(q, &q->st->head, head, &q->st->put_sleepers, deadline,
+                  intr);
     if (rc < 0) return rc;
   }
 }
@@ -253,7 +260,9 @@ static int close_stream(mproc_queue *q, int have_get, double deadline) {
     int rc;
     if (!have_get && reclaim_stream(q)) return 0;
     if (deadline >= 0 && deadline < until) until = deadline;
-    rc = wait_room(q, HDR, until);
+    /* A producer's repair before its own message: interruptible, and
+     * left flagged for the next owner, as a timeout leaves it. */
+    rc = wait_room(q, HDR, until, !have_get);
     if (rc == 0) break;
     if (rc != MPROC_ETIMEDOUT || have_get ||
         (deadline >= 0 && mproc__remaining(deadline) <= 0))
@@ -303,7 +312,7 @@ static int wait_below_maxsize(mproc_queue *q, double deadline) {
     g = atomic_load(&q->st->gets);
     n = atomic_load_explicit(&q->st->puts, memory_order_relaxed) - g;
     if ((int64_t)(int32_t)n < q->st->maxsize) return 0;
-    rc = sleep_on(q, &q->st->gets, g, &q->st->count_sleepers, deadline);
+    rc = sleep_on(q, &q->st->gets, g, &q->st->count_sleepers, deadline, 1);
     if (rc < 0) return rc;
   }
 }
@@ -321,7 +330,8 @@ static int put_locked(mproc_queue *q, const unsigned char *msg, size_t len,
     r.total = len;
     /* Once part of a message is out, finish it whatever the deadline: a
      * timeout mid-stream would leave the consumer half a message. */
-    rc = wait_room(q, rec_size(r.len), done ? MPROC__INF : deadline);
+    rc = wait_room(q, rec_size(r.len), done ? MPROC__INF : deadline,
+                   done == 0);
     if (rc < 0) return rc;
     if (r.flags & REC_LAST) {
       /* Count the message before a consumer can take it (its task_done
@@ -419,12 +429,13 @@ static int next_record(mproc_queue *q, rec *r, int mid_stream,
     }
     waited = 1;
     if (!mid_stream) {
-      rc = sleep_on(q, &q->st->tail, head, &q->st->get_sleepers, deadline);
+      rc = sleep_on(q, &q->st->tail, head, &q->st->get_sleepers, deadline,
+                    1);
       if (rc < 0) return rc;
       continue;
     }
     rc = sleep_on(q, &q->st->tail, head, &q->st->get_sleepers,
-                  mproc__deadline(SLICE));
+                  mproc__deadline(SLICE), 0);
     if (rc == MPROC_ETIMEDOUT) rescue_stream(q);
     else if (rc < 0) return rc;
   }
@@ -666,7 +677,8 @@ int mproc_queue_join(mproc_queue *q, double timeout) {
   for (;;) {
     uint32_t v = atomic_load(&q->st->unfinished);
     if (v == 0) return 0;
-    rc = sleep_on(q, &q->st->unfinished, v, &q->st->join_sleepers, deadline);
+    rc = sleep_on(q, &q->st->unfinished, v, &q->st->join_sleepers, deadline,
+                  1);
     if (rc == MPROC_ETIMEDOUT)
       return mproc__err(rc, "queue \"%s\" has %u unfinished tasks",
                         q->obj.name, atomic_load(&q->st->unfinished));

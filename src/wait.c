@@ -8,9 +8,12 @@
  * word. */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <uv.h>
 
+#include "mproc/wakeup.h"
 #include "object.h"
 
 /* The spin budget, in nanoseconds: a few hand-offs' worth. */
@@ -114,19 +117,29 @@ typedef struct sleeper {
 static sleeper slots[SLOTS];
 static _Atomic uint32_t pending, epoch;
 static _Atomic int slots_hooked;
+/* The wake-up object that handle waits add to their set (below). */
+static _Atomic(mproc_wakeup *) intr_wakeup;
 
-/* A fork child has none of its parent's sleepers, nor its interrupt. */
+/* A fork child has none of its parent's sleepers, nor its interrupt, nor
+ * its wake-up object: the child's copy of the descriptor is the parent's
+ * kernel object, which the parent's next interrupt would make ready. The
+ * child closes its copy and makes its own on its first handle wait. */
 static void slots_after_fork(void) {
   int i;
   for (i = 0; i < SLOTS; i++) atomic_store(&slots[i].state, SLOT_FREE);
   atomic_store(&pending, 0);
+  mproc_wakeup_free(atomic_exchange(&intr_wakeup, NULL));
+}
+
+static void hook_fork(void) {
+  if (!atomic_load_explicit(&slots_hooked, memory_order_relaxed) &&
+      !atomic_exchange(&slots_hooked, 1))
+    mproc__os_atfork_child(slots_after_fork);
 }
 
 static sleeper *slot_claim(mproc__os_park *park, _Atomic uint32_t *addr) {
   unsigned i, start;
-  if (!atomic_load_explicit(&slots_hooked, memory_order_relaxed) &&
-      !atomic_exchange(&slots_hooked, 1))
-    mproc__os_atfork_child(slots_after_fork);
+  hook_fork();
   start = (unsigned)(mproc__thread_id() * 7u) % SLOTS;
   for (i = 0; i < SLOTS; i++) {
     sleeper *s = &slots[(start + i) % SLOTS];
@@ -185,6 +198,7 @@ int mproc__sleep(mproc__os_park *park, _Atomic uint32_t *addr,
 
 void mproc_interrupt(void) {
   int i, saved = errno; /* a signal handler must leave errno alone */
+  mproc_wakeup *w;
   atomic_store(&pending, 1);
   atomic_fetch_add(&epoch, 1);
   for (i = 0; i < SLOTS; i++) {
@@ -194,14 +208,130 @@ void mproc_interrupt(void) {
     mproc__os_wake_intr(s->park, s->addr);
     atomic_store(&s->state, SLOT_SLEEPING);
   }
+  /* After the flag and the epoch: a handle waiter that finds the wake-up
+   * not yet ready finds the flag set (see mproc__wait_handles_intr). */
+  w = atomic_load(&intr_wakeup);
+  if (w != NULL) (void)mproc_wakeup_signal(w);
   errno = saved;
 }
 
 int mproc_interrupt_clear(void) {
-  return atomic_exchange(&pending, 0) != 0;
+  int saved = errno, was = atomic_exchange(&pending, 0) != 0;
+  mproc_wakeup *w = atomic_load(&intr_wakeup);
+  /* The flag first, then the drain: a wake-up left ready by an interrupt
+   * that overlaps this clear is drained by the waiter that finds it so
+   * with no interrupt to report (wait_slice). */
+  if (w != NULL) (void)mproc_wakeup_clear(w);
+  errno = saved;
+  return was;
 }
 
 int mproc_interrupted(void) { return atomic_load(&pending) != 0; }
+
+/* ---- interrupting handle waits --------------------------------------------
+ *
+ * A poll(2) or WaitForMultipleObjects is not woken through a word: it
+ * waits on one more handle, the process's interrupt wake-up object, which
+ * mproc_interrupt signals after it has set the flag and the epoch. The
+ * object is made by the first handle wait (never by mproc_interrupt, which
+ * may run in a signal handler, where nothing can be made) and installed
+ * with a compare-and-swap; a waiter installs it before it checks the
+ * flag, so an interrupt either finds it installed and signals it, or set
+ * the flag before the check. mproc_interrupt_clear drains it.
+ *
+ * The waiter reports MPROC_EINTR when nothing else is ready and the flag
+ * is set or the epoch moved (so a wait woken by an interrupt reports it
+ * even after a clear). A wake-up found ready with neither is stale (an
+ * interrupt that overlapped a clear: its write landed after the drain);
+ * the waiter drains it and looks again, instead of spinning on it. A
+ * clear that overlaps an interrupt can also drain the write a waiter was
+ * about to see: each wait lasts at most HANDLE_SLICE before it re-checks
+ * the epoch, so that race costs one slice, never a hang. */
+
+#define HANDLE_SLICE 1.0
+
+static int intr_handle(mproc_handle *out) {
+  mproc_wakeup *w = atomic_load(&intr_wakeup), *none = NULL;
+  if (w == NULL) {
+    int rc;
+    hook_fork();
+    rc = mproc_wakeup_new(&w);
+    if (rc < 0) return rc;
+    if (!atomic_compare_exchange_strong(&intr_wakeup, &none, w)) {
+      mproc_wakeup_free(w); /* another thread won */
+      w = none;
+    }
+  }
+  *out = mproc_wakeup_handle(w);
+  return 0;
+}
+
+/* Whether the interrupt should end a wait that began at epoch e. */
+static int interrupted_since(uint32_t e) {
+  return atomic_load(&pending) || atomic_load(&epoch) != e;
+}
+
+/* One slice of the wait over h[0..n) plus the wake-up at h[n]: the count
+ * of ready handles among the first n, MPROC_ETIMEDOUT, MPROC_EINTR, or
+ * another error. */
+static int wait_slice(const mproc_handle *h, size_t n, double t,
+                      unsigned char *r, unsigned char *ready, uint32_t e) {
+  size_t i;
+  int rc, count = 0;
+  memset(r, 0, n + 1);
+  rc = mproc__os_wait_handles(h, n + 1, t, r);
+  if (rc < 0 && rc != MPROC_ETIMEDOUT) return rc;
+  for (i = 0; i < n; i++) count += (ready[i] = r[i] != 0);
+  if (count > 0) return count; /* what is ready wins over the interrupt */
+  if (interrupted_since(e)) return intr_error();
+  if (rc > 0) { /* the wake-up alone, stale: drain it, then look again */
+    mproc_wakeup_clear(atomic_load(&intr_wakeup));
+    if (interrupted_since(e)) return intr_error();
+  }
+  return MPROC_ETIMEDOUT;
+}
+
+int mproc__wait_handles_intr(const mproc_handle *h, size_t n, double timeout,
+                             unsigned char *ready) {
+  mproc_handle hs[8], *all = hs;
+  unsigned char rs[8], *r = rs;
+  uint32_t e = atomic_load(&epoch);
+  double deadline = mproc__deadline(timeout);
+  int rc;
+  if (timeout == 0) return mproc__os_wait_handles(h, n, 0, ready);
+  if (n + 1 > sizeof hs / sizeof hs[0]) {
+    all = malloc((n + 1) * sizeof *all);
+    r = malloc(n + 1);
+    if (all == NULL || r == NULL) {
+      rc = mproc__err(MPROC_ENOMEM, "wait: out of memory for %zu handles",
+                      n + 1);
+      goto done;
+    }
+  }
+  if (n > 0) memcpy(all, h, n * sizeof *h);
+  rc = intr_handle(&all[n]);
+  if (rc < 0) goto done;
+  if (atomic_load(&pending)) { /* what is ready now still counts */
+    rc = n > 0 ? mproc__os_wait_handles(h, n, 0, ready) : MPROC_ETIMEDOUT;
+    if (rc == MPROC_ETIMEDOUT) rc = intr_error();
+    goto done;
+  }
+  for (;;) {
+    double left = mproc__remaining(deadline);
+    rc = wait_slice(all, n, timeout < 0 || left > HANDLE_SLICE ? HANDLE_SLICE
+                                                               : left,
+                    r, ready, e);
+    if (rc != MPROC_ETIMEDOUT) break;
+    if (timeout >= 0 && mproc__remaining(deadline) <= 0) {
+      rc = mproc__err(rc, "no handle became ready in time");
+      break;
+    }
+  }
+done:
+  if (all != hs) free(all);
+  if (r != rs) free(r);
+  return rc;
+}
 
 void mproc__wake(mproc__obj *o, _Atomic uint32_t *addr, int n) {
   mproc__os_wake(o->park, addr, n);
@@ -261,5 +391,5 @@ int mproc_wait_handles(const mproc_handle *h, size_t n, double timeout,
     rc = mproc__check_handle(h[i], i, n, "wait_handles");
     if (rc < 0) return rc;
   }
-  return mproc__os_wait_handles(h, n, t, ready);
+  return mproc__wait_handles_intr(h, n, t, ready);
 }

@@ -88,7 +88,10 @@ MPROC_EXTERN int mproc_conn_send(mproc_conn *c, const void *buf, size_t len);
  * is then lost), MPROC_EBUFSIZE, MPROC_ESTATE (as mproc_conn_send),
  * MPROC_ECLOSED, MPROC_EPERM (a send-only
  * end), MPROC_EINVAL (c or len NULL, buf NULL with cap > 0), MPROC_ERANGE
- * (a message larger than this process can address), MPROC_EOS.
+ * (a message larger than this process can address), MPROC_EOS,
+ * MPROC_EINTR (mproc_interrupt() while it waited for a message to begin:
+ * nothing was taken; once a message's first bytes are in, it is received
+ * whole).
  * Thread-safety: one receiver per end at a time.
  */
 MPROC_EXTERN int mproc_conn_recv(mproc_conn *c, void *buf, size_t cap,
@@ -111,7 +114,8 @@ MPROC_EXTERN int mproc_conn_recv_alloc(mproc_conn *c, void **out,
  * 0 if the time ran out.
  * Errors: MPROC_ECLOSED, MPROC_EPERM (a send-only end), MPROC_EINVAL (c
  * NULL, NaN timeout, another thread polls or waits on this end),
- * MPROC_EOS.
+ * MPROC_EOS, MPROC_EINTR (mproc_interrupt() while it waited; never for
+ * timeout 0, nor when the end is readable).
  * Thread-safety: as mproc_conn_recv; one thread polls or waits on an end
  * at a time.
  */
@@ -170,7 +174,8 @@ typedef struct mproc_wait_obj {
  * waitable handle: MPROC_NO_HANDLE — the sentinel of a process not
  * started —, a negative value, a closed descriptor or HANDLE; the
  * sentence names the object's index), MPROC_ECLOSED (a closed
- * connection), MPROC_ENOMEM, MPROC_EOS.
+ * connection), MPROC_ENOMEM, MPROC_EOS; MPROC_EINTR (mproc_interrupt()
+ * while it waited and nothing was ready; never for timeout 0).
  * Thread-safety: a connection is waited on (or polled) by one thread at
  * a time, and no other thread receives on it meanwhile; a connection that
  * another thread's wait lists gives MPROC_EINVAL.

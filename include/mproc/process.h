@@ -277,7 +277,8 @@ MPROC_EXTERN int mproc_process_start(mproc_process *p);
  * to end.
  * Errors: MPROC_ESTATE (not started), MPROC_ECLOSED (closed), MPROC_EPERM
  * (the calling process is not the one that started the child),
- * MPROC_EINVAL (NaN).
+ * MPROC_EINVAL (NaN), MPROC_EINTR (mproc_interrupt() while it waited: the
+ * child runs on; join it again later).
  */
 MPROC_EXTERN int mproc_process_join(mproc_process *p, double timeout);
 
@@ -385,7 +386,9 @@ MPROC_EXTERN void mproc_process_free(mproc_process *p);
  * Errors: MPROC_EINVAL at once, whatever the timeout, for NULL arrays with
  * n > 0, a NaN timeout, or a handle that is no open waitable handle
  * (MPROC_NO_HANDLE, a negative value, a closed descriptor or HANDLE; the
- * sentence names its index); MPROC_ENOMEM; MPROC_EOS.
+ * sentence names its index); MPROC_ENOMEM; MPROC_EOS; MPROC_EINTR
+ * (mproc_interrupt() while it waited and nothing was ready; never for
+ * timeout 0).
  * Thread-safety: safe; any number of threads may wait at once, on the
  * same handles too. Ownership: the arrays are used only during the call.
  */

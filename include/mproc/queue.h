@@ -68,7 +68,10 @@ MPROC_EXTERN int mproc_queue_open(mproc_queue **out, const char *name);
  * Put a message of `len` bytes (0 allowed; any size). Blocks while the
  * queue holds maxsize messages or its ring has no room, up to `timeout`.
  * Errors: MPROC_EFULL (still full at the deadline), MPROC_ECLOSED (this
- * handle was closed), MPROC_EINVAL (NULL msg with len > 0, NaN timeout).
+ * handle was closed), MPROC_EINVAL (NULL msg with len > 0, NaN timeout),
+ * MPROC_EINTR (mproc_interrupt() while it waited for room or for the
+ * lock, before any of the message went in: the queue is as a timeout
+ * leaves it; once part of a large message is in, the put finishes).
  * Thread-safety: any thread, any process.
  */
 MPROC_EXTERN int mproc_queue_put(mproc_queue *q, const void *msg, size_t len,
@@ -82,7 +85,9 @@ MPROC_EXTERN int mproc_queue_put(mproc_queue *q, const void *msg, size_t len,
  * contents of `buf` are unspecified).
  * Errors: MPROC_EEMPTY (nothing by the deadline), MPROC_EBUFSIZE,
  * MPROC_ECLOSED, MPROC_EINVAL (NULL len, NULL buf with cap > 0, NaN
- * timeout).
+ * timeout), MPROC_EINTR (mproc_interrupt() while it waited for a message
+ * or for the lock: nothing was taken; a message already begun is taken
+ * whole first).
  * Thread-safety: any thread, any process.
  * Ownership: `buf` stays the caller's.
  */
@@ -129,7 +134,7 @@ MPROC_EXTERN int mproc_queue_full(const mproc_queue *q);
 MPROC_EXTERN int mproc_queue_task_done(mproc_queue *q);
 /** JoinableQueue: wait until every put has had its task_done. Returns 0,
  *  or MPROC_ETIMEDOUT, or MPROC_ECLOSED (this handle is, or was while
- *  waiting, closed). task_done works on a closed handle, so a task taken
+ *  waiting, closed), or MPROC_EINTR (mproc_interrupt()). task_done works on a closed handle, so a task taken
  *  before the close can still be finished. */
 MPROC_EXTERN int mproc_queue_join(mproc_queue *q, double timeout);
 

@@ -272,7 +272,11 @@ MPROC_EXTERN void mproc_barrier_free(mproc_barrier *b);
  * promptly: the waits blocked now, in every thread, and every wait that
  * would block from now on, until mproc_interrupt_clear(). Covered: the
  * acquires and waits of this header (Lock, RLock, Semaphore, Condition,
- * Event, Barrier). A wait that need not block (a free lock, a set event,
+ * Event, Barrier); queue put, get and join (mproc/queue.h: only before a
+ * message is begun, so nothing is lost); mproc_conn_recv, mproc_conn_poll
+ * and mproc_conn_wait (mproc/pipe.h); mproc_process_join and
+ * mproc_wait_handles (mproc/process.h). Process-wide: a child, forked
+ * or not, starts with no interrupt and does not see its parent's. A wait that need not block (a free lock, a set event,
  * timeout 0) is not interrupted. A Condition wait re-acquires its lock
  * before it returns MPROC_EINTR; an interrupted Barrier wait breaks the
  * barrier.
@@ -281,7 +285,10 @@ MPROC_EXTERN void mproc_barrier_free(mproc_barrier *b);
  * console control handler, which runs in a thread of its own). A thread
  * asleep in the kernel is woken at once; one that the signal caught on its
  * way into the kernel returns within 0.25 s (0.1 s with semaphore
- * parking: Windows, MPROC_WAIT_FALLBACK).
+ * parking: Windows, MPROC_WAIT_FALLBACK). Handle waits (poll,
+ * WaitForMultipleObjects) are woken through a wake-up object the library
+ * makes on the first of them; an interrupt that races with
+ * mproc_interrupt_clear costs such a wait at most 1 s.
  * Thread-safety: any thread, any time. Ownership: none.
  */
 MPROC_EXTERN void mproc_interrupt(void);
