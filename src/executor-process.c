@@ -2,18 +2,20 @@
  * the worker set (wset.h: the queues, the slots, the crash protocol).
  *
  * In the parent, futures wait in a pending list until a feeder sends
- * them: at most max_inflight are in the task queue or running, so
+ * them: at most max_inflight (4096 per worker: a window that keeps the
+ * rings streaming) are in the task queue or running, so
  * cancel() and shutdown(cancel_futures) reach the rest (Python's
  * pending_work_items against its call queue). A sent future is RUNNING
- * and sits in a table by task id until its outcome arrives. Feeding
- * happens in the submitting thread and in the reader thread after each
- * result, never under the pool lock (a put may block on a full ring while
- * workers wait for the reader: holding the lock there would deadlock).
+ * and sits in a table by task id until its outcome arrives.
  *
- * Two libuv threads: the reader takes result messages and finishes
- * futures; the watcher (executor-pwatch.c) waits on every worker's
- * sentinel plus a wake-up, turns a death into a "died" result for the
- * task in the worker's slot, and replaces the worker.
+ * Three libuv threads: the feeder sends pending futures (it alone puts
+ * tasks, never under the pool lock: a put blocks on a full ring until
+ * workers take from it, and workers may be waiting for room in the result
+ * ring, which only the reader makes — so the reader must never be the one
+ * blocked on the task ring); the reader takes result messages and
+ * finishes futures; the watcher (executor-pwatch.c) waits on every
+ * worker's sentinel plus a wake-up, turns a death into a "died" result for
+ * the task in the worker's slot, and replaces the worker.
  *
  * Lock order: the pool lock alone (never with a future's lock held). */
 #include <stdio.h>
@@ -59,6 +61,8 @@ static mproc_future *table_take_all(ppool *p) {
   return all;
 }
 
+static void feed_kick(ppool *p);
+
 /* Finish (a RUNNING future) or drop (cancelled) a list linked by next. */
 static void fail_list(mproc_future *f, int running, int outcome,
                       const char *why) {
@@ -80,6 +84,7 @@ void mproc__pp_set_broken(ppool *p, const char *why) {
   pending = p->phead;
   p->phead = p->ptail = NULL;
   sent = table_take_all(p);
+  feed_kick(p);
   uv_mutex_unlock(&p->lock);
   /* Wake feeders blocked on a ring nobody drains any more. */
   (void)mproc_queue_close(p->tq);
@@ -121,6 +126,18 @@ void mproc__pp_send_stops(ppool *p, int n) {
     if (mproc_queue_put(p->tq, &h, sizeof h, MPROC_FOREVER) < 0) break;
 }
 
+/* Under the lock: the feeder has something to do. */
+static int feed_due(const ppool *p) {
+  return (!p->broken && p->phead != NULL && p->inflight < p->max_inflight) ||
+         (p->shutdown && p->phead == NULL && !p->stops_sent);
+}
+
+/* Under the lock: wake the feeder if it sleeps and has work. */
+static void feed_kick(ppool *p) {
+  if (p->feeder_idle && (feed_due(p) || p->feeder_quit))
+    uv_cond_signal(&p->feed_cond);
+}
+
 /* Send pending futures while there is room in flight; after shutdown,
  * once nothing is pending, send each worker its stop (once). */
 static void feed(ppool *p) {
@@ -158,6 +175,24 @@ static void feed(ppool *p) {
       uv_mutex_unlock(&p->lock);
       if (f) fail_list(f, 1, rc == MPROC_ECLOSED ? MPROC_EBROKEN : rc, why);
     }
+  }
+}
+
+static void feeder_main(void *arg) {
+  ppool *p = arg;
+  for (;;) {
+    uv_mutex_lock(&p->lock);
+    while (!feed_due(p) && !p->feeder_quit) {
+      p->feeder_idle = 1;
+      uv_cond_wait(&p->feed_cond, &p->lock);
+      p->feeder_idle = 0;
+    }
+    if (!feed_due(p) && p->feeder_quit) {
+      uv_mutex_unlock(&p->lock);
+      return;
+    }
+    uv_mutex_unlock(&p->lock);
+    feed(p);
   }
 }
 
@@ -210,6 +245,7 @@ static void reader_main(void *arg) {
     }
     uv_mutex_lock(&p->lock);
     f = table_take(p, h.id);
+    feed_kick(p);
     uv_mutex_unlock(&p->lock);
     if (f == NULL) { /* a second outcome (see wset.h), or broken */
       free(m);
@@ -217,7 +253,6 @@ static void reader_main(void *arg) {
     }
     finish_from(f, m, n, &h);
     mproc__future_unref(f);
-    feed(p);
   }
 }
 
@@ -245,8 +280,8 @@ static int p_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
     if (p->ptail) p->ptail->next = fs[i]; else p->phead = fs[i];
     p->ptail = fs[i];
   }
+  feed_kick(p);
   uv_mutex_unlock(&p->lock);
-  feed(p);
   return 0;
 }
 
@@ -258,6 +293,13 @@ static void join_all(ppool *p) {
   uv_mutex_lock(&p->join_lock);
   if (!p->joined) {
     uv_thread_join(&p->watcher);
+    /* No worker is left: wake a feeder blocked on the task ring, end it. */
+    (void)mproc_queue_close(p->tq);
+    uv_mutex_lock(&p->lock);
+    p->feeder_quit = 1;
+    feed_kick(p);
+    uv_mutex_unlock(&p->lock);
+    uv_thread_join(&p->feeder);
     memset(&h, 0, sizeof h);
     h.id = WSET_ID_QUIT;
     (void)mproc_queue_put(p->rq, &h, sizeof h, MPROC_FOREVER);
@@ -292,7 +334,9 @@ static int p_shutdown(mproc_executor *ex, int flags) {
     mproc__future_unref(cancelled);
     cancelled = next;
   }
-  feed(p); /* the stops, once nothing is pending */
+  uv_mutex_lock(&p->lock);
+  feed_kick(p); /* the stops, once nothing is pending */
+  uv_mutex_unlock(&p->lock);
   (void)mproc_wakeup_signal(p->wake);
   if (flags & MPROC_SHUTDOWN_WAIT) join_all(p);
   return 0;
@@ -325,10 +369,20 @@ static int p_init(mproc_executor *ex) {
     ex->impl = NULL;
     return mproc__err(MPROC_EOS, "executor: cannot start the reader thread");
   }
-  if ((rc = mproc__pp_start_watcher(p)) < 0) {
-    /* No watcher: stop the workers here, then end the reader. */
+  if (uv_thread_create(&p->feeder, feeder_main, p) != 0)
+    rc = mproc__err(MPROC_EOS, "executor: cannot start the feeder thread");
+  else if ((rc = mproc__pp_start_watcher(p)) < 0)
+    p->feeder_quit = 2; /* started: end it below */
+  if (rc < 0) {
+    /* No watcher: stop the workers here, then end the other threads. */
     wset_res_hdr h;
     mproc__pp_kill_all(p);
+    if (p->feeder_quit == 2) {
+      uv_mutex_lock(&p->lock);
+      feed_kick(p);
+      uv_mutex_unlock(&p->lock);
+      uv_thread_join(&p->feeder);
+    }
     memset(&h, 0, sizeof h);
     h.id = WSET_ID_QUIT;
     (void)mproc_queue_put(p->rq, &h, sizeof h, MPROC_FOREVER);

@@ -26,7 +26,9 @@ typedef struct ppool {
   int terminated; /* 1 terminate, 2 kill: the watcher ends the workers */
   char broken_msg[300];
   mproc_wakeup *wake; /* the watcher's */
-  uv_thread_t reader, watcher;
+  uv_thread_t reader, watcher, feeder;
+  uv_cond_t feed_cond; /* the feeder sleeps here */
+  int feeder_idle, feeder_quit;
   uv_mutex_t join_lock;
   int joined;
   int bad_exits; /* the watcher's */

@@ -78,6 +78,7 @@ void mproc__pp_free(ppool *p) {
   mproc_wakeup_free(p->wake);
   uv_mutex_destroy(&p->lock);
   uv_mutex_destroy(&p->join_lock);
+  uv_cond_destroy(&p->feed_cond);
   free(p->procs);
   free(p->args);
   free(p);
@@ -114,10 +115,16 @@ int mproc__pp_new(mproc_executor *ex, ppool **out) {
     free(p);
     return mproc__err(MPROC_ENOMEM, "executor: cannot make a mutex");
   }
+  if (uv_cond_init(&p->feed_cond) != 0) {
+    uv_mutex_destroy(&p->join_lock);
+    uv_mutex_destroy(&p->lock);
+    free(p);
+    return mproc__err(MPROC_ENOMEM, "executor: cannot make a condition");
+  }
   p->ex = ex;
   p->method = ex->method;
   p->on_death = ex->on_worker_death;
-  p->max_inflight = (size_t)ex->max_workers * 64;
+  p->max_inflight = (size_t)ex->max_workers * 4096;
   if ((rc = make_objects(p)) < 0) goto fail;
   for (i = 0; i < ex->max_workers; i++)
     if ((rc = start_worker(p, i)) < 0) goto fail;

@@ -80,6 +80,11 @@ static int pp_big(const void *in, size_t len, mproc_buf *out) {
 }
 MPROC_TASK(pp_big);
 
+static int pp_echo(const void *in, size_t len, mproc_buf *out) {
+  return mproc_buf_write(out, in, len);
+}
+MPROC_TASK(pp_echo);
+
 static int g_init_value;
 static int pp_init(const void *args, size_t len) {
   if (len != sizeof g_init_value) return 1;
@@ -290,7 +295,7 @@ static void test_max_tasks_per_child(void **state) {
 }
 
 static void test_shutdown_with_work_queued(void **state) {
-  enum { N = 2000 };
+  enum { N = 10000 }; /* past the 4096 a worker may have in flight */
   mproc_executor *ex = pp_new(1, NULL);
   mproc_future **fs = calloc(N, sizeof *fs), *f;
   int i, cancelled = 0, x = 1;
@@ -372,6 +377,33 @@ static void test_large_result(void **state) {
   mproc_executor_free(ex);
 }
 
+/* Inputs and results that together outgrow both rings many times: the
+ * feeder blocks on the task ring while workers block on the result ring,
+ * and neither may wait for the other. */
+static void test_large_both_ways(void **state) {
+  enum { K = 48, SZ = 512 * 1024 };
+  mproc_executor *ex = pp_new(2, NULL);
+  mproc_future *fs[K];
+  unsigned char *in = malloc(SZ);
+  int i;
+  (void)state;
+  assert_non_null(in);
+  for (i = 0; i < K; i++) {
+    memset(in, i, SZ);
+    fs[i] = pp_submit(ex, pp_echo, in, SZ);
+  }
+  for (i = 0; i < K; i++) {
+    const void *v;
+    size_t n;
+    assert_int_equal(mproc_future_result(fs[i], 120.0, &v, &n), 0);
+    assert_int_equal(n, SZ);
+    assert_int_equal(((const unsigned char *)v)[SZ - 1], (unsigned char)i);
+    mproc_future_free(fs[i]);
+  }
+  free(in);
+  mproc_executor_free(ex);
+}
+
 static void test_terminate_workers(void **state) {
   mproc_executor *ex = pp_new(2, NULL);
   mproc_queue *q, *w;
@@ -425,6 +457,7 @@ int main(int argc, char **argv) {
                                 tp_no_children_left),
       cmocka_unit_test_teardown(test_initializer, tp_no_children_left),
       cmocka_unit_test_teardown(test_large_result, tp_no_children_left),
+      cmocka_unit_test_teardown(test_large_both_ways, tp_no_children_left),
       cmocka_unit_test_teardown(test_terminate_workers, tp_no_children_left),
       cmocka_unit_test_teardown(test_bad_opts, tp_no_children_left),
   };
