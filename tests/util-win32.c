@@ -133,6 +133,7 @@ void tu_sibling_exe(char *buf, size_t n, const char *name) {
   if (cut) cut[1] = '\0';
   else self[0] = '\0';
   snprintf(buf, n, "%s%s.exe", self, name);
+}
 
 int tu_peek_u32(const char *name, size_t offset, uint32_t *out) {
   wchar_t wname[64];
@@ -153,6 +154,7 @@ int tu_peek_u32(const char *name, size_t offset, uint32_t *out) {
 int tu_sigint_pid(long pid) {
   (void)pid;
   return -1;
+}
 
 int tu_write_raw(intptr_t handle, const void *buf, size_t n) {
   /* A named pipe end opened overlapped: an OVERLAPPED write, waited for. */
