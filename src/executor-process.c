@@ -166,15 +166,23 @@ static void feed(ppool *p) {
       if (f) mproc__future_unref(f);
       continue;
     }
-    if ((rc = send_task(p, f)) < 0) {
+    /* The feeder's own reference while it reads f: the outcome may come
+     * back (through a worker: no happens-before a sanitizer can see)
+     * before send_task returns, and the last unref orders the free. */
+    mproc__future_ref(f);
+    rc = send_task(p, f);
+    if (rc < 0) {
       char why[300];
+      mproc_future *g;
       snprintf(why, sizeof why, "executor: the task could not be sent to "
                "the workers: %s", mproc_last_error());
       uv_mutex_lock(&p->lock);
-      f = table_take(p, f->task);
+      g = table_take(p, f->task); /* NULL: broken meanwhile took it */
       uv_mutex_unlock(&p->lock);
-      if (f) fail_list(f, 1, rc == MPROC_ECLOSED ? MPROC_EBROKEN : rc, why);
+      if (g != NULL)
+        fail_list(g, 1, rc == MPROC_ECLOSED ? MPROC_EBROKEN : rc, why);
     }
+    mproc__future_unref(f);
   }
 }
 
