@@ -51,9 +51,13 @@ cache_value() {
 
 ci_log "plain build and install of mproc into $PREFIX (CMocka hidden)"
 # CMAKE_IGNORE_PATH hides the system's cmocka.h from find_path, as on a
-# machine where CMocka is not installed; libuv comes through pkg-config.
+# machine where CMocka is not installed; libuv comes through pkg-config,
+# and libcrypto (which the ignored folder holds too) is named directly.
+crypto_inc=$(pkg-config --variable=includedir libcrypto)
+crypto_lib=$(pkg-config --variable=libdir libcrypto)/libcrypto.so
 cmake -S "$ROOT" -B "$B/mproc" -DCMAKE_INSTALL_PREFIX="$PREFIX" \
   -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_IGNORE_PATH="/usr/include;/usr/local/include" \
+  -DOPENSSL_INCLUDE_DIR="$crypto_inc" -DOPENSSL_CRYPTO_LIBRARY="$crypto_lib" \
   >"$TMP/configure.log" ||
   { cat "$TMP/configure.log" >&2; ci_die "configuring mproc failed"; }
 [ "$(cache_value "$B/mproc" CMAKE_BUILD_TYPE)" = Release ] ||

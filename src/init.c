@@ -86,6 +86,20 @@ int mproc_set_executable(const char *path) {
   return mproc__os_set_executable(path);
 }
 
+static mproc_preload_fn preload_fn;
+static void *preload_arg;
+
+int mproc_set_forkserver_preload(mproc_preload_fn fn, void *arg) {
+  preload_fn = fn;
+  preload_arg = fn ? arg : NULL;
+  return 0;
+}
+
+void mproc__forkserver_preload(void (**fn)(void *), void **arg) {
+  *fn = preload_fn;
+  *arg = preload_arg;
+}
+
 int mproc_set_start_method(mproc_start_method m) {
   int rc = check_method(m);
   if (rc < 0) return rc;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "mproc/process.h"
+#include "mproc/shm.h"
 
 #define MPROC__INF (-1.0)
 
@@ -86,8 +87,8 @@ void mproc__os_wakeup_free(mproc__os_wakeup *w);
 
 /**
  * Backend set-up, from mproc_init() in the main program (not in a spawned
- * child): the POSIX backend forks its forkserver here, the Windows backend
- * makes its kill-on-close job object.
+ * child): the POSIX backend forks its tracker and its forkserver here,
+ * the Windows backend makes its kill-on-close job object.
  */
 int mproc__os_init(void);
 
@@ -286,9 +287,17 @@ int mproc__os_pid_alive(long pid);
 
 /** Tell the program's resource tracker that `name` was created (tracked
  *  1), so that it sweeps it (mproc__shm_sweep) once the program has ended,
- *  or removed (tracked 0), so that it forgets it. A no-op where the kernel
- *  counts holders itself (Windows) or no tracker runs. */
-void mproc__os_track(const char *name, int tracked);
+ *  or removed (tracked 0), so that it forgets it. Starts the tracker if
+ *  this process has none yet (an object made before mproc_init), and
+ *  restarts one that cannot be reached; returns 0, or the code of that
+ *  failure (the object is then not tracked: the caller fails its create).
+ *  Always 0 where the kernel counts holders itself (Windows). */
+int mproc__os_track(const char *name, int tracked);
+
+/** Make sure a tracker runs for this program (the POSIX backend forks it
+ *  on first need, after the registry is mapped): 0, or why not. Always 0
+ *  where the backend needs none. */
+int mproc__os_tracker_ensure(void);
 
 /** The program's registry (src/registry.h): an unnamed shared segment of
  *  `size` bytes, mapped in *s. In a spawned child, the one its parent
@@ -334,11 +343,23 @@ void mproc__os_wake(mproc__os_park *p, _Atomic uint32_t *addr, int n);
 void mproc__os_wake_intr(mproc__os_park *p, _Atomic uint32_t *addr);
 
 /** Check-and-remove what only dead processes held: called by the tracker
- *  for each name it was told of. Implemented in the common layer. */
-int mproc__shm_sweep(const char *name); /* 1 once gone */
+ *  for each name it was told of. Implemented in the common layer. Returns
+ *  1 once gone; *kind is then the object's kind (object.h) if this call
+ *  removed it, 0 if it was gone already. */
+int mproc__shm_sweep(const char *name, uint32_t *kind);
 /** The same for every segment of the program's registry: removes what no
- *  live process holds; returns how many live processes still hold. */
-int mproc__shm_sweep_registry(void);
+ *  live process holds (*removed: how many); returns how many live
+ *  processes still hold. */
+int mproc__shm_sweep_registry(int *removed);
+/** The tracker's whole duty once the program has ended (common layer,
+ *  src/tracker.c): sweep the registry and the `n` tracked names (emptied
+ *  in place as they go), waiting a few seconds for dying holders, then
+ *  print the one warning line (unless MPROC_TRACKER_WARN=0). */
+void mproc__tracker_sweep(char (*names)[MPROC_SHM_NAME_MAX + 1], size_t n);
+
+/** The function registered with mproc_set_forkserver_preload (NULL if
+ *  none), and its argument: a forkserver runs it once when it starts. */
+void mproc__forkserver_preload(void (**fn)(void *), void **arg);
 
 /* ---- named semaphores (only for backends that use src/park-sem.c) -------- */
 
@@ -356,9 +377,10 @@ void mproc__os_sem_post(mproc__os_sem *s, uint32_t n);
 /* ---- called by the backends, implemented in the common layer ------------- */
 
 /** Map the program's shared-memory registry (src/registry.h) if this
- *  process has none yet: the forkserver calls it before it forks the
- *  server, which is the tracker that sweeps it. 1 if this process has one,
- *  0 if the backend keeps none (or it could not be made). */
+ *  process has none yet: the backend calls it before it forks the tracker
+ *  (which sweeps it) and the forkserver (whose children share it). 1 if
+ *  this process has one, 0 if the backend keeps none (or it could not be
+ *  made). */
 int mproc__reg_ready(void);
 
 /** In a fork child, before anything else: reset inherited library state. */

@@ -214,7 +214,12 @@ static void forget(reg_entry *e) {
 int mproc__reg_create(const char *name, mproc__reg_ref *ref) {
   uint32_t i;
   reg_entry *e;
+  int rc;
   if (!mproc__reg_ready()) return 1;
+  /* Its sweep is the tracker's: a segment made before mproc_init (or in a
+   * program that never calls it) starts one. */
+  rc = mproc__os_tracker_ensure();
+  if (rc < 0) return rc;
   lock();
   if (find(name, NULL) >= 0) {
     /* Ours and alive (or being created): the exclusive create would fail
@@ -374,10 +379,11 @@ int mproc__reg_has(const char *name) {
  * never published: only the entry goes (a creator SIGKILLed inside its
  * create leaks its segment: a few system calls wide, and better than
  * removing a name that was not ours). */
-int mproc__shm_sweep_registry(void) {
+int mproc__shm_sweep_registry(int *removed) {
   uint32_t i;
   int left = 0;
   int32_t dead = 0;
+  *removed = 0;
   if (reg == NULL) return 0;
   lock();
   for (i = 0; i < MPROC__REG_ENTRIES; i++) {
@@ -392,6 +398,7 @@ int mproc__shm_sweep_registry(void) {
      * and the name may be another object's (see mproc__reg_attach). */
     if (st == LIVE || (st == REMOVING && find(e->name, NULL) < 0))
       mproc__os_shm_unlink(e->name);
+    if (st == LIVE) ++*removed; /* left by the program */
     forget(e);
   }
   unlock();

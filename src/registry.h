@@ -5,9 +5,9 @@
  *
  * Who shares it: the program's first process makes it (mproc_init, or the
  * first use in a process that never called it) before it starts the
- * forkserver; fork and forkserver children inherit the mapping, spawned
- * children receive its descriptor. It has no name (POSIX: unlinked at
- * once), so it never outlives the program. Backends where the kernel
+ * tracker and the forkserver; fork and forkserver children inherit the
+ * mapping, spawned children receive its descriptor. It has no name (POSIX:
+ * unlinked at once), so it never outlives the program. Backends where the kernel
  * counts holders (Windows) have none: there mproc_shm keeps its header.
  *
  * Protocol: one pid lock (object.h's pidlock) guards the whole table. An

@@ -58,8 +58,15 @@ static int create_plain(void *ctx, const char *name) {
     if (s->mode == SHM_REG) mproc__reg_drop(&s->ref);
     return rc;
   }
+  if (s->mode == SHM_OWNED) {
+    rc = mproc__os_track(name, 1);
+    if (rc < 0) {
+      mproc__os_shm_close(&s->obj.seg);
+      mproc__os_shm_unlink(name);
+      return rc;
+    }
+  }
   if (s->mode == SHM_REG) mproc__reg_publish(&s->ref);
-  if (s->mode == SHM_OWNED) mproc__os_track(name, 1);
   if (s->mode != SHM_PLAIN) s->hold = mproc__self_id();
   return 0;
 }
@@ -195,7 +202,7 @@ const char *mproc_shm_name(const mproc_shm *s) {
 static void remove_name(mproc_shm *s) {
   mproc__os_shm_unlink(s->obj.name);
   if (s->mode == SHM_REG) mproc__reg_drop(&s->ref);
-  if (s->mode == SHM_OWNED) mproc__os_track(s->obj.name, 0);
+  if (s->mode == SHM_OWNED) (void)mproc__os_track(s->obj.name, 0);
 }
 
 int mproc_shm_unlink(mproc_shm *s) {

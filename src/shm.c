@@ -150,7 +150,8 @@ static void remove_name(const char *name) {
 /* Removed by its holders: the tracker can forget it. */
 static void remove_tracked(mproc__obj *o) {
   remove_name(o->name);
-  if (!(o->hdr->flags & MPROC__FLAG_NO_TRACK)) mproc__os_track(o->name, 0);
+  if (!(o->hdr->flags & MPROC__FLAG_NO_TRACK))
+    (void)mproc__os_track(o->name, 0); /* at worst swept again: no-op */
 }
 
 /* ---- objects ------------------------------------------------------------- */
@@ -221,10 +222,21 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
     mproc__os_shm_unlink(o->name);
     return rc;
   }
+  /* Tracked before anyone can open it: an object the tracker cannot
+   * know of is not made (mproc__os_track says why). */
+  if (!(o->hdr->flags & MPROC__FLAG_NO_TRACK)) {
+    rc = mproc__os_track(o->name, 1);
+    if (rc < 0) {
+      mproc__os_park_close(o->park);
+      mproc__os_park_unlink(o->name);
+      mproc__os_shm_close(&o->seg);
+      mproc__os_shm_unlink(o->name);
+      return rc;
+    }
+  }
   if (init) init(mproc__obj_state(o), arg);
   table_add(o);
   atomic_store(&o->hdr->ready, 1);
-  if (!(o->hdr->flags & MPROC__FLAG_NO_TRACK)) mproc__os_track(o->name, 1);
   return 0;
 }
 
@@ -309,10 +321,11 @@ int mproc__obj_unlink(mproc__obj *o) {
   return 0;
 }
 
-int mproc__shm_sweep(const char *name) {
+int mproc__shm_sweep(const char *name, uint32_t *kind) {
   mproc__os_shm seg;
   mproc__hdr *h;
   int gone = 1;
+  *kind = 0;
   if (mproc__reg_has(name)) return 1; /* the registry's sweep's */
   if (mproc__os_shm_open(&seg, name) < 0) {
     mproc__os_park_unlink(name); /* the segment went; its semaphore too */
@@ -323,8 +336,8 @@ int mproc__shm_sweep(const char *name) {
     table_lock(h);
     if (table_live(h, 0))
       gone = 0;
-    else
-      atomic_store(&h->unlinked, 1);
+    else if (!atomic_exchange(&h->unlinked, 1))
+      *kind = h->kind; /* left by the program, not removed by it */
     table_unlock(h);
   }
   if (gone) remove_name(name);

@@ -1,4 +1,4 @@
-/* mproc: Listener and Client — multiprocessing.connection's Listener,
+/** mproc: Listener and Client — multiprocessing.connection's Listener,
  * accept and Client, with Python's authkey handshake.
  *
  * A Listener waits for connections on an address; each accepted one, and
@@ -31,6 +31,8 @@
  *
  * On Windows, mproc_conn_handle of a TCP connection is its SOCKET, and a
  * TCP connection cannot be passed to a child (MPROC_ENOTSUP).
+ *
+ * @file
  */
 #ifndef MPROC_CONNECTION_H
 #define MPROC_CONNECTION_H

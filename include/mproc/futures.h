@@ -1,4 +1,4 @@
-/* mproc: concurrent.futures for C — executors, futures, wait and
+/** mproc: concurrent.futures for C — executors, futures, wait and
  * as_completed.
  *
  *   static int square(const void *in, size_t len, mproc_buf *out) {
@@ -35,6 +35,8 @@
  *
  * Timeouts are seconds (MPROC_FOREVER blocks, 0 polls, negative means 0,
  * NaN is MPROC_EINVAL), as everywhere in mproc. See docs/futures.md.
+ *
+ * @file
  */
 #ifndef MPROC_FUTURES_H
 #define MPROC_FUTURES_H

@@ -74,16 +74,44 @@ typedef struct mproc_conn mproc_conn; /* mproc/pipe.h */
  * of `if __name__ == "__main__"`): when the target returns, the child
  * ends as a program's normal exit does, running its atexit handlers (fork
  * and forkserver children end with _exit instead, running none). In the
- * main program it starts the forkserver (on platforms that have it) and
- * arranges that at normal exit daemon children are terminated and the
- * others joined.
+ * main program it starts the resource tracker and the forkserver (on
+ * platforms that have them; a tracker is also started by the first named
+ * object made before this call) and arranges that at normal exit daemon
+ * children are terminated and the others joined. A forkserver that dies
+ * later is restarted by the next forkserver start. Set
+ * MPROC_TRACKER_WARN=0 in the environment to silence the tracker's line
+ * about objects the program left.
  * Calling it again is harmless. fork works without it; forkserver and spawn
  * need it (they fail with MPROC_ENOTINIT otherwise).
- * Errors: MPROC_EOS when the forkserver cannot be started (the program can
- * still use the other methods).
+ * Errors: MPROC_EOS when the tracker or the forkserver cannot be started
+ * (the program can still use the other methods; the next forkserver start
+ * tries again).
  * Thread-safety: call once from the main thread. Ownership: none.
  */
 MPROC_EXTERN int mproc_init(int argc, char **argv);
+
+/** A function a forkserver runs once, when it starts (see below). */
+typedef void (*mproc_preload_fn)(void *arg);
+
+/**
+ * Register `fn(arg)` to run in the forkserver once, right after the server
+ * is forked and before it starts any child, so that every forkserver child
+ * begins with its work done — libraries loaded, tables built, caches warm
+ * (Python's set_forkserver_preload, with a function instead of module
+ * names). Register it before mproc_init() to have the first server run
+ * it; a server started later (one restarted after it died, or the one a
+ * fork child starts for itself) runs the function registered at that
+ * moment. Passing NULL removes it. The function runs in the server
+ * process, whose state is copied into each child it forks: it must not
+ * start threads or processes, nor wait on the program. It is not run for
+ * fork or spawn children, and on platforms without a forkserver
+ * (Windows) the call has no effect.
+ * Errors: none (returns 0).
+ * Thread-safety: call from the main thread, before processes are started
+ * from other threads. Ownership: `arg` must stay valid while servers may
+ * start (the server gets a copy of the program's memory when it starts).
+ */
+MPROC_EXTERN int mproc_set_forkserver_preload(mproc_preload_fn fn, void *arg);
 
 /**
  * Set the program's default start method (Python's set_start_method).

@@ -1,4 +1,4 @@
-/* mproc: the wake-up object — one OS handle that any thread (and, on
+/** mproc: the wake-up object — one OS handle that any thread (and, on
  * POSIX, a signal handler) can make ready, and that poll(2),
  * WaitForMultipleObjects, a libuv loop and the library's own handle waits
  * (mproc_wait_handles, mproc_conn_wait) can wait on. It is the way to wake
@@ -40,6 +40,8 @@
  * belongs to the process that made it: it is not passed to children (a
  * fork child's copy of the descriptors is the same kernel object; do not
  * use it there).
+ *
+ * @file
  */
 #ifndef MPROC_WAKEUP_H
 #define MPROC_WAKEUP_H

@@ -1,26 +1,33 @@
 /* mproc: the forkserver start method.
  *
- * mproc_init() forks the server while the program is still single-threaded.
+ * mproc_init() forks the server while the program is still single-threaded
+ * (after the resource tracker, src/posix/tracker.c, a process of its own).
  * A client (the main program, or any of its fork children, which inherit
  * the socket) sends one datagram per child: a small header, and by
  * SCM_RIGHTS three descriptors — its end of a new bootstrap socket, the
  * write end of a status pipe, and the read end of its own death pipe. The
  * server forks; the new child reads its bootstrap message like a spawned
- * child does. The server writes the child's pid (int64) on the status pipe
- * at once, and its wait status (int32) when it ends, then closes the pipe.
+ * child does.
+ *
+ * Status pipe protocol: 8-byte records (u32 tag, i32 value), each written
+ * whole (below PIPE_BUF, so never interleaved): the server writes REC_PID
+ * right after the fork and REC_STATUS (the wait status) once it has
+ * reaped the child; the child, which keeps the write end, writes its exit
+ * code (MPROC__REPORT_EXIT) just before _exit. REC_STATUS means the child
+ * is gone — reaped, its holds void — and is what join waits for. The
+ * sentinel is the bootstrap socket, whose child end only the child holds
+ * (as under spawn): readable when it ended (or reported a bootstrap
+ * failure, just before it ends).
+ *
+ * Server death: a server that was killed is restarted by the next start
+ * (a send that nobody receives). Its children live on: they watch the
+ * death pipe of the program that asked for them, not the server (no
+ * parent-death signal from the server), and their parents learn their
+ * end from the status pipe reaching EOF without REC_STATUS — then from the
+ * child's own exit record, once its pid is gone.
  *
  * The server ends with the program: it watches the program's death pipe,
- * and then kills the children it still has. (Its own children get
- * PR_SET_PDEATHSIG on Linux; the server itself must live on for its
- * sweep.)
- *
- * The server is also the program's resource tracker: plain shared memory
- * segments are listed in the program's registry (src/registry.h, mapped
- * before the server was forked), every other shared object is named by a
- * REQ_TRACK datagram when it is created; when the program has ended, the
- * server sweeps both (mproc__shm_sweep_registry and mproc__shm_sweep
- * remove what no live process holds), waiting a few seconds for dying
- * holders to be gone. */
+ * and then kills the children it still has. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -32,24 +39,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "posix.h"
 
-#define REQ_MAGIC 0x31534b46u /* "FKS1" */
+#define REQ_MAGIC 0x32534b46u /* "FKS2" */
 
 typedef struct request {
   uint32_t magic;
-  uint32_t kind;   /* REQ_START, or REQ_TRACK with `name` */
-  uint32_t direct; /* the requester is the server's own parent */
-  uint32_t reserved;
+  uint32_t kind; /* REQ_START */
   int64_t requester;
-  char name[MPROC_SHM_NAME_MAX + 1];
 } request;
 
-enum { REQ_START = 1, REQ_TRACK = 2, REQ_UNTRACK = 3 };
+enum { REQ_START = 1 };
+
+/* Status pipe record tags (the child's exit record is MPROC__REPORT_EXIT). */
+#define REC_PID 0xfffffffeu
+#define REC_STATUS 0xfffffffdu
 
 static int server_sock = -1; /* the clients' end */
 static long server_parent;   /* the program that started the server */
-static int server_failed;
+static pid_t server_pid = -1; /* when this process started it */
 
 /* ---- the server ---------------------------------------------------------- */
 
@@ -59,7 +69,6 @@ typedef struct child {
 } child;
 
 static int sig_w = -1;
-static long server_pid; /* the server's own, for its children's check */
 
 static void on_sigchld(int sig) {
   int saved = errno;
@@ -70,8 +79,21 @@ static void on_sigchld(int sig) {
   errno = saved;
 }
 
+static void put_rec(int fd, uint32_t tag, int32_t v) {
+  uint32_t rec[2];
+  rec[0] = tag;
+  memcpy(&rec[1], &v, sizeof v);
+  if (write(fd, rec, sizeof rec) < 0) {
+    /* the client is gone; nothing to tell */
+  }
+}
+
+/* 0 with three descriptors in fds (close-on-exec), 1 for anything else. */
 static int recv_request(int sock, request *req, int fds[3]) {
-  char ctl[CMSG_SPACE(3 * sizeof(int))];
+  union {
+    char buf[CMSG_SPACE(3 * sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
   struct iovec iov = {req, sizeof *req};
   struct msghdr msg;
   struct cmsghdr *c;
@@ -79,20 +101,14 @@ static int recv_request(int sock, request *req, int fds[3]) {
   memset(&msg, 0, sizeof msg);
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
-  do
-    r = recvmsg(sock, &msg, 0);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) return -1;
+  msg.msg_control = ctl.buf;
+  msg.msg_controllen = sizeof ctl.buf;
+  r = mproc__posix_recvmsg(sock, &msg);
+  if (r < 0) return 1;
   c = CMSG_FIRSTHDR(&msg);
-  if (r == (ssize_t)sizeof *req && req->magic == REQ_MAGIC &&
-      (req->kind == REQ_TRACK || req->kind == REQ_UNTRACK) && c == NULL) {
-    req->name[sizeof req->name - 1] = '\0';
-    return 2;
-  }
-  if (r != (ssize_t)sizeof *req || req->magic != REQ_MAGIC || c == NULL ||
-      c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(3 * sizeof(int))) {
+  if (r != (ssize_t)sizeof *req || req->magic != REQ_MAGIC ||
+      req->kind != REQ_START || c == NULL || c->cmsg_type != SCM_RIGHTS ||
+      c->cmsg_len != CMSG_LEN(3 * sizeof(int))) {
     if (c && c->cmsg_type == SCM_RIGHTS) {
       size_t i, n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
       int *got = (int *)(void *)CMSG_DATA(c);
@@ -104,69 +120,13 @@ static int recv_request(int sock, request *req, int fds[3]) {
   return 0;
 }
 
-/* The names the program created, to sweep when it ends. */
-typedef struct names {
-  char (*v)[MPROC_SHM_NAME_MAX + 1];
-  size_t n, cap;
-} names;
-
-static void remember(names *t, const char *name) {
-  size_t i;
-  for (i = 0; i < t->n; i++)
-    if (strcmp(t->v[i], name) == 0) return;
-  if (t->n == t->cap) {
-    size_t ncap = t->cap ? t->cap * 2 : 64;
-    void *nv = realloc(t->v, ncap * sizeof *t->v);
-    if (nv == NULL) return;
-    t->v = nv;
-    t->cap = ncap;
-  }
-  strcpy(t->v[t->n++], name);
-}
-
-static void forget(names *t, const char *name) {
-  size_t i;
-  for (i = 0; i < t->n; i++)
-    if (strcmp(t->v[i], name) == 0) {
-      t->n--;
-      if (i != t->n) strcpy(t->v[i], t->v[t->n]);
-      return;
-    }
-}
-
-static void sweep(names *t) {
-  int round;
-  size_t i, left = 0;
-  /* The program's processes die with it, within moments: retry while
-   * holders are still on their way out. */
-  for (round = 0; round < 50 && (round == 0 || left > 0); round++) {
-    left = (size_t)mproc__shm_sweep_registry();
-    for (i = 0; i < t->n; i++) {
-      if (t->v[i][0] == '\0') continue;
-      if (mproc__shm_sweep(t->v[i]))
-        t->v[i][0] = '\0';
-      else
-        left++;
-    }
-    if (left) usleep(100000);
-  }
-}
-
 static void serve_one(int sock, int sig_r, int death, child **kids,
-                      size_t *nkids, size_t *cap, names *tracked) {
+                      size_t *nkids, size_t *cap) {
   request req;
   int fds[3]; /* boot, status_w, requester's death_r */
-  int64_t pid64;
   pid_t pid;
   size_t i;
-  int r = recv_request(sock, &req, fds);
-  if (r == 2) {
-    if (req.kind == REQ_TRACK)
-      remember(tracked, req.name);
-    else
-      forget(tracked, req.name);
-  }
-  if (r != 0) return;
+  if (recv_request(sock, &req, fds) != 0) return;
   if (*nkids == *cap) {
     size_t ncap = *cap ? *cap * 2 : 64;
     child *nk = realloc(*kids, ncap * sizeof *nk);
@@ -183,15 +143,17 @@ static void serve_one(int sock, int sig_r, int death, child **kids,
     mproc__posix_close(sig_r);
     mproc__posix_close(sig_w);
     mproc__posix_close(death);
-    mproc__posix_close(fds[1]);
     for (i = 0; i < *nkids; i++) mproc__posix_close((*kids)[i].status_w);
-    mproc__posix_boot_child(fds[0], fds[2], req.direct != 0, server_pid);
+    /* Our pid, from ourselves too: a server killed between its fork and
+     * its own REC_PID below would leave the parent without it (the first
+     * record read wins; both carry the same pid). */
+    put_rec(fds[1], REC_PID, (int32_t)getpid());
+    /* The child watches the program's death pipe, not us: a server that
+     * dies must not take its children along. */
+    mproc__posix_boot_child(fds[0], fds[2], 0, 0, fds[1]);
   }
-  pid64 = pid;
   if (pid < 0) goto drop; /* the client sees EOF instead of a pid */
-  if (write(fds[1], &pid64, sizeof pid64) < 0) {
-    /* the client is gone; the child is still reaped */
-  }
+  put_rec(fds[1], REC_PID, (int32_t)pid);
   (*kids)[*nkids].pid = pid;
   (*kids)[*nkids].status_w = fds[1];
   (*nkids)++;
@@ -207,12 +169,9 @@ static void reap(child *kids, size_t *nkids) {
   pid_t pid;
   size_t i;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-    int32_t st = status;
     for (i = 0; i < *nkids; i++) {
       if (kids[i].pid != pid) continue;
-      if (write(kids[i].status_w, &st, sizeof st) < 0) {
-        /* the client is gone; nothing to tell */
-      }
+      put_rec(kids[i].status_w, REC_STATUS, (int32_t)status);
       mproc__posix_close(kids[i].status_w);
       kids[i] = kids[--*nkids];
       break;
@@ -223,22 +182,21 @@ static void reap(child *kids, size_t *nkids) {
 static void serve(int sock, int death) MPROC__NORETURN;
 static void serve(int sock, int death) {
   child *kids = NULL;
-  names tracked = {NULL, 0, 0};
   size_t nkids = 0, cap = 0, i;
   int sp[2];
   struct sigaction sa;
+  void (*preload)(void *) = NULL;
+  void *preload_arg = NULL;
 
   if (mproc__posix_pipe(sp) < 0) _exit(1);
   sig_w = sp[1];
-  server_pid = (long)getpid();
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigchld;
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, NULL);
-  /* Ctrl-C is for the program; the server ends when the program does. A
-   * client that died must not take the server with it. */
-  signal(SIGINT, SIG_IGN);
-  signal(SIGPIPE, SIG_IGN);
+  /* The program's hook, once, before any child is forked from us. */
+  mproc__forkserver_preload(&preload, &preload_arg);
+  if (preload) preload(preload_arg);
   for (;;) {
     struct pollfd pf[3] = {{sock, POLLIN, 0}, {sp[0], POLLIN, 0},
                            {death, POLLIN, 0}};
@@ -252,50 +210,43 @@ static void serve(int sock, int death) {
       }
       reap(kids, &nkids);
     }
-    /* Requests first: names tracked just before the program ended are
-     * still queued on the socket when its death pipe reports the end. */
     if (pf[0].revents & POLLIN) {
-      serve_one(sock, sp[0], death, &kids, &nkids, &cap, &tracked);
+      serve_one(sock, sp[0], death, &kids, &nkids, &cap);
       continue;
     }
     if (pf[2].revents || pf[0].revents) break; /* the program is gone */
   }
   for (i = 0; i < nkids; i++) kill(kids[i].pid, SIGKILL);
-  for (i = 0; i < nkids; i++) {
-    int st;
-    while (waitpid(kids[i].pid, &st, 0) < 0 && errno == EINTR) {
-    }
-  }
-  sweep(&tracked);
   _exit(0);
 }
 
 /* ---- the client ---------------------------------------------------------- */
 
+/* Fork a server (start lock held). */
 static int start_server(void) {
   int sv[2], death, rc;
   long me = (long)getpid();
   sigset_t all, old;
   pid_t pid;
 
-  /* The server is the tracker: it must map the registry it will sweep. */
-  (void)mproc__reg_ready();
-  mproc__posix_atfork_init();
-  mproc__posix_start_lock();
   death = mproc__posix_death_fd();
   rc = death < 0 ? MPROC_EOS : mproc__posix_socketpair(SOCK_DGRAM, sv);
-  if (rc < 0) goto out;
+  if (rc < 0) return rc;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   pid = fork();
   if (pid == 0) {
     /* The atfork handler has dropped the program's state (its death
      * pipe's write end among it). The server keeps a client end for its
-     * children, so that they can start processes and track objects too,
-     * and watches the program's death pipe (`death`, the read end). No
-     * parent-death signal here: the server must outlive the program by
-     * the moment its sweep takes. */
+     * children, so that they can start processes too, and watches the
+     * program's death pipe (`death`, the read end). Ctrl-C is for the
+     * program: ignored before the mask is lifted, so that a SIGINT sent
+     * right after mproc_init cannot end the server. */
     server_sock = sv[0];
+    server_pid = -1;
+    mproc__posix_default_signals();
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     serve(sv[1], death);
   }
@@ -304,26 +255,50 @@ static int start_server(void) {
   if (pid < 0) {
     rc = mproc__posix_err(errno, "fork (forkserver)");
     mproc__posix_close(sv[0]);
-    goto out;
+    return rc;
   }
+  if (server_sock >= 0) mproc__posix_close(server_sock);
   server_sock = sv[0];
   server_parent = me;
-out:
-  mproc__posix_start_unlock();
-  return rc;
+  server_pid = pid;
+  return 0;
+}
+
+/* The server we had is gone: reap it if it was ours (no zombie), and
+ * start another (start lock held). */
+static int restart_server(void) {
+  int st;
+  if (server_pid > 0 && server_parent == (long)getpid())
+    (void)waitpid(server_pid, &st, WNOHANG);
+  server_pid = -1;
+  return start_server();
 }
 
 int mproc__posix_forkserver_init(void) {
   int rc;
-  if (server_sock >= 0 || server_failed) return 0;
-  rc = start_server();
-  if (rc < 0) server_failed = 1;
+  if (server_sock >= 0) return 0;
+  mproc__posix_adopt_early();
+  if (server_sock >= 0) return 0;
+  /* Its children share the program's registry and tracker: both exist
+   * before the fork, so that the server hands them down. */
+  (void)mproc__reg_ready();
+  rc = mproc__os_tracker_ensure();
+  if (rc < 0) return rc;
+  mproc__posix_atfork_init();
+  mproc__posix_start_lock();
+  rc = server_sock >= 0 ? 0 : start_server();
+  mproc__posix_start_unlock();
   return rc;
 }
 
+/* 0 sent; 1 when nobody receives on the server's end (it died); else a
+ * code. */
 static int send_request(long me, int death, int boot, int status_w) {
   request req;
-  char ctl[CMSG_SPACE(3 * sizeof(int))];
+  union {
+    char buf[CMSG_SPACE(3 * sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
   struct iovec iov = {&req, sizeof req};
   struct msghdr msg;
   struct cmsghdr *c;
@@ -334,16 +309,12 @@ static int send_request(long me, int death, int boot, int status_w) {
   req.magic = REQ_MAGIC;
   req.kind = REQ_START;
   req.requester = (int64_t)me;
-  /* Only the program that started the server is watched through the
-   * parent-death signal chain (child -> server -> program); the children
-   * of anyone else (fork children share the server) watch its pipe. */
-  req.direct = me == server_parent;
   memset(&msg, 0, sizeof msg);
-  memset(ctl, 0, sizeof ctl);
+  memset(&ctl, 0, sizeof ctl);
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
+  msg.msg_control = ctl.buf;
+  msg.msg_controllen = sizeof ctl.buf;
   c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
@@ -353,42 +324,38 @@ static int send_request(long me, int death, int boot, int status_w) {
   fds[2] = death;
   memcpy(CMSG_DATA(c), fds, sizeof fds);
   do
-    r = sendmsg(server_sock, &msg, 0);
+    r = sendmsg(server_sock, &msg, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
-  if (r < 0) return mproc__posix_err(errno, "sendmsg to the forkserver");
-  return 0;
+  if (r >= 0) return 0;
+  if (errno == ECONNREFUSED || errno == EPIPE || errno == ENOTCONN ||
+      errno == ECONNRESET)
+    return 1;
+  return mproc__posix_err(errno, "sendmsg to the forkserver");
 }
 
-int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st) {
+/* One try: 0 started, 1 the server is gone (nothing kept), or a code. */
+static int try_start(mproc__os_proc *p, const mproc__start *st) {
   int sv[2] = {-1, -1}, status[2] = {-1, -1}, death, rc;
   size_t sent = 0;
 
-  if (server_sock < 0) {
-    rc = mproc__posix_forkserver_init();
-    if (server_sock < 0)
-      return rc < 0 ? rc
-                    : mproc__err(MPROC_EOS, "the forkserver could not be "
-                                            "started earlier");
-  }
   mproc__posix_start_lock();
-  death = mproc__posix_death_fd();
-  rc = death < 0 ? MPROC_EOS : mproc__posix_socketpair(SOCK_STREAM, sv);
+  rc = server_sock >= 0 ? 0 : start_server();
+  death = rc < 0 ? -1 : mproc__posix_death_fd();
+  if (rc == 0) rc = death < 0 ? MPROC_EOS : mproc__posix_socketpair(SOCK_STREAM, sv);
   if (rc == 0) rc = mproc__posix_pipe(status);
   /* Queue the bootstrap message before asking for the fork, so the new
    * child finds it waiting instead of sleeping until we hear its pid. */
-  if (rc == 0)
-    rc = mproc__posix_send_boot(sv[0], st, &sent, 0);
+  if (rc == 0) rc = mproc__posix_send_boot(sv[0], st, &sent, 0);
   p->owner = getpid();
   if (rc == 0) rc = send_request((long)p->owner, death, sv[1], status[1]);
   mproc__posix_close(sv[1]);
   mproc__posix_close(status[1]);
+  /* After those closes: a new server must not hold this request's ends. */
+  if (rc == 1) (void)restart_server(); /* retried by the caller */
   mproc__posix_start_unlock();
   if (rc == 0) {
     /* The pid is not waited for: it is read when first asked for
-     * (mproc__posix_forkserver_pid). Waiting here would wake this thread
-     * once more on every start, while the child is starting, and the
-     * wake-up of a sleeping thread on another CPU costs tens of
-     * microseconds on a small VM. A server that cannot fork closes the
+     * (mproc__posix_forkserver_pid). A server that cannot fork closes the
      * pipe without a pid; join reports that as a bootstrap failure. */
     p->sentinel = p->back = sv[0];
     p->status = status[0];
@@ -398,23 +365,56 @@ int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st) {
   }
   mproc__posix_close(sv[0]);
   mproc__posix_close(status[0]);
+  p->sentinel = p->back = p->status = -1;
   return rc;
 }
 
+int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st) {
+  int rc;
+  if (server_sock < 0) {
+    rc = mproc__posix_forkserver_init();
+    if (rc < 0) return rc;
+  }
+  rc = try_start(p, st);
+  if (rc == 1) rc = try_start(p, st); /* on the restarted server */
+  if (rc == 1)
+    rc = mproc__err(MPROC_EOS, "the forkserver died and its replacement "
+                               "did not take the request");
+  return rc;
+}
+
+/* Take one record from the status pipe into p; 0 at EOF. */
+static int take_record(mproc__os_proc *p) {
+  uint32_t rec[2];
+  int32_t v;
+  ssize_t r = mproc__posix_read_full(p->status, rec, sizeof rec);
+  if (r < 0) return (int)r;
+  if (r != (ssize_t)sizeof rec) return 0;
+  memcpy(&v, &rec[1], sizeof v);
+  if (rec[0] == REC_PID && p->pid < 0) p->pid = (pid_t)v;
+  if (rec[0] == REC_STATUS) {
+    p->status_seen = 1;
+    p->wait_status = v;
+  }
+  if (rec[0] == MPROC__REPORT_EXIT) {
+    p->exit_reported = 1;
+    p->exit_record = v;
+  }
+  return 1;
+}
+
 long mproc__posix_forkserver_pid(mproc__os_proc *p) {
-  int64_t pid = 0;
   if (p->pid >= 0) return (long)p->pid;
   /* A copy inherited through fork must not take its parent's reply. */
   if (getpid() != p->owner) return 0;
-  if (mproc__posix_read_full(p->status, &pid, sizeof pid) != sizeof pid)
-    pid = 0; /* the server did not start it */
-  p->pid = (pid_t)pid;
+  while (p->pid < 0)
+    if (take_record(p) <= 0) break;
+  if (p->pid < 0) p->pid = 0; /* the server did not start it */
   return (long)p->pid;
 }
 
 int mproc__posix_forkserver_status(mproc__os_proc *p) {
-  int32_t st = 0;
-  ssize_t r;
+  int r;
   if (mproc__posix_forkserver_pid(p) <= 0) {
     p->boot_failed = 1;
     p->exitcode = MPROC__BOOT_EXIT;
@@ -423,34 +423,27 @@ int mproc__posix_forkserver_status(mproc__os_proc *p) {
              "run out of processes)");
     return 0;
   }
-  r = mproc__posix_read_full(p->status, &st, sizeof st);
-  if (r < 0) return (int)r;
-  if (r != (ssize_t)sizeof st) {
-    /* The server died; its children were killed with it. */
-    p->exitcode = -SIGKILL;
+  /* The sentinel is ready: the child has ended or is about to. Its wait
+   * status comes once the server has reaped it. */
+  while (!p->status_seen && (r = take_record(p)) != 0)
+    if (r < 0) return r;
+  if (p->status_seen) {
+    p->exitcode = mproc__posix_exitcode(p->wait_status);
     return 0;
   }
-  p->exitcode = mproc__posix_exitcode(st);
+  /* EOF without a status: the server died, and the child has closed its
+   * end of the pipe — it is exiting, reparented. Gone means gone: wait for
+   * its pid to end (moments), then take its own exit record. */
+  while (mproc__os_pid_alive((long)p->pid)) uv_sleep(1);
+  p->exitcode = p->exit_reported ? (int)p->exit_record
+                                 : -SIGKILL; /* killed; by what is lost */
   return 0;
-}
-
-void mproc__os_track(const char *name, int tracked) {
-  request req;
-  ssize_t r;
-  if (server_sock < 0) return; /* no tracker: holders still count */
-  memset(&req, 0, sizeof req);
-  req.magic = REQ_MAGIC;
-  req.kind = tracked ? REQ_TRACK : REQ_UNTRACK;
-  req.requester = (int64_t)getpid();
-  strncpy(req.name, name, sizeof req.name - 1);
-  do
-    r = send(server_sock, &req, sizeof req, 0);
-  while (r < 0 && errno == EINTR);
 }
 
 int mproc__posix_forkserver_fd(void) { return server_sock; }
 
 void mproc__posix_forkserver_adopt(int fd) {
-  /* A spawned child shares the program's server (and tracker). */
+  /* A spawned child shares the program's server. */
   server_sock = fd;
+  server_pid = -1;
 }

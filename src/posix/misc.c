@@ -1,5 +1,6 @@
 /* mproc: process id, randomness, exit, start methods (POSIX). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -29,4 +30,12 @@ void mproc__os_exit(int code) {
 int mproc__os_method_supported(mproc_start_method m) {
   return m == MPROC_START_FORK || m == MPROC_START_FORKSERVER ||
          m == MPROC_START_SPAWN;
+}
+
+void mproc__posix_default_signals(void) {
+  int sig;
+  /* 1..31: the classic signals, where programs install handlers (and
+   * test frameworks catch SIGSEGV). */
+  for (sig = 1; sig < 32; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
 }

@@ -2,6 +2,7 @@
  * pipe2, no SOCK_CLOEXEC and no MSG_NOSIGNAL guarantee, so descriptors get
  * CLOEXEC right after birth — under the start lock, so our own forks never
  * see them half-made — and sockets get SO_NOSIGPIPE. */
+#include <crt_externs.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mach-o/dyld.h>
@@ -104,6 +105,15 @@ ssize_t mproc__posix_send_some(int fd, const void *buf, size_t n, int all) {
   if (r >= 0) return r;
   if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
   return mproc__posix_err(errno, "send");
+}
+
+int mproc__posix_own_args(char *buf, size_t n, char **argv, int max) {
+  char **own = *_NSGetArgv();
+  int argc = *_NSGetArgc(), i;
+  (void)buf;
+  (void)n;
+  for (i = 0; i < argc && i < max; i++) argv[i] = own[i];
+  return i;
 }
 
 const char *mproc__posix_exe_path(void) {

@@ -80,6 +80,25 @@ ssize_t mproc__posix_send_some(int fd, const void *buf, size_t n, int all) {
   return mproc__posix_err(errno, "send");
 }
 
+int mproc__posix_own_args(char *buf, size_t n, char **argv, int max) {
+  int fd, argc = 0;
+  ssize_t got;
+  size_t i, at = 0;
+  fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  got = mproc__posix_read_full(fd, buf, n - 1);
+  mproc__posix_close(fd);
+  if (got <= 0) return 0;
+  buf[got] = '\0';
+  for (i = 0; i <= (size_t)got && argc < max; i++)
+    if (buf[i] == '\0') {
+      argv[argc++] = buf + at;
+      at = i + 1;
+      if (at >= (size_t)got) break;
+    }
+  return argc;
+}
+
 const char *mproc__posix_exe_path(void) {
   /* The running image itself, even if its file was replaced or moved. */
   return "/proc/self/exe";

@@ -44,6 +44,10 @@ const char *mproc__posix_exe_path(void);            /* for posix_spawn */
  * descriptor), POSIX_SPAWN_CLOEXEC_DEFAULT on macOS (ORed into *flags). */
 int mproc__posix_spawn_only_these(posix_spawn_file_actions_t *fa,
                                   short *flags, int top, unsigned used);
+/* This process's command line, read from the system (before main, where
+ * no argv is at hand): up to `max` pointers into `buf` (n bytes) or into
+ * the process's own argv; the count. */
+int mproc__posix_own_args(char *buf, size_t n, char **argv, int max);
 /* sendmsg that never raises SIGPIPE (EPIPE -> MPROC_EEOF), and recvmsg
  * that makes received descriptors CLOEXEC; both retry EINTR and return
  * bytes or a negative code. */
@@ -59,6 +63,12 @@ void mproc__posix_main_thread_after_fork(void);
  * `direct` says the parent is single-threaded or forked from its main
  * thread, so a parent-death signal is exact where the OS has one. */
 void mproc__posix_watch_parent(int fd, long ppid, int direct);
+
+/* misc.c: every signal back to its default action (in a helper process
+ * forked from the program — the forkserver, the tracker — which must not
+ * run the program's handlers: a crash must end it, not longjmp into the
+ * program's code). Call with all signals blocked. */
+void mproc__posix_default_signals(void);
 
 /* deathwatch.c: the portable watch, a thread blocked on the death pipe. */
 void mproc__posix_watch_thread(int fd);
@@ -81,10 +91,18 @@ void mproc__posix_start_lock_reset(void);
  * library's inherited state in every fork child (ours and the program's),
  * before the library's own child code runs. */
 void mproc__posix_atfork_init(void);
-/* An fd this process holds for its own parent (its sentinel end, its boot
- * socket): closed in any child we fork, so only we keep it open. */
+/* The fds this process holds for its own parent (its sentinel end, its
+ * boot socket; a forkserver child also its status pipe): closed in any
+ * child we fork, so only we keep them open. set replaces the first, add
+ * keeps one more. */
 void mproc__posix_set_self_fd(int fd);
+void mproc__posix_add_self_fd(int fd);
 void mproc__posix_close_self_fd(void);
+
+/* tracker.c: the resource tracker's client end (-1 if none), passed to
+ * spawned children, and adopting it in one. */
+int mproc__posix_tracker_fd(void);
+void mproc__posix_tracker_adopt(int fd);
 
 /* shm.c: the registry's descriptor (-1 if none), passed to spawned
  * children, and adopted by one before it maps it. */
@@ -101,6 +119,9 @@ struct mproc__os_proc {
   int reaped;
   int exitcode;
   int exit_reported; /* the child sent its exit code before ending */
+  int exit_record;   /* forkserver: that code, from the status pipe */
+  int status_seen;   /* forkserver: the server sent the wait status */
+  int wait_status;
   int boot_failed;
   char boot_error[256];
 };
@@ -114,12 +135,19 @@ struct mproc__os_proc {
 
 /* The child side of spawn and forkserver: read the bootstrap message from
  * `boot` and run it; never returns. `os_parent` is the pid the OS knows as
- * our parent (the forkserver), or 0 when it is the one that sent us. */
-void mproc__posix_boot_child(int boot, int death, int direct,
-                             long os_parent) MPROC__NORETURN;
+ * our parent, or 0 when it is the one that sent us. The exit record goes
+ * to `exit_fd` (a forkserver child's status pipe), or to `boot` when it
+ * is -1. */
+void mproc__posix_boot_child(int boot, int death, int direct, long os_parent,
+                             int exit_fd) MPROC__NORETURN;
 
 int mproc__posix_fork_start(mproc__os_proc *p, const mproc__start *st);
 int mproc__posix_spawn_start(mproc__os_proc *p, const mproc__start *st);
+/* In a spawned child, before mproc_init (a constructor making a named
+ * object): adopt the program's registry, tracker and forkserver from the
+ * descriptors the spawn protocol passed, so that nothing is made anew.
+ * Once per process; a no-op in any other process. */
+void mproc__posix_adopt_early(void);
 int mproc__posix_forkserver_start(mproc__os_proc *p, const mproc__start *st);
 int mproc__posix_forkserver_init(void);
 /* The program's server socket (-1 if none), and adopting it in a spawned

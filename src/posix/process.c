@@ -3,9 +3,9 @@
  *
  * Sentinels: fork — a pipe whose write end only the child holds;
  * spawn — the bootstrap socket, whose child end only the child holds;
- * forkserver — a pipe on which the server writes the child's pid and, at
- * its end, its wait status. Each is readable exactly when the child ended
- * (or, for spawn, reported a bootstrap failure first). */
+ * forkserver — the bootstrap socket too (forkserver.c); join then waits
+ * for the server's word that it reaped the child. Each is readable exactly
+ * when the child ended (or reported a bootstrap failure first). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -33,7 +33,7 @@ static struct {
   _Alignas(64) atomic_int users;
   pthread_mutex_t mutex;
 } start = {0, PTHREAD_MUTEX_INITIALIZER};
-static int self_fd = -1;
+static int self_fd[2] = {-1, -1};
 
 void mproc__posix_start_lock(void) {
   atomic_fetch_add(&start.users, 1);
@@ -53,11 +53,12 @@ void mproc__posix_start_lock_reset(void) {
   atomic_store_explicit(&start.users, 0, memory_order_relaxed);
 }
 
-void mproc__posix_set_self_fd(int fd) { self_fd = fd; }
+void mproc__posix_set_self_fd(int fd) { self_fd[0] = fd; }
+void mproc__posix_add_self_fd(int fd) { self_fd[1] = fd; }
 void mproc__posix_close_self_fd(void) {
-  if (self_fd < 0) return;
-  mproc__posix_close(self_fd);
-  self_fd = -1;
+  if (self_fd[0] >= 0) mproc__posix_close(self_fd[0]);
+  if (self_fd[1] >= 0) mproc__posix_close(self_fd[1]);
+  self_fd[0] = self_fd[1] = -1;
 }
 
 /* ---- every fork child ------------------------------------------------------
@@ -245,13 +246,11 @@ int mproc__os_proc_wait(mproc__os_proc *p, double timeout, int *exitcode) {
       return mproc__err(MPROC_ETIMEDOUT, "the child is still running");
   }
   if (p->method == MPROC_START_FORKSERVER) {
-    /* The child's own exit report, else — a signal, exit() inside the
-     * target — the server's wait status. */
-    mproc__posix_read_report(p, 1);
-    if (!p->exit_reported) {
-      r = mproc__posix_forkserver_status(p);
-      if (r < 0) return r;
-    }
+    /* A bootstrap failure's sentence, if any, then the server's word that
+     * the child is gone (reaped): join means its holds are void. */
+    mproc__posix_read_report(p, 0);
+    r = mproc__posix_forkserver_status(p);
+    if (r < 0) return r;
   } else {
     r = mproc__posix_waitpid(p->pid, &status);
     if (r < 0) return r;
@@ -307,14 +306,22 @@ static void report_error(int boot) {
   (void)mproc__posix_send_all(boot, buf, 4 + len);
 }
 
-static void exit_reporting(int boot, int code) MPROC__NORETURN;
-static void exit_reporting(int boot, int code) {
+static void exit_reporting(int exit_fd, int code) MPROC__NORETURN;
+static void exit_reporting(int exit_fd, int code) {
   uint32_t rec[2];
   int32_t c = code & 0xff; /* what the exit status will carry */
+  sigset_t pipe_sig;
   rec[0] = MPROC__REPORT_EXIT;
   memcpy(&rec[1], &c, sizeof c);
   fflush(NULL); /* the output first: join returns after it */
-  (void)mproc__posix_send_all(boot, rec, sizeof rec);
+  /* A pipe: one whole record (below PIPE_BUF). A reader that is gone must
+   * not turn our exit code into SIGPIPE: the signal stays pending, and
+   * _exit discards it. */
+  sigemptyset(&pipe_sig);
+  sigaddset(&pipe_sig, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_sig, NULL);
+  if (write(exit_fd, rec, sizeof rec) < 0) { /* nobody to tell */
+  }
   _exit(code);
 }
 
@@ -394,7 +401,8 @@ static int read_boot(int boot, unsigned char *buf, size_t cap,
   return 0;
 }
 
-void mproc__posix_boot_child(int boot, int death, int direct, long os_parent) {
+void mproc__posix_boot_child(int boot, int death, int direct, long os_parent,
+                             int exit_fd) {
   _Alignas(16) _Alignas(max_align_t) unsigned char buf[512];
   mproc__boot_peek peek = {0};
   unsigned char *msg = NULL;
@@ -402,18 +410,19 @@ void mproc__posix_boot_child(int boot, int death, int direct, long os_parent) {
   int code = 0;
 
   mproc__posix_set_self_fd(boot);
+  if (exit_fd >= 0) mproc__posix_add_self_fd(exit_fd);
   if (read_boot(boot, buf, sizeof buf, &msg, &len) < 0) goto fail;
   if (mproc__boot_peek_header(msg, len, &peek) < 0) goto fail;
   mproc__posix_watch_parent(death, os_parent > 0 ? os_parent : peek.parent_pid,
                             direct);
   /* `msg` stays valid until _exit: this frame never returns. */
   if (mproc__child_boot(msg, len, &code) < 0) goto fail;
-  /* A spawned child is a fresh program: it ends as one, running its
-   * atexit handlers (the parent learns the code from waitpid). A
-   * forkserver child is a copy of the server, whose handlers are the
+  /* A spawned child (no exit pipe) is a fresh program: it ends as one,
+   * running its atexit handlers (the parent learns the code from waitpid).
+   * A forkserver child is a copy of the server, whose handlers are the
    * program's: it ends with _exit, as a fork child does. */
-  if (os_parent == 0) exit(code);
-  exit_reporting(boot, code);
+  if (exit_fd < 0) exit(code);
+  exit_reporting(exit_fd, code);
 fail:
   report_error(boot);
   mproc__os_exit(MPROC__BOOT_EXIT);

@@ -117,6 +117,7 @@ int mproc__os_registry(mproc__os_shm *s, size_t size, int *fresh) {
   unsigned char r[8];
   int fd, rc;
   *fresh = 0;
+  mproc__posix_adopt_early(); /* a spawned child's constructor: the parent's */
   if (registry_fd >= 0) {
     if (map_registry_fd(s, size) == 0) return 0;
     registry_fd = -1; /* not usable: this process makes its own */
