@@ -1,6 +1,9 @@
 /* bench/futures: mproc's thread executor against libuv's uv_queue_work and
- * Python's concurrent.futures.ThreadPoolExecutor, in the same run.
+ * Python's concurrent.futures.ThreadPoolExecutor, and mproc's process
+ * executor against Python's ProcessPoolExecutor, in the same run.
  *
+ *   process gather  submit 20 000 no-op tasks to 2 worker processes (fork
+ *               context), then take each result (tasks/s; target 3 M/s)
  *   gather      submit N no-op tasks, then take each result (tasks/s);
  *               mproc: mproc_executor_submit + mproc_future_result/free;
  *               libuv: uv_queue_work N times from the loop, then uv_run
@@ -35,31 +38,64 @@ static int noop(const void *in, size_t len, mproc_buf *out) {
   (void)in, (void)len, (void)out;
   return 0;
 }
+MPROC_TASK(noop);
+
+/* The process kind: PROC_N tasks on PROC_WORKERS workers (issue 10's row:
+ * submit 20 000 then gather, fork context, as Python's peer). */
+static int PROC_N = 20000, PROC_WORKERS = 2;
 
 /* ---- gather ---------------------------------------------------------------- */
+
+/* Submit n no-ops to ex, then take every result: tasks/s (0 on error). */
+static double gather_on(mproc_executor *ex, int n);
 
 static double mproc_gather(void) {
   mproc_executor *ex;
   mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
-  mproc_future **fs = malloc((size_t)N * sizeof *fs);
+  o.max_workers = WORKERS;
+  if (mproc_executor_new(&ex, MPROC_EXECUTOR_THREAD, &o) != 0) return 0;
+  return gather_on(ex, N);
+}
+
+/* The process kind, workers started before the clock (as Python's peer,
+ * which warms its pool with one task first). */
+static double mproc_proc_gather(void) {
+  mproc_executor *ex;
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_future *f;
+  o.max_workers = PROC_WORKERS;
+  o.method = mproc_start_method_supported(MPROC_START_FORK) == 1
+                 ? MPROC_START_FORK : MPROC_START_DEFAULT;
+  if (mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, &o) != 0) {
+    printf("process executor: %s\n", mproc_last_error());
+    return 0;
+  }
+  if (mproc_executor_submit(ex, noop, NULL, 0, &f) == 0) {
+    (void)mproc_future_result(f, MPROC_FOREVER, NULL, NULL);
+    mproc_future_free(f);
+  }
+  return gather_on(ex, PROC_N);
+}
+
+static double gather_on(mproc_executor *ex, int n) {
+  mproc_future **fs = malloc((size_t)n * sizeof *fs);
   double t0, t;
   int i, bad = 0;
-  o.max_workers = WORKERS;
-  if (fs == NULL || mproc_executor_new(&ex, MPROC_EXECUTOR_THREAD, &o) != 0) {
-    free(fs);
+  if (fs == NULL) {
+    mproc_executor_free(ex);
     return 0;
   }
   t0 = bench_now_ns();
-  for (i = 0; i < N; i++)
+  for (i = 0; i < n; i++)
     if (mproc_executor_submit(ex, noop, NULL, 0, &fs[i]) != 0) bad++;
-  for (i = 0; i < N; i++) {
+  for (i = 0; i < n; i++) {
     bad += mproc_future_result(fs[i], MPROC_FOREVER, NULL, NULL) != 0;
     mproc_future_free(fs[i]);
   }
   t = bench_now_ns() - t0;
   mproc_executor_free(ex);
   free(fs);
-  return bad ? 0 : (double)N / (t / 1e9);
+  return bad ? 0 : (double)n / (t / 1e9);
 }
 
 static int uv_done;
@@ -181,7 +217,7 @@ static int run_sequential(double *m_us, double *u_us) {
 
 /* ---- Python ----------------------------------------------------------------------- */
 
-static double py_gather, py_seq;
+static double py_gather, py_seq, py_proc;
 
 static void parse_python_line(const char *line) {
   char key[64];
@@ -193,18 +229,22 @@ static void parse_python_line(const char *line) {
   }
   if (strcmp(key, "gather") == 0) py_gather = v;
   if (strcmp(key, "sequential") == 0) py_seq = v;
+  if (strcmp(key, "process_gather") == 0) py_proc = v;
 }
 
 static void run_python(void) {
-  char n[32], w[32];
-  const char *args[] = {"--n", n, "--workers", w, NULL};
+  char n[32], w[32], pn[32], pw[32];
+  const char *args[] = {"--n", n, "--workers", w, "--proc-n", pn,
+                        "--proc-workers", pw, NULL};
   snprintf(n, sizeof n, "%d", N);
   snprintf(w, sizeof w, "%d", WORKERS);
+  snprintf(pn, sizeof pn, "%d", PROC_N);
+  snprintf(pw, sizeof pw, "%d", PROC_WORKERS);
   (void)bench_python("futures.py", args, parse_python_line);
 }
 
 int main(int argc, char **argv) {
-  double g[2][32], m_seq, u_seq, gm, gu;
+  double g[3][32], m_seq, u_seq, gm, gu, gp;
   char env[32];
   int quick = 0, python = 1, rc, i, pinned;
   rc = mproc_init(argc, argv);
@@ -237,7 +277,9 @@ int main(int argc, char **argv) {
   for (i = 0; i < ROUNDS; i++) {
     g[0][i] = mproc_gather();
     g[1][i] = uv_gather();
+    g[2][i] = mproc_proc_gather();
   }
+  gp = bench_stats_of(g[2], (size_t)ROUNDS).median;
   gm = bench_stats_of(g[0], (size_t)ROUNDS).median;
   gu = bench_stats_of(g[1], (size_t)ROUNDS).median;
   if (python)
@@ -251,6 +293,12 @@ int main(int argc, char **argv) {
   printf("  libuv uv_queue_work       %8.2f M tasks/s\n", gu / 1e6);
   if (py_gather > 0)
     printf("  Python ThreadPoolExecutor %8.3f M tasks/s\n", py_gather / 1e6);
+  printf("process gather: submit %d no-op tasks, then every result (%d "
+         "worker processes, fork where there is fork)\n", PROC_N,
+         PROC_WORKERS);
+  printf("  mproc ProcessPoolExecutor %8.2f M tasks/s\n", gp / 1e6);
+  if (py_proc > 0)
+    printf("  Python ProcessPoolExecutor %7.3f M tasks/s\n", py_proc / 1e6);
   printf("sequential: submit().result() in turn, %s (%d rounds)\n",
          pinned ? "one CPU" : "not pinned", SEQ_N);
   printf("  mproc ThreadPoolExecutor  %8.2f us\n", m_seq);
@@ -263,6 +311,10 @@ int main(int argc, char **argv) {
   printf("  sequential <= libuv's latency %.2fx  %s\n",
          u_seq > 0 ? m_seq / u_seq : 0,
          m_seq > 0 && m_seq <= u_seq ? "PASS" : "MISS");
+  printf("  process gather >= 3 M tasks/s  %.2f M  %s\n", gp / 1e6,
+         gp >= 3e6 ? "PASS" : "MISS");
+  if (py_proc > 0)
+    printf("  (mproc's process kind over Python's: %.0fx)\n", gp / py_proc);
   if (py_gather > 0)
     printf("  (mproc over Python: gather %.0fx, sequential %.0fx)\n",
            gm / py_gather, m_seq > 0 ? py_seq / m_seq : 0);

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Python's peer of bench/futures.c: concurrent.futures.ThreadPoolExecutor,
-measured as the C program measures mproc's thread executor.
+"""Python's peer of bench/futures.c: concurrent.futures.ThreadPoolExecutor
+and ProcessPoolExecutor, measured as the C program measures mproc's
+executors.
 
     python3 futures.py [--n N] [--seq-n N] [--rounds R] [--workers W]
 
 gather      submit N no-op tasks, then result() each (tasks per second)
+process_gather  the same with --proc-n tasks on --proc-workers processes
+            (fork context where there is fork; one round)
 sequential  submit(f).result() N times in turn, the process pinned to one
             CPU where the OS allows (microseconds per round trip)
 
 Output, one line per measurement, read by futures.c:
-    RESULT <gather|sequential> value=<v> n=<n>
+    RESULT <gather|process_gather|sequential> value=<v> n=<n>
 and for humans (ignored by the parser): INFO python=<version> ...
 """
 import os
@@ -48,16 +51,33 @@ def sequential(n, workers):
         return (time.perf_counter() - t0) / n * 1e6
 
 
+def proc_gather(n, workers):
+    import multiprocessing as mp
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() \
+        else None
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+        ex.submit(noop).result()  # the workers exist before the clock
+        t0 = time.perf_counter()
+        fs = [ex.submit(noop) for _ in range(n)]
+        for f in fs:
+            f.result()
+        return n / (time.perf_counter() - t0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200000)
     ap.add_argument("--seq-n", type=int, default=20000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--proc-n", type=int, default=20000)
+    ap.add_argument("--proc-workers", type=int, default=2)
     a = ap.parse_args()
     print("INFO python=%s" % sys.version.split()[0], flush=True)
     v = statistics.median(gather(a.n, a.workers) for _ in range(a.rounds))
     print("RESULT gather value=%.1f n=%d" % (v, a.n), flush=True)
+    v = proc_gather(a.proc_n, a.proc_workers)
+    print("RESULT process_gather value=%.1f n=%d" % (v, a.proc_n), flush=True)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     v = statistics.median(sequential(a.seq_n, a.workers)

@@ -26,5 +26,7 @@ CC=$cc cmake -S . -B "$dir" -DMPROC_WERROR=ON -DMPROC_BUILD_TESTS=ON \
 cmake --build "$dir" -j"$jobs" >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+# die_after_fork=0: a fork child of a threaded parent (a process executor's
+# workers) starts the library's death-watch thread; TSan would refuse it.
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0
 (cd "$dir" && ctest --output-on-failure --no-tests=error -j"$jobs")

@@ -26,16 +26,17 @@ static const mproc__executor_ops *ops_of(mproc_executor_kind kind) {
   switch (kind) {
   case MPROC_EXECUTOR_THREAD:
     return &mproc__executor_thread_ops;
+  case MPROC_EXECUTOR_PROCESS:
+    return &mproc__executor_process_ops;
   default:
     return NULL;
   }
 }
 
 static int check_opts(mproc_executor_kind kind, const mproc_executor_opts *o) {
-  if (kind == MPROC_EXECUTOR_PROCESS || kind == MPROC_EXECUTOR_MPI)
-    return mproc__err(MPROC_ENOTSUP, "executor_new: the %s kind is not "
-                      "built yet; use MPROC_EXECUTOR_THREAD",
-                      kind == MPROC_EXECUTOR_MPI ? "MPI" : "process");
+  if (kind == MPROC_EXECUTOR_MPI)
+    return mproc__err(MPROC_ENOTSUP, "executor_new: the MPI kind is not "
+                      "built yet; use MPROC_EXECUTOR_THREAD or _PROCESS");
   if (ops_of(kind) == NULL)
     return mproc__err(MPROC_EINVAL, "executor_new: unknown kind %d",
                       (int)kind);
@@ -47,6 +48,19 @@ static int check_opts(mproc_executor_kind kind, const mproc_executor_opts *o) {
   if (o->max_workers < 0)
     return mproc__err(MPROC_EINVAL, "executor_new: max_workers is %d; it "
                       "must be > 0 (0: the default)", o->max_workers);
+  if (o->max_tasks_per_child < 0)
+    return mproc__err(MPROC_EINVAL, "executor_new: max_tasks_per_child is "
+                      "%d; it must be >= 1 (0: no limit)",
+                      o->max_tasks_per_child);
+  if (o->on_worker_death != MPROC_ON_DEATH_FAIL_TASK &&
+      o->on_worker_death != MPROC_ON_DEATH_BROKEN)
+    return mproc__err(MPROC_EINVAL, "executor_new: on_worker_death is %d; "
+                      "use MPROC_ON_DEATH_FAIL_TASK or MPROC_ON_DEATH_BROKEN",
+                      o->on_worker_death);
+  if (kind == MPROC_EXECUTOR_PROCESS && o->method != MPROC_START_DEFAULT &&
+      mproc_start_method_supported(o->method) != 1)
+    return mproc__err(MPROC_ENOTSUP, "executor_new: start method %d is not "
+                      "available on this platform", (int)o->method);
   if (o->initargs == NULL && o->initargs_len > 0)
     return mproc__err(MPROC_EINVAL, "executor_new: initargs is NULL but "
                       "initargs_len is %zu", o->initargs_len);
@@ -80,7 +94,9 @@ int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
   }
   ex->ops = ops_of(kind);
   cpus = mproc_cpu_count();
-  ex->max_workers = cpus + 4 < 32 ? cpus + 4 : 32; /* Python's default */
+  /* Python's defaults: min(32, cpus + 4) threads; cpus processes. */
+  ex->max_workers = kind == MPROC_EXECUTOR_PROCESS ? cpus
+                    : cpus + 4 < 32 ? cpus + 4 : 32;
   /* Spinning pays only where the thread it waits for can run meanwhile:
    * this process may use more than one CPU (affinity counts: a process
    * pinned to one CPU would spin against its own workers). */
@@ -89,6 +105,9 @@ int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
     if (opts->max_workers > 0) ex->max_workers = opts->max_workers;
     ex->init = opts->initializer;
     ex->user = opts->user;
+    ex->max_tasks_per_child = opts->max_tasks_per_child;
+    ex->method = opts->method;
+    ex->on_worker_death = opts->on_worker_death;
     if (opts->initargs_len > 0) {
       ex->initargs = malloc(opts->initargs_len);
       if (ex->initargs == NULL) {
@@ -144,6 +163,18 @@ void mproc_executor_free(mproc_executor *ex) {
   (void)ex->ops->shutdown(ex, MPROC_SHUTDOWN_WAIT);
   ex->ops->destroy(ex);
   executor_release(ex);
+}
+
+int mproc_executor_terminate_workers(mproc_executor *ex, int kill) {
+  if (ex == NULL)
+    return mproc__err(MPROC_EINVAL, "terminate_workers: executor is NULL");
+  if (ex->ops->terminate == NULL)
+    return mproc__err(MPROC_ENOTSUP, "terminate_workers: the %s kind's "
+                      "workers cannot be stopped (threads)", ex->ops->name);
+  if (current_ex == ex)
+    return mproc__err(MPROC_ESTATE, "terminate_workers: not from a task of "
+                      "the executor itself");
+  return ex->ops->terminate(ex, kill);
 }
 
 int mproc_executor_max_workers(const mproc_executor *ex) {

@@ -29,14 +29,27 @@ static void load(void) {
   countdown = strtol(colon + 1, NULL, 10);
 }
 
+/* 0 not read, 1 being read by one thread, 2 read. The first caller
+ * reads the variable; others that race it wait (yielding) until it is
+ * done, so `armed` is written by one thread and read after an acquire
+ * (several threads of one process reach fault points at once: a process
+ * executor's feeder and reader both use queues). */
+enum { UNREAD, READING, READ };
 static _Atomic int loaded, hooked;
-static void forget(void) { atomic_store(&loaded, 0); }
+static void forget(void) { atomic_store(&loaded, UNREAD); }
 
 int mproc__fault(const char *point) {
-  if (!atomic_load_explicit(&loaded, memory_order_relaxed)) {
-    if (!atomic_exchange(&hooked, 1)) mproc__os_atfork_child(forget);
-    load();
-    atomic_store(&loaded, 1);
+  int s = atomic_load_explicit(&loaded, memory_order_acquire);
+  if (s != READ) {
+    int expected = UNREAD;
+    if (atomic_compare_exchange_strong(&loaded, &expected, READING)) {
+      if (!atomic_exchange(&hooked, 1)) mproc__os_atfork_child(forget);
+      load();
+      atomic_store_explicit(&loaded, READ, memory_order_release);
+    } else {
+      while (atomic_load_explicit(&loaded, memory_order_acquire) != READ)
+        mproc__os_yield();
+    }
   }
   if (armed[0] == '\0' || strcmp(armed, point) != 0) return 0;
   if (--countdown > 0) return 0;

@@ -330,7 +330,7 @@ int mproc_future_exception(mproc_future *f, double timeout, int *code,
   if (f == NULL) return mproc__err(MPROC_EINVAL, "future_exception: NULL");
   if ((rc = wait_done(f, timeout)) < 0) return rc;
   rc = outcome_of(f);
-  if (rc == MPROC_ETASK || rc == MPROC_EBROKEN) {
+  if (rc == MPROC_ETASK || rc == MPROC_EBROKEN || rc == MPROC_EWORKERDIED) {
     if (code) *code = f->task_code;
     if (msg) *msg = f->why ? f->why : "";
   }

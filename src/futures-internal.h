@@ -8,6 +8,8 @@
  *                     completion queue (an event loop's handle), broken
  *   executor-map.c    map over fixed-size records, buffersize
  *   executor-thread.c the thread kind (ThreadPoolExecutor)
+ *   executor-process.c, executor-pwatch.c, wset-worker.c
+ *                     the process kind (ProcessPoolExecutor; wset.h)
  * A process or MPI kind adds one file with an mproc__executor_ops table
  * and reuses everything else: it runs a future with mproc__future_start
  * and mproc__future_finish (or mproc__future_run for an in-process call).
@@ -164,9 +166,12 @@ typedef struct mproc__executor_ops {
   int (*shutdown)(mproc_executor *ex, int flags);
   /** Release ex->impl (after a waiting shutdown). */
   void (*destroy)(mproc_executor *ex);
+  /** terminate_workers / kill_workers; NULL: not for this kind. */
+  int (*terminate)(mproc_executor *ex, int kill);
 } mproc__executor_ops;
 
 extern const mproc__executor_ops mproc__executor_thread_ops;
+extern const mproc__executor_ops mproc__executor_process_ops;
 
 struct mproc_executor {
   const mproc__executor_ops *ops;
@@ -177,6 +182,9 @@ struct mproc_executor {
   void *initargs;
   size_t initargs_len;
   void *user;
+  int max_tasks_per_child;   /* process kind */
+  mproc_start_method method; /* process kind */
+  int on_worker_death;       /* process kind */
   atomic_uint_fast64_t seq; /* task numbers */
   /* The completion queue, on when wake != NULL (notify set). */
   atomic_int notify;

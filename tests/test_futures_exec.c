@@ -29,7 +29,7 @@ static void test_executor_bad_input(void **state) {
                    MPROC_EINVAL);
   assert_int_equal(mproc_executor_new(&ex, (mproc_executor_kind)42, NULL),
                    MPROC_EINVAL);
-  assert_int_equal(mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, NULL),
+  assert_int_equal(mproc_executor_new(&ex, MPROC_EXECUTOR_MPI, NULL),
                    MPROC_ENOTSUP);
   assert_non_null(strstr(mproc_last_error(), "not built yet"));
   o.max_workers = -1; /* Python: ValueError */

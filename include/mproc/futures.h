@@ -19,8 +19,10 @@
  *   mproc_executor_free(ex);                          // shutdown(wait) first
  *
  * One executor interface with kinds: MPROC_EXECUTOR_THREAD (Python's
- * ThreadPoolExecutor) now; the process kind (ProcessPoolExecutor) and an
- * MPI kind come behind the same calls. A future follows Python's state
+ * ThreadPoolExecutor) and MPROC_EXECUTOR_PROCESS (ProcessPoolExecutor:
+ * worker processes under any start method, tasks found by name, a worker
+ * that dies fails only the task it held); an MPI kind comes behind the
+ * same calls. A future follows Python's state
  * machine exactly: PENDING -> RUNNING -> FINISHED, or PENDING ->
  * CANCELLED -> CANCELLED_AND_NOTIFIED (once the executor has seen it).
  *
@@ -29,7 +31,7 @@
  * it at once); the task appends its result to `out`. Returning non-zero
  * fails the task: the caller gets MPROC_ETASK with that code and the
  * message given to mproc_task_fail(). A thread task takes any function
- * pointer; the process kind will find tasks by name (MPROC_TASK).
+ * pointer; the process kind finds tasks by name (MPROC_TASK(fn)).
  *
  * Timeouts are seconds (MPROC_FOREVER blocks, 0 polls, negative means 0,
  * NaN is MPROC_EINVAL), as everywhere in mproc. See docs/futures.md.
@@ -126,7 +128,7 @@ typedef struct mproc_future mproc_future;
 /** The executor kinds: one interface, several ways to run workers. */
 typedef enum mproc_executor_kind {
   MPROC_EXECUTOR_THREAD = 1,  /**< ThreadPoolExecutor: threads of this process */
-  MPROC_EXECUTOR_PROCESS = 2, /**< ProcessPoolExecutor: not yet (MPROC_ENOTSUP) */
+  MPROC_EXECUTOR_PROCESS = 2, /**< ProcessPoolExecutor: worker processes */
   MPROC_EXECUTOR_MPI = 3      /**< MPI ranks: not yet (MPROC_ENOTSUP) */
 } mproc_executor_kind;
 
@@ -142,18 +144,42 @@ typedef struct mproc_executor_opts {
   mproc_init_fn initializer;/**< NULL: none */
   const void *initargs;     /**< copied at new */
   size_t initargs_len;
-  void *user;               /**< handed to tasks in mproc_task_ctx.user */
+  void *user;               /**< handed to tasks in mproc_task_ctx.user
+                                 (thread kind; NULL in a worker process) */
+  /* The process kind (the thread kind ignores these): */
+  int max_tasks_per_child;   /**< 0: no limit; else a worker is replaced
+                                  after this many tasks */
+  mproc_start_method method; /**< how workers start (0: the default) */
+  int on_worker_death;       /**< MPROC_ON_DEATH_FAIL_TASK (0) or
+                                  MPROC_ON_DEATH_BROKEN */
 } mproc_executor_opts;
 
+/** What a process executor does when a worker dies running a task. */
+enum {
+  /** Only that task fails (MPROC_EWORKERDIED, with the signal in the
+   *  message); the worker is replaced and everything else goes on. */
+  MPROC_ON_DEATH_FAIL_TASK = 0,
+  /** Python's BrokenProcessPool: every pending and later future fails
+   *  with MPROC_EBROKEN and the other workers are killed. */
+  MPROC_ON_DEATH_BROKEN = 1
+};
+
 #define MPROC_EXECUTOR_OPTS_INIT                                               \
-  { sizeof(mproc_executor_opts), 0, NULL, NULL, 0, NULL }
+  { sizeof(mproc_executor_opts), 0, NULL, NULL, 0, NULL, 0,                   \
+    MPROC_START_DEFAULT, MPROC_ON_DEATH_FAIL_TASK }
 
 /**
- * Make an executor of `kind` (opts NULL: all defaults). Workers start on
- * demand, as Python's ThreadPoolExecutor: a submit that finds no idle
- * worker starts one until max_workers run.
- * Errors: MPROC_EINVAL (out NULL, unknown kind, opts->size too small or
- * max_workers < 0), MPROC_ENOTSUP (a kind not built yet), MPROC_ENOMEM.
+ * Make an executor of `kind` (opts NULL: all defaults). Thread workers
+ * start on demand, as Python's ThreadPoolExecutor: a submit that finds no
+ * idle worker starts one until max_workers run. Process workers
+ * (max_workers defaults to mproc_cpu_count(), as Python's) all start
+ * here; the initializer must be registered (MPROC_TASK).
+ * Errors: MPROC_EINVAL (out NULL, unknown kind, opts->size too small,
+ * max_workers < 0, max_tasks_per_child < 0, bad on_worker_death),
+ * MPROC_ENOTSUP (a kind not built yet, or a start method this platform
+ * lacks), MPROC_ENOTREG (an unregistered initializer, process kind),
+ * MPROC_ENOTINIT (spawn or forkserver without mproc_init), MPROC_ENOMEM,
+ * MPROC_EOS.
  * Thread-safety: safe. Ownership: free with mproc_executor_free().
  */
 MPROC_EXTERN int mproc_executor_new(mproc_executor **out,
@@ -162,7 +188,11 @@ MPROC_EXTERN int mproc_executor_new(mproc_executor **out,
 
 /**
  * Schedule fn(in, len) and give its future in *out. The input is copied.
+ * The process kind needs fn registered (MPROC_TASK) and sends the input
+ * to a worker; a worker that dies running it fails the future with
+ * MPROC_EWORKERDIED (the message names the signal or exit code).
  * Errors: MPROC_EINVAL (ex, fn or out NULL; in NULL with len > 0),
+ * MPROC_ENOTREG (process kind: fn not registered),
  * MPROC_ESTATE (after shutdown: Python's RuntimeError), MPROC_EBROKEN
  * (an initializer failed), MPROC_ENOMEM, MPROC_EOS (a worker thread could
  * not start and none runs).
@@ -200,6 +230,20 @@ MPROC_EXTERN int mproc_executor_shutdown(mproc_executor *ex, int flags);
  * completions are released.
  */
 MPROC_EXTERN void mproc_executor_free(mproc_executor *ex);
+
+/**
+ * Python 3.14's terminate_workers() (kill 0) and kill_workers() (kill 1)
+ * for the process kind: shut down cancelling what has not been sent,
+ * stop every worker at once with SIGTERM (SIGKILL), and return when they
+ * have ended. A task that was running fails with MPROC_EWORKERDIED; one
+ * sent but not yet taken fails with MPROC_EBROKEN. Every future is done
+ * on return; later submits give MPROC_ESTATE.
+ * Errors: MPROC_EINVAL (NULL), MPROC_ENOTSUP (the thread kind: threads
+ * cannot be stopped), MPROC_ESTATE (from one of its tasks).
+ * Thread-safety: safe (not with free). Ownership: none.
+ */
+MPROC_EXTERN int mproc_executor_terminate_workers(mproc_executor *ex,
+                                                  int kill);
 
 /** The executor's max_workers (the resolved default when 0 was given).
  *  Errors: MPROC_EINVAL (NULL). Thread-safety: safe. Ownership: none. */
@@ -327,7 +371,9 @@ MPROC_EXTERN int mproc_future_done(const mproc_future *f);
  * freed or taken). Errors: MPROC_ETASK (the task failed: its code and
  * message by mproc_future_exception, the sentence has both),
  * MPROC_ECANCELLED, MPROC_EBROKEN (an initializer failed),
- * MPROC_ETIMEDOUT, MPROC_EINVAL (NULL f, NaN timeout).
+ * MPROC_EWORKERDIED (process kind: the worker running it died; the
+ * sentence names the signal), MPROC_ETIMEDOUT, MPROC_EINVAL (NULL f, NaN
+ * timeout).
  * Thread-safety: safe, from many threads at once.
  */
 MPROC_EXTERN int mproc_future_result(mproc_future *f, double timeout,
@@ -344,7 +390,8 @@ MPROC_EXTERN int mproc_future_take(mproc_future *f, double timeout,
 /**
  * Python's exception(timeout): 0 if the future finished without one
  * (*code 0, *msg ""); MPROC_ETASK with the task's code and message;
- * MPROC_EBROKEN (code MPROC_EBROKEN, msg why); MPROC_ECANCELLED (Python
+ * MPROC_EBROKEN (code MPROC_EBROKEN, msg why); MPROC_EWORKERDIED (code
+ * MPROC_EWORKERDIED, msg which worker and signal); MPROC_ECANCELLED (Python
  * raises CancelledError); MPROC_ETIMEDOUT; MPROC_EINVAL. code and msg may
  * be NULL; msg is borrowed, valid until the future is freed.
  * Thread-safety: safe.
