@@ -1,9 +1,10 @@
 /* mproc: program set-up, start methods and contexts. */
 #include <stdlib.h>
 
+#include "init.h"
 #include "internal.h"
 #include "platform.h"
-#include "process-internal.h"
+#include "program.h"
 
 struct mproc_context {
   mproc_start_method method;
@@ -14,7 +15,8 @@ static mproc_start_method default_method;
 
 int mproc__initialized(void) { return initialized; }
 
-static void at_exit(void) { mproc__exit_children(); }
+/* The exit duties the modules registered (program.h). */
+static void at_exit(void) { mproc__program_exit(); }
 
 int mproc_init(int argc, char **argv) {
   int rc;

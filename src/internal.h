@@ -61,7 +61,4 @@ int mproc__task_clash(const char *name);
 /** The fault-injection seam (fault.c): 1 never returns; see there. */
 int mproc__fault(const char *point);
 
-/** Runs the exit duties (terminate daemon children, join the rest). */
-void mproc__exit_children(void);
-
 #endif

@@ -94,7 +94,7 @@ int mproc__os_init(void);
 
 /**
  * If this process was started by spawn, read the child's bootstrap message,
- * run it with mproc__child_boot() and exit: never returns then. Returns 0
+ * run it with mproc__child_main() and exit: never returns then. Returns 0
  * when the process is not a spawned child.
  */
 int mproc__os_child_entry(int argc, char **argv);
@@ -102,20 +102,28 @@ int mproc__os_child_entry(int argc, char **argv);
 /** What the backend needs to start one child. */
 typedef struct mproc__start {
   mproc_start_method method; /* resolved: never MPROC_START_DEFAULT */
-  /* fork: the child calls mproc__child_run_fork(fork_ctx) after resetting
-   * inherited state with mproc__child_after_fork(). */
+  /* fork: what the child runs (the library's state it inherited is reset
+   * by then: the fork-child hooks ran, program.h); the backend exits with
+   * the code it returns. */
+  int (*fork_main)(void *fork_ctx);
   void *fork_ctx;
   /* spawn, forkserver: the encoded bootstrap message the child hands to
-   * mproc__child_boot(). */
+   * mproc__child_main(). */
   const void *boot;
   size_t boot_len;
-  /* spawn, forkserver: handles the child receives (pipe ends), in order.
-   * The backend hands them over its own way and the child's backend gives
-   * the child's values to mproc__child_received_handles() before
-   * mproc__child_boot(). (fork: the child has them already.) */
+  /* spawn, forkserver: handles the child receives (pipe ends, and on
+   * Windows the handles of the objects passed), in order. The backend
+   * hands them over its own way and gives the child's values to
+   * mproc__child_main(). (fork: the child has them already.) */
   const mproc_handle *handles;
   size_t n_handles;
 } mproc__start;
+
+/** In a spawn or forkserver child, once the bootstrap message named its
+ *  parent, before the target runs: make sure this process ends when that
+ *  parent ends (POSIX: the death-pipe watch; Windows watches the parent's
+ *  handle from the start and returns 0). 0 or MPROC_EBOOTSTRAP. */
+int mproc__os_watch_parent(long parent_pid);
 
 typedef struct mproc__os_proc mproc__os_proc;
 
@@ -410,39 +418,22 @@ void mproc__os_sem_post(mproc__os_sem *s, uint32_t n);
  *  made). */
 int mproc__reg_ready(void);
 
-/** In a fork child, before anything else: reset inherited library state. */
-void mproc__child_after_fork(void);
-
-/** In a spawn or forkserver child, before mproc__child_boot(): the
- *  handles that came with the bootstrap (mproc__start.handles), as this
- *  process sees them. The array is copied. */
-void mproc__child_received_handles(const mproc_handle *h, size_t n);
-
-/** In a fork child: run the target described by fork_ctx; returns the exit
- *  code (the backend then calls mproc__os_exit). */
-int mproc__child_run_fork(void *fork_ctx);
-
 /**
- * In a spawn or forkserver child: decode the bootstrap message, find the
- * target and run it. Returns 0 with the target's exit code in *exitcode
- * (any int: a target may return a negative code); on a bootstrap failure
- * returns a negative MPROC_E* code with the sentence in mproc_last_error(),
- * which the backend sends to the parent before exiting with
- * MPROC__BOOT_EXIT. `msg` must be 16-byte aligned and stay valid until
- * the process exits (the target's argument points into it, and is then
- * aligned for any type).
+ * The one up-call for a child's start: in a spawn or forkserver child,
+ * decode the bootstrap message, adopt the `n` handles that came beside it
+ * (mproc__start.handles, as this process sees them), find the target and
+ * run it. Calls mproc__os_watch_parent() before the target runs. Returns
+ * 0 with the target's exit code in *exitcode (any int: a target may
+ * return a negative code); on a bootstrap failure returns a negative
+ * MPROC_E* code with the sentence in mproc_last_error(), which the backend
+ * sends to the parent before exiting with MPROC__BOOT_EXIT. `msg` must be
+ * 16-byte aligned and stay valid until the process exits (the target's
+ * argument points into it, and is then aligned for any type).
  */
-int mproc__child_boot(const void *msg, size_t len, int *exitcode);
+int mproc__child_main(const void *msg, size_t len, const mproc_handle *h,
+                      size_t n, int *exitcode);
 
 /** The exit code of a child whose bootstrap failed. */
 #define MPROC__BOOT_EXIT 120
-
-/** Parent pid, spawning-thread-is-main flag, etc. read from the bootstrap
- *  message without running it: the backend's death watch needs them before
- *  the target starts. Returns 0 or MPROC_EBOOTSTRAP. */
-typedef struct mproc__boot_peek {
-  long parent_pid;
-} mproc__boot_peek;
-int mproc__boot_peek_header(const void *msg, size_t len, mproc__boot_peek *out);
 
 #endif

@@ -85,27 +85,6 @@ static int random_name(char out[MPROC_SHM_NAME_MAX + 1]) {
 
 /* ---- the holder table ---------------------------------------------------- */
 
-void mproc__pidlock_acquire(_Atomic uint32_t *w) {
-  uint32_t me = mproc__self_id(), cur;
-  unsigned spins = 0;
-  for (;;) {
-    cur = 0;
-    if (atomic_compare_exchange_weak(w, &cur, me)) return;
-    /* Held only for a few instructions, unless the holder lost its CPU:
-     * yield soon (with more processes than CPUs that is the usual case),
-     * and now and then check whether the holder died. */
-    if (++spins % 16 == 0) mproc__os_yield();
-    if (spins % 1024 == 0) {
-      if (cur != 0 && !mproc__os_pid_alive((long)cur) &&
-          atomic_compare_exchange_strong(w, &cur, me))
-        return;
-      uv_sleep(1);
-    }
-  }
-}
-
-void mproc__pidlock_release(_Atomic uint32_t *w) { atomic_store(w, 0); }
-
 static void table_lock(mproc__hdr *h) { mproc__pidlock_acquire(&h->table_lock); }
 static void table_unlock(mproc__hdr *h) {
   mproc__pidlock_release(&h->table_lock);

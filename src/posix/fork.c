@@ -38,7 +38,7 @@ int mproc__posix_fork_start(mproc__os_proc *p, const mproc__start *st) {
     mproc__posix_set_self_fd(fds[1]);
     mproc__posix_watch_parent(death, ppid, direct);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    mproc__os_exit(mproc__child_run_fork(st->fork_ctx));
+    mproc__os_exit(st->fork_main(st->fork_ctx));
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (pid < 0) {
