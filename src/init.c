@@ -5,6 +5,8 @@
 #include "internal.h"
 #include "platform.h"
 #include "program.h"
+#include "registry.h"
+#include "tracker.h"
 
 struct mproc_context {
   mproc_start_method method;
@@ -27,6 +29,11 @@ int mproc_init(int argc, char **argv) {
   rc = mproc__os_child_entry(argc, argv);
   if (rc < 0) return rc;
   atexit(at_exit);
+  /* The registry first, then the tracker that sweeps it, then the
+   * backend (its forkserver), whose children share both. */
+  (void)mproc__reg_ready();
+  rc = mproc__tracker_ensure();
+  if (rc < 0) return rc;
   return mproc__os_init();
 }
 
@@ -88,18 +95,9 @@ int mproc_set_executable(const char *path) {
   return mproc__os_set_executable(path);
 }
 
-static mproc_preload_fn preload_fn;
-static void *preload_arg;
-
 int mproc_set_forkserver_preload(mproc_preload_fn fn, void *arg) {
-  preload_fn = fn;
-  preload_arg = fn ? arg : NULL;
+  mproc__os_set_forkserver_preload(fn, fn ? arg : NULL);
   return 0;
-}
-
-void mproc__forkserver_preload(void (**fn)(void *), void **arg) {
-  *fn = preload_fn;
-  *arg = preload_arg;
 }
 
 int mproc_set_start_method(mproc_start_method m) {

@@ -21,6 +21,8 @@
 #include "platform.h"
 #include "process-internal.h"
 #include "program.h"
+#include "registry.h"
+#include "tracker.h"
 
 static uv_once_t lock_once = UV_ONCE_INIT;
 /* The children lock (forklock.h: a fork child keeps it cheaply). */
@@ -259,6 +261,14 @@ static int start_checks(const mproc_process *p) {
 static int start_child(mproc_process *p, mproc__start *st) {
   int rc, by_fork = p->method == MPROC_START_FORK;
   p->creator_pid = mproc__os_getpid();
+  /* Fork and forkserver children share this process's registry (a
+   * program that never called mproc_init makes it now), and a
+   * forkserver's children its tracker: both exist before the fork. */
+  if (p->method != MPROC_START_SPAWN) (void)mproc__reg_ready();
+  if (p->method == MPROC_START_FORKSERVER) {
+    rc = mproc__tracker_ensure();
+    if (rc < 0) return rc;
+  }
   /* fork: the modules' locks that keep their lists whole in the child's
    * copy (the open connections, pipe.c) are held across it. */
   if (by_fork) mproc__program_fork_before();

@@ -8,6 +8,7 @@
 
 #include "object.h"
 #include "registry.h"
+#include "tracker.h"
 
 /* ---- names --------------------------------------------------------------- */
 
@@ -164,7 +165,7 @@ static void remove_name(const char *name) {
 static void remove_tracked(mproc__obj *o) {
   remove_name(o->name);
   if (!(o->hdr->flags & MPROC__FLAG_NO_TRACK))
-    (void)mproc__os_track(o->name, 0); /* at worst swept again: no-op */
+    (void)mproc__track(o->name, 0); /* at worst swept again: no-op */
 }
 
 /* ---- objects ------------------------------------------------------------- */
@@ -236,9 +237,9 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
     return rc;
   }
   /* Tracked before anyone can open it: an object the tracker cannot
-   * know of is not made (mproc__os_track says why). */
+   * know of is not made (mproc__track says why). */
   if (!(o->hdr->flags & MPROC__FLAG_NO_TRACK)) {
-    rc = mproc__os_track(o->name, 1);
+    rc = mproc__track(o->name, 1);
     if (rc < 0) {
       mproc__os_park_close(o->park);
       mproc__os_park_unlink(o->name);

@@ -1,7 +1,8 @@
 /* mproc: the forkserver start method.
  *
  * mproc_init() forks the server while the program is still single-threaded
- * (after the resource tracker, src/posix/tracker.c, a process of its own).
+ * (after the resource tracker, src/tracker.c on helper.c, a process of its
+ * own).
  * A client (the main program, or any of its fork children, which inherit
  * the socket) sends one datagram per child: a small header, and by
  * SCM_RIGHTS three descriptors — its end of a new bootstrap socket, the
@@ -69,6 +70,15 @@ typedef struct child {
 } child;
 
 static int sig_w = -1;
+
+/* mproc_set_forkserver_preload's function: a new server runs it. */
+static void (*preload_fn)(void *);
+static void *preload_fn_arg;
+
+void mproc__os_set_forkserver_preload(void (*fn)(void *), void *arg) {
+  preload_fn = fn;
+  preload_fn_arg = arg;
+}
 
 static void on_sigchld(int sig) {
   int saved = errno;
@@ -195,7 +205,8 @@ static void serve(int sock, int death) {
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, NULL);
   /* The program's hook, once, before any child is forked from us. */
-  mproc__forkserver_preload(&preload, &preload_arg);
+  preload = preload_fn;
+  preload_arg = preload_fn_arg;
   if (preload) preload(preload_arg);
   for (;;) {
     struct pollfd pf[3] = {{sock, POLLIN, 0}, {sp[0], POLLIN, 0},
@@ -279,11 +290,9 @@ int mproc__posix_forkserver_init(void) {
   if (server_sock >= 0) return 0;
   mproc__posix_adopt_early();
   if (server_sock >= 0) return 0;
-  /* Its children share the program's registry and tracker: both exist
-   * before the fork, so that the server hands them down. */
-  (void)mproc__reg_ready();
-  rc = mproc__os_tracker_ensure();
-  if (rc < 0) return rc;
+  /* Its children share the program's registry and tracker: the common
+   * layer made both before it asks for a server (mproc_init, or the
+   * first forkserver start), so that the server hands them down. */
   mproc__posix_atfork_init();
   mproc__posix_start_lock();
   rc = server_sock >= 0 ? 0 : start_server();

@@ -4,10 +4,20 @@
 
 #include <spawn.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "internal.h"
 #include "platform.h"
+
+/* The send flag that keeps a write to a socket whose reader is gone from
+ * raising SIGPIPE: MSG_NOSIGNAL where the system has it; elsewhere
+ * (macOS) our sockets carry SO_NOSIGPIPE instead (os-darwin.c). */
+#if defined(MSG_NOSIGNAL) && !defined(__APPLE__)
+#define MPROC__POSIX_NOSIGNAL MSG_NOSIGNAL
+#else
+#define MPROC__POSIX_NOSIGNAL 0
+#endif
 
 /* error.c: translate errno, set the sentence "<what>: <strerror>". */
 int mproc__posix_err(int err, const char *fmt, ...) MPROC__PRINTF(2, 3);
@@ -82,7 +92,7 @@ int mproc__posix_death_after_fork(void);
 void mproc__posix_set_parent_fd(int fd);
 void mproc__posix_parent_fd_after_fork(void);
 
-/* process.c: the start lock serialises fd creation and fork so that no
+/* start.c: the start lock serialises fd creation and fork so that no
  * child inherits a sibling's private pipe ends. */
 void mproc__posix_start_lock(void);
 void mproc__posix_start_unlock(void);
@@ -99,10 +109,10 @@ void mproc__posix_set_self_fd(int fd);
 void mproc__posix_add_self_fd(int fd);
 void mproc__posix_close_self_fd(void);
 
-/* tracker.c: the resource tracker's client end (-1 if none), passed to
- * spawned children, and adopting it in one. */
-int mproc__posix_tracker_fd(void);
-void mproc__posix_tracker_adopt(int fd);
+/* helper.c: the helper process's (the resource tracker's) client end (-1
+ * if none), passed to spawned children, and adopting it in one. */
+int mproc__posix_helper_fd(void);
+void mproc__posix_helper_adopt(int fd);
 
 /* shm.c: the registry's descriptor (-1 if none), passed to spawned
  * children, and adopted by one before it maps it. */
