@@ -233,44 +233,26 @@ static void serve(int sock, int death) {
 
 /* ---- the client ---------------------------------------------------------- */
 
-/* Fork a server (start lock held). */
-static int start_server(void) {
-  int sv[2], death, rc;
-  long me = (long)getpid();
-  sigset_t all, old;
-  pid_t pid;
+/* In the new server: it keeps a client end for its children, so that
+ * they can start processes too, and watches the program's death pipe. */
+static void server_run(int sock, int death, int client) {
+  server_sock = client;
+  server_pid = -1;
+  serve(sock, death);
+}
 
-  death = mproc__posix_death_fd();
-  rc = death < 0 ? MPROC_EOS : mproc__posix_socketpair(SOCK_DGRAM, sv);
+/* Fork a server (start lock held). Ctrl-C is for the program, and a
+ * write to a client that is gone must not end the server. */
+static int start_server(void) {
+  static const int ignore[] = {SIGINT, SIGPIPE};
+  mproc__posix_service svc = {"forkserver", ignore, 2, 1, server_run};
+  int fd, rc;
+  pid_t pid;
+  rc = mproc__posix_fork_service(&svc, &fd, &pid);
   if (rc < 0) return rc;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid = fork();
-  if (pid == 0) {
-    /* The atfork handler has dropped the program's state (its death
-     * pipe's write end among it). The server keeps a client end for its
-     * children, so that they can start processes too, and watches the
-     * program's death pipe (`death`, the read end). Ctrl-C is for the
-     * program: ignored before the mask is lifted, so that a SIGINT sent
-     * right after mproc_init cannot end the server. */
-    server_sock = sv[0];
-    server_pid = -1;
-    mproc__posix_default_signals();
-    signal(SIGINT, SIG_IGN);
-    signal(SIGPIPE, SIG_IGN);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    serve(sv[1], death);
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  mproc__posix_close(sv[1]);
-  if (pid < 0) {
-    rc = mproc__posix_err(errno, "fork (forkserver)");
-    mproc__posix_close(sv[0]);
-    return rc;
-  }
   if (server_sock >= 0) mproc__posix_close(server_sock);
-  server_sock = sv[0];
-  server_parent = me;
+  server_sock = fd;
+  server_parent = (long)getpid();
   server_pid = pid;
   return 0;
 }

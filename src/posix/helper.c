@@ -5,8 +5,8 @@
  * The helper is a small process of its own, not the forkserver: a
  * forkserver that is killed is restarted, and must not take the tracker's
  * list of names with it (Python keeps resource_tracker apart for the same
- * reason). It is forked from the program, with every signal back to its
- * default action.
+ * reason). It is forked from the program as a service process (start.c),
+ * with every signal back to its default action.
  *
  * Channel: one datagram socket pair. The program keeps the client end
  * (close-on-exec); fork children and the forkserver's children inherit it,
@@ -23,8 +23,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdint.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,47 +60,31 @@ int mproc__os_helper_recv(void *buf, size_t cap) {
   }
 }
 
-static void ignore_group_signals(void) {
-  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE,
-                             SIGUSR1, SIGUSR2};
-  size_t i;
-  for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_IGN);
-}
-
 /* ---- in the program -------------------------------------------------------- */
+
+static void (*helper_fn)(void);
+
+static void helper_run(int sock, int death, int unused) {
+  (void)unused;
+  helper_sock = sock;
+  helper_death = death;
+  helper_fn();
+  _exit(0);
+}
 
 /* Fork the helper (start lock held). */
 static int start(void (*fn)(void)) {
-  int sv[2], death, rc;
-  sigset_t all, old;
+  static const int group[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE,
+                              SIGUSR1, SIGUSR2};
+  mproc__posix_service svc = {"resource tracker", group,
+                              sizeof group / sizeof group[0], 0, helper_run};
+  int fd, rc;
   pid_t pid;
-  death = mproc__posix_death_fd();
-  rc = death < 0 ? MPROC_EOS : mproc__posix_socketpair(SOCK_DGRAM, sv);
+  helper_fn = fn;
+  rc = mproc__posix_fork_service(&svc, &fd, &pid);
   if (rc < 0) return rc;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid = fork();
-  if (pid == 0) {
-    /* The atfork handlers dropped the program's state; the helper keeps
-     * the read end of its death pipe. */
-    mproc__posix_close(sv[0]);
-    mproc__posix_default_signals();
-    ignore_group_signals();
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    helper_sock = sv[1];
-    helper_death = death;
-    fn();
-    _exit(0);
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  mproc__posix_close(sv[1]);
-  if (pid < 0) {
-    rc = mproc__posix_err(errno, "fork (resource tracker)");
-    mproc__posix_close(sv[0]);
-    return rc;
-  }
   if (client >= 0) mproc__posix_close(client);
-  client = sv[0];
+  client = fd;
   helper = pid;
   return 0;
 }

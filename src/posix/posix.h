@@ -101,6 +101,21 @@ void mproc__posix_start_lock_reset(void);
  * library's inherited state in every fork child (ours and the program's),
  * before the library's own child code runs. */
 void mproc__posix_atfork_init(void);
+/* A service process of the program (the forkserver, the helper): forked
+ * with a datagram socket pair, every signal back to its default and those
+ * in `ignore` ignored (before the mask is lifted), then run(sock, death,
+ * client) in it — its end of the pair, the read end of the program's
+ * death pipe, and its copy of the client end when keep_client (else -1);
+ * run never returns. Start lock held. *client: the program's new end. */
+typedef struct mproc__posix_service {
+  const char *what; /* for the error sentence */
+  const int *ignore;
+  size_t n_ignore;
+  int keep_client;
+  void (*run)(int sock, int death, int client);
+} mproc__posix_service;
+int mproc__posix_fork_service(const mproc__posix_service *s, int *client,
+                              pid_t *pid);
 /* The fds this process holds for its own parent (its sentinel end, its
  * boot socket; a forkserver child also its status pipe): closed in any
  * child we fork, so only we keep them open. set replaces the first, add

@@ -6,6 +6,7 @@
  * by method; boot.c is the child's side. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,6 +79,48 @@ void mproc__os_atfork_child(void (*fn)(void)) {
    * they were registered. */
   mproc__posix_atfork_init();
   pthread_atfork(NULL, NULL, fn);
+}
+
+/* ---- a service process of the program ------------------------------------- */
+
+int mproc__posix_fork_service(const mproc__posix_service *sv_desc,
+                              int *client, pid_t *pid) {
+  int sv[2], death, rc;
+  sigset_t all, old;
+  size_t i;
+  pid_t p;
+  death = mproc__posix_death_fd();
+  rc = death < 0 ? MPROC_EOS : mproc__posix_socketpair(SOCK_DGRAM, sv);
+  if (rc < 0) return rc;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  p = fork();
+  if (p == 0) {
+    /* The atfork handlers dropped the program's state (its death pipe's
+     * write end among it); the service keeps the read end. Dispositions
+     * are set before the mask is lifted, so that a signal sent right
+     * after the start cannot end it. */
+    if (!sv_desc->keep_client) {
+      mproc__posix_close(sv[0]);
+      sv[0] = -1;
+    }
+    mproc__posix_default_signals();
+    for (i = 0; i < sv_desc->n_ignore; i++)
+      signal(sv_desc->ignore[i], SIG_IGN);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    sv_desc->run(sv[1], death, sv[0]);
+    _exit(0); /* run does not return */
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  mproc__posix_close(sv[1]);
+  if (p < 0) {
+    rc = mproc__posix_err(errno, "fork (%s)", sv_desc->what);
+    mproc__posix_close(sv[0]);
+    return rc;
+  }
+  *client = sv[0];
+  *pid = p;
+  return 0;
 }
 
 /* ---- the parent's side of the bootstrap socket ----------------------------- */
