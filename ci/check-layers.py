@@ -13,6 +13,7 @@
 3. The common layer (src/*.c, src/*.h) has no platform conditional: no
    #if/#ifdef on _WIN32, __APPLE__, __linux__ and the like (backends live
    in src/posix and src/win32, chosen by CMake).
+4. No file of src/ is over MAX_LINES lines (split it by duty instead).
 
 Usage: python3 ci/check-layers.py [SRC_DIR]   (default: src next to ci/)
 Exits 1 with one line per problem, 0 with a summary line.
@@ -35,6 +36,8 @@ MODULES = {
     # that sweeps both once the program has ended.
     "shm": ["registry.c", "shm.c", "shm-plain.c", "tracker.c"],
 }
+
+MAX_LINES = 1000
 
 PLATFORM_MACROS = (r"_WIN32|_WIN64|__WIN32__|__MINGW32__|__MINGW64__|"
                    r"__CYGWIN__|_MSC_VER|__APPLE__|__MACH__|__linux__|"
@@ -185,13 +188,25 @@ def main():
                                     "layer: src/%s:%d: %s" %
                                     (name, n, line.strip()))
 
+    for root, _, names in os.walk(src):
+        for name in sorted(names):
+            if not name.endswith((".c", ".h")):
+                continue
+            path = os.path.join(root, name)
+            with open(path, encoding="utf-8") as f:
+                n = sum(1 for _ in f)
+            if n > MAX_LINES:
+                problems.append("%s is %d lines; split it by duty (limit %d)"
+                                % (os.path.relpath(path, src), n, MAX_LINES))
+
     for p in problems:
         print("check-layers: " + p)
     if problems:
         return 1
     print("check-layers: %d files, %d include edges, %d common modules: no "
-          "include circle, no module circle, no platform #if in src/*" %
-          (len(inc), sum(len(e) for e in inc.values()), len(mods)))
+          "include circle, no module circle, no platform #if in src/*, no file over %d lines" %
+          (len(inc), sum(len(e) for e in inc.values()), len(mods),
+           MAX_LINES))
     return 0
 
 
