@@ -1,7 +1,7 @@
 /* mproc: the bootstrap message a spawn or forkserver child starts from —
  * a plain struct and its codec (src/child.c). The codec knows no process
  * object and calls nothing else of the library: process.c fills the
- * struct and encodes it in the parent, child-main.c decodes it in the
+ * struct and encodes it in the parent, current.c decodes it in the
  * child and runs what it describes. */
 #ifndef MPROC_CHILD_H
 #define MPROC_CHILD_H

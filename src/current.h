@@ -1,6 +1,7 @@
-/* mproc: who this process is (src/current.c) — its name and identity,
- * its parent as a process object, whether it is daemonic — and becoming
- * a library child. */
+/* mproc: this process (src/current.c) — its name and identity, its
+ * parent as a process object, whether it is daemonic — and a library
+ * child's start. mproc__child_main, the backend's up-call for spawn and
+ * forkserver children, is declared in platform.h. */
 #ifndef MPROC_CURRENT_H
 #define MPROC_CURRENT_H
 
@@ -24,5 +25,9 @@ int mproc__current_is_daemon(void);
 void mproc__current_become(const char *name, const char *identity,
                            long parent, int daemon, mproc_start_method method,
                            const char *parent_name);
+
+/** What a fork start runs in its child (mproc__start.fork_main): the
+ *  target of the process object `fork_ctx`; returns the exit code. */
+int mproc__child_run_fork(void *fork_ctx);
 
 #endif

@@ -1,5 +1,5 @@
 /* mproc: the Process object's layout (process.c; current.c keeps the
- * parent's object, child-main.c runs a fork child's target from it), and
+ * parent's object and runs a fork child's target from it), and
  * what pass.c and pipe.c offer the start of a child. Not for the
  * backends. */
 #ifndef MPROC_PROCESS_INTERNAL_H

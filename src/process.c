@@ -12,7 +12,6 @@
 
 #include <uv.h>
 
-#include "child-main.h"
 #include "child.h"
 #include "current.h"
 #include "forklock.h"
