@@ -127,9 +127,16 @@ static _Atomic(mproc_wakeup *) intr_wakeup;
  * child closes its copy and makes its own on its first handle wait. */
 static void slots_after_fork(void) {
   int i;
-  for (i = 0; i < SLOTS; i++) atomic_store(&slots[i].state, SLOT_FREE);
-  atomic_store(&pending, 0);
-  mproc_wakeup_free(atomic_exchange(&intr_wakeup, NULL));
+  /* Only what is set is cleared: a fork child pays a page fault for each
+   * page it first writes, and the table spans two (most slots are free). */
+  for (i = 0; i < SLOTS; i++)
+    if (atomic_load_explicit(&slots[i].state, memory_order_relaxed) !=
+        SLOT_FREE)
+      atomic_store(&slots[i].state, SLOT_FREE);
+  if (atomic_load_explicit(&pending, memory_order_relaxed) != 0)
+    atomic_store(&pending, 0);
+  if (atomic_load_explicit(&intr_wakeup, memory_order_relaxed) != NULL)
+    mproc_wakeup_free(atomic_exchange(&intr_wakeup, NULL));
 }
 
 static void hook_fork(void) {

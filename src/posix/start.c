@@ -36,8 +36,15 @@ void mproc__posix_start_unlock(void) { mproc__forklock_unlock(&start_lock_); }
 
 void mproc__posix_start_lock_reset(void) {
   /* In a fork child: a holder (our own forking thread, or one that is not
-   * here) leaves a copy that no thread here can unlock. */
-  mproc__forklock_after_fork(&start_lock_);
+   * here) leaves a copy that no thread here can unlock. As forklock.h's
+   * after_fork, but with pthread_mutex_init itself (on POSIX libuv's
+   * uv_mutex_t is a pthread_mutex_t): the library holds this lock across
+   * each of its forks, so every child it forks makes it anew, and the hop
+   * through libuv's code would cost each one a page fault (measured). */
+  if (atomic_load_explicit(&start_lock_.users, memory_order_relaxed) == 0)
+    return;
+  pthread_mutex_init(&start_lock_.mutex, NULL);
+  atomic_store_explicit(&start_lock_.users, 0, memory_order_relaxed);
 }
 
 void mproc__posix_set_self_fd(int fd) { self_fd[0] = fd; }
