@@ -29,6 +29,7 @@ int mproc_init(int argc, char **argv) {
   rc = mproc__os_child_entry(argc, argv);
   if (rc < 0) return rc;
   atexit(at_exit);
+  mproc__program_init();
   /* The registry first, then the tracker that sweeps it, then the
    * backend (its forkserver), whose children share both. */
   (void)mproc__reg_ready();

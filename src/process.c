@@ -288,6 +288,16 @@ static int start_child(mproc_process *p, mproc__start *st) {
   return 0;
 }
 
+/* Copy src into dst (cap bytes), cut to fit (every string here is
+ * bounded by its field already): on every start, where snprintf's format
+ * parsing would cost more than the copy. */
+static void copy_in(char *dst, size_t cap, const char *src) {
+  size_t n = strlen(src);
+  if (n >= cap) n = cap - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
 /* The bootstrap message of a spawn or forkserver start (child.h): who
  * the child is, its target by name, the pass list's section, the
  * argument. */
@@ -312,11 +322,10 @@ static int encode_boot(const mproc_process *p, void **out, size_t *len) {
   b.parent_pid = mproc__os_getpid();
   b.daemon = p->daemon;
   b.method = p->method;
-  snprintf(b.name, sizeof b.name, "%s", p->name);
-  snprintf(b.identity, sizeof b.identity, "%s", p->identity);
-  snprintf(b.task, sizeof b.task, "%s", task);
-  snprintf(b.parent_name, sizeof b.parent_name, "%s",
-           mproc__current_name_now());
+  copy_in(b.name, sizeof b.name, p->name);
+  copy_in(b.identity, sizeof b.identity, p->identity);
+  copy_in(b.task, sizeof b.task, task);
+  copy_in(b.parent_name, sizeof b.parent_name, mproc__current_name_now());
   b.pass_len = mproc__pass_encoded_size(p->passing, p->n_pass);
   if (b.pass_len > sizeof small && (pass = malloc(b.pass_len)) == NULL)
     return mproc__err(MPROC_ENOMEM, "out of memory");

@@ -71,10 +71,14 @@ static atomic_int child_handler;
 
 static void run_fork_child(void) { run_forward(&fork_child); }
 
-void mproc__on_fork_child(mproc__hook fn) {
+void mproc__program_init(void) {
   if (!atomic_load_explicit(&child_handler, memory_order_relaxed) &&
       !atomic_exchange(&child_handler, 1))
     mproc__os_atfork_child(run_fork_child);
+}
+
+void mproc__on_fork_child(mproc__hook fn) {
+  mproc__program_init();
   add(&fork_child, fn);
 }
 

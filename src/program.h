@@ -35,6 +35,13 @@ void mproc__on_fork_start(mproc__hook before, mproc__hook after);
  *  atexit does. Thread-safety: safe from any thread. */
 void mproc__on_exit(mproc__hook fn);
 
+/** Register the one handler the backend runs in every fork child, if
+ *  that is not done yet (the first fork-child hook does it too).
+ *  mproc_init calls it before the forkserver is forked, so that no child
+ *  of the server registers it (pthread_atfork costs a new child page
+ *  faults). Thread-safety: safe from any thread. */
+void mproc__program_init(void);
+
 /** Called by process.c around its fork starts. */
 void mproc__program_fork_before(void);
 void mproc__program_fork_after(void);
