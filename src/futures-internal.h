@@ -107,7 +107,9 @@ static inline void mproc__future_unlock(const mproc_future *f) {
 #define MPROC__NO_ITEM SIZE_MAX
 
 /** A future for fn(in, len) with references for the caller and the
- *  executor (two); NULL when out of memory (sentence set). */
+ *  executor (two); NULL when out of memory (sentence set). in NULL with
+ *  len > 0: the caller writes the len input bytes into f->in before it
+ *  enqueues the future (a Pool builds a chunk's message in place). */
 mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
                                 const void *in, size_t len, size_t item);
 void mproc__future_ref(mproc_future *f);

@@ -15,46 +15,80 @@
 
 MPROC_TASK(mproc__pool_chunk_main);
 
-/* Append one record's outcome (general form). */
-static int put_item(mproc_buf *out, int rc, const void *d, size_t n) {
+/* The records' outcomes as they are packed into the chunk's result. The
+ * packing is optimistic: while every record succeeds with the length of
+ * the first, only their bytes are appended (the uniform form: a map of
+ * fixed-size results costs one copy per record and the parent one memcpy
+ * per chunk); the first record that differs turns what was written into
+ * the general form, once. */
+typedef struct packer {
+  mproc_buf *out;
+  uint64_t count, k, len; /* records, records packed, the uniform length */
+  int uniform;
+} packer;
+
+/* Rewrite the k uniform records packed so far in the general form. */
+static int to_general(packer *pk) {
+  mproc_buf *out = pk->out;
+  size_t rec = sizeof(pool_item_hdr) + (size_t)pk->len, i;
+  size_t need = sizeof(pool_res_hdr) + (size_t)pk->k * rec;
+  unsigned char *nb = malloc(need > out->cap ? need : out->cap);
   pool_item_hdr h;
+  if (nb == NULL) return MPROC_ENOMEM;
+  memcpy(nb, out->data, sizeof(pool_res_hdr));
+  memset(&h, 0, sizeof h);
+  h.len = pk->len;
+  for (i = 0; i < pk->k; i++) {
+    unsigned char *at = nb + sizeof(pool_res_hdr) + i * rec;
+    memcpy(at, &h, sizeof h);
+    memcpy(at + sizeof h,
+           out->data + sizeof(pool_res_hdr) + i * (size_t)pk->len,
+           (size_t)pk->len);
+  }
+  free(out->data);
+  out->data = nb;
+  out->cap = need > out->cap ? need : out->cap;
+  out->len = need;
+  pk->uniform = 0;
+  return 0;
+}
+
+/* Pack one record's outcome: its result (rc 0) or its failure message. */
+static int pack(packer *pk, int rc, const void *d, size_t n) {
+  pool_item_hdr h;
+  unsigned char *p;
+  if (pk->uniform) {
+    if (pk->k == 0 && rc == 0) {
+      pk->len = n;
+      /* Room for all the chunk's records at once, if they keep to n. */
+      if (n > 0 && pk->count <= SIZE_MAX / n &&
+          mproc_buf_reserve(pk->out, (size_t)pk->count * n) != NULL)
+        pk->out->len -= (size_t)pk->count * n;
+    }
+    if (rc == 0 && n == pk->len) {
+      pk->k++;
+      return mproc_buf_write(pk->out, d, n);
+    }
+    if (to_general(pk) < 0) return MPROC_ENOMEM;
+  }
   memset(&h, 0, sizeof h);
   h.rc = rc;
   h.len = n;
-  if (mproc_buf_write(out, &h, sizeof h) < 0) return MPROC_ENOMEM;
-  return mproc_buf_write(out, d, n);
+  if ((p = mproc_buf_reserve(pk->out, sizeof h + n)) == NULL)
+    return MPROC_ENOMEM;
+  memcpy(p, &h, sizeof h);
+  if (n) memcpy(p + sizeof h, d, n);
+  pk->k++;
+  return 0;
 }
 
-/* The general form -> the uniform one, in place, when every record
- * succeeded with the same length (a map of fixed-size results: the
- * parent then copies a chunk with one memcpy). */
-static void compact(mproc_buf *out, uint64_t count) {
-  pool_res_hdr rh;
-  pool_item_hdr h;
-  size_t pos = sizeof rh, w = sizeof rh;
-  uint64_t k, len = 0;
-  for (k = 0; k < count; k++) {
-    memcpy(&h, out->data + pos, sizeof h);
-    if (h.rc != 0 || (k > 0 && h.len != len)) return;
-    len = h.len;
-    pos += sizeof h + (size_t)h.len;
-  }
-  for (k = 0, pos = sizeof rh; k < count; k++) {
-    memmove(out->data + w, out->data + pos + sizeof h, (size_t)len);
-    w += (size_t)len;
-    pos += sizeof h + (size_t)len;
-  }
-  rh.count = count;
-  rh.uniform = len;
-  memcpy(out->data, &rh, sizeof rh);
-  out->len = w;
-}
-
-/* Run fn over each record of the chunk. */
+/* Run fn over each record of the chunk (after the result header). */
 static int run_records(mproc_task_fn fn, const pool_chunk_hdr *ch,
                        const unsigned char *recs, size_t left,
                        mproc_buf *out) {
   const unsigned char *lens = recs;
+  packer pk = {out, ch->count, 0, 0, 1};
+  pool_res_hdr rh;
   mproc_buf b;
   uint64_t k;
   int rc = 0;
@@ -80,10 +114,10 @@ static int run_records(mproc_task_fn fn, const pool_chunk_hdr *ch,
     b.ctx.item = out->ctx.item + (size_t)k;
     trc = fn(n ? recs : NULL, (size_t)n, &b);
     if (trc == 0) {
-      rc = put_item(out, 0, b.data, b.len);
+      rc = pack(&pk, 0, b.data, b.len);
     } else {
       const char *msg = b.msg ? b.msg : "";
-      rc = put_item(out, trc, msg, strlen(msg) + 1);
+      rc = pack(&pk, trc, msg, strlen(msg) + 1);
       free(b.msg);
       b.msg = NULL;
     }
@@ -95,7 +129,9 @@ static int run_records(mproc_task_fn fn, const pool_chunk_hdr *ch,
     return mproc_task_fail(out, MPROC_ENOMEM, "pool: no memory for the "
                            "results of a chunk of %llu items",
                            (unsigned long long)ch->count);
-  compact(out, ch->count);
+  rh.count = ch->count;
+  rh.uniform = pk.uniform ? pk.len : POOL_GENERAL;
+  memcpy(out->data, &rh, sizeof rh);
   return 0;
 }
 
@@ -117,8 +153,7 @@ int mproc__pool_chunk_main(const void *in, size_t len, mproc_buf *out) {
     return mproc_task_fail(out, MPROC_ENOTREG, "task \"%s\" is not "
                            "registered in the worker (mark it MPROC_TASK)",
                            name);
-  rh.count = ch.count;
-  rh.uniform = POOL_GENERAL;
+  memset(&rh, 0, sizeof rh); /* written in full once the records ran */
   if (mproc_buf_write(out, &rh, sizeof rh) < 0)
     return mproc_task_fail(out, MPROC_ENOMEM, "pool: out of memory");
   return run_records(fn, &ch, p + sizeof ch + ch.name_len,

@@ -88,6 +88,7 @@ struct mproc_async {
   uv_mutex_t lock, cb_lock;
   uv_cond_t cond;
   int kind, unordered, discard;
+  int direct; /* apply_async without callbacks: no done callback (below) */
   size_t n, nchunks, chunksize;
   mproc_future **fs; /* per chunk: our reference (NULL once dropped) */
   size_t chunks_done, items_done, reported;

@@ -207,22 +207,50 @@ static int on_chunk(mproc_future *f, void *arg) {
   size_t c = j->kind == JOB_APPLY ? 0 : mproc_future_item(f) / j->chunksize;
   size_t done;
   int final;
+  int quiet = j->callback == NULL && j->error_callback == NULL &&
+              (j->progress == NULL || j->kind == JOB_APPLY);
   uv_mutex_lock(&j->lock);
   file_chunk(j, c, f);
   done = j->items_done;
   final = j->chunks_done == j->nchunks;
   if (final) j->complete = 1;
-  uv_cond_broadcast(&j->cond); /* imap's next waits per chunk */
+  /* Without callbacks the job is ready at once: one wake-up of a get()
+   * (two would cost a waiter an extra sleep on one CPU). */
+  if (final && quiet) j->ready = 1;
+  if (j->kind == JOB_IMAP || j->ready) uv_cond_broadcast(&j->cond);
   uv_mutex_unlock(&j->lock);
+  if (quiet) {
+    mproc__job_unref(j);
+    return 0;
+  }
   run_callbacks(j, done, final);
   if (final) mark_ready(j);
   mproc__job_unref(j);
   return 0;
 }
 
+/* A direct job (apply_async with no callbacks) registers nothing on its
+ * future: get() waits on the future itself (one wake-up, as the
+ * executor's result()), and the first call that sees it done files it. */
+static int direct_settle(mproc_async *j) {
+  if (!mproc_future_done(j->fs[0])) return 0;
+  uv_mutex_lock(&j->lock);
+  if (!j->ready) {
+    file_chunk(j, 0, j->fs[0]);
+    j->complete = j->ready = 1;
+  }
+  uv_mutex_unlock(&j->lock);
+  return 1;
+}
+
 int mproc__job_watch(mproc_async *j) {
   size_t c;
   int rc = 0;
+  if (j->kind == JOB_APPLY && j->callback == NULL &&
+      j->error_callback == NULL) {
+    j->direct = 1;
+    return 0;
+  }
   for (c = 0; c < j->nchunks; c++) {
     atomic_fetch_add(&j->refs, 1);
     if (mproc_future_add_done_callback(j->fs[c], on_chunk, j) < 0) {
@@ -258,6 +286,11 @@ int mproc__job_wait(mproc_async *j, double timeout) {
   double deadline = mproc__deadline(timeout);
   int ready;
   if (in_callback == j) return 0; /* its outcome is known: see the top */
+  if (j->direct) /* result()'s wait, with its spin where it pays */
+    return mproc_future_result(j->fs[0], timeout < 0 ? MPROC_FOREVER
+                                         : timeout, NULL, NULL)
+                   != MPROC_ETIMEDOUT && direct_settle(j)
+           ? 0 : MPROC_ETIMEDOUT;
   uv_mutex_lock(&j->lock);
   while (!j->ready && mproc__job_sleep(j, deadline)) {
   }
@@ -311,6 +344,7 @@ int mproc_async_ready(const mproc_async *ar) {
   mproc_async *j = (mproc_async *)(uintptr_t)ar;
   int r;
   if (ar == NULL) return mproc__err(MPROC_EINVAL, "async_ready: NULL");
+  if (j->direct) return direct_settle(j);
   uv_mutex_lock(&j->lock);
   r = j->ready;
   uv_mutex_unlock(&j->lock);

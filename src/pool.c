@@ -192,69 +192,69 @@ typedef struct map_args {
   const char *name; /* the task's registered name */
 } map_args;
 
-static size_t item_len(const map_args *a, size_t i) {
-  return a->vitems ? a->vitems[i].len : a->item_size;
+/* The size of the chunk message for items [first, first + count). */
+static int chunk_size(const map_args *a, size_t first, size_t count,
+                      size_t *need) {
+  size_t n = sizeof(pool_chunk_hdr) + strlen(a->name), i;
+  if (a->vitems == NULL) {
+    *need = n + count * a->item_size; /* checked against overflow */
+    return 0;
+  }
+  n += count * sizeof(uint64_t);
+  for (i = 0; i < count; i++) {
+    if (a->vitems[first + i].len > SIZE_MAX - n)
+      return mproc__err(MPROC_ENOMEM, "pool: a chunk's size overflows");
+    n += a->vitems[first + i].len;
+  }
+  *need = n;
+  return 0;
 }
 
-/* The chunk message for items [first, first + count) into *buf. */
-static int build_chunk(const map_args *a, size_t first, size_t count,
-                       unsigned char **buf, size_t *cap, size_t *len) {
+/* Write the chunk message for items [first, first + count) at buf. */
+static void fill_chunk(const map_args *a, size_t first, size_t count,
+                       unsigned char *buf) {
   pool_chunk_hdr h;
-  size_t need, i, off;
+  size_t i, off;
   memset(&h, 0, sizeof h);
   h.name_len = (uint32_t)strlen(a->name);
   h.var = a->vitems != NULL;
   h.count = count;
   h.item_size = a->vitems ? 0 : a->item_size;
-  need = sizeof h + h.name_len + (a->vitems ? count * sizeof(uint64_t) : 0);
-  for (i = 0; i < count; i++) {
-    if (item_len(a, first + i) > SIZE_MAX - need)
-      return mproc__err(MPROC_ENOMEM, "pool: a chunk's size overflows");
-    need += item_len(a, first + i);
-  }
-  if (need > *cap) {
-    unsigned char *nb = realloc(*buf, need);
-    if (nb == NULL)
-      return mproc__err(MPROC_ENOMEM, "pool: no memory for a %zu-byte "
-                        "chunk", need);
-    *buf = nb;
-    *cap = need;
-  }
-  memcpy(*buf, &h, sizeof h);
-  memcpy(*buf + sizeof h, a->name, h.name_len);
+  memcpy(buf, &h, sizeof h);
+  memcpy(buf + sizeof h, a->name, h.name_len);
   off = sizeof h + h.name_len;
   if (a->vitems == NULL) {
-    memcpy(*buf + off, a->items + first * a->item_size, count * a->item_size);
-  } else {
-    for (i = 0; i < count; i++) {
-      uint64_t l = a->vitems[first + i].len;
-      memcpy(*buf + off + i * sizeof l, &l, sizeof l);
-    }
-    off += count * sizeof(uint64_t);
-    for (i = 0; i < count; i++) {
-      const mproc_pool_item *it = &a->vitems[first + i];
-      if (it->len) memcpy(*buf + off, it->data, it->len);
-      off += it->len;
-    }
+    memcpy(buf + off, a->items + first * a->item_size, count * a->item_size);
+    return;
   }
-  *len = need;
-  return 0;
+  for (i = 0; i < count; i++) {
+    uint64_t l = a->vitems[first + i].len;
+    memcpy(buf + off + i * sizeof l, &l, sizeof l);
+  }
+  off += count * sizeof(uint64_t);
+  for (i = 0; i < count; i++) {
+    const mproc_pool_item *it = &a->vitems[first + i];
+    if (it->len) memcpy(buf + off, it->data, it->len);
+    off += it->len;
+  }
 }
 
-/* Make every chunk's future (not yet scheduled). */
+/* Make every chunk's future (not yet scheduled), its message built in
+ * the future's own input (one copy of the items). */
 static int make_chunks(mproc_pool *pool, mproc_async *j, const map_args *a) {
-  unsigned char *buf = NULL;
-  size_t cap = 0, len, c;
+  size_t c, need = 0;
   int rc = 0;
   for (c = 0; c < j->nchunks && rc == 0; c++) {
     size_t first = c * j->chunksize;
     size_t count = a->n - first < j->chunksize ? a->n - first : j->chunksize;
-    if ((rc = build_chunk(a, first, count, &buf, &cap, &len)) < 0) break;
-    j->fs[c] = mproc__future_new(pool->ex, mproc__pool_chunk_main, buf, len,
+    if ((rc = chunk_size(a, first, count, &need)) < 0) break;
+    j->fs[c] = mproc__future_new(pool->ex, mproc__pool_chunk_main, NULL, need,
                                  first);
-    if (j->fs[c] == NULL) rc = MPROC_ENOMEM;
+    if (j->fs[c] == NULL)
+      rc = MPROC_ENOMEM;
+    else
+      fill_chunk(a, first, count, j->fs[c]->in);
   }
-  free(buf);
   return rc;
 }
 
