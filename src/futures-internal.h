@@ -187,6 +187,7 @@ struct mproc_executor {
   int max_tasks_per_child;   /* process kind */
   mproc_start_method method; /* process kind */
   int on_worker_death;       /* process kind */
+  int daemon_workers;        /* process kind: workers are daemonic (Pool) */
   atomic_uint_fast64_t seq; /* task numbers */
   /* The completion queue, on when wake != NULL (notify set). */
   atomic_int notify;
@@ -194,6 +195,13 @@ struct mproc_executor {
   mproc_wakeup *wake;
   mproc_future *chead, *ctail;
 };
+
+/** mproc_executor_new, with daemonic process workers when asked (a
+ *  Pool's, as Python's: terminated by the program's exit duties, which
+ *  otherwise wait for workers that wait for work; they may not start
+ *  processes of their own). */
+int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
+                         const mproc_executor_opts *opts, int daemon_workers);
 
 /** Queue a done future for mproc_executor_next_completed (if on). */
 void mproc__executor_completed(mproc_executor *ex, mproc_future *f);

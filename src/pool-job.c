@@ -139,6 +139,8 @@ static void file_map_chunk(mproc_async *j, size_t first, size_t count,
            count * j->result_size);
     return;
   }
+  if (v.uniform != POOL_GENERAL && j->discard)
+    return; /* all succeeded, and nobody keeps the bytes */
   for (k = 0; k < count; k++) {
     const unsigned char *d;
     size_t len;

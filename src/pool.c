@@ -19,7 +19,56 @@ struct mproc_pool {
   int processes;
   uv_mutex_t lock;
   int state;
+  mproc_pool *prev, *next; /* the live pools (below) */
 };
+
+/* Python's Pool workers are daemonic, and so are ours: a program that
+ * ends without closing its pool has them terminated by mproc's exit
+ * duties, which would otherwise wait for workers that wait for work.
+ * Where the pool's threads still run at exit (POSIX), the live pools are
+ * also terminated and released first, by an exit handler registered with
+ * the first pool (so it runs before mproc_init's): no worker is replaced
+ * while the exit duties end them, and the queues are unlinked. (A DLL's
+ * exit handlers run after Windows has ended the other threads: there the
+ * daemon flag does the work.) */
+static uv_once_t live_once = UV_ONCE_INIT;
+static uv_mutex_t live_lock;
+static mproc_pool *live;
+
+static void terminate_live(void) {
+  mproc_pool *p;
+  uv_mutex_lock(&live_lock);
+  for (p = live; p != NULL; p = p->next) {
+    /* Terminated and released (its queues and segment unlinked): the
+     * program is ending, nothing may use the pool any more. */
+    (void)mproc_executor_terminate_workers(p->ex, 0);
+    mproc_executor_free(p->ex);
+    p->ex = NULL;
+  }
+  live = NULL;
+  uv_mutex_unlock(&live_lock);
+}
+
+static void live_init(void) {
+  if (uv_mutex_init(&live_lock) != 0) abort(); /* no memory at start */
+  atexit(terminate_live);
+}
+
+static void live_add(mproc_pool *p) {
+  uv_once(&live_once, live_init);
+  uv_mutex_lock(&live_lock);
+  p->next = live;
+  if (live) live->prev = p;
+  live = p;
+  uv_mutex_unlock(&live_lock);
+}
+
+static void live_remove(mproc_pool *p) {
+  uv_mutex_lock(&live_lock);
+  if (p->prev) p->prev->next = p->next; else live = p->next;
+  if (p->next) p->next->prev = p->prev;
+  uv_mutex_unlock(&live_lock);
+}
 
 static int executor_opts(const mproc_pool_opts *o, mproc_executor_opts *eo) {
   int rc = mproc__opts_load(eo, sizeof *eo, o->executor, "pool_new "
@@ -57,12 +106,13 @@ int mproc_pool_new(mproc_pool **out, const mproc_pool_opts *user_opts) {
     free(p);
     return mproc__err(MPROC_ENOMEM, "pool_new: out of memory");
   }
-  if ((rc = mproc_executor_new(&p->ex, MPROC_EXECUTOR_PROCESS, &eo)) < 0) {
+  if ((rc = mproc__executor_make(&p->ex, MPROC_EXECUTOR_PROCESS, &eo, 1)) < 0) {
     uv_mutex_destroy(&p->lock);
     free(p);
     return rc;
   }
   p->processes = eo.max_workers;
+  live_add(p);
   *out = p;
   return 0;
 }
@@ -121,10 +171,16 @@ int mproc_pool_join(mproc_pool *pool) {
 void mproc_pool_free(mproc_pool *pool) {
   int s;
   if (pool == NULL) return;
+  if (pool->ex == NULL) { /* released at exit (terminate_live) */
+    uv_mutex_destroy(&pool->lock);
+    free(pool);
+    return;
+  }
   uv_mutex_lock(&pool->lock);
   s = pool->state;
   uv_mutex_unlock(&pool->lock);
   if (s == POOL_RUN) (void)mproc_pool_terminate(pool); /* Python's __exit__ */
+  live_remove(pool);
   mproc_executor_free(pool->ex); /* joins */
   uv_mutex_destroy(&pool->lock);
   free(pool);

@@ -299,7 +299,7 @@ static void test_map_errors(void **state) {
   mproc_pool *p = tpool_new(2, NULL);
   mproc_pool_call_opts o = MPROC_POOL_CALL_OPTS_INIT;
   int in[40], out[40], i, code;
-  long wide[40];
+  int64_t wide[40]; /* not long: 4 bytes on Windows */
   mproc_async *ar;
   const char *msg;
   size_t item;
@@ -611,8 +611,11 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_pool_maxtasksperchild, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_initializer, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_bad_args, tpool_teardown),
+      cmocka_unit_test_teardown(test_pool_leaked_pool_exits, tpool_teardown),
   };
   tu_set_argv0(argv[0]);
+  if (argc >= 3 && strcmp(argv[1], "--role-leak-pool") == 0)
+    return tpool_role_leak(argv, argv[2]);
   if (getenv("MPROC_NAME_PREFIX")) {
     snprintf(prefix, sizeof prefix, "%s", getenv("MPROC_NAME_PREFIX"));
   } else {

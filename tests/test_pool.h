@@ -47,5 +47,8 @@ void test_pool_worker_killed(void **state);
 void test_pool_maxtasksperchild(void **state);
 void test_pool_initializer(void **state);
 void test_pool_bad_args(void **state);
+void test_pool_leaked_pool_exits(void **state);
+/* The child role of test_pool_leaked_pool_exits. */
+int tpool_role_leak(char **argv, const char *method);
 
 #endif

@@ -314,3 +314,41 @@ void test_pool_bad_args(void **state) {
   assert_int_equal(out[0], 1);
   mproc_pool_free(p);
 }
+
+/* The role: make a pool, use it, and end the program without closing it
+ * (exit code 0 once the pool answered). */
+int tpool_role_leak(char **argv, const char *method) {
+  mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+  mproc_pool *p;
+  int x = 3;
+  void *r = NULL;
+  size_t n;
+  CHILD_CHECK(mproc_init(1, argv) == 0);
+  o.processes = 2;
+  o.method = (mproc_start_method)atoi(method);
+  CHILD_CHECK(mproc_pool_new(&p, &o) == 0);
+  CHILD_CHECK(mproc_pool_apply(p, tpool_square, &x, sizeof x, &r, &n) == 0);
+  CHILD_CHECK(n == sizeof x && *(int *)r == 9);
+  mproc_free(r);
+  return 0; /* p is left running: its workers must not keep us alive */
+}
+
+/* A program that ends with its pool still running exits, its workers
+ * terminated (Python's Pool workers are daemonic); mproc's exit duties
+ * would otherwise wait for workers that wait for work. */
+void test_pool_leaked_pool_exits(void **state) {
+  char m[16];
+  long pid;
+  int i;
+  (void)state;
+  snprintf(m, sizeof m, "%d", (int)g_method);
+  pid = tu_spawn_self("--role-leak-pool", m);
+  assert_true(pid > 0);
+  for (i = 0; i < 6000 && tu_pid_alive(pid); i++) tu_sleep_ms(10);
+  if (tu_pid_alive(pid)) {
+    (void)tu_kill_pid(pid);
+    (void)tu_wait_pid(pid);
+    fail_msg("the program did not end within 60 s with its pool running");
+  }
+  assert_int_equal(tu_wait_pid(pid), 0);
+}
