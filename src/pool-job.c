@@ -413,5 +413,14 @@ void mproc__job_drop(mproc_async *j) {
 }
 
 void mproc_async_free(mproc_async *ar) {
-  if (ar != NULL) mproc__job_unref(ar);
+  if (ar == NULL) return;
+  /* The caller's results array may go with its handle: chunks that
+   * finish later are dropped instead of written into it. */
+  uv_mutex_lock(&ar->lock);
+  if (!ar->ready && ar->results != NULL && !ar->own_results) {
+    ar->results = NULL;
+    ar->discard = 1;
+  }
+  uv_mutex_unlock(&ar->lock);
+  mproc__job_unref(ar);
 }

@@ -95,6 +95,27 @@ int tpool_rec_task(const void *in, size_t len, mproc_buf *out) {
 }
 MPROC_TASK(tpool_rec_task);
 
+static int tpool_child_target(const void *arg, size_t len) {
+  (void)arg, (void)len;
+  return 0;
+}
+MPROC_TASK(tpool_child_target);
+
+/* Try to start a process from a pool worker; the result is the code. */
+int tpool_try_child(const void *in, size_t len, mproc_buf *out) {
+  mproc_process *c = NULL;
+  int rc;
+  (void)in, (void)len;
+  rc = mproc_process_new(&c, tpool_child_target, NULL, 0, NULL);
+  if (rc == 0) {
+    rc = mproc_process_start(c);
+    if (rc == 0) (void)mproc_process_join(c, 60.0);
+  }
+  mproc_process_free(c);
+  return mproc_buf_write(out, &rc, sizeof rc);
+}
+MPROC_TASK(tpool_try_child);
+
 static int g_init_value;
 int tpool_init(const void *args, size_t len) {
   if (len != sizeof g_init_value) return 1;
@@ -251,6 +272,37 @@ static void test_starmap_records(void **state) {
   mproc_pool_free(p);
 }
 
+/* imap over items of any size, in order and unordered. */
+static void imap_var_both_ways(mproc_pool *p) {
+  enum { N = 25 };
+  mproc_pool_call_opts o = MPROC_POOL_CALL_OPTS_INIT;
+  mproc_pool_item items[N];
+  unsigned char buf[N * 50], seen[N];
+  int i, f;
+  mproc_imap *it;
+  const void *d;
+  size_t n, item;
+  for (i = 0; i < N * 50; i++) buf[i] = (unsigned char)i;
+  for (i = 0; i < N; i++) items[i] = (mproc_pool_item){buf + i * 37, (size_t)i * 2};
+  o.chunksize = 4;
+  for (f = 0; f < 2; f++) {
+    memset(seen, 0, sizeof seen);
+    assert_int_equal(mproc_pool_imap_var(p, tpool_echo, items, N,
+                                         f ? MPROC_IMAP_UNORDERED : 0, &o,
+                                         &it), 0);
+    for (i = 0; i < N; i++) {
+      assert_int_equal(mproc_imap_next(it, 120.0, &d, &n, &item), 0);
+      if (!f) assert_int_equal(item, (size_t)i);
+      assert_true(item < N && !seen[item]);
+      seen[item] = 1;
+      assert_int_equal(n, item * 2);
+      if (n) assert_memory_equal(d, buf + item * 37, n);
+    }
+    assert_int_equal(mproc_imap_next(it, 0, &d, &n, &item), MPROC_EEOF);
+    mproc_imap_free(it);
+  }
+}
+
 static void test_map_async_any_size(void **state) {
   enum { N = 40 };
   mproc_pool *p = tpool_new(2, NULL);
@@ -292,6 +344,7 @@ static void test_map_async_any_size(void **state) {
   assert_int_equal(n, N * sizeof(int));
   for (i = 0; i < N; i++) assert_int_equal(((const int *)d)[i], i * i);
   mproc_async_free(ar);
+  imap_var_both_ways(p);
   mproc_pool_free(p);
 }
 
@@ -612,6 +665,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_pool_initializer, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_bad_args, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_leaked_pool_exits, tpool_teardown),
+      cmocka_unit_test_teardown(test_pool_daemonic_workers, tpool_teardown),
+      cmocka_unit_test_teardown(test_pool_free_map_early, tpool_teardown),
   };
   tu_set_argv0(argv[0]);
   if (argc >= 3 && strcmp(argv[1], "--role-leak-pool") == 0)

@@ -27,6 +27,7 @@ int tpool_item(const void *in, size_t len, mproc_buf *out);
 int tpool_echo(const void *in, size_t len, mproc_buf *out);
 int tpool_rec_task(const void *in, size_t len, mproc_buf *out);
 int tpool_get_init(const void *in, size_t len, mproc_buf *out);
+int tpool_try_child(const void *in, size_t len, mproc_buf *out);
 int tpool_init(const void *args, size_t len);
 
 /* A pool of `processes` under g_method (o may be NULL); fails the test. */
@@ -48,6 +49,8 @@ void test_pool_maxtasksperchild(void **state);
 void test_pool_initializer(void **state);
 void test_pool_bad_args(void **state);
 void test_pool_leaked_pool_exits(void **state);
+void test_pool_daemonic_workers(void **state);
+void test_pool_free_map_early(void **state);
 /* The child role of test_pool_leaked_pool_exits. */
 int tpool_role_leak(char **argv, const char *method);
 

@@ -357,3 +357,51 @@ void test_pool_leaked_pool_exits(void **state) {
   }
   assert_int_equal(tu_wait_pid(pid), 0);
 }
+
+/* Pool workers are daemonic, as Python's: a task cannot start a process
+ * (Python: "daemonic processes are not allowed to have children"). */
+void test_pool_daemonic_workers(void **state) {
+  mproc_pool *p = tpool_new(1, NULL);
+  void *r = NULL;
+  size_t n;
+  (void)state;
+  assert_int_equal(mproc_pool_apply(p, tpool_try_child, NULL, 0, &r, &n), 0);
+  assert_int_equal(n, sizeof(int));
+  assert_int_equal(*(int *)r, MPROC_EPERM);
+  mproc_free(r);
+  mproc_pool_free(p);
+}
+
+/* A map_async freed before it is ready stops writing into the caller's
+ * results (the array may go with the handle). */
+void test_pool_free_map_early(void **state) {
+  enum { N = 64 };
+  mproc_pool *p = tpool_new(1, NULL);
+  mproc_queue *tell, *wait;
+  tpool_rec recs[N];
+  int *results = malloc(N * sizeof *results), i, x = 4;
+  mproc_pool_call_opts o = MPROC_POOL_CALL_OPTS_INIT;
+  mproc_async *ar;
+  void *r = NULL;
+  size_t n;
+  (void)state;
+  assert_non_null(results);
+  tpool_park_rec(&recs[0], &tell, &wait);
+  for (i = 1; i < N; i++) {
+    memset(&recs[i], 0, sizeof recs[i]);
+    recs[i].x = i;
+  }
+  o.chunksize = 1;
+  assert_int_equal(mproc_pool_map_async(p, tpool_rec_task, recs, N,
+                                        sizeof recs[0], results,
+                                        sizeof results[0], &o, &ar), 0);
+  (void)tpool_parked_pid(tell); /* item 0 holds the only worker */
+  mproc_async_free(ar);
+  free(results); /* gone: the map must not write here any more */
+  tpool_unpark(tell, wait, 1);
+  /* The pool works on; a later call runs after the whole map. */
+  assert_int_equal(mproc_pool_apply(p, tpool_square, &x, sizeof x, &r, &n), 0);
+  assert_int_equal(*(int *)r, 16);
+  mproc_free(r);
+  mproc_pool_free(p);
+}

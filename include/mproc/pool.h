@@ -232,8 +232,9 @@ MPROC_EXTERN int mproc_pool_map(mproc_pool *pool, mproc_task_fn fn,
 /**
  * Python's map_async(): as mproc_pool_map without waiting. With
  * result_size > 0 every result must be that size; they are written into
- * `results` if given (it must stay valid until the result is ready), else
- * kept in the AsyncResult (mproc_async_get gives them as one array).
+ * `results` if given, else
+ * kept in the AsyncResult (mproc_async_get gives them as one array);
+ * `results` is written until the result is ready or freed.
  * With result_size 0 results are of any size: read each with
  * mproc_async_item. items are copied (the caller may reuse them at once).
  * Errors: as mproc_pool_map's up to the scheduling; the outcome comes from
@@ -326,7 +327,8 @@ MPROC_EXTERN int mproc_async_error(const mproc_async *ar, size_t *item,
 /**
  * Release the AsyncResult. Work still running goes on and its callbacks
  * still run (Python's apply_async(f, callback=cb) without keeping the
- * result is a common shape); only the results are dropped. NULL is a
+ * result is a common shape); only the results are dropped (a map stops
+ * writing into the caller's results array here). NULL is a
  * no-op. Errors: none. Thread-safety: not while another call on ar runs;
  * not from its own callback. Ownership: ar is gone.
  */
