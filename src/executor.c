@@ -1,6 +1,6 @@
 /* mproc: the one executor interface — options, submit, shutdown and the
- * completion queue an event loop watches. A kind (executor-thread.c now;
- * processes and MPI ranks later) supplies an mproc__executor_ops table:
+ * completion queue an event loop watches. A kind (executor-thread.c,
+ * executor-process.c, executor-mpi.c) supplies an mproc__executor_ops table:
  * how futures reach workers. Everything a caller sees of a future is
  * common code (future.c, future-wait.c).
  *
@@ -28,15 +28,14 @@ static const mproc__executor_ops *ops_of(mproc_executor_kind kind) {
     return &mproc__executor_thread_ops;
   case MPROC_EXECUTOR_PROCESS:
     return &mproc__executor_process_ops;
+  case MPROC_EXECUTOR_MPI:
+    return &mproc__executor_mpi_ops; /* executor-mpi*.c, or -none.c */
   default:
     return NULL;
   }
 }
 
 static int check_opts(mproc_executor_kind kind, const mproc_executor_opts *o) {
-  if (kind == MPROC_EXECUTOR_MPI)
-    return mproc__err(MPROC_ENOTSUP, "executor_new: the MPI kind is not "
-                      "built yet; use MPROC_EXECUTOR_THREAD or _PROCESS");
   if (ops_of(kind) == NULL)
     return mproc__err(MPROC_EINVAL, "executor_new: unknown kind %d",
                       (int)kind);
@@ -94,8 +93,10 @@ int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
   }
   ex->ops = ops_of(kind);
   cpus = mproc_cpu_count();
-  /* Python's defaults: min(32, cpus + 4) threads; cpus processes. */
+  /* Python's defaults: min(32, cpus + 4) threads; cpus processes; the
+   * MPI kind resolves 0 itself (every rank mpiexec gave, or cpus). */
   ex->max_workers = kind == MPROC_EXECUTOR_PROCESS ? cpus
+                    : kind == MPROC_EXECUTOR_MPI ? 0
                     : cpus + 4 < 32 ? cpus + 4 : 32;
   /* Spinning pays only where the thread it waits for can run meanwhile:
    * this process may use more than one CPU (affinity counts: a process
@@ -180,6 +181,36 @@ int mproc_executor_terminate_workers(mproc_executor *ex, int kill) {
 int mproc_executor_max_workers(const mproc_executor *ex) {
   if (ex == NULL) return mproc__err(MPROC_EINVAL, "max_workers: NULL");
   return ex->max_workers;
+}
+
+/* ---- what kinds share ------------------------------------------------------ */
+
+int mproc__kind_accept(mproc_future **head, mproc_future **tail,
+                       mproc_future *const *fs, size_t n, int shutdown,
+                       int broken, const char *broken_msg) {
+  size_t i;
+  if (shutdown)
+    return mproc__err(MPROC_ESTATE, "cannot schedule new futures after "
+                      "shutdown");
+  if (broken) return mproc__err(MPROC_EBROKEN, "%s", broken_msg);
+  for (i = 0; i < n; i++) {
+    fs[i]->next = NULL;
+    if (*tail) (*tail)->next = fs[i]; else *head = fs[i];
+    *tail = fs[i];
+  }
+  return 0;
+}
+
+int mproc__tasks_registered(mproc_future *const *fs, size_t n,
+                            const char *who) {
+  const char *name;
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (mproc__task_lookup((mproc_fnptr)fs[i]->fn, &name) < 0)
+      return mproc__err(MPROC_ENOTREG, "%s: the task function is not "
+                        "registered; mark it MPROC_TASK(fn) so that workers "
+                        "can find it by name", who);
+  return 0;
 }
 
 /* ---- the completion queue ------------------------------------------------- */

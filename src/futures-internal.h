@@ -172,6 +172,7 @@ typedef struct mproc__executor_ops {
 
 extern const mproc__executor_ops mproc__executor_thread_ops;
 extern const mproc__executor_ops mproc__executor_process_ops;
+extern const mproc__executor_ops mproc__executor_mpi_ops;
 
 struct mproc_executor {
   const mproc__executor_ops *ops;
@@ -192,6 +193,17 @@ struct mproc_executor {
   mproc_wakeup *wake;
   mproc_future *chead, *ctail;
 };
+
+/** For a kind's enqueue, under its queue lock: refuse (MPROC_ESTATE after
+ *  shutdown, MPROC_EBROKEN with broken_msg) or append fs to the list
+ *  head..tail (linked by next). 0 when appended. */
+int mproc__kind_accept(mproc_future **head, mproc_future **tail,
+                       mproc_future *const *fs, size_t n, int shutdown,
+                       int broken, const char *broken_msg);
+/** MPROC_ENOTREG (with a sentence naming `who`) unless every future's
+ *  task is registered (MPROC_TASK): kinds that find tasks by name. */
+int mproc__tasks_registered(mproc_future *const *fs, size_t n,
+                            const char *who);
 
 /** Queue a done future for mproc_executor_next_completed (if on). */
 void mproc__executor_completed(mproc_executor *ex, mproc_future *f);
