@@ -70,21 +70,30 @@ int mproc__mpi_err(int code, int mpi_rc, const char *what) {
                     n ? s : "unknown error", mpi_rc);
 }
 
-void mproc__mpi_backoff(unsigned *step) {
-  unsigned s = (*step)++;
+/* Phases by time since the poller last found something: probe between
+ * pauses for SPIN_NS (a quick answer costs no system call), then between
+ * yields until YIELD_NS (a busy node runs its other ranks meanwhile),
+ * then sleep, 10 us doubling to 1 ms (an idle rank costs almost nothing:
+ * bench/mpi measures it). */
+#define SPIN_NS 5000u
+#define YIELD_NS 2000000u
+
+void mproc__mpi_backoff(uint64_t *since) {
+  uint64_t now = uv_hrtime(), idle;
   struct timespec ts;
-  if (s < 64) {
+  if (*since == 0) *since = now;
+  idle = now - *since;
+  if (idle < SPIN_NS) {
     mproc__pause(16);
     return;
   }
-  if (s < 96) {
+  if (idle < YIELD_NS) {
     mproc__os_yield();
     return;
   }
-  s -= 96;
+  idle = (idle - YIELD_NS) / 4; /* sleep about a quarter of the idle time */
   ts.tv_sec = 0;
-  ts.tv_nsec = 1000L << (s < 10 ? s : 10); /* 1 us .. ~1 ms */
-  if (s >= 10) *step = 96 + 10;
+  ts.tv_nsec = (long)(idle < 10000 ? 10000 : idle > 1000000 ? 1000000 : idle);
   (void)nanosleep(&ts, NULL);
 }
 

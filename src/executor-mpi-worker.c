@@ -146,10 +146,14 @@ static int run(wstate *w, const mpix_task_hdr *h, const char *name,
   return rc;
 }
 
+/* A batch: a task without a name (name_len 0) runs the function of the
+ * one before it. */
 static int on_tasks(wstate *w, size_t n) {
   uint32_t count, i;
   size_t off = 4;
   int rc = MPI_SUCCESS;
+  const char *name = "";
+  uint32_t name_len = 0;
   if (n < 4) return MPI_SUCCESS;
   memcpy(&count, w->in, 4);
   for (i = 0; i < count && rc == MPI_SUCCESS; i++) {
@@ -159,9 +163,15 @@ static int on_tasks(wstate *w, size_t n) {
     if (h.name_len > n - off - sizeof h ||
         h.in_len > n - off - sizeof h - h.name_len)
       break;
-    rc = run(w, &h, (const char *)w->in + off + sizeof h,
-             w->in + off + sizeof h + h.name_len);
-    off += sizeof h + h.name_len + (size_t)h.in_len;
+    off += sizeof h;
+    if (h.name_len) {
+      name = (const char *)w->in + off;
+      name_len = h.name_len;
+      off += h.name_len;
+    }
+    h.name_len = name_len;
+    rc = run(w, &h, name, w->in + off);
+    off += (size_t)h.in_len;
   }
   return rc == MPI_SUCCESS ? flush(w) : rc;
 }
@@ -220,7 +230,7 @@ static int on_open(wstate *w, size_t n) {
 
 /* Wait for the root's next message: its tag and size. */
 static int next_message(wstate *w, MPI_Message *msg, int *tag, size_t *n) {
-  unsigned step = 0;
+  uint64_t since = 0;
   for (;;) {
     MPI_Status st;
     int flag = 0, count = 0, rc;
@@ -232,7 +242,7 @@ static int next_message(wstate *w, MPI_Message *msg, int *tag, size_t *n) {
       *n = count > 0 ? (size_t)count : 0;
       return MPI_SUCCESS;
     }
-    mproc__mpi_backoff(&step);
+    mproc__mpi_backoff(&since);
   }
 }
 

@@ -8,8 +8,8 @@
  * thread ever blocks on a busy rank; submitters dispatch themselves, and
  * the receiver dispatches again as results free room.
  *
- * One receiver thread probes for answers (MPI_Improbe) while anything is
- * in flight, with backoff when nothing comes (a short spin, then sleeps
+ * The receiver probes for answers (MPI_Improbe) while anything is
+ * pending or in flight, with backoff when nothing comes (a short spin, then sleeps
  * growing to 1 ms: an idle root must not take a CPU from its ranks on an
  * oversubscribed node), and sleeps on a condition when nothing is in
  * flight. It finishes futures, reaps completed sends, and handles
@@ -22,20 +22,21 @@
  * whole job (both Open MPI and MPICH abort it by default): then mpiexec
  * ends every rank and nothing waits forever.
  *
- * Lock order: the pool lock, then the send lock (never the other way);
- * neither is held while a future's lock is taken (mproc__future_start is
- * a CAS; finishing happens outside both). */
+ * Lock order: the pool lock alone; it is not held while a future's lock
+ * is taken (mproc__future_start is a CAS; finishing happens outside). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "executor-mpi.h"
 #include "object.h"
+#include "platform.h"
 
 #define TABLE_MASK 4095u
 #define BATCH 256            /* tasks per message at most */
 #define BATCH_BYTES (256 * 1024)
 #define WINDOW 512           /* tasks in flight per rank at most */
+#define RECV_LOOK_NS 200000u /* an idle receiver looks this long, then sleeps */
 
 typedef struct msend {
   void *buf;        /* freed when the send completes */
@@ -54,13 +55,12 @@ typedef struct mpool {
   uv_cond_t rcond;    /* the receiver sleeps here */
   uv_cond_t idle_cond;/* a waiting shutdown sleeps here */
   mproc_future *phead, *ptail;
-  size_t npending;
+  _Atomic size_t npending; /* written under the lock */
   mproc_future *table[TABLE_MASK + 1];
   _Atomic size_t inflight; /* written under the lock */
   int shutdown, broken, mpi_failed, quit, closing, nclosed, recv_idle;
   char broken_msg[400];
-  uv_mutex_t send_lock;
-  MPI_Request *reqs;
+  MPI_Request *reqs; /* the receiver's alone (and join's, after it) */
   msend *owners;
   size_t nsends, capsends;
   uv_thread_t receiver;
@@ -125,7 +125,7 @@ static void set_broken(mpool *p, int mpi, const char *why) {
   if (mpi) p->mpi_failed = 1;
   pending = p->phead;
   p->phead = p->ptail = NULL;
-  p->npending = 0;
+  atomic_store(&p->npending, 0);
   sent = table_take_all(p);
   for (i = 0; i < p->nw; i++) p->wflight[i] = 0;
   atomic_store(&p->inflight, 0);
@@ -145,7 +145,7 @@ static void mpi_broken(mpool *p, int mpi_rc, const char *what) {
 
 /* ---- sending ---------------------------------------------------------------- */
 
-/* Under the send lock: post an Isend and remember what to release. */
+/* Post an Isend and remember what to release (the receiver's thread). */
 static int post(mpool *p, const void *buf, size_t n, int dest, int tag,
                 void *owned, mproc_future *f) {
   int rc;
@@ -174,7 +174,6 @@ static int reap_sends(mpool *p) {
   int idx[64];
   MPI_Status sts[64]; /* not MPI_STATUSES_IGNORE: MPICH's (MPI_Status *)1
                          upsets gcc's -Wstringop-overflow */
-  uv_mutex_lock(&p->send_lock);
   while (p->nsends > 0) {
     int n = p->nsends < 64 ? (int)p->nsends : 64;
     rc = MPI_Testsome(n, p->reqs, &outcount, idx, sts);
@@ -197,7 +196,6 @@ static int reap_sends(mpool *p) {
     }
     if (outcount < n) break;
   }
-  uv_mutex_unlock(&p->send_lock);
   return rc;
 }
 
@@ -237,27 +235,40 @@ static int post_big(mpool *p, int dest, mproc_future *f, const char *name) {
 }
 
 /* Pack the small tasks of fs into one TASKS message and post it, then
- * post each big one; fs hold the dispatcher's references. */
+ * post each big one; fs hold the dispatcher's references. A task of the
+ * same function as the one before it in the batch carries no name
+ * (name_len 0: names are never empty), and the name is looked up once
+ * per run of one function. */
 static int send_batch(mpool *p, int w, mproc_future **fs, size_t k) {
-  size_t i, total = 4, off;
+  size_t i, total = 4, off = 4, nl = 0;
   uint32_t count = 0;
   unsigned char *m = NULL;
   int rc = 0, dest = p->rank[w];
-  for (i = 0; i < k; i++)
-    if (fs[i]->in_len <= MPIX_BIG)
-      total += sizeof(mpix_task_hdr) + strlen(task_name(fs[i])) +
-               fs[i]->in_len;
+  mproc_task_fn last = NULL;
+  const char *name = NULL;
+  for (i = 0; i < k; i++) {
+    if (fs[i]->in_len > MPIX_BIG) continue;
+    if (fs[i]->fn != last) {
+      last = fs[i]->fn;
+      total += strlen(task_name(fs[i]));
+    }
+    total += sizeof(mpix_task_hdr) + fs[i]->in_len;
+  }
   if (total > 4 && (m = malloc(total)) == NULL)
     return mproc__err(MPROC_ENOMEM, "MPI executor: no memory for a batch");
-  for (i = 0, off = 4; m != NULL && i < k; i++) {
+  for (i = 0, last = NULL; m != NULL && i < k; i++) {
     mpix_task_hdr h;
-    const char *name = task_name(fs[i]);
     if (fs[i]->in_len > MPIX_BIG) continue;
     memset(&h, 0, sizeof h);
+    if (fs[i]->fn != last) {
+      last = fs[i]->fn;
+      name = task_name(fs[i]);
+      nl = strlen(name);
+      h.name_len = (uint32_t)nl;
+    }
     h.id = fs[i]->task;
     h.item = fs[i]->item == MPROC__NO_ITEM ? 0 : fs[i]->item;
     h.in_len = fs[i]->in_len;
-    h.name_len = (uint32_t)strlen(name);
     memcpy(m + off, &h, sizeof h);
     memcpy(m + off + sizeof h, name, h.name_len);
     if (h.in_len) memcpy(m + off + sizeof h + h.name_len, fs[i]->in, h.in_len);
@@ -265,12 +276,10 @@ static int send_batch(mpool *p, int w, mproc_future **fs, size_t k) {
     count++;
   }
   if (m) memcpy(m, &count, 4);
-  uv_mutex_lock(&p->send_lock);
   if (m != NULL && (rc = post(p, m, total, dest, MPIX_TAG_TASKS, m, NULL)) < 0)
     free(m);
   for (i = 0; rc == 0 && i < k; i++)
     if (fs[i]->in_len > MPIX_BIG) rc = post_big(p, dest, fs[i], task_name(fs[i]));
-  uv_mutex_unlock(&p->send_lock);
   return rc;
 }
 
@@ -290,14 +299,14 @@ static int pick_worker(const mpool *p) {
 static size_t take_batch(mpool *p, int w, mproc_future **fs,
                          mproc_future **dropped) {
   size_t room = WINDOW - p->wflight[w], share, k = 0;
-  share = (p->npending + (size_t)p->nw - 1) / (size_t)p->nw;
+  share = (atomic_load(&p->npending) + (size_t)p->nw - 1) / (size_t)p->nw;
   if (share < room) room = share;
   if (room > BATCH) room = BATCH;
   while (k < room && p->phead != NULL) {
     mproc_future *f = p->phead;
     p->phead = f->next;
     if (p->phead == NULL) p->ptail = NULL;
-    p->npending--;
+    atomic_store(&p->npending, atomic_load(&p->npending) - 1);
     f->next = NULL;
     if (!mproc__future_start(f)) { /* cancelled while pending */
       f->next = *dropped;
@@ -310,7 +319,6 @@ static size_t take_batch(mpool *p, int w, mproc_future **fs,
   }
   p->wflight[w] += k;
   atomic_store(&p->inflight, atomic_load(&p->inflight) + k);
-  if (k > 0 && p->recv_idle) uv_cond_signal(&p->rcond);
   return k;
 }
 
@@ -387,6 +395,8 @@ static void landed(mpool *p, int w, size_t k) {
   if (w >= 0 && p->wflight[w] >= k) p->wflight[w] -= k;
   if (atomic_load(&p->inflight) >= k)
     atomic_store(&p->inflight, atomic_load(&p->inflight) - k);
+  if (p->phead == NULL && atomic_load(&p->inflight) == 0)
+    uv_cond_broadcast(&p->idle_cond); /* a waiting shutdown goes on */
 }
 
 static void on_results(mpool *p, int w, unsigned char *m, size_t n) {
@@ -504,25 +514,27 @@ static int on_message(mpool *p, MPI_Message *msg, MPI_Status *st) {
   return rc;
 }
 
-/* Under the lock: the receiver has something to wait for. */
+/* Under the lock: the receiver has something to do. */
 static int recv_due(const mpool *p) {
-  return (atomic_load(&p->inflight) > 0 && !p->mpi_failed) ||
+  return ((atomic_load(&p->inflight) > 0 || atomic_load(&p->npending) > 0) &&
+          !p->mpi_failed) ||
          (p->closing && !p->mpi_failed && p->nclosed < p->nw);
 }
 
-/* Sleep until there is something to receive; 0 when the receiver ends. */
-static int receiver_wait(mpool *p, unsigned *step) {
+/* Sleep until there is something to do; 0 when the receiver ends. The
+ * busy path takes no lock (two atomics): a poll that locked the pool each
+ * round would fight the submitters for it. */
+static int receiver_wait(mpool *p, uint64_t *since) {
   int due;
-  uv_mutex_lock(&p->lock);
-  due = recv_due(p);
-  uv_mutex_unlock(&p->lock);
-  if (due) return 1;
+  if (atomic_load(&p->inflight) > 0 || atomic_load(&p->npending) > 0)
+    return 1;
   {
-    /* A short look first: a submitter that goes on (a result, then the
-     * next submit) must not pay a wake-up each time. */
-    unsigned spins = 0;
-    while (spins++ < 2000 && atomic_load(&p->inflight) == 0)
-      mproc__pause(8);
+    /* A look first (spin, then yield, RECV_LOOK_NS): a submitter that
+     * goes on (a result, then the next submit) must not pay a wake-up
+     * each time. */
+    uint64_t until = uv_hrtime() + RECV_LOOK_NS, i = 0;
+    while (atomic_load(&p->npending) == 0 && uv_hrtime() < until)
+      if (i++ < 1000) mproc__pause(16); else mproc__os_yield();
   }
   uv_mutex_lock(&p->lock);
   while (!recv_due(p) && !p->quit) {
@@ -532,18 +544,21 @@ static int receiver_wait(mpool *p, unsigned *step) {
   }
   due = recv_due(p);
   uv_mutex_unlock(&p->lock);
-  *step = 0;
+  *since = 0;
   return due;
 }
 
+/* The one thread that talks MPI while the executor runs (submitters only
+ * queue): no MPI lock is fought over, and sends need no lock of ours. */
 static void receiver_main(void *arg) {
   mpool *p = arg;
-  unsigned step = 0;
-  while (receiver_wait(p, &step)) {
+  uint64_t since = 0;
+  while (receiver_wait(p, &since)) {
     MPI_Message msg;
     MPI_Status st;
     int flag = 0, rc;
-    if ((rc = reap_sends(p)) != MPI_SUCCESS) {
+    if (atomic_load(&p->npending) > 0) dispatch(p);
+    if (p->nsends > 0 && (rc = reap_sends(p)) != MPI_SUCCESS) {
       mpi_broken(p, rc, "MPI_Testsome");
       continue;
     }
@@ -553,12 +568,8 @@ static void receiver_main(void *arg) {
       mpi_broken(p, rc, "receiving the workers' answers");
       continue;
     }
-    if (flag) {
-      step = 0;
-      dispatch(p);
-    } else {
-      mproc__mpi_backoff(&step);
-    }
+    if (flag) since = 0;
+    else mproc__mpi_backoff(&since);
   }
 }
 
@@ -571,9 +582,11 @@ static int m_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   uv_mutex_lock(&p->lock);
   rc = mproc__kind_accept(&p->phead, &p->ptail, fs, n, p->shutdown,
                           p->broken, p->broken_msg);
-  if (rc == 0) p->npending += n;
+  if (rc == 0) {
+    atomic_store(&p->npending, atomic_load(&p->npending) + n);
+    if (p->recv_idle) uv_cond_signal(&p->rcond);
+  }
   uv_mutex_unlock(&p->lock);
-  if (rc == 0) dispatch(p);
   return rc;
 }
 
@@ -616,9 +629,7 @@ static void join_all(mpool *p) {
     mpi_broken(p, rc, "MPI_Send (stop)");
   if (!p->mpi_failed) {
     MPI_Status st;
-    uv_mutex_lock(&p->send_lock);
     for (size_t i = 0; i < p->nsends; i++) (void)MPI_Wait(&p->reqs[i], &st);
-    uv_mutex_unlock(&p->send_lock);
     (void)reap_sends(p);
     for (size_t i = 0; i < p->nsends; i++) {
       free(p->owners[i].buf);
@@ -638,7 +649,7 @@ static int m_shutdown(mproc_executor *ex, int flags) {
   if (flags & MPROC_SHUTDOWN_CANCEL_FUTURES) {
     cancelled = p->phead;
     p->phead = p->ptail = NULL;
-    p->npending = 0;
+    atomic_store(&p->npending, 0);
     uv_cond_broadcast(&p->idle_cond);
   }
   uv_mutex_unlock(&p->lock);
@@ -667,7 +678,6 @@ static void pool_free(mpool *p) {
   if (p->owns == 2 && !p->mpi_failed) (void)MPI_Comm_disconnect(&p->comm);
   else if (p->owns) (void)MPI_Comm_free(&p->comm);
   uv_mutex_destroy(&p->lock);
-  uv_mutex_destroy(&p->send_lock);
   uv_mutex_destroy(&p->join_lock);
   uv_cond_destroy(&p->rcond);
   uv_cond_destroy(&p->idle_cond);
@@ -739,7 +749,7 @@ static int pool_alloc(mpool **out, mproc_executor *ex, MPI_Comm comm,
     free(p);
     return mproc__err(MPROC_ENOMEM, "MPI executor: no memory");
   }
-  if (uv_mutex_init(&p->send_lock) != 0 || uv_mutex_init(&p->join_lock) != 0 ||
+  if (uv_mutex_init(&p->join_lock) != 0 ||
       uv_cond_init(&p->rcond) != 0 || uv_cond_init(&p->idle_cond) != 0)
     abort(); /* libuv aborts on these itself; no partial state to undo */
   for (i = 0; i < p->nranks; i++) p->index_of[i] = -1;
@@ -748,6 +758,7 @@ static int pool_alloc(mpool **out, mproc_executor *ex, MPI_Comm comm,
     p->index_of[ranks[i]] = i;
   }
   atomic_init(&p->inflight, 0);
+  atomic_init(&p->npending, 0);
   *out = p;
   return 0;
 }

@@ -13,7 +13,9 @@
  *            worker then answers each task of the session with
  *            MPROC_EBROKEN without running it.
  *   TASKS    root -> worker: [u32 count] then count x
- *            [task_hdr][name][input]: a batch of small tasks.
+ *            [task_hdr][name][input]: a batch of small tasks; a task of
+ *            the same function as the one before it has no name
+ *            (name_len 0: registered names are never empty).
  *   BIGTASK  root -> worker: [task_hdr][name], then the input in PIECE
  *            messages of at most MPIX_PIECE bytes each, sent straight from
  *            the future's memory (no copy).
@@ -94,9 +96,10 @@ int mproc__mpi_ensure_init(void);
  *  return `code`. */
 int mproc__mpi_err(int code, int mpi_rc, const char *what);
 
-/** One idle round of a poller: spin for the first rounds, then sleep
- *  for 1 us doubling to 1 ms (the step grows; 0 starts over). */
-void mproc__mpi_backoff(unsigned *step);
+/** One idle round of a poller that has found nothing since *since (a
+ *  uv_hrtime; 0: just now, set here): spin, then yield, then sleep up to
+ *  1 ms. The poller sets *since = 0 when it finds something. */
+void mproc__mpi_backoff(uint64_t *since);
 
 /** The kind's init: static workers, the program's communicator
  *  (mproc_mpi_comm_executor), or spawned ones. */
