@@ -269,7 +269,7 @@ int main(int argc, char **argv) {
   for (i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0) quick = 1;
     else if (strcmp(argv[i], "--no-python") == 0) python = 0;
-    else if (strcmp(argv[i], "--seq-only") == 0) seq_only = python = 0, seq_only = 1;
+    else if (strcmp(argv[i], "--seq-only") == 0) seq_only = 1, python = 0;
   }
   memset(&r, 0, sizeof r);
   /* MPI first: mproc_init then leaves the ranks to this program. */
@@ -287,13 +287,13 @@ int main(int argc, char **argv) {
     snprintf(what, sizeof what, "mpi: the MPI executor on %d ranks", size);
     bench_banner(what, rc);
   }
-  if (rank < 2) r.raw_us = raw_pingpong(rank, quick ? 2000 : 20000);
+  if (rank < 2) r.raw_us = raw_pingpong(rank, quick ? 500 : 20000);
   if (mproc_mpi_comm_executor(&ex, MPI_COMM_WORLD, 0, NULL) != 0)
     printf("rank %d: mpi_comm_executor: %s\n", rank, mproc_last_error());
   if (ex != NULL) {
-    r.seq_us = sequential(ex, quick ? 2000 : 20000);
-    if (!seq_only) r.c1 = map_rate(ex, quick ? 20000 : 1000000, 1);
-    if (!seq_only) r.c1000 = map_rate(ex, quick ? 200000 : 1000000, 1000);
+    r.seq_us = sequential(ex, quick ? 500 : 20000);
+    if (!seq_only) r.c1 = map_rate(ex, quick ? 5000 : 1000000, 1);
+    if (!seq_only) r.c1000 = map_rate(ex, quick ? 50000 : 1000000, 1000);
     if (!seq_only) r.idle_pct = idle_cpu(ex);
     mproc_executor_free(ex);
   }

@@ -99,7 +99,7 @@ static int answer(wstate *w, uint64_t id, int rc, const char *msg,
   }
   if (w->out_count == 0) w->out_since = uv_hrtime();
   memcpy(w->out + w->out_len, &h, sizeof h);
-  memcpy(w->out + w->out_len + sizeof h, msg, h.msg_len);
+  if (h.msg_len) memcpy(w->out + w->out_len + sizeof h, msg, h.msg_len);
   if (h.len) memcpy(w->out + w->out_len + sizeof h + h.msg_len, data, h.len);
   w->out_len += sizeof h + h.msg_len + h.len;
   w->out_count++;
