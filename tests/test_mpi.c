@@ -107,6 +107,38 @@ static int get_value(const void *in, size_t len, mproc_buf *out) {
 }
 MPROC_TASK(get_value);
 
+/* One rank per node with a local pool inside (docs/mpi.md): the task
+ * maps square over 1..n with a process executor of its own. */
+static int local_pool(const void *in, size_t len, mproc_buf *out) {
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_executor *ex = NULL;
+  mproc_map *m = NULL;
+  int64_t items[16], sum = 0, n = 0, i;
+  const void *d;
+  size_t dl;
+  int rc;
+  if (len == sizeof n) memcpy(&n, in, sizeof n);
+  if (n < 1 || n > 16) return mproc_task_fail(out, 2, "n must be 1..16");
+  for (i = 0; i < n; i++) items[i] = i + 1;
+  o.max_workers = 2;
+  if ((rc = mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, &o)) != 0 ||
+      (rc = mproc_executor_map(ex, square, items, (size_t)n, 8, NULL, &m)) != 0) {
+    mproc_executor_free(ex);
+    return mproc_task_fail(out, 3, "local pool: %s", mproc_last_error());
+  }
+  while ((rc = mproc_map_next(m, &d, &dl)) == 0) {
+    int64_t v;
+    memcpy(&v, d, sizeof v);
+    sum += v;
+  }
+  mproc_map_free(m);
+  mproc_executor_free(ex);
+  if (rc != MPROC_EEOF)
+    return mproc_task_fail(out, 4, "local map: %s", mproc_last_error());
+  return mproc_buf_write(out, &sum, sizeof sum);
+}
+MPROC_TASK(local_pool);
+
 static int die(const void *in, size_t len, mproc_buf *out) {
   (void)in;
   (void)len;
@@ -439,6 +471,21 @@ static void test_completion_queue(void **state) {
   mproc_executor_free(ex);
 }
 
+static void test_local_pool_in_a_rank(void **state) {
+  mproc_executor *ex = make(NULL);
+  mproc_future *fs[3];
+  int64_t n = 10;
+  int i;
+  (void)state;
+  for (i = 0; i < 3; i++)
+    assert_int_equal(mproc_executor_submit(ex, local_pool, &n, 8, &fs[i]), 0);
+  for (i = 0; i < 3; i++) {
+    assert_int_equal(result_i64(fs[i]), 385); /* 1 + 4 + ... + 100 */
+    mproc_future_free(fs[i]);
+  }
+  mproc_executor_free(ex);
+}
+
 static const struct CMUnitTest suite[] = {
     cmocka_unit_test(test_submit_result),
     cmocka_unit_test(test_map_in_order),
@@ -449,6 +496,7 @@ static const struct CMUnitTest suite[] = {
     cmocka_unit_test(test_initializer),
     cmocka_unit_test(test_bad_input),
     cmocka_unit_test(test_completion_queue),
+    cmocka_unit_test(test_local_pool_in_a_rank),
 };
 
 /* ---- the other modes --------------------------------------------------------- */
