@@ -37,6 +37,7 @@
 #define BATCH_BYTES (256 * 1024)
 #define WINDOW 512           /* tasks in flight per rank at most */
 #define RECV_LOOK_NS 200000u /* an idle receiver looks this long, then sleeps */
+#define HELP_NS 10000000u    /* a waiter polls MPI this long at most */
 
 typedef struct msend {
   void *buf;        /* freed when the send completes */
@@ -66,6 +67,9 @@ typedef struct mpool {
   uv_thread_t receiver;
   uv_mutex_t join_lock;
   int joined;
+  /* Who talks MPI now: the receiver or a helping waiter (ops.help), one
+   * at a time (1 held). A shutdown's join keeps it for good. */
+  atomic_int token;
 } mpool;
 
 /* ---- the table of sent futures ------------------------------------------- */
@@ -548,27 +552,65 @@ static int receiver_wait(mpool *p, uint64_t *since) {
   return due;
 }
 
-/* The one thread that talks MPI while the executor runs (submitters only
- * queue): no MPI lock is fought over, and sends need no lock of ours. */
+/* One round of the MPI work, by the holder of the token: send what is
+ * pending, release completed sends, take one answer. 1 if an answer came,
+ * 0 if none, -1 when MPI failed (the executor is broken then). */
+static int poll_once(mpool *p) {
+  MPI_Message msg;
+  MPI_Status st;
+  int flag = 0, rc;
+  if (atomic_load(&p->npending) > 0) dispatch(p);
+  if (p->nsends > 0 && (rc = reap_sends(p)) != MPI_SUCCESS) {
+    mpi_broken(p, rc, "MPI_Testsome");
+    return -1;
+  }
+  rc = MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, p->comm, &flag, &msg, &st);
+  if (rc == MPI_SUCCESS && flag) rc = on_message(p, &msg, &st);
+  if (rc != MPI_SUCCESS) {
+    mpi_broken(p, rc, "receiving the workers' answers");
+    return -1;
+  }
+  return flag;
+}
+
+static int take_token(mpool *p) { return atomic_exchange(&p->token, 1) == 0; }
+static void give_token(mpool *p) { atomic_store(&p->token, 0); }
+
+/* The thread that talks MPI while the executor runs (submitters only
+ * queue), unless a waiter helps: no MPI-internal lock is fought over, and
+ * the sends need no lock of ours (the token orders their holders). */
 static void receiver_main(void *arg) {
   mpool *p = arg;
   uint64_t since = 0;
   while (receiver_wait(p, &since)) {
-    MPI_Message msg;
-    MPI_Status st;
-    int flag = 0, rc;
-    if (atomic_load(&p->npending) > 0) dispatch(p);
-    if (p->nsends > 0 && (rc = reap_sends(p)) != MPI_SUCCESS) {
-      mpi_broken(p, rc, "MPI_Testsome");
-      continue;
+    int found = 0;
+    if (take_token(p)) {
+      found = poll_once(p);
+      give_token(p);
     }
-    rc = MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, p->comm, &flag, &msg, &st);
-    if (rc == MPI_SUCCESS && flag) rc = on_message(p, &msg, &st);
-    if (rc != MPI_SUCCESS) {
-      mpi_broken(p, rc, "receiving the workers' answers");
-      continue;
+    if (found > 0) since = 0;
+    else if (found == 0) mproc__mpi_backoff(&since);
+  }
+}
+
+/* A waiter polls MPI itself while its future is not done (the budget, at
+ * most HELP_NS): an answer it takes needs no hand-over from the receiver,
+ * which backs off meanwhile. So submit().result() costs about one MPI
+ * round trip between two processes, as a raw ping-pong does. */
+static void m_help(mproc_executor *ex, mproc_future *f, double budget) {
+  mpool *p = ex->impl;
+  uint64_t end = uv_hrtime() + (budget < 0 || budget * 1e9 > HELP_NS
+                                    ? HELP_NS : (uint64_t)(budget * 1e9));
+  uint64_t since = 0;
+  while (!mproc__state_done((int)atomic_load(&f->state)) &&
+         uv_hrtime() < end) {
+    int found = 0;
+    if (take_token(p)) {
+      found = poll_once(p);
+      give_token(p);
     }
-    if (flag) since = 0;
+    if (found < 0) return;
+    if (found > 0) since = 0;
     else mproc__mpi_backoff(&since);
   }
 }
@@ -624,6 +666,7 @@ static void join_all(mpool *p) {
   uv_cond_signal(&p->rcond);
   uv_mutex_unlock(&p->lock);
   uv_thread_join(&p->receiver);
+  while (!take_token(p)) mproc__os_yield(); /* helpers poll no more */
   if (!p->mpi_failed && p->stop && (rc = tell_all(p, MPIX_TAG_STOP)) !=
       MPI_SUCCESS)
     mpi_broken(p, rc, "MPI_Send (stop)");
@@ -759,6 +802,7 @@ static int pool_alloc(mpool **out, mproc_executor *ex, MPI_Comm comm,
   }
   atomic_init(&p->inflight, 0);
   atomic_init(&p->npending, 0);
+  atomic_init(&p->token, 0);
   *out = p;
   return 0;
 }
@@ -790,4 +834,4 @@ int mproc__mpi_pool_start(mproc_executor *ex, MPI_Comm comm, const int *ranks,
 static int m_init(mproc_executor *ex) { return mproc__mpi_executor_init(ex); }
 
 const mproc__executor_ops mproc__executor_mpi_ops = {
-    "MPI", m_init, m_enqueue, m_shutdown, m_destroy, m_terminate};
+    "MPI", m_init, m_enqueue, m_shutdown, m_destroy, m_terminate, m_help};

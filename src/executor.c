@@ -19,6 +19,28 @@
 
 static _Thread_local mproc_executor *current_ex;
 
+/* Executors of a kind that helps waiters (ops.help): while any lives, a
+ * waiter takes `life` for reading around its help, and freeing such an
+ * executor takes it for writing, so a waiter never reads a freed
+ * executor through its future (a future outlives its executor). With
+ * none alive a waiter skips the lock. */
+static atomic_int helping;
+static uv_rwlock_t life;
+static uv_once_t life_once = UV_ONCE_INIT;
+
+static void life_init(void) {
+  if (uv_rwlock_init(&life) != 0) abort(); /* no memory at start */
+}
+
+void mproc__executor_help(mproc_future *f, double timeout) {
+  if (atomic_load_explicit(&helping, memory_order_acquire) == 0) return;
+  uv_rwlock_rdlock(&life);
+  if (!mproc__state_done((int)atomic_load(&f->state)) &&
+      f->ex->ops->help != NULL)
+    f->ex->ops->help(f->ex, f, timeout);
+  uv_rwlock_rdunlock(&life);
+}
+
 mproc_executor *mproc__executor_current(void) { return current_ex; }
 void mproc__executor_set_current(mproc_executor *ex) { current_ex = ex; }
 
@@ -125,6 +147,10 @@ int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
     executor_release(ex);
     return rc;
   }
+  if (ex->ops->help != NULL) {
+    uv_once(&life_once, life_init);
+    atomic_fetch_add(&helping, 1);
+  }
   *out = ex;
   return 0;
 }
@@ -162,6 +188,14 @@ int mproc_executor_shutdown(mproc_executor *ex, int flags) {
 void mproc_executor_free(mproc_executor *ex) {
   if (ex == NULL) return;
   (void)ex->ops->shutdown(ex, MPROC_SHUTDOWN_WAIT);
+  if (ex->ops->help != NULL) {
+    uv_rwlock_wrlock(&life); /* no waiter is inside ex's help now */
+    ex->ops->destroy(ex);
+    executor_release(ex);
+    atomic_fetch_sub(&helping, 1);
+    uv_rwlock_wrunlock(&life);
+    return;
+  }
   ex->ops->destroy(ex);
   executor_release(ex);
 }

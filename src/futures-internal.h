@@ -168,6 +168,11 @@ typedef struct mproc__executor_ops {
   void (*destroy)(mproc_executor *ex);
   /** terminate_workers / kill_workers; NULL: not for this kind. */
   int (*terminate)(mproc_executor *ex, int kill);
+  /** Optional (NULL: none): work toward f in the thread that waits for
+   *  it, for up to about `budget` seconds (MPROC__INF: the kind's own
+   *  limit), before the waiter spins and sleeps. The MPI kind polls for
+   *  answers there, saving the hand-over from its receiver thread. */
+  void (*help)(mproc_executor *ex, mproc_future *f, double budget);
 } mproc__executor_ops;
 
 extern const mproc__executor_ops mproc__executor_thread_ops;
@@ -207,6 +212,12 @@ int mproc__tasks_registered(mproc_future *const *fs, size_t n,
 
 /** Queue a done future for mproc_executor_next_completed (if on). */
 void mproc__executor_completed(mproc_executor *ex, mproc_future *f);
+
+/** A waiter's turn to help (see ops.help): called by result/take/
+ *  exception on a future that is not done, with the backend-form
+ *  timeout. Safe against the executor being freed meanwhile (a lock that
+ *  mproc_executor_free of a helping kind takes for writing). */
+void mproc__executor_help(mproc_future *f, double timeout);
 
 /** The executor whose task the calling thread runs (NULL: none). */
 mproc_executor *mproc__executor_current(void);
