@@ -121,6 +121,9 @@ static int local_pool(const void *in, size_t len, mproc_buf *out) {
   if (n < 1 || n > 16) return mproc_task_fail(out, 2, "n must be 1..16");
   for (i = 0; i < n; i++) items[i] = i + 1;
   o.max_workers = 2;
+  /* spawn: a fresh program image; fork (also the forkserver's) after
+   * MPI_Init is what MPI libraries warn against. */
+  o.method = MPROC_START_SPAWN;
   if ((rc = mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, &o)) != 0 ||
       (rc = mproc_executor_map(ex, square, items, (size_t)n, 8, NULL, &m)) != 0) {
     mproc_executor_free(ex);
