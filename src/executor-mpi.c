@@ -4,16 +4,19 @@
  * Pending futures wait in a list; dispatch() takes them in batches for
  * the rank with the fewest in flight, as long as that rank holds fewer
  * than WINDOW tasks: several batches are in flight per rank (pipelined),
- * and the rest stay cancellable. A batch is posted with MPI_Isend, so no
- * thread ever blocks on a busy rank; submitters dispatch themselves, and
- * the receiver dispatches again as results free room.
+ * and the rest stay cancellable. A batch is posted with MPI_Isend, so the
+ * poller never blocks on a busy rank.
  *
- * The receiver probes for answers (MPI_Improbe) while anything is
- * pending or in flight, with backoff when nothing comes (a short spin, then sleeps
- * growing to 1 ms: an idle root must not take a CPU from its ranks on an
- * oversubscribed node), and sleeps on a condition when nothing is in
- * flight. It finishes futures, reaps completed sends, and handles
- * INITFAIL and CLOSED.
+ * Submitters only queue. One thread at a time calls MPI, holding
+ * `token`: the receiver thread, or a thread waiting for a future
+ * (m_help), which polls itself so that its answer needs no hand-over.
+ * No MPI-internal lock is fought over, and the list of sends needs no
+ * lock of ours (the token orders its users). The poller sends what is
+ * pending, probes for answers (MPI_Improbe) with backoff when nothing
+ * comes (a short spin, yields, then sleeps growing to 1 ms: an idle root
+ * must not take a CPU from its ranks on an oversubscribed node), finishes
+ * futures, reaps completed sends, and handles INITFAIL and CLOSED. The
+ * receiver sleeps on a condition while nothing is pending or in flight.
  *
  * Failure: an MPI call that fails (MPI_ERRORS_RETURN is set on the
  * communicator) or a failed initializer makes the executor broken: every

@@ -17,7 +17,11 @@
  * Lock order: a future's lock (a stripe), then a waiter's lock (a finishing future
  * tells its waiters while it holds its own lock); the executor's
  * completion lock is taken alone; a kind's queue lock is never held while
- * a future's lock is taken.
+ * a future's lock is taken. The executors' life lock (executor.c) is held
+ * for reading by a waiter while a kind helps it (ops.help), around the
+ * kind's own locks; mproc_executor_free of a helping kind takes it for
+ * writing. So a done callback that runs in a helping waiter (the MPI
+ * kind finishes futures there) must not free an MPI executor.
  */
 #ifndef MPROC_FUTURES_INTERNAL_H
 #define MPROC_FUTURES_INTERNAL_H
