@@ -17,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . ci/lib.sh
 bash ci/linux-deps.sh
-ci_apt_install libopenmpi-dev openmpi-bin libmpich-dev mpich clang
+# python3-mpi4py: bin/mpi's peer (mpi4py.futures, Debian's python3 with Open MPI).
+ci_apt_install libopenmpi-dev openmpi-bin libmpich-dev mpich clang python3-mpi4py
 # Open MPI refuses root unless told, and more ranks than cores unless
 # oversubscription is allowed (then its idle ranks yield).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
