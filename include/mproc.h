@@ -17,5 +17,6 @@
 #include "mproc/wakeup.h"
 #include "mproc/futures.h"
 #include "mproc/connection.h"
+#include "mproc/manager.h"
 
 #endif
