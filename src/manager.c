@@ -496,3 +496,52 @@ int mproc_proxy_call(mproc_proxy *p, const char *method, const void *arg,
   }
   return mproc__mpx_done(&rep, rc);
 }
+
+int mproc_manager_get(mproc_manager *m, const char *name,
+                      mproc_proxy_type type, mproc_proxy **out) {
+  mproc_proxy *p = NULL;
+  mproc__mrep rep;
+  mproc__mw_item it;
+  int rc = 0;
+  if (out) *out = NULL;
+  if (m == NULL || name == NULL || out == NULL)
+    return mproc__err(MPROC_EINVAL, "manager_get: a NULL argument");
+  if (type < MPROC_PROXY_DICT || type >= MPROC_PROXY_REGISTERED ||
+      type == MPROC_PROXY_VALUE || type == MPROC_PROXY_ARRAY ||
+      type == MPROC_PROXY_BARRIER)
+    return mproc__err(MPROC_EINVAL, "manager_get: a %d cannot be made by "
+                                    "name",
+                      (int)type);
+  rc = mproc__mproxy_connect(&p, m->address, m->key, m->key_len, 60);
+  if (rc < 0) return rc;
+  mproc__mreq(p, MPROC__OP_NAMED, 0);
+  mproc__mw_bytes(&p->w, name, strlen(name));
+  mproc__mw_int(&p->w, type);
+  if (type == MPROC_PROXY_QUEUE || type == MPROC_PROXY_JOINABLE_QUEUE)
+    mproc__mw_int(&p->w, 0);
+  else if (type == MPROC_PROXY_SEMAPHORE ||
+           type == MPROC_PROXY_BOUNDED_SEMAPHORE)
+    mproc__mw_int(&p->w, 1);
+  else if (type == MPROC_PROXY_CONDITION)
+    mproc__mw_none(&p->w);
+  rc = mproc__mrpc(p, &rep);
+  if (rc == 0) {
+    rc = mproc__mr_take(&rep.r, MPROC__MW_REF, &it, "id");
+    mproc__mrep_done(&rep);
+  }
+  if (rc == 0) { /* take over the floating hold on this connection */
+    p->id = it.ref;
+    mproc__mreq(p, MPROC__OP_ADOPT, p->id);
+    rc = mproc__mrpc(p, &rep);
+    if (rc == 0) {
+      rc = mproc__mproxy_typed(p, &rep);
+      mproc__mrep_done(&rep);
+    }
+  }
+  if (rc < 0) {
+    mproc__mproxy_free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}

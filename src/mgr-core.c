@@ -192,8 +192,9 @@ static int create_registered(mproc__msrv *s, mproc__mobj *o, mproc__mr *r) {
   return 0;
 }
 
-static int op_create(mproc__mcli *c, mproc__mr *r, mproc__mw *w) {
-  mproc__msrv *s = c->s;
+/* Read CREATE's items (type, then the type's) and add the object to the
+ * table with no hold yet. */
+static int new_object(mproc__msrv *s, mproc__mr *r, mproc__mobj **out) {
   mproc__mobj *o;
   mproc__ment *e;
   unsigned char k[4];
@@ -212,28 +213,75 @@ static int op_create(mproc__mcli *c, mproc__mr *r, mproc__mw *w) {
     rc = mproc__mdata_create(s, o, r);
   else
     rc = mproc__mblock_create(s, o, r);
-  if (rc < 0) {
-    if (o->type == MPROC__T_REGISTERED) o->mtype = NULL; /* nothing made */
-    free_contents(s, o);
-    free(o);
-    return rc;
-  }
-  do { /* ids wrap after 4 G objects: skip 0 and those still alive */
-    o->id = ++s->next_id;
-  } while (o->id == 0 || mproc__mobj_get(s, o->id) != NULL);
-  key_of(o->id, k);
-  rc = mproc__mmap_put(&s->objs, k, 4, &e, &added);
+  if (rc < 0 && o->type == MPROC__T_REGISTERED) o->mtype = NULL; /* none */
   if (rc == 0) {
-    e->v.data = (unsigned char *)(void *)o;
-    o->holds = 1;
-    rc = cli_hold(c, o->id);
-    if (rc < 0) mproc__mmap_remove(&s->objs, e);
+    do { /* ids wrap after 4 G objects: skip 0 and those still alive */
+      o->id = ++s->next_id;
+    } while (o->id == 0 || mproc__mobj_get(s, o->id) != NULL);
+    key_of(o->id, k);
+    rc = mproc__mmap_put(&s->objs, k, 4, &e, &added);
   }
   if (rc < 0) {
     free_contents(s, o);
     free(o);
     return rc;
   }
+  e->v.data = (unsigned char *)(void *)o;
+  *out = o;
+  return 0;
+}
+
+static int op_create(mproc__mcli *c, mproc__mr *r, mproc__mw *w) {
+  mproc__mobj *o;
+  int rc = new_object(c->s, r, &o);
+  if (rc < 0) return rc;
+  o->holds = 1;
+  rc = cli_hold(c, o->id);
+  if (rc < 0) {
+    unhold(c->s, o);
+    return rc;
+  }
+  mproc__mw_ref(w, o->id);
+  return 0;
+}
+
+/* NAMED: b name, then CREATE's items. The object registered under the
+ * name (made now if there is none; the name holds it until shutdown),
+ * with a floating hold for the caller's ADOPT: BaseManager.register's
+ * typeid that hands every client the same object. */
+static int op_named(mproc__mcli *c, mproc__mr *r, mproc__mw *w) {
+  mproc__msrv *s = c->s;
+  const unsigned char *name;
+  size_t nl;
+  mproc__ment *e;
+  mproc__mobj *o = NULL;
+  mproc__mr probe;
+  int64_t type;
+  int added, rc = mproc__mr_bytes(r, &name, &nl, "name");
+  if (rc == 0 && (nl == 0 || nl > 255))
+    rc = mproc__err(MPROC_EINVAL, "manager: a name is 1 to 255 bytes");
+  probe = *r;
+  if (rc == 0) rc = mproc__mr_int(&probe, &type, "type");
+  if (rc < 0) return rc;
+  e = mproc__mmap_find(&s->names, name, nl);
+  if (e != NULL) {
+    o = mproc__mobj_get(s, (uint32_t)e->v.len);
+    if (o != NULL && o->type != type)
+      return mproc__err(MPROC_EINVAL, "manager: \"%.*s\" is a %s",
+                        (int)nl, (const char *)name, type_name(o->type));
+  }
+  if (o == NULL) {
+    rc = mproc__mmap_put(&s->names, name, nl, &e, &added);
+    if (rc == 0) rc = new_object(s, r, &o);
+    if (rc < 0) {
+      if (e && added) mproc__mmap_remove(&s->names, e);
+      return rc;
+    }
+    o->holds = 1; /* the name's */
+    e->v.len = o->id;
+  }
+  o->holds++;
+  o->floating++;
   mproc__mw_ref(w, o->id);
   return 0;
 }
@@ -257,6 +305,8 @@ static int op_manager(mproc__mcli *c, mproc__mr *r, mproc__mw *w) {
     return 0;
   case MPROC__OP_CREATE:
     return op_create(c, r, w);
+  case MPROC__OP_NAMED:
+    return op_named(c, r, w);
   default:
     break;
   }
@@ -440,6 +490,10 @@ void mproc__msrv_free(mproc__msrv *s) {
   free(s->objs.slots);
   s->objs.slots = NULL;
   s->objs.nslots = 0;
+  while (s->names.head != NULL) mproc__mmap_remove(&s->names, s->names.head);
+  free(s->names.slots);
+  s->names.slots = NULL;
+  s->names.nslots = 0;
   mproc__mw_free(&s->reply);
   mproc__mw_free(&s->wreply);
 }

@@ -123,7 +123,8 @@ typedef void (*mproc__mstop_fn)(mproc__msrv *s);
 
 struct mproc__msrv {
   uv_loop_t *loop;
-  mproc__mmap objs; /* key: u32 id; value data: the object */
+  mproc__mmap objs;  /* key: u32 id; value data: the object */
+  mproc__mmap names; /* NAMED objects: value len is the id */
   uint32_t next_id;
   mproc__msend_fn send;
   mproc__mstop_fn stop;

@@ -44,6 +44,7 @@ enum {
   MPROC__OP_HOLD,     /* id: a hold for a child that will ADOPT it */
   MPROC__OP_ADOPT,    /* id: take a HOLD (or a new hold) for this connection */
   MPROC__OP_TYPEOF,   /* id: its type */
+  MPROC__OP_NAMED,    /* b name, then CREATE's items: the shared object */
   /* dict */
   MPROC__OP_DICT_GET = 100,
   MPROC__OP_DICT_SET,

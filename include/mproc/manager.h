@@ -220,6 +220,21 @@ MPROC_EXTERN int mproc_manager_event(mproc_manager *m, mproc_proxy **out);
 MPROC_EXTERN int mproc_manager_barrier(mproc_manager *m, int parties,
                                        mproc_proxy **out);
 
+/**
+ * The object the server keeps under `name`, made on first use: every
+ * client that asks for the name gets a proxy of the same object (the
+ * pattern of BaseManager.register('get_queue', callable=lambda: queue)
+ * for a remote manager). The name holds the object until the server
+ * stops. Types with constructor arguments get Python's defaults: a queue
+ * without limit, a semaphore of 1, a Condition with its own RLock; Value,
+ * Array, Barrier and registered types cannot be made by name.
+ * Errors: MPROC_EINVAL (NULL, a name of 0 or over 255 bytes, a type that
+ * cannot be made by name, the name holds another type), the common ones.
+ * Thread-safety: safe. Ownership: free *out with mproc_proxy_free().
+ */
+MPROC_EXTERN int mproc_manager_get(mproc_manager *m, const char *name,
+                                   mproc_proxy_type type, mproc_proxy **out);
+
 /* ---- registered types (BaseManager.register) --------------------------- */
 
 /** A type the server serves by name: plain C functions that run in the
