@@ -71,6 +71,11 @@ int mproc__mrpc(mproc_proxy *p, mproc__mrep *rep) {
   if (rc == MPROC_EEOF || rc == MPROC_ECLOSED || rc == MPROC_EOS)
     return mproc__err(MPROC_EEOF, EOF_SENTENCE);
   if (rc < 0) return rc;
+  if (n >= 11 && memcmp(rep->msg, "#CHALLENGE#", 11) == 0) {
+    mproc__mrep_done(rep);
+    return mproc__err(MPROC_EAUTH, "manager: the server wants an authkey, "
+                                   "and none was given");
+  }
   rc = mproc__mr_init(&rep->r, rep->msg, n);
   if (rc == 0 && rep->r.kind != MPROC__MW_REP)
     rc = mproc__err(MPROC_EINVAL, "manager protocol: the server sent a "

@@ -287,6 +287,10 @@ const void *mproc_manager_authkey(const mproc_manager *m, size_t *len) {
   return m ? m->key : NULL;
 }
 
+long mproc_manager_pid(const mproc_manager *m) {
+  return m && m->proc ? mproc_process_pid(m->proc) : 0;
+}
+
 int mproc_manager_shutdown(mproc_manager *m) {
   mproc_proxy *p = NULL;
   mproc__mrep rep;

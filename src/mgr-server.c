@@ -433,6 +433,7 @@ int mproc__mserver_open(mproc__mserver **out, const char *address, int family,
                                      "Windows only; use AF_UNIX or TCP");
   s = calloc(1, sizeof *s);
   if (s == NULL) return mproc__err(MPROC_ENOMEM, "manager: out of memory");
+  mproc__os_server_signals();
   rc = uv_loop_init(&s->loop);
   if (rc != 0) {
     free(s);

@@ -220,6 +220,11 @@ typedef struct mproc__os_listener mproc__os_listener;
  *  on POSIX, AF_PIPE on Windows. */
 int mproc__os_local_family(void);
 
+/** A server on a libuv loop (the manager's) writes to sockets whose peer
+ *  may be gone: make that an error, not a fatal signal (POSIX: SIGPIPE
+ *  ignored in this process; Windows: nothing to do). */
+void mproc__os_server_signals(void);
+
 /** Listen on `address` of `family` (MPROC_AF_*; the common layer has
  *  checked that the address fits the family). address NULL: make a fresh
  *  one of that family. Returns MPROC_ENOTSUP for a family the platform

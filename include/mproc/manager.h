@@ -141,7 +141,9 @@ MPROC_EXTERN int mproc_manager_connect(mproc_manager **out, const char *address,
 /**
  * Serve in this process until a client asks for shutdown
  * (Server.serve_forever): for a standalone server program.
- * opts.on_ready is called with the address once it listens.
+ * opts.on_ready is called with the address once it listens. On POSIX the
+ * calling process ignores SIGPIPE from then on (a peer that hangs up must
+ * be a write error for the server, not the end of the program).
  * Errors: MPROC_EINVAL (bad opts), the Listener's address errors.
  * Thread-safety: safe. Ownership: nothing kept.
  */
@@ -154,6 +156,10 @@ MPROC_EXTERN const char *mproc_manager_address(const mproc_manager *m);
  *  safe. Ownership: owned by m. */
 MPROC_EXTERN const void *mproc_manager_authkey(const mproc_manager *m,
                                                size_t *len);
+
+/** The server process's pid for a started manager, 0 for a connected one
+ *  (or m NULL). Thread-safety: safe. */
+MPROC_EXTERN long mproc_manager_pid(const mproc_manager *m);
 
 /**
  * Ask the server to stop (any authkey holder may), and for a started one
