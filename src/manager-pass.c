@@ -92,9 +92,9 @@ static int read_ticket(const unsigned char *b, size_t cap, uint32_t *id,
 
 static int proxy_adopt(void **out, const mproc__pass_seg *segs, size_t nseg) {
   char address[MPROC_ADDRESS_MAX];
-  const unsigned char *key;
-  size_t key_len;
-  uint32_t id;
+  const unsigned char *key = NULL;
+  size_t key_len = 0;
+  uint32_t id = 0;
   void *t = NULL;
   mproc_proxy *p = NULL;
   int rc = mproc__shm_ops.adopt(&t, segs, nseg);

@@ -220,15 +220,18 @@ void mproc__mpoke(mproc__mobj *o) {
   }
 }
 
-/* A waiting Condition call moves to its lock's FIFO (stage 1). */
-static void cond_to_lock(mproc__msrv *s, mproc__mwaiter *w, int result) {
+/* A waiting Condition call moves to its lock's FIFO (stage 1): the tail
+ * of the same FIFO when the Condition has its own lock. The caller pokes
+ * the lock (mproc__mpoke) once it has moved all it moves. */
+static mproc__mobj *cond_to_lock(mproc__msrv *s, mproc__mwaiter *w,
+                                 int result) {
   mproc__mobj *l = lock_of(s, w->o);
   unlink_waiter(w);
   if (w->timed) uv_timer_stop(&w->timer);
   w->stage = 1;
   w->result = result;
   link_waiter(l, w);
-  mproc__mpoke(l);
+  return l;
 }
 
 static void barrier_break(mproc__msrv *s, mproc__mobj *o) {
@@ -254,7 +257,7 @@ static void timed_out(uv_timer_t *t) {
     reply_int(s, 0);
     break;
   case MPROC__OP_COND_WAIT:
-    cond_to_lock(s, w, 0);
+    mproc__mpoke(cond_to_lock(s, w, 0));
     return;
   case MPROC__OP_BARRIER_WAIT:
     barrier_break(s, w->o); /* Python: a timeout breaks the barrier */
@@ -379,8 +382,8 @@ static int cond_wait(mproc__mcli *c, mproc__mobj *o, mproc__mr *r) {
   w->count = depth;
   l->count = 0;
   l->owner = NULL;
-  mproc__mpoke(l);
   if (t == 0) cond_to_lock(c->s, w, 0);
+  mproc__mpoke(l);
   return rc;
 }
 
@@ -392,9 +395,22 @@ static int cond_notify(mproc__mcli *c, mproc__mobj *o, mproc__mr *r) {
   if (l->count == 0 || l->owner != c)
     return mproc__err(MPROC_EPERM, "manager: notify on an un-acquired "
                                    "Condition");
-  while (n != 0 && o->wait_head != NULL) {
-    cond_to_lock(c->s, o->wait_head, 1);
-    if (n > 0) n--;
+  /* Move the first n calls still waiting for a notify (stage 0); the ones
+   * moved go to the tail, where this walk meets them again as stage 1
+   * (when the Condition is its own lock) and passes them by. Nothing is
+   * answered during the walk: the notifier holds the lock. */
+  {
+    mproc__mwaiter *w = o->wait_head, *next;
+    size_t left = 0;
+    for (; w != NULL; w = w->next)
+      if (w->op == MPROC__OP_COND_WAIT && w->stage == 0) left++;
+    for (w = o->wait_head; w != NULL && n != 0 && left > 0; w = next) {
+      next = w->next;
+      if (w->op != MPROC__OP_COND_WAIT || w->stage != 0) continue;
+      left--;
+      cond_to_lock(c->s, w, 1);
+      if (n > 0) n--;
+    }
   }
   return 0;
 }

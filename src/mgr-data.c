@@ -241,7 +241,7 @@ static int l_append(mproc__mcli *c, mproc__mobj *o, mproc__mr *r,
 }
 
 static int l_get(mproc__mcli *c, mproc__mobj *o, mproc__mr *r, mproc__mw *w) {
-  size_t at;
+  size_t at = 0;
   int rc = index_of(o, r, &at);
   if (rc < 0) return rc;
   mproc__mval_put(w, &o->items[at]);
@@ -250,7 +250,7 @@ static int l_get(mproc__mcli *c, mproc__mobj *o, mproc__mr *r, mproc__mw *w) {
 }
 
 static int l_set(mproc__mcli *c, mproc__mobj *o, mproc__mr *r, mproc__mw *w) {
-  size_t at;
+  size_t at = 0;
   mproc__mval v = {0, 0, NULL};
   int rc = index_of(o, r, &at);
   UNUSED(w);
@@ -309,7 +309,7 @@ static int l_set_slice(mproc__mcli *c, mproc__mobj *o, mproc__mr *r,
 }
 
 static int l_pop(mproc__mcli *c, mproc__mobj *o, mproc__mr *r, mproc__mw *w) {
-  size_t at;
+  size_t at = 0;
   int rc = index_of(o, r, &at);
   if (rc < 0) return rc;
   mproc__mval_put(w, &o->items[at]);
@@ -405,7 +405,7 @@ static int span(mproc__mobj *o, int64_t start, int64_t count, size_t *off,
 static int v_op(mproc__mcli *c, mproc__mobj *o, mproc__mr *r, mproc__mw *w) {
   int64_t start = 0, count = (int64_t)o->n;
   const unsigned char *p;
-  size_t off, len, n;
+  size_t off = 0, len = 0, n;
   int rc = 0;
   UNUSED(c);
   switch (r->op) {
