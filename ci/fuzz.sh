@@ -68,5 +68,9 @@ PY
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== fuzzing the manager protocol for ${secs}s"
+# First the inputs that once crashed it (tests/fuzz/regress), then a run.
+for f in tests/fuzz/regress/*; do
+  [ -f "$f" ] && "$dir/bin/fuzz_manager" "$f"
+done
 "$dir/bin/fuzz_manager" -max_total_time="$secs" -max_len=4096 \
-  -print_final_stats=1 "$corpus" "$seeds"
+  -artifact_prefix="$dir/" -print_final_stats=1 "$corpus" "$seeds"

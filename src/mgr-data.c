@@ -394,9 +394,9 @@ static int span(mproc__mobj *o, int64_t start, int64_t count, size_t *off,
                 size_t *len) {
   if (start < 0 || count < 0 || (uint64_t)start > o->n ||
       (uint64_t)count > o->n - (size_t)start)
-    return mproc__err(MPROC_ERANGE, "manager: items %lld..%lld are past the "
-                                    "end of an Array of %zu",
-                      (long long)start, (long long)(start + count), o->n);
+    return mproc__err(MPROC_ERANGE, "manager: %lld items from %lld are past "
+                                    "the end of an Array of %zu",
+                      (long long)count, (long long)start, o->n);
   *off = (size_t)start * o->esize;
   *len = (size_t)count * o->esize;
   return 0;

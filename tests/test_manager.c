@@ -383,6 +383,53 @@ static void test_blocking_and_shutdown(void **state) {
   mproc_manager_free(m);
 }
 
+/* ---- Condition: notify_all wakes every waiter, with its own lock ----------- */
+
+typedef struct cond_job {
+  mproc_proxy *c;
+  uv_sem_t in; /* posted once the waiter holds the lock */
+  int rc;
+} cond_job;
+
+static void cond_waiter(void *arg) {
+  cond_job *j = arg;
+  j->rc = mproc_mlock_acquire(j->c, 60);
+  uv_sem_post(&j->in);
+  if (j->rc == 0) j->rc = mproc_mcond_wait(j->c, 60);
+  if (mproc_mlock_release(j->c) != 0) j->rc = -100;
+}
+
+static void test_condition_notify_all(void **state) {
+  mproc_manager *m = tm_start(NULL);
+  const void *key = mproc_manager_authkey(m, NULL);
+  mproc_proxy *c;
+  cond_job j[2];
+  uv_thread_t t[2];
+  int i;
+  (void)state;
+  TM_MAKE(mproc_manager_condition(m, NULL, &c));
+  for (i = 0; i < 2; i++) {
+    TM_MAKE(mproc_proxy_open(&j[i].c, mproc_manager_address(m), key, 32,
+                             mproc_proxy_id(c), 10));
+    assert_int_equal(uv_sem_init(&j[i].in, 0), 0);
+    j[i].rc = 1;
+    assert_int_equal(uv_thread_create(&t[i], cond_waiter, &j[i]), 0);
+    uv_sem_wait(&j[i].in);
+  }
+  /* Taking the lock proves both wait: each held it until its wait. */
+  assert_int_equal(mproc_mlock_acquire(c, 60), 0);
+  assert_int_equal(mproc_mcond_notify(c, -1), 0);
+  assert_int_equal(mproc_mlock_release(c), 0);
+  for (i = 0; i < 2; i++) {
+    uv_thread_join(&t[i]);
+    assert_int_equal(j[i].rc, 1);
+    uv_sem_destroy(&j[i].in);
+    mproc_proxy_free(j[i].c);
+  }
+  mproc_proxy_free(c);
+  mproc_manager_free(m);
+}
+
 /* ---- nested proxies, names, open by id ---------------------------------------- */
 
 static void test_nested(void **state) {
@@ -644,6 +691,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_queue, tp_no_children_left),
       cmocka_unit_test_teardown(test_sync, tp_no_children_left),
       cmocka_unit_test_teardown(test_blocking_and_shutdown,
+                                tp_no_children_left),
+      cmocka_unit_test_teardown(test_condition_notify_all,
                                 tp_no_children_left),
       cmocka_unit_test_teardown(test_nested, tp_no_children_left),
       cmocka_unit_test_teardown(test_registered, tp_no_children_left),
