@@ -118,24 +118,30 @@ void mproc__mproxy_free(mproc_proxy *p) {
   free(p);
 }
 
-/* Open by id: op INCREF (a new hold) or ADOPT (take a floating one). */
-static int open_as(mproc_proxy **out, const char *address, const void *key,
-                   size_t key_len, uint32_t id, unsigned op, double timeout) {
-  mproc_proxy *p;
+int mproc__mproxy_take(mproc_proxy *p, unsigned op, uint32_t id) {
   mproc__mrep rep;
-  int rc = mproc__mproxy_connect(&p, address, key, key_len, timeout);
-  if (rc < 0) return rc;
+  int rc;
   mproc__mreq(p, op, id);
   rc = mproc__mrpc(p, &rep);
   if (rc == 0) {
     rc = mproc__mproxy_typed(p, &rep);
     mproc__mrep_done(&rep);
   }
+  if (rc == 0) p->id = id;
+  return rc;
+}
+
+/* Open by id: op INCREF (a new hold) or ADOPT (take a floating one). */
+static int open_as(mproc_proxy **out, const char *address, const void *key,
+                   size_t key_len, uint32_t id, unsigned op, double timeout) {
+  mproc_proxy *p;
+  int rc = mproc__mproxy_connect(&p, address, key, key_len, timeout);
+  if (rc < 0) return rc;
+  rc = mproc__mproxy_take(p, op, id);
   if (rc < 0) {
     mproc__mproxy_free(p);
     return rc;
   }
-  p->id = id;
   *out = p;
   return 0;
 }

@@ -533,15 +533,8 @@ int mproc_manager_get(mproc_manager *m, const char *name,
     rc = mproc__mr_take(&rep.r, MPROC__MW_REF, &it, "id");
     mproc__mrep_done(&rep);
   }
-  if (rc == 0) { /* take over the floating hold on this connection */
-    p->id = it.ref;
-    mproc__mreq(p, MPROC__OP_ADOPT, p->id);
-    rc = mproc__mrpc(p, &rep);
-    if (rc == 0) {
-      rc = mproc__mproxy_typed(p, &rep);
-      mproc__mrep_done(&rep);
-    }
-  }
+  /* Take over the floating hold on this connection. */
+  if (rc == 0) rc = mproc__mproxy_take(p, MPROC__OP_ADOPT, it.ref);
   if (rc < 0) {
     mproc__mproxy_free(p);
     return rc;

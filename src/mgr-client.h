@@ -39,6 +39,9 @@ void mproc__mreq(mproc_proxy *p, unsigned op, uint32_t id);
  * server is gone. */
 int mproc__mrpc(mproc_proxy *p, mproc__mrep *rep);
 void mproc__mrep_done(mproc__mrep *rep);
+/* Send op (INCREF or ADOPT) for `id` on p and take the object's type:
+ * p then stands for it. */
+int mproc__mproxy_take(mproc_proxy *p, unsigned op, uint32_t id);
 /* Take the reply's type items (INCREF, ADOPT) into p. */
 int mproc__mproxy_typed(mproc_proxy *p, mproc__mrep *rep);
 /* A proxy for object `id` on p's server, held by a floating hold the

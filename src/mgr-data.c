@@ -44,14 +44,20 @@ static void hold_for_adopt(mproc__msrv *s, mproc__mr *r, const mproc__mval *v) {
 
 /* ---- dict ----------------------------------------------------------------- */
 
-static int d_get(mproc__mcli *c, mproc__mobj *o, mproc__mr *r, mproc__mw *w) {
+/* The entry of the request's key: 0, or MPROC_ENOENT (KeyError). */
+static int entry_of(mproc__mobj *o, mproc__mr *r, mproc__ment **e) {
   const unsigned char *k;
   size_t kl;
-  mproc__ment *e;
   int rc = key_of(r, &k, &kl);
   if (rc < 0) return rc;
-  e = mproc__mmap_find(&o->map, k, kl);
-  if (e == NULL) return nokey();
+  *e = mproc__mmap_find(&o->map, k, kl);
+  return *e ? 0 : nokey();
+}
+
+static int d_get(mproc__mcli *c, mproc__mobj *o, mproc__mr *r, mproc__mw *w) {
+  mproc__ment *e;
+  int rc = entry_of(o, r, &e);
+  if (rc < 0) return rc;
   mproc__mval_put(w, &e->v);
   hold_for_adopt(c->s, r, &e->v);
   return 0;
@@ -99,13 +105,9 @@ static int d_update(mproc__mcli *c, mproc__mobj *o, mproc__mr *r,
 }
 
 static int d_del(mproc__mcli *c, mproc__mobj *o, mproc__mr *r, mproc__mw *w) {
-  const unsigned char *k;
-  size_t kl;
   mproc__ment *e;
-  int rc = key_of(r, &k, &kl);
+  int rc = entry_of(o, r, &e);
   if (rc < 0) return rc;
-  e = mproc__mmap_find(&o->map, k, kl);
-  if (e == NULL) return nokey();
   if (r->op == MPROC__OP_DICT_POP || r->op == MPROC__OP_SET_POP)
     mproc__mval_put(w, &e->v);
   {
