@@ -179,6 +179,9 @@ static int launch(mproc_manager *m, const mproc_manager_opts *o) {
     po.n_pass = 1;
     po.method = o->method;
     po.name = "SyncManager";
+    /* As Python's manager finalizer at exit: a server the program forgot
+     * to shut down ends with it (and never keeps its exit waiting). */
+    po.daemon = 1;
     rc = mproc_process_new(&m->proc, mproc__manager_main, w.buf, w.len, &po);
   }
   if (rc == 0) rc = mproc_process_start(m->proc);

@@ -225,13 +225,14 @@ static void hex(const unsigned char *p, size_t n, char *out) {
   for (i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", p[i]);
 }
 
-/* argv[2]: "ADDRESS KEYHEX ID": open the dict by id and write to it. */
+/* argv[2]: "ADDRESS|KEYHEX|ID" (no spaces: a Windows command line would
+ * split them): open the dict by id and write to it. */
 static int role_remote(const char *spec) {
   char address[MPROC_ADDRESS_MAX], keyhex[65];
   unsigned char key[32];
   unsigned id, i, b;
   mproc_proxy *d;
-  CHILD_CHECK(sscanf(spec, "%255s %64s %u", address, keyhex, &id) == 3);
+  CHILD_CHECK(sscanf(spec, "%255[^|]|%64[^|]|%u", address, keyhex, &id) == 3);
   for (i = 0; i < 32; i++) {
     CHILD_CHECK(sscanf(keyhex + 2 * i, "%2x", &b) == 1);
     key[i] = (unsigned char)b;
@@ -261,7 +262,7 @@ static void test_remote(void **state) {
   assert_int_equal(kl, 32);
   TM_MAKE(mproc_manager_dict(m, &d));
   hex(key, 32, keyhex);
-  snprintf(spec, sizeof spec, "%s %s %u", mproc_manager_address(m), keyhex,
+  snprintf(spec, sizeof spec, "%s|%s|%u", mproc_manager_address(m), keyhex,
            (unsigned)mproc_proxy_id(d));
   pid = tu_spawn_self("--role-remote", spec);
   assert_true(pid > 0);
