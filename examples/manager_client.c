@@ -40,10 +40,12 @@ static int worker(const void *arg, size_t len) {
       mproc_manager_get(m, "results", MPROC_PROXY_QUEUE, &results))
     return fail("worker");
   while (mproc_mqueue_get(jobs, MPROC_FOREVER, &job, &n) == 0) {
-    long x = strtol(job, NULL, 10);
-    char out[64];
+    char text[32], out[64];
+    long x;
     int k;
+    snprintf(text, sizeof text, "%.*s", (int)n, (const char *)job);
     mproc_free(job);
+    x = strtol(text, NULL, 10);
     if (x < 0) break; /* the sentinel */
     k = snprintf(out, sizeof out, "%ld -> %ld", x, x * x);
     if (mproc_mqueue_put(results, out, (size_t)k, MPROC_FOREVER)) break;
@@ -55,30 +57,20 @@ static int worker(const void *arg, size_t len) {
 }
 MPROC_TASK(worker);
 
-int main(int argc, char **argv) {
+/* Put the jobs, start the workers, print the results. */
+static int run(mproc_manager *m, const char *address, const char *key,
+               int nw) {
   mproc_process_opts po = MPROC_PROCESS_OPTS_INIT;
   mproc_process *w[8];
-  mproc_manager *m;
   mproc_proxy *jobs, *results;
-  char address[MPROC_ADDRESS_MAX], arg[2 * MPROC_ADDRESS_MAX];
-  int i, nw = argc > 3 ? atoi(argv[3]) : 2, code;
+  char arg[2 * MPROC_ADDRESS_MAX];
+  int i, code;
   size_t alen;
-  mproc_init(argc, argv);
-  if (argc < 3 || nw < 1 || nw > 8) {
-    fprintf(stderr, "usage: manager_client ADDRESS AUTHKEY [WORKERS 1-8]\n");
-    return 1;
-  }
-  snprintf(address, sizeof address, "%s", argv[1]);
-  if (strcmp(address, "-") == 0 &&
-      (fgets(address, sizeof address, stdin) == NULL ||
-       (address[strcspn(address, "\r\n")] = '\0', address[0] == '\0')))
-    return fail("no address on standard input");
-  if (strlen(address) + strlen(argv[2]) + 2 > sizeof arg)
+  if (strlen(address) + strlen(key) + 2 > sizeof arg)
     return fail("the address and key are too long");
-  if (mproc_manager_connect(&m, address, argv[2], strlen(argv[2]), 60) ||
-      mproc_manager_get(m, "jobs", MPROC_PROXY_QUEUE, &jobs) ||
+  if (mproc_manager_get(m, "jobs", MPROC_PROXY_QUEUE, &jobs) ||
       mproc_manager_get(m, "results", MPROC_PROXY_QUEUE, &results))
-    return fail("connect");
+    return fail("the queues");
   for (i = 0; i < JOBS; i++) {
     char job[16];
     int k = snprintf(job, sizeof job, "%d", i);
@@ -88,11 +80,11 @@ int main(int argc, char **argv) {
     if (mproc_mqueue_put(jobs, "-1", 2, MPROC_FOREVER)) return fail("put");
   alen = strlen(address) + 1;
   memcpy(arg, address, alen);
-  memcpy(arg + alen, argv[2], strlen(argv[2]) + 1);
+  memcpy(arg + alen, key, strlen(key) + 1);
   /* Spawned: the workers inherit nothing; they know the address and key. */
   po.method = MPROC_START_SPAWN;
   for (i = 0; i < nw; i++)
-    if (mproc_process_new(&w[i], worker, arg, alen + strlen(argv[2]) + 1, &po) ||
+    if (mproc_process_new(&w[i], worker, arg, alen + strlen(key) + 1, &po) ||
         mproc_process_start(w[i]))
       return fail("start a worker");
   for (i = 0; i < JOBS; i++) {
@@ -111,7 +103,28 @@ int main(int argc, char **argv) {
   }
   mproc_proxy_free(jobs);
   mproc_proxy_free(results);
-  if (mproc_manager_shutdown(m)) return fail("shutdown");
-  mproc_manager_free(m);
   return 0;
+}
+
+int main(int argc, char **argv) {
+  mproc_manager *m;
+  char address[MPROC_ADDRESS_MAX];
+  int nw = argc > 3 ? atoi(argv[3]) : 2, rc;
+  mproc_init(argc, argv);
+  if (argc < 3 || nw < 1 || nw > 8) {
+    fprintf(stderr, "usage: manager_client ADDRESS AUTHKEY [WORKERS 1-8]\n");
+    return 1;
+  }
+  snprintf(address, sizeof address, "%s", argv[1]);
+  if (strcmp(address, "-") == 0 &&
+      (fgets(address, sizeof address, stdin) == NULL ||
+       (address[strcspn(address, "\r\n")] = '\0', address[0] == '\0')))
+    return fail("no address on standard input");
+  if (mproc_manager_connect(&m, address, argv[2], strlen(argv[2]), 60))
+    return fail("connect");
+  rc = run(m, address, argv[2], nw);
+  /* Done (or failed): the server stops either way. */
+  if (mproc_manager_shutdown(m) && rc == 0) rc = fail("shutdown");
+  mproc_manager_free(m);
+  return rc;
 }

@@ -297,6 +297,7 @@ static void test_sync(void **state) {
   assert_int_equal(v, 1);
   assert_int_equal(mproc_mlock_release(s), 0);
   assert_int_equal(mproc_mlock_release(s), 0); /* unbounded: 3 */
+  mproc_proxy_free(s);
   TM_MAKE(mproc_manager_bounded_semaphore(m, 1, &b));
   assert_int_equal(mproc_mlock_release(b), MPROC_ERANGE);
   assert_int_equal(mproc_manager_semaphore(m, -1, &s), MPROC_EINVAL);
