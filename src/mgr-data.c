@@ -220,7 +220,7 @@ static int insert_rest(mproc__msrv *s, mproc__mobj *o, mproc__mr *r,
   size_t n = 0, i;
   int rc;
   while ((rc = mproc__mr_next(&probe, &it)) == 1) n++;
-  if (rc < 0) return rc;
+  if (rc < 0 || n == 0) return rc; /* (an empty list has no array yet) */
   rc = reserve(o, n);
   if (rc < 0) return rc;
   memmove(o->items + at + n, o->items + at, (o->n - at) * sizeof *o->items);
