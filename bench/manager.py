@@ -12,11 +12,18 @@ Each measurement runs R rounds (default 3) and reports the median. Output,
 one line per measurement, read by manager.c:
     RESULT <get|set|start> value=<number>
 """
-import argparse
-import multiprocessing as mp
 import os
-import statistics
-import time
+import sys
+
+# This folder holds queue.py (bench/queue's peer), which would shadow the
+# standard library's queue that multiprocessing.managers imports.
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+
+import argparse  # noqa: E402
+import multiprocessing as mp  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
 
 
 def pin(pid, cpu):
