@@ -608,6 +608,71 @@ static void test_auth(void **state) {
   mproc_manager_free(m);
 }
 
+/* A client with the key, in a thread: it answers whatever challenge the
+ * test's keyless listener sends (and then fails: nobody welcomes it). */
+typedef struct answerer {
+  const char *address;
+  const void *key;
+} answerer;
+
+static void answer_thread(void *arg) {
+  answerer *a = arg;
+  mproc_conn *c = NULL;
+  (void)mproc_client_connect(&c, a->address, MPROC_FAMILY_DEFAULT, a->key, 32,
+                             30);
+  mproc_conn_free(c);
+}
+
+static void recv_is(mproc_conn *c, const char *want) {
+  void *m = NULL;
+  size_t n = 0;
+  assert_int_equal(mproc_conn_recv_alloc(c, &m, &n), 0);
+  assert_int_equal(n, strlen(want));
+  assert_memory_equal(m, want, n);
+  mproc_free(m);
+}
+
+/* A replayed answer: the right answer to one connection's challenge
+ * (got by relaying it to a real key holder) fails on another, whose
+ * challenge is fresh; on its own connection it is welcome. */
+static void test_replayed_answer(void **state) {
+  mproc_manager *m = tm_start("127.0.0.1:0");
+  const char *at = mproc_manager_address(m);
+  mproc_listener *l;
+  mproc_conn *a, *b, *relay;
+  answerer job;
+  uv_thread_t t;
+  void *ca = NULL, *cb = NULL, *ans = NULL;
+  size_t can, cbn, ansn;
+  (void)state;
+  TM_MAKE(mproc_client_connect(&a, at, MPROC_FAMILY_DEFAULT, NULL, 0, 10));
+  TM_MAKE(mproc_client_connect(&b, at, MPROC_FAMILY_DEFAULT, NULL, 0, 10));
+  assert_int_equal(mproc_conn_recv_alloc(a, &ca, &can), 0);
+  assert_int_equal(mproc_conn_recv_alloc(b, &cb, &cbn), 0);
+  assert_true(can != cbn || memcmp(ca, cb, can) != 0); /* fresh each */
+  TM_MAKE(mproc_listener_new(&l, "127.0.0.1:0", MPROC_FAMILY_DEFAULT, 1,
+                             NULL, 0));
+  job.address = mproc_listener_address(l);
+  job.key = mproc_manager_authkey(m, NULL);
+  assert_int_equal(uv_thread_create(&t, answer_thread, &job), 0);
+  TM_MAKE(mproc_listener_accept(l, 30, &relay));
+  assert_int_equal(mproc_conn_send(relay, ca, can), 0);
+  assert_int_equal(mproc_conn_recv_alloc(relay, &ans, &ansn), 0);
+  mproc_conn_free(relay); /* the answerer gets no verdict and ends */
+  uv_thread_join(&t);
+  assert_int_equal(mproc_conn_send(b, ans, ansn), 0);
+  recv_is(b, "#FAILURE#");
+  assert_int_equal(mproc_conn_send(a, ans, ansn), 0);
+  recv_is(a, "#WELCOME#");
+  mproc_free(ca);
+  mproc_free(cb);
+  mproc_free(ans);
+  mproc_conn_free(a);
+  mproc_conn_free(b);
+  mproc_listener_free(l);
+  mproc_manager_free(m);
+}
+
 /* Send one raw request with a key on a fresh connection; the reply's
  * status (or the connection's error). */
 static int raw_status(const char *at, const void *key, const void *msg,
@@ -700,6 +765,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_bad_input, tp_no_children_left),
       cmocka_unit_test_teardown(test_auth, tp_no_children_left),
       cmocka_unit_test_teardown(test_malformed, tp_no_children_left),
+      cmocka_unit_test_teardown(test_replayed_answer, tp_no_children_left),
   };
   int code, fails;
   tu_set_argv0(argv[0]);
