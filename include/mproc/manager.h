@@ -150,15 +150,18 @@ MPROC_EXTERN int mproc_manager_connect(mproc_manager **out, const char *address,
 MPROC_EXTERN int mproc_manager_serve_forever(const mproc_manager_opts *opts);
 
 /** The address proxies connect to (NULL if m is NULL). Thread-safety:
- *  safe. Ownership: owned by m. */
+ *  safe. Ownership: owned by m.
+ *  Errors: the common ones. */
 MPROC_EXTERN const char *mproc_manager_address(const mproc_manager *m);
 /** The authkey (NULL if m is NULL); its length in *len. Thread-safety:
- *  safe. Ownership: owned by m. */
+ *  safe. Ownership: owned by m.
+ *  Errors: the common ones. */
 MPROC_EXTERN const void *mproc_manager_authkey(const mproc_manager *m,
                                                size_t *len);
 
 /** The server process's pid for a started manager, 0 for a connected one
- *  (or m NULL). Thread-safety: safe. */
+ *  (or m NULL). Thread-safety: safe.
+ *  Errors: the common ones. */
 MPROC_EXTERN long mproc_manager_pid(const mproc_manager *m);
 
 /**
@@ -172,7 +175,8 @@ MPROC_EXTERN int mproc_manager_shutdown(mproc_manager *m);
 
 /** Free the handle; a started server is shut down first (as leaving
  *  Python's `with Manager()`). NULL is a no-op. Thread-safety: not with
- *  other calls on m. */
+ *  other calls on m.
+ *  Errors: the common ones. */
 MPROC_EXTERN void mproc_manager_free(mproc_manager *m);
 
 /* ---- making proxies ---------------------------------------------------- */
@@ -309,27 +313,30 @@ MPROC_EXTERN int mproc_proxy_open(mproc_proxy **out, const char *address,
                                   const void *authkey, size_t key_len,
                                   uint32_t id, double timeout);
 
-/** The object's id on its server (0 if p is NULL). Thread-safety: safe. */
+/** The object's id on its server (0 if p is NULL). Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN uint32_t mproc_proxy_id(const mproc_proxy *p);
-/** The object's type (0 if p is NULL). Thread-safety: safe. */
+/** The object's type (0 if p is NULL). Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN mproc_proxy_type mproc_proxy_type_of(const mproc_proxy *p);
 /** The server's address (NULL if p is NULL). Thread-safety: safe.
- *  Ownership: owned by p. */
+ *  Ownership: owned by p.
+ *  Errors: the common ones. */
 MPROC_EXTERN const char *mproc_proxy_address(const mproc_proxy *p);
 
 /** Drop the proxy's hold and its connection, and free it. NULL is a
- *  no-op. Thread-safety: not with other calls on p. */
+ *  no-op. Thread-safety: not with other calls on p.
+ *  Errors: the common ones. */
 MPROC_EXTERN void mproc_proxy_free(mproc_proxy *p);
 
 /* ---- snapshots --------------------------------------------------------- */
 
-/** How many byte strings (0 for NULL). Thread-safety: safe. */
+/** How many byte strings (0 for NULL). Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN size_t mproc_items_count(const mproc_items *it);
 /** The i-th; MPROC_ERANGE past the end, MPROC_EINVAL for NULL.
- *  Ownership: owned by it. Thread-safety: safe. */
+ *  Ownership: owned by it. Thread-safety: safe.
+ *  Errors: the common ones. */
 MPROC_EXTERN int mproc_items_get(const mproc_items *it, size_t i,
                                  const void **data, size_t *len);
-/** Free a snapshot; NULL is a no-op. */
+/** Free a snapshot; NULL is a no-op. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN void mproc_items_free(mproc_items *it);
 
 /* ---- dict (byte keys, byte or proxy values) ---------------------------- */
@@ -347,84 +354,91 @@ MPROC_EXTERN int mproc_dict_set_proxy(mproc_proxy *d, const void *key,
 MPROC_EXTERN int mproc_dict_get(mproc_proxy *d, const void *key, size_t klen,
                                 void **value, size_t *vlen);
 /** A new proxy for the object d[key] holds; MPROC_ENOENT, MPROC_ESTATE
- *  (bytes there). Ownership: mproc_proxy_free(*out). Thread-safety: safe. */
+ *  (bytes there). Ownership: mproc_proxy_free(*out). Thread-safety: safe.
+ *  Errors: the common ones. */
 MPROC_EXTERN int mproc_dict_get_proxy(mproc_proxy *d, const void *key,
                                       size_t klen, mproc_proxy **out);
-/** del d[key]; MPROC_ENOENT. Thread-safety: safe. */
+/** del d[key]; MPROC_ENOENT. Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_dict_delete(mproc_proxy *d, const void *key,
                                    size_t klen);
 /** 1 if key in d, 0 if not, or an error. Thread-safety: safe. */
 MPROC_EXTERN int mproc_dict_contains(mproc_proxy *d, const void *key,
                                      size_t klen);
-/** len(d) into *n. Thread-safety: safe. */
+/** len(d) into *n. Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_dict_len(mproc_proxy *d, size_t *n);
 /** A snapshot of the keys, in insertion order. Ownership:
- *  mproc_items_free(*out). Thread-safety: safe. */
+ *  mproc_items_free(*out). Thread-safety: safe.
+ *  Errors: the common ones. */
 MPROC_EXTERN int mproc_dict_keys(mproc_proxy *d, mproc_items **out);
-/** A snapshot of the values (a proxy value comes as empty bytes). */
+/** A snapshot of the values (a proxy value comes as empty bytes). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_dict_values(mproc_proxy *d, mproc_items **out);
-/** A snapshot of key, value, key, value, ... (2 * len items). */
+/** A snapshot of key, value, key, value, ... (2 * len items). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_dict_items(mproc_proxy *d, mproc_items **out);
 /** d.update(): `pairs` holds n keys and values, alternating (2n
- *  entries), all stored in one round trip. Thread-safety: safe. */
+ *  entries), all stored in one round trip. Thread-safety: safe.
+ *  Errors: the common ones. */
 MPROC_EXTERN int mproc_dict_update(mproc_proxy *d, const mproc_bytes *pairs,
                                    size_t n);
 /** d.pop(key): the value into *value and removed; MPROC_ENOENT.
- *  Ownership: mproc_free(*value). Thread-safety: safe. */
+ *  Ownership: mproc_free(*value). Thread-safety: safe.
+ *  Errors: the common ones. */
 MPROC_EXTERN int mproc_dict_pop(mproc_proxy *d, const void *key, size_t klen,
                                 void **value, size_t *vlen);
 /** d.setdefault(key, dflt): the value now at key into *value.
- *  Ownership: mproc_free(*value). Thread-safety: safe. */
+ *  Ownership: mproc_free(*value). Thread-safety: safe.
+ *  Errors: the common ones. */
 MPROC_EXTERN int mproc_dict_setdefault(mproc_proxy *d, const void *key,
                                        size_t klen, const void *dflt,
                                        size_t dlen, void **value,
                                        size_t *vlen);
-/** d.clear(). Thread-safety: safe. */
+/** d.clear(). Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_dict_clear(mproc_proxy *d);
 
 /* ---- list -------------------------------------------------------------- */
 
-/** l.append(value). Thread-safety: safe. */
+/** l.append(value). Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_list_append(mproc_proxy *l, const void *value,
                                    size_t len);
-/** l.append(the object of proxy `value`); the list holds it. */
+/** l.append(the object of proxy `value`); the list holds it. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_list_append_proxy(mproc_proxy *l,
                                          const mproc_proxy *value);
-/** l.extend(values[0..n-1]) in one round trip. Thread-safety: safe. */
+/** l.extend(values[0..n-1]) in one round trip. Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_list_extend(mproc_proxy *l, const mproc_bytes *values,
                                    size_t n);
 /** l[i] (negative from the end) into *value; MPROC_ERANGE (IndexError),
- *  MPROC_ESTATE (a proxy there). Ownership: mproc_free(*value). */
+ *  MPROC_ESTATE (a proxy there). Ownership: mproc_free(*value).
+ *  Thread-safety: safe. */
 MPROC_EXTERN int mproc_list_get(mproc_proxy *l, long i, void **value,
                                 size_t *len);
-/** A new proxy for the object l[i] holds. Ownership: mproc_proxy_free. */
+/** A new proxy for the object l[i] holds. Ownership: mproc_proxy_free. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_list_get_proxy(mproc_proxy *l, long i,
                                       mproc_proxy **out);
-/** l[i] = value; MPROC_ERANGE. Thread-safety: safe. */
+/** l[i] = value; MPROC_ERANGE. Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_list_set(mproc_proxy *l, long i, const void *value,
                                 size_t len);
 /** l[start:stop] (Python's clamping, negative from the end) as a
- *  snapshot. Ownership: mproc_items_free(*out). Thread-safety: safe. */
+ *  snapshot. Ownership: mproc_items_free(*out). Thread-safety: safe.
+ *  Errors: the common ones. */
 MPROC_EXTERN int mproc_list_slice(mproc_proxy *l, long start, long stop,
                                   mproc_items **out);
-/** l[start:stop] = values[0..n-1] (n 0: del l[start:stop]). */
+/** l[start:stop] = values[0..n-1] (n 0: del l[start:stop]). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_list_set_slice(mproc_proxy *l, long start, long stop,
                                       const mproc_bytes *values, size_t n);
-/** l.pop(i) into *value; MPROC_ERANGE. Ownership: mproc_free(*value). */
+/** l.pop(i) into *value; MPROC_ERANGE. Ownership: mproc_free(*value). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_list_pop(mproc_proxy *l, long i, void **value,
                                 size_t *len);
-/** l.insert(i, value) (Python's clamping). Thread-safety: safe. */
+/** l.insert(i, value) (Python's clamping). Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_list_insert(mproc_proxy *l, long i, const void *value,
                                    size_t len);
-/** len(l) into *n. Thread-safety: safe. */
+/** len(l) into *n. Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_list_len(mproc_proxy *l, size_t *n);
-/** l.index(value) into *i; MPROC_ENOENT (ValueError). */
+/** l.index(value) into *i; MPROC_ENOENT (ValueError). Thread-safety: safe. */
 MPROC_EXTERN int mproc_list_index(mproc_proxy *l, const void *value,
                                   size_t len, size_t *i);
-/** l.count(value) into *n. Thread-safety: safe. */
+/** l.count(value) into *n. Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_list_count(mproc_proxy *l, const void *value,
                                   size_t len, size_t *n);
-/** l.remove(value): the first equal item; MPROC_ENOENT. */
+/** l.remove(value): the first equal item; MPROC_ENOENT. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_list_remove(mproc_proxy *l, const void *value,
                                    size_t len);
 
@@ -438,65 +452,69 @@ MPROC_EXTERN int mproc_ns_set(mproc_proxy *ns, const char *name,
  *  Ownership: mproc_free(*value). Thread-safety: safe. */
 MPROC_EXTERN int mproc_ns_get(mproc_proxy *ns, const char *name, void **value,
                               size_t *len);
-/** del ns.name; MPROC_ENOENT. Thread-safety: safe. */
+/** del ns.name; MPROC_ENOENT. Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_ns_delete(mproc_proxy *ns, const char *name);
 
 /* ---- Value and Array (typed as mproc's typecodes) ---------------------- */
 
-/** value.value into `out` (mproc_typecode_size bytes). */
+/** value.value into `out` (mproc_typecode_size bytes). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mvalue_get(mproc_proxy *v, void *out);
-/** value.value = *in. Thread-safety: safe. */
+/** value.value = *in. Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_mvalue_set(mproc_proxy *v, const void *in);
-/** The typecode of a Value or Array proxy ('\0' if not one). */
+/** The typecode of a Value or Array proxy ('\0' if not one). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN char mproc_mvalue_typecode(mproc_proxy *v);
-/** len(array) into *n. Thread-safety: safe. */
+/** len(array) into *n. Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_marray_len(mproc_proxy *a, size_t *n);
-/** a[start:start+n] into out; MPROC_ERANGE past the end. */
+/** a[start:start+n] into out; MPROC_ERANGE past the end. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_marray_read(mproc_proxy *a, size_t start, size_t n,
                                    void *out);
-/** a[start:start+n] = in; MPROC_ERANGE past the end. */
+/** a[start:start+n] = in; MPROC_ERANGE past the end. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_marray_write(mproc_proxy *a, size_t start, size_t n,
                                     const void *in);
 
 /* ---- set (Python 3.14's set proxy) ------------------------------------- */
 
-/** s.add(item). Thread-safety: safe. */
+/** s.add(item). Thread-safety: safe. Errors: the common ones. */
 MPROC_EXTERN int mproc_set_add(mproc_proxy *s, const void *item, size_t len);
-/** s.discard(item). */
+/** s.discard(item). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_set_discard(mproc_proxy *s, const void *item,
                                    size_t len);
-/** s.remove(item); MPROC_ENOENT (KeyError). */
+/** s.remove(item); MPROC_ENOENT (KeyError). Thread-safety: safe. */
 MPROC_EXTERN int mproc_set_remove(mproc_proxy *s, const void *item,
                                   size_t len);
-/** 1 if item in s, 0 if not, or an error. */
+/** 1 if item in s, 0 if not, or an error. Thread-safety: safe. */
 MPROC_EXTERN int mproc_set_contains(mproc_proxy *s, const void *item,
                                     size_t len);
-/** len(s) into *n. */
+/** len(s) into *n. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_set_len(mproc_proxy *s, size_t *n);
-/** A snapshot of the items. Ownership: mproc_items_free(*out). */
+/** A snapshot of the items. Ownership: mproc_items_free(*out). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_set_items(mproc_proxy *s, mproc_items **out);
-/** s.pop() into *item; MPROC_ENOENT when empty. Ownership: mproc_free. */
+/** s.pop() into *item; MPROC_ENOENT when empty. Ownership: mproc_free. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_set_pop(mproc_proxy *s, void **item, size_t *len);
-/** s.clear(). */
+/** s.clear(). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_set_clear(mproc_proxy *s);
 
 /* ---- Queue and JoinableQueue ------------------------------------------- */
 
 /** q.put(item, timeout): MPROC_EFULL when still full at the timeout
- *  (MPROC_FOREVER: wait; 0: do not). Thread-safety: safe. */
+ *  (MPROC_FOREVER: wait; 0: do not). Thread-safety: safe.
+ *  Errors: the common ones. */
 MPROC_EXTERN int mproc_mqueue_put(mproc_proxy *q, const void *item, size_t len,
                                   double timeout);
 /** q.get(timeout) into *item; MPROC_EEMPTY at the timeout.
- *  Ownership: mproc_free(*item). Thread-safety: safe. */
+ *  Ownership: mproc_free(*item). Thread-safety: safe.
+ *  Errors: the common ones. */
 MPROC_EXTERN int mproc_mqueue_get(mproc_proxy *q, double timeout, void **item,
                                   size_t *len);
-/** q.qsize() into *n. */
+/** q.qsize() into *n. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mqueue_qsize(mproc_proxy *q, size_t *n);
 /** JoinableQueue.task_done(); MPROC_ESTATE (ValueError) when called more
- *  often than items were put. */
+ *  often than items were put.
+ *  Thread-safety: safe. */
 MPROC_EXTERN int mproc_mqueue_task_done(mproc_proxy *q);
 /** JoinableQueue.join(timeout): until every item is done;
- *  MPROC_ETIMEDOUT. */
+ *  MPROC_ETIMEDOUT.
+ *  Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mqueue_join(mproc_proxy *q, double timeout);
 
 /* ---- the sync kinds ---------------------------------------------------- */
@@ -504,37 +522,41 @@ MPROC_EXTERN int mproc_mqueue_join(mproc_proxy *q, double timeout);
 /** Acquire a Lock, RLock, Semaphore, BoundedSemaphore or a Condition's
  *  lock: 0, or MPROC_ETIMEDOUT (MPROC_FOREVER: wait; 0: try). A lock
  *  whose owner's connection ends is released by the server.
- *  Thread-safety: safe. */
+ *  Thread-safety: safe.
+ *  Errors: the common ones. */
 MPROC_EXTERN int mproc_mlock_acquire(mproc_proxy *l, double timeout);
 /** Release: MPROC_ESTATE (not held), MPROC_EPERM (an RLock this
  *  connection does not own), MPROC_ERANGE (a BoundedSemaphore over its
- *  initial value). */
+ *  initial value).
+ *  Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mlock_release(mproc_proxy *l);
-/** 1 if a Lock/RLock is held (a semaphore: its value is 0), 0 if not. */
+/** 1 if a Lock/RLock is held (a semaphore: its value is 0), 0 if not. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mlock_locked(mproc_proxy *l);
-/** A Semaphore's value into *v. */
+/** A Semaphore's value into *v. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_msem_value(mproc_proxy *s, long *v);
 /** Condition.wait(timeout): the lock must be held (MPROC_EPERM); 1 if
- *  notified, 0 at the timeout, the lock held again either way. */
+ *  notified, 0 at the timeout, the lock held again either way.
+ *  Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mcond_wait(mproc_proxy *c, double timeout);
-/** Condition.notify(n) (n < 0: notify_all); the lock must be held. */
+/** Condition.notify(n) (n < 0: notify_all); the lock must be held. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mcond_notify(mproc_proxy *c, int n);
-/** Event.set(). */
+/** Event.set(). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mevent_set(mproc_proxy *e);
-/** Event.clear(). */
+/** Event.clear(). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mevent_clear(mproc_proxy *e);
-/** 1 if set, 0 if not. */
+/** 1 if set, 0 if not. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mevent_is_set(mproc_proxy *e);
-/** Event.wait(timeout): 1 once set, 0 at the timeout. */
+/** Event.wait(timeout): 1 once set, 0 at the timeout. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mevent_wait(mproc_proxy *e, double timeout);
 /** Barrier.wait(timeout): this party's index (0..parties-1), or
- *  MPROC_EBROKEN (reset, aborted, timed out: a timeout breaks it). */
+ *  MPROC_EBROKEN (reset, aborted, timed out: a timeout breaks it).
+ *  Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mbarrier_wait(mproc_proxy *b, double timeout);
-/** Barrier.reset(): waiters get MPROC_EBROKEN. */
+/** Barrier.reset(): waiters get MPROC_EBROKEN. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mbarrier_reset(mproc_proxy *b);
-/** Barrier.abort(). */
+/** Barrier.abort(). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mbarrier_abort(mproc_proxy *b);
-/** parties, n_waiting and broken of a Barrier (any may be NULL). */
+/** parties, n_waiting and broken of a Barrier (any may be NULL). Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_mbarrier_info(mproc_proxy *b, int *parties,
                                      int *n_waiting, int *broken);
 
