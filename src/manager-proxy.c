@@ -56,7 +56,6 @@ void mproc__mreq(mproc_proxy *p, unsigned op, uint32_t id) {
 }
 
 int mproc__mrpc(mproc_proxy *p, mproc__mrep *rep) {
-  const mproc__mw_item *none = NULL;
   size_t n = 0;
   int rc;
   rep->msg = NULL;
@@ -67,7 +66,6 @@ int mproc__mrpc(mproc_proxy *p, mproc__mrep *rep) {
   rc = p->conn ? mproc_conn_send(p->conn, p->w.buf, p->w.len) : MPROC_EEOF;
   if (rc == 0) rc = mproc_conn_recv_alloc(p->conn, &rep->msg, &n);
   uv_mutex_unlock(&p->lock);
-  (void)none;
   if (rc == MPROC_EEOF || rc == MPROC_ECLOSED || rc == MPROC_EOS)
     return mproc__err(MPROC_EEOF, EOF_SENTENCE);
   if (rc < 0) return rc;

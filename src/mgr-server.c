@@ -219,7 +219,6 @@ static int frame(const cli *c, const unsigned char *p, size_t n, size_t *hdr,
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   cli *c = h->data;
   size_t want = c->in_len + (hint < 65536 ? 65536 : hint);
-  (void)hint;
   if (c->in_cap < want) {
     unsigned char *p = realloc(c->in, want);
     if (p == NULL) {
