@@ -109,10 +109,10 @@ static int kind_pass(const mproc__kind_ops *k, const void *h,
   *nseg = 1;
   /* The header says what the object is: a Lock listed as a Semaphore is
    * refused here, not misread in the child. */
-  if (o->hdr && o->hdr->kind != k->kind)
+  if (mproc__obj_kind(o) != 0 && mproc__obj_kind(o) != k->kind)
     return mproc__err(MPROC_EINVAL, "\"%s\" is a %s, but it is listed as "
                                     "a %s",
-                      o->name, mproc__kind_name(o->hdr->kind),
+                      o->name, mproc__kind_name(mproc__obj_kind(o)),
                       mproc__kind_name(k->kind));
   return mproc__obj_pass(h, segs);
 }

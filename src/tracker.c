@@ -14,6 +14,7 @@
 
 #include <uv.h>
 
+#include "arena.h"
 #include "object.h"
 
 #define KINDS (MPROC__KIND_QUEUE + 1)
@@ -56,8 +57,15 @@ void mproc__tracker_sweep(char (*names)[MPROC_SHM_NAME_MAX + 1], size_t n) {
     count[MPROC__KIND_SHM] += (unsigned)removed;
     for (i = 0; i < n; i++) {
       uint32_t kind = 0;
+      int arena;
       if (names[i][0] == '\0') continue;
-      if (mproc__shm_sweep(names[i], &kind)) {
+      /* An arena counts the objects it held itself. */
+      arena = mproc__arena_sweep(names[i], count, KINDS);
+      if (arena == 1) {
+        names[i][0] = '\0';
+      } else if (arena == 0) {
+        left++;
+      } else if (mproc__shm_sweep(names[i], &kind)) {
         names[i][0] = '\0';
         if (kind > 0 && kind < KINDS) count[kind]++;
       } else {

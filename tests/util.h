@@ -48,6 +48,9 @@ int tu_count_shm(const char *prefix);
  * object `name` (an mproc object's segment), as another process sees it;
  * 0 on success. For tests that must know a waiter is asleep. */
 int tu_peek_u32(const char *name, size_t offset, uint32_t *out);
+/* The same at `offset` of the segment `name` itself (tu_peek_u32 reads an
+ * arena object's state, at offsets from 1024 on, in its arena's slot). */
+int tu_peek_raw(const char *name, size_t offset, uint32_t *out);
 
 /* Send SIGINT to a process (POSIX); -1 where there is no such signal. */
 int tu_sigint_pid(long pid);
