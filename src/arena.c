@@ -1,12 +1,13 @@
 /* mproc: arenas (arena.h): many small shared objects in a few segments.
  *
  * Layout. An arena is a segment of ARENA_SIZE bytes: a header page, then
- * `nslots` slots of one size class (256 bytes: every small kind and a
- * Value; 1024: a Barrier, arrays up to ~900 bytes). A slot is a header of
- * 128 bytes (its state, generation, kind, parking words and a table of
- * SLOT_HOLDERS holder pids), then the kind's state, then an array's data.
- * Slots are 256-byte aligned, so no object's hot word shares a cache line
- * with another object's.
+ * `nslots` slots of one size class (192 bytes: every small kind and a
+ * Value; 512: a Barrier, small arrays; 2048: arrays up to 1888 bytes). A
+ * slot is a header of 128 bytes (its state, generation, kind, parking
+ * words: one cache line; a table of SLOT_HOLDERS holder pids: another),
+ * then the kind's state, then an array's data. Slot sizes are multiples of
+ * the 64-byte cache line, so no object's hot word shares a line with
+ * another object's.
  *
  * Allocation. The arena header's pid lock guards the free list (slots
  * linked by index), the never-used mark `fresh`, the `live` count and
@@ -55,12 +56,16 @@
 #define NAME_RANDOM 6
 #define SLOT_HDR 128
 #define SLOT_HOLDERS 16
-#define CLASSES 2
+#define CLASSES 3
 #define GEN_LIMIT 60466176u /* 36^5: generations take 1..5 digits */
 #define IDX_DIGITS 3        /* 36^3 = 46656 slots at most */
 #define FEW_LIVE 64         /* a free that leaves this few collects */
 
-static const uint32_t class_size[CLASSES] = {256, 1024};
+/* Three cache lines: the slot header, then one line of state (every small
+ * kind, a Value of up to 32 bytes); a Barrier and arrays of up to 352
+ * bytes; arrays of up to 1888 bytes. Multiples of 64, so slots never
+ * share a cache line. */
+static const uint32_t class_size[CLASSES] = {192, 512, 2048};
 
 #define S_FREE 0u
 #define S_LIVE 1u
@@ -481,8 +486,8 @@ static void publish(mproc__obj *o, uint32_t kind, size_t data_size,
   memset((char *)s + SLOT_HDR, 0, o->arena->h->slot_size - SLOT_HDR);
   s->data_size = (uint32_t)data_size;
   if (init) init(o->state, arg);
-  (void)mproc__holders_put(&t, mproc__os_getpid(), 0); /* an empty table */
-  o->holder_pid = mproc__os_getpid();
+  (void)mproc__holders_put(&t, (long)mproc__self_id(), 0); /* an empty table */
+  o->holder_pid = (long)mproc__self_id();
   atomic_store(&s->kind, kind);
   atomic_store(&s->state, S_LIVE);
   mproc__holders_unlock(&t);
@@ -576,7 +581,7 @@ static int join_slot(mproc__obj *o, uint32_t kind, uint32_t gen,
                      const char *name, int adopt) {
   slot *s = o->slot;
   mproc__holders t = slot_holders(s);
-  long me = mproc__os_getpid();
+  long me = (long)mproc__self_id();
   int rc = 0;
   if (adopt) mproc__holders_wait_for(&t);
   mproc__holders_lock(&t);
@@ -633,7 +638,7 @@ void mproc__arena_close(mproc__obj *o) {
   slot *s = o->slot;
   mproc__arena *a = o->arena;
   mproc__holders t;
-  long me = mproc__os_getpid();
+  long me = (long)mproc__self_id();
   uint32_t idx;
   int last = 0;
   if (s == NULL) return;
@@ -682,8 +687,9 @@ int mproc__arena_pass(const mproc__obj *o, mproc__pass_seg *seg) {
 void mproc__arena_hold_for(mproc__obj *o, long pid) {
   slot *s = o->slot;
   mproc__holders t = slot_holders(s);
-  mproc__holders_lock(&t);
-  if (mproc__holders_put(&t, pid, 1) < 0) atomic_fetch_or(&s->flags, F_PINNED);
+  mproc__holders_lock(&t); /* pids as the slots keep them: 30 bits */
+  if (mproc__holders_put(&t, (long)((uint32_t)pid & MPROC__LOCK_PID), 1) < 0)
+    atomic_fetch_or(&s->flags, F_PINNED);
   mproc__holders_unlock(&t);
 }
 

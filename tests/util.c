@@ -70,3 +70,12 @@ int tu_peek_u32(const char *name, size_t offset, uint32_t *out) {
   return tu_peek_raw(base, 4096 + (size_t)idx * slot_size + 128 + (offset - 1024),
                      out);
 }
+
+int tu_count_shm_settled(const char *prefix) {
+  int i, now = tu_count_shm(prefix);
+  for (i = 0; i < 100 && now > 0; i++) {
+    tu_sleep_ms(50);
+    now = tu_count_shm(prefix);
+  }
+  return now;
+}

@@ -43,6 +43,9 @@ void tu_exit(int code);
 /* How many names in the shared memory file system (Linux /dev/shm) start
  * with `prefix`; -1 where there is no such place to look. */
 int tu_count_shm(const char *prefix);
+/* tu_count_shm, waiting up to 5 s for it to reach 0 (a child's last close
+ * may still be under way). */
+int tu_count_shm_settled(const char *prefix);
 
 /* White-box peek: read the 32-bit word at `offset` in the shared memory
  * object `name` (an mproc object's segment), as another process sees it;
