@@ -8,8 +8,9 @@
  * names. Every group runs under each start method.
  *
  * Size: 100 000 objects in a plain build; 20 000 under a sanitizer; 1 500
- * on Windows (Wine: each object there has four named semaphores as its
- * parking place). MPROC_TEST_ARENA_N overrides. */
+ * on Windows and in the POSIX semaphore fallback build (each object there
+ * has four named semaphores as its parking place). MPROC_TEST_ARENA_N
+ * overrides. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,7 +43,7 @@ static char prefix[16];
 static uint32_t object_count(void) {
   const char *v = getenv("MPROC_TEST_ARENA_N");
   if (v && atoi(v) > 10) return (uint32_t)atoi(v);
-#if defined(_WIN32)
+#if defined(_WIN32) || defined(MPROC_TEST_PARKS_ON_SEMAPHORES)
   return 1500;
 #elif defined(SANITIZED)
   return 20000;
