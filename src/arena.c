@@ -276,8 +276,12 @@ static void slot_park_unlink(const char *arena, uint32_t idx, uint32_t gen) {
  * (its table locked meanwhile). Pinned slots may have uncounted holders. */
 static int abandoned(slot *s) {
   mproc__holders t = slot_holders(s);
-  int gone = 0;
+  int32_t me = (int32_t)mproc__self_id();
+  int gone = 0, i, mine = 0;
   if (atomic_load(&s->flags) & F_PINNED) return 0;
+  for (i = 0; i < SLOT_HOLDERS && !mine; i++) /* ours: no need to ask */
+    mine = atomic_load(&s->holders[i]) == me;
+  if (mine) return 0;
   mproc__holders_lock(&t);
   if (atomic_load(&s->state) == S_LIVE && !mproc__holders_live(&t, 0)) {
     atomic_store(&s->unlinked, 1);
@@ -349,7 +353,9 @@ static void release(mproc__arena *a, uint32_t i) {
   h->free_head = i + 1;
   live = atomic_load(&h->live);
   atomic_store(&h->live, live > 0 ? live - 1 : 0);
-  if (live > 1 && live - 1 <= FEW_LIVE) collect(a);
+  if (live - 1 == FEW_LIVE || (live > 1 && live - 1 < FEW_LIVE &&
+                                h->collect_at == 0))
+    collect(a);
   if (atomic_load(&h->live) == 0) {
     atomic_store(&h->closed, 1);
     empty = 1;
