@@ -366,7 +366,7 @@ int main(int argc, char **argv) {
   }
   row("raw shm_open per object", 4096, "B", 0, 1);
   row("boost mutex (segment bytes used)", peer_value("boost_mutex_bytes"), "B", 0, 1);
-  row("python RawValue('q') (heap bytes)", peer_value("py_rawvalue_bytes"), "B", 0, 1);
+  row("python RawValue('q') (heap block)", peer_value("py_rawvalue_bytes"), "B", 0, 1);
   printf("fork start+join (us, median):\n");
   none = fork_us(quick ? 5 : 21);
   for (k = 0; k < K_COUNT; k++)

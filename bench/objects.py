@@ -7,7 +7,7 @@ py_lock_us, py_rawvalue_us, py_event_us
     a batch of N Lock(), RawValue('q') or Event() made, then dropped:
     microseconds per object (median of 5 rounds).
 py_rawvalue_bytes
-    heap bytes (multiprocessing.heap arenas) per live RawValue('q').
+    bytes of multiprocessing.heap's block per live RawValue('q').
 py_fork_none_us, py_fork_live_us
     a fork Process started and joined (median of 11), with no live object,
     then with L live objects (half Locks, half RawValues).
@@ -46,10 +46,12 @@ def fork_us(ctx, reps=11):
     return statistics.median(v)
 
 
-def heap_bytes():
+def block_bytes(v):
+    """The heap block of a RawValue (CPython: its wrapper's (arena, start,
+    stop) block); None where that is not to be found."""
     try:
-        heap = mp.heap.BufferWrapper._heap
-        return sum(a.size for a in heap._arenas)
+        arena, start, stop = v._wrapper._state[0]
+        return stop - start
     except Exception:
         return None
 
@@ -66,11 +68,10 @@ def main():
                       ("py_event_us", ctx.Event)):
         vals = [batch_us(make, a.n) for _ in range(5)]
         print(f"RESULT {key} value={statistics.median(vals):.3f}")
-    before = heap_bytes()
     vals = [ctx.RawValue("q", 0) for _ in range(a.n)]
-    after = heap_bytes()
-    if before is not None and after is not None:
-        print(f"RESULT py_rawvalue_bytes value={(after - before) / a.n:.1f}")
+    sizes = [block_bytes(v) for v in vals]
+    if None not in sizes:
+        print(f"RESULT py_rawvalue_bytes value={sum(sizes) / len(sizes):.1f}")
     del vals
     print(f"RESULT py_fork_none_us value={fork_us(ctx):.1f}")
     live = [ctx.Lock() for _ in range(a.live // 2)]
