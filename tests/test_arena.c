@@ -5,7 +5,8 @@
  * is disturbed by a neighbour, nothing is left. The allocator's fault
  * seam: a process killed inside allocate and inside free leaves the arena
  * usable (and removable). Names: the arena form, stale names, reserved
- * names. Every group runs under each start method.
+ * names; a killed program's arenas swept by its tracker. Every group
+ * runs under each start method.
  *
  * Size: 100 000 objects in a plain build; 20 000 under a sanitizer; 1 500
  * on Windows and in the POSIX semaphore fallback build (each object there
@@ -419,6 +420,60 @@ static void test_names(void **state) {
   mproc_lock_free(b);
 }
 
+/* ---- the tracker sweeps an arena ------------------------------------------ */
+
+/* A program that makes objects of every small kind (three arenas, one
+ * per size class), starts a child that holds one of them, and kills
+ * itself: its tracker removes the arenas once the program is gone. */
+static int t_hold_forever(const void *arg, size_t len) {
+  mproc_lock *l = NULL;
+  (void)len;
+  if (mproc_lock_open(&l, arg) != 0) return 2;
+  tu_sleep_ms(600000); /* dies with its program: the kill-on-parent-death */
+  return 0;
+}
+MPROC_TASK(t_hold_forever);
+
+static int role_arena_leaker(int argc, char **argv) {
+  mproc_lock *l = NULL;
+  mproc_barrier *b = NULL;
+  mproc_array *a = NULL;
+  mproc_process *p = NULL;
+  void *o;
+  uint32_t i;
+  mproc_init(argc, argv);
+  for (i = 0; i < 50; i++)
+    if (make_obj(i, &o) != 0) return 2;
+  if (mproc_lock_new(&l, NULL) || mproc_barrier_new(&b, 2, NULL, NULL, NULL) ||
+      mproc_array_new(&a, 'd', 100, NULL, NULL))
+    return 3;
+  if (mproc_process_new(&p, t_hold_forever, mproc_lock_name(l),
+                        strlen(mproc_lock_name(l)) + 1, NULL) ||
+      mproc_process_start(p))
+    return 4;
+  tu_sleep_ms(200); /* let the child open it */
+  tu_kill_pid(mproc_current_pid());
+  return 5;
+}
+
+static void test_tracker_sweeps_arenas(void **state) {
+  char leak_prefix[16];
+  long pid;
+  int i;
+  (void)state;
+  if (g_method != mproc_get_start_method() || tu_count_shm("") < 0)
+    skip(); /* once is enough; and nothing to count on Windows */
+  snprintf(leak_prefix, sizeof leak_prefix, "tk%ld",
+           mproc_current_pid() % 100000);
+  tu_setenv("MPROC_NAME_PREFIX", leak_prefix);
+  pid = tu_spawn_self("--role-arena-leaker", "x");
+  tu_setenv("MPROC_NAME_PREFIX", prefix);
+  assert_true(pid > 0);
+  assert_true(tu_wait_pid(pid) != 0); /* it killed itself */
+  for (i = 0; i < 200 && tu_count_shm(leak_prefix) > 0; i++) tu_sleep_ms(50);
+  assert_int_equal(tu_count_shm(leak_prefix), 0);
+}
+
 /* ---- nothing left ----------------------------------------------------------- */
 
 static void test_nothing_left(void **state) {
@@ -433,9 +488,12 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_killed_in_alloc, tp_no_children_left),
       cmocka_unit_test_teardown(test_killed_in_free, tp_no_children_left),
       cmocka_unit_test_teardown(test_many_objects, tp_no_children_left),
+      cmocka_unit_test(test_tracker_sweeps_arenas),
       cmocka_unit_test(test_nothing_left),
   };
   tu_set_argv0(argv[0]);
+  if (argc >= 3 && strcmp(argv[1], "--role-arena-leaker") == 0)
+    return role_arena_leaker(argc, argv);
   if (getenv("MPROC_NAME_PREFIX")) {
     snprintf(prefix, sizeof prefix, "%s", getenv("MPROC_NAME_PREFIX"));
   } else {
