@@ -162,6 +162,14 @@ void mproc__obj_hold_for(mproc__obj *o, long pid);
 int mproc__obj_adopt(mproc__obj *o, const mproc__pass_seg *seg,
                      uint32_t kind);
 
+/* ---- handle memory (handles.c) ----------------------------------------------
+ * Zeroed memory for a handle, from huge-page chunks where it fits (so a
+ * fork copies little of a program holding many handles); release with
+ * mproc__handle_free, which also takes memory from calloc. NULL when out
+ * of memory. */
+void *mproc__handle_new(size_t size);
+void mproc__handle_free(void *p);
+
 /* ---- the kind table (pass.c) -----------------------------------------------
  * Every shareable kind's handle begins with its mproc__obj (an RLock's
  * with the one it owns). Generic make/open/adopt/free allocate the handle,

@@ -55,7 +55,9 @@ static void put_out(void *out, void *h) { memcpy(out, &h, sizeof h); }
 static int new_handle(const mproc__kind_ops *k, void *out, void **h) {
   if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
   put_out(out, NULL);
-  *h = calloc(1, k->handle_size);
+  /* Kinds that free their handles themselves allocate them with calloc
+   * elsewhere too: theirs stay on the C heap. */
+  *h = k->free ? calloc(1, k->handle_size) : mproc__handle_new(k->handle_size);
   if (*h == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
   return 0;
 }
@@ -63,7 +65,7 @@ static int new_handle(const mproc__kind_ops *k, void *out, void **h) {
 static int finish_handle(const mproc__kind_ops *k, void *out, void *h,
                          int rc) {
   if (rc < 0) {
-    free(h);
+    mproc__handle_free(h);
     return rc;
   }
   if (k->attach) k->attach(h);
@@ -88,7 +90,7 @@ int mproc__kind_open(uint32_t kind, void *out, const char *name) {
   int rc = new_handle(k, out, &h);
   if (rc < 0) return rc;
   if (name == NULL) {
-    free(h);
+    mproc__handle_free(h);
     return mproc__err(MPROC_EINVAL, "name is NULL");
   }
   rc = mproc__obj_open(h, name, kind);
@@ -98,7 +100,7 @@ int mproc__kind_open(uint32_t kind, void *out, const char *name) {
 void mproc__kind_free(void *h) {
   if (h == NULL) return;
   mproc__obj_close(h);
-  free(h);
+  mproc__handle_free(h);
 }
 
 /* The generic hooks: one object at the start of the handle. */

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -38,4 +40,19 @@ void mproc__posix_default_signals(void) {
    * test frameworks catch SIGSEGV). */
   for (sig = 1; sig < 32; sig++)
     if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+}
+
+/* Map twice the size and keep the aligned middle: huge pages need their
+ * alignment. */
+void *mproc__os_chunk_new(size_t size) {
+  char *m = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  uintptr_t a, end;
+  if (m == MAP_FAILED) return NULL;
+  a = ((uintptr_t)m + size - 1) & ~(uintptr_t)(size - 1);
+  end = (uintptr_t)m + 2 * size;
+  if (a > (uintptr_t)m) munmap(m, a - (uintptr_t)m);
+  if (end > a + size) munmap((void *)(a + size), end - (a + size));
+  mproc__posix_hugepages((void *)a, size);
+  return (void *)a;
 }
