@@ -476,8 +476,7 @@ static void attach(mproc__obj *o, mproc__arena *a, uint32_t idx,
   o->arena = a;
   o->slot = s;
   o->state = (char *)s + SLOT_HDR;
-  o->data = (char *)s + off;
-  o->data_size = s->data_size;
+  o->data = (char *)s + off; /* data_size: once published (under its lock) */
 }
 
 /* Initialise the claimed slot and publish it, this process its holder. */
@@ -531,6 +530,7 @@ int mproc__arena_create(mproc__obj *o, uint32_t kind, size_t data_size,
     return rc;
   }
   publish(o, kind, data_size, init, arg);
+  o->data_size = data_size;
   return 0;
 }
 
