@@ -17,6 +17,13 @@
 
 #include "object.h"
 
+#ifdef MPROC_PLAIN_HANDLES
+
+void *mproc__handle_new(size_t size) { return calloc(1, size); }
+void mproc__handle_free(void *p) { free(p); }
+
+#else
+
 #define CHUNK ((size_t)2 << 20)
 #define STEP 64
 #define CLASSES 8 /* 64 .. 512 bytes */
@@ -76,9 +83,6 @@ static void *carve(int c) {
 }
 
 void *mproc__handle_new(size_t size) {
-#ifdef MPROC_PLAIN_HANDLES
-  return calloc(1, size);
-#else
   int c = size == 0 ? 0 : (int)((size - 1) / STEP);
   void *p;
   if (c >= CLASSES) return calloc(1, size);
@@ -93,13 +97,9 @@ void *mproc__handle_new(size_t size) {
   if (p == NULL) return calloc(1, size); /* no chunk to be had */
   memset(p, 0, (size_t)(c + 1) * STEP);
   return p;
-#endif
 }
 
 void mproc__handle_free(void *p) {
-#ifdef MPROC_PLAIN_HANDLES
-  free(p);
-#else
   chunk *k;
   if (p == NULL) return;
   uv_once(&hs_once, hs_init);
@@ -111,5 +111,6 @@ void mproc__handle_free(void *p) {
   }
   uv_mutex_unlock(&hs.lock);
   if (k == NULL) free(p);
-#endif
 }
+
+#endif
