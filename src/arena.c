@@ -607,6 +607,20 @@ static int join_slot(mproc__obj *o, uint32_t kind, uint32_t gen,
   return rc;
 }
 
+/* Open the object's parking place. Where the kernel counts handles
+ * (Windows) it went with the last process that had it open, while the
+ * slot lives on in an arena others hold: made anew then (its names are
+ * this generation's alone), and opened if another opener was first. */
+static int open_park(mproc__obj *o, slot *s) {
+  int rc = mproc__os_park_open(&o->park, o->name, &s->park, 0), tries;
+  for (tries = 0; rc == MPROC_ENOENT && tries < 4; tries++) {
+    rc = mproc__os_park_open(&o->park, o->name, &s->park, 1);
+    if (rc == MPROC_EEXIST)
+      rc = mproc__os_park_open(&o->park, o->name, &s->park, 0);
+  }
+  return rc;
+}
+
 int mproc__arena_open(mproc__obj *o, const char *name, uint32_t kind,
                       const mproc__pass_seg *seg) {
   char aname[MPROC_SHM_NAME_MAX + 1];
@@ -629,7 +643,7 @@ int mproc__arena_open(mproc__obj *o, const char *name, uint32_t kind,
     rc = mproc__os_park_adopt(&o->park, o->name, &s->park, seg->h + 1,
                               seg->nh - 1);
   else if (rc == 0)
-    rc = mproc__os_park_open(&o->park, o->name, &s->park, 0);
+    rc = open_park(o, s);
   if (rc < 0) {
     if (o->holder_pid) mproc__arena_close(o); /* gives the hold back */
     else unref(a);
