@@ -319,6 +319,12 @@ int mproc__os_shm_unlink(const char *name);
 mproc_handle mproc__os_shm_pass(const mproc__os_shm *s);
 int mproc__os_shm_adopt(mproc__os_shm *s, const char *name, mproc_handle h);
 
+/** Private zero-filled memory of `size` bytes (a multiple of 2 MiB) for
+ *  the library's own allocations (handles.c), backed by huge pages where
+ *  the kernel gives them (Linux: MADV_HUGEPAGE; POSIX aligns the chunk to
+ *  `size` for that). NULL when there is none; never freed. */
+void *mproc__os_chunk_new(size_t size);
+
 /** Most OS handles one start hands to a child (pipe ends, and on Windows
  *  the mappings and parking semaphores of the objects passed). */
 #define MPROC__HANDLES_MAX 320

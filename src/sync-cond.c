@@ -46,6 +46,8 @@ typedef struct cond_state {
   char lock_name[MPROC_SHM_NAME_MAX + 1];
 } cond_state;
 
+_Static_assert(MPROC__COND_STATE >= sizeof(cond_state), "a condition fits its arena slot");
+
 struct mproc_cond {
   mproc__obj obj;
   cond_state *st;

@@ -105,6 +105,9 @@ int mproc__lockword_release(mproc__obj *o, _Atomic uint32_t *w) {
 
 /* ---- Lock ---------------------------------------------------------------- */
 
+_Static_assert(MPROC__LOCK_STATE >= sizeof(uint32_t), "the lock word fits its arena slot");
+_Static_assert(MPROC__RLOCK_STATE >= sizeof(mproc__rlock_state), "an RLock fits its arena slot");
+
 static void lock_init(void *state, void *arg) {
   (void)arg;
   memset(state, 0, sizeof(uint32_t));
