@@ -74,6 +74,9 @@ struct mproc_future {
   _Atomic uint32_t hooks; /* waiters + callbacks registered (see future.c) */
   int outcome;      /* 0, MPROC_ETASK, MPROC_EBROKEN (set before FINISHED) */
   int task_code;    /* the task's return value, or the outcome */
+  uint16_t chunk;   /* a map's chunksize, a hint to the kind (0: none) */
+  uint8_t attempts; /* a kind's: times a worker died running it */
+  uint8_t kflags;   /* a kind's flags, under the kind's lock */
   char *why;        /* the outcome's message (NULL: none) */
   mproc__wnode *waiters;       /* under the lock */
   mproc__cb *cbs, *cbs_tail;   /* under the lock */
@@ -112,6 +115,11 @@ mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
                                 const void *in, size_t len, size_t item);
 void mproc__future_ref(mproc_future *f);
 void mproc__future_unref(mproc_future *f);
+
+/** Cancel f only if it has not started (Python's cancel()); the public
+ *  mproc_future_cancel also stops a running process task. 1 if f is
+ *  cancelled. */
+int mproc__future_cancel_pending(mproc_future *f);
 
 /** Python's set_running_or_notify_cancel: 1 if the future is RUNNING now;
  *  0 if it was cancelled (it becomes CANCELLED_AND_NOTIFIED). */
@@ -168,6 +176,9 @@ typedef struct mproc__executor_ops {
   void (*destroy)(mproc_executor *ex);
   /** terminate_workers / kill_workers; NULL: not for this kind. */
   int (*terminate)(mproc_executor *ex, int kill);
+  /** cancel() of a RUNNING future: 1 if the kind will stop it (it then
+   *  finishes with MPROC_ECANCELLED), 0 if it cannot; NULL: never. */
+  int (*cancel_running)(mproc_executor *ex, mproc_future *f);
 } mproc__executor_ops;
 
 extern const mproc__executor_ops mproc__executor_thread_ops;
@@ -185,6 +196,14 @@ struct mproc_executor {
   int max_tasks_per_child;   /* process kind */
   mproc_start_method method; /* process kind */
   int on_worker_death;       /* process kind */
+  int retries;               /* process kind: see mproc_executor_opts */
+  double task_timeout;       /* process kind: seconds, 0 none */
+  uint64_t max_memory;       /* process kind: bytes, 0 none */
+  double idle_timeout;       /* process kind: seconds, 0 none */
+  int max_slots;             /* process kind: workers it may grow to */
+  int pin;                   /* process kind: MPROC_PIN_* */
+  int *pin_cpus;             /* process kind: pin sets, copied */
+  size_t pin_n, pin_set;
   atomic_uint_fast64_t seq; /* task numbers */
   /* The completion queue, on when wake != NULL (notify set). */
   atomic_int notify;
@@ -192,6 +211,11 @@ struct mproc_executor {
   mproc_wakeup *wake;
   mproc_future *chead, *ctail;
 };
+
+/** mproc_executor_new after the options were loaded and checked; the
+ *  process kind makes room for `slots` workers (resizing). */
+int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
+                         const mproc_executor_opts *o, int slots);
 
 /** Queue a done future for mproc_executor_next_completed (if on). */
 void mproc__executor_completed(mproc_executor *ex, mproc_future *f);

@@ -152,7 +152,36 @@ typedef struct mproc_executor_opts {
   mproc_start_method method; /**< how workers start (0: the default) */
   int on_worker_death;       /**< MPROC_ON_DEATH_FAIL_TASK (0) or
                                   MPROC_ON_DEATH_BROKEN */
+  /** Times a task whose worker died under it (or lost its result with
+   *  it) is run again before it fails with MPROC_EWORKERDIED (0: never;
+   *  at most 255). A task stopped for its timeout or cancelled is not. */
+  int retries;
+  /** Seconds a task may run: past it the task's worker is replaced and
+   *  the task fails with MPROC_ETIMEDOUT (it is stopped between the
+   *  timeout and a quarter more). 0 (the default) or MPROC_FOREVER: no
+   *  limit, as Python. */
+  double task_timeout;
+  /** Resident memory (bytes, as the OS measures it) past which a worker
+   *  is replaced, checked after each task (0: no limit). */
+  uint64_t max_memory_per_child;
+  /** Seconds a worker may idle before it exits; it comes back when work
+   *  arrives (loky's timeout). 0 (the default) or MPROC_FOREVER: never. */
+  double idle_timeout;
+  /** Pin workers to CPUs: MPROC_PIN_NONE (0), MPROC_PIN_SPREAD (worker i
+   *  on CPU i modulo the CPUs online), MPROC_PIN_SETS (worker i on set i
+   *  modulo the number of sets). MPROC_ENOTSUP on macOS. */
+  int pin;
+  const int *pin_cpus; /**< MPROC_PIN_SETS: the sets, back to back (copied) */
+  size_t pin_n;        /**< entries in pin_cpus (a multiple of pin_set) */
+  size_t pin_set;      /**< CPUs per set (>= 1) */
 } mproc_executor_opts;
+
+/** How a process executor pins its workers (mproc_executor_opts.pin). */
+enum {
+  MPROC_PIN_NONE = 0,   /**< the OS decides (the default) */
+  MPROC_PIN_SPREAD = 1, /**< one CPU per worker, round robin */
+  MPROC_PIN_SETS = 2    /**< a set of CPUs per worker (pin_cpus) */
+};
 
 /** What a process executor does when a worker dies running a task. */
 enum {
@@ -166,7 +195,8 @@ enum {
 
 #define MPROC_EXECUTOR_OPTS_INIT                                               \
   { sizeof(mproc_executor_opts), 0, NULL, NULL, 0, NULL, 0,                   \
-    MPROC_START_DEFAULT, MPROC_ON_DEATH_FAIL_TASK }
+    MPROC_START_DEFAULT, MPROC_ON_DEATH_FAIL_TASK, 0, 0, 0, 0,               \
+    MPROC_PIN_NONE, NULL, 0, 0 }
 
 /**
  * Make an executor of `kind` (opts NULL: all defaults). Thread workers
