@@ -99,6 +99,9 @@ static pinc *pick_worker(const ppool *p) {
     if (w == NULL || !w->alive || w->stopping || w->flen >= PP_WINDOW ||
         w->quota == 0)
       continue;
+    /* A worker with work in hand waits for a full batch (fewer, larger
+     * messages); one running low is fed what there is. */
+    if (w->flen >= PP_LOW && p->npending < PP_BATCH) continue;
     if (best == NULL || w->flen < best->flen) best = w;
   }
   return best;
@@ -174,16 +177,29 @@ static size_t take_batch(ppool *p, pinc *w, size_t b, mproc_future **out,
   return k;
 }
 
+/* The registered name of f's task and its length, looked up once per
+ * run of futures with one function (fn: the last one looked up). */
+static const char *name_of(const mproc_future *f, mproc_task_fn *fn,
+                           const char **name, size_t *len) {
+  if (*fn != f->fn || *name == NULL) {
+    (void)mproc__task_lookup((mproc_fnptr)f->fn, name); /* at submit */
+    *len = strlen(*name);
+    *fn = f->fn;
+  }
+  return *name;
+}
+
 /* Pack fs[0..k) into one batch message (malloc'd) in *msg, *len. */
 static int pack(mproc_future *const *fs, size_t k, unsigned char **msg,
                 size_t *len) {
   wset_batch_hdr bh;
-  size_t total = sizeof bh, i, off;
+  size_t total = sizeof bh, i, off, nl = 0;
   unsigned char *m;
-  const char *name;
+  const char *name = NULL;
+  mproc_task_fn fn = NULL;
   for (i = 0; i < k; i++) {
-    (void)mproc__task_lookup((mproc_fnptr)fs[i]->fn, &name); /* at submit */
-    total += sizeof(wset_task_hdr) + strlen(name) + fs[i]->in_len;
+    (void)name_of(fs[i], &fn, &name, &nl);
+    total += sizeof(wset_task_hdr) + nl + fs[i]->in_len;
   }
   if ((m = malloc(total)) == NULL)
     return mproc__err(MPROC_ENOMEM, "executor: no memory for a %zu-byte "
@@ -195,16 +211,16 @@ static int pack(mproc_future *const *fs, size_t k, unsigned char **msg,
   for (i = 0; i < k; i++) {
     wset_task_hdr h;
     const mproc_future *f = fs[i];
-    (void)mproc__task_lookup((mproc_fnptr)f->fn, &name);
+    (void)name_of(f, &fn, &name, &nl);
     memset(&h, 0, sizeof h);
     h.id = f->task;
     h.item = f->item == MPROC__NO_ITEM ? 0 : f->item;
     h.in_len = f->in_len;
-    h.name_len = (uint32_t)strlen(name);
+    h.name_len = (uint32_t)nl;
     memcpy(m + off, &h, sizeof h);
     off += sizeof h;
-    memcpy(m + off, name, h.name_len);
-    off += h.name_len;
+    memcpy(m + off, name, nl);
+    off += nl;
     if (f->in_len) memcpy(m + off, f->in, f->in_len);
     off += f->in_len;
   }
@@ -410,7 +426,8 @@ static int p_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   const char *name;
   size_t i;
   for (i = 0; i < n; i++)
-    if (mproc__task_lookup((mproc_fnptr)fs[i]->fn, &name) < 0)
+    if ((i == 0 || fs[i]->fn != fs[i - 1]->fn) &&
+        mproc__task_lookup((mproc_fnptr)fs[i]->fn, &name) < 0)
       return mproc__err(MPROC_ENOTREG, "process executor: the task function "
                         "is not registered; mark it MPROC_TASK(fn) so that "
                         "workers can find it by name");

@@ -17,6 +17,7 @@
 /* Tasks in flight per worker (sent, no outcome yet) and per message. */
 #define PP_WINDOW 1024
 #define PP_BATCH 256
+#define PP_LOW 64 /* below this many in flight a worker is fed at once */
 
 /* mproc_future.kflags of the process kind. */
 #define PP_F_RESENT 1u   /* back in pending while RUNNING: do not start */
