@@ -102,6 +102,9 @@ void mproc__pp_fail_list(mproc_future *f, int outcome, const char *why);
  *  their stop (the reusable executor). */
 int mproc__pp_resize(ppool *p, int n);
 
+/** 1 while the pool takes work (not shut down, not broken). */
+int mproc__pp_usable(ppool *p);
+
 /** The reader's work for an END message of incarnation `gen`
  *  (executor-presolve.c). */
 void mproc__pp_resolve_end(ppool *p, uint64_t gen, const wset_end *e,

@@ -204,6 +204,14 @@ fail:
   return rc;
 }
 
+int mproc__pp_usable(ppool *p) {
+  int ok;
+  uv_mutex_lock(&p->lock);
+  ok = !p->shutdown && !p->broken && !p->terminated;
+  uv_mutex_unlock(&p->lock);
+  return ok;
+}
+
 int mproc__pp_resize(ppool *p, int n) {
   int i;
   if (n < 1 || n > p->nslots)

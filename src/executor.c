@@ -67,7 +67,8 @@ static int check_limit(double t, const char *what) {
   return 0;
 }
 
-static int check_opts(mproc_executor_kind kind, const mproc_executor_opts *o) {
+int mproc__executor_check_opts(mproc_executor_kind kind,
+                               const mproc_executor_opts *o) {
   int rc;
   if (kind == MPROC_EXECUTOR_MPI)
     return mproc__err(MPROC_ENOTSUP, "executor_new: the MPI kind is not "
@@ -190,7 +191,7 @@ int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
   *out = NULL;
   if ((rc = mproc__opts_load(&o, sizeof o, opts, "executor_new",
                              "MPROC_EXECUTOR_OPTS_INIT")) < 0 ||
-      (rc = check_opts(kind, &o)) < 0)
+      (rc = mproc__executor_check_opts(kind, &o)) < 0)
     return rc;
   return mproc__executor_make(out, kind, &o, 0);
 }
@@ -227,6 +228,7 @@ int mproc_executor_shutdown(mproc_executor *ex, int flags) {
 
 void mproc_executor_free(mproc_executor *ex) {
   if (ex == NULL) return;
+  if (ex->reusable && !mproc__reusable_drop(ex)) return; /* still held */
   (void)ex->ops->shutdown(ex, MPROC_SHUTDOWN_WAIT);
   ex->ops->destroy(ex);
   executor_release(ex);

@@ -351,7 +351,9 @@ int mproc_future_exception(mproc_future *f, double timeout, int *code,
   if (f == NULL) return mproc__err(MPROC_EINVAL, "future_exception: NULL");
   if ((rc = wait_done(f, timeout)) < 0) return rc;
   rc = outcome_of(f);
-  if (rc == MPROC_ETASK || rc == MPROC_EBROKEN || rc == MPROC_EWORKERDIED) {
+  /* Every failure a finished future holds (a task's, a dead worker's, a
+   * stopped task's MPROC_ETIMEDOUT or MPROC_ECANCELLED) has its sentence. */
+  if (rc < 0 && state(f) == MPROC_FUTURE_FINISHED) {
     if (code) *code = f->task_code;
     if (msg) *msg = f->why ? f->why : "";
   }

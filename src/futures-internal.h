@@ -204,6 +204,8 @@ struct mproc_executor {
   int pin;                   /* process kind: MPROC_PIN_* */
   int *pin_cpus;             /* process kind: pin sets, copied */
   size_t pin_n, pin_set;
+  int reusable; /* the program's reusable executor (executor-reuse.c) */
+  int refs;     /* its references, under the reuse lock */
   atomic_uint_fast64_t seq; /* task numbers */
   /* The completion queue, on when wake != NULL (notify set). */
   atomic_int notify;
@@ -216,6 +218,14 @@ struct mproc_executor {
  *  process kind makes room for `slots` workers (resizing). */
 int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
                          const mproc_executor_opts *o, int slots);
+
+/** The options' checks of mproc_executor_new (loaded options). */
+int mproc__executor_check_opts(mproc_executor_kind kind,
+                               const mproc_executor_opts *o);
+
+/** mproc_executor_free of a reusable executor: drop the reference; 1 if
+ *  the executor itself is to be freed now (executor-reuse.c). */
+int mproc__reusable_drop(mproc_executor *ex);
 
 /** Queue a done future for mproc_executor_next_completed (if on). */
 void mproc__executor_completed(mproc_executor *ex, mproc_future *f);

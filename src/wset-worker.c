@@ -5,7 +5,7 @@
  * max_tasks tasks, too much resident memory, an idle timeout, or its
  * parent's end. Results are packed several to a message: a batch's
  * results go out when the batch is done, or sooner when they pass
- * FLUSH_BYTES or a task has kept them waiting FLUSH_NS. Tasks are found by
+ * FLUSH_COUNT or FLUSH_BYTES or have waited FLUSH_NS. Tasks are found by
  * registered name (MPROC_TASK), the same under every start method. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +18,9 @@ MPROC_TASK(mproc__wset_worker_main);
 
 #define FLUSH_BYTES ((size_t)256 << 10)
 #define FLUSH_NS 2000000u /* 2 ms */
+/* Results per message at most: what a worker's death can lose with it
+ * (tasks that ran but whose results were not yet sent). */
+#define FLUSH_COUNT 64
 
 typedef struct worker {
   const wset_args *a;
@@ -175,7 +178,7 @@ static int run_batch(worker *w, const unsigned char *m, size_t n) {
     if (should_end(w)) return 1;
     /* The clock is read every 16th task only (a read per no-op task
      * costs a tenth of the worker's time). */
-    if (w->len >= FLUSH_BYTES ||
+    if (w->len >= FLUSH_BYTES || w->count >= FLUSH_COUNT ||
         ((k & 15) == 15 && uv_hrtime() - w->first_ns >= FLUSH_NS))
       if ((rc = flush(w)) < 0) return rc;
   }

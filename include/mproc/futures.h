@@ -275,6 +275,36 @@ MPROC_EXTERN void mproc_executor_free(mproc_executor *ex);
 MPROC_EXTERN int mproc_executor_terminate_workers(mproc_executor *ex,
                                                   int kill);
 
+/**
+ * loky's get_reusable_executor(): the program's one reusable process
+ * executor, made by the first call with opts (NULL: defaults) and handed
+ * to every later call. A call that asks for another max_workers resizes
+ * it (up to max(64, the first max_workers); its queued work goes on); one
+ * that asks for another configuration (initializer, start method, limits,
+ * ...), or finds it broken, gets a new one (the old one is shut down
+ * without waiting: its holders' later submits give MPROC_ESTATE, what it
+ * runs finishes). Workers idle out after opts.idle_timeout (0: 300 s, as
+ * loky) and come back when work arrives.
+ * Errors: those of mproc_executor_new (process kind), MPROC_EINVAL (out
+ * NULL).
+ * Thread-safety: safe. Ownership: *out is a new reference: drop it with
+ * mproc_executor_free() (that does not stop the executor while the
+ * program's reusable slot holds it; see mproc_executor_reusable_free).
+ */
+MPROC_EXTERN int mproc_executor_get_reusable(mproc_executor **out,
+                                             const mproc_executor_opts *opts);
+
+/**
+ * Release the program's reusable executor: later get_reusable calls make
+ * a new one. If no reference is held it shuts down (waiting) and is freed
+ * now; otherwise it is shut down without waiting and freed by the last
+ * mproc_executor_free. Call it before the program ends (Python does it
+ * at exit), or the workers' shared objects are left to the resource
+ * tracker. Errors: none (returns 0).
+ * Thread-safety: safe (not from one of its tasks). Ownership: none.
+ */
+MPROC_EXTERN int mproc_executor_reusable_free(void);
+
 /** The executor's max_workers (the resolved default when 0 was given).
  *  Errors: MPROC_EINVAL (NULL). Thread-safety: safe. Ownership: none. */
 MPROC_EXTERN int mproc_executor_max_workers(const mproc_executor *ex);
