@@ -311,33 +311,37 @@ static pinc *inc_of(const ppool *p, uint64_t gen) {
   return NULL;
 }
 
-/* The outcome of one result record for f. */
-static void finish_one(mproc_future *f, const wset_res_hdr *h,
-                       const unsigned char *msg, const unsigned char *data,
-                       unsigned char *whole) {
+/* The outcome of one result record for f; 1 if it took `whole` (the
+ * message's memory, which then becomes the result). */
+static int finish_one(mproc_future *f, const wset_res_hdr *h,
+                      const unsigned char *msg, const unsigned char *data,
+                      unsigned char *whole) {
+  int took = 0;
   if (f->kflags & PP_F_CANCEL) {
     mproc__future_finish(f, MPROC_ECANCELLED, MPROC_ECANCELLED,
                          "the task was cancelled while it ran");
   } else if (h->rc == 0) {
     if (h->len > 0) {
-      if (whole != NULL) { /* the message's memory becomes the result */
+      if (whole != NULL) {
         memmove(whole, data, (size_t)h->len);
         f->data = whole;
+        took = 1;
       } else if ((f->data = malloc((size_t)h->len)) != NULL) {
         memcpy(f->data, data, (size_t)h->len);
       }
       if (f->data == NULL) {
         mproc__future_finish(f, MPROC_ENOMEM, MPROC_ENOMEM, "executor: no "
                              "memory for the task's result");
-        return;
+        return 0;
       }
       f->len = (size_t)h->len;
     }
-    mproc__future_finish(f, 0, 0, NULL);
+    mproc__future_finish(f, 0, 0, NULL); /* f->data is the caller's now */
   } else {
     mproc__future_finish(f, MPROC_ETASK, h->rc,
                          h->msg_len ? (const char *)msg : NULL);
   }
+  return took;
 }
 
 /* Finish the futures of a results message; the message is freed. */
@@ -367,8 +371,8 @@ static void take_results(ppool *p, unsigned char *m, size_t n,
     if (fs[i] != NULL && fs[i]->task == h.id) {
       const unsigned char *msg = m + off + sizeof h;
       int whole = bh->count == 1 && h.len > 4096;
-      finish_one(fs[i], &h, msg, msg + h.msg_len, whole ? m : NULL);
-      if (whole && fs[i]->data == m) m = NULL;
+      if (finish_one(fs[i], &h, msg, msg + h.msg_len, whole ? m : NULL))
+        m = NULL; /* the result's memory now */
     } else if (fs[i] != NULL) { /* never: the FIFO and the worker agree */
       mproc__future_finish(fs[i], MPROC_EBROKEN, MPROC_EBROKEN, "executor: "
                            "a worker answered for another task");

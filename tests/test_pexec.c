@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "procpool-util.h"
 #include "procs.h"
 #include "test_pexec.h"
 #include "util.h"
@@ -41,35 +42,6 @@ static int px_token_die(const void *in, size_t len, mproc_buf *out) {
   return mproc_buf_write(out, &pid, sizeof pid);
 }
 MPROC_TASK(px_token_die);
-
-/* "tell wait": put this worker's pid into tell, then wait (bounded) on
- * wait, which nobody writes. */
-static int px_block(const void *in, size_t len, mproc_buf *out) {
-  char name[256], *sp, buf[8];
-  mproc_queue *q, *w;
-  long pid = mproc_current_pid();
-  (void)out;
-  if (len >= sizeof name) return 1;
-  memcpy(name, in, len);
-  name[len] = '\0';
-  if ((sp = strchr(name, ' ')) == NULL) return 1;
-  *sp = '\0';
-  if (mproc_queue_open(&q, name) < 0 || mproc_queue_open(&w, sp + 1) < 0)
-    return 2;
-  (void)mproc_queue_put(q, &pid, sizeof pid, MPROC_FOREVER);
-  (void)mproc_queue_get(w, buf, sizeof buf, &len, 120.0);
-  mproc_queue_free(q);
-  mproc_queue_free(w);
-  return 3;
-}
-MPROC_TASK(px_block);
-
-static int px_pid(const void *in, size_t len, mproc_buf *out) {
-  long pid = mproc_current_pid();
-  (void)in, (void)len;
-  return mproc_buf_write(out, &pid, sizeof pid);
-}
-MPROC_TASK(px_pid);
 
 /* Keeps 48 MiB resident (never freed: the worker's memory grows). */
 static unsigned char *volatile px_kept;
@@ -113,81 +85,11 @@ static int px_toobig(const void *in, size_t len, mproc_buf *out) {
 }
 MPROC_TASK(px_toobig);
 
-static int px_echo(const void *in, size_t len, mproc_buf *out) {
-  return mproc_buf_write(out, in, len);
-}
-MPROC_TASK(px_echo);
-
-static int px_square(const void *in, size_t len, mproc_buf *out) {
-  int x;
-  if (len != sizeof x) return 9;
-  memcpy(&x, in, sizeof x);
-  x *= x;
-  return mproc_buf_write(out, &x, sizeof x);
-}
-MPROC_TASK(px_square);
-
 /* ---- helpers --------------------------------------------------------------- */
 
-mproc_executor *px_new(int workers, mproc_executor_opts *o) {
-  mproc_executor_opts d = MPROC_EXECUTOR_OPTS_INIT;
-  mproc_executor *ex = NULL;
-  if (o == NULL) o = &d;
-  o->max_workers = workers;
-  o->method = g_method;
-  if (mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, o) != 0)
-    fail_msg("executor_new: %s", mproc_last_error());
-  return ex;
-}
-
-mproc_future *px_submit(mproc_executor *ex, mproc_task_fn fn, const void *in,
-                        size_t len) {
-  mproc_future *f = NULL;
-  if (mproc_executor_submit(ex, fn, in, len, &f) != 0)
-    fail_msg("submit: %s", mproc_last_error());
-  return f;
-}
-
-static long px_long(mproc_future *f) {
-  const void *d;
-  size_t n;
-  long x;
-  if (mproc_future_result(f, 120.0, &d, &n) != 0)
-    fail_msg("result: %s", mproc_last_error());
-  assert_int_equal(n, sizeof x);
-  memcpy(&x, d, sizeof x);
-  return x;
-}
-
-static int px_int(mproc_future *f) {
-  const void *d;
-  size_t n;
-  int x;
-  if (mproc_future_result(f, 120.0, &d, &n) != 0)
-    fail_msg("result: %s", mproc_last_error());
-  assert_int_equal(n, sizeof x);
-  memcpy(&x, d, sizeof x);
-  return x;
-}
-
-static void block_queues(mproc_queue **q, mproc_queue **w, char *in,
-                         size_t cap) {
-  assert_int_equal(mproc_queue_new(q, NULL), 0);
-  assert_int_equal(mproc_queue_new(w, NULL), 0);
-  snprintf(in, cap, "%s %s", mproc_queue_name(*q), mproc_queue_name(*w));
-}
-
-/* The pid a px_block task put into q. */
-static long told_pid(mproc_queue *q) {
-  long pid = 0;
-  size_t n;
-  assert_int_equal(mproc_queue_get(q, &pid, sizeof pid, &n, 120.0), 0);
-  return pid;
-}
-
 static void check_square(mproc_executor *ex, int x) {
-  mproc_future *f = px_submit(ex, px_square, &x, sizeof x);
-  assert_int_equal(px_int(f), x * x);
+  mproc_future *f = pp_submit(ex, pp_square, &x, sizeof x);
+  assert_int_equal(pp_int(f), x * x);
   mproc_future_free(f);
 }
 
@@ -201,12 +103,12 @@ static void run_token_task(int retries, int tokens, int want) {
   const char *name;
   int i, code = 0;
   o.retries = retries;
-  ex = px_new(1, &o);
+  ex = pp_new(1, &o);
   assert_int_equal(mproc_queue_new(&q, NULL), 0);
   for (i = 0; i < tokens; i++)
     assert_int_equal(mproc_queue_put(q, "t", 1, MPROC_FOREVER), 0);
   name = mproc_queue_name(q);
-  f = px_submit(ex, px_token_die, name, strlen(name));
+  f = pp_submit(ex, px_token_die, name, strlen(name));
   assert_int_equal(mproc_future_result(f, 120.0, NULL, NULL), want);
   if (want == MPROC_EWORKERDIED) {
     const char *msg = NULL;
@@ -239,12 +141,12 @@ static void test_task_timeout(void **state) {
   int code;
   (void)state;
   o.task_timeout = 0.5;
-  ex = px_new(2, &o);
-  block_queues(&q, &w, in, sizeof in);
+  ex = pp_new(2, &o);
+  park_queues(&q, &w, in, sizeof in);
   t0 = px_now();
-  f = px_submit(ex, px_block, in, strlen(in));
-  g = px_submit(ex, px_square, &(int){5}, sizeof(int));
-  assert_int_equal(px_int(g), 25); /* the other worker is unaffected */
+  f = pp_submit(ex, pp_park, in, strlen(in));
+  g = pp_submit(ex, pp_square, &(int){5}, sizeof(int));
+  assert_int_equal(pp_int(g), 25); /* the other worker is unaffected */
   assert_int_equal(mproc_future_result(f, 120.0, NULL, NULL), MPROC_ETIMEDOUT);
   assert_true(px_now() - t0 >= 0.5);
   assert_int_equal(mproc_future_exception(f, 0, &code, &msg), MPROC_ETIMEDOUT);
@@ -258,14 +160,14 @@ static void test_task_timeout(void **state) {
 }
 
 static void test_cancel_running(void **state) {
-  mproc_executor *ex = px_new(1, NULL);
+  mproc_executor *ex = pp_new(1, NULL);
   mproc_queue *q, *w;
   mproc_future *f;
   char in[200];
   (void)state;
-  block_queues(&q, &w, in, sizeof in);
-  f = px_submit(ex, px_block, in, strlen(in));
-  (void)told_pid(q); /* it runs now */
+  park_queues(&q, &w, in, sizeof in);
+  f = pp_submit(ex, pp_park, in, strlen(in));
+  (void)park_pid(q); /* it runs now */
   assert_int_equal(mproc_future_running(f), 1);
   assert_int_equal(mproc_future_cancel(f), 1); /* Python would refuse */
   assert_int_equal(mproc_future_result(f, 120.0, NULL, NULL),
@@ -288,17 +190,17 @@ static void test_max_memory(void **state) {
   int i, j;
   (void)state;
   o.max_memory_per_child = (uint64_t)32 << 20; /* each task passes it */
-  ex = px_new(1, &o);
-  for (i = 0; i < 6; i++) fs[i] = px_submit(ex, px_mem, NULL, 0); /* backlog */
-  for (i = 0; i < 6; i++) pids[i] = px_long(fs[i]);
+  ex = pp_new(1, &o);
+  for (i = 0; i < 6; i++) fs[i] = pp_submit(ex, px_mem, NULL, 0); /* backlog */
+  for (i = 0; i < 6; i++) pids[i] = pp_long(fs[i]);
   for (i = 0; i < 6; i++)
     for (j = i + 1; j < 6; j++) assert_true(pids[i] != pids[j]);
   for (i = 0; i < 6; i++) mproc_future_free(fs[i]);
   /* During shutdown: queued work is still run, by recycled workers. */
-  for (i = 0; i < 4; i++) fs[i] = px_submit(ex, px_mem, NULL, 0);
+  for (i = 0; i < 4; i++) fs[i] = pp_submit(ex, px_mem, NULL, 0);
   assert_int_equal(mproc_executor_shutdown(ex, MPROC_SHUTDOWN_WAIT), 0);
   for (i = 0; i < 4; i++) {
-    assert_true(px_long(fs[i]) > 0);
+    assert_true(pp_long(fs[i]) > 0);
     mproc_future_free(fs[i]);
   }
   mproc_executor_free(ex);
@@ -351,18 +253,18 @@ static void test_affinity(void **state) {
   assert_int_equal(tp_join(p), 0); /* the child saw one CPU (p freed) */
   mproc_queue_free(go);
   o.pin = MPROC_PIN_SPREAD;
-  ex = px_new(2, &o);
-  f = px_submit(ex, px_cpus, NULL, 0);
-  assert_int_equal(px_int(f), 1);
+  ex = pp_new(2, &o);
+  f = pp_submit(ex, px_cpus, NULL, 0);
+  assert_int_equal(pp_int(f), 1);
   mproc_future_free(f);
   mproc_executor_free(ex);
   o.pin = MPROC_PIN_SETS;
   o.pin_cpus = sets;
   o.pin_n = 2;
   o.pin_set = 1;
-  ex = px_new(2, &o);
-  f = px_submit(ex, px_cpus, NULL, 0);
-  assert_int_equal(px_int(f), 1);
+  ex = pp_new(2, &o);
+  f = pp_submit(ex, px_cpus, NULL, 0);
+  assert_int_equal(pp_int(f), 1);
   mproc_future_free(f);
   mproc_executor_free(ex);
   o.pin_set = 3; /* 2 entries are not sets of 3 */
@@ -387,15 +289,15 @@ static void test_reusable(void **state) {
   assert_int_equal(mproc_executor_get_reusable(&a, &o), 0);
   assert_int_equal(mproc_executor_get_reusable(&b, &o), 0);
   assert_ptr_equal(a, b); /* one per program */
-  f = px_submit(a, px_pid, NULL, 0);
-  pid1 = px_long(f);
+  f = pp_submit(a, pp_pid, NULL, 0);
+  pid1 = pp_long(f);
   mproc_future_free(f);
   /* The worker idles out (its process ends) and comes back on demand. */
   t0 = px_now();
   while (tu_pid_alive(pid1) && px_now() - t0 < 60) tu_sleep_ms(20);
   assert_false(tu_pid_alive(pid1));
-  f = px_submit(b, px_pid, NULL, 0);
-  pid2 = px_long(f);
+  f = pp_submit(b, pp_pid, NULL, 0);
+  pid2 = pp_long(f);
   assert_true(pid2 != pid1);
   mproc_future_free(f);
   o.max_workers = 2; /* resized, the same executor */
@@ -406,10 +308,10 @@ static void test_reusable(void **state) {
   o.max_tasks_per_child = 1; /* another configuration: a new executor */
   assert_int_equal(mproc_executor_get_reusable(&c, &o), 0);
   assert_true(c != a);
-  assert_int_equal(mproc_executor_submit(a, px_pid, NULL, 0, &f),
+  assert_int_equal(mproc_executor_submit(a, pp_pid, NULL, 0, &f),
                    MPROC_ESTATE); /* the old one was shut down */
-  f = px_submit(c, px_pid, NULL, 0);
-  assert_true(px_long(f) > 0);
+  f = pp_submit(c, pp_pid, NULL, 0);
+  assert_true(pp_long(f) > 0);
   mproc_future_free(f);
   mproc_executor_free(a);
   mproc_executor_free(b); /* the old one's last reference: freed */
@@ -421,8 +323,8 @@ static void test_reusable(void **state) {
 /* ---- harsh cases ------------------------------------------------------------- */
 
 static void test_big_failure_message(void **state) {
-  mproc_executor *ex = px_new(1, NULL);
-  mproc_future *f = px_submit(ex, px_bigmsg, NULL, 0);
+  mproc_executor *ex = pp_new(1, NULL);
+  mproc_future *f = pp_submit(ex, px_bigmsg, NULL, 0);
   const char *msg = NULL;
   int code = 0;
   (void)state;
@@ -431,7 +333,7 @@ static void test_big_failure_message(void **state) {
   assert_int_equal(code, 4);
   assert_int_equal(strlen(msg), (size_t)1 << 20);
   mproc_future_free(f);
-  f = px_submit(ex, px_toobig, NULL, 0); /* the size limit: refused */
+  f = pp_submit(ex, px_toobig, NULL, 0); /* the size limit: refused */
   assert_int_equal(mproc_future_result(f, 120.0, NULL, NULL), MPROC_ETASK);
   assert_int_equal(mproc_future_exception(f, 0, &code, &msg), MPROC_ETASK);
   assert_int_equal(code, 5);
@@ -443,7 +345,7 @@ static void test_big_failure_message(void **state) {
  * (the put streams through the 1 MiB ring and blocks); the worker is
  * killed: the blocked put ends, the big task goes to the replacement. */
 static void test_death_during_large_put(void **state) {
-  mproc_executor *ex = px_new(1, NULL);
+  mproc_executor *ex = pp_new(1, NULL);
   mproc_queue *q, *w;
   mproc_future *f, *g;
   size_t n = (size_t)24 << 20, i, len;
@@ -453,10 +355,10 @@ static void test_death_during_large_put(void **state) {
   (void)state;
   assert_non_null(big);
   for (i = 0; i < n; i++) big[i] = (unsigned char)(i * 13 + 1);
-  block_queues(&q, &w, in, sizeof in);
-  f = px_submit(ex, px_block, in, strlen(in));
-  g = px_submit(ex, px_echo, big, n);
-  assert_int_equal(tu_kill_pid(told_pid(q)), 0);
+  park_queues(&q, &w, in, sizeof in);
+  f = pp_submit(ex, pp_park, in, strlen(in));
+  g = pp_submit(ex, pp_echo, big, n);
+  assert_int_equal(tu_kill_pid(park_pid(q)), 0);
   assert_int_equal(mproc_future_result(f, 120.0, NULL, NULL),
                    MPROC_EWORKERDIED);
   assert_int_equal(mproc_future_result(g, 120.0, &d, &len), 0);
@@ -471,24 +373,24 @@ static void test_death_during_large_put(void **state) {
 }
 
 static void test_shutdown_nowait_queued(void **state) {
-  mproc_executor *ex = px_new(2, NULL);
+  mproc_executor *ex = pp_new(2, NULL);
   mproc_future *fs[200], *late = NULL;
   int i;
   (void)state;
-  for (i = 0; i < 200; i++) fs[i] = px_submit(ex, px_square, &i, sizeof i);
+  for (i = 0; i < 200; i++) fs[i] = pp_submit(ex, pp_square, &i, sizeof i);
   assert_int_equal(mproc_executor_shutdown(ex, 0), 0); /* returns at once */
-  assert_int_equal(mproc_executor_submit(ex, px_pid, NULL, 0, &late),
+  assert_int_equal(mproc_executor_submit(ex, pp_pid, NULL, 0, &late),
                    MPROC_ESTATE);
   assert_null(late);
   for (i = 0; i < 200; i++) {
-    assert_int_equal(px_int(fs[i]), i * i);
+    assert_int_equal(pp_int(fs[i]), i * i);
     mproc_future_free(fs[i]);
   }
   mproc_executor_free(ex);
 }
 
 static void test_terminate_during_map(void **state) {
-  mproc_executor *ex = px_new(2, NULL);
+  mproc_executor *ex = pp_new(2, NULL);
   mproc_map_opts mo = MPROC_MAP_OPTS_INIT;
   mproc_map *m = NULL;
   int *items = malloc(20000 * sizeof *items), i, rc, got = 0;
@@ -498,7 +400,7 @@ static void test_terminate_during_map(void **state) {
   assert_non_null(items);
   for (i = 0; i < 20000; i++) items[i] = i;
   mo.chunksize = 16;
-  assert_int_equal(mproc_executor_map(ex, px_square, items, 20000,
+  assert_int_equal(mproc_executor_map(ex, pp_square, items, 20000,
                                       sizeof *items, &mo, &m), 0);
   for (i = 0; i < 10; i++) {
     assert_int_equal(mproc_map_next(m, &d, &len), 0);
@@ -514,6 +416,42 @@ static void test_terminate_during_map(void **state) {
   free(items);
 }
 
+/* map with chunksize (one message per chunk) and with buffersize (input
+ * taken lazily: items changed after the call are seen when submitted). */
+static void test_map_chunks_lazy(void **state) {
+  mproc_executor *ex = pp_new(2, NULL);
+  mproc_map_opts mo = MPROC_MAP_OPTS_INIT;
+  mproc_map *m = NULL;
+  int items[1000], i, v;
+  const void *d;
+  size_t len;
+  (void)state;
+  for (i = 0; i < 1000; i++) items[i] = i;
+  mo.chunksize = 7;
+  assert_int_equal(mproc_executor_map(ex, pp_echo, items, 1000, sizeof(int),
+                                      &mo, &m), 0);
+  for (i = 0; i < 1000; i++) {
+    assert_int_equal(mproc_map_next(m, &d, &len), 0);
+    assert_int_equal(len, sizeof v);
+    memcpy(&v, d, sizeof v);
+    assert_int_equal(v, i);
+  }
+  assert_int_equal(mproc_map_next(m, &d, &len), MPROC_EEOF);
+  mproc_map_free(m);
+  mo.chunksize = 1;
+  mo.buffersize = 4;
+  assert_int_equal(mproc_executor_map(ex, pp_echo, items, 1000, sizeof(int),
+                                      &mo, &m), 0);
+  for (i = 100; i < 1000; i++) items[i] = -i; /* not taken yet */
+  for (i = 0; i < 1000; i++) {
+    assert_int_equal(mproc_map_next(m, &d, &len), 0);
+    memcpy(&v, d, sizeof v);
+    assert_int_equal(v, i < 100 ? i : -i);
+  }
+  mproc_map_free(m);
+  mproc_executor_free(ex);
+}
+
 static int bad_callback(mproc_future *f, void *arg) {
   (void)f;
   (*(int *)arg)++;
@@ -521,13 +459,13 @@ static int bad_callback(mproc_future *f, void *arg) {
 }
 
 static void test_failing_callback(void **state) {
-  mproc_executor *ex = px_new(1, NULL);
+  mproc_executor *ex = pp_new(1, NULL);
   mproc_future *f;
   int calls = 0, x = 6;
   (void)state;
-  f = px_submit(ex, px_square, &x, sizeof x);
+  f = pp_submit(ex, pp_square, &x, sizeof x);
   assert_int_equal(mproc_future_add_done_callback(f, bad_callback, &calls), 0);
-  assert_int_equal(px_int(f), 36);
+  assert_int_equal(pp_int(f), 36);
   assert_int_equal(mproc_wait(&f, 1, 120.0, MPROC_ALL_COMPLETED, NULL), 1);
   mproc_future_free(f);
   check_square(ex, 8); /* the executor is not broken */
@@ -575,6 +513,7 @@ int main(int argc, char **argv) {
                                 tp_no_children_left),
       cmocka_unit_test_teardown(test_terminate_during_map,
                                 tp_no_children_left),
+      cmocka_unit_test_teardown(test_map_chunks_lazy, tp_no_children_left),
       cmocka_unit_test_teardown(test_failing_callback, tp_no_children_left),
       cmocka_unit_test_teardown(test_bad_new_opts, tp_no_children_left),
       px_soak_tests(),

@@ -17,9 +17,6 @@ static inline int px_affinity_supported(void) {
 #endif
 }
 
-mproc_executor *px_new(int workers, mproc_executor_opts *o);
-mproc_future *px_submit(mproc_executor *ex, mproc_task_fn fn, const void *in,
-                        size_t len);
 
 void test_soak_killer(void **state);
 void test_soak_killer_retries(void **state);

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "procpool-util.h"
 #include "procs.h"
 #include "test_pexec.h"
 #include "util.h"
@@ -91,7 +92,7 @@ static mproc_executor *soak_executor(mproc_shm **shm, int retries) {
   o.initargs = name;
   o.initargs_len = strlen(name);
   o.retries = retries;
-  return px_new(SOAK_WORKERS, &o);
+  return pp_new(SOAK_WORKERS, &o);
 }
 
 static void killer_start(killer *k, mproc_shm *shm) {
@@ -114,7 +115,7 @@ void test_soak_killer(void **state) {
   (void)state;
   assert_non_null(fs);
   killer_start(&k, shm);
-  for (i = 0; i < SOAK_N; i++) fs[i] = px_submit(ex, soak_task, &i, sizeof i);
+  for (i = 0; i < SOAK_N; i++) fs[i] = pp_submit(ex, soak_task, &i, sizeof i);
   for (i = 0; i < SOAK_N; i++) {
     const void *d;
     size_t n;
