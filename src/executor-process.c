@@ -96,8 +96,8 @@ static pinc *pick_worker(const ppool *p) {
   int i;
   for (i = 0; i < p->target; i++) {
     pinc *w = p->w[i];
-    if (w == NULL || !w->alive || w->stopping || w->flen >= PP_WINDOW ||
-        w->quota == 0)
+    if (w == NULL || !w->alive || !w->ready || w->stopping ||
+        w->flen >= PP_WINDOW || w->quota == 0)
       continue;
     /* A worker with work in hand waits for a full batch (fewer, larger
      * messages); one running low is fed what there is. */
@@ -229,10 +229,10 @@ static int pack(mproc_future *const *fs, size_t k, unsigned char **msg,
   return 0;
 }
 
-/* Put a message into w's queue, the lock dropped (w->sending set). */
+/* Put a message into w's queue, the lock dropped; the caller set
+ * w->sending under the lock (w stays valid until it drops). */
 static void send_to(ppool *p, pinc *w, const void *m, size_t n) {
   int rc;
-  w->sending = 1;
   uv_mutex_unlock(&p->lock);
   rc = mproc_queue_put(w->tq, m, n, MPROC_FOREVER);
   uv_mutex_lock(&p->lock);
@@ -251,6 +251,7 @@ static void send_stop(ppool *p, pinc *w) {
   memset(&bh, 0, sizeof bh);
   bh.flags = WSET_BATCH_STOP;
   w->stopping = 1;
+  w->sending = 1;
   send_to(p, w, &bh, sizeof bh);
 }
 
@@ -264,14 +265,19 @@ static int feed_one(ppool *p) {
   if (!p->broken && p->phead != NULL && (w = pick_worker(p)) != NULL) {
     k = take_batch(p, w, batch_size(p, w), fs, &dropped);
     if (k > 0) {
+      w->sending = 1; /* from here: the watcher waits before it ends w */
       uv_mutex_unlock(&p->lock);
       if (pack(fs, k, &m, &n) < 0) m = NULL;
       uv_mutex_lock(&p->lock);
       if (m != NULL) {
         send_to(p, w, m, n);
-      } else if (w->alive) { /* no memory: replaced, its tasks resent */
-        w->kill_now = 1;
-        (void)mproc_wakeup_signal(p->wake);
+      } else {
+        w->sending = 0;
+        uv_cond_broadcast(&p->sent_cond);
+        if (w->alive) { /* no memory: replaced, its tasks resent */
+          w->kill_now = 1;
+          (void)mproc_wakeup_signal(p->wake);
+        }
       }
     }
     uv_mutex_unlock(&p->lock);
@@ -408,6 +414,13 @@ static void reader_main(void *arg) {
     if (h.kind == WSET_R_RESULTS) {
       take_results(p, m, n, &h); /* frees m */
       continue;
+    }
+    if (h.kind == WSET_R_READY) {
+      pinc *w;
+      uv_mutex_lock(&p->lock);
+      if ((w = inc_of(p, h.gen)) != NULL) w->ready = 1;
+      mproc__pp_feed_kick(p);
+      uv_mutex_unlock(&p->lock);
     }
     if (h.kind == WSET_R_INITFAIL) {
       ((char *)m)[n - 1] = '\0';

@@ -34,7 +34,9 @@ typedef struct pinc {
   mproc_future **fifo;    /* ring of PP_WINDOW: positions resolved.. */
   size_t fhead, flen;
   uint64_t resolved;      /* FIFO position of fifo[fhead] */
-  int alive;              /* the feeder may send to it */
+  int alive;              /* its process runs (until the watcher reaps) */
+  int ready;              /* it said it runs: the feeder may send to it */
+  uint64_t born_ns;       /* uv_hrtime() at its start (the watchdog) */
   int sending;            /* the feeder is putting into tq */
   int stopping;           /* its stop was sent */
   int quota;              /* tasks it may still get; -1: no limit */

@@ -17,6 +17,9 @@
  * before the pool calls itself broken (a worker that cannot start). */
 #define MAX_BAD_EXITS 8
 #define TQ_CAPACITY ((size_t)1 << 20)
+/* Seconds a worker may take to say it runs before it is replaced (a
+ * spawn under Wine or a sanitizer on a loaded machine takes seconds). */
+#define START_TIMEOUT 60.0
 
 /* The CPUs worker i is pinned to (n 0: none). */
 static void worker_cpus(const ppool *p, int i, int *one, const int **cpus,
@@ -83,6 +86,7 @@ static int start_inc(ppool *p, int i) {
   }
   uv_mutex_lock(&p->lock);
   w->alive = 1;
+  w->born_ns = uv_hrtime();
   w->next = p->incs;
   p->incs = w;
   p->w[i] = w;
@@ -325,21 +329,37 @@ static void ensure_workers(ppool *p) {
   }
 }
 
-/* Mark the workers whose task ran past the timeout; the seconds until
- * the next check (-1: no timeout). A task is stopped between its timeout
- * and a quarter more (a task that starts is seen at the next check). */
+/* Under the lock: mark w if its start has taken past START_TIMEOUT (it
+ * never said it runs); the seconds until it would. */
+static double check_start(pinc *w, uint64_t now) {
+  double age = (double)(now - w->born_ns) / 1e9;
+  if (w->ready || w->kill_now) return -1;
+  if (age < START_TIMEOUT) return START_TIMEOUT - age;
+  w->kill_now = 1; /* it holds no task: its replacement gets the work */
+  return -1;
+}
+
+/* Mark the workers whose task ran past the timeout, and those stuck in
+ * their start; the seconds until the next check (-1: none due). A task
+ * is stopped between its timeout and a quarter more (a task that starts
+ * is seen at the next check). */
 static double check_timeouts(ppool *p) {
-  double t = p->task_timeout, next = t / 4 > 0.001 ? t / 4 : 0.001;
+  double t = p->task_timeout, next = -1, s;
   uint64_t now = uv_hrtime();
   pinc *w;
-  if (t <= 0) return -1;
+  if (t > 0) next = t / 4 > 0.001 ? t / 4 : 0.001;
   uv_mutex_lock(&p->lock);
   for (w = p->incs; w != NULL; w = w->next) {
-    wset_slot *s = &p->slots[w->index];
-    uint64_t st = atomic_load(&s->started), fi = atomic_load(&s->finished);
+    wset_slot *sl = &p->slots[w->index];
+    uint64_t st, fi;
     double ran;
-    if (!w->alive || w->proc == NULL || st <= fi || w->kill_reason) continue;
-    ran = (double)(now - atomic_load(&s->start_ns)) / 1e9;
+    if (!w->alive || w->proc == NULL) continue;
+    if ((s = check_start(w, now)) >= 0 && (next < 0 || s < next)) next = s;
+    if (t <= 0 || w->kill_reason) continue;
+    st = atomic_load(&sl->started);
+    fi = atomic_load(&sl->finished);
+    if (st <= fi) continue;
+    ran = (double)(now - atomic_load(&sl->start_ns)) / 1e9;
     if (ran >= t) {
       w->kill_reason = MPROC_ETIMEDOUT;
       w->kill_pos = st - 1;

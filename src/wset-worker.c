@@ -219,6 +219,18 @@ static int serve(worker *w) {
   }
 }
 
+/* Tell the parent this worker runs: only then is it sent tasks (a worker
+ * stuck in its start — a fork child of a threaded parent that inherited a
+ * held lock — holds none, and the watcher replaces it). */
+static int say_ready(worker *w) {
+  wset_rbatch_hdr h;
+  memset(&h, 0, sizeof h);
+  h.kind = WSET_R_READY;
+  h.worker = w->a->index;
+  h.gen = w->a->gen;
+  return mproc_queue_put(w->rq, &h, sizeof h, MPROC_FOREVER);
+}
+
 static int report_initfail(worker *w, int irc, int found) {
   char why[400];
   wset_rbatch_hdr h;
@@ -267,6 +279,7 @@ int mproc__wset_worker_main(const void *arg, size_t len) {
       goto cleanup;
     }
   }
+  if (say_ready(&w) < 0) goto cleanup;
   rc = serve(&w);
 cleanup:
   free(w.out);

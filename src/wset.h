@@ -77,7 +77,9 @@ enum {
   WSET_R_RESULTS = 1, /* count results of `gen`, in its FIFO order */
   WSET_R_INITFAIL = 2,/* the initializer failed: the message follows */
   WSET_R_END = 3,     /* the watcher: incarnation `gen` ended (wset_end) */
-  WSET_R_QUIT = 4     /* the parent: the reader ends */
+  WSET_R_QUIT = 4,    /* the parent: the reader ends */
+  WSET_R_READY = 5    /* incarnation `gen` runs (queues open, initializer
+                         done): the feeder may send it tasks */
 };
 
 typedef struct wset_rbatch_hdr {

@@ -80,7 +80,7 @@ MPROC_TASK(px_bigmsg);
 
 static int px_toobig(const void *in, size_t len, mproc_buf *out) {
   (void)in, (void)len;
-  if (mproc_buf_reserve(out, SIZE_MAX / 2) != NULL) return 6;
+  if (mproc_buf_reserve(out, (size_t)PTRDIFF_MAX + 1) != NULL) return 6;
   return mproc_task_fail(out, 5, "reserve refused: %s", mproc_last_error());
 }
 MPROC_TASK(px_toobig);

@@ -80,8 +80,8 @@ MPROC_EXTERN int mproc_buf_write(mproc_buf *out, const void *data, size_t n);
 
 /**
  * Append n uninitialised bytes and return where they start, for a task
- * that writes its result in place (NULL: out of memory or out NULL; the
- * sentence says which). The pointer is valid until the next write or
+ * that writes its result in place (NULL: out of memory, more than
+ * PTRDIFF_MAX bytes in all, or out NULL; the sentence says which). The pointer is valid until the next write or
  * reserve on out.
  * Thread-safety: only from the task that owns out.
  */
@@ -410,8 +410,11 @@ MPROC_EXTERN int mproc_future_state_of(const mproc_future *f);
 
 /**
  * Cancel the future if it has not started: 1 if it is cancelled now (or
- * already was), 0 if it runs or has finished (Python's cancel()).
- * Waiters and done callbacks are told at once.
+ * already was), 0 if it has finished (Python's cancel()). Waiters and
+ * done callbacks are told at once. A RUNNING future of the thread kind
+ * gives 0, as Python's; one of the process kind gives 1 and its worker is
+ * replaced: the future then finishes (FINISHED, not CANCELLED) with
+ * MPROC_ECANCELLED, whether or not its result arrived meanwhile.
  * Errors: MPROC_EINVAL (NULL). Thread-safety: safe.
  */
 MPROC_EXTERN int mproc_future_cancel(mproc_future *f);
@@ -452,8 +455,11 @@ MPROC_EXTERN int mproc_future_take(mproc_future *f, double timeout,
  * (*code 0, *msg ""); MPROC_ETASK with the task's code and message;
  * MPROC_EBROKEN (code MPROC_EBROKEN, msg why); MPROC_EWORKERDIED (code
  * MPROC_EWORKERDIED, msg which worker and signal); MPROC_ECANCELLED (Python
- * raises CancelledError); MPROC_ETIMEDOUT; MPROC_EINVAL. code and msg may
- * be NULL; msg is borrowed, valid until the future is freed.
+ * raises CancelledError; a process task cancelled while it ran has code
+ * and msg too); MPROC_ETIMEDOUT (the wait's timeout passed, or — with
+ * code and msg — the task ran past opts.task_timeout); MPROC_EINVAL.
+ * code and msg may be NULL; msg is borrowed, valid until the future is
+ * freed.
  * Thread-safety: safe.
  */
 MPROC_EXTERN int mproc_future_exception(mproc_future *f, double timeout,
