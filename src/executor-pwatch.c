@@ -18,8 +18,9 @@
 #define MAX_BAD_EXITS 8
 #define TQ_CAPACITY ((size_t)1 << 20)
 /* Seconds a worker may take to say it runs before it is replaced (a
- * spawn under Wine or a sanitizer on a loaded machine takes seconds). */
-#define START_TIMEOUT 60.0
+ * spawn under Wine or a sanitizer on a loaded machine takes a second or
+ * two; a stuck fork child never says it). */
+#define START_TIMEOUT 20.0
 
 /* The CPUs worker i is pinned to (n 0: none). */
 static void worker_cpus(const ppool *p, int i, int *one, const int **cpus,
