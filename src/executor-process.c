@@ -354,7 +354,8 @@ static int finish_one(mproc_future *f, const wset_res_hdr *h,
 static void take_results(ppool *p, unsigned char *m, size_t n,
                          const wset_rbatch_hdr *bh) {
   mproc_future *fs[PP_WINDOW];
-  size_t off = sizeof *bh, k = bh->count, i;
+  size_t offs[PP_WINDOW], off = sizeof *bh, k = bh->count, i, j;
+  wset_res_hdr h;
   pinc *w;
   if (k > PP_WINDOW) k = PP_WINDOW; /* never: a worker answers per batch */
   uv_mutex_lock(&p->lock);
@@ -369,26 +370,33 @@ static void take_results(ppool *p, unsigned char *m, size_t n,
   }
   mproc__pp_feed_kick(p);
   uv_mutex_unlock(&p->lock);
+  /* Find each record first, then finish from the last to the first: a
+   * caller gathering in order sleeps on the first, so it wakes once the
+   * whole message is done instead of once per future. */
   for (i = 0; i < k; i++) {
-    wset_res_hdr h;
-    if (off + sizeof h > n) break;
+    if (off + sizeof(wset_res_hdr) > n) break;
+    offs[i] = off;
     memcpy(&h, m + off, sizeof h);
     if (h.msg_len + h.len > n - off - sizeof h) break;
-    if (fs[i] != NULL && fs[i]->task == h.id) {
-      const unsigned char *msg = m + off + sizeof h;
-      int whole = bh->count == 1 && h.len > 4096;
-      if (finish_one(fs[i], &h, msg, msg + h.msg_len, whole ? m : NULL))
-        m = NULL; /* the result's memory now */
-    } else if (fs[i] != NULL) { /* never: the FIFO and the worker agree */
-      mproc__future_finish(fs[i], MPROC_EBROKEN, MPROC_EBROKEN, "executor: "
-                           "a worker answered for another task");
-    }
     off += sizeof h + (size_t)(h.msg_len + h.len);
   }
-  for (; i < k; i++) /* a truncated message: never, but no hang */
-    if (fs[i] != NULL)
-      mproc__future_finish(fs[i], MPROC_EBROKEN, MPROC_EBROKEN,
+  for (j = k; j-- > 0;) {
+    const unsigned char *msg;
+    if (fs[j] == NULL) continue;
+    if (j >= i) { /* a truncated message: never, but no hang */
+      mproc__future_finish(fs[j], MPROC_EBROKEN, MPROC_EBROKEN,
                            "executor: a malformed result message");
+      continue;
+    }
+    memcpy(&h, m + offs[j], sizeof h);
+    msg = m + offs[j] + sizeof h;
+    if (fs[j]->task != h.id) /* never: the FIFO and the worker agree */
+      mproc__future_finish(fs[j], MPROC_EBROKEN, MPROC_EBROKEN, "executor: "
+                           "a worker answered for another task");
+    else if (finish_one(fs[j], &h, msg, msg + h.msg_len,
+                        bh->count == 1 && h.len > 4096 ? m : NULL))
+      m = NULL; /* the result's memory now */
+  }
   for (i = 0; i < k; i++)
     if (fs[i] != NULL) mproc__future_unref(fs[i]);
   free(m);
