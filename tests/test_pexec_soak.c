@@ -13,6 +13,7 @@
  * likely; the executor then replaces the stuck worker after 20 s, which
  * the other tests show, but the soak would take minutes. */
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,14 +69,14 @@ MPROC_TASK(soak_task);
 typedef struct killer {
   volatile long *pids;
   uv_thread_t thread;
-  volatile int stop;
+  atomic_int stop;
   int kills;
 } killer;
 
 static void killer_main(void *arg) {
   killer *k = arg;
   unsigned seed = 12345;
-  while (!k->stop) {
+  while (!atomic_load(&k->stop)) {
     long pid;
     int r;
     tu_sleep_ms(50);
@@ -110,12 +111,13 @@ static int soak_skipped(void) {
 
 static void killer_start(killer *k, mproc_shm *shm) {
   memset(k, 0, sizeof *k);
+  atomic_init(&k->stop, 0);
   k->pids = mproc_shm_buf(shm);
   assert_int_equal(uv_thread_create(&k->thread, killer_main, k), 0);
 }
 
 static void killer_stop(killer *k) {
-  k->stop = 1;
+  atomic_store(&k->stop, 1);
   uv_thread_join(&k->thread);
 }
 
