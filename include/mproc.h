@@ -16,6 +16,8 @@
 #include "mproc/pipe.h"
 #include "mproc/wakeup.h"
 #include "mproc/futures.h"
+#include "mproc/pool.h"
 #include "mproc/connection.h"
+#include "mproc/manager.h"
 
 #endif

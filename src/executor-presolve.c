@@ -63,7 +63,11 @@ static void sort_one(ppool *p, const pinc *w, const wset_end *e,
     fate_add(&fs->cancelled, f);
   } else if (p->broken || p->terminated) {
     fate_add(ran ? &fs->died : &fs->broken, f);
-  } else if (!ran) {
+  } else if (!ran || !running) {
+    /* Never begun, or it ran but its result went down with the worker
+     * (at most FLUSH_COUNT tasks, or 2 ms of them): sent again, so a dead
+     * worker fails only the task it was running. The second case runs a
+     * task twice; docs/futures.md says so. */
     f->kflags |= PP_F_RESENT;
     fate_add(&fs->resend, f);
   } else if (running && w->kill_reason && pos == w->kill_pos) {

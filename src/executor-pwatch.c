@@ -47,6 +47,7 @@ static int start_process(ppool *p, pinc *w) {
   snprintf(name, sizeof name, "ProcessPoolWorker-%d", w->index);
   o.name = name;
   o.method = p->method;
+  o.daemon = p->ex->daemon_workers;
   worker_cpus(p, w->index, &one, &o.cpus, &o.n_cpus);
   p->args->index = w->index;
   p->args->gen = w->gen;

@@ -85,8 +85,8 @@ int mproc_executor_get_reusable(mproc_executor **out,
         mproc__pp_resize(current->impl, n) < 0)))
     free_old = retire_current(&old);
   if (current == NULL) {
-    rc = mproc__executor_make(&current, MPROC_EXECUTOR_PROCESS, &o,
-                              n > REUSE_SLOTS_MIN ? n : REUSE_SLOTS_MIN);
+    rc = mproc__executor_build(&current, MPROC_EXECUTOR_PROCESS, &o,
+                               n > REUSE_SLOTS_MIN ? n : REUSE_SLOTS_MIN, 0);
     if (rc == 0) current->reusable = 1;
   }
   if (current != NULL) {

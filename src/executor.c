@@ -170,8 +170,9 @@ static void executor_release(mproc_executor *ex) {
 
 /* Make an executor from loaded options; slots: the most workers it may
  * be resized to (the reusable executor). */
-int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
-                         const mproc_executor_opts *o, int slots) {
+int mproc__executor_build(mproc_executor **out, mproc_executor_kind kind,
+                          const mproc_executor_opts *o, int slots,
+                          int daemon_workers) {
   mproc_executor *ex;
   int rc, cpus;
   mproc__future_locks_init();
@@ -196,6 +197,7 @@ int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
     return rc;
   }
   if (slots > ex->max_slots) ex->max_slots = slots;
+  ex->daemon_workers = daemon_workers;
   atomic_init(&ex->seq, 0);
   atomic_init(&ex->notify, 0);
   if ((rc = ex->ops->init(ex)) < 0) {
@@ -210,8 +212,8 @@ int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
   return 0;
 }
 
-int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
-                       const mproc_executor_opts *opts) {
+int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
+                         const mproc_executor_opts *opts, int daemon_workers) {
   mproc_executor_opts o;
   int rc;
   if (out == NULL) return mproc__err(MPROC_EINVAL, "executor_new: out is NULL");
@@ -220,7 +222,12 @@ int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
                              "MPROC_EXECUTOR_OPTS_INIT")) < 0 ||
       (rc = mproc__executor_check_opts(kind, &o)) < 0)
     return rc;
-  return mproc__executor_make(out, kind, &o, 0);
+  return mproc__executor_build(out, kind, &o, 0, daemon_workers);
+}
+
+int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
+                       const mproc_executor_opts *opts) {
+  return mproc__executor_make(out, kind, opts, 0);
 }
 
 int mproc_executor_submit(mproc_executor *ex, mproc_task_fn fn, const void *in,

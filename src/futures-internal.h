@@ -114,7 +114,9 @@ static inline void mproc__future_unlock(const mproc_future *f) {
 #define MPROC__NO_ITEM SIZE_MAX
 
 /** A future for fn(in, len) with references for the caller and the
- *  executor (two); NULL when out of memory (sentence set). */
+ *  executor (two); NULL when out of memory (sentence set). in NULL with
+ *  len > 0: the caller writes the len input bytes into f->in before it
+ *  enqueues the future (a Pool builds a chunk's message in place). */
 mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
                                 const void *in, size_t len, size_t item);
 void mproc__future_ref(mproc_future *f);
@@ -216,6 +218,7 @@ struct mproc_executor {
   size_t pin_n, pin_set;
   int reusable; /* the program's reusable executor (executor-reuse.c) */
   int refs;     /* its references, under the reuse lock */
+  int daemon_workers;        /* process kind: workers are daemonic (Pool) */
   atomic_uint_fast64_t seq; /* task numbers */
   /* The completion queue, on when wake != NULL (notify set). */
   atomic_int notify;
@@ -224,10 +227,19 @@ struct mproc_executor {
   mproc_future *chead, *ctail;
 };
 
-/** mproc_executor_new after the options were loaded and checked; the
- *  process kind makes room for `slots` workers (resizing). */
+/** mproc_executor_new, with daemonic process workers when asked (a
+ *  Pool's, as Python's: terminated by the program's exit duties, which
+ *  otherwise wait for workers that wait for work; they may not start
+ *  processes of their own). */
 int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
-                         const mproc_executor_opts *o, int slots);
+                         const mproc_executor_opts *opts, int daemon_workers);
+
+/** mproc__executor_make after the options were loaded and checked; the
+ *  process kind makes room for `slots` workers (resizing: the reusable
+ *  executor). */
+int mproc__executor_build(mproc_executor **out, mproc_executor_kind kind,
+                          const mproc_executor_opts *o, int slots,
+                          int daemon_workers);
 
 /** The options' checks of mproc_executor_new (loaded options). */
 int mproc__executor_check_opts(mproc_executor_kind kind,

@@ -24,7 +24,7 @@
  * when the reader reaches END, the FIFO holds exactly the tasks without an
  * outcome, and their positions say what happened to each:
  *   pos <  finished                 it ran, its result was lost with the
- *                                   worker: retried, or MPROC_EWORKERDIED
+ *                                   worker: sent again (it runs twice)
  *   pos == started - 1 (> finished) it was running: the watcher's reason
  *                                   (MPROC_ETIMEDOUT, MPROC_ECANCELLED),
  *                                   else retried or MPROC_EWORKERDIED
