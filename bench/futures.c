@@ -207,11 +207,7 @@ static double py_gather, py_seq, py_proc;
 static void parse_python_line(const char *line) {
   char key[64];
   double v;
-  long n;
-  if (sscanf(line, "RESULT %63s value=%lf n=%ld", key, &v, &n) != 3) {
-    if (line[0] != '\0') printf("python: %s", line);
-    return;
-  }
+  if (!bench_result_line(line, key, &v, NULL)) return;
   if (strcmp(key, "gather") == 0) py_gather = v;
   if (strcmp(key, "sequential") == 0) py_seq = v;
   if (strcmp(key, "process_gather") == 0) py_proc = v;
