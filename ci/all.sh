@@ -36,6 +36,7 @@ for f in "${failures[@]}"; do
   grep -E '\((Failed|Timeout|SEGFAULT|Subprocess|Child aborted|Exception)|\[  FAILED  \]|SUMMARY: [A-Za-z]+Sanitizer|^(WARNING|ERROR): [A-Za-z]+Sanitizer|child check failed|error:' "$log" | head -40
   tail -n 60 "$log"
 done
+grep -h "^FLAKY:" "$logs"/*.log 2>/dev/null || true
 rm -rf "$logs"
 echo "=== summary"
 printf '%s\n' "${summary[@]}"

@@ -35,4 +35,17 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # default (to catch races at exit), which made the leg wait 9 minutes on the
 # hundreds of short children test_process starts.
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0:atexit_sleep_ms=0
-(cd "$dir" && ctest --output-on-failure --no-tests=error -j"$jobs")
+# A test that fails is run once more, alone. If it passes then, the leg
+# still passes but prints the first failure under "FLAKY:" (all.sh repeats
+# it after the summary): a rare race or a timing bug is shown and must be
+# fixed, yet it does not hide every other leg's result. A test that fails
+# twice fails the leg.
+cd "$dir"
+if ctest --output-on-failure --no-tests=error -j"$jobs"; then exit 0; fi
+echo "==> linux-leg $leg: running the failed tests again, one at a time"
+if ctest --output-on-failure --rerun-failed -j1; then
+  echo "FLAKY: linux-leg $leg: these tests failed once and passed alone:"
+  sed 's/^/FLAKY:   /' Testing/Temporary/LastTestsFailed*.log 2>/dev/null || true
+  exit 0
+fi
+exit 1
