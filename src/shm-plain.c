@@ -184,7 +184,7 @@ int mproc_shm_open(mproc_shm **out, const char *name) {
 /* ---- use ----------------------------------------------------------------- */
 
 void *mproc_shm_buf(const mproc_shm *s) {
-  if (s == NULL) return NULL;
+  if (s == NULL || atomic_load(&s->obj.closed)) return NULL;
   return s->mode == SHM_OBJECT ? mproc__obj_data(&s->obj) : s->obj.seg.base;
 }
 
@@ -229,22 +229,37 @@ int mproc_shm_unlink(mproc_shm *s) {
   return 0;
 }
 
+/* Close: this handle's hold goes (the last holder removes the name); the
+ * mapping stays until mproc_shm_free, so a thread still copying out of
+ * the buffer reads valid memory. */
 int mproc_shm_close(mproc_shm *s) {
   int last = 0;
-  if (s == NULL) return 0;
+  if (s == NULL) return mproc__err(MPROC_EINVAL, "shared memory is NULL");
   if (s->mode == SHM_OBJECT) {
     mproc__obj_close(&s->obj);
-    free(s);
     return 0;
   }
-  /* A handle inherited through fork is only unmapped: its hold is the
+  if (atomic_exchange(&s->obj.closed, 1)) return 0;
+  /* A handle inherited through fork holds nothing: its hold is the
    * parent's. */
   if (s->hold != 0 && s->hold == mproc__self_id() && !s->unlinked)
     last = s->mode == SHM_OWNED || mproc__reg_detach(&s->ref);
-  if (last) remove_name(s);
-  mproc__os_shm_close(&s->obj.seg);
-  free(s);
+  s->hold = 0;
+  if (last) {
+    remove_name(s);
+    s->unlinked = 1; /* a later unlink must not remove a new namesake */
+  }
   return 0;
+}
+
+void mproc_shm_free(mproc_shm *s) {
+  if (s == NULL) return;
+  mproc_shm_close(s);
+  if (s->mode == SHM_OBJECT)
+    mproc__obj_free(&s->obj);
+  else
+    mproc__os_shm_close(&s->obj.seg);
+  free(s);
 }
 
 /* ---- passing to a child (the kind table's hooks) ------------------------- */
@@ -253,6 +268,10 @@ static int shm_pass(const void *h, mproc__pass_seg *segs, size_t *nseg) {
   const mproc_shm *s = h;
   *nseg = 1;
   if (s->mode == SHM_OBJECT) return mproc__obj_pass(&s->obj, segs);
+  if (atomic_load(&s->obj.closed))
+    return mproc__err(MPROC_ECLOSED, "pass of shared memory \"%s\": this "
+                                     "handle is closed",
+                      s->obj.name);
   memset(segs, 0, sizeof *segs);
   strcpy(segs->name, s->obj.name);
   segs->h[0] = mproc__os_shm_pass(&s->obj.seg);
@@ -288,7 +307,7 @@ static int shm_adopt(void **out, const mproc__pass_seg *segs, size_t nseg) {
   return 0;
 }
 
-static void shm_free(void *h) { mproc_shm_close(h); }
+static void shm_free(void *h) { mproc_shm_free(h); }
 
 const mproc__kind_ops mproc__shm_ops = {MPROC__KIND_SHM, sizeof(mproc_shm),
                                         NULL,     shm_pass,

@@ -340,9 +340,8 @@ int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind) {
 /* ---- passing to a child -------------------------------------------------- */
 
 int mproc__obj_pass(const mproc__obj *o, mproc__pass_seg *seg) {
-  if (o->hdr == NULL)
-    return mproc__err(MPROC_ECLOSED, "shared object \"%s\" is closed",
-                      o->name);
+  int rc = mproc__obj_check(o, "pass");
+  if (rc < 0) return rc;
   memset(seg, 0, sizeof *seg);
   strcpy(seg->name, o->name);
   seg->h[0] = mproc__os_shm_pass(&o->seg);
@@ -352,7 +351,7 @@ int mproc__obj_pass(const mproc__obj *o, mproc__pass_seg *seg) {
 }
 
 void mproc__obj_hold_for(mproc__obj *o, long pid) {
-  if (o->hdr == NULL || pid <= 0) return;
+  if (o->hdr == NULL || atomic_load(&o->closed) || pid <= 0) return;
   table_lock(o->hdr);
   table_put(o->hdr, pid, 1);
   table_unlock(o->hdr);
@@ -373,32 +372,60 @@ int mproc__obj_adopt(mproc__obj *o, const mproc__pass_seg *seg,
   return open_mapped(o, kind, seg);
 }
 
-void mproc__obj_close(mproc__obj *o) {
+/* Release this handle's hold: its own slot. Another slot of this
+ * process (a second open, a second handle) is a hold like any other's,
+ * so `last` is decided over every live slot left. */
+static void release_hold(mproc__obj *o) {
   mproc__hdr *h = o->hdr;
   long me = mproc__os_getpid();
   int i, last = 0;
-  if (h == NULL) return;
-  if (o->holder_pid == me) {
-    table_lock(h);
-    for (i = 0; i < MPROC__HOLDERS; i++)
-      if (atomic_load(&h->holders[i]) == (int32_t)me) {
-        atomic_store(&h->holders[i], 0);
-        break;
-      }
-    if (!(h->flags & MPROC__FLAG_NO_TRACK) && !table_live(h, me) &&
-        !atomic_exchange(&h->unlinked, 1))
-      last = 1;
-    table_unlock(h);
-  }
-  /* A handle inherited through fork is only unmapped: its hold is the
-   * parent's. */
+  if (o->holder_pid != me) return; /* inherited through fork: the hold is
+                                      the parent's */
+  table_lock(h);
+  for (i = 0; i < MPROC__HOLDERS; i++)
+    if (atomic_load(&h->holders[i]) == (int32_t)me) {
+      atomic_store(&h->holders[i], 0);
+      break;
+    }
+  if (!(h->flags & MPROC__FLAG_NO_TRACK) && !table_live(h, 0) &&
+      !atomic_exchange(&h->unlinked, 1))
+    last = 1;
+  table_unlock(h);
+  o->holder_pid = 0;
   if (last) remove_tracked(o);
+}
+
+void mproc__obj_close(mproc__obj *o) {
+  if (o->hdr == NULL || atomic_exchange(&o->closed, 1)) return;
+  mproc__wake_closed(o);
+  release_hold(o);
+}
+
+void mproc__obj_free(mproc__obj *o) {
+  if (o->hdr == NULL) return;
+  mproc__obj_close(o);
   mproc__os_park_close(o->park);
   mproc__os_shm_close(&o->seg);
   o->hdr = NULL;
 }
 
+int mproc__obj_check(const mproc__obj *o, const char *what) {
+  if (o->hdr == NULL || atomic_load_explicit(&o->closed, memory_order_relaxed))
+    return mproc__err(MPROC_ECLOSED, "%s on %s \"%s\": this handle is "
+                                     "closed",
+                      what, o->hdr ? mproc__kind_name(o->hdr->kind)
+                                   : "object",
+                      o->name);
+  return 0;
+}
+
+/* Also through a closed handle (Python's close() then unlink()): the
+ * name is the object's, and the mapping lasts until the free. */
 int mproc__obj_unlink(mproc__obj *o) {
+  if (o->hdr == NULL)
+    return mproc__err(MPROC_ECLOSED, "unlink of \"%s\": the handle is "
+                                     "freed",
+                      o->name);
   if (!atomic_exchange(&o->hdr->unlinked, 1)) remove_tracked(o);
   return 0;
 }
