@@ -204,14 +204,13 @@ out:
 /* One round of row k in section s: rate per second, or -1. */
 static double round_of(int k, int s) {
   mproc_conn *a = NULL, *b = NULL;
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   mproc_pass pass;
   mproc_process *p = NULL;
   int sv[2] = {-1, -1}, code = -1;
   end e = {NULL, -1};
   double t;
 
-  memset(&o, 0, sizeof o);
   o.method = MPROC_START_FORK;
   if (k == K_MPROC) {
     if (mproc_pipe(1, &a, &b) != 0) return -1;

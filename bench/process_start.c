@@ -83,10 +83,9 @@ static int reap(pid_t pid, char *err, size_t size) {
 }
 
 static int mproc_once(mproc_start_method m, char *err, size_t size) {
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   mproc_process *p = NULL;
   int rc, code = -1;
-  memset(&o, 0, sizeof o);
   o.method = m;
   rc = mproc_process_new(&p, noop, NULL, 0, &o);
   if (rc == 0) rc = mproc_process_start(p);

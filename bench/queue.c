@@ -654,12 +654,11 @@ static int reap(mproc_process **p, int nproc, char *err, size_t size) {
  * rate in messages per second, or -1 with err. */
 static double run_round(char *err, size_t size) {
   mproc_process *p[MAX_PROCS] = {NULL};
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   int i, rc = 0, failed = 0, nproc = J.producers + 1;
   double t0, deadline;
 
   if (round_setup(err, size) < 0) return -1;
-  memset(&o, 0, sizeof o);
   o.method = MPROC_START_FORK; /* the queues are measured, not this */
   for (i = 0; i < nproc && rc == 0; i++) {
     rc = mproc_process_new(&p[i], child_entry, &i, sizeof i, &o);

@@ -73,10 +73,9 @@ static double now_us(void) {
 }
 
 static int mproc_once(int kind, size_t size, char *err, size_t esize) {
-  mproc_shm_opts o;
+  mproc_shm_opts o = MPROC_SHM_OPTS_INIT;
   mproc_shm *s = NULL;
   int rc;
-  memset(&o, 0, sizeof o);
   o.no_track = kind == K_MPROC_NOTRACK;
   rc = mproc_shm_new(&s, size, &o);
   if (rc == 0 && kind != K_MPROC) rc = mproc_shm_unlink(s);

@@ -185,7 +185,7 @@ static int child_entry(const void *arg, size_t len) {
  * together, and wait for both; 0 once both exited 0. */
 static int run_pair(int (*body)(int role), char *err, size_t size) {
   mproc_process *p[2] = {NULL, NULL};
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   int i, rc = 0, code, failed = 0;
   double deadline;
 
@@ -193,7 +193,6 @@ static int run_pair(int (*body)(int role), char *err, size_t size) {
   atomic_store(&SH->ready, 0);
   atomic_store(&SH->go, 0);
   SH->err[0] = '\0';
-  memset(&o, 0, sizeof o);
   o.method = MPROC_START_FORK; /* the sync objects are measured, not this */
   for (i = 0; i < 2 && rc == 0; i++) {
     rc = mproc_process_new(&p[i], child_entry, &i, sizeof i, &o);
@@ -526,7 +525,7 @@ static void measure_pingpong(void) {
 
 static int setup(char *err, size_t size) {
   pthread_mutexattr_t ma;
-  mproc_value_opts vo;
+  mproc_value_opts vo = MPROC_VALUE_OPTS_INIT;
   int64_t zero = 0;
   int rc;
   SH = mmap(NULL, sizeof *SH, PROT_READ | PROT_WRITE,
@@ -545,7 +544,6 @@ static int setup(char *err, size_t size) {
              strerror(rc ? rc : errno));
     return -1;
   }
-  memset(&vo, 0, sizeof vo);
   rc = mproc_lock_new(&M.lock, NULL);
   if (rc == 0) rc = mproc_value_new(&M.value, 'q', &zero, NULL);
   if (rc == 0) M.vlock = mproc_array_get_lock(M.value);

@@ -60,8 +60,7 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  mproc_process_opts opts;
-  memset(&opts, 0, sizeof opts);
+  mproc_process_opts opts = MPROC_PROCESS_OPTS_INIT;
 #ifdef _WIN32
   opts.method = MPROC_START_SPAWN;
 #else

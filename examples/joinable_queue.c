@@ -40,7 +40,7 @@ static int worker(const void *arg, size_t len) {
 MPROC_TASK(worker);
 
 int main(int argc, char **argv) {
-  mproc_queue_opts opts = {0};
+  mproc_queue_opts opts = MPROC_QUEUE_OPTS_INIT;
   mproc_queue *q;
   mproc_process *p[2];
   const char *name;

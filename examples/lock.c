@@ -45,7 +45,7 @@ MPROC_TASK(f);
 int main(int argc, char **argv) {
   mproc_lock *lock;
   mproc_pass pass[1];
-  mproc_process_opts opts = {0};
+  mproc_process_opts opts = MPROC_PROCESS_OPTS_INIT;
   int num;
   mproc_init(argc, argv);
   if (argc > 1) mproc_set_start_method((mproc_start_method)atoi(argv[1]));

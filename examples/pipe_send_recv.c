@@ -35,7 +35,7 @@ MPROC_TASK(f);
 
 int main(int argc, char **argv) {
   mproc_conn *parent_conn, *child_conn;
-  mproc_process_opts opts = {0};
+  mproc_process_opts opts = MPROC_PROCESS_OPTS_INIT;
   mproc_pass pass[1];
   mproc_process *p;
   char buf[64];

@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
   mproc_queue *q;
   mproc_process *p;
   mproc_pass pass[1];
-  mproc_process_opts opts = {0};
+  mproc_process_opts opts = MPROC_PROCESS_OPTS_INIT;
   char buf[64];
   size_t len = 0;
   mproc_init(argc, argv);

@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
   mproc_sem *sem;
   mproc_array *active;
   mproc_pass pass[2];
-  mproc_process_opts opts = {0};
+  mproc_process_opts opts = MPROC_PROCESS_OPTS_INIT;
   int i;
   mproc_init(argc, argv);
   if (argc > 1) mproc_set_start_method((mproc_start_method)atoi(argv[1]));

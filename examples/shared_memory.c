@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
   mproc_shm *a;
   mproc_process *p;
   mproc_pass pass[1];
-  mproc_process_opts opts = {0};
+  mproc_process_opts opts = MPROC_PROCESS_OPTS_INIT;
   int code = -1;
   mproc_init(argc, argv);
   if (argc > 1) mproc_set_start_method((mproc_start_method)atoi(argv[1]));

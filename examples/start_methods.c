@@ -27,7 +27,7 @@ MPROC_TASK(foo);
 
 static int run(const mproc_context *ctx) {
   mproc_process *p;
-  mproc_process_opts opts = {0};
+  mproc_process_opts opts = MPROC_PROCESS_OPTS_INIT;
   int code = -1;
   opts.ctx = ctx; /* NULL: the program's default method */
   if (mproc_process_new(&p, foo, NULL, 0, &opts) != 0 ||

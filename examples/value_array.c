@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
   mproc_array *num, *arr;
   mproc_process *p;
   mproc_pass pass[2];
-  mproc_process_opts opts = {0};
+  mproc_process_opts opts = MPROC_PROCESS_OPTS_INIT;
   int i, code = -1;
   mproc_init(argc, argv);
   if (argc > 1) mproc_set_start_method((mproc_start_method)atoi(argv[1]));

@@ -59,13 +59,18 @@ const mproc__kind_ops mproc__array_ops = {MPROC__KIND_ARRAY,
                                           NULL};
 
 int mproc_array_new(mproc_array **out, char typecode, size_t n,
-                    const void *init, const mproc_value_opts *opts) {
-  mproc_shm_opts so;
+                    const void *init, const mproc_value_opts *user_opts) {
+  mproc_shm_opts so = MPROC_SHM_OPTS_INIT;
+  mproc_value_opts vo = MPROC_VALUE_OPTS_INIT;
+  const mproc_value_opts *opts = &vo;
   array_init_arg arg;
   size_t item = mproc_typecode_size(typecode);
   int rc;
   if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
   *out = NULL;
+  rc = mproc__opts_load(&vo, sizeof vo, user_opts, "array_new",
+                        "MPROC_VALUE_OPTS_INIT");
+  if (rc < 0) return rc;
   if (item == 0)
     return mproc__err(MPROC_EINVAL, "typecode '%c' is not one of b B h H i "
                                     "I l L q Q f d c",
@@ -74,13 +79,10 @@ int mproc_array_new(mproc_array **out, char typecode, size_t n,
   if (n > ((size_t)1 << 46) / item)
     return mproc__err(MPROC_ERANGE, "%zu items of %zu bytes is too large",
                       n, item);
-  memset(&so, 0, sizeof so);
-  if (opts) {
-    so.name = opts->name;
-    so.no_track = opts->no_track;
-  }
+  so.name = opts->name;
+  so.no_track = opts->no_track;
   arg.typecode = typecode;
-  arg.raw = opts && opts->raw;
+  arg.raw = opts->raw;
   arg.n = n;
   arg.item = item;
   rc = mproc__kind_make(MPROC__KIND_ARRAY, out, n * item, &so, array_init,

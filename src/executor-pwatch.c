@@ -17,11 +17,10 @@
 #define MAX_BAD_EXITS 8
 
 static int start_worker(ppool *p, int i) {
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   mproc_process *pr = NULL;
   char name[40];
   int rc;
-  memset(&o, 0, sizeof o);
   snprintf(name, sizeof name, "ProcessPoolWorker-%d", i);
   o.name = name;
   o.method = p->method;
@@ -85,9 +84,8 @@ void mproc__pp_free(ppool *p) {
 }
 
 static int make_objects(ppool *p) {
-  mproc_queue_opts qo;
+  mproc_queue_opts qo = MPROC_QUEUE_OPTS_INIT;
   int rc, n = p->ex->max_workers;
-  memset(&qo, 0, sizeof qo);
   qo.kind = MPROC_SIMPLE_QUEUE;
   qo.capacity = (size_t)4 << 20;
   if ((rc = mproc_wakeup_new(&p->wake)) < 0 ||

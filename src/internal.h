@@ -27,6 +27,15 @@ int mproc__verr(int code, const char *fmt, va_list ap) MPROC__PRINTF(2, 0);
 /** Turn a public timeout into the backend's form: NaN -> MPROC_EINVAL,
  *  negative -> 0, >= 1e18 -> MPROC__INF. */
 int mproc__timeout(double timeout, double *out);
+/* Copy a caller's option struct (its first member is `size_t size`, set by
+ * MPROC_X_OPTS_INIT) into dst (dst_size bytes; zeroed first, so members
+ * the caller's older struct lacks keep their zero defaults) and set
+ * dst's size. src NULL: all defaults. Errors: MPROC_EINVAL (size 0 or
+ * smaller than the first version: the struct was not initialised with
+ * `init`), MPROC_ENOTSUP (a larger struct from a newer mproc whose extra
+ * members are set). `what` names the caller in the sentence. */
+int mproc__opts_load(void *dst, size_t dst_size, const void *src,
+                     const char *what, const char *init);
 
 /** Monotonic clock in seconds. */
 double mproc__now(void);

@@ -101,20 +101,26 @@ static void reap_detached_locked(void) {
 
 int mproc_process_new(mproc_process **out, mproc_target target,
                       const void *arg, size_t len,
-                      const mproc_process_opts *opts) {
+                      const mproc_process_opts *user_opts) {
   mproc_process *p = NULL;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+  const mproc_process_opts *opts = &o;
   mproc_start_method m;
   size_t name_len = 0;
-  const char *name = opts ? opts->name : NULL;
+  const char *name;
   int rc;
 
   if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
   *out = NULL;
+  rc = mproc__opts_load(&o, sizeof o, user_opts, "process_new",
+                        "MPROC_PROCESS_OPTS_INIT");
+  if (rc < 0) return rc;
+  name = o.name;
   if (target == NULL)
     return mproc__err(MPROC_EINVAL, "process target is NULL");
   if (arg == NULL && len > 0)
     return mproc__err(MPROC_EINVAL, "arg is NULL but len is %zu", len);
-  rc = opts ? mproc__pass_check(opts->pass, opts->n_pass) : 0;
+  rc = mproc__pass_check(opts->pass, opts->n_pass);
   if (rc < 0) return rc;
   if (name) {
     name_len = strlen(name);
@@ -123,8 +129,8 @@ int mproc_process_new(mproc_process **out, mproc_target target,
                         "process name is %zu bytes; the limit is %d",
                         name_len, MPROC_NAME_MAX);
   }
-  m = opts ? opts->method : MPROC_START_DEFAULT;
-  if (m == MPROC_START_DEFAULT && opts && opts->ctx)
+  m = opts->method;
+  if (m == MPROC_START_DEFAULT && opts->ctx)
     m = mproc_context_method(opts->ctx);
   if (m == MPROC_START_DEFAULT) m = mproc_get_start_method();
   if (mproc_start_method_name(m) == NULL)
@@ -143,7 +149,7 @@ int mproc_process_new(mproc_process **out, mproc_target target,
     if (p->arg == NULL) goto nomem;
     memcpy(p->arg, arg, len);
   }
-  if (opts && opts->n_pass > 0) {
+  if (opts->n_pass > 0) {
     p->pass = malloc(opts->n_pass * sizeof *p->pass);
     if (p->pass == NULL) goto nomem;
     memcpy(p->pass, opts->pass, opts->n_pass * sizeof *p->pass);
@@ -152,7 +158,7 @@ int mproc_process_new(mproc_process **out, mproc_target target,
   p->arg_len = len;
   p->target = target;
   p->method = m;
-  p->daemon = opts ? opts->daemon != 0 : 0;
+  p->daemon = opts->daemon != 0;
   p->state = MPROC__NEW;
 
   lock();

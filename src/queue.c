@@ -735,15 +735,20 @@ static void attach(void *h) {
   q->mask = q->st->capacity - 1;
 }
 
-int mproc_queue_new(mproc_queue **out, const mproc_queue_opts *opts) {
-  mproc_shm_opts so;
+int mproc_queue_new(mproc_queue **out, const mproc_queue_opts *user_opts) {
+  mproc_shm_opts so = MPROC_SHM_OPTS_INIT;
+  mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
   qinit a;
-  size_t cap = opts && opts->capacity ? opts->capacity : (size_t)1 << 20;
-  size_t pow2 = 4096;
+  size_t cap, pow2 = 4096;
+  int rc;
   if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
   *out = NULL;
-  a.kind = opts ? (uint32_t)opts->kind : MPROC_QUEUE;
-  a.maxsize = opts ? opts->maxsize : 0;
+  rc = mproc__opts_load(&o, sizeof o, user_opts, "queue_new",
+                        "MPROC_QUEUE_OPTS_INIT");
+  if (rc < 0) return rc;
+  cap = o.capacity ? o.capacity : (size_t)1 << 20;
+  a.kind = (uint32_t)o.kind;
+  a.maxsize = o.maxsize;
   if (a.kind > MPROC_JOINABLE_QUEUE)
     return mproc__err(MPROC_EINVAL, "queue kind %u is not a kind", a.kind);
   if (a.maxsize < 0)
@@ -756,11 +761,8 @@ int mproc_queue_new(mproc_queue **out, const mproc_queue_opts *opts) {
     return mproc__err(MPROC_ERANGE, "queue capacity %zu is over 1 GiB", cap);
   while (pow2 < cap) pow2 <<= 1;
   a.capacity = (uint32_t)pow2;
-  memset(&so, 0, sizeof so);
-  if (opts) {
-    so.name = opts->name;
-    so.no_track = opts->no_track;
-  }
+  so.name = o.name;
+  so.no_track = o.no_track;
   return mproc__kind_make(MPROC__KIND_QUEUE, out, pow2, &so, queue_init, &a);
 }
 

@@ -71,12 +71,18 @@ static int create_plain(void *ctx, const char *name) {
   return 0;
 }
 
-int mproc_shm_new(mproc_shm **out, size_t size, const mproc_shm_opts *opts) {
+int mproc_shm_new(mproc_shm **out, size_t size,
+                  const mproc_shm_opts *user_opts) {
   mproc_shm *s;
+  mproc_shm_opts o = MPROC_SHM_OPTS_INIT;
+  const mproc_shm_opts *opts = &o;
   plain_ctx ctx;
   int rc;
   if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
   *out = NULL;
+  rc = mproc__opts_load(&o, sizeof o, user_opts, "shm_new",
+                        "MPROC_SHM_OPTS_INIT");
+  if (rc < 0) return rc;
   if (size == 0)
     return mproc__err(MPROC_EINVAL, "shared memory size must be positive");
   s = calloc(1, sizeof *s);
@@ -86,10 +92,10 @@ int mproc_shm_new(mproc_shm **out, size_t size, const mproc_shm_opts *opts) {
     rc = mproc__obj_create(&s->obj, MPROC__KIND_SHM, size, opts, NULL, NULL);
   } else {
     ctx.s = s;
-    ctx.track = !(opts && opts->no_track);
+    ctx.track = !opts->no_track;
     rc = mproc__data_size(size, &ctx.size);
     if (rc == 0)
-      rc = mproc__create_named(opts ? opts->name : NULL, create_plain, &ctx);
+      rc = mproc__create_named(opts->name, create_plain, &ctx);
   }
   if (rc < 0) {
     free(s);

@@ -233,20 +233,25 @@ static int create_obj_named(void *ctx, const char *name) {
 }
 
 int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
-                      const mproc_shm_opts *opts, mproc__obj_init init,
+                      const mproc_shm_opts *user_opts, mproc__obj_init init,
                       void *arg) {
   size_t page = mproc__os_page_size(), data = 0;
+  mproc_shm_opts so = MPROC_SHM_OPTS_INIT;
+  const mproc_shm_opts *opts = &so;
   obj_create_ctx ctx;
-  int rc = mproc__data_size(data_size, &data);
+  int rc = mproc__opts_load(&so, sizeof so, user_opts, "new",
+                            "MPROC_SYNC_OPTS_INIT (or MPROC_SHM_OPTS_INIT)");
+  if (rc < 0) return rc;
+  rc = mproc__data_size(data_size, &data);
   if (rc < 0) return rc;
   ctx.o = o;
   ctx.total = page + data;
-  rc = mproc__create_named(opts ? opts->name : NULL, create_obj_named, &ctx);
+  rc = mproc__create_named(opts->name, create_obj_named, &ctx);
   if (rc < 0) return rc;
   o->hdr = o->seg.base;
   o->hdr->magic = MPROC__OBJ_MAGIC;
   o->hdr->kind = kind;
-  o->hdr->flags = opts && opts->no_track ? MPROC__FLAG_NO_TRACK : 0;
+  o->hdr->flags = opts->no_track ? MPROC__FLAG_NO_TRACK : 0;
   o->hdr->data_offset = page;
   o->hdr->data_size = data;
   rc = mproc__os_park_open(&o->park, o->name,

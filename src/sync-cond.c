@@ -67,12 +67,16 @@ static void cond_init(void *state, void *arg) {
 }
 
 int mproc_cond_new(mproc_cond **out, mproc_lock *lock, mproc_rlock *rlock,
-                   const mproc_sync_opts *opts) {
+                   const mproc_sync_opts *user_opts) {
   mproc_cond *c;
-  mproc_sync_opts lock_opts;
+  mproc_sync_opts lock_opts = MPROC_SYNC_OPTS_INIT, o;
+  const mproc_sync_opts *opts = &o;
   int rc;
   if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
   *out = NULL;
+  rc = mproc__opts_load(&o, sizeof o, user_opts, "cond_new",
+                        "MPROC_SYNC_OPTS_INIT");
+  if (rc < 0) return rc;
   if (lock && rlock)
     return mproc__err(MPROC_EINVAL, "a condition takes a lock or an rlock, "
                                     "not both");
@@ -84,8 +88,7 @@ int mproc_cond_new(mproc_cond **out, mproc_lock *lock, mproc_rlock *rlock,
     rc = mproc__rlock_dup(rlock, &c->rlock);
   } else {
     /* Python's Condition() makes an RLock of its own. */
-    memset(&lock_opts, 0, sizeof lock_opts);
-    lock_opts.no_track = opts ? opts->no_track : 0;
+    lock_opts.no_track = opts->no_track;
     rc = mproc_rlock_new(&c->rlock, &lock_opts);
   }
   if (rc < 0) goto fail;

@@ -1,5 +1,6 @@
 /* mproc: time and timeout helpers, version. */
 #include <math.h>
+#include <string.h>
 
 #include <uv.h>
 
@@ -16,6 +17,30 @@ int mproc__timeout(double timeout, double *out) {
     *out = 0; /* Python treats a negative timeout as 0 */
   else
     *out = timeout;
+  return 0;
+}
+
+int mproc__opts_load(void *dst, size_t dst_size, const void *src,
+                     const char *what, const char *init) {
+  size_t size, i;
+  memset(dst, 0, dst_size);
+  *(size_t *)dst = dst_size;
+  if (src == NULL) return 0;
+  memcpy(&size, src, sizeof size);
+  /* Every options struct's first version is its size today; a later
+   * member raises dst_size, and older callers' smaller sizes will be
+   * taken from then on (this check then compares with that first size). */
+  if (size < dst_size)
+    return mproc__err(MPROC_EINVAL, "%s: opts.size is %zu, want %zu: "
+                      "start the options from %s", what, size, dst_size,
+                      init);
+  for (i = dst_size; i < size; i++)
+    if (((const unsigned char *)src)[i] != 0)
+      return mproc__err(MPROC_ENOTSUP, "%s: the options (%zu bytes) set "
+                        "members this mproc (%zu bytes) does not know: "
+                        "built against a newer header?", what, size,
+                        dst_size);
+  memcpy(dst, src, dst_size);
   return 0;
 }
 

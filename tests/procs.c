@@ -22,8 +22,7 @@ mproc_process *tp_start_with(mproc_target fn, const void *arg, size_t len,
 
 mproc_process *tp_start(mproc_target fn, const void *arg, size_t len,
                         const char *name, int daemon) {
-  mproc_process_opts o;
-  memset(&o, 0, sizeof o);
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   o.name = name;
   o.daemon = daemon;
   return tp_start_with(fn, arg, len, &o);

@@ -27,9 +27,8 @@ int tc_is_windows(void) {
 static mproc_process *start_child(mproc_target fn, mproc_listener *l,
                                   const char *key) {
   child_arg a;
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   memset(&a, 0, sizeof a);
-  memset(&o, 0, sizeof o);
   snprintf(a.key, sizeof a.key, "%s", key ? key : "");
   snprintf(a.address, sizeof a.address, "%s", mproc_listener_address(l));
   return tp_start_with(fn, &a, sizeof a, &o);
@@ -173,7 +172,7 @@ void test_child_given_accepted(void **state) {
   for (i = 0; i < 2; i++) {
     mproc_listener *l = NULL;
     mproc_conn *mine = NULL, *theirs;
-    mproc_process_opts o;
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
     mproc_pass pass;
     mproc_process *p = NULL;
     char buf[64];
@@ -186,7 +185,6 @@ void test_child_given_accepted(void **state) {
         0);
     theirs = tc_accept(l, 0);
     windows_tcp = i == 1 && tc_is_windows();
-    memset(&o, 0, sizeof o);
     pass = MPROC_PASS(theirs);
     o.pass = &pass;
     o.n_pass = 1;

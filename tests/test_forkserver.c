@@ -96,8 +96,7 @@ static void test_join_means_gone(void **state) {
     assert_int_equal(mproc_lock_new(&l, NULL), 0);
     name_of(a.shm, "j");
     {
-      mproc_shm_opts o;
-      memset(&o, 0, sizeof o);
+      mproc_shm_opts o = MPROC_SHM_OPTS_INIT;
       o.name = a.shm;
       assert_int_equal(mproc_shm_new(&s, 4096, &o), 0);
     }
@@ -307,15 +306,13 @@ static int swept(const char *name) {
 }
 
 static void make_event(const char *name, mproc_event **e) {
-  mproc_sync_opts o;
-  memset(&o, 0, sizeof o);
+  mproc_sync_opts o = MPROC_SYNC_OPTS_INIT;
   o.name = name;
   if (mproc_event_new(e, &o) != 0) exit(2);
 }
 
 static void make_shm(const char *name, mproc_shm **s) {
-  mproc_shm_opts o;
-  memset(&o, 0, sizeof o);
+  mproc_shm_opts o = MPROC_SHM_OPTS_INIT;
   o.name = name;
   if (mproc_shm_new(s, 4096, &o) != 0) exit(3);
 }
@@ -354,13 +351,12 @@ static int role_preinit(int argc, char **argv, const char *base) {
 /* The forkserver's pid, from a child of it (0 if that failed). */
 static long learn_server(void) {
   mproc_process *p = NULL;
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   names_arg a;
   long server = 0;
   int code = -1;
   memset(&a, 0, sizeof a);
   tu_temp_path(a.path, sizeof a.path, "srv");
-  memset(&o, 0, sizeof o);
   o.method = MPROC_START_FORKSERVER;
   if (mproc_process_new(&p, t_server_child, &a, sizeof a, &o) != 0 ||
       mproc_process_start(p) != 0 || mproc_process_join(p, 60) != 0 ||
@@ -406,11 +402,10 @@ MPROC_TASK(t_return_zero);
 /* Its constructor made an event; a spawned child's makes another. */
 static int role_ctor(int argc, char **argv, const char *base) {
   mproc_process *p = NULL;
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   int code = -1;
   (void)base;
   mproc_init(argc, argv);
-  memset(&o, 0, sizeof o);
   o.method = MPROC_START_SPAWN;
   if (mproc_process_new(&p, t_return_zero, NULL, 0, &o) != 0 ||
       mproc_process_start(p) != 0 || mproc_process_join(p, 60) != 0 ||

@@ -113,11 +113,10 @@ static void blocked_main(void *arg) {
 }
 
 static void fixture_make(fixture *f) {
-  mproc_queue_opts qo;
+  mproc_queue_opts qo = MPROC_QUEUE_OPTS_INIT;
   ev_arg a;
   int i;
   memset(f, 0, sizeof *f);
-  memset(&qo, 0, sizeof qo);
   assert_int_equal(mproc_queue_new(&f->empty, &qo), 0);
   qo.maxsize = 1;
   assert_int_equal(mproc_queue_new(&f->full, &qo), 0);
@@ -324,13 +323,12 @@ static void producer_main(void *arg) {
 static producer g_prod; /* static: see interrupt_round */
 
 static void test_stream_while_interrupted(void **state) {
-  mproc_queue_opts qo;
+  mproc_queue_opts qo = MPROC_QUEUE_OPTS_INIT;
   uv_thread_t t;
   void *got = NULL;
   size_t len = 0;
   int rc, i;
   (void)state;
-  memset(&qo, 0, sizeof qo);
   qo.capacity = 4096;
   assert_int_equal(mproc_queue_new(&g_prod.q, &qo), 0);
   g_prod.msg = malloc(BIG);

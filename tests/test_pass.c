@@ -142,7 +142,7 @@ static void make_all(mproc_pass *pass, kept *kp, void **drop, size_t *ndrop) {
   mproc_event *e;
   mproc_barrier *bar;
   mproc_queue *q, *sq, *jq;
-  mproc_queue_opts qo;
+  mproc_queue_opts qo = MPROC_QUEUE_OPTS_INIT;
   mproc_conn *mine, *theirs;
   assert_int_equal(mproc_shm_new(&shm, 4096, NULL), 0);
   strcpy(mproc_shm_buf(shm), "from parent");
@@ -156,7 +156,6 @@ static void make_all(mproc_pass *pass, kept *kp, void **drop, size_t *ndrop) {
   assert_int_equal(mproc_cond_new(&c2, l, NULL, NULL), 0);
   assert_int_equal(mproc_event_new(&e, NULL), 0);
   assert_int_equal(mproc_barrier_new(&bar, 1, NULL, NULL, NULL), 0);
-  memset(&qo, 0, sizeof qo);
   assert_int_equal(mproc_queue_new(&q, NULL), 0);
   qo.kind = MPROC_SIMPLE_QUEUE;
   assert_int_equal(mproc_queue_new(&sq, &qo), 0);
@@ -220,7 +219,7 @@ static void expect_msg(mproc_queue *q, const char *want) {
 
 static void test_every_kind(void **state) {
   mproc_pass pass[E_COUNT];
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   mproc_process *p;
   kept k;
   void *drop[8];
@@ -229,7 +228,6 @@ static void test_every_kind(void **state) {
   int i;
   (void)state;
   make_all(pass, &k, drop, &ndrop);
-  memset(&o, 0, sizeof o);
   o.pass = pass;
   o.n_pass = E_COUNT;
   p = tp_start_with(t_every_kind, NULL, 0, &o);
@@ -266,14 +264,13 @@ MPROC_TASK(t_take_nothing);
 
 static void test_untaken_released(void **state) {
   mproc_pass pass[E_COUNT];
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   kept k;
   void *drop[8];
   size_t ndrop, n = 0;
   char buf[8];
   (void)state;
   make_all(pass, &k, drop, &ndrop);
-  memset(&o, 0, sizeof o);
   o.pass = pass;
   o.n_pass = E_COUNT;
   assert_int_equal(tp_join(tp_start_with(t_take_nothing, NULL, 0, &o)), 0);
@@ -314,7 +311,7 @@ MPROC_TASK(t_lock_loop);
 static void test_loop_without_handles(void **state) {
   mproc_lock *l;
   mproc_queue *q, *mine;
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   mproc_process *p;
   mproc_pass pass[2];
   int i, seen[LOOP] = {0};
@@ -328,7 +325,6 @@ static void test_loop_without_handles(void **state) {
   remember(mproc_lock_name(l));
   pass[0] = MPROC_PASS(l);
   pass[1] = MPROC_PASS(q);
-  memset(&o, 0, sizeof o);
   o.pass = pass;
   o.n_pass = 2;
   for (i = 0; i < LOOP; i++) {
@@ -382,13 +378,12 @@ static int role_parent(int argc, char **argv) {
   mproc_queue *q;
   mproc_conn *mine, *theirs;
   mproc_pass pass[3];
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   mproc_process *p;
   long forty = 40;
   const char *path = argc >= 3 ? strchr(argv[2], ':') : NULL;
   if (path == NULL || mproc_init(argc, argv) != 0) return 90;
   path++;
-  memset(&o, 0, sizeof o);
   o.method = (mproc_start_method)atoi(argv[2]);
   if (mproc_value_new(&v, 'l', NULL, NULL) || mproc_queue_new(&q, NULL) ||
       mproc_pipe(1, &mine, &theirs))
@@ -436,7 +431,7 @@ MPROC_TASK(t_never);
 
 static void test_bad_pass_lists(void **state) {
   mproc_pass pass[MPROC_PASS_MAX + 1];
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   mproc_process *p = NULL;
   mproc_lock *l;
   mproc_sem *s;
@@ -448,7 +443,6 @@ static void test_bad_pass_lists(void **state) {
   remember(mproc_lock_name(l));
   remember(mproc_sem_name(s));
   assert_int_equal(mproc_pipe(1, &a, &b), 0);
-  memset(&o, 0, sizeof o);
   o.method = g_method;
   o.n_pass = 1; /* and no list */
   assert_int_equal(mproc_process_new(&p, t_never, NULL, 0, &o), MPROC_EINVAL);

@@ -227,13 +227,12 @@ MPROC_TASK(t_never_started);
 static void test_pass_bad_input(void **state) {
   mproc_conn *a, *b;
   mproc_pass many[MPROC_PASS_MAX + 1], nul[1] = {{MPROC_KIND_CONN, NULL}};
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   mproc_process *p = NULL;
   char buf[2];
   size_t len, i;
   (void)state;
   make_pipe(1, &a, &b);
-  memset(&o, 0, sizeof o);
   o.n_pass = 1;
   assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o),
                    MPROC_EINVAL); /* pass NULL */

@@ -15,10 +15,9 @@
 /* Start fn with g_method, passing n connections. */
 static mproc_process *start_with(mproc_target fn, mproc_conn **conns,
                                  size_t n) {
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   mproc_pass pass[MPROC_PASS_MAX];
   size_t i;
-  memset(&o, 0, sizeof o);
   for (i = 0; i < n && i < MPROC_PASS_MAX; i++) pass[i] = MPROC_PASS(conns[i]);
   o.pass = pass;
   o.n_pass = n;
@@ -254,10 +253,9 @@ MPROC_TASK(t_sleep_long);
 
 static int t_fork_then_take(const void *arg, size_t len) {
   mproc_process *g = NULL;
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   mproc_conn *c;
   (void)arg, (void)len;
-  memset(&o, 0, sizeof o);
   o.method = MPROC_START_FORK;
   o.daemon = 1; /* terminated when we return */
   CHILD_CHECK(mproc_process_new(&g, t_sleep_long, NULL, 0, &o) == 0);

@@ -184,9 +184,8 @@ static void test_default_names(void **state) {
 
 static void test_unregistered(void **state) {
   mproc_process *p = NULL;
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   (void)state;
-  memset(&o, 0, sizeof o);
   o.method = g_method;
   assert_int_equal(mproc_process_new(&p, t_unregistered, NULL, 0, &o), 0);
   if (g_method == MPROC_START_FORK) {
@@ -214,11 +213,10 @@ static void test_bootstrap_failure(void **state) {
 
 static void test_bad_input(void **state) {
   mproc_process *p = NULL;
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   char big[300];
   int one = 1, code;
   (void)state;
-  memset(&o, 0, sizeof o);
   o.method = g_method;
   assert_int_equal(mproc_process_new(&p, NULL, NULL, 0, &o), MPROC_EINVAL);
   assert_int_equal(mproc_process_new(&p, t_return_arg, NULL, 4, &o),
@@ -273,13 +271,12 @@ static void test_active_children(void **state) {
 static void test_contexts_and_methods(void **state) {
   mproc_context *ctx = NULL;
   mproc_process *p = NULL;
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   int seven = 7;
   (void)state;
   assert_true(mproc_cpu_count() >= 1);
   assert_int_equal(mproc_context_new(&ctx, g_method), 0);
   assert_int_equal(mproc_context_method(ctx), g_method);
-  memset(&o, 0, sizeof o);
   o.ctx = ctx;
   assert_int_equal(mproc_process_new(&p, t_return_arg, &seven, sizeof seven,
                                      &o),

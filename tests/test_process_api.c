@@ -182,8 +182,7 @@ static void test_task_name_clash(void **state) {
   both[1] = tc_other_clash();
   for (i = 0; i < 2; i++) {
     mproc_process *p = NULL;
-    mproc_process_opts o;
-    memset(&o, 0, sizeof o);
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
     o.method = g_method;
     assert_int_equal(mproc_process_new(&p, both[i], NULL, 0, &o), 0);
     if (g_method == MPROC_START_FORK) {
@@ -300,12 +299,11 @@ static int t_parent(const void *arg, size_t len) {
   mproc_process_free(pp); /* borrowed: a no-op */
   CHILD_CHECK(mproc_parent_process() == pp);
   if (a.depth == 1) {
-    mproc_process_opts o;
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
     parent_arg b = a;
     b.depth = 0;
     b.pid = mproc_current_pid();
     snprintf(b.name, sizeof b.name, "%s", mproc_current_name());
-    memset(&o, 0, sizeof o);
     o.method = (mproc_start_method)a.method;
     CHILD_CHECK(mproc_process_new(&g, t_parent, &b, sizeof b, &o) == 0);
     CHILD_CHECK(mproc_process_start(g) == 0);

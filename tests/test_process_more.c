@@ -17,10 +17,9 @@ typedef struct tree_arg {
 static int t_intermediate(const void *arg, size_t len) {
   tree_arg a;
   mproc_process *g = NULL;
-  mproc_process_opts o;
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
   CHILD_CHECK(len == sizeof a);
   memcpy(&a, arg, sizeof a);
-  memset(&o, 0, sizeof o);
   o.method = (mproc_start_method)a.method;
   o.daemon = a.daemon_child;
   CHILD_CHECK(mproc_process_new(&g, t_sleep_forever, NULL, 0, &o) == 0);
@@ -122,9 +121,8 @@ static void starter(void *arg) {
   int i;
   for (i = 0; i < 10; i++) {
     mproc_process *p = NULL;
-    mproc_process_opts o;
+    mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
     int code = -1;
-    memset(&o, 0, sizeof o);
     o.method = g_method;
     if (mproc_process_new(&p, t_quick, "xy", 2, &o) != 0 ||
         mproc_process_start(p) != 0 ||

@@ -70,11 +70,10 @@ static void test_basics(void **state) {
 
 static void test_bad_input(void **state) {
   mproc_queue *q = NULL;
-  mproc_queue_opts o;
+  mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
   size_t len;
   char buf[4];
   (void)state;
-  memset(&o, 0, sizeof o);
   assert_int_equal(mproc_queue_new(NULL, NULL), MPROC_EINVAL);
   o.maxsize = -1;
   assert_int_equal(mproc_queue_new(&q, &o), MPROC_EINVAL);
@@ -130,11 +129,10 @@ static void test_bad_input(void **state) {
 
 static void test_maxsize(void **state) {
   mproc_queue *q = NULL;
-  mproc_queue_opts o;
+  mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
   char buf[8];
   size_t len;
   (void)state;
-  memset(&o, 0, sizeof o);
   o.maxsize = 2;
   assert_int_equal(mproc_queue_new(&q, &o), 0);
   assert_int_equal(mproc_queue_put(q, "a", 1, 0), 0);
@@ -146,7 +144,7 @@ static void test_maxsize(void **state) {
   assert_int_equal(mproc_queue_put(q, "c", 1, 0), 0);
   mproc_queue_free(q);
   /* A full ring (not maxsize) also gives MPROC_EFULL. */
-  memset(&o, 0, sizeof o);
+  o = (mproc_queue_opts)MPROC_QUEUE_OPTS_INIT;
   o.capacity = 4096;
   assert_int_equal(mproc_queue_new(&q, &o), 0);
   {
@@ -162,11 +160,10 @@ static void test_maxsize(void **state) {
 
 static void test_joinable(void **state) {
   mproc_queue *q = NULL;
-  mproc_queue_opts o;
+  mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
   char buf[8];
   size_t len;
   (void)state;
-  memset(&o, 0, sizeof o);
   o.kind = MPROC_JOINABLE_QUEUE;
   assert_int_equal(mproc_queue_new(&q, &o), 0);
   assert_int_equal(mproc_queue_join(q, 0), 0);

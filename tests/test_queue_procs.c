@@ -93,13 +93,12 @@ MPROC_TASK(t_put_big);
 
 static void big_through(size_t size, size_t capacity) {
   mproc_queue *q = NULL;
-  mproc_queue_opts o;
+  mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
   mproc_process *p;
   unsigned char *m = NULL;
   size_t len = 0, i, bad = 0;
   char next[8];
   qarg a;
-  memset(&o, 0, sizeof o);
   o.capacity = capacity;
   assert_int_equal(mproc_queue_new(&q, &o), 0);
   a = make_arg(q);
@@ -219,13 +218,12 @@ void test_many_producers_consumers(void **state) {
   mproc_queue *q = NULL;
   mproc_array *seen = NULL;
   mproc_process *prod[PRODUCERS], *cons[CONSUMERS];
-  mproc_value_opts vo;
+  mproc_value_opts vo = MPROC_VALUE_OPTS_INIT;
   unsigned char *marks;
   qarg a;
   int i, missing = 0;
   (void)state;
   assert_int_equal(mproc_queue_new(&q, NULL), 0);
-  memset(&vo, 0, sizeof vo);
   vo.raw = 1;
   assert_int_equal(mproc_array_new(&seen, 'B', PRODUCERS * PER_PRODUCER,
                                    NULL, &vo),
@@ -270,12 +268,11 @@ MPROC_TASK(t_worker);
 
 void test_joinable_across(void **state) {
   mproc_queue *q = NULL;
-  mproc_queue_opts o;
+  mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
   mproc_process *w[2];
   qarg a;
   int i, stop = -1;
   (void)state;
-  memset(&o, 0, sizeof o);
   o.kind = MPROC_JOINABLE_QUEUE;
   assert_int_equal(mproc_queue_new(&q, &o), 0);
   a = make_arg(q);
@@ -349,13 +346,12 @@ MPROC_TASK(t_get_expect_next);
 
 void test_producer_killed_mid_stream(void **state) {
   mproc_queue *q = NULL;
-  mproc_queue_opts o;
+  mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
   mproc_process *c;
   qarg a;
   char buf[16];
   size_t len;
   (void)state;
-  memset(&o, 0, sizeof o);
   o.capacity = 65536;
   assert_int_equal(mproc_queue_new(&q, &o), 0);
   a = make_arg(q);
@@ -413,13 +409,12 @@ void test_consumer_killed_before_consume(void **state) {
 
 void test_consumer_killed_mid_stream(void **state) {
   mproc_queue *q = NULL;
-  mproc_queue_opts o;
+  mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
   mproc_process *p;
   qarg a;
   char buf[16];
   size_t len;
   (void)state;
-  memset(&o, 0, sizeof o);
   o.capacity = 65536;
   assert_int_equal(mproc_queue_new(&q, &o), 0);
   a = make_arg(q);
@@ -444,14 +439,13 @@ void test_consumer_killed_mid_stream(void **state) {
  * a caller's free would free twice) and *len 0 — for get_alloc and get. */
 void test_get_outputs_after_dead_stream(void **state) {
   mproc_queue *q = NULL;
-  mproc_queue_opts o;
+  mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
   unsigned char *buf = malloc((size_t)1 << 20);
   void *m = NULL;
   size_t len;
   qarg a;
   (void)state;
   assert_non_null(buf);
-  memset(&o, 0, sizeof o);
   o.capacity = 65536;
   assert_int_equal(mproc_queue_new(&q, &o), 0);
   a = make_arg(q);
@@ -488,8 +482,7 @@ void test_get_outputs_after_dead_stream(void **state) {
 
 static mproc_queue *small_ring(qarg *a) {
   mproc_queue *q = NULL;
-  mproc_queue_opts o;
-  memset(&o, 0, sizeof o);
+  mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
   o.capacity = SMALL_RING;
   assert_int_equal(mproc_queue_new(&q, &o), 0);
   *a = make_arg(q);
@@ -649,7 +642,7 @@ MPROC_TASK(t_ready_then_get);
 void test_close_wakes_blocked(void **state) {
   mproc_queue *q = NULL, *full = NULL, *jq = NULL, *ready = NULL;
   mproc_queue *keep[7];
-  mproc_queue_opts o;
+  mproc_queue_opts o = MPROC_QUEUE_OPTS_INIT;
   mproc_process *c;
   qarg a;
   char buf[8];
@@ -657,7 +650,6 @@ void test_close_wakes_blocked(void **state) {
   int d, i, n = 0;
   (void)state;
   assert_int_equal(mproc_queue_new(&q, NULL), 0);
-  memset(&o, 0, sizeof o);
   o.maxsize = 1;
   assert_int_equal(mproc_queue_new(&full, &o), 0);
   assert_int_equal(mproc_queue_put(full, "a", 1, 0), 0);

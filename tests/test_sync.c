@@ -65,10 +65,9 @@ static void test_shm_basics(void **state) {
 
 static void test_shm_bad_input(void **state) {
   mproc_shm *s = NULL, *t = NULL;
-  mproc_shm_opts o;
+  mproc_shm_opts o = MPROC_SHM_OPTS_INIT;
   char name[40];
   (void)state;
-  memset(&o, 0, sizeof o);
   assert_int_equal(mproc_shm_new(NULL, 10, NULL), MPROC_EINVAL);
   assert_int_equal(mproc_shm_new(&s, 0, NULL), MPROC_EINVAL);
   assert_int_equal(mproc_shm_new(&s, (size_t)-1, NULL), MPROC_ERANGE);
@@ -106,10 +105,9 @@ static void test_shm_bad_input(void **state) {
 
 static void test_shm_no_track(void **state) {
   mproc_shm *s = NULL, *t = NULL;
-  mproc_shm_opts o;
+  mproc_shm_opts o = MPROC_SHM_OPTS_INIT;
   char name[MPROC_SHM_NAME_MAX + 1];
   (void)state;
-  memset(&o, 0, sizeof o);
   o.no_track = 1;
   assert_int_equal(mproc_shm_new(&s, 100, &o), 0);
   strcpy(name, mproc_shm_name(s));
@@ -133,7 +131,7 @@ static void test_shm_no_track(void **state) {
 static void test_array_basics(void **state) {
   double init[3] = {1.5, 2.5, 3.5};
   mproc_array *a = NULL, *b = NULL, *v = NULL;
-  mproc_value_opts o;
+  mproc_value_opts o = MPROC_VALUE_OPTS_INIT;
   int32_t one = 7;
   (void)state;
   assert_int_equal(mproc_typecode_size('d'), 8);
@@ -157,7 +155,6 @@ static void test_array_basics(void **state) {
   mproc_array_free(b);
   mproc_array_free(a);
 
-  memset(&o, 0, sizeof o);
   o.raw = 1;
   assert_int_equal(mproc_value_new(&v, 'i', &one, &o), 0);
   remember_name(mproc_array_name(v));
@@ -321,10 +318,9 @@ MPROC_TASK(t_open_and_sleep);
 static int role_leaker(int argc, char **argv, const char *name) {
   mproc_shm *s = NULL;
   mproc_process *p = NULL;
-  mproc_shm_opts o;
+  mproc_shm_opts o = MPROC_SHM_OPTS_INIT;
   char arg[MPROC_SHM_NAME_MAX + 1] = {0};
   mproc_init(argc, argv);
-  memset(&o, 0, sizeof o);
   o.name = name;
   if (mproc_shm_new(&s, 4096, &o) != 0) return 2;
   snprintf(arg, sizeof arg, "%s", name);

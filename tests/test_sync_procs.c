@@ -114,12 +114,11 @@ MPROC_TASK(t_increment_raw);
 
 void test_raw_value_races(void **state) {
   mproc_array *v = NULL, *counts = NULL;
-  mproc_value_opts o;
+  mproc_value_opts o = MPROC_VALUE_OPTS_INIT;
   names_arg n;
   int64_t total, done = 0;
   int i;
   (void)state;
-  memset(&o, 0, sizeof o);
   o.raw = 1;
   assert_int_equal(mproc_value_new(&v, 'q', NULL, &o), 0);
   assert_int_equal(mproc_array_new(&counts, 'q', 4, NULL, &o), 0);
@@ -171,11 +170,10 @@ MPROC_TASK(t_limited);
 void test_semaphore_limits(void **state) {
   mproc_sem *s = NULL;
   mproc_array *a = NULL;
-  mproc_value_opts o;
+  mproc_value_opts o = MPROC_VALUE_OPTS_INIT;
   names_arg n;
   int32_t *counts;
   (void)state;
-  memset(&o, 0, sizeof o);
   o.raw = 1;
   assert_int_equal(mproc_sem_new(&s, 2, 1, NULL), 0);
   assert_int_equal(mproc_array_new(&a, 'i', 2, NULL, &o), 0);
@@ -250,10 +248,9 @@ void test_condition_producer_consumer(void **state) {
   mproc_cond *c = NULL;
   mproc_array *a = NULL;
   mproc_process *p, *q;
-  mproc_value_opts o;
+  mproc_value_opts o = MPROC_VALUE_OPTS_INIT;
   names_arg n;
   (void)state;
-  memset(&o, 0, sizeof o);
   o.raw = 1;
   assert_int_equal(mproc_cond_new(&c, NULL, NULL, NULL), 0);
   assert_int_equal(mproc_array_new(&a, 'i', 1, NULL, &o), 0);
@@ -345,11 +342,10 @@ void test_barrier_rounds(void **state) {
   mproc_barrier *b = NULL;
   mproc_array *a = NULL;
   mproc_process *p[PARTIES];
-  mproc_value_opts o;
+  mproc_value_opts o = MPROC_VALUE_OPTS_INIT;
   names_arg n;
   int i;
   (void)state;
-  memset(&o, 0, sizeof o);
   o.raw = 1;
   assert_int_equal(mproc_barrier_new(&b, PARTIES, NULL, NULL, NULL), 0);
   assert_int_equal(mproc_array_new(&a, 'i', PARTIES, NULL, &o), 0);

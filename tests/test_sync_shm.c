@@ -216,7 +216,7 @@ static void drain(mproc_shm **v, int n) {
 void test_shm_registry_full(void **state) {
   static mproc_shm *fillers[MPROC__REG_LIMIT];
   mproc_shm *s = NULL, *t = NULL;
-  mproc_shm_opts o;
+  mproc_shm_opts o = MPROC_SHM_OPTS_INIT;
   char name[MPROC_SHM_NAME_MAX + 1];
   holder_run r;
   (void)state;
@@ -225,7 +225,6 @@ void test_shm_registry_full(void **state) {
 #endif
   if (g_method != mproc_get_start_method()) skip(); /* once is enough */
   assert_int_equal(fill(fillers, MPROC__REG_LIMIT), 0);
-  memset(&o, 0, sizeof o);
   snprintf(name, sizeof name, "t%ld-full", mproc_current_pid());
   o.name = name;
   assert_int_equal(mproc_shm_new(&s, 4096, &o), 0);
@@ -255,11 +254,10 @@ int role_leaker_full(int argc, char **argv, const char *name) {
   mproc_shm *s = NULL;
   mproc_event *ready = NULL;
   mproc_process *p = NULL;
-  mproc_shm_opts o;
+  mproc_shm_opts o = MPROC_SHM_OPTS_INIT;
   names_arg n;
   mproc_init(argc, argv);
   if (fill(fillers, MPROC__REG_LIMIT) != 0) return 2;
-  memset(&o, 0, sizeof o);
   o.name = name;
   if (mproc_shm_new(&s, 4096, &o) != 0) return 3;
   strcpy(mproc_shm_buf(s), "parent");

@@ -157,12 +157,11 @@ void test_condition_notify_n(void **state) {
   mproc_cond *c = NULL;
   mproc_array *a = NULL;
   mproc_process *p[COND_WAITERS];
-  mproc_value_opts o;
+  mproc_value_opts o = MPROC_VALUE_OPTS_INIT;
   _Atomic int32_t *cnt;
   names_arg n;
   int i;
   (void)state;
-  memset(&o, 0, sizeof o);
   o.raw = 1;
   assert_int_equal(mproc_cond_new(&c, NULL, NULL, NULL), 0);
   assert_int_equal(mproc_array_new(&a, 'i', 2, NULL, &o), 0);

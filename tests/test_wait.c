@@ -324,14 +324,13 @@ static int t_hold(const void *arg, size_t len) {
 MPROC_TASK(t_hold);
 
 static void test_unstarted_sentinel(void **state) {
-  mproc_process_opts po;
+  mproc_process_opts po = MPROC_PROCESS_OPTS_INIT;
   mproc_process *p;
   mproc_wait_obj o;
   mproc_handle h;
   unsigned char r;
   uint64_t t0;
   (void)state;
-  memset(&po, 0, sizeof po);
   po.method = g_method;
   assert_int_equal(mproc_process_new(&p, t_hold, NULL, 0, &po),
                    0);
@@ -373,7 +372,7 @@ static void test_wake_blocked_wait(void **state) {
   mproc_wakeup *idle[IDLE];
   mproc_wait_obj o[N];
   mproc_conn *mine, *theirs;
-  mproc_process_opts po;
+  mproc_process_opts po = MPROC_PROCESS_OPTS_INIT;
   mproc_pass pass;
   mproc_process *p;
   signaller s;
@@ -382,7 +381,6 @@ static void test_wake_blocked_wait(void **state) {
   (void)state;
   assert_int_equal(mproc_wakeup_new(&g_wake), 0);
   assert_int_equal(mproc_pipe(1, &mine, &theirs), 0);
-  memset(&po, 0, sizeof po);
   pass = MPROC_PASS(theirs);
   po.pass = &pass;
   po.n_pass = 1;

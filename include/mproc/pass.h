@@ -12,7 +12,7 @@
  *   mproc_lock *lock;
  *   mproc_lock_new(&lock, NULL);
  *   mproc_pass pass[] = {MPROC_PASS(lock)};
- *   mproc_process_opts o = {0};
+ *   mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
  *   o.pass = pass;
  *   o.n_pass = 1;
  *   mproc_process_new(&p, work, NULL, 0, &o);

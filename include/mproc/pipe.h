@@ -11,7 +11,7 @@
  * @code
  *   mproc_conn *parent, *child;
  *   mproc_pipe(1, &parent, &child);              // Pipe()
- *   mproc_process_opts o = {0};
+ *   mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
  *   mproc_pass pass[] = {MPROC_PASS(child)};     // Process(args=(child,))
  *   o.pass = pass; o.n_pass = 1;                 // the child gets `child`
  *   mproc_process_new(&p, work, NULL, 0, &o);

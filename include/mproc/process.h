@@ -216,9 +216,11 @@ MPROC_EXTERN int mproc_task_register_at(const char *name, mproc_fnptr fn,
 
 /* ---- Process ---------------------------------------------------------- */
 
-/** Options for mproc_process_new(); a zeroed struct (or NULL) means
- *  defaults. */
+/** Options for mproc_process_new() (NULL: defaults); start from
+ *  MPROC_PROCESS_OPTS_INIT. */
 typedef struct mproc_process_opts {
+  size_t size;               /**< sizeof(mproc_process_opts), set by the
+                                  initialiser */
   const char *name;          /**< NULL: "Process-N" (":M" in children) */
   int daemon;                /**< terminated at the parent's normal exit */
   mproc_start_method method; /**< overrides ctx and the program default */
@@ -234,6 +236,10 @@ typedef struct mproc_process_opts {
   const mproc_pass *pass;
   size_t n_pass;
 } mproc_process_opts;
+
+/** The defaults of mproc_process_opts. */
+#define MPROC_PROCESS_OPTS_INIT                                                \
+  { sizeof(mproc_process_opts), NULL, 0, MPROC_START_DEFAULT, NULL, NULL, 0 }
 
 /**
  * Create a process object (not started) that will run target(arg, len).

@@ -41,8 +41,11 @@ typedef enum mproc_queue_kind {
   MPROC_JOINABLE_QUEUE /**< JoinableQueue: task_done() and join() */
 } mproc_queue_kind;
 
-/** Options; zeroed (or NULL) = an unbounded Queue with a 1 MiB ring. */
+/** Options (NULL: an unbounded Queue with a 1 MiB ring); start from
+ *  MPROC_QUEUE_OPTS_INIT. */
 typedef struct mproc_queue_opts {
+  size_t size;           /**< sizeof(mproc_queue_opts), set by the
+                              initialiser */
   const char *name;      /**< NULL: generated */
   int no_track;          /**< as mproc_shm_opts */
   mproc_queue_kind kind; /**< MPROC_QUEUE by default */
@@ -50,6 +53,10 @@ typedef struct mproc_queue_opts {
   size_t capacity;       /**< ring bytes (rounded up to a power of two,
                               4 KiB .. 1 GiB); 0: 1 MiB */
 } mproc_queue_opts;
+
+/** The defaults of mproc_queue_opts. */
+#define MPROC_QUEUE_OPTS_INIT                                                  \
+  { sizeof(mproc_queue_opts), NULL, 0, MPROC_QUEUE, 0, 0 }
 
 typedef struct mproc_queue mproc_queue;
 

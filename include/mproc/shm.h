@@ -112,12 +112,17 @@ MPROC_EXTERN void mproc_shm_free(mproc_shm *shm);
  */
 MPROC_EXTERN size_t mproc_typecode_size(char typecode);
 
-/** Options for Value/Array; zeroed (or NULL) = defaults. */
+/** Options for Value/Array (NULL: defaults); start from
+ *  MPROC_VALUE_OPTS_INIT. */
 typedef struct mproc_value_opts {
+  size_t size;      /**< sizeof(mproc_value_opts), set by the initialiser */
   const char *name; /**< NULL: generated */
   int no_track;     /**< as mproc_shm_opts */
   int raw;          /**< 1: RawValue/RawArray, no lock */
 } mproc_value_opts;
+
+/** The defaults of mproc_value_opts. */
+#define MPROC_VALUE_OPTS_INIT { sizeof(mproc_value_opts), NULL, 0, 0 }
 
 typedef struct mproc_array mproc_array;
 
