@@ -73,7 +73,7 @@ void mproc__pp_free(ppool *p) {
   if (p == NULL) return;
   mproc_queue_free(p->tq);
   mproc_queue_free(p->rq);
-  (void)mproc_shm_close(p->shm);
+  mproc_shm_free(p->shm);
   mproc_wakeup_free(p->wake);
   uv_mutex_destroy(&p->lock);
   uv_mutex_destroy(&p->join_lock);

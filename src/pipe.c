@@ -125,8 +125,9 @@ void mproc__conn_fork_child(mproc_conn *const *keep, size_t n) {
   reg = NULL;
 }
 
-int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b) {
+int mproc_pipe(mproc_pipe_kind kind, mproc_conn **a, mproc_conn **b) {
   mproc__os_conn *oa = NULL, *ob = NULL;
+  int duplex = kind == MPROC_PIPE_DUPLEX;
   unsigned fa = duplex ? CONN_READ | CONN_WRITE : CONN_READ;
   unsigned fb = duplex ? CONN_READ | CONN_WRITE : CONN_WRITE;
   int rc;
@@ -134,6 +135,11 @@ int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b) {
     return mproc__err(MPROC_EINVAL, "mproc_pipe: a or b is NULL");
   mproc_conn *ca, *cb;
   *a = *b = NULL;
+  if (kind != MPROC_PIPE_ONE_WAY && kind != MPROC_PIPE_DUPLEX)
+    return mproc__err(MPROC_EINVAL, "mproc_pipe: kind %d is neither "
+                                    "MPROC_PIPE_DUPLEX nor "
+                                    "MPROC_PIPE_ONE_WAY",
+                      (int)kind);
   ca = calloc(1, sizeof *ca);
   cb = calloc(1, sizeof *cb);
   if (ca == NULL || cb == NULL) {

@@ -149,6 +149,6 @@ int mproc__wset_worker_main(const void *arg, size_t len) {
 cleanup:
   mproc_queue_free(tq);
   mproc_queue_free(rq);
-  (void)mproc_shm_close(shm);
+  mproc_shm_free(shm);
   return rc;
 }

@@ -44,22 +44,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mproc/alloc.h"
 #include "mproc/export.h"
 #include "mproc/process.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---- buffers the library allocates ------------------------------------------ */
-
-/**
- * Release a buffer the library allocated and handed over (for example by
- * mproc_future_take()). NULL is a no-op. Use this, not free(): on Windows
- * the library and the program may use different C runtimes.
- * Thread-safety: safe. Ownership: p is gone afterwards.
- */
-MPROC_EXTERN void mproc_free(void *p);
 
 /* ---- tasks ------------------------------------------------------------------- */
 
