@@ -350,7 +350,7 @@ static void test_stream_while_interrupted(void **state) {
   assert_int_equal(atomic_load(&g_prod.rc), 0);
   assert_int_equal(mproc_interrupt_clear(), 1);
   assert_int_equal(mproc_queue_qsize(g_prod.q), 0);
-  free(got);
+  mproc_free(got);
   free(g_prod.msg);
   mproc_queue_free(g_prod.q);
 }

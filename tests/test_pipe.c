@@ -74,7 +74,7 @@ static void test_ebufsize_keeps_message(void **state) {
   assert_int_equal(mproc_conn_recv_alloc(b, &m, &len), 0);
   assert_int_equal(len, 4);
   assert_memory_equal(m, "next", 4);
-  free(m);
+  mproc_free(m);
   mproc_conn_free(a);
   mproc_conn_free(b);
 }
@@ -362,7 +362,7 @@ static void big_sender(void *arg) {
   if (mproc_conn_send(c, m, n) == 0)
     for (i = 0; i < 1000; i++)
       if (mproc_conn_send(c, "tail", 4) != 0) break;
-  free(m);
+  mproc_free(m);
 }
 
 /* The caller's own poll loop may make the handle non-blocking: messages
@@ -384,7 +384,7 @@ static void test_nonblocking_handle(void **state) {
   assert_int_equal(mproc_conn_recv_alloc(a, &out, &len), 0);
   assert_int_equal(len, (size_t)1 << 20);
   assert_null(memchr(out, 't', len));
-  free(out);
+  mproc_free(out);
   for (i = 0; i < 1000; i++) {
     char buf[8];
     assert_int_equal(mproc_conn_recv(a, buf, sizeof buf, &len), 0);

@@ -77,7 +77,7 @@ void test_child_sends_sizes(void **state) {
   assert_int_equal(len, BIG);
   for (i = 0; i < BIG; i++) bad += m[i] != tpipe_pattern(i, 5);
   assert_int_equal(bad, 0);
-  free(m);
+  mproc_free(m);
   assert_int_equal(mproc_conn_recv(mine, buf, sizeof buf, &len), 0);
   assert_memory_equal(buf, "end", 3);
   assert_int_equal(mproc_conn_recv(mine, buf, sizeof buf, &len), MPROC_EEOF);
