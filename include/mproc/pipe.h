@@ -146,15 +146,26 @@ MPROC_EXTERN int mproc_conn_writable(const mproc_conn *c);
 MPROC_EXTERN mproc_handle mproc_conn_handle(const mproc_conn *c);
 
 /**
- * Close the end (Python's close()): the OS handle is released, so the
- * peer sees the end of file once no other copy of this end is open.
- * Later calls other than close and free return MPROC_ECLOSED. Closing
- * twice is harmless.
+ * Close the end (Python's close()): this handle's use ends and its OS
+ * handle is released, so the peer sees the end of file once no other copy
+ * of this end is open (a child's copy, passed to it, is unaffected).
+ * Later calls other than close and free return MPROC_ECLOSED. A recv or
+ * poll blocked on the end in another thread, waiting for a message, is
+ * woken and returns MPROC_ECLOSED; a recv that has begun reading a
+ * message reads it whole first. The OS handle is released when the last
+ * such call has returned, never under it. mproc_conn_wait() calls that
+ * list the end are not woken by the close (they end by their timeout or
+ * another object); the end is released once they return. Closing twice
+ * is harmless.
  * Errors: MPROC_EINVAL (c NULL).
+ * Thread-safety: any thread, also while another uses the end (the way to
+ * end its wait). Ownership: the object is still the caller's, to free.
  */
 MPROC_EXTERN int mproc_conn_close(mproc_conn *c);
 
-/** Close if needed, and free the object. NULL is a no-op. */
+/** Close if needed, and free the object. NULL is a no-op.
+ *  Thread-safety: no other call on c may run meanwhile (close, join the
+ *  threads using it, then free). Ownership: c is invalid afterwards. */
 MPROC_EXTERN void mproc_conn_free(mproc_conn *c);
 
 /* ---- waiting on many (multiprocessing.connection.wait) ------------------ */
