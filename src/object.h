@@ -230,6 +230,8 @@ mproc__obj *mproc__lock_obj(const mproc_lock *l);
  *  order). */
 int mproc__lock_dup(const mproc_lock *src, mproc_lock **out);
 int mproc__rlock_dup(const mproc_rlock *src, mproc_rlock **out);
+/** Release a Lock without the closed check (Condition's undo). */
+int mproc__lock_release_any(mproc_lock *l);
 /** Whether the calling process holds a Lock (Condition's check). */
 int mproc__lock_held_by_me(const mproc_lock *l);
 /** Acquire without limit, not interruptible (Condition's re-acquire). */

@@ -290,6 +290,14 @@ int mproc_cond_wait(mproc_cond *c, double timeout) {
   /* The lock comes back in every other case, also after an interrupt. */
   rc2 = c->rlock ? mproc__rlock_reacquire(c->rlock, count)
                  : mproc__lock_reacquire(c->lock);
+  if (atomic_load(&c->obj.closed)) {
+    /* Closed while we took the lock back: give it up again (as above). */
+    if (c->rlock)
+      (void)mproc__rlock_release_all(c->rlock, &count);
+    else
+      (void)mproc__lock_release_any(c->lock);
+    return mproc__obj_check(&c->obj, "wait");
+  }
   if (rc2 < 0) return rc2; /* MPROC_EOWNERDEAD matters more */
   if (rc == MPROC_ETIMEDOUT)
     return mproc__err(rc, "condition \"%s\" was not notified in time",

@@ -177,6 +177,12 @@ int mproc__lock_dup(const mproc_lock *src, mproc_lock **out) {
   return rc < 0 ? rc : mproc_lock_open(out, src->obj.name);
 }
 
+/* Used by Condition: release through a handle that may be closed (a wait
+ * that re-took the lock just as its condition was closed). */
+int mproc__lock_release_any(mproc_lock *l) {
+  return mproc__lockword_release(&l->obj, l->word);
+}
+
 /* Used by Condition: whether the calling process holds it. */
 int mproc__lock_held_by_me(const mproc_lock *l) {
   return (atomic_load(l->word) & MPROC__LOCK_PID) == mproc__self_id();
