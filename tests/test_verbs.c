@@ -13,7 +13,8 @@
  *   freeing one leaves the name and the other handle.
  * - Pairs are freed in any order: a condition and its lock or rlock, an
  *   array and its lock, a process and its sentinel (used before the free,
- *   or the process freed while its child runs).
+ *   or the process freed while its child runs), an executor and its
+ *   futures.
  * Cross-process cases run under every start method; each test's teardown
  * checks that no named object of this run is left. */
 #include <setjmp.h>
@@ -336,6 +337,38 @@ static void test_array_lock_any_order(void **state) {
   }
 }
 
+/* An executor and its futures: either may go first. */
+static int t_square(const void *in, size_t len, mproc_buf *out) {
+  int32_t x;
+  if (len != sizeof x) return 1;
+  memcpy(&x, in, sizeof x);
+  x *= x;
+  return mproc_buf_write(out, &x, sizeof x);
+}
+
+static void test_executor_future_any_order(void **state) {
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_executor *ex;
+  mproc_future *f, *g;
+  const void *r;
+  void *taken = NULL;
+  size_t n;
+  int32_t x = 7;
+  (void)state;
+  o.max_workers = 1;
+  assert_int_equal(mproc_executor_new(&ex, MPROC_EXECUTOR_THREAD, &o), 0);
+  assert_int_equal(mproc_executor_submit(ex, t_square, &x, sizeof x, &f), 0);
+  assert_int_equal(mproc_executor_submit(ex, t_square, &x, sizeof x, &g), 0);
+  mproc_future_free(g);   /* a future before its executor */
+  mproc_executor_free(ex); /* the executor before the other future */
+  assert_int_equal(mproc_future_result(f, 0, &r, &n), 0);
+  assert_int_equal(n, sizeof x);
+  assert_int_equal(*(const int32_t *)r, 49);
+  assert_int_equal(mproc_future_take(f, 0, &taken, &n), 0);
+  mproc_free(taken); /* the library's buffer */
+  mproc_future_free(f);
+}
+
 /* ---- close wakes a thread blocked on the handle --------------------------- */
 
 enum {
@@ -647,6 +680,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_two_handles, nothing_left),
       cmocka_unit_test_teardown(test_cond_lock_any_order, nothing_left),
       cmocka_unit_test_teardown(test_array_lock_any_order, nothing_left),
+      cmocka_unit_test_teardown(test_executor_future_any_order, nothing_left),
       cmocka_unit_test_teardown(test_close_wakes_waiter, nothing_left),
   };
   const struct CMUnitTest procs[] = {
