@@ -1,5 +1,6 @@
 /* mproc: Value and Array (and their Raw forms): typed items in a shared
  * segment, with an RLock in the header unless raw. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,7 +122,6 @@ const char *mproc_array_name(const mproc_array *a) {
  * name, with its own hold), so the array and its lock are freed in any
  * order. */
 int mproc_array_get_lock(mproc_array *a, mproc_rlock **out) {
-  mproc_rlock *l;
   int rc;
   if (out == NULL) return mproc__err(MPROC_EINVAL, "get_lock: out is NULL");
   *out = NULL;
@@ -131,17 +131,8 @@ int mproc_array_get_lock(mproc_array *a, mproc_rlock **out) {
     return mproc__err(MPROC_EINVAL, "array \"%s\" is raw (RawValue / "
                                     "RawArray): it has no lock",
                       a->obj.name);
-  l = calloc(1, sizeof *l);
-  if (l == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = mproc__obj_open(&l->own, a->obj.name, MPROC__KIND_ARRAY);
-  if (rc < 0) {
-    free(l);
-    return rc;
-  }
-  mproc__rlock_borrow(l, &l->own,
-                      &((array_state *)mproc__obj_state(&l->own))->lock);
-  *out = l;
-  return 0;
+  return mproc__rlock_of(a->obj.name, MPROC__KIND_ARRAY,
+                         offsetof(array_state, lock), out);
 }
 
 int mproc_array_close(mproc_array *a) {

@@ -251,6 +251,11 @@ struct mproc_rlock {
 };
 
 void mproc__rlock_init_state(void *state, void *arg);
+/** A new RLock handle, with a hold of its own, on the object `name` of
+ *  `kind` whose RLock state lies `offset` bytes into its state (0 for an
+ *  RLock, the lock of an array's state for mproc_array_get_lock). */
+int mproc__rlock_of(const char *name, uint32_t kind, size_t offset,
+                    mproc_rlock **out);
 /** Wrap embedded RLock state as a borrowed handle. */
 void mproc__rlock_borrow(mproc_rlock *l, mproc__obj *o,
                          mproc__rlock_state *st);

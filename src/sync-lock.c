@@ -310,27 +310,34 @@ const char *mproc_rlock_name(const mproc_rlock *l) {
   return l ? l->obj->name : NULL;
 }
 
-/* A handle of its own on the same RLock: of an RLock's own object, or of
- * the array whose lock it is (the state at the same offset). */
-int mproc__rlock_dup(const mproc_rlock *src, mproc_rlock **out) {
-  mproc_rlock *l;
-  int rc = rlock_check(src, "condition");
+int mproc__rlock_of(const char *name, uint32_t kind, size_t offset,
+                    mproc_rlock **out) {
+  mproc_rlock *l = calloc(1, sizeof *l);
+  int rc;
   *out = NULL;
-  if (rc < 0) return rc;
-  l = calloc(1, sizeof *l);
   if (l == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  rc = mproc__obj_open(&l->own, src->obj->name, src->obj->hdr->kind);
+  rc = mproc__obj_open(&l->own, name, kind);
   if (rc < 0) {
     free(l);
     return rc;
   }
   mproc__rlock_borrow(l, &l->own,
                       (mproc__rlock_state *)((char *)mproc__obj_state(&l->own) +
-                                             ((char *)src->st -
-                                              (char *)mproc__obj_state(
-                                                  src->obj))));
+                                             offset));
   *out = l;
   return 0;
+}
+
+/* A handle of its own on the same RLock: of an RLock's own object, or of
+ * the array whose lock it is (the state at the same offset). */
+int mproc__rlock_dup(const mproc_rlock *src, mproc_rlock **out) {
+  int rc = rlock_check(src, "condition");
+  *out = NULL;
+  if (rc < 0) return rc;
+  return mproc__rlock_of(src->obj->name, src->obj->hdr->kind,
+                         (size_t)((char *)src->st -
+                                  (char *)mproc__obj_state(src->obj)),
+                         out);
 }
 
 int mproc_rlock_close(mproc_rlock *l) {
