@@ -226,11 +226,12 @@ static int closed_error(const char *what) {
   return mproc__err(MPROC_ECLOSED, "%s: the connection is closed", what);
 }
 
-/* The OS end goes, once: by close, or by the last call out after it. */
+/* The OS end goes, once: by close, or by the last call out after it. The
+ * wake-up object stays until the free: the close may still be signalling
+ * it when the call it woke leaves. */
 static void finish_close(mproc_conn *c) {
   if (atomic_exchange(&c->os_done, 1)) return;
   if (c->os) conn_close(c);
-  mproc_wakeup_free(atomic_exchange(&c->wake, NULL));
 }
 
 /* Begin a call on c (see the top): check() after counting ourselves, so
@@ -509,6 +510,7 @@ void mproc_conn_free(mproc_conn *c) {
   if (c == NULL) return;
   mproc_conn_close(c);
   finish_close(c); /* no call may run now: the end goes in any case */
+  mproc_wakeup_free(atomic_exchange(&c->wake, NULL));
   free(c);
 }
 
