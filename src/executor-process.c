@@ -403,4 +403,4 @@ static int p_init(mproc_executor *ex) {
 }
 
 const mproc__executor_ops mproc__executor_process_ops = {
-    "process", p_init, p_enqueue, p_shutdown, p_destroy, p_terminate};
+    "process", p_init, p_enqueue, p_shutdown, p_destroy, p_terminate, NULL};

@@ -1,6 +1,6 @@
 /* mproc: the one executor interface — options, submit, shutdown and the
- * completion queue an event loop watches. A kind (executor-thread.c now;
- * processes and MPI ranks later) supplies an mproc__executor_ops table:
+ * completion queue an event loop watches. A kind (executor-thread.c,
+ * executor-process.c, executor-mpi.c) supplies an mproc__executor_ops table:
  * how futures reach workers. Everything a caller sees of a future is
  * common code (future.c, future-wait.c).
  *
@@ -19,6 +19,28 @@
 
 static _Thread_local mproc_executor *current_ex;
 
+/* Executors of a kind that helps waiters (ops.help): while any lives, a
+ * waiter takes `life` for reading around its help, and freeing such an
+ * executor takes it for writing, so a waiter never reads a freed
+ * executor through its future (a future outlives its executor). With
+ * none alive a waiter skips the lock. */
+static atomic_int helping;
+static uv_rwlock_t life;
+static uv_once_t life_once = UV_ONCE_INIT;
+
+static void life_init(void) {
+  if (uv_rwlock_init(&life) != 0) abort(); /* no memory at start */
+}
+
+void mproc__executor_help(mproc_future *f, double timeout) {
+  if (atomic_load_explicit(&helping, memory_order_acquire) == 0) return;
+  uv_rwlock_rdlock(&life);
+  if (!mproc__state_done((int)atomic_load(&f->state)) &&
+      f->ex->ops->help != NULL)
+    f->ex->ops->help(f->ex, f, timeout);
+  uv_rwlock_rdunlock(&life);
+}
+
 mproc_executor *mproc__executor_current(void) { return current_ex; }
 void mproc__executor_set_current(mproc_executor *ex) { current_ex = ex; }
 
@@ -28,15 +50,14 @@ static const mproc__executor_ops *ops_of(mproc_executor_kind kind) {
     return &mproc__executor_thread_ops;
   case MPROC_EXECUTOR_PROCESS:
     return &mproc__executor_process_ops;
+  case MPROC_EXECUTOR_MPI:
+    return &mproc__executor_mpi_ops; /* executor-mpi*.c, or -none.c */
   default:
     return NULL;
   }
 }
 
 static int check_opts(mproc_executor_kind kind, const mproc_executor_opts *o) {
-  if (kind == MPROC_EXECUTOR_MPI)
-    return mproc__err(MPROC_ENOTSUP, "executor_new: the MPI kind is not "
-                      "built yet; use MPROC_EXECUTOR_THREAD or _PROCESS");
   if (ops_of(kind) == NULL)
     return mproc__err(MPROC_EINVAL, "executor_new: unknown kind %d",
                       (int)kind);
@@ -94,8 +115,10 @@ int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
   }
   ex->ops = ops_of(kind);
   cpus = mproc_cpu_count();
-  /* Python's defaults: min(32, cpus + 4) threads; cpus processes. */
+  /* Python's defaults: min(32, cpus + 4) threads; cpus processes; the
+   * MPI kind resolves 0 itself (every rank mpiexec gave, or cpus). */
   ex->max_workers = kind == MPROC_EXECUTOR_PROCESS ? cpus
+                    : kind == MPROC_EXECUTOR_MPI ? 0
                     : cpus + 4 < 32 ? cpus + 4 : 32;
   /* Spinning pays only where the thread it waits for can run meanwhile:
    * this process may use more than one CPU (affinity counts: a process
@@ -123,6 +146,10 @@ int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
   if ((rc = ex->ops->init(ex)) < 0) {
     executor_release(ex);
     return rc;
+  }
+  if (ex->ops->help != NULL) {
+    uv_once(&life_once, life_init);
+    atomic_fetch_add(&helping, 1);
   }
   *out = ex;
   return 0;
@@ -161,6 +188,14 @@ int mproc_executor_shutdown(mproc_executor *ex, int flags) {
 void mproc_executor_free(mproc_executor *ex) {
   if (ex == NULL) return;
   (void)ex->ops->shutdown(ex, MPROC_SHUTDOWN_WAIT);
+  if (ex->ops->help != NULL) {
+    uv_rwlock_wrlock(&life); /* no waiter is inside ex's help now */
+    ex->ops->destroy(ex);
+    executor_release(ex);
+    atomic_fetch_sub(&helping, 1);
+    uv_rwlock_wrunlock(&life);
+    return;
+  }
   ex->ops->destroy(ex);
   executor_release(ex);
 }
@@ -183,6 +218,36 @@ int mproc_executor_terminate_workers(mproc_executor *ex, mproc_stop_how how) {
 int mproc_executor_max_workers(const mproc_executor *ex) {
   if (ex == NULL) return mproc__err(MPROC_EINVAL, "max_workers: NULL");
   return ex->max_workers;
+}
+
+/* ---- what kinds share ------------------------------------------------------ */
+
+int mproc__kind_accept(mproc_future **head, mproc_future **tail,
+                       mproc_future *const *fs, size_t n, int shutdown,
+                       int broken, const char *broken_msg) {
+  size_t i;
+  if (shutdown)
+    return mproc__err(MPROC_ESTATE, "cannot schedule new futures after "
+                      "shutdown");
+  if (broken) return mproc__err(MPROC_EBROKEN, "%s", broken_msg);
+  for (i = 0; i < n; i++) {
+    fs[i]->next = NULL;
+    if (*tail) (*tail)->next = fs[i]; else *head = fs[i];
+    *tail = fs[i];
+  }
+  return 0;
+}
+
+int mproc__tasks_registered(mproc_future *const *fs, size_t n,
+                            const char *who) {
+  const char *name;
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (mproc__task_lookup((mproc_fnptr)fs[i]->fn, &name) < 0)
+      return mproc__err(MPROC_ENOTREG, "%s: the task function is not "
+                        "registered; mark it MPROC_TASK(fn) so that workers "
+                        "can find it by name", who);
+  return 0;
 }
 
 /* ---- the completion queue ------------------------------------------------- */

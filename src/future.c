@@ -283,6 +283,11 @@ static int wait_done(mproc_future *f, double timeout) {
   if (rc < 0) return rc;
   s = (uint32_t)state(f);
   if (mproc__state_done((int)s)) return 0;
+  if (t != 0) { /* a kind may work toward f here (ops.help) */
+    mproc__executor_help(f, t);
+    s = (uint32_t)state(f);
+    if (mproc__state_done((int)s)) return 0;
+  }
   if (t != 0 && mproc__spin(&f->state, s)) {
     s = (uint32_t)state(f);
     if (mproc__state_done((int)s) ||

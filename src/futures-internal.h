@@ -17,7 +17,11 @@
  * Lock order: a future's lock (a stripe), then a waiter's lock (a finishing future
  * tells its waiters while it holds its own lock); the executor's
  * completion lock is taken alone; a kind's queue lock is never held while
- * a future's lock is taken.
+ * a future's lock is taken. The executors' life lock (executor.c) is held
+ * for reading by a waiter while a kind helps it (ops.help), around the
+ * kind's own locks; mproc_executor_free of a helping kind takes it for
+ * writing. So a done callback that runs in a helping waiter (the MPI
+ * kind finishes futures there) must not free an MPI executor.
  */
 #ifndef MPROC_FUTURES_INTERNAL_H
 #define MPROC_FUTURES_INTERNAL_H
@@ -168,10 +172,16 @@ typedef struct mproc__executor_ops {
   void (*destroy)(mproc_executor *ex);
   /** terminate_workers / kill_workers; NULL: not for this kind. */
   int (*terminate)(mproc_executor *ex, int kill);
+  /** Optional (NULL: none): work toward f in the thread that waits for
+   *  it, for up to about `budget` seconds (MPROC__INF: the kind's own
+   *  limit), before the waiter spins and sleeps. The MPI kind polls for
+   *  answers there, saving the hand-over from its receiver thread. */
+  void (*help)(mproc_executor *ex, mproc_future *f, double budget);
 } mproc__executor_ops;
 
 extern const mproc__executor_ops mproc__executor_thread_ops;
 extern const mproc__executor_ops mproc__executor_process_ops;
+extern const mproc__executor_ops mproc__executor_mpi_ops;
 
 struct mproc_executor {
   const mproc__executor_ops *ops;
@@ -193,8 +203,25 @@ struct mproc_executor {
   mproc_future *chead, *ctail;
 };
 
+/** For a kind's enqueue, under its queue lock: refuse (MPROC_ESTATE after
+ *  shutdown, MPROC_EBROKEN with broken_msg) or append fs to the list
+ *  head..tail (linked by next). 0 when appended. */
+int mproc__kind_accept(mproc_future **head, mproc_future **tail,
+                       mproc_future *const *fs, size_t n, int shutdown,
+                       int broken, const char *broken_msg);
+/** MPROC_ENOTREG (with a sentence naming `who`) unless every future's
+ *  task is registered (MPROC_TASK): kinds that find tasks by name. */
+int mproc__tasks_registered(mproc_future *const *fs, size_t n,
+                            const char *who);
+
 /** Queue a done future for mproc_executor_next_completed (if on). */
 void mproc__executor_completed(mproc_executor *ex, mproc_future *f);
+
+/** A waiter's turn to help (see ops.help): called by result/take/
+ *  exception on a future that is not done, with the backend-form
+ *  timeout. Safe against the executor being freed meanwhile (a lock that
+ *  mproc_executor_free of a helping kind takes for writing). */
+void mproc__executor_help(mproc_future *f, double timeout);
 
 /** The executor whose task the calling thread runs (NULL: none). */
 mproc_executor *mproc__executor_current(void);

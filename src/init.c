@@ -24,6 +24,10 @@ int mproc_init(int argc, char **argv) {
    * its own (its forkserver, if it uses one, starts on first use). */
   rc = mproc__os_child_entry(argc, argv);
   if (rc < 0) return rc;
+  /* Under mpiexec, ranks 1..N-1 become MPI workers here and never return
+   * (a spawned mproc child has already gone its way above). */
+  rc = mproc__mpi_boot(argc, argv);
+  if (rc < 0) return rc;
   atexit(at_exit);
   return mproc__os_init();
 }

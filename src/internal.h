@@ -70,6 +70,10 @@ int mproc__task_clash(const char *name);
 /** The fault-injection seam (fault.c): 1 never returns; see there. */
 int mproc__fault(const char *point);
 
+/** mproc_init's MPI step (executor-mpi-boot.c; a no-op without MPI): under
+ *  mpiexec, ranks other than 0 serve as workers and never return. */
+int mproc__mpi_boot(int argc, char **argv);
+
 /** Runs the exit duties (terminate daemon children, join the rest). */
 void mproc__exit_children(void);
 

@@ -21,8 +21,9 @@
  * One executor interface with kinds: MPROC_EXECUTOR_THREAD (Python's
  * ThreadPoolExecutor) and MPROC_EXECUTOR_PROCESS (ProcessPoolExecutor:
  * worker processes under any start method, tasks found by name, a worker
- * that dies fails only the task it held); an MPI kind comes behind the
- * same calls. A future follows Python's state
+ * that dies fails only the task it held) and MPROC_EXECUTOR_MPI (worker
+ * MPI ranks, in a library built with -DMPROC_WITH_MPI=ON: docs/mpi.md),
+ * behind the same calls. A future follows Python's state
  * machine exactly: PENDING -> RUNNING -> FINISHED, or PENDING ->
  * CANCELLED -> CANCELLED_AND_NOTIFIED (once the executor has seen it).
  *
@@ -120,7 +121,8 @@ typedef struct mproc_future mproc_future;
 typedef enum mproc_executor_kind {
   MPROC_EXECUTOR_THREAD = 1,  /**< ThreadPoolExecutor: threads of this process */
   MPROC_EXECUTOR_PROCESS = 2, /**< ProcessPoolExecutor: worker processes */
-  MPROC_EXECUTOR_MPI = 3      /**< MPI ranks: not yet (MPROC_ENOTSUP) */
+  MPROC_EXECUTOR_MPI = 3      /**< MPI ranks (built with MPROC_WITH_MPI;
+                                   else MPROC_ENOTSUP): see mproc/mpi.h */
 } mproc_executor_kind;
 
 /** A worker's initializer, run once in each worker before its first task;
@@ -164,11 +166,17 @@ enum {
  * start on demand, as Python's ThreadPoolExecutor: a submit that finds no
  * idle worker starts one until max_workers run. Process workers
  * (max_workers defaults to mproc_cpu_count(), as Python's) all start
- * here; the initializer must be registered (MPROC_TASK).
+ * here; the initializer must be registered (MPROC_TASK). The MPI kind
+ * uses the ranks mpiexec started (all of them when max_workers is 0; one
+ * such executor at a time) or, without mpiexec, spawns max_workers
+ * (default mproc_cpu_count()) with MPI_Comm_spawn.
  * Errors: MPROC_EINVAL (out NULL, unknown kind, opts->size too small,
  * max_workers < 0, max_tasks_per_child < 0, bad on_worker_death),
- * MPROC_ENOTSUP (a kind not built yet, or a start method this platform
- * lacks), MPROC_ENOTREG (an unregistered initializer, process kind),
+ * MPROC_ENOTSUP (the MPI kind in a library built without MPI, or whose
+ * MPI cannot spawn ranks (the sentence has MPI's reason), or with
+ * max_tasks_per_child; a start method this platform lacks), MPROC_ESTATE
+ * (MPI kind: another executor uses this mpiexec run's ranks),
+ * MPROC_ENOTREG (an unregistered initializer, process and MPI kinds),
  * MPROC_ENOTINIT (spawn or forkserver without mproc_init), MPROC_ENOMEM,
  * MPROC_EOS.
  * Thread-safety: safe. Ownership: free with mproc_executor_free().
