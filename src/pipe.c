@@ -517,7 +517,9 @@ void mproc_conn_free(mproc_conn *c) {
 /* ---- waiting on many ------------------------------------------------------ */
 
 /* What one mproc_conn_wait call holds: for each object still to wait on,
- * its handle and its index in objs. */
+ * its handle and its index in objs; after each connection's handle, its
+ * wake-up object's (index | WAKE), which a close of the end signals. */
+#define WAKE ((size_t)1 << (sizeof(size_t) * 8 - 1))
 typedef struct wait_set {
   mproc_handle *h;
   size_t *at;
@@ -525,12 +527,16 @@ typedef struct wait_set {
   size_t n;
 } wait_set;
 
-/* End every begun connection wait and set `ready` from the wait. */
-static void wait_finish(mproc_wait_obj *objs, wait_set *w, int waited) {
+/* End every begun connection wait and set `ready` from the wait. Returns
+ * 1 if a listed end was closed meanwhile. */
+static int wait_finish(mproc_wait_obj *objs, wait_set *w, int waited) {
   size_t k;
+  int closed = 0;
   for (k = 0; k < w->n; k++) {
-    mproc_wait_obj *o = &objs[w->at[k]];
+    mproc_wait_obj *o = &objs[w->at[k] & ~WAKE];
     int sig = waited && w->ready[k];
+    if (w->at[k] & WAKE) continue;
+    if (o->conn && atomic_load(&o->conn->closing)) closed = 1;
     o->ready = o->conn ? mproc__os_conn_wait_end(o->conn->os, sig) > 0 : sig;
     /* Only now: another thread's wait may begin on it (on Windows with
      * the same OVERLAPPED, which the end above may still be cancelling). */
@@ -539,6 +545,13 @@ static void wait_finish(mproc_wait_obj *objs, wait_set *w, int waited) {
       leave(o->conn, 0);
     }
   }
+  return closed;
+}
+
+static void set_add(wait_set *w, mproc_handle h, size_t at) {
+  w->h[w->n] = h;
+  w->at[w->n] = at;
+  w->n++;
 }
 
 /* Check every object; begin the connection waits; sort out what is ready
@@ -553,6 +566,7 @@ static int wait_prepare(mproc_wait_obj *objs, size_t n, wait_set *w,
     o->ready = 0;
     if (o->conn) {
       int mine = 0, in = enter(o->conn, CONN_READ, "wait");
+      mproc_handle wake = MPROC_NO_HANDLE;
       rc = in == MPROC_EPERM ? MPROC_EINVAL : in;
       if (rc == 0 && atomic_exchange(&o->conn->in_wait, 1))
         rc = mproc__err(MPROC_EINVAL, "the connection is listed twice, or "
@@ -560,6 +574,10 @@ static int wait_prepare(mproc_wait_obj *objs, size_t n, wait_set *w,
       else if (rc == 0)
         mine = 1;
       if (rc == 0 && o->conn->have_len) rc = 1;
+      if (rc == 0) rc = wake_handle(o->conn, &wake);
+      /* After the wake-up is installed: a close from now on signals it. */
+      if (rc == 0 && atomic_load(&o->conn->closing))
+        rc = closed_error("wait");
       if (rc == 0) rc = mproc__os_conn_wait_begin(o->conn->os, &h);
       if (rc != 0 && mine) atomic_store(&o->conn->in_wait, 0);
       if (rc != 0 && in == 0) leave(o->conn, 0);
@@ -574,13 +592,15 @@ static int wait_prepare(mproc_wait_obj *objs, size_t n, wait_set *w,
         (*now)++;
         continue;
       }
-    } else if ((rc = mproc__check_handle(h, i, n, "wait")) < 0) {
+      set_add(w, h, i);
+      set_add(w, wake, i | WAKE);
+      continue;
+    }
+    if ((rc = mproc__check_handle(h, i, n, "wait")) < 0) {
       wait_finish(objs, w, 0);
       return rc;
     }
-    w->h[w->n] = h;
-    w->at[w->n] = i;
-    w->n++;
+    set_add(w, h, i);
   }
   return 0;
 }
@@ -595,12 +615,12 @@ int mproc_conn_wait(mproc_wait_obj *objs, size_t n, double timeout) {
     return mproc__err(MPROC_EINVAL, "wait: objs is NULL but n is %zu", n);
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
-  if (n > SIZE_MAX / sizeof *w.h)
+  if (n > SIZE_MAX / sizeof *w.h / 2)
     return mproc__err(MPROC_EINVAL, "wait: %zu objects is too many", n);
-  if (n > 0) {
-    w.h = malloc(n * sizeof *w.h);
-    w.at = malloc(n * sizeof *w.at);
-    w.ready = calloc(n, 1);
+  if (n > 0) { /* room for a wake-up after each connection */
+    w.h = malloc(2 * n * sizeof *w.h);
+    w.at = malloc(2 * n * sizeof *w.at);
+    w.ready = calloc(2 * n, 1);
     if (w.h == NULL || w.at == NULL || w.ready == NULL) {
       rc = mproc__err(MPROC_ENOMEM, "wait: out of memory for %zu objects", n);
       goto cleanup;
@@ -615,7 +635,11 @@ int mproc_conn_wait(mproc_wait_obj *objs, size_t n, double timeout) {
     wait_finish(objs, &w, 0);
     goto cleanup;
   }
-  wait_finish(objs, &w, rc >= 0);
+  if (wait_finish(objs, &w, rc >= 0)) {
+    rc = mproc__err(MPROC_ECLOSED, "wait: a listed connection was closed "
+                                   "during the wait");
+    goto cleanup;
+  }
   /* Interrupted: unless a connection turned ready as its wait ended. */
   for (i = 0; i < n; i++) count += objs[i].ready != 0;
   if (rc == MPROC_EINTR && count == 0) goto cleanup;

@@ -7,8 +7,9 @@
  * - A thread blocked on a handle is woken by a close from another thread
  *   and returns MPROC_ECLOSED, for every blocking kind: lock and rlock
  *   acquire, semaphore acquire, condition wait, event wait, barrier wait,
- *   queue get (empty) and put (full), a connection's recv and poll, a
- *   listener's accept, and a wait on a wake-up object's handle.
+ *   queue get (empty) and put (full), a connection's recv and poll, an
+ *   mproc_conn_wait listing it, a listener's accept, and a wait on a
+ *   wake-up object's handle.
  * - Holds are per handle: two opens in one process are two holds, so
  *   freeing one leaves the name and the other handle.
  * - Pairs are freed in any order: a condition and its lock or rlock, an
@@ -373,12 +374,13 @@ static void test_executor_future_any_order(void **state) {
 
 enum {
   W_LOCK, W_RLOCK, W_SEM, W_COND, W_EVENT, W_BARRIER, W_QGET, W_QPUT,
-  W_RECV, W_POLL, W_ACCEPT, W_WAKEUP, W_COUNT
+  W_RECV, W_POLL, W_CONNWAIT, W_ACCEPT, W_WAKEUP, W_COUNT
 };
 static const char *const wname[W_COUNT] = {
     "lock acquire", "rlock acquire", "semaphore acquire", "condition wait",
     "event wait",   "barrier wait",  "queue get",         "queue put",
-    "conn recv",    "conn poll",     "listener accept",   "wakeup wait"};
+    "conn recv",    "conn poll",     "conn_wait",         "listener accept",
+    "wakeup wait"};
 
 /* The objects of one round: the handle the waiter blocks on, and what
  * keeps it blocked (another handle holding the lock, a full queue...). */
@@ -421,6 +423,13 @@ static int blocked_call(round *r) {
   case W_QPUT: return mproc_queue_put(r->queue, "b", 1, 60);
   case W_RECV: return mproc_conn_recv(r->end, buf, sizeof buf, &len);
   case W_POLL: return mproc_conn_poll(r->end, 60);
+  case W_CONNWAIT: {
+    mproc_wait_obj o[2];
+    memset(o, 0, sizeof o);
+    o[0].conn = r->end; /* and a handle that never becomes ready */
+    o[1].handle = mproc_wakeup_handle(r->wakeup);
+    return mproc_conn_wait(o, 2, 60);
+  }
   case W_ACCEPT:
     rc = mproc_listener_accept(r->listener, 60, &c);
     mproc_conn_free(c);
@@ -479,7 +488,9 @@ static void round_setup(round *r, int kind) {
     break;
   case W_RECV:
   case W_POLL:
+  case W_CONNWAIT:
     assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &r->end, &r->peer), 0);
+    if (kind == W_CONNWAIT) assert_int_equal(mproc_wakeup_new(&r->wakeup), 0);
     break;
   case W_ACCEPT:
     assert_int_equal(mproc_listener_new(&r->listener, NULL,
@@ -501,7 +512,8 @@ static int round_close(round *r) {
   case W_QGET:
   case W_QPUT: return mproc_queue_close(r->queue);
   case W_RECV:
-  case W_POLL: return mproc_conn_close(r->end);
+  case W_POLL:
+  case W_CONNWAIT: return mproc_conn_close(r->end);
   case W_ACCEPT: return mproc_listener_close(r->listener);
   case W_WAKEUP: return mproc_wakeup_close(r->wakeup);
   }

@@ -152,11 +152,10 @@ MPROC_EXTERN mproc_handle mproc_conn_handle(const mproc_conn *c);
  * Later calls other than close and free return MPROC_ECLOSED. A recv or
  * poll blocked on the end in another thread, waiting for a message, is
  * woken and returns MPROC_ECLOSED; a recv that has begun reading a
- * message reads it whole first. The OS handle is released when the last
- * such call has returned, never under it. mproc_conn_wait() calls that
- * list the end are not woken by the close (they end by their timeout or
- * another object); the end is released once they return. Closing twice
- * is harmless.
+ * message reads it whole first; so does an mproc_conn_wait() that lists
+ * the end (it returns MPROC_ECLOSED). The OS handle is released when the
+ * last such call has returned, never under it. Closing twice is
+ * harmless.
  * Errors: MPROC_EINVAL (c NULL).
  * Thread-safety: any thread, also while another uses the end (the way to
  * end its wait). Ownership: the object is still the caller's, to free.
@@ -193,8 +192,10 @@ typedef struct mproc_wait_obj {
  * waitable handle: MPROC_NO_HANDLE — the sentinel of a process not
  * started —, a negative value, a closed descriptor or HANDLE; the
  * sentence names the object's index), MPROC_ECLOSED (a closed
- * connection), MPROC_ENOMEM, MPROC_EOS; MPROC_EINTR (mproc_interrupt()
- * while it waited and nothing was ready; never for timeout 0).
+ * connection; also one closed by another thread during the wait, which
+ * ends the wait at once), MPROC_ENOMEM, MPROC_EOS; MPROC_EINTR
+ * (mproc_interrupt() while it waited and nothing was ready; never for
+ * timeout 0).
  * Thread-safety: a connection is waited on (or polled) by one thread at
  * a time, and no other thread receives on it meanwhile; a connection that
  * another thread's wait lists gives MPROC_EINVAL.
