@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 #include <mproc.h>
 
@@ -130,4 +133,68 @@ int bench_python(const char *script, const char *const *args,
   printf("python: not available (%s exited with wait status 0x%x)\n", python,
          (unsigned)status);
   return 0;
+}
+
+int bench_pinned(void (*fn)(double *out, size_t n, void *arg), void *arg,
+                 double *out, size_t n) {
+  double *buf = calloc(n + 1, sizeof *buf);
+  size_t bytes = (n + 1) * sizeof *buf;
+  int fds[2], status, pinned = 0;
+  pid_t pid;
+  memset(out, 0, n * sizeof *out);
+  if (buf == NULL || pipe(fds) != 0) {
+    free(buf);
+    return 0;
+  }
+  fflush(stdout);
+  pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+#ifdef __linux__
+    {
+      cpu_set_t s;
+      CPU_ZERO(&s);
+      CPU_SET(0, &s);
+      buf[n] = sched_setaffinity(0, sizeof s, &s) == 0;
+    }
+#endif
+    fn(buf, n, arg);
+    if (write(fds[1], buf, bytes) != (ssize_t)bytes) _exit(1);
+    _exit(0);
+  }
+  close(fds[1]);
+  if (pid < 0 || read(fds[0], buf, bytes) != (ssize_t)bytes)
+    printf("pinned child: it failed\n");
+  else {
+    memcpy(out, buf, n * sizeof *out);
+    pinned = buf[n] != 0;
+  }
+  close(fds[0]);
+  if (pid > 0)
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  free(buf);
+  return pinned;
+}
+
+double bench_submit_result(mproc_executor *ex, mproc_task_fn fn, int n) {
+  mproc_future *f;
+  double t0, t;
+  int i, bad = 0;
+  if (mproc_executor_submit(ex, fn, NULL, 0, &f) == 0) { /* warm */
+    (void)mproc_future_result(f, MPROC_FOREVER, NULL, NULL);
+    mproc_future_free(f);
+  }
+  t0 = bench_now_ns();
+  for (i = 0; i < n; i++) {
+    if (mproc_executor_submit(ex, fn, NULL, 0, &f) != 0) {
+      bad++;
+      continue;
+    }
+    bad += mproc_future_result(f, MPROC_FOREVER, NULL, NULL) != 0;
+    mproc_future_free(f);
+  }
+  t = bench_now_ns() - t0;
+  mproc_executor_free(ex);
+  return bad ? 0 : t / 1e3 / n;
 }

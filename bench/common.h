@@ -6,8 +6,22 @@
 
 #include <stddef.h>
 
+#include <mproc.h>
+
 #ifndef MPROC_BENCH_DIR /* where the .py peers live; set by CMake */
 #define MPROC_BENCH_DIR "."
+/* submit(fn).result() n times in turn on ex (no input), after one warm
+ * round; microseconds per round trip, 0 if any failed. ex is freed. */
+double bench_submit_result(mproc_executor *ex, mproc_task_fn fn, int n);
+
+/* Run fn(out, n, arg) in a forked child pinned to one CPU (Linux; not
+ * pinned elsewhere) before it makes any thread or pool, and copy the n
+ * doubles it writes into out back over a pipe (zeros if the child
+ * failed). Returns 1 if the child was pinned. For the "all on one CPU"
+ * rows: fork workers inherit the child's mask. */
+int bench_pinned(void (*fn)(double *out, size_t n, void *arg), void *arg,
+                 double *out, size_t n);
+
 #endif
 
 /* Monotonic time in nanoseconds. */
@@ -35,5 +49,17 @@ void bench_banner(const char *what, int init_rc);
  * ran and exited 0, else 0 after printing "python: not available (why)". */
 int bench_python(const char *script, const char *const *args,
                  void (*on_line)(const char *line));
+
+/* submit(fn).result() n times in turn on ex (no input), after one warm
+ * round; microseconds per round trip, 0 if any failed. ex is freed. */
+double bench_submit_result(mproc_executor *ex, mproc_task_fn fn, int n);
+
+/* Run fn(out, n, arg) in a forked child pinned to one CPU (Linux; not
+ * pinned elsewhere) before it makes any thread or pool, and copy the n
+ * doubles it writes into out back over a pipe (zeros if the child
+ * failed). Returns 1 if the child was pinned. For the "all on one CPU"
+ * rows: fork workers inherit the child's mask. */
+int bench_pinned(void (*fn)(double *out, size_t n, void *arg), void *arg,
+                 double *out, size_t n);
 
 #endif

@@ -17,15 +17,9 @@
  * miss prints MISS; the program always exits 0 (machines are noisy).
  *
  *   futures [--quick] [--no-python] [--n N] [--workers W] */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#ifdef __linux__
-#include <sched.h>
-#endif
 
 #include <mproc.h>
 #include <uv.h>
@@ -129,27 +123,9 @@ static double uv_gather(void) {
 static double mproc_sequential(void) {
   mproc_executor *ex;
   mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
-  mproc_future *f;
-  double t0, t;
-  int i, bad = 0;
   o.max_workers = WORKERS;
   if (mproc_executor_new(&ex, MPROC_EXECUTOR_THREAD, &o) != 0) return 0;
-  if (mproc_executor_submit(ex, noop, NULL, 0, &f) == 0) { /* warm */
-    mproc_future_result(f, MPROC_FOREVER, NULL, NULL);
-    mproc_future_free(f);
-  }
-  t0 = bench_now_ns();
-  for (i = 0; i < SEQ_N; i++) {
-    if (mproc_executor_submit(ex, noop, NULL, 0, &f) != 0) {
-      bad++;
-      continue;
-    }
-    bad += mproc_future_result(f, MPROC_FOREVER, NULL, NULL) != 0;
-    mproc_future_free(f);
-  }
-  t = bench_now_ns() - t0;
-  mproc_executor_free(ex);
-  return bad ? 0 : t / 1e3 / SEQ_N;
+  return bench_submit_result(ex, noop, SEQ_N);
 }
 
 static double uv_sequential(void) {
@@ -172,47 +148,25 @@ static double uv_sequential(void) {
 }
 
 /* The sequential rows in a child pinned to one CPU before it makes any
- * thread (libuv resets its pool in a fork child); medians come back over
- * a pipe. 1 if pinned. */
-static int run_sequential(double *m_us, double *u_us) {
-  double v[2][32], out[3] = {0, 0, 0};
-  int fds[2], r, status;
-  pid_t pid;
-  *m_us = *u_us = 0;
-  if (pipe(fds) != 0) return 0;
-  fflush(stdout);
-  pid = fork();
-  if (pid == 0) {
-    int pinned = 0;
-    close(fds[0]);
-#ifdef __linux__
-    {
-      cpu_set_t s;
-      CPU_ZERO(&s);
-      CPU_SET(0, &s);
-      pinned = sched_setaffinity(0, sizeof s, &s) == 0;
-    }
-#endif
-    for (r = 0; r < ROUNDS && r < 32; r++) {
-      v[0][r] = mproc_sequential();
-      v[1][r] = uv_sequential();
-    }
-    out[0] = bench_stats_of(v[0], (size_t)r).median;
-    out[1] = bench_stats_of(v[1], (size_t)r).median;
-    out[2] = pinned;
-    if (write(fds[1], out, sizeof out) != (ssize_t)sizeof out) _exit(1);
-    _exit(0);
+ * thread (libuv resets its pool in a fork child): medians in out[0..1]. */
+static void sequential_rows(double *out, size_t n, void *arg) {
+  double v[2][32];
+  int r;
+  (void)n, (void)arg;
+  for (r = 0; r < ROUNDS && r < 32; r++) {
+    v[0][r] = mproc_sequential();
+    v[1][r] = uv_sequential();
   }
-  close(fds[1]);
-  if (pid < 0 || read(fds[0], out, sizeof out) != (ssize_t)sizeof out)
-    printf("sequential: the child failed\n");
-  close(fds[0]);
-  if (pid > 0)
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+  out[0] = bench_stats_of(v[0], (size_t)r).median;
+  out[1] = bench_stats_of(v[1], (size_t)r).median;
+}
+
+static int run_sequential(double *m_us, double *u_us) {
+  double out[2];
+  int pinned = bench_pinned(sequential_rows, NULL, out, 2);
   *m_us = out[0];
   *u_us = out[1];
-  return (int)out[2];
+  return pinned;
 }
 
 /* ---- Python ----------------------------------------------------------------------- */

@@ -17,6 +17,7 @@
 #include "mproc/pipe.h"
 #include "mproc/wakeup.h"
 #include "mproc/futures.h"
+#include "mproc/pool.h"
 #include "mproc/connection.h"
 
 #endif

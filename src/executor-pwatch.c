@@ -24,6 +24,7 @@ static int start_worker(ppool *p, int i) {
   snprintf(name, sizeof name, "ProcessPoolWorker-%d", i);
   o.name = name;
   o.method = p->method;
+  o.daemon = p->ex->daemon_workers;
   p->args->index = i;
   atomic_store(&p->slots[i], 0);
   if ((rc = mproc_process_new(&pr, mproc__wset_worker_main, p->args,

@@ -102,6 +102,11 @@ static void executor_release(mproc_executor *ex) {
 
 int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
                        const mproc_executor_opts *opts) {
+  return mproc__executor_make(out, kind, opts, 0);
+}
+
+int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
+                         const mproc_executor_opts *opts, int daemon_workers) {
   mproc_executor *ex;
   int rc, cpus;
   if (out == NULL) return mproc__err(MPROC_EINVAL, "executor_new: out is NULL");
@@ -141,6 +146,7 @@ int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
       ex->initargs_len = opts->initargs_len;
     }
   }
+  ex->daemon_workers = daemon_workers;
   atomic_init(&ex->seq, 0);
   atomic_init(&ex->notify, 0);
   if ((rc = ex->ops->init(ex)) < 0) {

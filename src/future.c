@@ -81,7 +81,7 @@ mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
   f->len = 0;
   f->in_len = len;
   f->next = f->cnext = NULL;
-  if (len) memcpy(f->in, in, len);
+  if (len && in) memcpy(f->in, in, len); /* NULL: the caller fills it */
   return f;
 }
 

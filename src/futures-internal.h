@@ -111,7 +111,9 @@ static inline void mproc__future_unlock(const mproc_future *f) {
 #define MPROC__NO_ITEM SIZE_MAX
 
 /** A future for fn(in, len) with references for the caller and the
- *  executor (two); NULL when out of memory (sentence set). */
+ *  executor (two); NULL when out of memory (sentence set). in NULL with
+ *  len > 0: the caller writes the len input bytes into f->in before it
+ *  enqueues the future (a Pool builds a chunk's message in place). */
 mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
                                 const void *in, size_t len, size_t item);
 void mproc__future_ref(mproc_future *f);
@@ -195,6 +197,7 @@ struct mproc_executor {
   int max_tasks_per_child;   /* process kind */
   mproc_start_method method; /* process kind */
   int on_worker_death;       /* process kind */
+  int daemon_workers;        /* process kind: workers are daemonic (Pool) */
   atomic_uint_fast64_t seq; /* task numbers */
   /* The completion queue, on when wake != NULL (notify set). */
   atomic_int notify;
@@ -202,6 +205,13 @@ struct mproc_executor {
   mproc_wakeup *wake;
   mproc_future *chead, *ctail;
 };
+
+/** mproc_executor_new, with daemonic process workers when asked (a
+ *  Pool's, as Python's: terminated by the program's exit duties, which
+ *  otherwise wait for workers that wait for work; they may not start
+ *  processes of their own). */
+int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
+                         const mproc_executor_opts *opts, int daemon_workers);
 
 /** For a kind's enqueue, under its queue lock: refuse (MPROC_ESTATE after
  *  shutdown, MPROC_EBROKEN with broken_msg) or append fs to the list
