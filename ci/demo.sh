@@ -19,7 +19,7 @@ cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_TESTS=OFF \
 cmake --build build/demo -j"$CI_JOBS" >/dev/null
 ./build/demo/bin/hello_process
 ./build/demo/bin/start_methods
-for ex in value_array queue_put_get pipe_send_recv thread_pool_as_completed; do
+for ex in value_array queue_put_get pipe_send_recv pool_map thread_pool_as_completed; do
   echo "== $ex"
   ./build/demo/bin/$ex
 done

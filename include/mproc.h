@@ -19,5 +19,6 @@
 #include "mproc/futures.h"
 #include "mproc/pool.h"
 #include "mproc/connection.h"
+#include "mproc/manager.h"
 
 #endif

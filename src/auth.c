@@ -34,7 +34,8 @@
 
 /* Equal without an early exit: the time says nothing about where two
  * MACs differ. */
-static int ct_equal(const unsigned char *a, const unsigned char *b, size_t n) {
+int mproc__auth_equal(const unsigned char *a, const unsigned char *b,
+                      size_t n) {
   volatile unsigned char d = 0;
   size_t i;
   for (i = 0; i < n; i++) d |= (unsigned char)(a[i] ^ b[i]);
@@ -134,7 +135,7 @@ static int deliver(mproc_conn *c, const void *key, size_t key_len,
   alg = digest_of(ans, len, &skip);
   n = alg < 0 ? alg : hmac(alg, key, key_len, m, mlen, want);
   ok =
-      n > 0 && len - skip == (size_t)n && ct_equal(ans + skip, want, (size_t)n);
+      n > 0 && len - skip == (size_t)n && mproc__auth_equal(ans + skip, want, (size_t)n);
   if (!ok) {
     (void)mproc_conn_send(c, FAILURE, sizeof FAILURE - 1);
     if (n < 0 && n != MPROC_EAUTH) return n;

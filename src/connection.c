@@ -70,7 +70,7 @@ static mproc_family family_of(const char *address) {
 }
 
 /* Check the address against the family and settle the family. */
-static int resolve(const char *address, mproc_family *family, mproc_family dflt,
+int mproc__addr_resolve(const char *address, mproc_family *family, mproc_family dflt,
                    const char *what) {
   mproc_family f = *family;
   if (f != MPROC_FAMILY_DEFAULT && f != MPROC_AF_UNIX && f != MPROC_AF_PIPE &&
@@ -111,7 +111,7 @@ int mproc_listener_new(mproc_listener **out, const char *address,
                       "listener: authkey is NULL but key_len "
                       "is %zu",
                       key_len);
-  rc = resolve(address, &family, (mproc_family)mproc__os_local_family(),
+  rc = mproc__addr_resolve(address, &family, (mproc_family)mproc__os_local_family(),
                "listener");
   if (rc < 0) return rc;
   l = calloc(1, sizeof *l);
@@ -274,7 +274,7 @@ int mproc_client_connect(mproc_conn **out, const char *address,
                       key_len);
   rc = mproc__timeout(timeout, &t);
   if (rc == 0)
-    rc = resolve(address, &family, (mproc_family)mproc__os_local_family(),
+    rc = mproc__addr_resolve(address, &family, (mproc_family)mproc__os_local_family(),
                  "client");
   if (rc < 0) return rc;
   deadline = mproc__deadline(t);

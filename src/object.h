@@ -156,7 +156,8 @@ int mproc__kind_close(void *h, const char *what);
 /* The kinds' entries, defined next to their code. */
 extern const mproc__kind_ops mproc__shm_ops, mproc__array_ops,
     mproc__lock_ops, mproc__rlock_ops, mproc__sem_ops, mproc__cond_ops,
-    mproc__event_ops, mproc__barrier_ops, mproc__queue_ops;
+    mproc__event_ops, mproc__barrier_ops, mproc__queue_ops,
+    mproc__proxy_ops;
 
 static inline void *mproc__obj_state(const mproc__obj *o) {
   return (char *)o->seg.base + MPROC__STATE_OFFSET;

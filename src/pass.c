@@ -36,7 +36,7 @@ static const mproc__kind_ops *const kinds[] = {
     NULL,                 &mproc__shm_ops,     &mproc__array_ops,
     &mproc__lock_ops,     &mproc__rlock_ops,   &mproc__sem_ops,
     &mproc__cond_ops,     &mproc__event_ops,   &mproc__barrier_ops,
-    &mproc__queue_ops};
+    &mproc__queue_ops,    NULL /* pipe ends */, &mproc__proxy_ops};
 
 const mproc__kind_ops *mproc__kind_ops_of(uint32_t kind) {
   return kind < sizeof kinds / sizeof kinds[0] ? kinds[kind] : NULL;
@@ -44,6 +44,7 @@ const mproc__kind_ops *mproc__kind_ops_of(uint32_t kind) {
 
 const char *mproc_kind_name(mproc_kind kind) {
   if (kind == MPROC_KIND_CONN) return "pipe end";
+  if (kind == MPROC_KIND_PROXY) return "manager proxy";
   if (mproc__kind_ops_of((uint32_t)kind) == NULL) return "?";
   return mproc__kind_name((uint32_t)kind);
 }

@@ -220,6 +220,11 @@ typedef struct mproc__os_listener mproc__os_listener;
  *  on POSIX, AF_PIPE on Windows. */
 int mproc__os_local_family(void);
 
+/** A server on a libuv loop (the manager's) writes to sockets whose peer
+ *  may be gone: make that an error, not a fatal signal (POSIX: SIGPIPE
+ *  ignored in this process; Windows: nothing to do). */
+void mproc__os_server_signals(void);
+
 /** Listen on `address` of `family` (MPROC_AF_*; the common layer has
  *  checked that the address fits the family). address NULL: make a fresh
  *  one of that family. Returns MPROC_ENOTSUP for a family the platform
@@ -258,6 +263,13 @@ enum { MPROC__HMAC_MD5 = 1, MPROC__HMAC_SHA256 = 2 };
  *  algorithm this build lacks, or another code. */
 int mproc__os_hmac(int alg, const void *key, size_t key_len, const void *msg,
                    size_t len, unsigned char *out);
+
+/** POSIX: do the crypto library's one-time set-up now (OpenSSL reads its
+ *  configuration and loads its provider on the first HMAC: ~1 ms of CPU).
+ *  The forkserver calls it before it forks any child, so that each child
+ *  (a manager's server, which answers its first client with two HMACs)
+ *  starts with it done. */
+void mproc__os_hmac_warm(void);
 
 /* ---- shm group ----------------------------------------------------------- */
 

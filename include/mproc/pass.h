@@ -54,6 +54,7 @@ typedef struct mproc_event mproc_event;
 typedef struct mproc_barrier mproc_barrier;
 typedef struct mproc_queue mproc_queue;
 typedef struct mproc_conn mproc_conn;
+typedef struct mproc_proxy mproc_proxy;
 
 /** What a pass list entry is. Semaphore and BoundedSemaphore are both
  *  MPROC_KIND_SEM, Value is an MPROC_KIND_ARRAY of one item, every Queue
@@ -69,7 +70,8 @@ typedef enum mproc_kind {
   MPROC_KIND_EVENT,   /**< mproc_event */
   MPROC_KIND_BARRIER, /**< mproc_barrier */
   MPROC_KIND_QUEUE,   /**< mproc_queue */
-  MPROC_KIND_CONN     /**< mproc_conn: a pipe end */
+  MPROC_KIND_CONN,    /**< mproc_conn: a pipe end */
+  MPROC_KIND_PROXY    /**< mproc_proxy: a manager's proxy (manager.h) */
 } mproc_kind;
 
 /** One entry of a pass list: the kind and the object. */
@@ -94,7 +96,8 @@ typedef struct mproc_pass {
                     mproc_event *: MPROC_KIND_EVENT,                           \
                     mproc_barrier *: MPROC_KIND_BARRIER,                       \
                     mproc_queue *: MPROC_KIND_QUEUE,                           \
-                    mproc_conn *: MPROC_KIND_CONN),                            \
+                    mproc_conn *: MPROC_KIND_CONN,                             \
+                    mproc_proxy *: MPROC_KIND_PROXY),                          \
                 (const void *)(x)})
 #endif
 

@@ -194,7 +194,9 @@ static void serve(int sock, int death) {
   sa.sa_handler = on_sigchld;
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, NULL);
-  /* The program's hook, once, before any child is forked from us. */
+  /* The crypto set-up every child would repeat (mproc__os_hmac_warm),
+   * then the program's hook, once, before any child is forked from us. */
+  mproc__os_hmac_warm();
   mproc__forkserver_preload(&preload, &preload_arg);
   if (preload) preload(preload_arg);
   for (;;) {

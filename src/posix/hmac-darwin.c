@@ -38,3 +38,5 @@ int mproc__os_hmac(int alg, const void *key, size_t key_len, const void *msg,
   }
   return mproc__err(MPROC_ENOTSUP, "HMAC: unknown digest");
 }
+
+void mproc__os_hmac_warm(void) {} /* CommonCrypto needs no set-up */

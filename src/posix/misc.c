@@ -39,3 +39,9 @@ void mproc__posix_default_signals(void) {
   for (sig = 1; sig < 32; sig++)
     if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
 }
+
+void mproc__os_server_signals(void) {
+  /* libuv writes sockets with write(), which raises SIGPIPE when the peer
+   * is gone; the write's error is what a server wants instead. */
+  (void)signal(SIGPIPE, SIG_IGN);
+}

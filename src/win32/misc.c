@@ -77,3 +77,5 @@ DWORD mproc__win_wait_ms(double deadline) {
 void mproc__win_close(HANDLE h) {
   if (h != NULL && h != INVALID_HANDLE_VALUE) CloseHandle(h);
 }
+
+void mproc__os_server_signals(void) {} /* no SIGPIPE on Windows */
