@@ -9,6 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 leg=${1:?usage: ci/linux-leg.sh asan|clang|tsan|fallback}
 bash ci/linux-deps.sh
+# The shape rules of src/ (no include or module circle, no platform #if in
+# the common layer): a second, before anything is built.
+python3 ci/check-layers.py
 jobs=$(nproc 2>/dev/null || echo 2)
 case "$leg" in
   asan) cc=gcc; args=(-DCMAKE_BUILD_TYPE=Debug -DMPROC_ASAN=ON) ;;

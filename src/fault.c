@@ -5,7 +5,7 @@
  * process reaches <point> it kills itself outright (SIGKILL /
  * TerminateProcess), as a crash or an OOM kill would. Unarmed, a point
  * costs one predictable branch. The variable is read once per process (a
- * fork child forgets it through an atfork handler and re-reads it, so a
+ * fork child forgets it through a fork-child hook (program.h) and re-reads it, so a
  * test arms it in the child it will kill). */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 
 #include "internal.h"
 #include "platform.h"
+#include "program.h"
 
 static char armed[64];
 static long countdown;
@@ -43,7 +44,7 @@ int mproc__fault(const char *point) {
   if (s != READ) {
     int expected = UNREAD;
     if (atomic_compare_exchange_strong(&loaded, &expected, READING)) {
-      if (!atomic_exchange(&hooked, 1)) mproc__os_atfork_child(forget);
+      if (!atomic_exchange(&hooked, 1)) mproc__on_fork_child(forget);
       load();
       atomic_store_explicit(&loaded, READ, memory_order_release);
     } else {

@@ -1,9 +1,12 @@
 /* mproc: program set-up, start methods and contexts. */
 #include <stdlib.h>
 
+#include "init.h"
 #include "internal.h"
 #include "platform.h"
-#include "process-internal.h"
+#include "program.h"
+#include "registry.h"
+#include "tracker.h"
 
 struct mproc_context {
   mproc_start_method method;
@@ -14,7 +17,8 @@ static mproc_start_method default_method;
 
 int mproc__initialized(void) { return initialized; }
 
-static void at_exit(void) { mproc__exit_children(); }
+/* The exit duties the modules registered (program.h). */
+static void at_exit(void) { mproc__program_exit(); }
 
 int mproc_init(int argc, char **argv) {
   int rc;
@@ -29,6 +33,12 @@ int mproc_init(int argc, char **argv) {
   rc = mproc__mpi_boot(argc, argv);
   if (rc < 0) return rc;
   atexit(at_exit);
+  mproc__program_init();
+  /* The registry first, then the tracker that sweeps it, then the
+   * backend (its forkserver), whose children share both. */
+  (void)mproc__reg_ready();
+  rc = mproc__tracker_ensure();
+  if (rc < 0) return rc;
   return mproc__os_init();
 }
 
@@ -90,18 +100,9 @@ int mproc_set_executable(const char *path) {
   return mproc__os_set_executable(path);
 }
 
-static mproc_preload_fn preload_fn;
-static void *preload_arg;
-
 int mproc_set_forkserver_preload(mproc_preload_fn fn, void *arg) {
-  preload_fn = fn;
-  preload_arg = fn ? arg : NULL;
+  mproc__os_set_forkserver_preload(fn, fn ? arg : NULL);
   return 0;
-}
-
-void mproc__forkserver_preload(void (**fn)(void *), void **arg) {
-  *fn = preload_fn;
-  *arg = preload_arg;
 }
 
 int mproc_set_start_method(mproc_start_method m) {

@@ -74,7 +74,4 @@ int mproc__fault(const char *point);
  *  mpiexec, ranks other than 0 serve as workers and never return. */
 int mproc__mpi_boot(int argc, char **argv);
 
-/** Runs the exit duties (terminate daemon children, join the rest). */
-void mproc__exit_children(void);
-
 #endif

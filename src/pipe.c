@@ -46,6 +46,7 @@
 #include "internal.h"
 #include "platform.h"
 #include "process-internal.h"
+#include "program.h"
 
 enum { CONN_READ = 1u, CONN_WRITE = 2u };
 
@@ -67,7 +68,17 @@ static uv_once_t reg_once = UV_ONCE_INIT;
 static mproc__forklock reg_lock_; /* forklock.h */
 static mproc_conn *reg;           /* the open connections, newest first */
 
-static void reg_init(void) { mproc__forklock_init(&reg_lock_); }
+/* The list's fork duties go on the program's hook lists with its first
+ * use (program.h): its lock held across the library's fork starts, and
+ * made anew in the child of any fork. (A fork start racing the very first
+ * connection's creation may miss the hold; the first connection is then
+ * on the child's copy of the list or not in it at all, as for a process
+ * whose list was empty.) */
+static void reg_init(void) {
+  mproc__forklock_init(&reg_lock_);
+  mproc__on_fork_start(mproc__conn_fork_lock, mproc__conn_fork_unlock);
+  mproc__on_fork_child(mproc__conn_reset_after_fork);
+}
 
 static void reg_lock(void) {
   uv_once(&reg_once, reg_init);

@@ -39,8 +39,9 @@ int mproc__os_random(void *buf, size_t n);
 void mproc__os_exit(int code);
 
 /** Run `fn` in the child after every fork() of this process, however it
- *  was forked (pthread_atfork; a no-op where there is no fork). For caches
- *  that must not survive into a child, like the pid below. */
+ *  was forked (pthread_atfork; a no-op where there is no fork), after the
+ *  backend's own resets. Only program.c calls it, once: the modules
+ *  register with its hook list (program.h). */
 void mproc__os_atfork_child(void (*fn)(void));
 
 /** CPUs online in the machine, whatever this process's affinity (>= 1). */
@@ -87,14 +88,20 @@ void mproc__os_wakeup_free(mproc__os_wakeup *w);
 
 /**
  * Backend set-up, from mproc_init() in the main program (not in a spawned
- * child): the POSIX backend forks its tracker and its forkserver here,
- * the Windows backend makes its kill-on-close job object.
+ * child), once the registry is mapped and the tracker runs: the POSIX
+ * backend forks its forkserver here, the Windows backend makes its
+ * kill-on-close job object.
  */
 int mproc__os_init(void);
 
+/** The function registered with mproc_set_forkserver_preload (NULL: none)
+ *  and its argument, handed to the backend: a forkserver runs it once
+ *  when it starts. */
+void mproc__os_set_forkserver_preload(void (*fn)(void *), void *arg);
+
 /**
  * If this process was started by spawn, read the child's bootstrap message,
- * run it with mproc__child_boot() and exit: never returns then. Returns 0
+ * run it with mproc__child_main() and exit: never returns then. Returns 0
  * when the process is not a spawned child.
  */
 int mproc__os_child_entry(int argc, char **argv);
@@ -102,20 +109,28 @@ int mproc__os_child_entry(int argc, char **argv);
 /** What the backend needs to start one child. */
 typedef struct mproc__start {
   mproc_start_method method; /* resolved: never MPROC_START_DEFAULT */
-  /* fork: the child calls mproc__child_run_fork(fork_ctx) after resetting
-   * inherited state with mproc__child_after_fork(). */
+  /* fork: what the child runs (the library's state it inherited is reset
+   * by then: the fork-child hooks ran, program.h); the backend exits with
+   * the code it returns. */
+  int (*fork_main)(void *fork_ctx);
   void *fork_ctx;
   /* spawn, forkserver: the encoded bootstrap message the child hands to
-   * mproc__child_boot(). */
+   * mproc__child_main(). */
   const void *boot;
   size_t boot_len;
-  /* spawn, forkserver: handles the child receives (pipe ends), in order.
-   * The backend hands them over its own way and the child's backend gives
-   * the child's values to mproc__child_received_handles() before
-   * mproc__child_boot(). (fork: the child has them already.) */
+  /* spawn, forkserver: handles the child receives (pipe ends, and on
+   * Windows the handles of the objects passed), in order. The backend
+   * hands them over its own way and gives the child's values to
+   * mproc__child_main(). (fork: the child has them already.) */
   const mproc_handle *handles;
   size_t n_handles;
 } mproc__start;
+
+/** In a spawn or forkserver child, once the bootstrap message named its
+ *  parent, before the target runs: make sure this process ends when that
+ *  parent ends (POSIX: the death-pipe watch; Windows watches the parent's
+ *  handle from the start and returns 0). 0 or MPROC_EBOOTSTRAP. */
+int mproc__os_watch_parent(long parent_pid);
 
 typedef struct mproc__os_proc mproc__os_proc;
 
@@ -311,20 +326,6 @@ int mproc__os_shm_adopt(mproc__os_shm *s, const char *name, mproc_handle h);
 /** 1 if a process with this id exists, 0 if not (its holds are void). */
 int mproc__os_pid_alive(long pid);
 
-/** Tell the program's resource tracker that `name` was created (tracked
- *  1), so that it sweeps it (mproc__shm_sweep) once the program has ended,
- *  or removed (tracked 0), so that it forgets it. Starts the tracker if
- *  this process has none yet (an object made before mproc_init), and
- *  restarts one that cannot be reached; returns 0, or the code of that
- *  failure (the object is then not tracked: the caller fails its create).
- *  Always 0 where the kernel counts holders itself (Windows). */
-int mproc__os_track(const char *name, int tracked);
-
-/** Make sure a tracker runs for this program (the POSIX backend forks it
- *  on first need, after the registry is mapped): 0, or why not. Always 0
- *  where the backend needs none. */
-int mproc__os_tracker_ensure(void);
-
 /** The program's registry (src/registry.h): an unnamed shared segment of
  *  `size` bytes, mapped in *s. In a spawned child, the one its parent
  *  passed (*fresh 0); otherwise a new zero-filled one (*fresh 1), which
@@ -377,24 +378,39 @@ void mproc__os_wake(mproc__os_park *p, _Atomic uint32_t *addr, int n);
  *  addr some thread of this process sleeps on now. */
 void mproc__os_wake_intr(mproc__os_park *p, _Atomic uint32_t *addr);
 
-/** Check-and-remove what only dead processes held: called by the tracker
- *  for each name it was told of. Implemented in the common layer. Returns
- *  1 once gone; *kind is then the object's kind (object.h) if this call
- *  removed it, 0 if it was gone already. */
-int mproc__shm_sweep(const char *name, uint32_t *kind);
-/** The same for every segment of the program's registry: removes what no
- *  live process holds (*removed: how many); returns how many live
- *  processes still hold. */
-int mproc__shm_sweep_registry(int *removed);
-/** The tracker's whole duty once the program has ended (common layer,
- *  src/tracker.c): sweep the registry and the `n` tracked names (emptied
- *  in place as they go), waiting a few seconds for dying holders, then
- *  print the one warning line (unless MPROC_TRACKER_WARN=0). */
-void mproc__tracker_sweep(char (*names)[MPROC_SHM_NAME_MAX + 1], size_t n);
+/* ---- helper group: the program's helper process ------------------------- */
 
-/** The function registered with mproc_set_forkserver_preload (NULL if
- *  none), and its argument: a forkserver runs it once when it starts. */
-void mproc__forkserver_preload(void (**fn)(void *), void **arg);
+/* One helper process per program: the resource tracker, whose policy is
+ * the common layer's (src/tracker.c). The backend offers the mechanism: a
+ * process that runs `fn` until the program has ended (and for as long
+ * after as fn takes), untouched by the signals a terminal or a service
+ * manager sends the whole process group; and a datagram channel to it,
+ * whose client end every process of the program holds (fork children
+ * inherit it, spawned children are handed it by the spawn protocol). */
+
+enum {
+  MPROC__HELPER_IF_NONE = 1, /* start one unless this process has a client end */
+  MPROC__HELPER_REPLACE = 2  /* start a new one (ours cannot be reached) */
+};
+
+/** Start the helper running fn() (the backend ends the process when fn
+ *  returns), with a fresh channel whose client end becomes this
+ *  process's. `how`: MPROC__HELPER_*. 0; MPROC_ENOTSUP where the backend
+ *  has none (Windows: the kernel counts holders, src/tracker.c says why);
+ *  another code. Thread-safety: serialised with the starts. */
+int mproc__os_helper_start(void (*fn)(void), int how);
+/** 1 if this process has a client end (started here, inherited through
+ *  fork, or handed over by the spawn protocol), else 0. */
+int mproc__os_helper_have(void);
+/** Send one message of n bytes (at most 1024) to the helper: 0; 1 when
+ *  nobody receives (the helper died); or another code. Never blocks for
+ *  long, never raises a signal. */
+int mproc__os_helper_send(const void *msg, size_t n);
+/** In the helper: the next message (at most cap bytes) into buf, waiting
+ *  for one; its length, or 0 once the program has ended (its main
+ *  process is gone, or no client end is left) and every message sent
+ *  before that is taken. */
+int mproc__os_helper_recv(void *buf, size_t cap);
 
 /* ---- named semaphores (only for backends that use src/park-sem.c) -------- */
 
@@ -415,46 +431,22 @@ void mproc__os_sem_post(mproc__os_sem *s, uint32_t n);
 
 /* ---- called by the backends, implemented in the common layer ------------- */
 
-/** Map the program's shared-memory registry (src/registry.h) if this
- *  process has none yet: the backend calls it before it forks the tracker
- *  (which sweeps it) and the forkserver (whose children share it). 1 if
- *  this process has one, 0 if the backend keeps none (or it could not be
- *  made). */
-int mproc__reg_ready(void);
-
-/** In a fork child, before anything else: reset inherited library state. */
-void mproc__child_after_fork(void);
-
-/** In a spawn or forkserver child, before mproc__child_boot(): the
- *  handles that came with the bootstrap (mproc__start.handles), as this
- *  process sees them. The array is copied. */
-void mproc__child_received_handles(const mproc_handle *h, size_t n);
-
-/** In a fork child: run the target described by fork_ctx; returns the exit
- *  code (the backend then calls mproc__os_exit). */
-int mproc__child_run_fork(void *fork_ctx);
-
 /**
- * In a spawn or forkserver child: decode the bootstrap message, find the
- * target and run it. Returns 0 with the target's exit code in *exitcode
- * (any int: a target may return a negative code); on a bootstrap failure
- * returns a negative MPROC_E* code with the sentence in mproc_last_error(),
- * which the backend sends to the parent before exiting with
- * MPROC__BOOT_EXIT. `msg` must be 16-byte aligned and stay valid until
- * the process exits (the target's argument points into it, and is then
- * aligned for any type).
+ * The one up-call for a child's start: in a spawn or forkserver child,
+ * decode the bootstrap message, adopt the `n` handles that came beside it
+ * (mproc__start.handles, as this process sees them), find the target and
+ * run it. Calls mproc__os_watch_parent() before the target runs. Returns
+ * 0 with the target's exit code in *exitcode (any int: a target may
+ * return a negative code); on a bootstrap failure returns a negative
+ * MPROC_E* code with the sentence in mproc_last_error(), which the backend
+ * sends to the parent before exiting with MPROC__BOOT_EXIT. `msg` must be
+ * 16-byte aligned and stay valid until the process exits (the target's
+ * argument points into it, and is then aligned for any type).
  */
-int mproc__child_boot(const void *msg, size_t len, int *exitcode);
+int mproc__child_main(const void *msg, size_t len, const mproc_handle *h,
+                      size_t n, int *exitcode);
 
 /** The exit code of a child whose bootstrap failed. */
 #define MPROC__BOOT_EXIT 120
-
-/** Parent pid, spawning-thread-is-main flag, etc. read from the bootstrap
- *  message without running it: the backend's death watch needs them before
- *  the target starts. Returns 0 or MPROC_EBOOTSTRAP. */
-typedef struct mproc__boot_peek {
-  long parent_pid;
-} mproc__boot_peek;
-int mproc__boot_peek_header(const void *msg, size_t len, mproc__boot_peek *out);
 
 #endif

@@ -1,20 +1,19 @@
-/* mproc: the Process object's layout and the current process's identity,
- * shared by process.c, child.c and init.c (not by the backends). */
+/* mproc: the Process object's layout (process.c; current.c keeps the
+ * parent's object and runs a fork child's target from it), and
+ * what pass.c and pipe.c offer the start of a child. Not for the
+ * backends. */
 #ifndef MPROC_PROCESS_INTERNAL_H
 #define MPROC_PROCESS_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "child.h"
 #include "mproc/pipe.h"
 #include "mproc/process.h"
 #include "platform.h"
 
 enum { MPROC__NEW, MPROC__STARTED, MPROC__ENDED, MPROC__CLOSED };
-
-/* "3:1:2": the child numbers from the main program down, as Python's
- * _identity; long enough for deep trees of large counters. */
-#define MPROC__IDENTITY_MAX 128
 
 struct mproc_process {
   mproc_target target;
@@ -39,19 +38,6 @@ struct mproc_process {
   char boot_error[256];
   struct mproc_process *next, *prev;
 };
-
-/* child.c */
-int mproc__boot_encode(const mproc_process *p, void **out, size_t *len);
-void mproc__identity_child(char *out, size_t size, unsigned long n);
-int mproc__current_is_daemon(void);
-
-/* init.c; set_child_method: the method that started this child becomes
- * its default (before its target runs). */
-int mproc__initialized(void);
-void mproc__set_child_method(mproc_start_method m);
-
-/* process.c */
-void mproc__children_reset_after_fork(void);
 
 /* pass.c: the pass list (see there). In the parent: check it at
  * mproc_process_new; at the start describe it (the handles go to the
@@ -88,9 +74,9 @@ void mproc__conn_discard(mproc_handle h);
 void mproc__conn_fork_lock(void);
 void mproc__conn_fork_unlock(void);
 void mproc__conn_fork_child(mproc_conn *const *keep, size_t n);
-/* In the child of the program's own fork(): the list's lock, if another
- * thread held it at the fork, is made anew (the connections stay, as
- * Python's fork children keep them). */
+/* In the child of any fork (a fork-child hook, program.h): the list's
+ * lock, if another thread held it at the fork, is made anew (the
+ * connections stay, as Python's fork children keep them). */
 void mproc__conn_reset_after_fork(void);
 
 #endif

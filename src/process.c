@@ -12,10 +12,16 @@
 
 #include <uv.h>
 
+#include "child.h"
+#include "current.h"
 #include "forklock.h"
+#include "init.h"
 #include "internal.h"
 #include "platform.h"
 #include "process-internal.h"
+#include "program.h"
+#include "registry.h"
+#include "tracker.h"
 
 static uv_once_t lock_once = UV_ONCE_INIT;
 /* The children lock (forklock.h: a fork child keeps it cheaply). */
@@ -23,7 +29,17 @@ static mproc__forklock children_lock;
 static mproc_process *children; /* started by this process, newest first */
 static unsigned long child_counter;
 
-static void lock_init(void) { mproc__forklock_init(&children_lock); }
+static void children_reset_after_fork(void);
+static void exit_children(void);
+
+/* With the list's first use, its duties go on the program's hook lists
+ * (program.h): a fork child starts with no children, and the exit duties
+ * terminate daemonic children and join the rest. */
+static void lock_init(void) {
+  mproc__forklock_init(&children_lock);
+  mproc__on_fork_child(children_reset_after_fork);
+  mproc__on_exit(exit_children);
+}
 
 static void lock(void) {
   uv_once(&lock_once, lock_init);
@@ -32,7 +48,7 @@ static void lock(void) {
 
 static void unlock(void) { mproc__forklock_unlock(&children_lock); }
 
-void mproc__children_reset_after_fork(void) {
+static void children_reset_after_fork(void) {
   /* The child has none of its parent's children. The list nodes stay
    * allocated (they are the parent's objects, copied). Nothing is stored
    * when there is nothing to clear: a fork child that never starts
@@ -250,10 +266,19 @@ static int start_checks(const mproc_process *p) {
 static int start_child(mproc_process *p, mproc__start *st) {
   int rc, by_fork = p->method == MPROC_START_FORK;
   p->creator_pid = mproc__os_getpid();
-  /* fork: the child's copy of the open connections must be whole. */
-  if (by_fork) mproc__conn_fork_lock();
+  /* Fork and forkserver children share this process's registry (a
+   * program that never called mproc_init makes it now), and a
+   * forkserver's children its tracker: both exist before the fork. */
+  if (p->method != MPROC_START_SPAWN) (void)mproc__reg_ready();
+  if (p->method == MPROC_START_FORKSERVER) {
+    rc = mproc__tracker_ensure();
+    if (rc < 0) return rc;
+  }
+  /* fork: the modules' locks that keep their lists whole in the child's
+   * copy (the open connections, pipe.c) are held across it. */
+  if (by_fork) mproc__program_fork_before();
   rc = mproc__os_proc_start(&p->os, st);
-  if (by_fork) mproc__conn_fork_unlock();
+  if (by_fork) mproc__program_fork_after();
   if (rc < 0) return rc;
   /* The child's hold on what it was passed, before we return: the caller
    * may drop its own handles next. (Asking a forkserver child's pid waits
@@ -261,6 +286,56 @@ static int start_child(mproc_process *p, mproc__start *st) {
   if (p->n_pass > 0)
     mproc__pass_hold(p->pass, p->n_pass, mproc__os_proc_pid(p->os));
   return 0;
+}
+
+/* Copy src into dst (cap bytes), cut to fit (every string here is
+ * bounded by its field already): on every start, where snprintf's format
+ * parsing would cost more than the copy. */
+static void copy_in(char *dst, size_t cap, const char *src) {
+  size_t n = strlen(src);
+  if (n >= cap) n = cap - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+/* The bootstrap message of a spawn or forkserver start (child.h): who
+ * the child is, its target by name, the pass list's section, the
+ * argument. */
+static int encode_boot(const mproc_process *p, void **out, size_t *len) {
+  unsigned char small[512], *pass = small;
+  const char *task = NULL;
+  mproc__boot b;
+  int rc = mproc__task_lookup((mproc_fnptr)p->target, &task);
+
+  if (rc == MPROC_EEXIST) return rc;
+  if (task == NULL)
+    return mproc__err(MPROC_ENOTREG,
+                      "the target of process \"%s\" is not registered: the "
+                      "%s start method finds it by name, so add "
+                      "MPROC_TASK(your_function) at file scope next to the "
+                      "function (or call mproc_task_register)",
+                      p->name, mproc_start_method_name(p->method));
+  if (strlen(task) > MPROC__TASK_NAME_MAX)
+    return mproc__err(MPROC_ENAMETOOLONG, "task name \"%.40s...\" is %zu "
+                                          "bytes; the limit is %d",
+                      task, strlen(task), MPROC__TASK_NAME_MAX);
+  b.parent_pid = mproc__os_getpid();
+  b.daemon = p->daemon;
+  b.method = p->method;
+  copy_in(b.name, sizeof b.name, p->name);
+  copy_in(b.identity, sizeof b.identity, p->identity);
+  copy_in(b.task, sizeof b.task, task);
+  copy_in(b.parent_name, sizeof b.parent_name, mproc__current_name_now());
+  b.pass_len = mproc__pass_encoded_size(p->passing, p->n_pass);
+  if (b.pass_len > sizeof small && (pass = malloc(b.pass_len)) == NULL)
+    return mproc__err(MPROC_ENOMEM, "out of memory");
+  b.pass_len = mproc__pass_encode(p->passing, p->n_pass, pass);
+  b.pass = pass;
+  b.arg = p->arg;
+  b.arg_len = p->arg_len;
+  rc = mproc__boot_encode(&b, out, len);
+  if (pass != small) free(pass);
+  return rc;
 }
 
 int mproc_process_start(mproc_process *p) {
@@ -276,9 +351,10 @@ int mproc_process_start(mproc_process *p) {
   st.method = p->method;
   st.handles = mproc__pass_handles(p->passing, &st.n_handles);
   if (p->method == MPROC_START_FORK) {
+    st.fork_main = mproc__child_run_fork;
     st.fork_ctx = p;
   } else {
-    rc = mproc__boot_encode(p, &boot, &boot_len);
+    rc = encode_boot(p, &boot, &boot_len);
     st.boot = boot;
     st.boot_len = boot_len;
   }
@@ -524,7 +600,7 @@ int mproc_active_children(mproc_process **out, size_t cap) {
   return n;
 }
 
-void mproc__exit_children(void) {
+static void exit_children(void) {
   /* Python's _exit_function: terminate daemonic children, join the rest.
    * Detached children (freed while running) are joined too. */
   mproc_process *p, *next;

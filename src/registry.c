@@ -6,6 +6,7 @@
 
 #include "object.h"
 #include "registry.h"
+#include "tracker.h"
 
 enum { FREE = 0, TOMB, CREATING, LIVE, REMOVING };
 
@@ -218,7 +219,7 @@ int mproc__reg_create(const char *name, mproc__reg_ref *ref) {
   if (!mproc__reg_ready()) return 1;
   /* Its sweep is the tracker's: a segment made before mproc_init (or in a
    * program that never calls it) starts one. */
-  rc = mproc__os_tracker_ensure();
+  rc = mproc__tracker_ensure();
   if (rc < 0) return rc;
   lock();
   if (find(name, NULL) >= 0) {

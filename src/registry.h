@@ -23,13 +23,19 @@
 
 #include <stdint.h>
 
-#include "platform.h" /* mproc__reg_ready */
+#include "platform.h"
 
 #define MPROC__REG_ENTRIES 4096 /* a power of two */
 /* Segments the registry takes before new ones fall back to the datagram
  * path (a hash table beyond 3/4 full probes too long). */
 #define MPROC__REG_LIMIT (MPROC__REG_ENTRIES / 4 * 3)
 #define MPROC__REG_HOLDERS 16384
+
+/** Map the program's registry if this process has none yet: before the
+ *  tracker starts (it sweeps it) and before a fork or forkserver start
+ *  (the children share it). 1 if this process has one, 0 if the backend
+ *  keeps none (or it could not be made). */
+int mproc__reg_ready(void);
 
 /** Where a handle's entry is: its slot and generation. */
 typedef struct mproc__reg_ref {

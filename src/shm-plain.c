@@ -14,6 +14,7 @@
 
 #include "object.h"
 #include "registry.h"
+#include "tracker.h"
 
 enum shm_mode {
   SHM_OBJECT, /* header page and data: a backend without a registry */
@@ -59,7 +60,7 @@ static int create_plain(void *ctx, const char *name) {
     return rc;
   }
   if (s->mode == SHM_OWNED) {
-    rc = mproc__os_track(name, 1);
+    rc = mproc__track(name, 1);
     if (rc < 0) {
       mproc__os_shm_close(&s->obj.seg);
       mproc__os_shm_unlink(name);
@@ -210,7 +211,7 @@ const char *mproc_shm_name(const mproc_shm *s) {
 static void remove_name(mproc_shm *s) {
   mproc__os_shm_unlink(s->obj.name);
   if (s->mode == SHM_REG) mproc__reg_drop(&s->ref);
-  if (s->mode == SHM_OWNED) (void)mproc__os_track(s->obj.name, 0);
+  if (s->mode == SHM_OWNED) (void)mproc__track(s->obj.name, 0);
 }
 
 int mproc_shm_unlink(mproc_shm *s) {

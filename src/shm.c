@@ -8,6 +8,7 @@
 
 #include "object.h"
 #include "registry.h"
+#include "tracker.h"
 
 /* ---- names --------------------------------------------------------------- */
 
@@ -84,27 +85,6 @@ static int random_name(char out[MPROC_SHM_NAME_MAX + 1]) {
 }
 
 /* ---- the holder table ---------------------------------------------------- */
-
-void mproc__pidlock_acquire(_Atomic uint32_t *w) {
-  uint32_t me = mproc__self_id(), cur;
-  unsigned spins = 0;
-  for (;;) {
-    cur = 0;
-    if (atomic_compare_exchange_weak(w, &cur, me)) return;
-    /* Held only for a few instructions, unless the holder lost its CPU:
-     * yield soon (with more processes than CPUs that is the usual case),
-     * and now and then check whether the holder died. */
-    if (++spins % 16 == 0) mproc__os_yield();
-    if (spins % 1024 == 0) {
-      if (cur != 0 && !mproc__os_pid_alive((long)cur) &&
-          atomic_compare_exchange_strong(w, &cur, me))
-        return;
-      uv_sleep(1);
-    }
-  }
-}
-
-void mproc__pidlock_release(_Atomic uint32_t *w) { atomic_store(w, 0); }
 
 static void table_lock(mproc__hdr *h) { mproc__pidlock_acquire(&h->table_lock); }
 static void table_unlock(mproc__hdr *h) {
@@ -185,7 +165,7 @@ static void remove_name(const char *name) {
 static void remove_tracked(mproc__obj *o) {
   remove_name(o->name);
   if (!(o->hdr->flags & MPROC__FLAG_NO_TRACK))
-    (void)mproc__os_track(o->name, 0); /* at worst swept again: no-op */
+    (void)mproc__track(o->name, 0); /* at worst swept again: no-op */
 }
 
 /* ---- objects ------------------------------------------------------------- */
@@ -262,9 +242,9 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
     return rc;
   }
   /* Tracked before anyone can open it: an object the tracker cannot
-   * know of is not made (mproc__os_track says why). */
+   * know of is not made (mproc__track says why). */
   if (!(o->hdr->flags & MPROC__FLAG_NO_TRACK)) {
-    rc = mproc__os_track(o->name, 1);
+    rc = mproc__track(o->name, 1);
     if (rc < 0) {
       mproc__os_park_close(o->park);
       mproc__os_park_unlink(o->name);

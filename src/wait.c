@@ -15,6 +15,7 @@
 
 #include "mproc/wakeup.h"
 #include "object.h"
+#include "program.h"
 
 /* The spin budget, in nanoseconds: a few hand-offs' worth. */
 #define SPIN_NS 20000u
@@ -127,15 +128,22 @@ static _Atomic(mproc_wakeup *) intr_wakeup;
  * child closes its copy and makes its own on its first handle wait. */
 static void slots_after_fork(void) {
   int i;
-  for (i = 0; i < SLOTS; i++) atomic_store(&slots[i].state, SLOT_FREE);
-  atomic_store(&pending, 0);
-  mproc_wakeup_free(atomic_exchange(&intr_wakeup, NULL));
+  /* Only what is set is cleared: a fork child pays a page fault for each
+   * page it first writes, and the table spans two (most slots are free). */
+  for (i = 0; i < SLOTS; i++)
+    if (atomic_load_explicit(&slots[i].state, memory_order_relaxed) !=
+        SLOT_FREE)
+      atomic_store(&slots[i].state, SLOT_FREE);
+  if (atomic_load_explicit(&pending, memory_order_relaxed) != 0)
+    atomic_store(&pending, 0);
+  if (atomic_load_explicit(&intr_wakeup, memory_order_relaxed) != NULL)
+    mproc_wakeup_free(atomic_exchange(&intr_wakeup, NULL));
 }
 
 static void hook_fork(void) {
   if (!atomic_load_explicit(&slots_hooked, memory_order_relaxed) &&
       !atomic_exchange(&slots_hooked, 1))
-    mproc__os_atfork_child(slots_after_fork);
+    mproc__on_fork_child(slots_after_fork);
 }
 
 static sleeper *slot_claim(mproc__os_park *park, _Atomic uint32_t *addr,
@@ -390,7 +398,7 @@ void mproc__wake(mproc__obj *o, _Atomic uint32_t *addr, int n) {
 
 /* The pid, as lock words hold it, cached: getpid() is a system call on
  * current glibc, and every lock acquire needs it. Forgotten in every fork
- * child by an atfork handler, registered on first use. */
+ * child by a fork-child hook (program.h), registered on first use. */
 static _Atomic uint32_t self_cache;
 static _Atomic int self_hook;
 
@@ -399,11 +407,33 @@ static void forget_self(void) { atomic_store(&self_cache, 0); }
 uint32_t mproc__self_id(void) {
   uint32_t id = atomic_load_explicit(&self_cache, memory_order_relaxed);
   if (id != 0) return id;
-  if (!atomic_exchange(&self_hook, 1)) mproc__os_atfork_child(forget_self);
+  if (!atomic_exchange(&self_hook, 1)) mproc__on_fork_child(forget_self);
   id = (uint32_t)mproc__os_getpid() & MPROC__LOCK_PID;
   atomic_store_explicit(&self_cache, id, memory_order_relaxed);
   return id;
 }
+
+/* The pid-lock (object.h): a word holding its owner's pid. */
+void mproc__pidlock_acquire(_Atomic uint32_t *w) {
+  uint32_t me = mproc__self_id(), cur;
+  unsigned spins = 0;
+  for (;;) {
+    cur = 0;
+    if (atomic_compare_exchange_weak(w, &cur, me)) return;
+    /* Held only for a few instructions, unless the holder lost its CPU:
+     * yield soon (with more processes than CPUs that is the usual case),
+     * and now and then check whether the holder died. */
+    if (++spins % 16 == 0) mproc__os_yield();
+    if (spins % 1024 == 0) {
+      if (cur != 0 && !mproc__os_pid_alive((long)cur) &&
+          atomic_compare_exchange_strong(w, &cur, me))
+        return;
+      uv_sleep(1);
+    }
+  }
+}
+
+void mproc__pidlock_release(_Atomic uint32_t *w) { atomic_store(w, 0); }
 
 uint64_t mproc__thread_id(void) {
   static _Atomic uint64_t next = 1;

@@ -393,6 +393,60 @@ static void test_set_executable(void **state) {
 
 #define T(fn) cmocka_unit_test_teardown(fn, tp_no_children_left)
 
+/* ---- the program's own fork() inside a library child ---------------------- */
+
+/* A library child (any method) that has a child of its own started, then
+ * forks with fork(): the copy is nobody's library child (no
+ * parent_process) and has none of its parent's children, as Python's
+ * fork children have neither — the duties current.c and process.c put on
+ * the program's fork-child hook list. The copy can still start and join
+ * a process of its own. */
+static int t_return_zero(const void *arg, size_t len) {
+  (void)arg;
+  (void)len;
+  return 0;
+}
+MPROC_TASK(t_return_zero);
+
+static int t_own_fork(const void *arg, size_t len) {
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+  mproc_process *g = NULL;
+  long pid;
+  int code = -1;
+  (void)arg;
+  (void)len;
+  CHILD_CHECK(mproc_parent_process() != NULL);
+  o.method = MPROC_START_FORK;
+  CHILD_CHECK(mproc_process_new(&g, t_return_zero, NULL, 0, &o) == 0);
+  CHILD_CHECK(mproc_process_start(g) == 0);
+  pid = tu_fork();
+  if (pid == 0) {
+    mproc_process *h = NULL;
+    int ok = mproc_parent_process() == NULL &&
+             mproc_active_children(NULL, 0) == 0 &&
+             mproc_process_new(&h, t_return_zero, NULL, 0, &o) == 0 &&
+             mproc_process_start(h) == 0 &&
+             mproc_process_join(h, 60) == 0 &&
+             mproc_active_children(NULL, 0) == 0;
+    tu_exit(ok ? 0 : 3);
+  }
+  if (pid > 0) CHILD_CHECK(tu_wait_pid(pid) == 0);
+  CHILD_CHECK(mproc_parent_process() != NULL); /* ours is untouched */
+  CHILD_CHECK(mproc_process_join(g, MPROC_FOREVER) == 0);
+  CHILD_CHECK(mproc_process_exitcode(g, &code) == 0 && code == 0);
+  mproc_process_free(g);
+  return 0;
+}
+MPROC_TASK(t_own_fork);
+
+static void test_own_fork_in_child(void **state) {
+  mproc_process *p;
+  (void)state;
+  if (!mproc_start_method_supported(MPROC_START_FORK)) skip(); /* no fork */
+  p = tp_start(t_own_fork, NULL, 0, "forks", 0);
+  assert_int_equal(tp_join(p), 0);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       T(test_child_default_method), T(test_inheritable_not_inherited),
@@ -400,6 +454,7 @@ int main(int argc, char **argv) {
       T(test_task_name_clash),      T(test_interrupt),
       T(test_interrupt_bad_state),  T(test_parent_process),
       T(test_all_start_methods),    T(test_set_executable),
+      T(test_own_fork_in_child),
   };
   mproc_start_method first;
   int failed = 0;

@@ -83,3 +83,42 @@ int mproc__posix_waitpid(pid_t pid, int *status) {
       return mproc__posix_err(errno, "waitpid(%ld)", (long)pid);
   }
 }
+
+/* The socket sends, once for every POSIX system: MPROC__POSIX_NOSIGNAL
+ * (posix.h) keeps a reader that is gone from raising SIGPIPE. */
+int mproc__posix_send_all(int fd, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t r = send(fd, p, n, MPROC__POSIX_NOSIGNAL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return mproc__posix_err(errno, "send");
+    }
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+ssize_t mproc__posix_sendmsg(int fd, const struct msghdr *m) {
+  ssize_t r;
+  do
+    r = sendmsg(fd, m, MPROC__POSIX_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  if (r >= 0) return r;
+  return mproc__posix_err(errno, "sendmsg");
+}
+
+ssize_t mproc__posix_send_some(int fd, const void *buf, size_t n, int all) {
+  ssize_t r;
+  if (all) {
+    int rc = mproc__posix_send_all(fd, buf, n);
+    return rc < 0 ? rc : (ssize_t)n;
+  }
+  do
+    r = send(fd, buf, n, MPROC__POSIX_NOSIGNAL | MSG_DONTWAIT);
+  while (r < 0 && errno == EINTR);
+  if (r >= 0) return r;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+  return mproc__posix_err(errno, "send");
+}

@@ -15,9 +15,7 @@ int mproc__posix_fork_start(mproc__os_proc *p, const mproc__start *st) {
   /* Buffered output would otherwise be written twice, by both copies. */
   fflush(NULL);
   direct = mproc__posix_is_main_thread();
-  /* Parent and child must share one shared-memory registry (a program
-   * that never called mproc_init makes it on first use). */
-  (void)mproc__reg_ready();
+  /* The common layer has mapped the registry parent and child share. */
   mproc__posix_atfork_init();
   mproc__posix_start_lock();
   death = mproc__posix_death_fd();
@@ -38,7 +36,7 @@ int mproc__posix_fork_start(mproc__os_proc *p, const mproc__start *st) {
     mproc__posix_set_self_fd(fds[1]);
     mproc__posix_watch_parent(death, ppid, direct);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    mproc__os_exit(mproc__child_run_fork(st->fork_ctx));
+    mproc__os_exit(st->fork_main(st->fork_ctx));
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (pid < 0) {

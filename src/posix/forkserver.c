@@ -1,7 +1,8 @@
 /* mproc: the forkserver start method.
  *
  * mproc_init() forks the server while the program is still single-threaded
- * (after the resource tracker, src/posix/tracker.c, a process of its own).
+ * (after the resource tracker, src/tracker.c on helper.c, a process of its
+ * own).
  * A client (the main program, or any of its fork children, which inherit
  * the socket) sends one datagram per child: a small header, and by
  * SCM_RIGHTS three descriptors — its end of a new bootstrap socket, the
@@ -69,6 +70,15 @@ typedef struct child {
 } child;
 
 static int sig_w = -1;
+
+/* mproc_set_forkserver_preload's function: a new server runs it. */
+static void (*preload_fn)(void *);
+static void *preload_fn_arg;
+
+void mproc__os_set_forkserver_preload(void (*fn)(void *), void *arg) {
+  preload_fn = fn;
+  preload_fn_arg = arg;
+}
 
 static void on_sigchld(int sig) {
   int saved = errno;
@@ -197,7 +207,8 @@ static void serve(int sock, int death) {
   /* The crypto set-up every child would repeat (mproc__os_hmac_warm),
    * then the program's hook, once, before any child is forked from us. */
   mproc__os_hmac_warm();
-  mproc__forkserver_preload(&preload, &preload_arg);
+  preload = preload_fn;
+  preload_arg = preload_fn_arg;
   if (preload) preload(preload_arg);
   for (;;) {
     struct pollfd pf[3] = {{sock, POLLIN, 0}, {sp[0], POLLIN, 0},
@@ -224,44 +235,26 @@ static void serve(int sock, int death) {
 
 /* ---- the client ---------------------------------------------------------- */
 
-/* Fork a server (start lock held). */
-static int start_server(void) {
-  int sv[2], death, rc;
-  long me = (long)getpid();
-  sigset_t all, old;
-  pid_t pid;
+/* In the new server: it keeps a client end for its children, so that
+ * they can start processes too, and watches the program's death pipe. */
+static void server_run(int sock, int death, int client) {
+  server_sock = client;
+  server_pid = -1;
+  serve(sock, death);
+}
 
-  death = mproc__posix_death_fd();
-  rc = death < 0 ? MPROC_EOS : mproc__posix_socketpair(SOCK_DGRAM, sv);
+/* Fork a server (start lock held). Ctrl-C is for the program, and a
+ * write to a client that is gone must not end the server. */
+static int start_server(void) {
+  static const int ignore[] = {SIGINT, SIGPIPE};
+  mproc__posix_service svc = {"forkserver", ignore, 2, 1, server_run};
+  int fd, rc;
+  pid_t pid;
+  rc = mproc__posix_fork_service(&svc, &fd, &pid);
   if (rc < 0) return rc;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid = fork();
-  if (pid == 0) {
-    /* The atfork handler has dropped the program's state (its death
-     * pipe's write end among it). The server keeps a client end for its
-     * children, so that they can start processes too, and watches the
-     * program's death pipe (`death`, the read end). Ctrl-C is for the
-     * program: ignored before the mask is lifted, so that a SIGINT sent
-     * right after mproc_init cannot end the server. */
-    server_sock = sv[0];
-    server_pid = -1;
-    mproc__posix_default_signals();
-    signal(SIGINT, SIG_IGN);
-    signal(SIGPIPE, SIG_IGN);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    serve(sv[1], death);
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  mproc__posix_close(sv[1]);
-  if (pid < 0) {
-    rc = mproc__posix_err(errno, "fork (forkserver)");
-    mproc__posix_close(sv[0]);
-    return rc;
-  }
   if (server_sock >= 0) mproc__posix_close(server_sock);
-  server_sock = sv[0];
-  server_parent = me;
+  server_sock = fd;
+  server_parent = (long)getpid();
   server_pid = pid;
   return 0;
 }
@@ -281,11 +274,9 @@ int mproc__posix_forkserver_init(void) {
   if (server_sock >= 0) return 0;
   mproc__posix_adopt_early();
   if (server_sock >= 0) return 0;
-  /* Its children share the program's registry and tracker: both exist
-   * before the fork, so that the server hands them down. */
-  (void)mproc__reg_ready();
-  rc = mproc__os_tracker_ensure();
-  if (rc < 0) return rc;
+  /* Its children share the program's registry and tracker: the common
+   * layer made both before it asks for a server (mproc_init, or the
+   * first forkserver start), so that the server hands them down. */
   mproc__posix_atfork_init();
   mproc__posix_start_lock();
   rc = server_sock >= 0 ? 0 : start_server();

@@ -46,29 +46,6 @@ int mproc__posix_socketpair(int type, int fds[2]) {
   return 0;
 }
 
-int mproc__posix_send_all(int fd, const void *buf, size_t n) {
-  const char *p = buf;
-  while (n > 0) {
-    ssize_t r = send(fd, p, n, 0); /* SO_NOSIGPIPE is set on our sockets */
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return mproc__posix_err(errno, "send");
-    }
-    p += r;
-    n -= (size_t)r;
-  }
-  return 0;
-}
-
-ssize_t mproc__posix_sendmsg(int fd, const struct msghdr *m) {
-  ssize_t r;
-  do
-    r = sendmsg(fd, m, 0 /* SO_NOSIGPIPE is set on our sockets */);
-  while (r < 0 && errno == EINTR);
-  if (r >= 0) return r;
-  return mproc__posix_err(errno, "sendmsg");
-}
-
 ssize_t mproc__posix_recvmsg(int fd, struct msghdr *m) {
   struct cmsghdr *c;
   ssize_t r;
@@ -90,21 +67,6 @@ ssize_t mproc__posix_recvmsg(int fd, struct msghdr *m) {
     }
   }
   return r;
-}
-
-ssize_t mproc__posix_send_some(int fd, const void *buf, size_t n, int all) {
-  int flags = 0 | (all ? 0 : MSG_DONTWAIT);
-  ssize_t r;
-  if (all) {
-    int rc = mproc__posix_send_all(fd, buf, n);
-    return rc < 0 ? rc : (ssize_t)n;
-  }
-  do
-    r = send(fd, buf, n, flags);
-  while (r < 0 && errno == EINTR);
-  if (r >= 0) return r;
-  if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-  return mproc__posix_err(errno, "send");
 }
 
 int mproc__posix_own_args(char *buf, size_t n, char **argv, int max) {

@@ -4,10 +4,20 @@
 
 #include <spawn.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "internal.h"
 #include "platform.h"
+
+/* The send flag that keeps a write to a socket whose reader is gone from
+ * raising SIGPIPE: MSG_NOSIGNAL where the system has it; elsewhere
+ * (macOS) our sockets carry SO_NOSIGPIPE instead (os-darwin.c). */
+#if defined(MSG_NOSIGNAL) && !defined(__APPLE__)
+#define MPROC__POSIX_NOSIGNAL MSG_NOSIGNAL
+#else
+#define MPROC__POSIX_NOSIGNAL 0
+#endif
 
 /* error.c: translate errno, set the sentence "<what>: <strerror>". */
 int mproc__posix_err(int err, const char *fmt, ...) MPROC__PRINTF(2, 3);
@@ -82,7 +92,7 @@ int mproc__posix_death_after_fork(void);
 void mproc__posix_set_parent_fd(int fd);
 void mproc__posix_parent_fd_after_fork(void);
 
-/* process.c: the start lock serialises fd creation and fork so that no
+/* start.c: the start lock serialises fd creation and fork so that no
  * child inherits a sibling's private pipe ends. */
 void mproc__posix_start_lock(void);
 void mproc__posix_start_unlock(void);
@@ -91,6 +101,21 @@ void mproc__posix_start_lock_reset(void);
  * library's inherited state in every fork child (ours and the program's),
  * before the library's own child code runs. */
 void mproc__posix_atfork_init(void);
+/* A service process of the program (the forkserver, the helper): forked
+ * with a datagram socket pair, every signal back to its default and those
+ * in `ignore` ignored (before the mask is lifted), then run(sock, death,
+ * client) in it — its end of the pair, the read end of the program's
+ * death pipe, and its copy of the client end when keep_client (else -1);
+ * run never returns. Start lock held. *client: the program's new end. */
+typedef struct mproc__posix_service {
+  const char *what; /* for the error sentence */
+  const int *ignore;
+  size_t n_ignore;
+  int keep_client;
+  void (*run)(int sock, int death, int client);
+} mproc__posix_service;
+int mproc__posix_fork_service(const mproc__posix_service *s, int *client,
+                              pid_t *pid);
 /* The fds this process holds for its own parent (its sentinel end, its
  * boot socket; a forkserver child also its status pipe): closed in any
  * child we fork, so only we keep them open. set replaces the first, add
@@ -99,10 +124,10 @@ void mproc__posix_set_self_fd(int fd);
 void mproc__posix_add_self_fd(int fd);
 void mproc__posix_close_self_fd(void);
 
-/* tracker.c: the resource tracker's client end (-1 if none), passed to
- * spawned children, and adopting it in one. */
-int mproc__posix_tracker_fd(void);
-void mproc__posix_tracker_adopt(int fd);
+/* helper.c: the helper process's (the resource tracker's) client end (-1
+ * if none), passed to spawned children, and adopting it in one. */
+int mproc__posix_helper_fd(void);
+void mproc__posix_helper_adopt(int fd);
 
 /* shm.c: the registry's descriptor (-1 if none), passed to spawned
  * children, and adopted by one before it maps it. */

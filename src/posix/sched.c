@@ -19,4 +19,3 @@ int mproc__os_cpu_online(void) {
   return n > 0 ? (int)n : 1;
 }
 
-void mproc__os_atfork_child(void (*fn)(void)) { pthread_atfork(NULL, NULL, fn); }

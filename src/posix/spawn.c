@@ -7,7 +7,7 @@
  * readable), and fd 4, the read end of the parent's death pipe; then, when
  * the program has them, fd 5, a client end of its forkserver, fd 6, its
  * shared-memory registry (src/registry.h), and fd 7, a client end of its
- * resource tracker (tracker.c). The command line is
+ * resource tracker (helper.c). The command line is
  * `<exe> --mproc-spawn 3 4 <direct> <5|-1> <6|-1> <7|-1>`.
  * Nothing else is inherited: every descriptor of ours is CLOEXEC from
  * birth, and those of the program that are not (a socket or file opened
@@ -68,7 +68,7 @@ static int do_spawn(pid_t *pid, int boot, int death, int direct) {
   int rc, b = -1, d = -1, s = -1, g = -1, t = -1;
   int server = mproc__posix_forkserver_fd();
   int registry = mproc__posix_registry_fd();
-  int tracker = mproc__posix_tracker_fd();
+  int tracker = mproc__posix_helper_fd();
 
   /* Move the ends above the fixed numbers first, so that placing one at
    * 3 can never clobber another. */
@@ -160,7 +160,7 @@ static void adopt(char **argv) {
   if (registry >= 0 && mproc__posix_set_cloexec(registry) == 0)
     mproc__posix_registry_adopt(registry);
   if (tracker >= 0 && mproc__posix_set_cloexec(tracker) == 0)
-    mproc__posix_tracker_adopt(tracker);
+    mproc__posix_helper_adopt(tracker);
 }
 
 static int is_spawned(int argc, char **argv) {

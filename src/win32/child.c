@@ -110,11 +110,22 @@ static int read_all(HANDLE h, void *buf, size_t len) {
   return 0;
 }
 
-/* Read the passed pipe ends' handle values (a u64 count, then u64s):
- * ours now, inherited only to reach us. */
+/* The handles passed beside the message (the pass list's), as this
+ * process sees them. */
+static mproc_handle received[MPROC__HANDLES_MAX];
+static size_t n_received;
+
+/* The parent is watched from the start (start_watch, before the message
+ * is read): nothing more to do once the message names it. */
+int mproc__os_watch_parent(long parent_pid) {
+  (void)parent_pid;
+  return 0;
+}
+
+/* Read the passed handle values (a u64 count, then u64s): ours now,
+ * inherited only to reach us. */
 static int read_handles(HANDLE h) {
   uint64_t n = 0, v[MPROC__HANDLES_MAX];
-  mproc_handle hs[MPROC__HANDLES_MAX];
   size_t i;
   int rc = read_all(h, &n, sizeof n);
   if (rc < 0) return rc;
@@ -125,10 +136,10 @@ static int read_handles(HANDLE h) {
   if (n > 0) rc = read_all(h, v, (size_t)n * sizeof v[0]);
   if (rc < 0) return rc;
   for (i = 0; i < n; i++) {
-    hs[i] = (mproc_handle)(uintptr_t)v[i];
+    received[i] = (mproc_handle)(uintptr_t)v[i];
     SetHandleInformation((HANDLE)(uintptr_t)v[i], HANDLE_FLAG_INHERIT, 0);
   }
-  mproc__child_received_handles(hs, (size_t)n);
+  n_received = (size_t)n;
   return 0;
 }
 
@@ -186,7 +197,7 @@ int mproc__os_child_entry(int argc, char **argv) {
   if (rc < 0) fail(ch.report);
   {
     int code = 0;
-    rc = mproc__child_boot(msg, len, &code);
+    rc = mproc__child_main(msg, len, received, n_received, &code);
     if (rc < 0) fail(ch.report);
     free(msg);
     exit_normal(code);

@@ -92,14 +92,6 @@ int mproc__os_shm_unlink(const char *name) {
   return 0;
 }
 
-int mproc__os_track(const char *name, int tracked) {
-  (void)name;
-  (void)tracked;
-  return 0; /* no tracker: the kernel removes an object with its last handle */
-}
-
-int mproc__os_tracker_ensure(void) { return 0; }
-
 int mproc__os_registry(mproc__os_shm *s, size_t size, int *fresh) {
   (void)s;
   (void)size;
