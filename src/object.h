@@ -184,8 +184,9 @@ int mproc__wait_intr(mproc__obj *o, _Atomic uint32_t *addr,
 int mproc__sleep_obj(mproc__obj *o, _Atomic uint32_t *addr,
                      uint32_t expected, double timeout);
 /** Wake every thread of this process asleep in mproc__sleep_obj on `o`,
- *  until none is left (their sleeps return MPROC_ECLOSED). Called by
- *  mproc__obj_close after it sets `closed`. */
+ *  until none is left or two sleep slices have passed (their sleeps
+ *  return MPROC_ECLOSED). Called by mproc__obj_close after it sets
+ *  `closed`. */
 void mproc__wake_closed(mproc__obj *o);
 /** The interruptible kernel sleep under mproc__wait_intr, for any word a
  *  wait sleeps on (queue, pipe and process waits may use it too): as

@@ -239,8 +239,12 @@ int mproc__sleep_obj(mproc__obj *o, _Atomic uint32_t *addr,
   return rc;
 }
 
+/* Bounded: every sleep lasts at most a slice and checks `closed` when it
+ * ends, so the rounds only hurry the sleepers; a count left by a thread
+ * that died asleep (Windows ends other threads at exit) never hangs us. */
 void mproc__wake_closed(mproc__obj *o) {
-  while (atomic_load(&o->waiting) > 0) {
+  double until = mproc__now() + 2 * SLEEP_SLICE;
+  while (atomic_load(&o->waiting) > 0 && mproc__now() < until) {
     int i;
     for (i = 0; i < SLOTS; i++) {
       sleeper *s = &slots[i];
