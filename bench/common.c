@@ -198,3 +198,14 @@ double bench_submit_result(mproc_executor *ex, mproc_task_fn fn, int n) {
   mproc_executor_free(ex);
   return bad ? 0 : t / 1e3 / n;
 }
+
+int bench_result_line(const char *line, char key[64], double *value,
+                      long *n) {
+  long count;
+  if (sscanf(line, "RESULT %63s value=%lf n=%ld", key, value, &count) == 3) {
+    if (n) *n = count;
+    return 1;
+  }
+  if (line[0] != '\0') printf("python: %s", line);
+  return 0;
+}

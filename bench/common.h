@@ -50,6 +50,13 @@ void bench_banner(const char *what, int init_rc);
 int bench_python(const char *script, const char *const *args,
                  void (*on_line)(const char *line));
 
+/* One line of a bench/ Python peer: 1 with its key (63 chars at most),
+ * value and n (n may be NULL) when it is "RESULT <key> value=<v> n=<n>";
+ * else 0, after printing any other non-empty line (INFO, ERROR) as
+ * "python: ...". */
+int bench_result_line(const char *line, char key[64], double *value,
+                      long *n);
+
 /* submit(fn).result() n times in turn on ex (no input), after one warm
  * round; microseconds per round trip, 0 if any failed. ex is freed. */
 double bench_submit_result(mproc_executor *ex, mproc_task_fn fn, int n);

@@ -42,6 +42,7 @@ static int PROC_N = 20000, PROC_WORKERS = 2;
 
 /* Submit n no-ops to ex, then take every result: tasks/s (0 on error). */
 static double gather_on(mproc_executor *ex, int n);
+static double mproc_proc_map(void);
 
 static double mproc_gather(void) {
   mproc_executor *ex;
@@ -69,6 +70,36 @@ static double mproc_proc_gather(void) {
     mproc_future_free(f);
   }
   return gather_on(ex, PROC_N);
+}
+
+/* The process kind's map: 10 x PROC_N items, chunksize 1000 (one task
+ * message per chunk), every result taken in order. */
+static double mproc_proc_map(void) {
+  mproc_executor *ex;
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_map_opts mo = MPROC_MAP_OPTS_INIT;
+  mproc_map *m = NULL;
+  int n = PROC_N * 10, i, bad = 0, *items = malloc((size_t)n * sizeof *items);
+  double t0, t;
+  o.max_workers = PROC_WORKERS;
+  o.method = mproc_start_method_supported(MPROC_START_FORK) == 1
+                 ? MPROC_START_FORK : MPROC_START_DEFAULT;
+  if (items == NULL || mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, &o)) {
+    free(items);
+    return 0;
+  }
+  for (i = 0; i < n; i++) items[i] = i;
+  mo.chunksize = 1000;
+  t0 = bench_now_ns();
+  if (mproc_executor_map(ex, noop, items, (size_t)n, sizeof *items, &mo,
+                         &m) != 0)
+    bad = 1;
+  for (i = 0; !bad && i < n; i++) bad = mproc_map_next(m, NULL, NULL) != 0;
+  t = bench_now_ns() - t0;
+  mproc_map_free(m);
+  mproc_executor_free(ex);
+  free(items);
+  return bad ? 0 : (double)n / (t / 1e9);
 }
 
 static double gather_on(mproc_executor *ex, int n) {
@@ -176,11 +207,7 @@ static double py_gather, py_seq, py_proc;
 static void parse_python_line(const char *line) {
   char key[64];
   double v;
-  long n;
-  if (sscanf(line, "RESULT %63s value=%lf n=%ld", key, &v, &n) != 3) {
-    if (line[0] != '\0') printf("python: %s", line);
-    return;
-  }
+  if (!bench_result_line(line, key, &v, NULL)) return;
   if (strcmp(key, "gather") == 0) py_gather = v;
   if (strcmp(key, "sequential") == 0) py_seq = v;
   if (strcmp(key, "process_gather") == 0) py_proc = v;
@@ -198,7 +225,7 @@ static void run_python(void) {
 }
 
 int main(int argc, char **argv) {
-  double g[3][32], m_seq, u_seq, gm, gu, gp;
+  double g[4][32], m_seq, u_seq, gm, gu, gp, mp;
   char env[32];
   int quick = 0, python = 1, rc, i, pinned;
   rc = mproc_init(argc, argv);
@@ -232,7 +259,9 @@ int main(int argc, char **argv) {
     g[0][i] = mproc_gather();
     g[1][i] = uv_gather();
     g[2][i] = mproc_proc_gather();
+    g[3][i] = mproc_proc_map();
   }
+  mp = bench_stats_of(g[3], (size_t)ROUNDS).median;
   gp = bench_stats_of(g[2], (size_t)ROUNDS).median;
   gm = bench_stats_of(g[0], (size_t)ROUNDS).median;
   gu = bench_stats_of(g[1], (size_t)ROUNDS).median;
@@ -253,6 +282,9 @@ int main(int argc, char **argv) {
   printf("  mproc ProcessPoolExecutor %8.2f M tasks/s\n", gp / 1e6);
   if (py_proc > 0)
     printf("  Python ProcessPoolExecutor %7.3f M tasks/s\n", py_proc / 1e6);
+  printf("process map: %d no-op items, chunksize 1000, results in order\n",
+         PROC_N * 10);
+  printf("  mproc ProcessPoolExecutor %8.2f M items/s\n", mp / 1e6);
   printf("sequential: submit().result() in turn, %s (%d rounds)\n",
          pinned ? "one CPU" : "not pinned", SEQ_N);
   printf("  mproc ThreadPoolExecutor  %8.2f us\n", m_seq);

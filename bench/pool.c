@@ -195,11 +195,7 @@ static double py_cs1, py_default, py_rt, py_create;
 static void parse_python_line(const char *line) {
   char key[64];
   double v;
-  long n;
-  if (sscanf(line, "RESULT %63s value=%lf n=%ld", key, &v, &n) != 3) {
-    if (line[0] != '\0') printf("python: %s", line);
-    return;
-  }
+  if (!bench_result_line(line, key, &v, NULL)) return;
   if (strcmp(key, "map_cs1") == 0) py_cs1 = v;
   if (strcmp(key, "map_default") == 0) py_default = v;
   if (strcmp(key, "round_trip") == 0) py_rt = v;

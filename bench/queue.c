@@ -755,10 +755,7 @@ static void parse_python_line(const char *line) {
   long n;
   double v;
   int y, s;
-  if (sscanf(line, "RESULT %63s value=%lf n=%ld", key, &v, &n) != 3) {
-    if (line[0] != '\0') printf("python: %s", line); /* INFO, ERROR */
-    return;
-  }
+  if (!bench_result_line(line, key, &v, &n)) return;
   for (y = 0; y < Y_COUNT; y++)
     for (s = 0; s < S_COUNT; s++) {
       char want[64];

@@ -617,10 +617,7 @@ static void parse_python_line(const char *line) {
   long n;
   double v;
   int i;
-  if (sscanf(line, "RESULT %63s value=%lf n=%ld", key, &v, &n) != 3) {
-    if (line[0] != '\0') printf("python: %s", line); /* INFO, ERROR */
-    return;
-  }
+  if (!bench_result_line(line, key, &v, &n)) return;
   for (i = 0; i < Y_COUNT; i++)
     if (strcmp(key, PY[i].key) == 0) {
       PY[i].n = n;

@@ -5,8 +5,9 @@
 # everything is already there. (ci/demo.sh needs less and installs its own.)
 set -euo pipefail
 # libssl-dev: libcrypto, the HMAC of the authkey handshake (connection.md).
+# libboost-dev and g++: Boost.Interprocess, the peer of bench/objects.
 pkgs=(cmake make gcc clang pkg-config libuv1-dev libcmocka-dev python3
-      libzmq3-dev doxygen libssl-dev)
+      libzmq3-dev doxygen libssl-dev libboost-dev g++)
 # clang's sanitizer runtimes are packaged apart on Debian 12.
 if apt-cache show libclang-rt-14-dev >/dev/null 2>&1; then
   pkgs+=(libclang-rt-14-dev)

@@ -14,6 +14,8 @@ typedef struct array_state {
   char raw;
 } array_state;
 
+_Static_assert(MPROC__ARRAY_STATE >= sizeof(array_state), "an array's state fits its arena slot");
+
 struct mproc_array {
   mproc__obj obj;
   array_state *st;

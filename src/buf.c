@@ -1,5 +1,6 @@
 /* mproc: a task's output buffer (mproc_buf), mproc_task_fail, mproc_free. */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,14 +30,17 @@ void *mproc_buf_reserve(mproc_buf *out, size_t n) {
     mproc__err(MPROC_EINVAL, "buf_reserve: out is NULL");
     return NULL;
   }
-  if (n > SIZE_MAX - out->len) {
-    mproc__err(MPROC_ENOMEM, "buf_reserve: %zu more bytes overflow", n);
+  /* No object can be larger than PTRDIFF_MAX: refuse before the
+   * allocator is asked (a sanitizer's allocator aborts on such sizes). */
+  if (n > (size_t)PTRDIFF_MAX - out->len) {
+    mproc__err(MPROC_ENOMEM, "buf_reserve: %zu more bytes would pass the "
+               "largest object size (%td bytes)", n, PTRDIFF_MAX);
     return NULL;
   }
   want = out->len + n;
   if (want > out->cap) {
     cap = out->cap ? out->cap : 64;
-    while (cap < want) cap = cap > SIZE_MAX / 2 ? want : cap * 2;
+    while (cap < want) cap = cap > (size_t)PTRDIFF_MAX / 2 ? want : cap * 2;
     p = realloc(out->data, cap);
     if (p == NULL) {
       mproc__err(MPROC_ENOMEM, "task result: cannot grow to %zu bytes", want);

@@ -21,6 +21,7 @@ struct mproc_map {
   mproc_task_fn fn;
   const unsigned char *items;
   size_t n, item_size, buffersize, cap;
+  uint16_t chunk; /* the chunksize hint for the kind */
   mproc_future **ring;
   size_t next_submit, next_result;
   double deadline;
@@ -44,6 +45,7 @@ static int submit_range(mproc_map *m, size_t count) {
                                    m->items + item * m->item_size,
                                    m->item_size, item);
       if (batch[i] == NULL) break;
+      batch[i]->chunk = m->chunk;
     }
     rc = i < k ? MPROC_ENOMEM : m->ex->ops->enqueue(m->ex, batch, i);
     if (rc < 0) {
@@ -65,7 +67,7 @@ static void finish(mproc_map *m) {
   size_t i;
   for (i = m->next_result; i < m->next_submit; i++) {
     mproc_future *f = m->ring[i % m->cap];
-    (void)mproc_future_cancel(f);
+    (void)mproc__future_cancel_pending(f); /* running ones go on, as Python's */
     mproc__future_unref(f);
   }
   m->next_result = m->next_submit;
@@ -118,6 +120,9 @@ int mproc_executor_map(mproc_executor *ex, mproc_task_fn fn, const void *items,
   m->n = n;
   m->item_size = item_size;
   m->buffersize = opts ? opts->buffersize : 0;
+  m->chunk = opts == NULL || opts->chunksize <= 1 ? 0
+             : opts->chunksize > UINT16_MAX ? UINT16_MAX
+             : (uint16_t)opts->chunksize;
   /* next submits one more before it takes a result: buffersize + 1. */
   m->cap = m->buffersize && m->buffersize < n ? m->buffersize + 1 : n;
   if (m->cap == 0) m->cap = 1;

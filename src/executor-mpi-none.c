@@ -31,4 +31,5 @@ static int none_shutdown(mproc_executor *ex, int flags) {
 static void none_destroy(mproc_executor *ex) { (void)ex; }
 
 const mproc__executor_ops mproc__executor_mpi_ops = {
-    "MPI", none_init, none_enqueue, none_shutdown, none_destroy, NULL, NULL};
+    "MPI", none_init, none_enqueue, none_shutdown, none_destroy, NULL, NULL,
+    NULL};

@@ -837,4 +837,5 @@ int mproc__mpi_pool_start(mproc_executor *ex, MPI_Comm comm, const int *ranks,
 static int m_init(mproc_executor *ex) { return mproc__mpi_executor_init(ex); }
 
 const mproc__executor_ops mproc__executor_mpi_ops = {
-    "MPI", m_init, m_enqueue, m_shutdown, m_destroy, m_terminate, m_help};
+    "MPI", m_init, m_enqueue, m_shutdown, m_destroy, m_terminate, m_help,
+    NULL};

@@ -1,21 +1,25 @@
 /* mproc: the process kind of executor — Python's ProcessPoolExecutor on
  * the worker set (wset.h: the queues, the slots, the crash protocol).
  *
- * In the parent, futures wait in a pending list until a feeder sends
- * them: at most max_inflight (4096 per worker: a window that keeps the
- * rings streaming) are in the task queue or running, so
- * cancel() and shutdown(cancel_futures) reach the rest (Python's
- * pending_work_items against its call queue). A sent future is RUNNING
- * and sits in a table by task id until its outcome arrives.
+ * In the parent, futures wait in a pending list until the feeder sends
+ * them. Each worker incarnation has its own task queue and a window of
+ * PP_WINDOW tasks in flight (sent, no outcome yet), so cancel() and
+ * shutdown(cancel_futures) reach the rest (Python's pending_work_items
+ * against its call queue), and the parent always knows which worker holds
+ * which task. The feeder packs several pending tasks into one message for
+ * the least loaded worker: about a quarter of a fair share of what is
+ * pending (so a few tasks still spread over every worker), at most
+ * PP_BATCH, or a map's chunk. Workers pack their results likewise, and
+ * the reader unpacks them.
  *
- * Three libuv threads: the feeder sends pending futures (it alone puts
- * tasks, never under the pool lock: a put blocks on a full ring until
- * workers take from it, and workers may be waiting for room in the result
- * ring, which only the reader makes — so the reader must never be the one
- * blocked on the task ring); the reader takes result messages and
- * finishes futures; the watcher (executor-pwatch.c) waits on every
- * worker's sentinel plus a wake-up, turns a death into a "died" result for
- * the task in the worker's slot, and replaces the worker.
+ * Three libuv threads: the feeder sends (it alone puts tasks, never under
+ * the pool lock: a put blocks on a full ring until the worker takes from
+ * it, and the worker may be waiting for room in the result ring, which
+ * only the reader makes — so the reader must never be the one blocked on
+ * a task ring); the reader takes result messages, finishes futures and
+ * resolves ended workers (executor-presolve.c); the watcher
+ * (executor-pwatch.c) waits on every worker's sentinel plus a wake-up,
+ * reports each end, replaces workers, and stops tasks past their timeout.
  *
  * Lock order: the pool lock alone (never with a future's lock held). */
 #include <stdio.h>
@@ -24,205 +28,377 @@
 
 #include "executor-process.h"
 
-/* ---- the table of sent futures, by task id ------------------------------ */
+/* ---- lists ------------------------------------------------------------------ */
 
-static void table_put(ppool *p, mproc_future *f) {
-  mproc_future **b = &p->table[f->task & PP_TABLE_MASK];
-  f->next = *b;
-  *b = f;
-  p->inflight++;
-}
-
-static mproc_future *table_take(ppool *p, uint64_t id) {
-  mproc_future **b = &p->table[id & PP_TABLE_MASK], *f;
-  for (; (f = *b) != NULL; b = &f->next)
-    if (f->task == id) {
-      *b = f->next;
-      f->next = NULL;
-      p->inflight--;
-      return f;
-    }
-  return NULL;
-}
-
-/* Under the lock: unlink every sent future into one list. */
-static mproc_future *table_take_all(ppool *p) {
-  mproc_future *all = NULL, *f, *next;
-  size_t i;
-  for (i = 0; i <= PP_TABLE_MASK; i++) {
-    for (f = p->table[i]; f != NULL; f = next) {
-      next = f->next;
-      f->next = all;
-      all = f;
-    }
-    p->table[i] = NULL;
-  }
-  p->inflight = 0;
-  return all;
-}
-
-static void feed_kick(ppool *p);
-
-/* Finish (a RUNNING future) or drop (cancelled) a list linked by next. */
-static void fail_list(mproc_future *f, int running, int outcome,
-                      const char *why) {
+void mproc__pp_fail_list(mproc_future *f, int outcome, const char *why) {
   mproc_future *next;
   for (; f != NULL; f = next) {
     next = f->next;
     f->next = NULL;
-    if (running || mproc__future_start(f))
+    /* A resent future is RUNNING already; a pending one may be cancelled. */
+    if ((f->kflags & PP_F_RESENT) || atomic_load(&f->state) ==
+        MPROC_FUTURE_RUNNING || mproc__future_start(f))
       mproc__future_finish(f, outcome, outcome, why);
     mproc__future_unref(f);
   }
 }
 
+void mproc__pp_requeue_front(ppool *p, mproc_future *head, mproc_future *tail,
+                             size_t n) {
+  if (head == NULL) return;
+  tail->next = p->phead;
+  p->phead = head;
+  if (p->ptail == NULL) p->ptail = tail;
+  p->npending += n;
+}
+
+/* Under the lock: every future in every incarnation's FIFO, as a list. */
+static mproc_future *take_all_sent(ppool *p) {
+  mproc_future *all = NULL;
+  pinc *w;
+  for (w = p->incs; w != NULL; w = w->next) {
+    while (w->flen > 0) {
+      mproc_future *f = w->fifo[w->fhead];
+      w->fhead = (w->fhead + 1) % PP_WINDOW;
+      w->flen--;
+      w->resolved++;
+      f->next = all;
+      all = f;
+    }
+  }
+  return all;
+}
+
 void mproc__pp_set_broken(ppool *p, const char *why) {
   mproc_future *pending, *sent;
+  pinc *w;
   uv_mutex_lock(&p->lock);
   if (!p->broken) snprintf(p->broken_msg, sizeof p->broken_msg, "%s", why);
   p->broken = 1;
   pending = p->phead;
   p->phead = p->ptail = NULL;
-  sent = table_take_all(p);
-  feed_kick(p);
+  p->npending = 0;
+  sent = take_all_sent(p);
+  for (w = p->incs; w != NULL; w = w->next) w->alive = 0;
+  mproc__pp_feed_kick(p);
   uv_mutex_unlock(&p->lock);
-  /* Wake feeders blocked on a ring nobody drains any more. */
-  (void)mproc_queue_close(p->tq);
-  fail_list(pending, 0, MPROC_EBROKEN, p->broken_msg);
-  fail_list(sent, 1, MPROC_EBROKEN, p->broken_msg);
+  mproc__pp_fail_list(pending, MPROC_EBROKEN, p->broken_msg);
+  mproc__pp_fail_list(sent, MPROC_EBROKEN, p->broken_msg);
   (void)mproc_wakeup_signal(p->wake);
 }
 
 /* ---- feeding ---------------------------------------------------------------- */
 
-static int send_task(ppool *p, mproc_future *f) {
-  unsigned char small[4096], *buf = small;
-  wset_task_hdr h;
-  const char *name = NULL;
-  size_t total;
-  int rc;
-  (void)mproc__task_lookup((mproc_fnptr)f->fn, &name); /* checked at submit */
-  memset(&h, 0, sizeof h);
-  h.id = f->task;
-  h.item = f->item == MPROC__NO_ITEM ? 0 : f->item;
-  h.name_len = (uint32_t)strlen(name);
-  total = sizeof h + h.name_len + f->in_len;
-  if (total > sizeof small && (buf = malloc(total)) == NULL)
-    return mproc__err(MPROC_ENOMEM, "executor: no memory for a %zu-byte task",
-                      total);
-  memcpy(buf, &h, sizeof h);
-  memcpy(buf + sizeof h, name, h.name_len);
-  if (f->in_len) memcpy(buf + sizeof h + h.name_len, f->in, f->in_len);
-  rc = mproc_queue_put(p->tq, buf, total, MPROC_FOREVER);
-  if (buf != small) free(buf);
-  return rc;
+/* Under the lock: the live incarnation that should get the next batch
+ * (the fewest in flight), or NULL. */
+static pinc *pick_worker(const ppool *p) {
+  pinc *best = NULL;
+  int i;
+  for (i = 0; i < p->target; i++) {
+    pinc *w = p->w[i];
+    if (w == NULL || !w->alive || !w->ready || w->stopping ||
+        w->flen >= PP_WINDOW || w->quota == 0)
+      continue;
+    /* A worker with work in hand waits for a full batch (fewer, larger
+     * messages); one running low is fed what there is. */
+    if (w->flen >= PP_LOW && p->npending < PP_BATCH) continue;
+    if (best == NULL || w->flen < best->flen) best = w;
+  }
+  return best;
 }
 
-void mproc__pp_send_stops(ppool *p, int n) {
-  wset_task_hdr h;
-  memset(&h, 0, sizeof h);
-  h.id = WSET_ID_STOP;
-  while (n-- > 0)
-    if (mproc_queue_put(p->tq, &h, sizeof h, MPROC_FOREVER) < 0) break;
+/* Under the lock: a live incarnation that is due its stop message. */
+static pinc *stop_due(const ppool *p) {
+  int i;
+  for (i = 0; i < p->nslots; i++) {
+    pinc *w = p->w[i];
+    if (w == NULL || !w->alive || w->stopping) continue;
+    if (i >= p->target ||
+        (p->shutdown && p->phead == NULL && p->ends_unresolved == 0))
+      return w;
+  }
+  return NULL;
 }
 
 /* Under the lock: the feeder has something to do. */
 static int feed_due(const ppool *p) {
-  return (!p->broken && p->phead != NULL && p->inflight < p->max_inflight) ||
-         (p->shutdown && p->phead == NULL && !p->stops_sent);
+  return (!p->broken && p->phead != NULL && pick_worker(p) != NULL) ||
+         stop_due(p) != NULL;
 }
 
-/* Under the lock: wake the feeder if it sleeps and has work. */
-static void feed_kick(ppool *p) {
+void mproc__pp_feed_kick(ppool *p) {
   if (p->feeder_idle && (feed_due(p) || p->feeder_quit))
     uv_cond_signal(&p->feed_cond);
 }
 
-/* Send pending futures while there is room in flight; after shutdown,
- * once nothing is pending, send each worker its stop (once). */
-static void feed(ppool *p) {
-  for (;;) {
-    mproc_future *f = NULL;
-    int stops = 0, rc;
-    uv_mutex_lock(&p->lock);
-    if (!p->broken && p->phead != NULL && p->inflight < p->max_inflight) {
-      f = p->phead;
-      p->phead = f->next;
-      if (p->phead == NULL) p->ptail = NULL;
-      table_put(p, f);
-    } else if (p->shutdown && p->phead == NULL && !p->stops_sent) {
-      p->stops_sent = 1;
-      stops = p->ex->max_workers;
-    }
-    uv_mutex_unlock(&p->lock);
-    if (f == NULL) {
-      if (stops) mproc__pp_send_stops(p, stops);
-      return;
-    }
-    if (!mproc__future_start(f)) { /* cancelled while pending */
-      uv_mutex_lock(&p->lock);
-      f = table_take(p, f->task);
-      uv_mutex_unlock(&p->lock);
-      if (f) mproc__future_unref(f);
+/* Under the lock: how many tasks to send w now. */
+static size_t batch_size(const ppool *p, const pinc *w) {
+  size_t live = 0, b, room = PP_WINDOW - w->flen;
+  int i;
+  for (i = 0; i < p->target; i++)
+    if (p->w[i] != NULL && p->w[i]->alive) live++;
+  if (p->phead->chunk > 1)
+    b = p->phead->chunk; /* a map's chunk: one message */
+  else
+    b = p->npending / (4 * (live ? live : 1));
+  if (b > PP_BATCH && p->phead->chunk <= 1) b = PP_BATCH;
+  if (b > p->npending) b = p->npending;
+  if (b > room) b = room;
+  if (w->quota >= 0 && b > (size_t)w->quota) b = (size_t)w->quota;
+  return b ? b : 1;
+}
+
+/* Under the lock: move up to b pending futures into w's FIFO, started,
+ * with a reference each for the feeder; their count. */
+static size_t take_batch(ppool *p, pinc *w, size_t b, mproc_future **out,
+                         mproc_future **dropped) {
+  size_t k = 0;
+  while (k < b && p->phead != NULL) {
+    mproc_future *f = p->phead;
+    p->phead = f->next;
+    if (p->phead == NULL) p->ptail = NULL;
+    p->npending--;
+    f->next = NULL;
+    if (!(f->kflags & PP_F_RESENT) && !mproc__future_start(f)) {
+      f->next = *dropped; /* cancelled while pending */
+      *dropped = f;
       continue;
     }
+    f->kflags &= (uint8_t)~PP_F_RESENT;
+    w->fifo[(w->fhead + w->flen) % PP_WINDOW] = f;
+    w->flen++;
+    if (w->quota > 0) w->quota--;
     /* The feeder's own reference while it reads f: the outcome may come
      * back (through a worker: no happens-before a sanitizer can see)
-     * before send_task returns, and the last unref orders the free. */
+     * before the put returns. */
     mproc__future_ref(f);
-    rc = send_task(p, f);
-    if (rc < 0) {
-      char why[300];
-      mproc_future *g;
-      snprintf(why, sizeof why, "executor: the task could not be sent to "
-               "the workers: %s", mproc_last_error());
-      uv_mutex_lock(&p->lock);
-      g = table_take(p, f->task); /* NULL: broken meanwhile took it */
-      uv_mutex_unlock(&p->lock);
-      if (g != NULL)
-        fail_list(g, 1, rc == MPROC_ECLOSED ? MPROC_EBROKEN : rc, why);
-    }
-    mproc__future_unref(f);
+    out[k++] = f;
   }
+  return k;
+}
+
+/* The registered name of f's task and its length, looked up once per
+ * run of futures with one function (fn: the last one looked up). */
+static const char *name_of(const mproc_future *f, mproc_task_fn *fn,
+                           const char **name, size_t *len) {
+  if (*fn != f->fn || *name == NULL) {
+    (void)mproc__task_lookup((mproc_fnptr)f->fn, name); /* at submit */
+    *len = strlen(*name);
+    *fn = f->fn;
+  }
+  return *name;
+}
+
+/* Pack fs[0..k) into one batch message (malloc'd) in *msg, *len. */
+static int pack(mproc_future *const *fs, size_t k, unsigned char **msg,
+                size_t *len) {
+  wset_batch_hdr bh;
+  size_t total = sizeof bh, i, off, nl = 0;
+  unsigned char *m;
+  const char *name = NULL;
+  mproc_task_fn fn = NULL;
+  for (i = 0; i < k; i++) {
+    (void)name_of(fs[i], &fn, &name, &nl);
+    total += sizeof(wset_task_hdr) + nl + fs[i]->in_len;
+  }
+  if ((m = malloc(total)) == NULL)
+    return mproc__err(MPROC_ENOMEM, "executor: no memory for a %zu-byte "
+                      "task message", total);
+  memset(&bh, 0, sizeof bh);
+  bh.count = (uint32_t)k;
+  memcpy(m, &bh, sizeof bh);
+  off = sizeof bh;
+  for (i = 0; i < k; i++) {
+    wset_task_hdr h;
+    const mproc_future *f = fs[i];
+    (void)name_of(f, &fn, &name, &nl);
+    memset(&h, 0, sizeof h);
+    h.id = f->task;
+    h.item = f->item == MPROC__NO_ITEM ? 0 : f->item;
+    h.in_len = f->in_len;
+    h.name_len = (uint32_t)nl;
+    memcpy(m + off, &h, sizeof h);
+    off += sizeof h;
+    memcpy(m + off, name, nl);
+    off += nl;
+    if (f->in_len) memcpy(m + off, f->in, f->in_len);
+    off += f->in_len;
+  }
+  *msg = m;
+  *len = total;
+  return 0;
+}
+
+/* Put a message into w's queue, the lock dropped; the caller set
+ * w->sending under the lock (w stays valid until it drops). */
+static void send_to(ppool *p, pinc *w, const void *m, size_t n) {
+  int rc;
+  uv_mutex_unlock(&p->lock);
+  rc = mproc_queue_put(w->tq, m, n, MPROC_FOREVER);
+  uv_mutex_lock(&p->lock);
+  w->sending = 0;
+  /* A failed put (not the watcher's close of a dead worker's queue):
+   * replace the worker; its end sends what it held again. */
+  if (rc < 0 && w->alive) {
+    w->kill_now = 1;
+    (void)mproc_wakeup_signal(p->wake);
+  }
+  uv_cond_broadcast(&p->sent_cond);
+}
+
+static void send_stop(ppool *p, pinc *w) {
+  wset_batch_hdr bh;
+  memset(&bh, 0, sizeof bh);
+  bh.flags = WSET_BATCH_STOP;
+  w->stopping = 1;
+  w->sending = 1;
+  send_to(p, w, &bh, sizeof bh);
+}
+
+/* Under the lock, returns with it: send one batch (or a stop); 0 when
+ * there was nothing to do. */
+static int feed_one(ppool *p) {
+  mproc_future *fs[PP_WINDOW], *dropped = NULL;
+  unsigned char *m = NULL;
+  size_t k = 0, n = 0, i;
+  pinc *w;
+  if (!p->broken && p->phead != NULL && (w = pick_worker(p)) != NULL) {
+    k = take_batch(p, w, batch_size(p, w), fs, &dropped);
+    if (k > 0) {
+      w->sending = 1; /* from here: the watcher waits before it ends w */
+      uv_mutex_unlock(&p->lock);
+      if (pack(fs, k, &m, &n) < 0) m = NULL;
+      uv_mutex_lock(&p->lock);
+      if (m != NULL) {
+        send_to(p, w, m, n);
+      } else {
+        w->sending = 0;
+        uv_cond_broadcast(&p->sent_cond);
+        if (w->alive) { /* no memory: replaced, its tasks resent */
+          w->kill_now = 1;
+          (void)mproc_wakeup_signal(p->wake);
+        }
+      }
+    }
+    uv_mutex_unlock(&p->lock);
+    free(m);
+    for (i = 0; i < k; i++) mproc__future_unref(fs[i]);
+    mproc__pp_fail_list(dropped, 0, NULL); /* cancelled: only unreffed */
+    uv_mutex_lock(&p->lock);
+    return 1;
+  }
+  if ((w = stop_due(p)) != NULL) {
+    send_stop(p, w);
+    return 1;
+  }
+  return 0;
 }
 
 static void feeder_main(void *arg) {
   ppool *p = arg;
+  uv_mutex_lock(&p->lock);
   for (;;) {
-    uv_mutex_lock(&p->lock);
-    while (!feed_due(p) && !p->feeder_quit) {
-      p->feeder_idle = 1;
-      uv_cond_wait(&p->feed_cond, &p->lock);
-      p->feeder_idle = 0;
-    }
-    if (!feed_due(p) && p->feeder_quit) {
-      uv_mutex_unlock(&p->lock);
-      return;
-    }
-    uv_mutex_unlock(&p->lock);
-    feed(p);
+    if (feed_one(p)) continue;
+    if (p->feeder_quit) break;
+    p->feeder_idle = 1;
+    uv_cond_wait(&p->feed_cond, &p->lock);
+    p->feeder_idle = 0;
   }
+  uv_mutex_unlock(&p->lock);
 }
 
 /* ---- the reader thread ------------------------------------------------------ */
 
-static void finish_from(mproc_future *f, unsigned char *m, size_t n,
-                        const wset_res_hdr *h) {
-  const char *msg = h->msg_len ? (const char *)m + sizeof *h : NULL;
-  if (h->rc == 0) {
-    size_t off = sizeof *h + (size_t)h->msg_len;
-    f->len = n - off;
-    if (f->len > 0) {
-      memmove(m, m + off, f->len); /* the message's memory becomes the result */
-      f->data = m;
-      m = NULL;
+/* Under the lock: the incarnation `gen` (NULL once resolved). */
+static pinc *inc_of(const ppool *p, uint64_t gen) {
+  pinc *w;
+  for (w = p->incs; w != NULL; w = w->next)
+    if (w->gen == gen) return w;
+  return NULL;
+}
+
+/* The outcome of one result record for f; 1 if it took `whole` (the
+ * message's memory, which then becomes the result). */
+static int finish_one(mproc_future *f, const wset_res_hdr *h,
+                      const unsigned char *msg, const unsigned char *data,
+                      unsigned char *whole) {
+  int took = 0;
+  if (f->kflags & PP_F_CANCEL) {
+    mproc__future_finish(f, MPROC_ECANCELLED, MPROC_ECANCELLED,
+                         "the task was cancelled while it ran");
+  } else if (h->rc == 0) {
+    if (h->len > 0) {
+      if (whole != NULL) {
+        memmove(whole, data, (size_t)h->len);
+        f->data = whole;
+        took = 1;
+      } else if ((f->data = malloc((size_t)h->len)) != NULL) {
+        memcpy(f->data, data, (size_t)h->len);
+      }
+      if (f->data == NULL) {
+        mproc__future_finish(f, MPROC_ENOMEM, MPROC_ENOMEM, "executor: no "
+                             "memory for the task's result");
+        return 0;
+      }
+      f->len = (size_t)h->len;
     }
-    mproc__future_finish(f, 0, 0, NULL);
-  } else if (h->rc == MPROC_EWORKERDIED) {
-    mproc__future_finish(f, MPROC_EWORKERDIED, MPROC_EWORKERDIED, msg);
+    mproc__future_finish(f, 0, 0, NULL); /* f->data is the caller's now */
   } else {
-    mproc__future_finish(f, MPROC_ETASK, h->rc, msg);
+    mproc__future_finish(f, MPROC_ETASK, h->rc,
+                         h->msg_len ? (const char *)msg : NULL);
   }
+  return took;
+}
+
+/* Finish the futures of a results message; the message is freed. */
+static void take_results(ppool *p, unsigned char *m, size_t n,
+                         const wset_rbatch_hdr *bh) {
+  mproc_future *fs[PP_WINDOW];
+  size_t offs[PP_WINDOW], off = sizeof *bh, k = bh->count, i, j;
+  wset_res_hdr h;
+  pinc *w;
+  if (k > PP_WINDOW) k = PP_WINDOW; /* never: a worker answers per batch */
+  uv_mutex_lock(&p->lock);
+  w = inc_of(p, bh->gen);
+  for (i = 0; i < k; i++) {
+    fs[i] = NULL;
+    if (w == NULL || w->flen == 0) continue; /* broken took them */
+    fs[i] = w->fifo[w->fhead];
+    w->fhead = (w->fhead + 1) % PP_WINDOW;
+    w->flen--;
+    w->resolved++;
+  }
+  mproc__pp_feed_kick(p);
+  uv_mutex_unlock(&p->lock);
+  /* Find each record first, then finish from the last to the first: a
+   * caller gathering in order sleeps on the first, so it wakes once the
+   * whole message is done instead of once per future. */
+  for (i = 0; i < k; i++) {
+    if (off + sizeof(wset_res_hdr) > n) break;
+    offs[i] = off;
+    memcpy(&h, m + off, sizeof h);
+    if (h.msg_len + h.len > n - off - sizeof h) break;
+    off += sizeof h + (size_t)(h.msg_len + h.len);
+  }
+  for (j = k; j-- > 0;) {
+    const unsigned char *msg;
+    if (fs[j] == NULL) continue;
+    if (j >= i) { /* a truncated message: never, but no hang */
+      mproc__future_finish(fs[j], MPROC_EBROKEN, MPROC_EBROKEN,
+                           "executor: a malformed result message");
+      continue;
+    }
+    memcpy(&h, m + offs[j], sizeof h);
+    msg = m + offs[j] + sizeof h;
+    if (fs[j]->task != h.id) /* never: the FIFO and the worker agree */
+      mproc__future_finish(fs[j], MPROC_EBROKEN, MPROC_EBROKEN, "executor: "
+                           "a worker answered for another task");
+    else if (finish_one(fs[j], &h, msg, msg + h.msg_len,
+                        bh->count == 1 && h.len > 4096 ? m : NULL))
+      m = NULL; /* the result's memory now */
+  }
+  for (i = 0; i < k; i++)
+    if (fs[i] != NULL) mproc__future_unref(fs[i]);
   free(m);
 }
 
@@ -231,8 +407,7 @@ static void reader_main(void *arg) {
   for (;;) {
     void *m = NULL;
     size_t n = 0;
-    wset_res_hdr h;
-    mproc_future *f;
+    wset_rbatch_hdr h;
     int rc = mproc_queue_get_alloc(p->rq, &m, &n, MPROC_FOREVER);
     if (rc == MPROC_ECLOSED) break;
     if (rc < 0 || n < sizeof h) {
@@ -240,27 +415,32 @@ static void reader_main(void *arg) {
       continue;
     }
     memcpy(&h, m, sizeof h);
-    if (h.id == WSET_ID_QUIT) {
+    if (h.kind == WSET_R_QUIT) {
       free(m);
       break;
     }
-    if (h.id == WSET_ID_INITFAIL) {
+    if (h.kind == WSET_R_RESULTS) {
+      take_results(p, m, n, &h); /* frees m */
+      continue;
+    }
+    if (h.kind == WSET_R_READY) {
+      pinc *w;
+      uv_mutex_lock(&p->lock);
+      if ((w = inc_of(p, h.gen)) != NULL) w->ready = 1;
+      mproc__pp_feed_kick(p);
+      uv_mutex_unlock(&p->lock);
+    }
+    if (h.kind == WSET_R_INITFAIL) {
       ((char *)m)[n - 1] = '\0';
-      mproc__pp_set_broken(p, h.msg_len ? (char *)m + sizeof h
-                                        : "executor broken: initializer");
-      free(m);
-      continue;
+      mproc__pp_set_broken(p, n > sizeof h ? (char *)m + sizeof h
+                                           : "executor broken: initializer");
+    } else if (h.kind == WSET_R_END && n >= sizeof h + sizeof(wset_end) + 1) {
+      wset_end e;
+      memcpy(&e, (char *)m + sizeof h, sizeof e);
+      ((char *)m)[n - 1] = '\0';
+      mproc__pp_resolve_end(p, h.gen, &e, (char *)m + sizeof h + sizeof e);
     }
-    uv_mutex_lock(&p->lock);
-    f = table_take(p, h.id);
-    feed_kick(p);
-    uv_mutex_unlock(&p->lock);
-    if (f == NULL) { /* a second outcome (see wset.h), or broken */
-      free(m);
-      continue;
-    }
-    finish_from(f, m, n, &h);
-    mproc__future_unref(f);
+    free(m);
   }
 }
 
@@ -271,7 +451,8 @@ static int p_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   const char *name;
   size_t i;
   for (i = 0; i < n; i++)
-    if (mproc__task_lookup((mproc_fnptr)fs[i]->fn, &name) < 0)
+    if ((i == 0 || fs[i]->fn != fs[i - 1]->fn) &&
+        mproc__task_lookup((mproc_fnptr)fs[i]->fn, &name) < 0)
       return mproc__err(MPROC_ENOTREG, "process executor: the task function "
                         "is not registered; mark it MPROC_TASK(fn) so that "
                         "workers can find it by name");
@@ -288,38 +469,44 @@ static int p_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
     if (p->ptail) p->ptail->next = fs[i]; else p->phead = fs[i];
     p->ptail = fs[i];
   }
-  feed_kick(p);
+  p->npending += n;
+  mproc__pp_feed_kick(p);
+  /* Workers that idled out come back on demand (the watcher starts them). */
+  if (ex->idle_timeout > 0) (void)mproc_wakeup_signal(p->wake);
   uv_mutex_unlock(&p->lock);
   return 0;
 }
 
 /* Wait for the watcher to see every worker gone, then end both threads
- * and fail what no worker will answer (inputs lost with a dead taker). */
+ * and fail what no worker will answer. */
 static void join_all(ppool *p) {
-  wset_res_hdr h;
-  mproc_future *left;
+  wset_rbatch_hdr h;
+  mproc_future *left, *sent;
   uv_mutex_lock(&p->join_lock);
   if (!p->joined) {
     uv_thread_join(&p->watcher);
-    /* No worker is left: wake a feeder blocked on the task ring, end it. */
-    (void)mproc_queue_close(p->tq);
     uv_mutex_lock(&p->lock);
     p->feeder_quit = 1;
-    feed_kick(p);
+    mproc__pp_feed_kick(p);
     uv_mutex_unlock(&p->lock);
     uv_thread_join(&p->feeder);
     memset(&h, 0, sizeof h);
-    h.id = WSET_ID_QUIT;
+    h.kind = WSET_R_QUIT;
     (void)mproc_queue_put(p->rq, &h, sizeof h, MPROC_FOREVER);
     uv_thread_join(&p->reader);
     uv_mutex_lock(&p->lock);
-    left = table_take_all(p);
+    left = p->phead;
+    p->phead = p->ptail = NULL;
+    p->npending = 0;
+    sent = take_all_sent(p);
     uv_mutex_unlock(&p->lock);
-    fail_list(left, 1, MPROC_EBROKEN, p->terminated
-              ? "executor: its workers were terminated before this task "
-                "finished"
-              : "executor: no worker answered for this task (its worker "
-                "died while taking it)");
+    mproc__pp_fail_list(sent, MPROC_EBROKEN, p->terminated
+                        ? "executor: its workers were terminated before "
+                          "this task finished"
+                        : "executor: no worker answered for this task");
+    mproc__pp_fail_list(left, MPROC_EBROKEN, p->broken
+                        ? p->broken_msg
+                        : "executor: its workers ended before this task ran");
     p->joined = 1;
   }
   uv_mutex_unlock(&p->join_lock);
@@ -327,23 +514,32 @@ static void join_all(ppool *p) {
 
 static int p_shutdown(mproc_executor *ex, int flags) {
   ppool *p = ex->impl;
-  mproc_future *cancelled = NULL;
+  mproc_future *cancelled = NULL, *keep = NULL, *keep_tail = NULL, *next;
+  size_t kept = 0;
   uv_mutex_lock(&p->lock);
   p->shutdown = 1;
   if (flags & MPROC_SHUTDOWN_CANCEL_FUTURES) {
     cancelled = p->phead;
     p->phead = p->ptail = NULL;
+    p->npending = 0;
   }
   uv_mutex_unlock(&p->lock);
-  while (cancelled != NULL) {
-    mproc_future *next = cancelled->next;
+  for (; cancelled != NULL; cancelled = next) {
+    next = cancelled->next;
     cancelled->next = NULL;
-    (void)mproc_future_cancel(cancelled); /* stays CANCELLED, as Python's */
-    mproc__future_unref(cancelled);
-    cancelled = next;
+    /* A resent future is RUNNING: it is not cancelled (as Python's). */
+    if (!(cancelled->kflags & PP_F_RESENT) &&
+        mproc__future_cancel_pending(cancelled)) {
+      mproc__future_unref(cancelled); /* stays CANCELLED, as Python's */
+      continue;
+    }
+    if (keep_tail) keep_tail->next = cancelled; else keep = cancelled;
+    keep_tail = cancelled;
+    kept++;
   }
   uv_mutex_lock(&p->lock);
-  feed_kick(p); /* the stops, once nothing is pending */
+  mproc__pp_requeue_front(p, keep, keep_tail, kept);
+  mproc__pp_feed_kick(p); /* the stops, once nothing is pending */
   uv_mutex_unlock(&p->lock);
   (void)mproc_wakeup_signal(p->wake);
   if (flags & MPROC_SHUTDOWN_WAIT) join_all(p);
@@ -361,6 +557,53 @@ static int p_terminate(mproc_executor *ex, int kill) {
   return 0;
 }
 
+/* cancel() of a RUNNING future: find the worker that holds it; if it runs
+ * it now, have the watcher replace that worker. Either way its outcome
+ * will be MPROC_ECANCELLED. */
+static int p_cancel_running(mproc_executor *ex, mproc_future *f) {
+  ppool *p = ex->impl;
+  int found = 0;
+  pinc *w;
+  uv_mutex_lock(&p->lock);
+  for (w = p->incs; w != NULL && !found; w = w->next) {
+    size_t i;
+    for (i = 0; i < w->flen; i++) {
+      uint64_t pos = w->resolved + i, started;
+      if (w->fifo[(w->fhead + i) % PP_WINDOW] != f) continue;
+      found = 1;
+      f->kflags |= PP_F_CANCEL;
+      started = atomic_load(&p->slots[w->index].started);
+      if (w->alive && pos + 1 == started && !w->kill_reason) {
+        w->kill_reason = MPROC_ECANCELLED;
+        w->kill_pos = pos;
+        w->kill_now = 1;
+      }
+      break;
+    }
+  }
+  if (!found) { /* resent (back in pending, RUNNING): out, cancelled */
+    mproc_future **g, *prev = NULL;
+    for (g = &p->phead; *g != NULL; prev = *g, g = &(*g)->next)
+      if (*g == f) {
+        *g = f->next;
+        if (p->ptail == f) p->ptail = prev;
+        p->npending--;
+        f->next = NULL;
+        found = 2;
+        break;
+      }
+  }
+  uv_mutex_unlock(&p->lock);
+  if (found == 2) {
+    mproc__future_finish(f, MPROC_ECANCELLED, MPROC_ECANCELLED,
+                         "the task was cancelled before it ran again");
+    mproc__future_unref(f);
+  } else if (found) {
+    (void)mproc_wakeup_signal(p->wake);
+  }
+  return found != 0;
+}
+
 static void p_destroy(mproc_executor *ex) {
   ppool *p = ex->impl;
   mproc__pp_free(p);
@@ -373,6 +616,7 @@ static int p_init(mproc_executor *ex) {
   if (rc < 0) return rc;
   ex->impl = p;
   if (uv_thread_create(&p->reader, reader_main, p) != 0) {
+    mproc__pp_kill_all(p);
     mproc__pp_free(p);
     ex->impl = NULL;
     return mproc__err(MPROC_EOS, "executor: cannot start the reader thread");
@@ -383,16 +627,16 @@ static int p_init(mproc_executor *ex) {
     p->feeder_quit = 2; /* started: end it below */
   if (rc < 0) {
     /* No watcher: stop the workers here, then end the other threads. */
-    wset_res_hdr h;
+    wset_rbatch_hdr h;
     mproc__pp_kill_all(p);
     if (p->feeder_quit == 2) {
       uv_mutex_lock(&p->lock);
-      feed_kick(p);
+      mproc__pp_feed_kick(p);
       uv_mutex_unlock(&p->lock);
       uv_thread_join(&p->feeder);
     }
     memset(&h, 0, sizeof h);
-    h.id = WSET_ID_QUIT;
+    h.kind = WSET_R_QUIT;
     (void)mproc_queue_put(p->rq, &h, sizeof h, MPROC_FOREVER);
     uv_thread_join(&p->reader);
     mproc__pp_free(p);
@@ -403,4 +647,5 @@ static int p_init(mproc_executor *ex) {
 }
 
 const mproc__executor_ops mproc__executor_process_ops = {
-    "process", p_init, p_enqueue, p_shutdown, p_destroy, p_terminate, NULL};
+    "process", p_init, p_enqueue, p_shutdown, p_destroy, p_terminate, NULL,
+    p_cancel_running};

@@ -1,40 +1,85 @@
-/* mproc: the process executor's pool state, shared by its two files:
- * executor-process.c (feeding, the reader, the kind's operations) and
- * executor-pwatch.c (making the pool, starting and watching workers). */
+/* mproc: the process executor's pool state, shared by its files:
+ * executor-process.c (feeding, the reader, the kind's operations),
+ * executor-presolve.c (outcomes of an ended worker's tasks: retry,
+ * resend, fail) and executor-pwatch.c (making the pool, starting and
+ * watching workers, timeouts).
+ *
+ * Lock order: the pool lock alone (never with a future's lock held). The
+ * feeder puts into a worker's task queue without it (marking the
+ * incarnation `sending`); the watcher closes that queue and waits for
+ * `sending` to drop before it reports the end, so a put never outlives
+ * the accounting. */
 #ifndef MPROC_EXECUTOR_PROCESS_H
 #define MPROC_EXECUTOR_PROCESS_H
 
 #include "wset.h"
 
-#define PP_TABLE_MASK 4095u
+/* Tasks in flight per worker (sent, no outcome yet) and per message. */
+#define PP_WINDOW 1024
+#define PP_BATCH 256
+#define PP_LOW 64 /* below this many in flight a worker is fed at once */
+
+/* mproc_future.kflags of the process kind. */
+#define PP_F_RESENT 1u   /* back in pending while RUNNING: do not start */
+#define PP_F_CANCEL 2u   /* cancel() of the running task: ECANCELLED */
+
+/* One incarnation of worker `index`: its process, its task queue and the
+ * tasks sent to it that have no outcome yet, in send order. */
+typedef struct pinc {
+  struct pinc *next; /* p->incs */
+  int index;
+  uint64_t gen;
+  mproc_queue *tq;
+  mproc_process *proc;    /* the watcher's */
+  mproc_future **fifo;    /* ring of PP_WINDOW: positions resolved.. */
+  size_t fhead, flen;
+  uint64_t resolved;      /* FIFO position of fifo[fhead] */
+  int alive;              /* its process runs (until the watcher reaps) */
+  int ready;              /* it said it runs: the feeder may send to it */
+  uint64_t born_ns;       /* uv_hrtime() at its start (the watchdog) */
+  int sending;            /* the feeder is putting into tq */
+  int stopping;           /* its stop was sent */
+  int quota;              /* tasks it may still get; -1: no limit */
+  int kill_now;           /* the watcher should kill it */
+  int killed;             /* the watcher has (the watcher's) */
+  int kill_reason;        /* MPROC_ETIMEDOUT, MPROC_ECANCELLED, or 0 */
+  uint64_t kill_pos;      /* the position of the task it was killed for */
+} pinc;
 
 typedef struct ppool {
   mproc_executor *ex;
   uv_mutex_t lock;
-  mproc_queue *tq, *rq;
+  uv_cond_t feed_cond;   /* the feeder sleeps here */
+  uv_cond_t sent_cond;   /* the watcher waits for `sending` to drop */
+  mproc_queue *rq;
   mproc_shm *shm;
-  _Atomic uint64_t *slots;
-  mproc_process **procs; /* the watcher's (and init's, before it starts) */
+  wset_slot *slots;
+  int nslots;            /* capacity of slots and w */
+  int target;            /* workers wanted (0..nslots) */
+  pinc **w;              /* the current incarnation of each index */
+  unsigned char *need;   /* index must be (re)started */
+  pinc *incs;            /* every incarnation not yet resolved */
+  uint64_t gens;
+  int ends_unresolved;   /* END messages the reader has not handled */
   wset_args *args;       /* a worker's argument bytes, index patched */
   size_t args_len;
   mproc_start_method method;
-  int max_tasks, on_death;
+  int on_death, retries;
+  double task_timeout;   /* seconds; 0: none */
   mproc_future *phead, *ptail; /* pending, not sent */
-  mproc_future *table[PP_TABLE_MASK + 1];
-  size_t inflight, max_inflight;
-  int shutdown, stops_sent, broken;
+  size_t npending;
+  int shutdown, broken;
   int terminated; /* 1 terminate, 2 kill: the watcher ends the workers */
   char broken_msg[300];
   mproc_wakeup *wake; /* the watcher's */
   uv_thread_t reader, watcher, feeder;
-  uv_cond_t feed_cond; /* the feeder sleeps here */
   int feeder_idle, feeder_quit;
   uv_mutex_t join_lock;
   int joined;
   int bad_exits; /* the watcher's */
 } ppool;
 
-/** Make the pool's queues, slots and workers (executor-pwatch.c). */
+/** Make the pool's queues, slots and first workers (executor-pwatch.c). */
 int mproc__pp_new(mproc_executor *ex, ppool **out);
 /** Release what mproc__pp_new made (workers ended first). */
 void mproc__pp_free(ppool *p);
@@ -45,7 +90,28 @@ int mproc__pp_start_watcher(ppool *p);
 void mproc__pp_kill_all(ppool *p);
 /** Fail everything with MPROC_EBROKEN and refuse later submits. */
 void mproc__pp_set_broken(ppool *p, const char *why);
-/** Put n stop messages into the task queue. */
-void mproc__pp_send_stops(ppool *p, int n);
+/** Under the lock: wake the feeder if it sleeps and has work. */
+void mproc__pp_feed_kick(ppool *p);
+
+/** Under the lock: put futures back at the head of pending, in order. */
+void mproc__pp_requeue_front(ppool *p, mproc_future *head,
+                             mproc_future *tail, size_t n);
+/** Finish (running) or drop (cancelled) a list linked by next, taking
+ *  each future's kind reference. */
+void mproc__pp_fail_list(mproc_future *f, int outcome, const char *why);
+
+/** Set the number of workers (1..nslots): more start, extra ones get
+ *  their stop (the reusable executor). */
+int mproc__pp_resize(ppool *p, int n);
+
+/** 1 while the pool takes work (not shut down, not broken). */
+int mproc__pp_usable(ppool *p);
+
+/** The reader's work for an END message of incarnation `gen`
+ *  (executor-presolve.c). */
+void mproc__pp_resolve_end(ppool *p, uint64_t gen, const wset_end *e,
+                           const char *how);
+/** Free an incarnation whose end was resolved (its queue is closed). */
+void mproc__pp_inc_free(pinc *w);
 
 #endif

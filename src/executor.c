@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "futures-internal.h"
+#include "platform.h"
 
 static _Thread_local mproc_executor *current_ex;
 
@@ -57,15 +58,45 @@ static const mproc__executor_ops *ops_of(mproc_executor_kind kind) {
   }
 }
 
-static int check_opts(mproc_executor_kind kind, const mproc_executor_opts *o) {
+static int check_pin(const mproc_executor_opts *o) {
+  size_t i;
+  int online = mproc__os_cpu_online();
+  if (o->pin == MPROC_PIN_NONE) return 0;
+  if (o->pin != MPROC_PIN_SPREAD && o->pin != MPROC_PIN_SETS)
+    return mproc__err(MPROC_EINVAL, "executor_new: pin is %d; use "
+                      "MPROC_PIN_NONE, _SPREAD or _SETS", o->pin);
+  if (!mproc__os_affinity_supported())
+    return mproc__err(MPROC_ENOTSUP, "executor_new: this OS cannot pin "
+                      "workers to CPUs (opts.pin)");
+  if (o->pin == MPROC_PIN_SPREAD) return 0;
+  if (o->pin_cpus == NULL || o->pin_set == 0 || o->pin_n < o->pin_set ||
+      o->pin_n % o->pin_set != 0)
+    return mproc__err(MPROC_EINVAL, "executor_new: MPROC_PIN_SETS wants "
+                      "pin_cpus with pin_n entries, a multiple of pin_set "
+                      "(>= 1); got %zu entries in sets of %zu", o->pin_n,
+                      o->pin_set);
+  for (i = 0; i < o->pin_n; i++)
+    if (o->pin_cpus[i] < 0 || o->pin_cpus[i] >= online)
+      return mproc__err(MPROC_EINVAL, "executor_new: pin_cpus[%zu] is %d; "
+                        "the machine has CPUs 0 to %d", i, o->pin_cpus[i],
+                        online - 1);
+  return 0;
+}
+
+/* A timeout option: 0 or MPROC_FOREVER none, else > 0 seconds. */
+static int check_limit(double t, const char *what) {
+  if (t != t || t < 0)
+    return mproc__err(MPROC_EINVAL, "executor_new: %s must be > 0 seconds "
+                      "(0 or MPROC_FOREVER: no limit)", what);
+  return 0;
+}
+
+int mproc__executor_check_opts(mproc_executor_kind kind,
+                               const mproc_executor_opts *o) {
+  int rc;
   if (ops_of(kind) == NULL)
     return mproc__err(MPROC_EINVAL, "executor_new: unknown kind %d",
                       (int)kind);
-  if (o == NULL) return 0;
-  if (o->size < sizeof *o)
-    return mproc__err(MPROC_EINVAL, "executor_new: opts.size is %zu, want "
-                      "%zu: start from MPROC_EXECUTOR_OPTS_INIT",
-                      o->size, sizeof *o);
   if (o->max_workers < 0)
     return mproc__err(MPROC_EINVAL, "executor_new: max_workers is %d; it "
                       "must be > 0 (0: the default)", o->max_workers);
@@ -85,6 +116,42 @@ static int check_opts(mproc_executor_kind kind, const mproc_executor_opts *o) {
   if (o->initargs == NULL && o->initargs_len > 0)
     return mproc__err(MPROC_EINVAL, "executor_new: initargs is NULL but "
                       "initargs_len is %zu", o->initargs_len);
+  if (o->retries < 0 || o->retries > 255)
+    return mproc__err(MPROC_EINVAL, "executor_new: retries is %d; it must "
+                      "be 0 to 255", o->retries);
+  if ((rc = check_limit(o->task_timeout, "task_timeout")) < 0 ||
+      (rc = check_limit(o->idle_timeout, "idle_timeout")) < 0)
+    return rc;
+  return kind == MPROC_EXECUTOR_PROCESS ? check_pin(o) : 0;
+}
+
+/* The executor's copy of the options that need one. */
+static int copy_opts(mproc_executor *ex, const mproc_executor_opts *o) {
+  if (o->max_workers > 0) ex->max_workers = o->max_workers;
+  ex->init = o->initializer;
+  ex->user = o->user;
+  ex->max_tasks_per_child = o->max_tasks_per_child;
+  ex->method = o->method;
+  ex->on_worker_death = o->on_worker_death;
+  ex->retries = o->retries;
+  ex->task_timeout = o->task_timeout >= 1e18 ? 0 : o->task_timeout;
+  ex->idle_timeout = o->idle_timeout >= 1e18 ? 0 : o->idle_timeout;
+  ex->max_memory = o->max_memory_per_child;
+  ex->max_slots = ex->max_workers;
+  ex->pin = o->pin;
+  if (o->initargs_len > 0) {
+    if ((ex->initargs = malloc(o->initargs_len)) == NULL)
+      return mproc__err(MPROC_ENOMEM, "executor_new: out of memory");
+    memcpy(ex->initargs, o->initargs, o->initargs_len);
+    ex->initargs_len = o->initargs_len;
+  }
+  if (o->pin == MPROC_PIN_SETS) {
+    if ((ex->pin_cpus = malloc(o->pin_n * sizeof *ex->pin_cpus)) == NULL)
+      return mproc__err(MPROC_ENOMEM, "executor_new: out of memory");
+    memcpy(ex->pin_cpus, o->pin_cpus, o->pin_n * sizeof *ex->pin_cpus);
+    ex->pin_n = o->pin_n;
+    ex->pin_set = o->pin_set;
+  }
   return 0;
 }
 
@@ -97,21 +164,17 @@ static void executor_release(mproc_executor *ex) {
   mproc_wakeup_free(ex->wake);
   uv_mutex_destroy(&ex->clock);
   free(ex->initargs);
+  free(ex->pin_cpus);
   free(ex);
 }
 
-int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
-                       const mproc_executor_opts *opts) {
-  return mproc__executor_make(out, kind, opts, 0);
-}
-
-int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
-                         const mproc_executor_opts *opts, int daemon_workers) {
+/* Make an executor from loaded options; slots: the most workers it may
+ * be resized to (the reusable executor). */
+int mproc__executor_build(mproc_executor **out, mproc_executor_kind kind,
+                          const mproc_executor_opts *o, int slots,
+                          int daemon_workers) {
   mproc_executor *ex;
   int rc, cpus;
-  if (out == NULL) return mproc__err(MPROC_EINVAL, "executor_new: out is NULL");
-  *out = NULL;
-  if ((rc = check_opts(kind, opts)) < 0) return rc;
   mproc__future_locks_init();
   ex = calloc(1, sizeof *ex);
   if (ex == NULL || uv_mutex_init(&ex->clock) != 0) {
@@ -129,23 +192,11 @@ int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
    * this process may use more than one CPU (affinity counts: a process
    * pinned to one CPU would spin against its own workers). */
   ex->spin = cpus > 1;
-  if (opts != NULL) {
-    if (opts->max_workers > 0) ex->max_workers = opts->max_workers;
-    ex->init = opts->initializer;
-    ex->user = opts->user;
-    ex->max_tasks_per_child = opts->max_tasks_per_child;
-    ex->method = opts->method;
-    ex->on_worker_death = opts->on_worker_death;
-    if (opts->initargs_len > 0) {
-      ex->initargs = malloc(opts->initargs_len);
-      if (ex->initargs == NULL) {
-        executor_release(ex);
-        return mproc__err(MPROC_ENOMEM, "executor_new: out of memory");
-      }
-      memcpy(ex->initargs, opts->initargs, opts->initargs_len);
-      ex->initargs_len = opts->initargs_len;
-    }
+  if ((rc = copy_opts(ex, o)) < 0) {
+    executor_release(ex);
+    return rc;
   }
+  if (slots > ex->max_slots) ex->max_slots = slots;
   ex->daemon_workers = daemon_workers;
   atomic_init(&ex->seq, 0);
   atomic_init(&ex->notify, 0);
@@ -159,6 +210,24 @@ int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
   }
   *out = ex;
   return 0;
+}
+
+int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
+                         const mproc_executor_opts *opts, int daemon_workers) {
+  mproc_executor_opts o;
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "executor_new: out is NULL");
+  *out = NULL;
+  if ((rc = mproc__opts_load(&o, sizeof o, opts, "executor_new",
+                             "MPROC_EXECUTOR_OPTS_INIT")) < 0 ||
+      (rc = mproc__executor_check_opts(kind, &o)) < 0)
+    return rc;
+  return mproc__executor_build(out, kind, &o, 0, daemon_workers);
+}
+
+int mproc_executor_new(mproc_executor **out, mproc_executor_kind kind,
+                       const mproc_executor_opts *opts) {
+  return mproc__executor_make(out, kind, opts, 0);
 }
 
 int mproc_executor_submit(mproc_executor *ex, mproc_task_fn fn, const void *in,
@@ -193,6 +262,7 @@ int mproc_executor_shutdown(mproc_executor *ex, int flags) {
 
 void mproc_executor_free(mproc_executor *ex) {
   if (ex == NULL) return;
+  if (ex->reusable && !mproc__reusable_drop(ex)) return; /* still held */
   (void)ex->ops->shutdown(ex, MPROC_SHUTDOWN_WAIT);
   if (ex->ops->help != NULL) {
     uv_rwlock_wrlock(&life); /* no waiter is inside ex's help now */

@@ -69,6 +69,8 @@ mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
   atomic_init(&f->state, MPROC_FUTURE_PENDING);
   atomic_init(&f->hooks, 0);
   f->outcome = f->task_code = 0;
+  f->chunk = 0;
+  f->attempts = f->kflags = 0;
   f->why = NULL;
   f->waiters = NULL;
   f->cbs = f->cbs_tail = NULL;
@@ -182,13 +184,15 @@ static void after_done(mproc_future *f, mproc__cb *cbs) {
   mproc__executor_completed(f->ex, f);
 }
 
-int mproc_future_cancel(mproc_future *f) {
+/* PENDING -> CANCELLED; 1 if cancelled (now or before), 0 if not, with
+ * the state it found in *found. */
+static int cancel_pending(mproc_future *f, uint32_t *found) {
   uint32_t s = MPROC_FUTURE_PENDING;
   mproc__cb *cbs;
-  if (f == NULL) return mproc__err(MPROC_EINVAL, "future_cancel: NULL");
   mproc__future_lock(f);
   if (!atomic_compare_exchange_strong(&f->state, &s, MPROC_FUTURE_CANCELLED)) {
     mproc__future_unlock(f);
+    *found = s;
     return s == MPROC_FUTURE_CANCELLED ||
            s == MPROC_FUTURE_CANCELLED_AND_NOTIFIED;
   }
@@ -196,7 +200,24 @@ int mproc_future_cancel(mproc_future *f) {
   cbs = f->cbs;
   mproc__future_unlock(f);
   after_done(f, cbs);
+  *found = MPROC_FUTURE_PENDING;
   return 1;
+}
+
+int mproc__future_cancel_pending(mproc_future *f) {
+  uint32_t s;
+  return cancel_pending(f, &s);
+}
+
+int mproc_future_cancel(mproc_future *f) {
+  uint32_t s;
+  if (f == NULL) return mproc__err(MPROC_EINVAL, "future_cancel: NULL");
+  if (cancel_pending(f, &s)) return 1;
+  /* A running task of a kind that can stop one (the process kind
+   * replaces its worker): it finishes with MPROC_ECANCELLED. */
+  if (s == MPROC_FUTURE_RUNNING && f->ex->ops->cancel_running != NULL)
+    return f->ex->ops->cancel_running(f->ex, f);
+  return 0;
 }
 
 int mproc__future_start(mproc_future *f) {
@@ -335,7 +356,9 @@ int mproc_future_exception(mproc_future *f, double timeout, int *code,
   if (f == NULL) return mproc__err(MPROC_EINVAL, "future_exception: NULL");
   if ((rc = wait_done(f, timeout)) < 0) return rc;
   rc = outcome_of(f);
-  if (rc == MPROC_ETASK || rc == MPROC_EBROKEN || rc == MPROC_EWORKERDIED) {
+  /* Every failure a finished future holds (a task's, a dead worker's, a
+   * stopped task's MPROC_ETIMEDOUT or MPROC_ECANCELLED) has its sentence. */
+  if (rc < 0 && state(f) == MPROC_FUTURE_FINISHED) {
     if (code) *code = f->task_code;
     if (msg) *msg = f->why ? f->why : "";
   }

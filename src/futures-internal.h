@@ -78,6 +78,9 @@ struct mproc_future {
   _Atomic uint32_t hooks; /* waiters + callbacks registered (see future.c) */
   int outcome;      /* 0, MPROC_ETASK, MPROC_EBROKEN (set before FINISHED) */
   int task_code;    /* the task's return value, or the outcome */
+  uint16_t chunk;   /* a map's chunksize, a hint to the kind (0: none) */
+  uint8_t attempts; /* a kind's: times a worker died running it */
+  uint8_t kflags;   /* a kind's flags, under the kind's lock */
   char *why;        /* the outcome's message (NULL: none) */
   mproc__wnode *waiters;       /* under the lock */
   mproc__cb *cbs, *cbs_tail;   /* under the lock */
@@ -118,6 +121,11 @@ mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
                                 const void *in, size_t len, size_t item);
 void mproc__future_ref(mproc_future *f);
 void mproc__future_unref(mproc_future *f);
+
+/** Cancel f only if it has not started (Python's cancel()); the public
+ *  mproc_future_cancel also stops a running process task. 1 if f is
+ *  cancelled. */
+int mproc__future_cancel_pending(mproc_future *f);
 
 /** Python's set_running_or_notify_cancel: 1 if the future is RUNNING now;
  *  0 if it was cancelled (it becomes CANCELLED_AND_NOTIFIED). */
@@ -179,6 +187,9 @@ typedef struct mproc__executor_ops {
    *  limit), before the waiter spins and sleeps. The MPI kind polls for
    *  answers there, saving the hand-over from its receiver thread. */
   void (*help)(mproc_executor *ex, mproc_future *f, double budget);
+  /** cancel() of a RUNNING future: 1 if the kind will stop it (it then
+   *  finishes with MPROC_ECANCELLED), 0 if it cannot; NULL: never. */
+  int (*cancel_running)(mproc_executor *ex, mproc_future *f);
 } mproc__executor_ops;
 
 extern const mproc__executor_ops mproc__executor_thread_ops;
@@ -197,6 +208,16 @@ struct mproc_executor {
   int max_tasks_per_child;   /* process kind */
   mproc_start_method method; /* process kind */
   int on_worker_death;       /* process kind */
+  int retries;               /* process kind: see mproc_executor_opts */
+  double task_timeout;       /* process kind: seconds, 0 none */
+  uint64_t max_memory;       /* process kind: bytes, 0 none */
+  double idle_timeout;       /* process kind: seconds, 0 none */
+  int max_slots;             /* process kind: workers it may grow to */
+  int pin;                   /* process kind: MPROC_PIN_* */
+  int *pin_cpus;             /* process kind: pin sets, copied */
+  size_t pin_n, pin_set;
+  int reusable; /* the program's reusable executor (executor-reuse.c) */
+  int refs;     /* its references, under the reuse lock */
   int daemon_workers;        /* process kind: workers are daemonic (Pool) */
   atomic_uint_fast64_t seq; /* task numbers */
   /* The completion queue, on when wake != NULL (notify set). */
@@ -212,6 +233,21 @@ struct mproc_executor {
  *  processes of their own). */
 int mproc__executor_make(mproc_executor **out, mproc_executor_kind kind,
                          const mproc_executor_opts *opts, int daemon_workers);
+
+/** mproc__executor_make after the options were loaded and checked; the
+ *  process kind makes room for `slots` workers (resizing: the reusable
+ *  executor). */
+int mproc__executor_build(mproc_executor **out, mproc_executor_kind kind,
+                          const mproc_executor_opts *o, int slots,
+                          int daemon_workers);
+
+/** The options' checks of mproc_executor_new (loaded options). */
+int mproc__executor_check_opts(mproc_executor_kind kind,
+                               const mproc_executor_opts *o);
+
+/** mproc_executor_free of a reusable executor: drop the reference; 1 if
+ *  the executor itself is to be freed now (executor-reuse.c). */
+int mproc__reusable_drop(mproc_executor *ex);
 
 /** For a kind's enqueue, under its queue lock: refuse (MPROC_ESTATE after
  *  shutdown, MPROC_EBROKEN with broken_msg) or append fs to the list

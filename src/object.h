@@ -56,22 +56,85 @@ typedef struct mproc__hdr {
   _Atomic int32_t holders[MPROC__HOLDERS];
 } mproc__hdr;
 
-/* One handle on an object. Each handle holds the object on its own (a
- * slot of its own in the holder table, also for two opens in one process),
- * so closing one never removes the name under another. `closed` is set
- * once by mproc__obj_close; the mapping stays until mproc__obj_free, so
- * threads still inside a call on a closed handle touch valid memory.
- * `waiting` counts this handle's threads inside an interruptible sleep
+/* One handle on an object, which lives in a segment of its own (hdr set)
+ * or in a slot of an arena (arena.h: slot set); both NULL once freed.
+ * `state` and `data` point at the kind's state and the user's data
+ * wherever they live. Each handle holds the object on its own (a slot of
+ * its own in the holder table, also for two opens in one process), so
+ * closing one never removes the name under another. `closed` is set once
+ * by mproc__obj_close; the mapping stays until mproc__obj_free, so threads
+ * still inside a call on a closed handle touch valid memory. `waiting`
+ * counts this handle's threads inside an interruptible sleep
  * (mproc__sleep_obj): close wakes them until it is 0. */
+struct mproc__arena;
 typedef struct mproc__obj {
-  mproc__os_shm seg;
+  mproc__os_shm seg; /* the object's own segment (unused in an arena) */
   mproc__hdr *hdr;
+  struct mproc__arena *arena; /* the arena and slot of an arena object */
+  void *slot;
+  void *state;
+  void *data;
+  size_t data_size;
   mproc__os_park *park;
   long holder_pid; /* the pid registered in the table, 0 if none */
   _Atomic int closed;
   _Atomic uint32_t waiting;
+  int slot_owed; /* arena: this handle's close was the last; its free
+                    gives the slot back */
   char name[MPROC_SHM_NAME_MAX + 1];
 } mproc__obj;
+
+/* ---- holder tables (shm.c) --------------------------------------------------
+ * The table of an object's holders, wherever it lives (a segment's header,
+ * an arena slot): its pid lock, its `unlinked` gate and its pid slots.
+ * The protocol is the one described at the top of this file. */
+typedef struct mproc__holders {
+  _Atomic uint32_t *lock;
+  _Atomic uint32_t *unlinked;
+  _Atomic int32_t *pid;
+  int n;
+} mproc__holders;
+
+static inline mproc__holders mproc__holders_view(_Atomic uint32_t *lock,
+                                                 _Atomic uint32_t *unlinked,
+                                                 _Atomic int32_t *pid, int n) {
+  mproc__holders t;
+  t.lock = lock;
+  t.unlinked = unlinked;
+  t.pid = pid;
+  t.n = n;
+  return t;
+}
+void mproc__holders_lock(const mproc__holders *t);
+void mproc__holders_unlock(const mproc__holders *t);
+/** Count `pid` (table locked): its slot if it has one and `reuse`, else a
+ *  free one (a dead pid's counts as free). 0, or -1 when the table is
+ *  full and `pid` stays uncounted. */
+int mproc__holders_put(const mproc__holders *t, long pid, int reuse);
+/** Register this process as a holder of `o` (table locked): 0, or
+ *  MPROC_ENOENT when the object is being removed; `adopt`: take the hold
+ *  the parent took for this child (no second slot, never ENOENT). */
+int mproc__holders_add(mproc__obj *o, const mproc__holders *t, int adopt);
+/** Clear the first slot of `pid` (table locked). */
+void mproc__holders_drop(const mproc__holders *t, long pid);
+/** Whether a live process other than `except` is counted (table locked). */
+int mproc__holders_live(const mproc__holders *t, long except);
+/** A child adopting a passed object: wait (table unlocked) for the slot
+ *  its parent writes for it right after the start (see shm.c). */
+void mproc__holders_wait_for(const mproc__holders *t);
+
+/* The most state bytes of each small kind, so that the arena (arena.c)
+ * can tell whether an object fits a slot before it is made; each kind
+ * checks its state struct against its figure. */
+#define MPROC__LOCK_STATE 4
+#define MPROC__RLOCK_STATE 16
+#define MPROC__SEM_STATE 16
+#define MPROC__EVENT_STATE 4
+#define MPROC__COND_STATE 64
+#define MPROC__BARRIER_STATE 288
+#define MPROC__ARRAY_STATE 32
+/** The kind of an open object (0 once closed). */
+uint32_t mproc__obj_kind(const mproc__obj *o);
 
 /** Initialises the kind's state of a new object before others can see it. */
 typedef void (*mproc__obj_init)(void *state, void *arg);
@@ -120,6 +183,14 @@ void mproc__obj_hold_for(mproc__obj *o, long pid);
 int mproc__obj_adopt(mproc__obj *o, const mproc__pass_seg *seg,
                      uint32_t kind);
 
+/* ---- handle memory (handles.c) ----------------------------------------------
+ * Zeroed memory for a handle, from huge-page chunks where it fits (so a
+ * fork copies little of a program holding many handles); release with
+ * mproc__handle_free, which also takes memory from calloc. NULL when out
+ * of memory. */
+void *mproc__handle_new(size_t size);
+void mproc__handle_free(void *p);
+
 /* ---- the kind table (pass.c) -----------------------------------------------
  * Every shareable kind's handle begins with its mproc__obj (an RLock's
  * with the one it owns). Generic make/open/adopt/free allocate the handle,
@@ -159,12 +230,8 @@ extern const mproc__kind_ops mproc__shm_ops, mproc__array_ops,
     mproc__event_ops, mproc__barrier_ops, mproc__queue_ops,
     mproc__proxy_ops;
 
-static inline void *mproc__obj_state(const mproc__obj *o) {
-  return (char *)o->seg.base + MPROC__STATE_OFFSET;
-}
-static inline void *mproc__obj_data(const mproc__obj *o) {
-  return (char *)o->seg.base + o->hdr->data_offset;
-}
+static inline void *mproc__obj_state(const mproc__obj *o) { return o->state; }
+static inline void *mproc__obj_data(const mproc__obj *o) { return o->data; }
 
 /* ---- waiting (wait.c) ----------------------------------------------------- */
 
@@ -269,6 +336,8 @@ int mproc__rlock_reacquire(mproc_rlock *l, uint32_t count);
 
 /** Check a user name: 1..MPROC_SHM_NAME_MAX of [A-Za-z0-9_.-]. */
 int mproc__check_name(const char *name);
+/** A generated name: the prefix, '-', then `n` random [a-z0-9] (n <= 10). */
+int mproc__random_name(char out[MPROC_SHM_NAME_MAX + 1], int n);
 
 /** Make something under `name` (checked), or under a generated name when
  *  it is NULL (retried while taken): `fn` returns 0, MPROC_EEXIST or an

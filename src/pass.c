@@ -56,7 +56,9 @@ static void put_out(void *out, void *h) { memcpy(out, &h, sizeof h); }
 static int new_handle(const mproc__kind_ops *k, void *out, void **h) {
   if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
   put_out(out, NULL);
-  *h = calloc(1, k->handle_size);
+  /* Kinds that free their handles themselves allocate them with calloc
+   * elsewhere too: theirs stay on the C heap. */
+  *h = k->free ? calloc(1, k->handle_size) : mproc__handle_new(k->handle_size);
   if (*h == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
   return 0;
 }
@@ -64,7 +66,7 @@ static int new_handle(const mproc__kind_ops *k, void *out, void **h) {
 static int finish_handle(const mproc__kind_ops *k, void *out, void *h,
                          int rc) {
   if (rc < 0) {
-    free(h);
+    mproc__handle_free(h);
     return rc;
   }
   if (k->attach) k->attach(h);
@@ -89,7 +91,7 @@ int mproc__kind_open(uint32_t kind, void *out, const char *name) {
   int rc = new_handle(k, out, &h);
   if (rc < 0) return rc;
   if (name == NULL) {
-    free(h);
+    mproc__handle_free(h);
     return mproc__err(MPROC_EINVAL, "name is NULL");
   }
   rc = mproc__obj_open(h, name, kind);
@@ -99,7 +101,7 @@ int mproc__kind_open(uint32_t kind, void *out, const char *name) {
 void mproc__kind_free(void *h) {
   if (h == NULL) return;
   mproc__obj_free(h);
-  free(h);
+  mproc__handle_free(h);
 }
 
 int mproc__kind_close(void *h, const char *what) {
@@ -116,10 +118,10 @@ static int kind_pass(const mproc__kind_ops *k, const void *h,
   *nseg = 1;
   /* The header says what the object is: a Lock listed as a Semaphore is
    * refused here, not misread in the child. */
-  if (o->hdr && o->hdr->kind != k->kind)
+  if (mproc__obj_kind(o) != 0 && mproc__obj_kind(o) != k->kind)
     return mproc__err(MPROC_EINVAL, "\"%s\" is a %s, but it is listed as "
                                     "a %s",
-                      o->name, mproc__kind_name(o->hdr->kind),
+                      o->name, mproc__kind_name(mproc__obj_kind(o)),
                       mproc__kind_name(k->kind));
   return mproc__obj_pass(h, segs);
 }

@@ -44,6 +44,13 @@ void mproc__os_exit(int code);
  *  register with its hook list (program.h). */
 void mproc__os_atfork_child(void (*fn)(void));
 
+/** This process's resident memory in bytes, as the OS counts it (Linux
+ *  /proc/self/statm, macOS task_info, Windows the working set). */
+int mproc__os_rss(uint64_t *bytes);
+
+/** 1 if a process can be pinned to CPUs here (0: macOS). */
+int mproc__os_affinity_supported(void);
+
 /** CPUs online in the machine, whatever this process's affinity (>= 1). */
 int mproc__os_cpu_online(void);
 
@@ -159,6 +166,10 @@ enum {
 int mproc__os_proc_signal(mproc__os_proc *p, int sig);
 
 long mproc__os_proc_pid(const mproc__os_proc *p);
+/** Pin a started child to the n CPUs listed (indices from 0).
+ *  MPROC_ENOTSUP where the OS cannot (macOS), MPROC_ERANGE for a CPU the
+ *  call cannot name, MPROC_EOS. */
+int mproc__os_proc_affinity(mproc__os_proc *p, const int *cpus, size_t n);
 mproc_handle mproc__os_proc_sentinel(const mproc__os_proc *p);
 
 /** Release the OS resources. The child must have been reaped
@@ -318,6 +329,12 @@ int mproc__os_shm_unlink(const char *name);
  * the name when it is MPROC_NO_HANDLE; it owns the handle from then on. */
 mproc_handle mproc__os_shm_pass(const mproc__os_shm *s);
 int mproc__os_shm_adopt(mproc__os_shm *s, const char *name, mproc_handle h);
+
+/** Private zero-filled memory of `size` bytes (a multiple of 2 MiB) for
+ *  the library's own allocations (handles.c), backed by huge pages where
+ *  the kernel gives them (Linux: MADV_HUGEPAGE; POSIX aligns the chunk to
+ *  `size` for that). NULL when there is none; never freed. */
+void *mproc__os_chunk_new(size_t size);
 
 /** Most OS handles one start hands to a child (pipe ends, and on Windows
  *  the mappings and parking semaphores of the objects passed). */

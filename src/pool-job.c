@@ -408,7 +408,8 @@ int mproc_async_error(const mproc_async *ar, size_t *item, int *code,
 void mproc__job_drop(mproc_async *j) {
   size_t c;
   for (c = 0; c < j->nchunks; c++)
-    if (j->fs[c] != NULL) (void)mproc_future_cancel(j->fs[c]);
+    if (j->fs[c] != NULL) /* what has not started; running chunks finish */
+      (void)mproc__future_cancel_pending(j->fs[c]);
   mproc__job_unref(j);
 }
 

@@ -34,6 +34,8 @@ struct mproc_process {
   mproc__os_proc *os;
   mproc_pass *pass; /* what the child receives (the caller's objects) */
   size_t n_pass;
+  int *cpus;        /* the affinity set at start (NULL: none) */
+  size_t n_cpus;
   struct mproc__passing *passing; /* during the start only */
   char boot_error[256];
   struct mproc_process *next, *prev;

@@ -77,6 +77,7 @@ static void list_remove(mproc_process *p) {
 static void release(mproc_process *p) {
   free(p->arg);
   free(p->pass);
+  free(p->cpus);
   free(p);
 }
 
@@ -115,6 +116,24 @@ static void reap_detached_locked(void) {
   }
 }
 
+/* A child's CPU list: listed, in range, where the OS can pin. */
+static int check_cpus(const int *cpus, size_t n) {
+  int online = mproc__os_cpu_online();
+  size_t i;
+  if (n == 0) return 0;
+  if (cpus == NULL)
+    return mproc__err(MPROC_EINVAL, "process_new: cpus is NULL but n_cpus "
+                      "is %zu", n);
+  if (!mproc__os_affinity_supported())
+    return mproc__err(MPROC_ENOTSUP, "process_new: this OS cannot pin a "
+                      "process to CPUs (opts.cpus)");
+  for (i = 0; i < n; i++)
+    if (cpus[i] < 0 || cpus[i] >= online)
+      return mproc__err(MPROC_EINVAL, "process_new: cpus[%zu] is %d; the "
+                        "machine has CPUs 0 to %d", i, cpus[i], online - 1);
+  return 0;
+}
+
 int mproc_process_new(mproc_process **out, mproc_target target,
                       const void *arg, size_t len,
                       const mproc_process_opts *user_opts) {
@@ -145,6 +164,7 @@ int mproc_process_new(mproc_process **out, mproc_target target,
                         "process name is %zu bytes; the limit is %d",
                         name_len, MPROC_NAME_MAX);
   }
+  if ((rc = check_cpus(opts->cpus, opts->n_cpus)) < 0) return rc;
   m = opts->method;
   if (m == MPROC_START_DEFAULT && opts->ctx)
     m = mproc_context_method(opts->ctx);
@@ -171,6 +191,12 @@ int mproc_process_new(mproc_process **out, mproc_target target,
     memcpy(p->pass, opts->pass, opts->n_pass * sizeof *p->pass);
     p->n_pass = opts->n_pass;
   }
+  if (opts->n_cpus > 0) {
+    p->cpus = malloc(opts->n_cpus * sizeof *p->cpus);
+    if (p->cpus == NULL) goto nomem;
+    memcpy(p->cpus, opts->cpus, opts->n_cpus * sizeof *p->cpus);
+    p->n_cpus = opts->n_cpus;
+  }
   p->arg_len = len;
   p->target = target;
   p->method = m;
@@ -191,6 +217,7 @@ int mproc_process_new(mproc_process **out, mproc_target target,
 nomem:
   if (p) free(p->arg);
   if (p) free(p->pass);
+  if (p) free(p->cpus);
   free(p);
   return mproc__err(MPROC_ENOMEM, "out of memory for a %zu-byte argument",
                     len);
@@ -285,6 +312,16 @@ static int start_child(mproc_process *p, mproc__start *st) {
    * for the server's answer; without a pass list it is asked on need.) */
   if (p->n_pass > 0)
     mproc__pass_hold(p->pass, p->n_pass, mproc__os_proc_pid(p->os));
+  /* Pinning the child needs its pid (a forkserver start waits for it). */
+  if (p->n_cpus > 0 &&
+      (rc = mproc__os_proc_affinity(p->os, p->cpus, p->n_cpus)) < 0) {
+    int code;
+    (void)mproc__os_proc_signal(p->os, MPROC__SIG_KILL);
+    (void)mproc__os_proc_wait(p->os, MPROC__INF, &code);
+    mproc__os_proc_free(p->os);
+    p->os = NULL;
+    return rc;
+  }
   return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include <uv.h>
 
+#include "arena.h"
 #include "object.h"
 #include "registry.h"
 #include "tracker.h"
@@ -165,12 +166,29 @@ static int open_plain(mproc_shm *s, const char *name, int adopt) {
   return rc;
 }
 
+/* A name of the arena form is a small object's, never shared memory:
+ * refused naming its kind (or MPROC_ENOENT). */
+static int check_not_in_arena(const char *name) {
+  mproc__obj o;
+  int rc;
+  if (!mproc__arena_is_name(name)) return 0;
+  rc = mproc__arena_open(&o, name, MPROC__KIND_SHM, NULL);
+  if (rc == 1) return 0; /* no such arena: looked for as a segment */
+  if (rc == 0) { /* not reached: no shared memory lives in an arena */
+    mproc__obj_free(&o);
+    rc = mproc__err(MPROC_EINVAL, "\"%s\" is not a shared memory", name);
+  }
+  return rc;
+}
+
 int mproc_shm_open(mproc_shm **out, const char *name) {
   mproc_shm *s;
   int rc;
   if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
   *out = NULL;
   rc = mproc__check_name(name);
+  if (rc < 0) return rc;
+  rc = check_not_in_arena(name);
   if (rc < 0) return rc;
   s = calloc(1, sizeof *s);
   if (s == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
@@ -197,7 +215,7 @@ void *mproc_shm_buf(const mproc_shm *s) {
 
 size_t mproc_shm_size(const mproc_shm *s) {
   if (s == NULL) return 0;
-  return s->mode == SHM_OBJECT ? (size_t)s->obj.hdr->data_size
+  return s->mode == SHM_OBJECT ? s->obj.data_size
                                : s->obj.seg.size;
 }
 

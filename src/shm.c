@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include "arena.h"
 #include "object.h"
 #include "registry.h"
 #include "tracker.h"
@@ -70,63 +71,81 @@ static int name_bytes(unsigned char out[NAME_RANDOM]) {
   return 0;
 }
 
-static int random_name(char out[MPROC_SHM_NAME_MAX + 1]) {
+int mproc__random_name(char out[MPROC_SHM_NAME_MAX + 1], int len) {
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   const char *prefix = name_prefix();
   size_t n = strlen(prefix);
   unsigned char r[NAME_RANDOM];
   int i, rc = name_bytes(r);
   if (rc < 0) return rc;
+  if (len > NAME_RANDOM) len = NAME_RANDOM;
   memcpy(out, prefix, n);
   out[n] = '-';
-  for (i = 0; i < 10; i++) out[n + 1 + i] = alphabet[r[i] % 36];
-  out[n + 11] = '\0';
+  for (i = 0; i < len; i++) out[n + 1 + i] = alphabet[r[i] % 36];
+  out[n + 1 + (size_t)len] = '\0';
   return 0;
 }
 
 /* ---- the holder table ---------------------------------------------------- */
 
-static void table_lock(mproc__hdr *h) { mproc__pidlock_acquire(&h->table_lock); }
-static void table_unlock(mproc__hdr *h) {
-  mproc__pidlock_release(&h->table_lock);
+void mproc__holders_lock(const mproc__holders *t) {
+  mproc__pidlock_acquire(t->lock);
+}
+void mproc__holders_unlock(const mproc__holders *t) {
+  mproc__pidlock_release(t->lock);
 }
 
-/* Count `pid` as a holder (table locked): its slot if it has one already
- * and `reuse`, else a free one (a slot whose pid is dead counts as free).
- * A full table leaves it uncounted: the object then outlives it until the
- * tracker's sweep. */
-static void table_put(mproc__hdr *h, long pid, int reuse) {
+/* A segment's table, in its header. */
+static mproc__holders hdr_holders(mproc__hdr *h) {
+  return mproc__holders_view(&h->table_lock, &h->unlinked, h->holders,
+                             MPROC__HOLDERS);
+}
+
+/* A full table leaves `pid` uncounted: a segment then outlives it until
+ * the tracker's sweep (an arena slot is pinned: arena.c). */
+int mproc__holders_put(const mproc__holders *t, long pid, int reuse) {
   int i, free_slot = -1;
-  for (i = 0; i < MPROC__HOLDERS; i++) {
-    int32_t p = atomic_load(&h->holders[i]);
-    if (reuse && p == (int32_t)pid) return;
+  for (i = 0; i < t->n; i++) {
+    int32_t p = atomic_load(&t->pid[i]);
+    if (reuse && p == (int32_t)pid) return 0;
     if (free_slot < 0 && (p == 0 || (p != pid && !mproc__os_pid_alive(p)))) {
       free_slot = i;
       if (!reuse) break;
     }
   }
-  if (free_slot >= 0) atomic_store(&h->holders[free_slot], (int32_t)pid);
+  if (free_slot < 0) return -1;
+  atomic_store(&t->pid[free_slot], (int32_t)pid);
+  return 0;
+}
+
+void mproc__holders_drop(const mproc__holders *t, long pid) {
+  int i;
+  for (i = 0; i < t->n; i++)
+    if (atomic_load(&t->pid[i]) == (int32_t)pid) {
+      atomic_store(&t->pid[i], 0);
+      return;
+    }
 }
 
 /* Register this process (table locked). 0 or MPROC_ENOENT when the object
  * is being removed. `adopt`: a child taking the hold its parent took for
  * it (mproc__obj_hold_for) — no second slot, and no ENOENT: that hold
  * kept the object. */
-static int table_add(mproc__obj *o, int adopt) {
-  mproc__hdr *h = o->hdr;
+int mproc__holders_add(mproc__obj *o, const mproc__holders *t, int adopt) {
   long me = mproc__os_getpid();
-  if (!adopt && atomic_load(&h->unlinked))
+  if (!adopt && atomic_load(t->unlinked))
     return mproc__err(MPROC_ENOENT, "shared object \"%s\" is being removed",
                       o->name);
-  table_put(h, me, adopt);
-  o->holder_pid = me;
+  /* Uncounted when the table is full: the handle then drops no slot at
+   * its close (it would drop another handle's hold). */
+  if (mproc__holders_put(t, me, adopt) == 0) o->holder_pid = me;
   return 0;
 }
 
-static int table_has(mproc__hdr *h, long pid) {
+static int table_has(const mproc__holders *t, long pid) {
   int i;
-  for (i = 0; i < MPROC__HOLDERS; i++)
-    if (atomic_load(&h->holders[i]) == (int32_t)pid) return 1;
+  for (i = 0; i < t->n; i++)
+    if (atomic_load(&t->pid[i]) == (int32_t)pid) return 1;
   return 0;
 }
 
@@ -136,21 +155,20 @@ static int table_has(mproc__hdr *h, long pid) {
  * parent then fills with its pid, counted until that pid is reaped. Only
  * a parent that never gets there (killed in between; then we die too)
  * costs the wait, after which the child counts itself. */
-static void wait_for_slot(mproc__hdr *h) {
+void mproc__holders_wait_for(const mproc__holders *t) {
   long me = mproc__os_getpid();
   int tries;
-  for (tries = 0; tries < 10000 && !table_has(h, me); tries++)
+  for (tries = 0; tries < 10000 && !table_has(t, me); tries++)
     if (tries < 100)
       mproc__os_yield();
     else
       uv_sleep(1);
 }
 
-/* Whether a live process other than `except` holds it (table locked). */
-static int table_live(mproc__hdr *h, long except) {
+int mproc__holders_live(const mproc__holders *t, long except) {
   int i;
-  for (i = 0; i < MPROC__HOLDERS; i++) {
-    int32_t p = atomic_load(&h->holders[i]);
+  for (i = 0; i < t->n; i++) {
+    int32_t p = atomic_load(&t->pid[i]);
     if (p != 0 && p != except && mproc__os_pid_alive(p)) return 1;
   }
   return 0;
@@ -190,7 +208,7 @@ int mproc__create_named(const char *name, mproc__create_fn fn, void *ctx) {
     /* A generated name is taken only by a one-in-36^10 chance. */
     for (tries = 0, rc = MPROC_EEXIST; rc == MPROC_EEXIST && tries < 8;
          tries++) {
-      rc = random_name(gen);
+      rc = mproc__random_name(gen, NAME_RANDOM);
       if (rc == 0) rc = fn(ctx, gen);
     }
   }
@@ -212,17 +230,14 @@ static int create_obj_named(void *ctx, const char *name) {
   return mproc__os_shm_create(&c->o->seg, name, c->total);
 }
 
-int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
-                      const mproc_shm_opts *user_opts, mproc__obj_init init,
-                      void *arg) {
+/* An object with a segment of its own (a header page, then the data). */
+static int create_segment(mproc__obj *o, uint32_t kind, size_t data_size,
+                          const mproc_shm_opts *opts, mproc__obj_init init,
+                          void *arg) {
   size_t page = mproc__os_page_size(), data = 0;
-  mproc_shm_opts so = MPROC_SHM_OPTS_INIT;
-  const mproc_shm_opts *opts = &so;
   obj_create_ctx ctx;
-  int rc = mproc__opts_load(&so, sizeof so, user_opts, "new",
-                            "MPROC_SYNC_OPTS_INIT (or MPROC_SHM_OPTS_INIT)");
-  if (rc < 0) return rc;
-  rc = mproc__data_size(data_size, &data);
+  mproc__holders t;
+  int rc = mproc__data_size(data_size, &data);
   if (rc < 0) return rc;
   ctx.o = o;
   ctx.total = page + data;
@@ -234,6 +249,9 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
   o->hdr->flags = opts->no_track ? MPROC__FLAG_NO_TRACK : 0;
   o->hdr->data_offset = page;
   o->hdr->data_size = data;
+  o->state = (char *)o->seg.base + MPROC__STATE_OFFSET;
+  o->data = (char *)o->seg.base + page;
+  o->data_size = data;
   rc = mproc__os_park_open(&o->park, o->name,
                            &o->hdr->park, 1);
   if (rc < 0) {
@@ -254,9 +272,32 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
     }
   }
   if (init) init(mproc__obj_state(o), arg);
-  table_add(o, 0);
+  t = hdr_holders(o->hdr);
+  mproc__holders_add(o, &t, 0);
   atomic_store(&o->hdr->ready, 1);
   return 0;
+}
+
+int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
+                      const mproc_shm_opts *user_opts, mproc__obj_init init,
+                      void *arg) {
+  mproc_shm_opts opts = MPROC_SHM_OPTS_INIT;
+  int rc = mproc__opts_load(&opts, sizeof opts, user_opts, "new",
+                            "MPROC_SYNC_OPTS_INIT (or MPROC_SHM_OPTS_INIT)");
+  if (rc < 0) return rc;
+  /* Small objects with generated names live in an arena (1: not this
+   * one); a name the user chose is a segment of its own, where any
+   * program looks for it, as is an untracked object (it may outlive the
+   * program, an arena may not). */
+  if (opts.name == NULL && !opts.no_track) {
+    rc = mproc__arena_create(o, kind, data_size, init, arg);
+    if (rc != 1) return rc;
+  } else if (opts.name && mproc__arena_is_name(opts.name)) {
+    return mproc__err(MPROC_EINVAL, "name \"%s\" has the form of an arena "
+                                    "object's name; choose another",
+                      opts.name);
+  }
+  return create_segment(o, kind, data_size, &opts, init, arg);
 }
 
 const char *mproc__kind_name(uint32_t kind) {
@@ -283,6 +324,9 @@ static int check_mapped(mproc__obj *o, uint32_t kind,
   if (h->kind != kind)
     return mproc__err(MPROC_EINVAL, "\"%s\" is a %s, not a %s", o->name,
                       mproc__kind_name(h->kind), mproc__kind_name(kind));
+  o->state = (char *)o->seg.base + MPROC__STATE_OFFSET;
+  o->data = (char *)o->seg.base + h->data_offset;
+  o->data_size = h->data_size;
   if (seg && seg->nh > 1)
     return mproc__os_park_adopt(&o->park, o->name, &h->park, seg->h + 1,
                                 seg->nh - 1);
@@ -291,12 +335,14 @@ static int check_mapped(mproc__obj *o, uint32_t kind,
 
 static int open_mapped(mproc__obj *o, uint32_t kind,
                        const mproc__pass_seg *seg) {
+  mproc__holders t;
   int rc = check_mapped(o, kind, seg);
   if (rc < 0) goto fail;
-  if (seg) wait_for_slot(o->hdr);
-  table_lock(o->hdr);
-  rc = table_add(o, seg != NULL);
-  table_unlock(o->hdr);
+  t = hdr_holders(o->hdr);
+  if (seg) mproc__holders_wait_for(&t);
+  mproc__holders_lock(&t);
+  rc = mproc__holders_add(o, &t, seg != NULL);
+  mproc__holders_unlock(&t);
   if (rc < 0) {
     mproc__os_park_close(o->park);
     goto fail;
@@ -310,6 +356,10 @@ fail:
 int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind) {
   int rc = mproc__check_name(name);
   if (rc < 0) return rc;
+  if (mproc__arena_is_name(name)) {
+    rc = mproc__arena_open(o, name, kind, NULL);
+    if (rc != 1) return rc;
+  }
   if (mproc__reg_has(name))
     return mproc__err(MPROC_EINVAL, "\"%s\" is a shared memory, not a %s",
                       name, mproc__kind_name(kind));
@@ -324,9 +374,18 @@ int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind) {
 
 /* ---- passing to a child -------------------------------------------------- */
 
+/* A handle whose free has run (or that was never opened). */
+static int freed(const mproc__obj *o) { return o->hdr == NULL && o->slot == NULL; }
+
+uint32_t mproc__obj_kind(const mproc__obj *o) {
+  if (o->slot) return mproc__arena_kind(o);
+  return o->hdr ? o->hdr->kind : 0;
+}
+
 int mproc__obj_pass(const mproc__obj *o, mproc__pass_seg *seg) {
   int rc = mproc__obj_check(o, "pass");
   if (rc < 0) return rc;
+  if (o->slot) return mproc__arena_pass(o, seg);
   memset(seg, 0, sizeof *seg);
   strcpy(seg->name, o->name);
   seg->h[0] = mproc__os_shm_pass(&o->seg);
@@ -336,15 +395,25 @@ int mproc__obj_pass(const mproc__obj *o, mproc__pass_seg *seg) {
 }
 
 void mproc__obj_hold_for(mproc__obj *o, long pid) {
-  if (o->hdr == NULL || atomic_load(&o->closed) || pid <= 0) return;
-  table_lock(o->hdr);
-  table_put(o->hdr, pid, 1);
-  table_unlock(o->hdr);
+  mproc__holders t;
+  if (pid <= 0 || freed(o) || atomic_load(&o->closed)) return;
+  if (o->slot) {
+    mproc__arena_hold_for(o, pid);
+    return;
+  }
+  t = hdr_holders(o->hdr);
+  mproc__holders_lock(&t);
+  (void)mproc__holders_put(&t, pid, 1);
+  mproc__holders_unlock(&t);
 }
 
 int mproc__obj_adopt(mproc__obj *o, const mproc__pass_seg *seg,
                      uint32_t kind) {
   int rc;
+  if (mproc__arena_is_name(seg->name)) {
+    rc = mproc__arena_open(o, seg->name, kind, seg);
+    if (rc != 1) return rc;
+  }
   memset(o, 0, sizeof *o);
   strcpy(o->name, seg->name);
   rc = mproc__os_shm_adopt(&o->seg, seg->name,
@@ -363,43 +432,50 @@ int mproc__obj_adopt(mproc__obj *o, const mproc__pass_seg *seg,
 static void release_hold(mproc__obj *o) {
   mproc__hdr *h = o->hdr;
   long me = mproc__os_getpid();
-  int i, last = 0;
-  if (o->holder_pid != me) return; /* inherited through fork: the hold is
-                                      the parent's */
-  table_lock(h);
-  for (i = 0; i < MPROC__HOLDERS; i++)
-    if (atomic_load(&h->holders[i]) == (int32_t)me) {
-      atomic_store(&h->holders[i], 0);
-      break;
-    }
-  if (!(h->flags & MPROC__FLAG_NO_TRACK) && !table_live(h, 0) &&
+  mproc__holders t;
+  int last = 0;
+  /* A handle inherited through fork is only unmapped at its free: its
+   * hold is the parent's. An uncounted one (a full table) has none. */
+  if (o->holder_pid != me) return;
+  t = hdr_holders(h);
+  mproc__holders_lock(&t);
+  mproc__holders_drop(&t, me);
+  if (!(h->flags & MPROC__FLAG_NO_TRACK) && !mproc__holders_live(&t, 0) &&
       !atomic_exchange(&h->unlinked, 1))
     last = 1;
-  table_unlock(h);
+  mproc__holders_unlock(&t);
   o->holder_pid = 0;
   if (last) remove_tracked(o);
 }
 
 void mproc__obj_close(mproc__obj *o) {
-  if (o->hdr == NULL || atomic_exchange(&o->closed, 1)) return;
+  if (freed(o) || atomic_exchange(&o->closed, 1)) return;
   mproc__wake_closed(o);
-  release_hold(o);
+  if (o->slot)
+    mproc__arena_close(o);
+  else
+    release_hold(o);
 }
 
 void mproc__obj_free(mproc__obj *o) {
-  if (o->hdr == NULL) return;
+  if (freed(o)) return;
   mproc__obj_close(o);
+  if (o->slot) {
+    mproc__arena_free(o);
+    return;
+  }
   mproc__os_park_close(o->park);
+  o->park = NULL;
   mproc__os_shm_close(&o->seg);
   o->hdr = NULL;
 }
 
 int mproc__obj_check(const mproc__obj *o, const char *what) {
-  if (o->hdr == NULL || atomic_load_explicit(&o->closed, memory_order_relaxed))
+  if (freed(o) || atomic_load_explicit(&o->closed, memory_order_relaxed))
     return mproc__err(MPROC_ECLOSED, "%s on %s \"%s\": this handle is "
                                      "closed",
-                      what, o->hdr ? mproc__kind_name(o->hdr->kind)
-                                   : "object",
+                      what, freed(o) ? "object"
+                                     : mproc__kind_name(mproc__obj_kind(o)),
                       o->name);
   return 0;
 }
@@ -407,10 +483,11 @@ int mproc__obj_check(const mproc__obj *o, const char *what) {
 /* Also through a closed handle (Python's close() then unlink()): the
  * name is the object's, and the mapping lasts until the free. */
 int mproc__obj_unlink(mproc__obj *o) {
-  if (o->hdr == NULL)
+  if (freed(o))
     return mproc__err(MPROC_ECLOSED, "unlink of \"%s\": the handle is "
                                      "freed",
                       o->name);
+  if (o->slot) return mproc__arena_unlink(o);
   if (!atomic_exchange(&o->hdr->unlinked, 1)) remove_tracked(o);
   return 0;
 }
@@ -427,12 +504,13 @@ int mproc__shm_sweep(const char *name, uint32_t *kind) {
   }
   h = seg.base;
   if (seg.size >= mproc__os_page_size() && h->magic == MPROC__OBJ_MAGIC) {
-    table_lock(h);
-    if (table_live(h, 0))
+    mproc__holders t = hdr_holders(h);
+    mproc__holders_lock(&t);
+    if (mproc__holders_live(&t, 0))
       gone = 0;
     else if (!atomic_exchange(&h->unlinked, 1))
       *kind = h->kind; /* left by the program, not removed by it */
-    table_unlock(h);
+    mproc__holders_unlock(&t);
   }
   if (gone) remove_name(name);
   mproc__os_shm_close(&seg);

@@ -45,6 +45,8 @@ typedef struct barrier_state {
   _Atomic uint32_t inside[INSIDE]; /* pids of waiters inside wait */
 } barrier_state;
 
+_Static_assert(MPROC__BARRIER_STATE >= sizeof(barrier_state), "a barrier fits its arena slot");
+
 struct mproc_barrier {
   mproc__obj obj;
   barrier_state *st;

@@ -46,6 +46,8 @@ typedef struct cond_state {
   char lock_name[MPROC_SHM_NAME_MAX + 1];
 } cond_state;
 
+_Static_assert(MPROC__COND_STATE >= sizeof(cond_state), "a condition fits its arena slot");
+
 /* The condition always has a handle of its own on its lock (made, opened,
  * adopted, or a second handle on the caller's lock), so the caller may
  * free the condition and the lock in any order. */

@@ -106,6 +106,9 @@ int mproc__lockword_release(mproc__obj *o, _Atomic uint32_t *w) {
 
 /* ---- Lock ---------------------------------------------------------------- */
 
+_Static_assert(MPROC__LOCK_STATE >= sizeof(uint32_t), "the lock word fits its arena slot");
+_Static_assert(MPROC__RLOCK_STATE >= sizeof(mproc__rlock_state), "an RLock fits its arena slot");
+
 static void lock_init(void *state, void *arg) {
   (void)arg;
   memset(state, 0, sizeof(uint32_t));
@@ -334,7 +337,7 @@ int mproc__rlock_dup(const mproc_rlock *src, mproc_rlock **out) {
   int rc = rlock_check(src, "condition");
   *out = NULL;
   if (rc < 0) return rc;
-  return mproc__rlock_of(src->obj->name, src->obj->hdr->kind,
+  return mproc__rlock_of(src->obj->name, mproc__obj_kind(src->obj),
                          (size_t)((char *)src->st -
                                   (char *)mproc__obj_state(src->obj)),
                          out);

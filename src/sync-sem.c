@@ -39,6 +39,9 @@ struct mproc_event {
   _Atomic uint32_t *word;
 };
 
+_Static_assert(MPROC__SEM_STATE >= sizeof(sem_state), "a semaphore fits its arena slot");
+_Static_assert(MPROC__EVENT_STATE >= sizeof(uint32_t), "an event fits its arena slot");
+
 typedef struct sem_init_arg {
   uint32_t value, bounded;
 } sem_init_arg;

@@ -33,6 +33,7 @@
 
 #include <uv.h>
 
+#include "arena.h"
 #include "object.h"
 #include "registry.h"
 #include "tracker.h"
@@ -157,9 +158,16 @@ static void sweep(name_set *t) {
     count[MPROC__KIND_SHM] += (unsigned)removed;
     for (i = 0; i < t->cap; i++) {
       uint32_t kind = 0;
+      int arena;
       char *s = t->slot[i];
       if (s[0] == '\0' || s[0] == TOMB) continue;
-      if (mproc__shm_sweep(s, &kind)) {
+      /* An arena counts the objects it held itself. */
+      arena = mproc__arena_sweep(s, count, KINDS);
+      if (arena == 1) {
+        s[0] = TOMB;
+      } else if (arena == 0) {
+        left++;
+      } else if (mproc__shm_sweep(s, &kind)) {
         s[0] = TOMB;
         if (kind > 0 && kind < KINDS) count[kind]++;
       } else {

@@ -1,22 +1,36 @@
 /* mproc: the process worker set, inside — what the parent
- * (executor-process.c) and a worker (wset-worker.c) agree on.
+ * (executor-process.c, executor-pwatch.c, executor-presolve.c) and a
+ * worker (wset-worker.c) agree on.
  *
- * Two queues (the Queue family, in shared memory) and one segment:
- *   task queue    parent -> workers: [task_hdr][name][input]
- *   result queue  workers (and the parent's watcher) -> parent's reader:
- *                 [res_hdr][msg (msg_len bytes, NUL included)][result]
- *   slots         one 64-bit word per worker in the pool's segment: 0 idle,
- *                 task id + 1 while the worker runs that task (written
- *                 before it starts, cleared after its result is committed),
- *                 SLOT_STOPPED once it took a stop message.
+ * Queues (the Queue family, in shared memory) and one segment:
+ *   task queue    one per worker incarnation, parent -> that worker:
+ *                 batches [batch_hdr][task_hdr name input]...
+ *   result queue  one, every worker (and the parent's watcher) -> the
+ *                 parent's reader: [rbatch_hdr] then, for results,
+ *                 count x [res_hdr][msg (msg_len bytes, NUL included)][data]
+ *   slots         one wset_slot per worker index in the pool's segment,
+ *                 zeroed by the parent before each incarnation starts.
  *
- * The crash protocol: a worker that dies leaves its slot set. The
- * parent's watcher sees the sentinel, reads the slot and puts a "died"
- * result for that id into the result queue. A result the worker committed
- * before dying is already in the ring ahead of it (the ring is one FIFO;
- * the worker's commit happened before its death was visible), so the
- * reader takes the first message for an id and drops any later one:
- * exactly one outcome per task, never none. */
+ * The crash protocol. The parent alone decides which worker gets which
+ * task: it appends every task it sends to that incarnation's list (its
+ * "FIFO", positions 0, 1, ... in send order), and the worker runs its
+ * queue in that order. The worker counts in its slot: `started` before a
+ * task begins, `finished` after it returns, `flushed` after the message
+ * holding its result is committed (several results per message). When an
+ * incarnation ends (any way: killed, crashed, recycled, stopped) the
+ * watcher puts an END message carrying the slot's counters into the
+ * result queue. Everything the worker committed is ahead of it (the ring
+ * is one FIFO and the worker's puts happened before its end was seen), so
+ * when the reader reaches END, the FIFO holds exactly the tasks without an
+ * outcome, and their positions say what happened to each:
+ *   pos <  finished                 it ran, its result was lost with the
+ *                                   worker: sent again (it runs twice)
+ *   pos == started - 1 (> finished) it was running: the watcher's reason
+ *                                   (MPROC_ETIMEDOUT, MPROC_ECANCELLED),
+ *                                   else retried or MPROC_EWORKERDIED
+ *   pos >= started                  it never began: sent again
+ * Exactly one outcome per task, and a dead worker fails only what it held.
+ */
 #ifndef MPROC_WSET_H
 #define MPROC_WSET_H
 
@@ -24,26 +38,76 @@
 
 #include "futures-internal.h"
 
-#define WSET_ID_STOP UINT64_MAX            /* task queue: exit */
-#define WSET_ID_QUIT UINT64_MAX            /* result queue: the reader ends */
-#define WSET_ID_INITFAIL (UINT64_MAX - 1)  /* result: initializer failed */
-#define WSET_SLOT_STOPPED UINT64_MAX
 #define WSET_QNAME 64
 
+/* A worker's slot: written by the worker, read by the parent. */
+typedef struct wset_slot {
+  _Atomic uint64_t started;  /* tasks begun by this incarnation */
+  _Atomic uint64_t finished; /* tasks whose function returned */
+  _Atomic uint64_t flushed;  /* tasks whose results are committed */
+  _Atomic uint64_t start_ns; /* uv_hrtime() at the current task's start
+                                (written only when a task timeout is set) */
+  _Atomic uint32_t state;    /* WSET_ST_*: why the worker ended */
+  uint32_t pad[7];           /* one cache line per worker */
+} wset_slot;
+
+/* How a worker ended (its slot's state; RUN: it did not say, a death). */
+enum {
+  WSET_ST_RUN = 0,
+  WSET_ST_STOPPED = 1,  /* took a stop message */
+  WSET_ST_IDLE = 2,     /* idled past idle_timeout (comes back on demand) */
+  WSET_ST_MEMORY = 3,   /* resident memory over max_memory_per_child */
+  WSET_ST_MAXTASKS = 4, /* ran max_tasks_per_child tasks */
+  WSET_ST_INITFAIL = 5  /* the initializer failed */
+};
+
+/* Task queue. */
+#define WSET_BATCH_STOP 1u
+typedef struct wset_batch_hdr {
+  uint32_t count, flags;
+} wset_batch_hdr;
+
 typedef struct wset_task_hdr {
-  uint64_t id, item;
+  uint64_t id, item, in_len;
   uint32_t name_len, pad;
 } wset_task_hdr;
 
+/* Result queue. */
+enum {
+  WSET_R_RESULTS = 1, /* count results of `gen`, in its FIFO order */
+  WSET_R_INITFAIL = 2,/* the initializer failed: the message follows */
+  WSET_R_END = 3,     /* the watcher: incarnation `gen` ended (wset_end) */
+  WSET_R_QUIT = 4,    /* the parent: the reader ends */
+  WSET_R_READY = 5    /* incarnation `gen` runs (queues open, initializer
+                         done): the feeder may send it tasks */
+};
+
+typedef struct wset_rbatch_hdr {
+  uint32_t kind, count;
+  int32_t worker, pad;
+  uint64_t gen;
+} wset_rbatch_hdr;
+
 typedef struct wset_res_hdr {
   uint64_t id;
-  int32_t rc, worker;
-  uint64_t msg_len;
+  int32_t rc, pad;
+  uint64_t msg_len, len;
 } wset_res_hdr;
+
+typedef struct wset_end {
+  uint64_t started, finished, flushed;
+  int32_t code;  /* exit code (negative: killed by that signal) */
+  uint32_t state;
+} wset_end;
 
 /* A worker's argument bytes (then initargs_len bytes of initargs). */
 typedef struct wset_args {
   int32_t index, max_tasks;
+  uint64_t gen;
+  uint64_t max_memory; /* bytes of resident memory; 0: no limit */
+  double idle_timeout; /* seconds; 0: never */
+  int32_t timed;       /* write start_ns (a task timeout is set) */
+  int32_t pad;
   char tq[WSET_QNAME], rq[WSET_QNAME], shm[WSET_QNAME];
   char init[256]; /* the initializer's registered name, or "" */
   uint64_t initargs_len;
@@ -51,9 +115,5 @@ typedef struct wset_args {
 
 /** A worker's process target (registered as a task: every start method). */
 int mproc__wset_worker_main(const void *arg, size_t len);
-
-/** Put a result message for `id` (msg may be NULL; data of any size). */
-int mproc__wset_put_result(mproc_queue *rq, uint64_t id, int rc, int worker,
-                           const char *msg, const void *data, size_t len);
 
 #endif

@@ -15,17 +15,9 @@
 
 #include <cmocka.h>
 
+#include "procpool-util.h"
 #include "procs.h"
 #include "util.h"
-
-static int pp_square(const void *in, size_t len, mproc_buf *out) {
-  int x;
-  if (len != sizeof x) return mproc_task_fail(out, 9, "want an int");
-  memcpy(&x, in, sizeof x);
-  x *= x;
-  return mproc_buf_write(out, &x, sizeof x);
-}
-MPROC_TASK(pp_square);
 
 static int pp_fail(const void *in, size_t len, mproc_buf *out) {
   int x = 0;
@@ -34,41 +26,11 @@ static int pp_fail(const void *in, size_t len, mproc_buf *out) {
 }
 MPROC_TASK(pp_fail);
 
-static int pp_pid(const void *in, size_t len, mproc_buf *out) {
-  long pid = mproc_current_pid();
-  (void)in, (void)len;
-  return mproc_buf_write(out, &pid, sizeof pid);
-}
-MPROC_TASK(pp_pid);
-
 static int pp_abort(const void *in, size_t len, mproc_buf *out) {
   (void)in, (void)len, (void)out;
   abort();
 }
 MPROC_TASK(pp_abort);
-
-/* Put this worker's pid into the queue named by the input ("tell wait"),
- * then wait (bounded) on the second queue, which nobody writes: the
- * parent kills the worker meanwhile. */
-static int pp_park(const void *in, size_t len, mproc_buf *out) {
-  char name[256], *sp, buf[8];
-  mproc_queue *q, *w;
-  long pid = mproc_current_pid();
-  (void)out;
-  if (len >= sizeof name) return 1;
-  memcpy(name, in, len);
-  name[len] = '\0';
-  if ((sp = strchr(name, ' ')) == NULL) return 1;
-  *sp = '\0';
-  if (mproc_queue_open(&q, name) < 0) return 2;
-  if (mproc_queue_open(&w, sp + 1) < 0) return 2;
-  (void)mproc_queue_put(q, &pid, sizeof pid, MPROC_FOREVER);
-  (void)mproc_queue_get(w, buf, sizeof buf, &len, 120.0); /* nobody puts */
-  mproc_queue_free(q);
-  mproc_queue_free(w);
-  return 3;
-}
-MPROC_TASK(pp_park);
 
 static int pp_big(const void *in, size_t len, mproc_buf *out) {
   size_t n = (size_t)16 << 20, i;
@@ -79,11 +41,6 @@ static int pp_big(const void *in, size_t len, mproc_buf *out) {
   return 0;
 }
 MPROC_TASK(pp_big);
-
-static int pp_echo(const void *in, size_t len, mproc_buf *out) {
-  return mproc_buf_write(out, in, len);
-}
-MPROC_TASK(pp_echo);
 
 static int g_init_value;
 static int pp_init(const void *args, size_t len) {
@@ -98,44 +55,6 @@ static int pp_get_init(const void *in, size_t len, mproc_buf *out) {
   return mproc_buf_write(out, &g_init_value, sizeof g_init_value);
 }
 MPROC_TASK(pp_get_init);
-
-static mproc_executor *pp_new(int workers, mproc_executor_opts *o) {
-  mproc_executor_opts d = MPROC_EXECUTOR_OPTS_INIT;
-  mproc_executor *ex = NULL;
-  if (o == NULL) o = &d;
-  o->max_workers = workers;
-  o->method = g_method;
-  if (mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, o) != 0)
-    fail_msg("executor_new: %s", mproc_last_error());
-  return ex;
-}
-
-static mproc_future *pp_submit(mproc_executor *ex, mproc_task_fn fn,
-                               const void *in, size_t len) {
-  mproc_future *f = NULL;
-  if (mproc_executor_submit(ex, fn, in, len, &f) != 0)
-    fail_msg("submit: %s", mproc_last_error());
-  return f;
-}
-
-static int pp_int(mproc_future *f) {
-  const void *d;
-  size_t n;
-  int x;
-  if (mproc_future_result(f, 120.0, &d, &n) != 0)
-    fail_msg("result: %s", mproc_last_error());
-  assert_int_equal(n, sizeof x);
-  memcpy(&x, d, sizeof x);
-  return x;
-}
-
-/* The queues pp_park uses; *in is "tell wait". */
-static void park_queues(mproc_queue **q, mproc_queue **w, char *in,
-                        size_t cap) {
-  assert_int_equal(mproc_queue_new(q, NULL), 0);
-  assert_int_equal(mproc_queue_new(w, NULL), 0);
-  snprintf(in, cap, "%s %s", mproc_queue_name(*q), mproc_queue_name(*w));
-}
 
 static void test_results_and_map(void **state) {
   mproc_executor *ex = pp_new(2, NULL);

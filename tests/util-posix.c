@@ -155,7 +155,7 @@ void tu_sibling_exe(char *buf, size_t n, const char *name) {
   snprintf(buf, n, "%s%s", self, name);
 }
 
-int tu_peek_u32(const char *name, size_t offset, uint32_t *out) {
+int tu_peek_raw(const char *name, size_t offset, uint32_t *out) {
   char path[64];
   void *base;
   int fd;

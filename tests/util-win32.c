@@ -135,7 +135,7 @@ void tu_sibling_exe(char *buf, size_t n, const char *name) {
   snprintf(buf, n, "%s%s.exe", self, name);
 }
 
-int tu_peek_u32(const char *name, size_t offset, uint32_t *out) {
+int tu_peek_raw(const char *name, size_t offset, uint32_t *out) {
   wchar_t wname[64];
   HANDLE h;
   void *base;

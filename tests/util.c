@@ -44,3 +44,38 @@ int tu_read_long(const char *path, long *v, double seconds) {
 const char *tu_argv0;
 
 void tu_set_argv0(const char *argv0) { tu_argv0 = argv0; }
+
+/* An object made under a generated name lives in a slot of an arena
+ * (src/arena.c): "<arena>.<slot: 3 base-36 digits><generation>"; its
+ * state begins 128 bytes into the slot, the slots 4096 bytes into the
+ * arena, and the arena's header keeps the slot size at offset 4. */
+int tu_peek_u32(const char *name, size_t offset, uint32_t *out) {
+  const char *dot = strrchr(name, '.');
+  char base[64];
+  uint32_t idx = 0, slot_size = 0;
+  int i;
+  if (dot == NULL || strlen(dot + 1) < 4 || (size_t)(dot - name) >= sizeof base ||
+      offset < 1024)
+    return tu_peek_raw(name, offset, out);
+  for (i = 1; i <= 3; i++) {
+    char c = dot[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')))
+      return tu_peek_raw(name, offset, out);
+    idx = idx * 36 + (uint32_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+  }
+  memcpy(base, name, (size_t)(dot - name));
+  base[dot - name] = '\0';
+  if (tu_peek_raw(base, 4, &slot_size) != 0 || slot_size == 0)
+    return tu_peek_raw(name, offset, out);
+  return tu_peek_raw(base, 4096 + (size_t)idx * slot_size + 128 + (offset - 1024),
+                     out);
+}
+
+int tu_count_shm_settled(const char *prefix) {
+  int i, now = tu_count_shm(prefix);
+  for (i = 0; i < 100 && now > 0; i++) {
+    tu_sleep_ms(50);
+    now = tu_count_shm(prefix);
+  }
+  return now;
+}

@@ -43,11 +43,17 @@ void tu_exit(int code);
 /* How many names in the shared memory file system (Linux /dev/shm) start
  * with `prefix`; -1 where there is no such place to look. */
 int tu_count_shm(const char *prefix);
+/* tu_count_shm, waiting up to 5 s for it to reach 0 (a child's last close
+ * may still be under way). */
+int tu_count_shm_settled(const char *prefix);
 
 /* White-box peek: read the 32-bit word at `offset` in the shared memory
  * object `name` (an mproc object's segment), as another process sees it;
  * 0 on success. For tests that must know a waiter is asleep. */
 int tu_peek_u32(const char *name, size_t offset, uint32_t *out);
+/* The same at `offset` of the segment `name` itself (tu_peek_u32 reads an
+ * arena object's state, at offsets from 1024 on, in its arena's slot). */
+int tu_peek_raw(const char *name, size_t offset, uint32_t *out);
 
 /* Send SIGINT to a process (POSIX); -1 where there is no such signal. */
 int tu_sigint_pid(long pid);

@@ -72,8 +72,8 @@ MPROC_EXTERN int mproc_buf_write(mproc_buf *out, const void *data, size_t n);
 
 /**
  * Append n uninitialised bytes and return where they start, for a task
- * that writes its result in place (NULL: out of memory or out NULL; the
- * sentence says which). The pointer is valid until the next write or
+ * that writes its result in place (NULL: out of memory, more than
+ * PTRDIFF_MAX bytes in all, or out NULL; the sentence says which). The pointer is valid until the next write or
  * reserve on out.
  * Thread-safety: only from the task that owns out.
  */
@@ -145,7 +145,36 @@ typedef struct mproc_executor_opts {
   mproc_start_method method; /**< how workers start (0: the default) */
   int on_worker_death;       /**< MPROC_ON_DEATH_FAIL_TASK (0) or
                                   MPROC_ON_DEATH_BROKEN */
+  /** Times a task whose worker died under it (or lost its result with
+   *  it) is run again before it fails with MPROC_EWORKERDIED (0: never;
+   *  at most 255). A task stopped for its timeout or cancelled is not. */
+  int retries;
+  /** Seconds a task may run: past it the task's worker is replaced and
+   *  the task fails with MPROC_ETIMEDOUT (it is stopped between the
+   *  timeout and a quarter more). 0 (the default) or MPROC_FOREVER: no
+   *  limit, as Python. */
+  double task_timeout;
+  /** Resident memory (bytes, as the OS measures it) past which a worker
+   *  is replaced, checked after each task (0: no limit). */
+  uint64_t max_memory_per_child;
+  /** Seconds a worker may idle before it exits; it comes back when work
+   *  arrives (loky's timeout). 0 (the default) or MPROC_FOREVER: never. */
+  double idle_timeout;
+  /** Pin workers to CPUs: MPROC_PIN_NONE (0), MPROC_PIN_SPREAD (worker i
+   *  on CPU i modulo the CPUs online), MPROC_PIN_SETS (worker i on set i
+   *  modulo the number of sets). MPROC_ENOTSUP on macOS. */
+  int pin;
+  const int *pin_cpus; /**< MPROC_PIN_SETS: the sets, back to back (copied) */
+  size_t pin_n;        /**< entries in pin_cpus (a multiple of pin_set) */
+  size_t pin_set;      /**< CPUs per set (>= 1) */
 } mproc_executor_opts;
+
+/** How a process executor pins its workers (mproc_executor_opts.pin). */
+enum {
+  MPROC_PIN_NONE = 0,   /**< the OS decides (the default) */
+  MPROC_PIN_SPREAD = 1, /**< one CPU per worker, round robin */
+  MPROC_PIN_SETS = 2    /**< a set of CPUs per worker (pin_cpus) */
+};
 
 /** What a process executor does when a worker dies running a task. */
 enum {
@@ -159,7 +188,8 @@ enum {
 
 #define MPROC_EXECUTOR_OPTS_INIT                                               \
   { sizeof(mproc_executor_opts), 0, NULL, NULL, 0, NULL, 0,                   \
-    MPROC_START_DEFAULT, MPROC_ON_DEATH_FAIL_TASK }
+    MPROC_START_DEFAULT, MPROC_ON_DEATH_FAIL_TASK, 0, 0, 0, 0,               \
+    MPROC_PIN_NONE, NULL, 0, 0 }
 
 /**
  * Make an executor of `kind` (opts NULL: all defaults). Thread workers
@@ -251,6 +281,36 @@ typedef enum mproc_stop_how {
  */
 MPROC_EXTERN int mproc_executor_terminate_workers(mproc_executor *ex,
                                                   mproc_stop_how how);
+
+/**
+ * loky's get_reusable_executor(): the program's one reusable process
+ * executor, made by the first call with opts (NULL: defaults) and handed
+ * to every later call. A call that asks for another max_workers resizes
+ * it (up to max(64, the first max_workers); its queued work goes on); one
+ * that asks for another configuration (initializer, start method, limits,
+ * ...), or finds it broken, gets a new one (the old one is shut down
+ * without waiting: its holders' later submits give MPROC_ESTATE, what it
+ * runs finishes). Workers idle out after opts.idle_timeout (0: 300 s, as
+ * loky) and come back when work arrives.
+ * Errors: those of mproc_executor_new (process kind), MPROC_EINVAL (out
+ * NULL).
+ * Thread-safety: safe. Ownership: *out is a new reference: drop it with
+ * mproc_executor_free() (that does not stop the executor while the
+ * program's reusable slot holds it; see mproc_executor_reusable_free).
+ */
+MPROC_EXTERN int mproc_executor_get_reusable(mproc_executor **out,
+                                             const mproc_executor_opts *opts);
+
+/**
+ * Release the program's reusable executor: later get_reusable calls make
+ * a new one. If no reference is held it shuts down (waiting) and is freed
+ * now; otherwise it is shut down without waiting and freed by the last
+ * mproc_executor_free. Call it before the program ends (Python does it
+ * at exit), or the workers' shared objects are left to the resource
+ * tracker. Errors: none (returns 0).
+ * Thread-safety: safe (not from one of its tasks). Ownership: none.
+ */
+MPROC_EXTERN int mproc_executor_reusable_free(void);
 
 /** The executor's max_workers (the resolved default when 0 was given).
  *  Errors: MPROC_EINVAL (NULL). Thread-safety: safe. Ownership: none. */
@@ -357,8 +417,11 @@ MPROC_EXTERN int mproc_future_state_of(const mproc_future *f);
 
 /**
  * Cancel the future if it has not started: 1 if it is cancelled now (or
- * already was), 0 if it runs or has finished (Python's cancel()).
- * Waiters and done callbacks are told at once.
+ * already was), 0 if it has finished (Python's cancel()). Waiters and
+ * done callbacks are told at once. A RUNNING future of the thread kind
+ * gives 0, as Python's; one of the process kind gives 1 and its worker is
+ * replaced: the future then finishes (FINISHED, not CANCELLED) with
+ * MPROC_ECANCELLED, whether or not its result arrived meanwhile.
  * Errors: MPROC_EINVAL (NULL). Thread-safety: safe.
  */
 MPROC_EXTERN int mproc_future_cancel(mproc_future *f);
@@ -399,8 +462,11 @@ MPROC_EXTERN int mproc_future_take(mproc_future *f, double timeout,
  * (*code 0, *msg ""); MPROC_ETASK with the task's code and message;
  * MPROC_EBROKEN (code MPROC_EBROKEN, msg why); MPROC_EWORKERDIED (code
  * MPROC_EWORKERDIED, msg which worker and signal); MPROC_ECANCELLED (Python
- * raises CancelledError); MPROC_ETIMEDOUT; MPROC_EINVAL. code and msg may
- * be NULL; msg is borrowed, valid until the future is freed.
+ * raises CancelledError; a process task cancelled while it ran has code
+ * and msg too); MPROC_ETIMEDOUT (the wait's timeout passed, or — with
+ * code and msg — the task ran past opts.task_timeout); MPROC_EINVAL.
+ * code and msg may be NULL; msg is borrowed, valid until the future is
+ * freed.
  * Thread-safety: safe.
  */
 MPROC_EXTERN int mproc_future_exception(mproc_future *f, double timeout,

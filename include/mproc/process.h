@@ -235,11 +235,19 @@ typedef struct mproc_process_opts {
    *  reaches the peer. */
   const mproc_pass *pass;
   size_t n_pass;
+  /** The CPUs (indices from 0, below mproc_cpu_count's machine total) the
+   *  child may run on, set right after it starts (the first instants
+   *  of its start run unpinned). The array is copied. n_cpus 0: as the
+   *  parent. Linux sched_setaffinity, Windows SetProcessAffinityMask
+   *  (CPUs 0-63); MPROC_ENOTSUP on macOS, which cannot pin a process. */
+  const int *cpus;
+  size_t n_cpus;
 } mproc_process_opts;
 
 /** The defaults of mproc_process_opts. */
 #define MPROC_PROCESS_OPTS_INIT                                                \
-  { sizeof(mproc_process_opts), NULL, 0, MPROC_START_DEFAULT, NULL, NULL, 0 }
+  { sizeof(mproc_process_opts), NULL, 0, MPROC_START_DEFAULT, NULL, NULL, 0,  \
+    NULL, 0 }
 
 /**
  * Create a process object (not started) that will run target(arg, len).

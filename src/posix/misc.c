@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -44,4 +46,19 @@ void mproc__os_server_signals(void) {
   /* libuv writes sockets with write(), which raises SIGPIPE when the peer
    * is gone; the write's error is what a server wants instead. */
   (void)signal(SIGPIPE, SIG_IGN);
+}
+
+/* Map twice the size and keep the aligned middle: huge pages need their
+ * alignment. */
+void *mproc__os_chunk_new(size_t size) {
+  char *m = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  uintptr_t a, end;
+  if (m == MAP_FAILED) return NULL;
+  a = ((uintptr_t)m + size - 1) & ~(uintptr_t)(size - 1);
+  end = (uintptr_t)m + 2 * size;
+  if (a > (uintptr_t)m) munmap(m, a - (uintptr_t)m);
+  if (end > a + size) munmap((void *)(a + size), end - (a + size));
+  mproc__posix_hugepages((void *)a, size);
+  return (void *)a;
 }

@@ -153,3 +153,8 @@ int mproc__posix_accept(int fd) {
   mproc__posix_start_lock();
   return fresh_socket(accept(fd, NULL, NULL), "accept");
 }
+
+void mproc__posix_hugepages(void *p, size_t n) {
+  (void)p; /* macOS chooses its page sizes itself */
+  (void)n;
+}

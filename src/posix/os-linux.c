@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -207,4 +208,8 @@ int mproc__posix_accept(int fd) {
   int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
   if (c < 0) return mproc__posix_err(errno, "accept4");
   return c;
+}
+
+void mproc__posix_hugepages(void *p, size_t n) {
+  (void)madvise(p, n, MADV_HUGEPAGE); /* a hint: EINVAL without THP */
 }

@@ -67,6 +67,9 @@ ssize_t mproc__posix_recvmsg(int fd, struct msghdr *m);
 /* Whether the calling thread is the process's main thread; and, in a fork
  * child, forgetting what was known (the forking thread is the main one now). */
 int mproc__posix_is_main_thread(void);
+/** Ask the kernel to back [p, p + n) with huge pages, where it can
+ *  (os-linux.c: MADV_HUGEPAGE; elsewhere nothing). */
+void mproc__posix_hugepages(void *p, size_t n);
 void mproc__posix_main_thread_after_fork(void);
 /* In a new child: make sure it ends when its parent `ppid` ends. `fd` is
  * the read end of the parent's death pipe (EOF once the parent is gone);

@@ -79,3 +79,10 @@ void mproc__win_close(HANDLE h) {
 }
 
 void mproc__os_server_signals(void) {} /* no SIGPIPE on Windows */
+
+/* Committed at once (the pagefile is charged, the pages are zero-filled
+ * on first touch); VirtualAlloc aligns to 64 KiB only, which is all a
+ * Windows handle chunk needs: large pages need a privilege we lack. */
+void *mproc__os_chunk_new(size_t size) {
+  return VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+}

@@ -520,3 +520,18 @@ mproc_handle mproc__os_proc_sentinel(const mproc__os_proc *p) {
 }
 
 void mproc__os_proc_free(mproc__os_proc *p) { proc_release(p); }
+
+int mproc__os_proc_affinity(mproc__os_proc *p, const int *cpus, size_t n) {
+  DWORD_PTR mask = 0;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    if (cpus[i] < 0 || cpus[i] >= (int)(8 * sizeof mask))
+      return mproc__err(MPROC_ERANGE, "affinity: CPU %d is past the %d one "
+                        "process group holds", cpus[i],
+                        (int)(8 * sizeof mask));
+    mask |= (DWORD_PTR)1 << cpus[i];
+  }
+  if (!SetProcessAffinityMask(p->process, mask))
+    return mproc__win_err(GetLastError(), "SetProcessAffinityMask");
+  return 0;
+}

@@ -1,0 +1,173 @@
+/* mproc: the process executor's accounting when a worker incarnation
+ * ends (the reader thread, on the watcher's END message; wset.h has the
+ * protocol). Every task still in the incarnation's FIFO gets exactly one
+ * fate by its position against the slot's counters: sent again (it never
+ * began, or a retry is left), finished with the reason the watcher
+ * stopped it (MPROC_ETIMEDOUT, MPROC_ECANCELLED), or failed with
+ * MPROC_EWORKERDIED; with MPROC_ON_DEATH_BROKEN a death breaks the
+ * executor instead, and after terminate_workers nothing is sent again. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "executor-process.h"
+
+/* The futures of one fate, linked by next, with their shared sentence. */
+typedef struct fate {
+  mproc_future *head, *tail;
+  size_t n;
+  int outcome;
+  char pre[300], post[120];
+} fate;
+
+static void fate_add(fate *l, mproc_future *f) {
+  f->next = NULL;
+  if (l->tail) l->tail->next = f; else l->head = f;
+  l->tail = f;
+  l->n++;
+}
+
+void mproc__pp_inc_free(pinc *w) {
+  if (w == NULL) return;
+  mproc_queue_free(w->tq);
+  free(w->fifo);
+  free(w);
+}
+
+/* Under the lock: unlink w from the pool's list of incarnations. */
+static void inc_unlink(ppool *p, pinc *w) {
+  pinc **q;
+  for (q = &p->incs; *q != NULL; q = &(*q)->next)
+    if (*q == w) {
+      *q = w->next;
+      return;
+    }
+}
+
+/* 1 if the worker chose to end (its tasks were flushed). */
+static int clean_end(const wset_end *e) {
+  return e->state == WSET_ST_STOPPED || e->state == WSET_ST_IDLE ||
+         e->state == WSET_ST_MEMORY || e->state == WSET_ST_MAXTASKS;
+}
+
+typedef struct fates {
+  fate resend, died, lost, stopped, cancelled, broken;
+} fates;
+
+/* Under the lock: the fate of the task at position pos. */
+static void sort_one(ppool *p, const pinc *w, const wset_end *e,
+                     mproc_future *f, uint64_t pos, fates *fs) {
+  int ran = pos < e->started;
+  int running = ran && pos + 1 == e->started && e->started > e->finished;
+  if (f->kflags & PP_F_CANCEL) {
+    fate_add(&fs->cancelled, f);
+  } else if (p->broken || p->terminated) {
+    fate_add(ran ? &fs->died : &fs->broken, f);
+  } else if (!ran || !running) {
+    /* Never begun, or it ran but its result went down with the worker
+     * (at most FLUSH_COUNT tasks, or 2 ms of them): sent again, so a dead
+     * worker fails only the task it was running. The second case runs a
+     * task twice; docs/futures.md says so. */
+    f->kflags |= PP_F_RESENT;
+    fate_add(&fs->resend, f);
+  } else if (running && w->kill_reason && pos == w->kill_pos) {
+    fate_add(&fs->stopped, f);
+  } else if (p->on_death == MPROC_ON_DEATH_BROKEN) {
+    fate_add(&fs->broken, f);
+  } else if (f->attempts < p->retries) {
+    f->attempts++;
+    f->kflags |= PP_F_RESENT;
+    fate_add(&fs->resend, f);
+  } else {
+    fate_add(running ? &fs->died : &fs->lost, f);
+  }
+}
+
+static void fates_init(fates *fs, const pinc *w, const ppool *p,
+                       const char *how) {
+  const char *left = p->retries ? " (no retry left)" : "";
+  memset(fs, 0, sizeof *fs);
+  fs->died.outcome = fs->lost.outcome = MPROC_EWORKERDIED;
+  fs->cancelled.outcome = MPROC_ECANCELLED;
+  fs->broken.outcome = MPROC_EBROKEN;
+  fs->stopped.outcome = w->kill_reason ? w->kill_reason : MPROC_ETIMEDOUT;
+  /* Each sentence is pre, the task's number, post. */
+  snprintf(fs->died.pre, sizeof fs->died.pre, "%s while running task ", how);
+  snprintf(fs->died.post, sizeof fs->died.post, "%s", left);
+  snprintf(fs->lost.pre, sizeof fs->lost.pre, "%s after running task ", how);
+  snprintf(fs->lost.post, sizeof fs->lost.post, ", before its result was "
+           "sent%s", left);
+  snprintf(fs->cancelled.pre, sizeof fs->cancelled.pre, "task ");
+  snprintf(fs->cancelled.post, sizeof fs->cancelled.post, " was cancelled "
+           "while it ran; its worker was replaced");
+  snprintf(fs->stopped.pre, sizeof fs->stopped.pre, "task ");
+  if (w->kill_reason == MPROC_ECANCELLED)
+    snprintf(fs->stopped.post, sizeof fs->stopped.post, " was cancelled "
+             "while it ran; its worker was replaced");
+  else
+    snprintf(fs->stopped.post, sizeof fs->stopped.post, " ran past its "
+             "timeout of %g s; its worker was replaced", p->task_timeout);
+  snprintf(fs->broken.pre, sizeof fs->broken.pre, "executor broken: %s "
+           "(task ", how);
+  snprintf(fs->broken.post, sizeof fs->broken.post, ")");
+}
+
+/* The outcome for each fate's futures, outside the lock. */
+static void finish_fate(fate *l) {
+  mproc_future *f, *next;
+  char why[600];
+  for (f = l->head; f != NULL; f = next) {
+    next = f->next;
+    f->next = NULL;
+    snprintf(why, sizeof why, "%s%llu%s", l->pre, (unsigned long long)f->task,
+             l->post);
+    mproc__future_finish(f, l->outcome, l->outcome, why);
+    mproc__future_unref(f);
+  }
+}
+
+void mproc__pp_resolve_end(ppool *p, uint64_t gen, const wset_end *e,
+                           const char *how) {
+  fates fs;
+  pinc *w;
+  int breaks;
+  uv_mutex_lock(&p->lock);
+  for (w = p->incs; w != NULL && w->gen != gen; w = w->next) {
+  }
+  if (w == NULL) { /* never: each incarnation ends once */
+    p->ends_unresolved--;
+    uv_mutex_unlock(&p->lock);
+    return;
+  }
+  inc_unlink(p, w);
+  fates_init(&fs, w, p, how);
+  while (w->flen > 0) {
+    mproc_future *f = w->fifo[w->fhead];
+    w->fhead = (w->fhead + 1) % PP_WINDOW;
+    w->flen--;
+    sort_one(p, w, e, f, w->resolved++, &fs);
+  }
+  /* Python's BrokenProcessPool: a worker died holding tasks. */
+  breaks = p->on_death == MPROC_ON_DEATH_BROKEN && !clean_end(e) &&
+           fs.broken.n > 0 && !p->broken && !p->terminated;
+  mproc__pp_requeue_front(p, fs.resend.head, fs.resend.tail, fs.resend.n);
+  p->ends_unresolved--;
+  mproc__pp_feed_kick(p);
+  uv_mutex_unlock(&p->lock);
+  (void)mproc_wakeup_signal(p->wake); /* the watcher: resent work, ends */
+  if (breaks) {
+    char why[400];
+    snprintf(why, sizeof why, "executor broken: %s", how);
+    mproc__pp_set_broken(p, why);
+    uv_mutex_lock(&p->lock);
+    if (!p->terminated) p->terminated = 2; /* Python ends the rest */
+    uv_mutex_unlock(&p->lock);
+    (void)mproc_wakeup_signal(p->wake);
+  }
+  finish_fate(&fs.died);
+  finish_fate(&fs.lost);
+  finish_fate(&fs.stopped);
+  finish_fate(&fs.cancelled);
+  finish_fate(&fs.broken);
+  mproc__pp_inc_free(w);
+}

@@ -1,0 +1,525 @@
+/* mproc tests: the process executor's guarantees (issue 10), under every
+ * start method: retries of a task whose worker died, the per-task
+ * timeout, cancelling a running task, max_memory_per_child (with a
+ * backlog and during shutdown), CPU affinity of a process and of the
+ * workers, the reusable executor (resize, reconfigure, idle workers that
+ * come back), and the harsh cases: a 1 MiB failure message, a result
+ * past what can be allocated, a worker killed while the parent writes a
+ * large task to it, shutdown without waiting while work is queued,
+ * terminate during a map, a failing done callback. The killer soak is in
+ * test_pexec_soak.c. Readiness is signalled through Queues, never slept
+ * for. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "procpool-util.h"
+#include "procs.h"
+#include "test_pexec.h"
+#include "util.h"
+
+/* ---- tasks ----------------------------------------------------------------- */
+
+/* Opens the queue named by the input; a token there is consumed and the
+ * worker dies (abort); no token: the task succeeds with its pid. */
+static int px_token_die(const void *in, size_t len, mproc_buf *out) {
+  char name[128], tok[8];
+  mproc_queue *q;
+  long pid = mproc_current_pid();
+  size_t n;
+  if (len >= sizeof name) return 1;
+  memcpy(name, in, len);
+  name[len] = '\0';
+  if (mproc_queue_open(&q, name) < 0) return 2;
+  if (mproc_queue_get(q, tok, sizeof tok, &n, 0) == 0) abort();
+  mproc_queue_free(q);
+  return mproc_buf_write(out, &pid, sizeof pid);
+}
+MPROC_TASK(px_token_die);
+
+/* Keeps 48 MiB resident (never freed: the worker's memory grows). */
+static unsigned char *volatile px_kept;
+static int px_mem(const void *in, size_t len, mproc_buf *out) {
+  size_t n = (size_t)48 << 20, i;
+  unsigned char *p = malloc(n);
+  long pid = mproc_current_pid();
+  (void)in, (void)len;
+  if (p == NULL) return 1;
+  for (i = 0; i < n; i += 4096) p[i] = (unsigned char)i;
+  px_kept = p; /* still reachable: not a leak, and not given back */
+  return mproc_buf_write(out, &pid, sizeof pid);
+}
+MPROC_TASK(px_mem);
+
+static int px_cpus(const void *in, size_t len, mproc_buf *out) {
+  int n = mproc_cpu_count();
+  (void)in, (void)len;
+  return mproc_buf_write(out, &n, sizeof n);
+}
+MPROC_TASK(px_cpus);
+
+static int px_bigmsg(const void *in, size_t len, mproc_buf *out) {
+  size_t n = (size_t)1 << 20;
+  char *m = malloc(n + 1);
+  int rc;
+  (void)in, (void)len;
+  if (m == NULL) return 1;
+  memset(m, 'x', n);
+  m[n] = '\0';
+  rc = mproc_task_fail(out, 4, "%s", m);
+  free(m);
+  return rc;
+}
+MPROC_TASK(px_bigmsg);
+
+static int px_toobig(const void *in, size_t len, mproc_buf *out) {
+  (void)in, (void)len;
+  if (mproc_buf_reserve(out, (size_t)PTRDIFF_MAX + 1) != NULL) return 6;
+  return mproc_task_fail(out, 5, "reserve refused: %s", mproc_last_error());
+}
+MPROC_TASK(px_toobig);
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static void check_square(mproc_executor *ex, int x) {
+  mproc_future *f = pp_submit(ex, pp_square, &x, sizeof x);
+  assert_int_equal(pp_int(f), x * x);
+  mproc_future_free(f);
+}
+
+/* ---- retries ---------------------------------------------------------------- */
+
+static void run_token_task(int retries, int tokens, int want) {
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_executor *ex;
+  mproc_queue *q;
+  mproc_future *f;
+  const char *name;
+  int i, code = 0;
+  o.retries = retries;
+  ex = pp_new(1, &o);
+  assert_int_equal(mproc_queue_new(&q, NULL), 0);
+  for (i = 0; i < tokens; i++)
+    assert_int_equal(mproc_queue_put(q, "t", 1, MPROC_FOREVER), 0);
+  name = mproc_queue_name(q);
+  f = pp_submit(ex, px_token_die, name, strlen(name));
+  assert_int_equal(mproc_future_result(f, 120.0, NULL, NULL), want);
+  if (want == MPROC_EWORKERDIED) {
+    const char *msg = NULL;
+    assert_int_equal(mproc_future_exception(f, 0, &code, &msg),
+                     MPROC_EWORKERDIED);
+    assert_non_null(strstr(msg, "no retry left"));
+  }
+  mproc_future_free(f);
+  check_square(ex, 7); /* the executor goes on */
+  mproc_executor_free(ex);
+  mproc_queue_free(q);
+}
+
+static void test_retries(void **state) {
+  (void)state;
+  run_token_task(2, 2, 0);                 /* dies twice, third run works */
+  run_token_task(1, 2, MPROC_EWORKERDIED); /* one retry is not enough */
+}
+
+/* ---- the task timeout and cancelling a running task ------------------------ */
+
+static void test_task_timeout(void **state) {
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_executor *ex;
+  mproc_queue *q, *w;
+  mproc_future *f, *g;
+  char in[200];
+  const char *msg = NULL;
+  double t0;
+  int code;
+  (void)state;
+  o.task_timeout = 0.5;
+  ex = pp_new(2, &o);
+  park_queues(&q, &w, in, sizeof in);
+  t0 = px_now();
+  f = pp_submit(ex, pp_park, in, strlen(in));
+  g = pp_submit(ex, pp_square, &(int){5}, sizeof(int));
+  assert_int_equal(pp_int(g), 25); /* the other worker is unaffected */
+  assert_int_equal(mproc_future_result(f, 120.0, NULL, NULL), MPROC_ETIMEDOUT);
+  assert_true(px_now() - t0 >= 0.5);
+  assert_int_equal(mproc_future_exception(f, 0, &code, &msg), MPROC_ETIMEDOUT);
+  assert_non_null(strstr(msg, "timeout"));
+  check_square(ex, 3); /* replaced, goes on; quick tasks are not stopped */
+  mproc_future_free(f);
+  mproc_future_free(g);
+  mproc_executor_free(ex);
+  mproc_queue_free(q);
+  mproc_queue_free(w);
+}
+
+static void test_cancel_running(void **state) {
+  mproc_executor *ex = pp_new(1, NULL);
+  mproc_queue *q, *w;
+  mproc_future *f;
+  char in[200];
+  (void)state;
+  park_queues(&q, &w, in, sizeof in);
+  f = pp_submit(ex, pp_park, in, strlen(in));
+  (void)park_pid(q); /* it runs now */
+  assert_int_equal(mproc_future_running(f), 1);
+  assert_int_equal(mproc_future_cancel(f), 1); /* Python would refuse */
+  assert_int_equal(mproc_future_result(f, 120.0, NULL, NULL),
+                   MPROC_ECANCELLED);
+  assert_int_equal(mproc_future_cancel(f), 0); /* done: nothing to cancel */
+  check_square(ex, 4);
+  mproc_future_free(f);
+  mproc_executor_free(ex);
+  mproc_queue_free(q);
+  mproc_queue_free(w);
+}
+
+/* ---- max_memory_per_child ---------------------------------------------------- */
+
+static void test_max_memory(void **state) {
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_executor *ex;
+  mproc_future *fs[6];
+  long pids[6];
+  int i, j;
+  (void)state;
+  o.max_memory_per_child = (uint64_t)32 << 20; /* each task passes it */
+  ex = pp_new(1, &o);
+  for (i = 0; i < 6; i++) fs[i] = pp_submit(ex, px_mem, NULL, 0); /* backlog */
+  for (i = 0; i < 6; i++) pids[i] = pp_long(fs[i]);
+  for (i = 0; i < 6; i++)
+    for (j = i + 1; j < 6; j++) assert_true(pids[i] != pids[j]);
+  for (i = 0; i < 6; i++) mproc_future_free(fs[i]);
+  /* During shutdown: queued work is still run, by recycled workers. */
+  for (i = 0; i < 4; i++) fs[i] = pp_submit(ex, px_mem, NULL, 0);
+  assert_int_equal(mproc_executor_shutdown(ex, MPROC_SHUTDOWN_WAIT), 0);
+  for (i = 0; i < 4; i++) {
+    assert_true(pp_long(fs[i]) > 0);
+    mproc_future_free(fs[i]);
+  }
+  mproc_executor_free(ex);
+}
+
+/* ---- CPU affinity ------------------------------------------------------------- */
+
+/* Waits for the parent's word (the pinning is done once start returns),
+ * then counts the CPUs it may use. */
+static int px_child_cpus(const void *arg, size_t len) {
+  mproc_queue *q = NULL;
+  char buf[8];
+  (void)arg, (void)len;
+  if (mproc_inherited(0, MPROC_KIND_QUEUE, &q) < 0) return 2;
+  if (mproc_queue_get(q, buf, sizeof buf, &len, 120.0) < 0) return 3;
+  return mproc_cpu_count() == 1 ? 0 : 10 + mproc_cpu_count();
+}
+MPROC_TASK(px_child_cpus);
+
+static void test_affinity(void **state) {
+  mproc_process_opts po = MPROC_PROCESS_OPTS_INIT;
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_process *p = NULL;
+  mproc_executor *ex;
+  mproc_future *f;
+  mproc_queue *go;
+  mproc_pass pass;
+  int cpu0 = 0, bad = -1, sets[2] = {0, 0};
+  (void)state;
+  po.method = g_method;
+  po.cpus = &bad;
+  po.n_cpus = 1;
+  assert_int_equal(mproc_process_new(&p, px_child_cpus, NULL, 0, &po),
+                   MPROC_EINVAL);
+  po.cpus = NULL;
+  assert_int_equal(mproc_process_new(&p, px_child_cpus, NULL, 0, &po),
+                   MPROC_EINVAL);
+  po.cpus = &cpu0;
+  if (!px_affinity_supported()) {
+    assert_int_equal(mproc_process_new(&p, px_child_cpus, NULL, 0, &po),
+                     MPROC_ENOTSUP);
+    return;
+  }
+  assert_int_equal(mproc_queue_new(&go, NULL), 0);
+  pass = MPROC_PASS(go);
+  po.pass = &pass;
+  po.n_pass = 1;
+  p = tp_start_with(px_child_cpus, NULL, 0, &po);
+  assert_int_equal(mproc_queue_put(go, "g", 1, MPROC_FOREVER), 0);
+  assert_int_equal(tp_join(p), 0); /* the child saw one CPU (p freed) */
+  mproc_queue_free(go);
+  o.pin = MPROC_PIN_SPREAD;
+  ex = pp_new(2, &o);
+  f = pp_submit(ex, px_cpus, NULL, 0);
+  assert_int_equal(pp_int(f), 1);
+  mproc_future_free(f);
+  mproc_executor_free(ex);
+  o.pin = MPROC_PIN_SETS;
+  o.pin_cpus = sets;
+  o.pin_n = 2;
+  o.pin_set = 1;
+  ex = pp_new(2, &o);
+  f = pp_submit(ex, px_cpus, NULL, 0);
+  assert_int_equal(pp_int(f), 1);
+  mproc_future_free(f);
+  mproc_executor_free(ex);
+  o.pin_set = 3; /* 2 entries are not sets of 3 */
+  ex = NULL;
+  assert_int_equal(mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, &o),
+                   MPROC_EINVAL);
+  assert_null(ex);
+}
+
+/* ---- the reusable executor -------------------------------------------------- */
+
+static void test_reusable(void **state) {
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_executor *a = NULL, *b = NULL, *c = NULL;
+  mproc_future *f;
+  long pid1, pid2;
+  double t0;
+  (void)state;
+  o.max_workers = 1;
+  o.method = g_method;
+  o.idle_timeout = 0.3;
+  assert_int_equal(mproc_executor_get_reusable(&a, &o), 0);
+  assert_int_equal(mproc_executor_get_reusable(&b, &o), 0);
+  assert_ptr_equal(a, b); /* one per program */
+  f = pp_submit(a, pp_pid, NULL, 0);
+  pid1 = pp_long(f);
+  mproc_future_free(f);
+  /* The worker idles out (its process ends) and comes back on demand. */
+  t0 = px_now();
+  while (tu_pid_alive(pid1) && px_now() - t0 < 60) tu_sleep_ms(20);
+  assert_false(tu_pid_alive(pid1));
+  f = pp_submit(b, pp_pid, NULL, 0);
+  pid2 = pp_long(f);
+  assert_true(pid2 != pid1);
+  mproc_future_free(f);
+  o.max_workers = 2; /* resized, the same executor */
+  assert_int_equal(mproc_executor_get_reusable(&c, &o), 0);
+  assert_ptr_equal(c, a);
+  assert_int_equal(mproc_executor_max_workers(c), 2);
+  mproc_executor_free(c);
+  o.max_tasks_per_child = 1; /* another configuration: a new executor */
+  assert_int_equal(mproc_executor_get_reusable(&c, &o), 0);
+  assert_true(c != a);
+  assert_int_equal(mproc_executor_submit(a, pp_pid, NULL, 0, &f),
+                   MPROC_ESTATE); /* the old one was shut down */
+  f = pp_submit(c, pp_pid, NULL, 0);
+  assert_true(pp_long(f) > 0);
+  mproc_future_free(f);
+  mproc_executor_free(a);
+  mproc_executor_free(b); /* the old one's last reference: freed */
+  mproc_executor_free(c);
+  assert_int_equal(mproc_executor_reusable_free(), 0);
+  assert_int_equal(mproc_executor_get_reusable(NULL, &o), MPROC_EINVAL);
+}
+
+/* ---- harsh cases ------------------------------------------------------------- */
+
+static void test_big_failure_message(void **state) {
+  mproc_executor *ex = pp_new(1, NULL);
+  mproc_future *f = pp_submit(ex, px_bigmsg, NULL, 0);
+  const char *msg = NULL;
+  int code = 0;
+  (void)state;
+  assert_int_equal(mproc_future_result(f, 120.0, NULL, NULL), MPROC_ETASK);
+  assert_int_equal(mproc_future_exception(f, 0, &code, &msg), MPROC_ETASK);
+  assert_int_equal(code, 4);
+  assert_int_equal(strlen(msg), (size_t)1 << 20);
+  mproc_future_free(f);
+  f = pp_submit(ex, px_toobig, NULL, 0); /* the size limit: refused */
+  assert_int_equal(mproc_future_result(f, 120.0, NULL, NULL), MPROC_ETASK);
+  assert_int_equal(mproc_future_exception(f, 0, &code, &msg), MPROC_ETASK);
+  assert_int_equal(code, 5);
+  mproc_future_free(f);
+  mproc_executor_free(ex);
+}
+
+/* The only worker runs a blocking task; a 24 MiB task is sent behind it
+ * (the put streams through the 1 MiB ring and blocks); the worker is
+ * killed: the blocked put ends, the big task goes to the replacement. */
+static void test_death_during_large_put(void **state) {
+  mproc_executor *ex = pp_new(1, NULL);
+  mproc_queue *q, *w;
+  mproc_future *f, *g;
+  size_t n = (size_t)24 << 20, i, len;
+  unsigned char *big = malloc(n);
+  const void *d;
+  char in[200];
+  (void)state;
+  assert_non_null(big);
+  for (i = 0; i < n; i++) big[i] = (unsigned char)(i * 13 + 1);
+  park_queues(&q, &w, in, sizeof in);
+  f = pp_submit(ex, pp_park, in, strlen(in));
+  g = pp_submit(ex, pp_echo, big, n);
+  assert_int_equal(tu_kill_pid(park_pid(q)), 0);
+  assert_int_equal(mproc_future_result(f, 120.0, NULL, NULL),
+                   MPROC_EWORKERDIED);
+  assert_int_equal(mproc_future_result(g, 120.0, &d, &len), 0);
+  assert_int_equal(len, n);
+  assert_memory_equal(d, big, n);
+  mproc_future_free(f);
+  mproc_future_free(g);
+  mproc_executor_free(ex);
+  mproc_queue_free(q);
+  mproc_queue_free(w);
+  free(big);
+}
+
+static void test_shutdown_nowait_queued(void **state) {
+  mproc_executor *ex = pp_new(2, NULL);
+  mproc_future *fs[200], *late = NULL;
+  int i;
+  (void)state;
+  for (i = 0; i < 200; i++) fs[i] = pp_submit(ex, pp_square, &i, sizeof i);
+  assert_int_equal(mproc_executor_shutdown(ex, 0), 0); /* returns at once */
+  assert_int_equal(mproc_executor_submit(ex, pp_pid, NULL, 0, &late),
+                   MPROC_ESTATE);
+  assert_null(late);
+  for (i = 0; i < 200; i++) {
+    assert_int_equal(pp_int(fs[i]), i * i);
+    mproc_future_free(fs[i]);
+  }
+  mproc_executor_free(ex);
+}
+
+static void test_terminate_during_map(void **state) {
+  mproc_executor *ex = pp_new(2, NULL);
+  mproc_map_opts mo = MPROC_MAP_OPTS_INIT;
+  mproc_map *m = NULL;
+  int *items = malloc(20000 * sizeof *items), i, rc, got = 0;
+  const void *d;
+  size_t len;
+  (void)state;
+  assert_non_null(items);
+  for (i = 0; i < 20000; i++) items[i] = i;
+  mo.chunksize = 16;
+  assert_int_equal(mproc_executor_map(ex, pp_square, items, 20000,
+                                      sizeof *items, &mo, &m), 0);
+  for (i = 0; i < 10; i++) {
+    assert_int_equal(mproc_map_next(m, &d, &len), 0);
+    got++;
+  }
+  assert_int_equal(mproc_executor_terminate_workers(ex, MPROC_STOP_KILL), 0);
+  while ((rc = mproc_map_next(m, &d, &len)) == 0) got++;
+  assert_true(rc == MPROC_EEOF || rc == MPROC_EBROKEN ||
+              rc == MPROC_EWORKERDIED || rc == MPROC_ECANCELLED);
+  assert_true(got >= 10);
+  mproc_map_free(m);
+  mproc_executor_free(ex);
+  free(items);
+}
+
+/* map with chunksize (one message per chunk) and with buffersize (input
+ * taken lazily: items changed after the call are seen when submitted). */
+static void test_map_chunks_lazy(void **state) {
+  mproc_executor *ex = pp_new(2, NULL);
+  mproc_map_opts mo = MPROC_MAP_OPTS_INIT;
+  mproc_map *m = NULL;
+  int items[1000], i, v;
+  const void *d;
+  size_t len;
+  (void)state;
+  for (i = 0; i < 1000; i++) items[i] = i;
+  mo.chunksize = 7;
+  assert_int_equal(mproc_executor_map(ex, pp_echo, items, 1000, sizeof(int),
+                                      &mo, &m), 0);
+  for (i = 0; i < 1000; i++) {
+    assert_int_equal(mproc_map_next(m, &d, &len), 0);
+    assert_int_equal(len, sizeof v);
+    memcpy(&v, d, sizeof v);
+    assert_int_equal(v, i);
+  }
+  assert_int_equal(mproc_map_next(m, &d, &len), MPROC_EEOF);
+  mproc_map_free(m);
+  mo.chunksize = 1;
+  mo.buffersize = 4;
+  assert_int_equal(mproc_executor_map(ex, pp_echo, items, 1000, sizeof(int),
+                                      &mo, &m), 0);
+  for (i = 100; i < 1000; i++) items[i] = -i; /* not taken yet */
+  for (i = 0; i < 1000; i++) {
+    assert_int_equal(mproc_map_next(m, &d, &len), 0);
+    memcpy(&v, d, sizeof v);
+    assert_int_equal(v, i < 100 ? i : -i);
+  }
+  mproc_map_free(m);
+  mproc_executor_free(ex);
+}
+
+static int bad_callback(mproc_future *f, void *arg) {
+  (void)f;
+  (*(int *)arg)++;
+  return -1; /* a failure: reported, ignored */
+}
+
+static void test_failing_callback(void **state) {
+  mproc_executor *ex = pp_new(1, NULL);
+  mproc_future *f;
+  int calls = 0, x = 6;
+  (void)state;
+  f = pp_submit(ex, pp_square, &x, sizeof x);
+  assert_int_equal(mproc_future_add_done_callback(f, bad_callback, &calls), 0);
+  assert_int_equal(pp_int(f), 36);
+  assert_int_equal(mproc_wait(&f, 1, 120.0, MPROC_ALL_COMPLETED, NULL), 1);
+  mproc_future_free(f);
+  check_square(ex, 8); /* the executor is not broken */
+  mproc_executor_free(ex);
+  assert_int_equal(calls, 1);
+}
+
+static void test_bad_new_opts(void **state) {
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_executor *ex = NULL;
+  (void)state;
+  o.retries = -1;
+  assert_int_equal(mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, &o),
+                   MPROC_EINVAL);
+  o.retries = 256;
+  assert_int_equal(mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, &o),
+                   MPROC_EINVAL);
+  o.retries = 0;
+  o.task_timeout = -1;
+  assert_int_equal(mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, &o),
+                   MPROC_EINVAL);
+  o.task_timeout = 0;
+  o.idle_timeout = 0.0 / 0.0;
+  assert_int_equal(mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, &o),
+                   MPROC_EINVAL);
+  o.idle_timeout = 0;
+  o.pin = 7;
+  assert_int_equal(mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, &o),
+                   MPROC_EINVAL);
+  assert_null(ex);
+}
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_retries, tp_no_children_left),
+      cmocka_unit_test_teardown(test_task_timeout, tp_no_children_left),
+      cmocka_unit_test_teardown(test_cancel_running, tp_no_children_left),
+      cmocka_unit_test_teardown(test_max_memory, tp_no_children_left),
+      cmocka_unit_test_teardown(test_affinity, tp_no_children_left),
+      cmocka_unit_test_teardown(test_reusable, tp_no_children_left),
+      cmocka_unit_test_teardown(test_big_failure_message, tp_no_children_left),
+      cmocka_unit_test_teardown(test_death_during_large_put,
+                                tp_no_children_left),
+      cmocka_unit_test_teardown(test_shutdown_nowait_queued,
+                                tp_no_children_left),
+      cmocka_unit_test_teardown(test_terminate_during_map,
+                                tp_no_children_left),
+      cmocka_unit_test_teardown(test_map_chunks_lazy, tp_no_children_left),
+      cmocka_unit_test_teardown(test_failing_callback, tp_no_children_left),
+      cmocka_unit_test_teardown(test_bad_new_opts, tp_no_children_left),
+      px_soak_tests(),
+  };
+  tu_set_argv0(argv[0]);
+  if (mproc_init(argc, argv) != 0)
+    fprintf(stderr, "mproc_init: %s\n", mproc_last_error());
+  return TP_RUN_PER_METHOD("pexec", tests) ? 1 : 0;
+}

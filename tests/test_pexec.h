@@ -1,0 +1,27 @@
+/* mproc tests: the process executor's guarantees — shared by
+ * test_pexec.c and test_pexec_soak.c. */
+#ifndef MPROC_TEST_PEXEC_H
+#define MPROC_TEST_PEXEC_H
+
+#include <mproc.h>
+#include <uv.h>
+
+static inline double px_now(void) { return (double)uv_hrtime() / 1e9; }
+
+/* macOS cannot pin a process to CPUs (mproc gives MPROC_ENOTSUP). */
+static inline int px_affinity_supported(void) {
+#ifdef __APPLE__
+  return 0;
+#else
+  return 1;
+#endif
+}
+
+
+void test_soak_killer(void **state);
+void test_soak_killer_retries(void **state);
+#define px_soak_tests()                                                        \
+  cmocka_unit_test_teardown(test_soak_killer, tp_no_children_left),           \
+      cmocka_unit_test_teardown(test_soak_killer_retries, tp_no_children_left)
+
+#endif
