@@ -213,7 +213,7 @@ static double round_of(int k, int s) {
 
   o.method = MPROC_START_FORK;
   if (k == K_MPROC) {
-    if (mproc_pipe(1, &a, &b) != 0) return -1;
+    if (mproc_pipe(MPROC_PIPE_DUPLEX, &a, &b) != 0) return -1;
     pass = MPROC_PASS(b);
     o.pass = &pass;
     o.n_pass = 1;

@@ -601,7 +601,7 @@ static int round_setup(char *err, size_t size) {
   if (J.kind == K_MPROC) { /* what a failed round left */
     void *m;
     size_t len;
-    while (mproc_queue_get_alloc(QUEUE, &m, &len, 0) == 0) free(m);
+    while (mproc_queue_get_alloc(QUEUE, &m, &len, 0) == 0) mproc_free(m);
   }
   snprintf(SH->zpath, sizeof SH->zpath, "ipc:///tmp/mproc-bench-queue-%ld",
            (long)getpid());

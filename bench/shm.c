@@ -6,7 +6,7 @@
  * For a 4 KiB and a 1 MiB segment, interleaved in rounds so that a noisy
  * neighbour slows all of them alike:
  *   mproc new+close          mproc_shm_new (a generated name) and
- *                            mproc_shm_close: the last close unlinks;
+ *                            mproc_shm_free: the last close unlinks;
  *   mproc new+unlink+close   the same with an explicit mproc_shm_unlink;
  *   mproc no_track           opts.no_track (Python's track=False: no
  *                            holder count, no tracker), unlink, close;
@@ -79,8 +79,7 @@ static int mproc_once(int kind, size_t size, char *err, size_t esize) {
   o.no_track = kind == K_MPROC_NOTRACK;
   rc = mproc_shm_new(&s, size, &o);
   if (rc == 0 && kind != K_MPROC) rc = mproc_shm_unlink(s);
-  if (rc == 0) rc = mproc_shm_close(s);
-  else mproc_shm_close(s);
+  mproc_shm_free(s);
   if (rc < 0)
     snprintf(err, esize, "%s: %s", mproc_err_name(rc), mproc_last_error());
   return rc < 0 ? -1 : 0;

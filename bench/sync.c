@@ -130,7 +130,7 @@ static int CPU0 = -1, CPU1 = -1; /* the CPUs used for pinning */
 static struct {
   mproc_lock *lock;     /* a */
   mproc_array *value;   /* b: Value('q') with its RLock */
-  mproc_rlock *vlock;   /* b: its lock, borrowed */
+  mproc_rlock *vlock;   /* b: its lock, a handle of its own */
   mproc_array *raw;     /* b: RawValue('q') */
   mproc_lock *rawlock;  /* b: the plain Lock around it */
   mproc_sem *sa, *sb;   /* c */
@@ -546,12 +546,12 @@ static int setup(char *err, size_t size) {
   }
   rc = mproc_lock_new(&M.lock, NULL);
   if (rc == 0) rc = mproc_value_new(&M.value, 'q', &zero, NULL);
-  if (rc == 0) M.vlock = mproc_array_get_lock(M.value);
+  if (rc == 0) rc = mproc_array_get_lock(M.value, &M.vlock);
   vo.raw = 1;
   if (rc == 0) rc = mproc_value_new(&M.raw, 'q', &zero, &vo);
   if (rc == 0) rc = mproc_lock_new(&M.rawlock, NULL);
-  if (rc == 0) rc = mproc_sem_new(&M.sa, 0, 0, NULL);
-  if (rc == 0) rc = mproc_sem_new(&M.sb, 0, 0, NULL);
+  if (rc == 0) rc = mproc_sem_new(&M.sa, 0, MPROC_SEMAPHORE, NULL);
+  if (rc == 0) rc = mproc_sem_new(&M.sb, 0, MPROC_SEMAPHORE, NULL);
   if (rc == 0) rc = mproc_event_new(&M.ea, NULL);
   if (rc == 0) rc = mproc_event_new(&M.eb, NULL);
   if (rc == 0) rc = mproc_event_new(&M.never, NULL);
@@ -564,6 +564,7 @@ static int setup(char *err, size_t size) {
 
 static void teardown(void) {
   mproc_lock_free(M.lock);
+  mproc_rlock_free(M.vlock);
   mproc_array_free(M.value);
   mproc_array_free(M.raw);
   mproc_lock_free(M.rawlock);

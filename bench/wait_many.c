@@ -140,8 +140,8 @@ int main(int argc, char **argv) {
 
   mproc_init(argc, argv);
   for (i = 0; i < N; i++)
-    if ((rc = mproc_pipe(0, &rd[i], &wr[i])) != 0) return fail("pipe", rc);
-  if ((rc = mproc_pipe(0, &ctl_r, &ctl_w)) != 0) return fail("pipe", rc);
+    if ((rc = mproc_pipe(MPROC_PIPE_ONE_WAY, &rd[i], &wr[i])) != 0) return fail("pipe", rc);
+  if ((rc = mproc_pipe(MPROC_PIPE_ONE_WAY, &ctl_r, &ctl_w)) != 0) return fail("pipe", rc);
   memset(o, 0, sizeof o);
   for (i = 0; i < N; i++) o[i].conn = rd[i];
   uv_thread_create(&t, partner, NULL);

@@ -40,7 +40,7 @@ static int big(mproc_conn *c, size_t n) {
       printf("%zu bytes ok\n", n);
     }
   }
-  free(back);
+  mproc_free(back);
   free(m);
   return rc;
 }
@@ -54,7 +54,7 @@ static int talk(mproc_conn *c, const char *msg) {
   if (rc < 0 || strcmp(msg, "close") == 0) return rc;
   rc = mproc_conn_recv_alloc(c, &back, &len);
   if (rc == 0) printf("%.*s\n", (int)len, (const char *)back);
-  free(back);
+  mproc_free(back);
   return rc;
 }
 

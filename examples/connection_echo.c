@@ -28,7 +28,7 @@ static int serve(mproc_conn *c) {
   while ((rc = mproc_conn_recv_alloc(c, &msg, &len)) == 0) {
     int stop = len == 5 && memcmp(msg, "close", 5) == 0;
     if (!stop) rc = mproc_conn_send(c, msg, len);
-    free(msg);
+    mproc_free(msg);
     if (stop) return 1;
     if (rc < 0) break;
   }

@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
   size_t len = 0;
   mproc_init(argc, argv);
   if (argc > 1) mproc_set_start_method((mproc_start_method)atoi(argv[1]));
-  if (mproc_pipe(1, &parent_conn, &child_conn) != 0) return 1;
+  if (mproc_pipe(MPROC_PIPE_DUPLEX, &parent_conn, &child_conn) != 0) return 1;
   pass[0] = MPROC_PASS(child_conn);
   opts.pass = pass;
   opts.n_pass = 1;

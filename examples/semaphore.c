@@ -20,11 +20,13 @@
 #include <mproc.h>
 
 static int add(mproc_array *v, int d) {
-  mproc_rlock *l = mproc_array_get_lock(v);
+  mproc_rlock *l = NULL;
   int now;
+  if (mproc_array_get_lock(v, &l) < 0) return -1; /* v.get_lock() */
   mproc_rlock_acquire(l, MPROC_FOREVER);
   now = *(int32_t *)mproc_array_ptr(v) += d;
   mproc_rlock_release(l);
+  mproc_rlock_free(l);
   return now;
 }
 
@@ -64,7 +66,7 @@ int main(int argc, char **argv) {
   int i;
   mproc_init(argc, argv);
   if (argc > 1) mproc_set_start_method((mproc_start_method)atoi(argv[1]));
-  if (mproc_sem_new(&sem, 2, 0, NULL) ||
+  if (mproc_sem_new(&sem, 2, MPROC_SEMAPHORE, NULL) ||
       mproc_value_new(&active, 'i', NULL, NULL))
     return 1;
   pass[0] = MPROC_PASS(sem);

@@ -32,7 +32,7 @@ static int attach(const void *arg, size_t len) {
   printf("child sees: %d %d %d %d %d\n", buf[0], buf[1], buf[2], buf[3],
          buf[4]);
   memcpy(buf, "howdy", 5);
-  mproc_shm_close(b);
+  mproc_shm_free(b);
   return 0;
 }
 MPROC_TASK(attach);
@@ -58,6 +58,6 @@ int main(int argc, char **argv) {
   printf("parent sees: %.5s\n", (char *)mproc_shm_buf(a));
   mproc_process_free(p);
   mproc_shm_unlink(a);
-  mproc_shm_close(a);
+  mproc_shm_free(a);
   return code;
 }

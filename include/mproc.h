@@ -5,6 +5,7 @@
 #define MPROC_H
 
 #include "mproc/export.h"
+#include "mproc/alloc.h"
 #include "mproc/version.h"
 #include "mproc/error.h"
 #include "mproc/pass.h"

@@ -27,10 +27,14 @@
  * died).
  *
  * Holders. A slot's table is the object model's (object.h), SLOT_HOLDERS
- * long. A holder that finds it full stays uncounted, as with a segment,
- * but a slot cannot outlive its last counted close the way a mapping does
- * (it would be given to another object while the uncounted holder still
- * uses it): the slot is pinned instead, and goes with its arena.
+ * long, one entry per handle. A handle that finds it full stays uncounted
+ * (holder_pid 0: its close drops nothing), as with a segment, but a slot
+ * cannot outlive its last counted close the way a mapping does (it would
+ * be given to another object while the uncounted handle still uses it):
+ * the slot is pinned instead, and goes with its arena (docs/arenas.md).
+ * The last counted close makes the slot FREEING; the free of that handle
+ * gives it back (release), so calls still inside the closed handle never
+ * touch a reused slot.
  *
  * Lifetime. The free that brings `live` to 0 sets `closed` (no allocation
  * in it again) and removes the arena's name; each process unmaps it when
@@ -603,9 +607,10 @@ static int join_slot(mproc__obj *o, uint32_t kind, uint32_t gen,
     rc = mproc__err(MPROC_ENOENT, "shared object \"%s\" is being removed",
                     name);
   else if (mproc__holders_put(&t, me, adopt) < 0)
-    atomic_fetch_or(&s->flags, F_PINNED);
+    atomic_fetch_or(&s->flags, F_PINNED); /* uncounted: holder_pid 0 */
+  else
+    o->holder_pid = me;
   mproc__holders_unlock(&t);
-  if (rc == 0) o->holder_pid = me;
   return rc;
 }
 
@@ -647,8 +652,8 @@ int mproc__arena_open(mproc__obj *o, const char *name, uint32_t kind,
   else if (rc == 0)
     rc = open_park(o, s);
   if (rc < 0) {
-    if (o->holder_pid) mproc__arena_close(o); /* gives the hold back */
-    else unref(a);
+    mproc__arena_close(o); /* gives the hold back, if counted */
+    mproc__arena_free(o);
     memset(o, 0, sizeof *o);
     return rc;
   }
@@ -656,35 +661,48 @@ int mproc__arena_open(mproc__obj *o, const char *name, uint32_t kind,
   return 0;
 }
 
+static uint32_t slot_index(const mproc__obj *o) {
+  const mproc__arena *a = o->arena;
+  return (uint32_t)(((const char *)o->slot - ((const char *)a->h + ARENA_HDR)) /
+                    a->h->slot_size);
+}
+
+/* The close: this handle's hold goes. The last counted holder makes the
+ * slot FREEING (no open finds it) but gives it back only at its free, so
+ * threads still inside a call on the closed handle never touch a slot
+ * another object was given meanwhile; if it dies in between, repair and
+ * collect take the slot back (its FREEING pid is dead). */
 void mproc__arena_close(mproc__obj *o) {
   slot *s = o->slot;
-  mproc__arena *a = o->arena;
   mproc__holders t;
   long me = (long)mproc__self_id();
-  uint32_t idx;
-  int last = 0;
-  if (s == NULL) return;
-  idx = (uint32_t)(((char *)s - ((char *)a->h + ARENA_HDR)) /
-                   a->h->slot_size);
-  if (o->holder_pid == me) {
-    t = slot_holders(s);
-    mproc__holders_lock(&t);
-    mproc__holders_drop(&t, me);
-    if (!(atomic_load(&s->flags) & F_PINNED) &&
-        atomic_load(&s->state) == S_LIVE && !mproc__holders_live(&t, me)) {
-      atomic_store(&s->unlinked, 1);
-      atomic_store(&s->state, S_FREEING | mproc__self_id());
-      last = 1;
-    }
-    mproc__holders_unlock(&t);
+  /* A handle inherited through fork drops nothing (its hold is the
+   * parent's), nor does an uncounted one (the slot is pinned). */
+  if (s == NULL || o->holder_pid != me) return;
+  t = slot_holders(s);
+  mproc__holders_lock(&t);
+  mproc__holders_drop(&t, me);
+  if (!(atomic_load(&s->flags) & F_PINNED) &&
+      atomic_load(&s->state) == S_LIVE && !mproc__holders_live(&t, 0)) {
+    atomic_store(&s->unlinked, 1);
+    atomic_store(&s->state, S_FREEING | mproc__self_id());
+    o->slot_owed = 1;
   }
-  /* A handle inherited through fork is only dropped: its hold is the
-   * parent's. */
+  mproc__holders_unlock(&t);
+  o->holder_pid = 0;
+}
+
+/* The free (after the close): the parking place, the slot if the close
+ * made it FREEING, and the reference on the arena's mapping. */
+void mproc__arena_free(mproc__obj *o) {
+  mproc__arena *a = o->arena;
+  if (o->slot == NULL) return;
   mproc__os_park_close(o->park);
   o->park = NULL;
-  if (last) {
+  if (o->slot_owed) {
     mproc__os_park_unlink(o->name);
-    release(a, idx);
+    release(a, slot_index(o));
+    o->slot_owed = 0;
   }
   unref(a);
   o->slot = NULL;

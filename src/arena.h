@@ -31,8 +31,12 @@ int mproc__arena_create(mproc__obj *o, uint32_t kind, size_t data_size,
  *  caller looks for a segment); MPROC_ENOENT, MPROC_EINVAL... */
 int mproc__arena_open(mproc__obj *o, const char *name, uint32_t kind,
                       const mproc__pass_seg *seg);
-/** The object.h verbs for an object in an arena. */
+/** The object.h verbs for an object in an arena: the close drops the
+ *  handle's hold (the slot is given back at the free of the handle whose
+ *  close was the last), the free releases the parking place and the
+ *  mapping's reference. */
 void mproc__arena_close(mproc__obj *o);
+void mproc__arena_free(mproc__obj *o);
 int mproc__arena_unlink(mproc__obj *o);
 int mproc__arena_pass(const mproc__obj *o, mproc__pass_seg *seg);
 void mproc__arena_hold_for(mproc__obj *o, long pid);

@@ -1,5 +1,6 @@
 /* mproc: Value and Array (and their Raw forms): typed items in a shared
  * segment, with an RLock in the header unless raw. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,6 @@ _Static_assert(MPROC__ARRAY_STATE >= sizeof(array_state), "an array's state fits
 struct mproc_array {
   mproc__obj obj;
   array_state *st;
-  mproc_rlock lock; /* borrowed view of st->lock */
 };
 
 size_t mproc_typecode_size(char t) {
@@ -51,7 +51,6 @@ static void array_init(void *state, void *arg) {
 static void array_attach(void *h) {
   mproc_array *a = h;
   a->st = mproc__obj_state(&a->obj);
-  mproc__rlock_borrow(&a->lock, &a->obj, &a->st->lock);
 }
 
 const mproc__kind_ops mproc__array_ops = {MPROC__KIND_ARRAY,
@@ -99,8 +98,14 @@ int mproc_array_open(mproc_array **out, const char *name) {
   return mproc__kind_open(MPROC__KIND_ARRAY, out, name);
 }
 
+static int array_check(const mproc_array *a, const char *what) {
+  if (a == NULL) return mproc__err(MPROC_EINVAL, "%s: array is NULL", what);
+  return mproc__obj_check(&a->obj, what);
+}
+
 void *mproc_array_ptr(const mproc_array *a) {
-  return a ? mproc__obj_data(&a->obj) : NULL;
+  if (a == NULL || atomic_load(&a->obj.closed)) return NULL;
+  return mproc__obj_data(&a->obj);
 }
 
 size_t mproc_array_len(const mproc_array *a) {
@@ -115,9 +120,25 @@ const char *mproc_array_name(const mproc_array *a) {
   return a ? a->obj.name : NULL;
 }
 
-mproc_rlock *mproc_array_get_lock(mproc_array *a) {
-  if (a == NULL || a->st->raw) return NULL;
-  return &a->lock;
+/* The lock is a handle of its own on the array's object (opened again by
+ * name, with its own hold), so the array and its lock are freed in any
+ * order. */
+int mproc_array_get_lock(mproc_array *a, mproc_rlock **out) {
+  int rc;
+  if (out == NULL) return mproc__err(MPROC_EINVAL, "get_lock: out is NULL");
+  *out = NULL;
+  rc = array_check(a, "get_lock");
+  if (rc < 0) return rc;
+  if (a->st->raw)
+    return mproc__err(MPROC_EINVAL, "array \"%s\" is raw (RawValue / "
+                                    "RawArray): it has no lock",
+                      a->obj.name);
+  return mproc__rlock_of(a->obj.name, MPROC__KIND_ARRAY,
+                         offsetof(array_state, lock), out);
+}
+
+int mproc_array_close(mproc_array *a) {
+  return mproc__kind_close(a, "array");
 }
 
 void mproc_array_free(mproc_array *a) { mproc__kind_free(a); }

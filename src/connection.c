@@ -4,7 +4,15 @@
  *
  * Address forms, as Python's address_type decides: "\\..." is a named
  * pipe; "host:port" (a port of digits after the last colon, "[v6]:port"
- * for IPv6) is TCP; anything else is an AF_UNIX path. */
+ * for IPv6) is TCP; anything else is an AF_UNIX path.
+ *
+ * Closing a listener another thread accepts on: accept counts itself in
+ * `users` and then reads `closing`; close stores `closing` and then reads
+ * `users`, so one sees the other. Accept waits in slices of CLOSE_CHECK
+ * and looks at `closing` between them (the backend's listener wait takes
+ * no wake-up object); the last user out releases the OS listener, so it
+ * never goes under a wait. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +21,13 @@
 #include "internal.h"
 #include "process-internal.h"
 
+#define CLOSE_CHECK 0.1 /* how often an accept looks for a close */
+
 struct mproc_listener {
-  mproc__os_listener *os; /* NULL once closed */
+  mproc__os_listener *os; /* NULL once the OS listener is released */
+  atomic_int closing;     /* mproc_listener_close was called */
+  atomic_int os_done;     /* the OS listener is released (once) */
+  atomic_uint users;      /* accepts under way */
   mproc_family family;
   char address[MPROC_ADDRESS_MAX];
   unsigned char *key; /* NULL: no authentication */
@@ -144,25 +157,39 @@ static int take(mproc_listener *l, mproc_conn **out) {
   return 0;
 }
 
-int mproc_listener_accept(mproc_listener *l, double timeout, mproc_conn **out) {
-  mproc_conn *c = NULL;
-  double t, deadline;
-  int rc;
-  if (l == NULL || out == NULL)
-    return mproc__err(MPROC_EINVAL, "accept: listener or out is NULL");
-  *out = NULL;
-  if (l->os == NULL)
-    return mproc__err(MPROC_ECLOSED, "accept: the listener is closed");
-  rc = mproc__timeout(timeout, &t);
-  if (rc < 0) return rc;
-  deadline = mproc__deadline(t);
-  do {
-    rc = mproc__os_listener_wait(l->os, mproc__remaining(deadline));
-    if (rc == 0)
+static void release_os(mproc_listener *l) {
+  if (atomic_exchange(&l->os_done, 1)) return;
+  if (l->os) mproc__os_listener_close(l->os);
+  l->os = NULL;
+}
+
+static int closed_error(void) {
+  return mproc__err(MPROC_ECLOSED, "accept: the listener is closed");
+}
+
+/* Wait for a connection by `deadline` in slices, ending at a close: 1
+ * ready, MPROC_ETIMEDOUT, MPROC_ECLOSED or another error. */
+static int wait_incoming(mproc_listener *l, double deadline) {
+  for (;;) {
+    double left = mproc__remaining(deadline);
+    int rc;
+    if (atomic_load(&l->closing)) return closed_error();
+    rc = mproc__os_listener_wait(l->os, deadline < 0 || left > CLOSE_CHECK
+                                            ? CLOSE_CHECK
+                                            : left);
+    if (rc != 0) return rc;
+    if (deadline >= 0 && mproc__remaining(deadline) <= 0)
       return mproc__err(MPROC_ETIMEDOUT,
-                        "accept: no connection to %s came "
-                        "in time",
+                        "accept: no connection to %s came in time",
                         l->address);
+  }
+}
+
+static int accept_one(mproc_listener *l, double deadline, mproc_conn **out) {
+  mproc_conn *c = NULL;
+  int rc;
+  do {
+    rc = wait_incoming(l, deadline);
     if (rc > 0) rc = take(l, &c);
   } while (rc == MPROC_EAGAIN);
   if (rc < 0) return rc;
@@ -175,6 +202,22 @@ int mproc_listener_accept(mproc_listener *l, double timeout, mproc_conn **out) {
   return 0;
 }
 
+int mproc_listener_accept(mproc_listener *l, double timeout, mproc_conn **out) {
+  double t;
+  int rc;
+  if (l == NULL || out == NULL)
+    return mproc__err(MPROC_EINVAL, "accept: listener or out is NULL");
+  *out = NULL;
+  rc = mproc__timeout(timeout, &t);
+  if (rc < 0) return rc;
+  atomic_fetch_add(&l->users, 1);
+  rc = atomic_load(&l->closing) ? closed_error()
+                                : accept_one(l, mproc__deadline(t), out);
+  if (atomic_fetch_sub(&l->users, 1) == 1 && atomic_load(&l->closing))
+    release_os(l);
+  return rc;
+}
+
 const char *mproc_listener_address(const mproc_listener *l) {
   return l ? l->address : NULL;
 }
@@ -185,14 +228,15 @@ mproc_family mproc_listener_family(const mproc_listener *l) {
 
 int mproc_listener_close(mproc_listener *l) {
   if (l == NULL) return mproc__err(MPROC_EINVAL, "listener close: l is NULL");
-  if (l->os) mproc__os_listener_close(l->os);
-  l->os = NULL;
+  if (atomic_exchange(&l->closing, 1)) return 0;
+  if (atomic_load(&l->users) == 0) release_os(l); /* else the last accept */
   return 0;
 }
 
 void mproc_listener_free(mproc_listener *l) {
   if (l == NULL) return;
   mproc_listener_close(l);
+  release_os(l); /* no accept may run now */
   free(l->key);
   free(l);
 }

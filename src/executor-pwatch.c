@@ -139,7 +139,7 @@ void mproc__pp_free(ppool *p) {
   if (p == NULL) return;
   mproc__pp_kill_all(p); /* none left after a join: frees the records */
   mproc_queue_free(p->rq);
-  (void)mproc_shm_close(p->shm);
+  mproc_shm_free(p->shm);
   mproc_wakeup_free(p->wake);
   uv_mutex_destroy(&p->lock);
   uv_mutex_destroy(&p->join_lock);

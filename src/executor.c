@@ -276,16 +276,19 @@ void mproc_executor_free(mproc_executor *ex) {
   executor_release(ex);
 }
 
-int mproc_executor_terminate_workers(mproc_executor *ex, int kill) {
+int mproc_executor_terminate_workers(mproc_executor *ex, mproc_stop_how how) {
   if (ex == NULL)
     return mproc__err(MPROC_EINVAL, "terminate_workers: executor is NULL");
+  if (how != MPROC_STOP_TERMINATE && how != MPROC_STOP_KILL)
+    return mproc__err(MPROC_EINVAL, "terminate_workers: %d is neither "
+                      "MPROC_STOP_TERMINATE nor MPROC_STOP_KILL", (int)how);
   if (ex->ops->terminate == NULL)
     return mproc__err(MPROC_ENOTSUP, "terminate_workers: the %s kind's "
                       "workers cannot be stopped (threads)", ex->ops->name);
   if (current_ex == ex)
     return mproc__err(MPROC_ESTATE, "terminate_workers: not from a task of "
                       "the executor itself");
-  return ex->ops->terminate(ex, kill);
+  return ex->ops->terminate(ex, how == MPROC_STOP_KILL);
 }
 
 int mproc_executor_max_workers(const mproc_executor *ex) {

@@ -171,7 +171,7 @@ static int launch(mproc_manager *m, const mproc_manager_opts *o) {
   mproc__mw w = {NULL, 0, 0, 0};
   mproc_pass pass[1];
   int rc = encode_args(&w, o, m->key, m->key_len);
-  if (rc == 0) rc = mproc_pipe(0, &rd, &wr);
+  if (rc == 0) rc = mproc_pipe(MPROC_PIPE_ONE_WAY, &rd, &wr);
   if (rc == 0) {
     pass[0].kind = MPROC_KIND_CONN;
     pass[0].obj = wr;

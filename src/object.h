@@ -56,9 +56,16 @@ typedef struct mproc__hdr {
   _Atomic int32_t holders[MPROC__HOLDERS];
 } mproc__hdr;
 
-/* An object lives in a segment of its own (hdr set) or in a slot of an
- * arena (arena.h: slot set); both NULL once closed. `state` and `data`
- * point at the kind's state and the user's data wherever they live. */
+/* One handle on an object, which lives in a segment of its own (hdr set)
+ * or in a slot of an arena (arena.h: slot set); both NULL once freed.
+ * `state` and `data` point at the kind's state and the user's data
+ * wherever they live. Each handle holds the object on its own (a slot of
+ * its own in the holder table, also for two opens in one process), so
+ * closing one never removes the name under another. `closed` is set once
+ * by mproc__obj_close; the mapping stays until mproc__obj_free, so threads
+ * still inside a call on a closed handle touch valid memory. `waiting`
+ * counts this handle's threads inside an interruptible sleep
+ * (mproc__sleep_obj): close wakes them until it is 0. */
 struct mproc__arena;
 typedef struct mproc__obj {
   mproc__os_shm seg; /* the object's own segment (unused in an arena) */
@@ -70,6 +77,10 @@ typedef struct mproc__obj {
   size_t data_size;
   mproc__os_park *park;
   long holder_pid; /* the pid registered in the table, 0 if none */
+  _Atomic int closed;
+  _Atomic uint32_t waiting;
+  int slot_owed; /* arena: this handle's close was the last; its free
+                    gives the slot back */
   char name[MPROC_SHM_NAME_MAX + 1];
 } mproc__obj;
 
@@ -132,9 +143,19 @@ int mproc__obj_create(mproc__obj *o, uint32_t kind, size_t data_size,
                       const mproc_shm_opts *opts, mproc__obj_init init,
                       void *arg);
 int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind);
-/** Release this process's hold and unmap (see the protocol above). */
+/** End this handle's use (idempotent): later calls on it give
+ *  MPROC_ECLOSED (mproc__obj_check), its threads asleep in
+ *  mproc__sleep_obj are woken with MPROC_ECLOSED, and its hold is released
+ *  (the last holder removes the name: see the protocol above). The mapping
+ *  stays until mproc__obj_free. */
 void mproc__obj_close(mproc__obj *o);
-/** Remove the name now. */
+/** Close if needed, then unmap and release the OS resources. A handle
+ *  never opened (hdr NULL) is a no-op. */
+void mproc__obj_free(mproc__obj *o);
+/** MPROC_ECLOSED with a sentence naming `what` and the object once the
+ *  handle is closed, else 0. */
+int mproc__obj_check(const mproc__obj *o, const char *what);
+/** Remove the name now (also through a closed handle). */
 int mproc__obj_unlink(mproc__obj *o);
 
 /* ---- passing to a child (shm.c, pass.c) ------------------------------------
@@ -197,8 +218,11 @@ int mproc__kind_make(uint32_t kind, void *out, size_t data_size,
 int mproc__kind_open(uint32_t kind, void *out, const char *name);
 /** In a child: adopt one passed object of `kind` (a one-object kind). */
 int mproc__kind_adopt(uint32_t kind, void *out, const mproc__pass_seg *seg);
-/** Close the object and free the handle (NULL: no-op). */
+/** Free the object (closing it first) and the handle (NULL: no-op). */
 void mproc__kind_free(void *h);
+/** Close a one-object handle (mproc__obj_close): 0, or MPROC_EINVAL for
+ *  NULL with a sentence naming `what`. Closing twice is 0. */
+int mproc__kind_close(void *h, const char *what);
 
 /* The kinds' entries, defined next to their code. */
 extern const mproc__kind_ops mproc__shm_ops, mproc__array_ops,
@@ -217,9 +241,20 @@ int mproc__wait(mproc__obj *o, _Atomic uint32_t *addr, uint32_t expected,
                 double deadline);
 void mproc__wake(mproc__obj *o, _Atomic uint32_t *addr, int n);
 /** mproc__wait that mproc_interrupt() ends: also MPROC_EINTR (with its
- *  sentence). Its sleeps last at most a slice (early returns of 0). */
+ *  sentence), and a close of the handle: MPROC_ECLOSED (mproc__sleep_obj).
+ *  Its sleeps last at most a slice (early returns of 0). */
 int mproc__wait_intr(mproc__obj *o, _Atomic uint32_t *addr,
                      uint32_t expected, double deadline);
+/** mproc__sleep on a word of `o`'s object, which a close of the handle
+ *  ends too: MPROC_ECLOSED (with its sentence), also when the handle is
+ *  closed already. What every public wait sleeps in. */
+int mproc__sleep_obj(mproc__obj *o, _Atomic uint32_t *addr,
+                     uint32_t expected, double timeout);
+/** Wake every thread of this process asleep in mproc__sleep_obj on `o`,
+ *  until none is left or two sleep slices have passed (their sleeps
+ *  return MPROC_ECLOSED). Called by mproc__obj_close after it sets
+ *  `closed`. */
+void mproc__wake_closed(mproc__obj *o);
 /** The interruptible kernel sleep under mproc__wait_intr, for any word a
  *  wait sleeps on (queue, pipe and process waits may use it too): as
  *  mproc__os_wait, plus MPROC_EINTR. `timeout` in seconds (MPROC__INF). */
@@ -259,6 +294,13 @@ int mproc__lockword_acquire_intr(mproc__obj *o, _Atomic uint32_t *w,
 int mproc__lockword_release(mproc__obj *o, _Atomic uint32_t *w);
 /** A Lock's object (Condition passes it along). */
 mproc__obj *mproc__lock_obj(const mproc_lock *l);
+/** A new handle on the same Lock / RLock, holding it on its own (what a
+ *  Condition keeps, so it and the caller's handle are freed in any
+ *  order). */
+int mproc__lock_dup(const mproc_lock *src, mproc_lock **out);
+int mproc__rlock_dup(const mproc_rlock *src, mproc_rlock **out);
+/** Release a Lock without the closed check (Condition's undo). */
+int mproc__lock_release_any(mproc_lock *l);
 /** Whether the calling process holds a Lock (Condition's check). */
 int mproc__lock_held_by_me(const mproc_lock *l);
 /** Acquire without limit, not interruptible (Condition's re-acquire). */
@@ -278,6 +320,11 @@ struct mproc_rlock {
 };
 
 void mproc__rlock_init_state(void *state, void *arg);
+/** A new RLock handle, with a hold of its own, on the object `name` of
+ *  `kind` whose RLock state lies `offset` bytes into its state (0 for an
+ *  RLock, the lock of an array's state for mproc_array_get_lock). */
+int mproc__rlock_of(const char *name, uint32_t kind, size_t offset,
+                    mproc_rlock **out);
 /** Wrap embedded RLock state as a borrowed handle. */
 void mproc__rlock_borrow(mproc_rlock *l, mproc__obj *o,
                          mproc__rlock_state *st);

@@ -100,8 +100,14 @@ int mproc__kind_open(uint32_t kind, void *out, const char *name) {
 
 void mproc__kind_free(void *h) {
   if (h == NULL) return;
-  mproc__obj_close(h);
+  mproc__obj_free(h);
   mproc__handle_free(h);
+}
+
+int mproc__kind_close(void *h, const char *what) {
+  if (h == NULL) return mproc__err(MPROC_EINVAL, "%s is NULL", what);
+  mproc__obj_close(h);
+  return 0;
 }
 
 /* The generic hooks: one object at the start of the handle. */

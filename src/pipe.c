@@ -20,7 +20,17 @@
  * descriptor, and a copy of a peer end left open in a child would keep
  * the end of file from ever reaching its peer. The list's lock is held
  * across a fork start (mproc__conn_fork_lock), so the child's copy of
- * the list is whole. */
+ * the list is whole.
+ *
+ * Closing an end another thread uses: every call on the end counts itself
+ * in `users`, then reads `closing`; close stores `closing`, then reads
+ * `users` (all seq_cst), so either the call sees the close and returns
+ * MPROC_ECLOSED, or the close sees the call and leaves the OS end to it:
+ * the last user out closes it (never under a call still using it, so a
+ * descriptor number is never reused under a wait). A call waiting for a
+ * message also waits on the end's wake-up object, which close signals, so
+ * a blocked recv or poll returns MPROC_ECLOSED at once. A recv that has
+ * begun a message reads it whole first (the peer is sending it). */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +38,8 @@
 #include <string.h>
 
 #include <uv.h>
+
+#include "mproc/wakeup.h"
 
 #include "conn-internal.h"
 #include "forklock.h"
@@ -45,6 +57,10 @@ struct mproc_conn {
   int broken;         /* an OS error cut a message: the stream is torn */
   uint64_t pending;
   atomic_int in_wait; /* listed in the mproc_conn_wait call under way */
+  atomic_int closing;    /* mproc_conn_close was called */
+  atomic_int os_done;    /* the OS end is closed (once) */
+  atomic_uint users;     /* calls under way on the end (see below) */
+  _Atomic(mproc_wakeup *) wake; /* made by the first blocking wait */
   struct mproc_conn *prev, *next; /* on `reg` while open */
 };
 
@@ -131,13 +147,16 @@ void mproc__conn_fork_child(mproc_conn *const *keep, size_t n) {
     else
       mproc__os_conn_close(c->os);
     c->os = NULL;
+    /* The parent's kernel object: a close there would wake us. */
+    mproc_wakeup_free(atomic_exchange(&c->wake, NULL));
     c->prev = c->next = NULL;
   }
   reg = NULL;
 }
 
-int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b) {
+int mproc_pipe(mproc_pipe_kind kind, mproc_conn **a, mproc_conn **b) {
   mproc__os_conn *oa = NULL, *ob = NULL;
+  int duplex = kind == MPROC_PIPE_DUPLEX;
   unsigned fa = duplex ? CONN_READ | CONN_WRITE : CONN_READ;
   unsigned fb = duplex ? CONN_READ | CONN_WRITE : CONN_WRITE;
   int rc;
@@ -145,6 +164,11 @@ int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b) {
     return mproc__err(MPROC_EINVAL, "mproc_pipe: a or b is NULL");
   mproc_conn *ca, *cb;
   *a = *b = NULL;
+  if (kind != MPROC_PIPE_ONE_WAY && kind != MPROC_PIPE_DUPLEX)
+    return mproc__err(MPROC_EINVAL, "mproc_pipe: kind %d is neither "
+                                    "MPROC_PIPE_DUPLEX nor "
+                                    "MPROC_PIPE_ONE_WAY",
+                      (int)kind);
   ca = calloc(1, sizeof *ca);
   cb = calloc(1, sizeof *cb);
   if (ca == NULL || cb == NULL) {
@@ -209,6 +233,51 @@ static int check(const mproc_conn *c, unsigned need, const char *what) {
   return 0;
 }
 
+static int closed_error(const char *what) {
+  return mproc__err(MPROC_ECLOSED, "%s: the connection is closed", what);
+}
+
+/* The OS end goes, once: by close, or by the last call out after it. The
+ * wake-up object stays until the free: the close may still be signalling
+ * it when the call it woke leaves. */
+static void finish_close(mproc_conn *c) {
+  if (atomic_exchange(&c->os_done, 1)) return;
+  if (c->os) conn_close(c);
+}
+
+/* Begin a call on c (see the top): check() after counting ourselves, so
+ * the OS end cannot go while we look at it. Every 0 is paired with a
+ * leave(). */
+static int enter(mproc_conn *c, unsigned need, const char *what) {
+  int rc;
+  if (c == NULL) return check(c, need, what);
+  atomic_fetch_add(&c->users, 1);
+  rc = atomic_load(&c->closing) ? closed_error(what) : check(c, need, what);
+  if (rc < 0 && atomic_fetch_sub(&c->users, 1) == 1 &&
+      atomic_load(&c->closing))
+    finish_close(c);
+  return rc;
+}
+
+static int leave(mproc_conn *c, int rc) {
+  if (atomic_fetch_sub(&c->users, 1) == 1 && atomic_load(&c->closing))
+    finish_close(c);
+  return rc;
+}
+
+/* The end's wake-up object, made on its first blocking wait (by the one
+ * thread that holds in_wait); close signals it. */
+static int wake_handle(mproc_conn *c, mproc_handle *out) {
+  mproc_wakeup *w = atomic_load(&c->wake);
+  if (w == NULL) {
+    int rc = mproc_wakeup_new(&w);
+    if (rc < 0) return rc;
+    atomic_store(&c->wake, w);
+  }
+  *out = mproc_wakeup_handle(w);
+  return 0;
+}
+
 /* The header of a `len`-byte message; returns its size (4 or 12). */
 static size_t frame_header(unsigned char *h, uint64_t len) {
   size_t i, n = 4;
@@ -221,11 +290,10 @@ static size_t frame_header(unsigned char *h, uint64_t len) {
   return n;
 }
 
-int mproc_conn_send(mproc_conn *c, const void *buf, size_t len) {
+static int conn_send(mproc_conn *c, const void *buf, size_t len) {
   unsigned char hdr[12];
   size_t hn;
-  int rc = check(c, CONN_WRITE, "send");
-  if (rc < 0) return rc;
+  int rc;
   if (buf == NULL && len > 0)
     return mproc__err(MPROC_EINVAL, "send: buf is NULL but len is %zu", len);
   hn = frame_header(hdr, len);
@@ -237,17 +305,26 @@ int mproc_conn_send(mproc_conn *c, const void *buf, size_t len) {
   return rc;
 }
 
+int mproc_conn_send(mproc_conn *c, const void *buf, size_t len) {
+  int rc = enter(c, CONN_WRITE, "send");
+  return rc < 0 ? rc : leave(c, conn_send(c, buf, len));
+}
+
 /* Wait until the end is readable, or the interrupt (mproc_interrupt):
  * 1 readable (data, or an end of file a read reports), 0 not in time,
  * MPROC_EINTR, or another error. The caller holds in_wait. */
 static int wait_readable(mproc_conn *c, double timeout) {
-  mproc_handle h;
-  unsigned char r = 0;
-  int rc = mproc__os_conn_wait_begin(c->os, &h), end;
+  mproc_handle h[2];
+  unsigned char r[2] = {0, 0};
+  int rc = wake_handle(c, &h[1]), end;
+  if (rc < 0) return rc;
+  if (atomic_load(&c->closing)) return closed_error("a wait");
+  rc = mproc__os_conn_wait_begin(c->os, &h[0]);
   if (rc != 0) return rc; /* ready now, or an error */
-  rc = mproc__wait_handles_intr(&h, 1, timeout, &r);
-  end = mproc__os_conn_wait_end(c->os, rc > 0);
+  rc = mproc__wait_handles_intr(h, 2, timeout, r);
+  end = mproc__os_conn_wait_end(c->os, rc > 0 && r[0]);
   if (end > 0) return 1; /* what is ready wins over the interrupt */
+  if (r[1] || atomic_load(&c->closing)) return closed_error("a wait");
   if (rc == MPROC_ETIMEDOUT || rc > 0) return 0;
   return rc;
 }
@@ -340,9 +417,8 @@ static int check_size(const mproc_conn *c, const char *what) {
   return 0;
 }
 
-int mproc_conn_recv(mproc_conn *c, void *buf, size_t cap, size_t *len) {
-  int rc = check(c, CONN_READ, "recv");
-  if (rc < 0) return rc;
+static int conn_recv(mproc_conn *c, void *buf, size_t cap, size_t *len) {
+  int rc;
   if (len == NULL) return mproc__err(MPROC_EINVAL, "recv: len is NULL");
   if (buf == NULL && cap > 0)
     return mproc__err(MPROC_EINVAL, "recv: buf is NULL but cap is %zu", cap);
@@ -358,10 +434,14 @@ int mproc_conn_recv(mproc_conn *c, void *buf, size_t cap, size_t *len) {
   return take_body(c, buf, "recv");
 }
 
-int mproc_conn_recv_alloc(mproc_conn *c, void **out, size_t *len) {
+int mproc_conn_recv(mproc_conn *c, void *buf, size_t cap, size_t *len) {
+  int rc = enter(c, CONN_READ, "recv");
+  return rc < 0 ? rc : leave(c, conn_recv(c, buf, cap, len));
+}
+
+static int conn_recv_alloc(mproc_conn *c, void **out, size_t *len) {
   void *buf = NULL;
-  int rc = check(c, CONN_READ, "recv_alloc");
-  if (rc < 0) return rc;
+  int rc;
   if (out == NULL || len == NULL)
     return mproc__err(MPROC_EINVAL, "recv_alloc: out or len is NULL");
   *out = NULL;
@@ -388,11 +468,14 @@ int mproc_conn_recv_alloc(mproc_conn *c, void **out, size_t *len) {
   return 0;
 }
 
-int mproc_conn_poll(mproc_conn *c, double timeout) {
+int mproc_conn_recv_alloc(mproc_conn *c, void **out, size_t *len) {
+  int rc = enter(c, CONN_READ, "recv_alloc");
+  return rc < 0 ? rc : leave(c, conn_recv_alloc(c, out, len));
+}
+
+static int conn_poll(mproc_conn *c, double timeout) {
   double t;
-  int rc = check(c, CONN_READ, "poll");
-  if (rc < 0) return rc;
-  rc = mproc__timeout(timeout, &t);
+  int rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
   if (c->have_len) return 1;
   /* One waiter per end (on Windows a wait is an overlapped read of the
@@ -405,6 +488,11 @@ int mproc_conn_poll(mproc_conn *c, double timeout) {
   return rc;
 }
 
+int mproc_conn_poll(mproc_conn *c, double timeout) {
+  int rc = enter(c, CONN_READ, "poll");
+  return rc < 0 ? rc : leave(c, conn_poll(c, timeout));
+}
+
 int mproc_conn_readable(const mproc_conn *c) {
   return c != NULL && (c->flags & CONN_READ) != 0;
 }
@@ -414,26 +502,35 @@ int mproc_conn_writable(const mproc_conn *c) {
 }
 
 mproc_handle mproc_conn_handle(const mproc_conn *c) {
-  if (c == NULL || c->os == NULL) return MPROC_NO_HANDLE;
+  if (c == NULL || atomic_load(&c->closing) || c->os == NULL)
+    return MPROC_NO_HANDLE;
   return mproc__os_conn_handle(c->os);
 }
 
 int mproc_conn_close(mproc_conn *c) {
+  mproc_wakeup *w;
   if (c == NULL) return mproc__err(MPROC_EINVAL, "close: connection is NULL");
-  if (c->os) conn_close(c);
+  if (atomic_exchange(&c->closing, 1)) return 0;
+  w = atomic_load(&c->wake);
+  if (w != NULL) (void)mproc_wakeup_signal(w);
+  if (atomic_load(&c->users) == 0) finish_close(c); /* else the last user */
   return 0;
 }
 
 void mproc_conn_free(mproc_conn *c) {
   if (c == NULL) return;
-  if (c->os) conn_close(c);
+  mproc_conn_close(c);
+  finish_close(c); /* no call may run now: the end goes in any case */
+  mproc_wakeup_free(atomic_exchange(&c->wake, NULL));
   free(c);
 }
 
 /* ---- waiting on many ------------------------------------------------------ */
 
 /* What one mproc_conn_wait call holds: for each object still to wait on,
- * its handle and its index in objs. */
+ * its handle and its index in objs; after each connection's handle, its
+ * wake-up object's (index | WAKE), which a close of the end signals. */
+#define WAKE ((size_t)1 << (sizeof(size_t) * 8 - 1))
 typedef struct wait_set {
   mproc_handle *h;
   size_t *at;
@@ -441,17 +538,31 @@ typedef struct wait_set {
   size_t n;
 } wait_set;
 
-/* End every begun connection wait and set `ready` from the wait. */
-static void wait_finish(mproc_wait_obj *objs, wait_set *w, int waited) {
+/* End every begun connection wait and set `ready` from the wait. Returns
+ * 1 if a listed end was closed meanwhile. */
+static int wait_finish(mproc_wait_obj *objs, wait_set *w, int waited) {
   size_t k;
+  int closed = 0;
   for (k = 0; k < w->n; k++) {
-    mproc_wait_obj *o = &objs[w->at[k]];
+    mproc_wait_obj *o = &objs[w->at[k] & ~WAKE];
     int sig = waited && w->ready[k];
+    if (w->at[k] & WAKE) continue;
+    if (o->conn && atomic_load(&o->conn->closing)) closed = 1;
     o->ready = o->conn ? mproc__os_conn_wait_end(o->conn->os, sig) > 0 : sig;
     /* Only now: another thread's wait may begin on it (on Windows with
      * the same OVERLAPPED, which the end above may still be cancelling). */
-    if (o->conn) atomic_store(&o->conn->in_wait, 0);
+    if (o->conn) {
+      atomic_store(&o->conn->in_wait, 0);
+      leave(o->conn, 0);
+    }
   }
+  return closed;
+}
+
+static void set_add(wait_set *w, mproc_handle h, size_t at) {
+  w->h[w->n] = h;
+  w->at[w->n] = at;
+  w->n++;
 }
 
 /* Check every object; begin the connection waits; sort out what is ready
@@ -465,17 +576,22 @@ static int wait_prepare(mproc_wait_obj *objs, size_t n, wait_set *w,
     mproc_handle h = o->handle;
     o->ready = 0;
     if (o->conn) {
-      int mine = 0;
-      rc = check(o->conn, CONN_READ, "wait");
-      if (rc == MPROC_EPERM) rc = MPROC_EINVAL;
+      int mine = 0, in = enter(o->conn, CONN_READ, "wait");
+      mproc_handle wake = MPROC_NO_HANDLE;
+      rc = in == MPROC_EPERM ? MPROC_EINVAL : in;
       if (rc == 0 && atomic_exchange(&o->conn->in_wait, 1))
         rc = mproc__err(MPROC_EINVAL, "the connection is listed twice, or "
                                       "another thread waits on it");
       else if (rc == 0)
         mine = 1;
       if (rc == 0 && o->conn->have_len) rc = 1;
+      if (rc == 0) rc = wake_handle(o->conn, &wake);
+      /* After the wake-up is installed: a close from now on signals it. */
+      if (rc == 0 && atomic_load(&o->conn->closing))
+        rc = closed_error("wait");
       if (rc == 0) rc = mproc__os_conn_wait_begin(o->conn->os, &h);
       if (rc != 0 && mine) atomic_store(&o->conn->in_wait, 0);
+      if (rc != 0 && in == 0) leave(o->conn, 0);
       if (rc < 0) {
         char why[256];
         snprintf(why, sizeof why, "%s", mproc_last_error());
@@ -487,13 +603,15 @@ static int wait_prepare(mproc_wait_obj *objs, size_t n, wait_set *w,
         (*now)++;
         continue;
       }
-    } else if ((rc = mproc__check_handle(h, i, n, "wait")) < 0) {
+      set_add(w, h, i);
+      set_add(w, wake, i | WAKE);
+      continue;
+    }
+    if ((rc = mproc__check_handle(h, i, n, "wait")) < 0) {
       wait_finish(objs, w, 0);
       return rc;
     }
-    w->h[w->n] = h;
-    w->at[w->n] = i;
-    w->n++;
+    set_add(w, h, i);
   }
   return 0;
 }
@@ -508,12 +626,12 @@ int mproc_conn_wait(mproc_wait_obj *objs, size_t n, double timeout) {
     return mproc__err(MPROC_EINVAL, "wait: objs is NULL but n is %zu", n);
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
-  if (n > SIZE_MAX / sizeof *w.h)
+  if (n > SIZE_MAX / sizeof *w.h / 2)
     return mproc__err(MPROC_EINVAL, "wait: %zu objects is too many", n);
-  if (n > 0) {
-    w.h = malloc(n * sizeof *w.h);
-    w.at = malloc(n * sizeof *w.at);
-    w.ready = calloc(n, 1);
+  if (n > 0) { /* room for a wake-up after each connection */
+    w.h = malloc(2 * n * sizeof *w.h);
+    w.at = malloc(2 * n * sizeof *w.at);
+    w.ready = calloc(2 * n, 1);
     if (w.h == NULL || w.at == NULL || w.ready == NULL) {
       rc = mproc__err(MPROC_ENOMEM, "wait: out of memory for %zu objects", n);
       goto cleanup;
@@ -528,7 +646,11 @@ int mproc_conn_wait(mproc_wait_obj *objs, size_t n, double timeout) {
     wait_finish(objs, &w, 0);
     goto cleanup;
   }
-  wait_finish(objs, &w, rc >= 0);
+  if (wait_finish(objs, &w, rc >= 0)) {
+    rc = mproc__err(MPROC_ECLOSED, "wait: a listed connection was closed "
+                                   "during the wait");
+    goto cleanup;
+  }
   /* Interrupted: unless a connection turned ready as its wait ended. */
   for (i = 0; i < n; i++) count += objs[i].ready != 0;
   if (rc == MPROC_EINTR && count == 0) goto cleanup;
@@ -549,7 +671,9 @@ cleanup:
 
 int mproc__conn_pass_info(const mproc_conn *c, mproc_handle *h,
                           uint32_t *flags) {
-  int rc = check(c, 0, "passing a connection to a child");
+  int rc = c && atomic_load(&c->closing)
+               ? closed_error("passing a connection to a child")
+               : check(c, 0, "passing a connection to a child");
   if (rc < 0) return rc;
   if (c->have_len)
     return mproc__err(MPROC_ESTATE, "passing a connection to a child: this "

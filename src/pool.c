@@ -41,7 +41,7 @@ static void terminate_live(void) {
   for (p = live; p != NULL; p = p->next) {
     /* Terminated and released (its queues and segment unlinked): the
      * program is ending, nothing may use the pool any more. */
-    (void)mproc_executor_terminate_workers(p->ex, 0);
+    (void)mproc_executor_terminate_workers(p->ex, MPROC_STOP_TERMINATE);
     mproc_executor_free(p->ex);
     p->ex = NULL;
   }
@@ -150,7 +150,7 @@ int mproc_pool_terminate(mproc_pool *pool) {
   uv_mutex_lock(&pool->lock);
   pool->state = POOL_TERMINATE;
   uv_mutex_unlock(&pool->lock);
-  return mproc_executor_terminate_workers(pool->ex, 0);
+  return mproc_executor_terminate_workers(pool->ex, MPROC_STOP_TERMINATE);
 }
 
 int mproc_pool_join(mproc_pool *pool) {

@@ -698,6 +698,9 @@ int mproc_queue_close(mproc_queue *q) {
     mproc__wake(&q->obj, &q->st->unfinished, INT32_MAX);
     mproc__os_yield();
   }
+  /* Then the handle's hold goes (the last holder removes the name); the
+   * mapping stays until the free, for calls still on their way out. */
+  mproc__obj_close(&q->obj);
   return 0;
 }
 

@@ -175,7 +175,7 @@ static int check_not_in_arena(const char *name) {
   rc = mproc__arena_open(&o, name, MPROC__KIND_SHM, NULL);
   if (rc == 1) return 0; /* no such arena: looked for as a segment */
   if (rc == 0) { /* not reached: no shared memory lives in an arena */
-    mproc__arena_close(&o);
+    mproc__obj_free(&o);
     rc = mproc__err(MPROC_EINVAL, "\"%s\" is not a shared memory", name);
   }
   return rc;
@@ -209,13 +209,13 @@ int mproc_shm_open(mproc_shm **out, const char *name) {
 /* ---- use ----------------------------------------------------------------- */
 
 void *mproc_shm_buf(const mproc_shm *s) {
-  if (s == NULL) return NULL;
+  if (s == NULL || atomic_load(&s->obj.closed)) return NULL;
   return s->mode == SHM_OBJECT ? mproc__obj_data(&s->obj) : s->obj.seg.base;
 }
 
 size_t mproc_shm_size(const mproc_shm *s) {
   if (s == NULL) return 0;
-  return s->mode == SHM_OBJECT ? (size_t)s->obj.hdr->data_size
+  return s->mode == SHM_OBJECT ? s->obj.data_size
                                : s->obj.seg.size;
 }
 
@@ -254,22 +254,37 @@ int mproc_shm_unlink(mproc_shm *s) {
   return 0;
 }
 
+/* Close: this handle's hold goes (the last holder removes the name); the
+ * mapping stays until mproc_shm_free, so a thread still copying out of
+ * the buffer reads valid memory. */
 int mproc_shm_close(mproc_shm *s) {
   int last = 0;
-  if (s == NULL) return 0;
+  if (s == NULL) return mproc__err(MPROC_EINVAL, "shared memory is NULL");
   if (s->mode == SHM_OBJECT) {
     mproc__obj_close(&s->obj);
-    free(s);
     return 0;
   }
-  /* A handle inherited through fork is only unmapped: its hold is the
+  if (atomic_exchange(&s->obj.closed, 1)) return 0;
+  /* A handle inherited through fork holds nothing: its hold is the
    * parent's. */
   if (s->hold != 0 && s->hold == mproc__self_id() && !s->unlinked)
     last = s->mode == SHM_OWNED || mproc__reg_detach(&s->ref);
-  if (last) remove_name(s);
-  mproc__os_shm_close(&s->obj.seg);
-  free(s);
+  s->hold = 0;
+  if (last) {
+    remove_name(s);
+    s->unlinked = 1; /* a later unlink must not remove a new namesake */
+  }
   return 0;
+}
+
+void mproc_shm_free(mproc_shm *s) {
+  if (s == NULL) return;
+  mproc_shm_close(s);
+  if (s->mode == SHM_OBJECT)
+    mproc__obj_free(&s->obj);
+  else
+    mproc__os_shm_close(&s->obj.seg);
+  free(s);
 }
 
 /* ---- passing to a child (the kind table's hooks) ------------------------- */
@@ -278,6 +293,10 @@ static int shm_pass(const void *h, mproc__pass_seg *segs, size_t *nseg) {
   const mproc_shm *s = h;
   *nseg = 1;
   if (s->mode == SHM_OBJECT) return mproc__obj_pass(&s->obj, segs);
+  if (atomic_load(&s->obj.closed))
+    return mproc__err(MPROC_ECLOSED, "pass of shared memory \"%s\": this "
+                                     "handle is closed",
+                      s->obj.name);
   memset(segs, 0, sizeof *segs);
   strcpy(segs->name, s->obj.name);
   segs->h[0] = mproc__os_shm_pass(&s->obj.seg);
@@ -313,7 +332,7 @@ static int shm_adopt(void **out, const mproc__pass_seg *segs, size_t nseg) {
   return 0;
 }
 
-static void shm_free(void *h) { mproc_shm_close(h); }
+static void shm_free(void *h) { mproc_shm_free(h); }
 
 const mproc__kind_ops mproc__shm_ops = {MPROC__KIND_SHM, sizeof(mproc_shm),
                                         NULL,     shm_pass,

@@ -136,8 +136,9 @@ int mproc__holders_add(mproc__obj *o, const mproc__holders *t, int adopt) {
   if (!adopt && atomic_load(t->unlinked))
     return mproc__err(MPROC_ENOENT, "shared object \"%s\" is being removed",
                       o->name);
-  (void)mproc__holders_put(t, me, adopt);
-  o->holder_pid = me;
+  /* Uncounted when the table is full: the handle then drops no slot at
+   * its close (it would drop another handle's hold). */
+  if (mproc__holders_put(t, me, adopt) == 0) o->holder_pid = me;
   return 0;
 }
 
@@ -373,15 +374,17 @@ int mproc__obj_open(mproc__obj *o, const char *name, uint32_t kind) {
 
 /* ---- passing to a child -------------------------------------------------- */
 
+/* A handle whose free has run (or that was never opened). */
+static int freed(const mproc__obj *o) { return o->hdr == NULL && o->slot == NULL; }
+
 uint32_t mproc__obj_kind(const mproc__obj *o) {
   if (o->slot) return mproc__arena_kind(o);
   return o->hdr ? o->hdr->kind : 0;
 }
 
 int mproc__obj_pass(const mproc__obj *o, mproc__pass_seg *seg) {
-  if (o->hdr == NULL && o->slot == NULL)
-    return mproc__err(MPROC_ECLOSED, "shared object \"%s\" is closed",
-                      o->name);
+  int rc = mproc__obj_check(o, "pass");
+  if (rc < 0) return rc;
   if (o->slot) return mproc__arena_pass(o, seg);
   memset(seg, 0, sizeof *seg);
   strcpy(seg->name, o->name);
@@ -393,12 +396,11 @@ int mproc__obj_pass(const mproc__obj *o, mproc__pass_seg *seg) {
 
 void mproc__obj_hold_for(mproc__obj *o, long pid) {
   mproc__holders t;
-  if (pid <= 0) return;
+  if (pid <= 0 || freed(o) || atomic_load(&o->closed)) return;
   if (o->slot) {
     mproc__arena_hold_for(o, pid);
     return;
   }
-  if (o->hdr == NULL) return;
   t = hdr_holders(o->hdr);
   mproc__holders_lock(&t);
   (void)mproc__holders_put(&t, pid, 1);
@@ -424,34 +426,67 @@ int mproc__obj_adopt(mproc__obj *o, const mproc__pass_seg *seg,
   return open_mapped(o, kind, seg);
 }
 
-void mproc__obj_close(mproc__obj *o) {
+/* Release this handle's hold: its own slot. Another slot of this
+ * process (a second open, a second handle) is a hold like any other's,
+ * so `last` is decided over every live slot left. */
+static void release_hold(mproc__obj *o) {
   mproc__hdr *h = o->hdr;
   long me = mproc__os_getpid();
   mproc__holders t;
   int last = 0;
-  if (o->slot) {
+  /* A handle inherited through fork is only unmapped at its free: its
+   * hold is the parent's. An uncounted one (a full table) has none. */
+  if (o->holder_pid != me) return;
+  t = hdr_holders(h);
+  mproc__holders_lock(&t);
+  mproc__holders_drop(&t, me);
+  if (!(h->flags & MPROC__FLAG_NO_TRACK) && !mproc__holders_live(&t, 0) &&
+      !atomic_exchange(&h->unlinked, 1))
+    last = 1;
+  mproc__holders_unlock(&t);
+  o->holder_pid = 0;
+  if (last) remove_tracked(o);
+}
+
+void mproc__obj_close(mproc__obj *o) {
+  if (freed(o) || atomic_exchange(&o->closed, 1)) return;
+  mproc__wake_closed(o);
+  if (o->slot)
     mproc__arena_close(o);
+  else
+    release_hold(o);
+}
+
+void mproc__obj_free(mproc__obj *o) {
+  if (freed(o)) return;
+  mproc__obj_close(o);
+  if (o->slot) {
+    mproc__arena_free(o);
     return;
   }
-  if (h == NULL) return;
-  if (o->holder_pid == me) {
-    t = hdr_holders(h);
-    mproc__holders_lock(&t);
-    mproc__holders_drop(&t, me);
-    if (!(h->flags & MPROC__FLAG_NO_TRACK) && !mproc__holders_live(&t, me) &&
-        !atomic_exchange(&h->unlinked, 1))
-      last = 1;
-    mproc__holders_unlock(&t);
-  }
-  /* A handle inherited through fork is only unmapped: its hold is the
-   * parent's. */
-  if (last) remove_tracked(o);
   mproc__os_park_close(o->park);
+  o->park = NULL;
   mproc__os_shm_close(&o->seg);
   o->hdr = NULL;
 }
 
+int mproc__obj_check(const mproc__obj *o, const char *what) {
+  if (freed(o) || atomic_load_explicit(&o->closed, memory_order_relaxed))
+    return mproc__err(MPROC_ECLOSED, "%s on %s \"%s\": this handle is "
+                                     "closed",
+                      what, freed(o) ? "object"
+                                     : mproc__kind_name(mproc__obj_kind(o)),
+                      o->name);
+  return 0;
+}
+
+/* Also through a closed handle (Python's close() then unlink()): the
+ * name is the object's, and the mapping lasts until the free. */
 int mproc__obj_unlink(mproc__obj *o) {
+  if (freed(o))
+    return mproc__err(MPROC_ECLOSED, "unlink of \"%s\": the handle is "
+                                     "freed",
+                      o->name);
   if (o->slot) return mproc__arena_unlink(o);
   if (!atomic_exchange(&o->hdr->unlinked, 1)) remove_tracked(o);
   return 0;

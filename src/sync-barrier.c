@@ -103,6 +103,11 @@ void mproc_barrier_set_action(mproc_barrier *b, mproc_barrier_action action,
   b->arg = arg;
 }
 
+static int barrier_check(const mproc_barrier *b, const char *what) {
+  if (b == NULL) return mproc__err(MPROC_EINVAL, "%s: barrier is NULL", what);
+  return mproc__obj_check(&b->obj, what);
+}
+
 static int broken_error(const mproc_barrier *b) {
   return mproc__err(MPROC_EBROKEN, "barrier \"%s\" is broken (reset, "
                                    "aborted, or a party timed out)",
@@ -250,7 +255,8 @@ int mproc_barrier_wait(mproc_barrier *b, double timeout) {
   double t, deadline;
   uint32_t gen = 0, index = 0, mark;
   int rc, slot;
-  if (b == NULL) return mproc__err(MPROC_EINVAL, "barrier is NULL");
+  rc = barrier_check(b, "wait");
+  if (rc < 0) return rc;
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
   deadline = mproc__deadline(t);
@@ -272,7 +278,8 @@ int mproc_barrier_wait(mproc_barrier *b, double timeout) {
 
 int mproc_barrier_reset(mproc_barrier *b) {
   uint32_t v, gen, mark;
-  if (b == NULL) return mproc__err(MPROC_EINVAL, "barrier is NULL");
+  int rc = barrier_check(b, "reset");
+  if (rc < 0) return rc;
   v = atomic_load(&b->st->word);
   mark = atomic_load(&b->st->reset_gen);
   if (mark != 0 && mark == GEN(v) + 1 && (v & COUNT_MASK) == 0) {
@@ -290,18 +297,22 @@ int mproc_barrier_reset(mproc_barrier *b) {
 }
 
 int mproc_barrier_abort(mproc_barrier *b) {
-  if (b == NULL) return mproc__err(MPROC_EINVAL, "barrier is NULL");
+  int rc = barrier_check(b, "abort");
+  if (rc < 0) return rc;
   break_round(b);
   return 0;
 }
 
 int mproc_barrier_broken(const mproc_barrier *b) {
-  return b && (atomic_load(&b->st->word) & BROKEN) != 0;
+  int rc = barrier_check(b, "broken");
+  if (rc < 0) return rc;
+  return (atomic_load(&b->st->word) & BROKEN) != 0;
 }
 
 int mproc_barrier_n_waiting(const mproc_barrier *b) {
   uint32_t v;
-  if (b == NULL) return 0;
+  int rc = barrier_check(b, "n_waiting");
+  if (rc < 0) return rc;
   v = atomic_load(&b->st->word);
   return v & BROKEN ? 0 : (int)(v & COUNT_MASK);
 }
@@ -312,6 +323,10 @@ int mproc_barrier_parties(const mproc_barrier *b) {
 
 const char *mproc_barrier_name(const mproc_barrier *b) {
   return b ? b->obj.name : NULL;
+}
+
+int mproc_barrier_close(mproc_barrier *b) {
+  return mproc__kind_close(b, "barrier");
 }
 
 void mproc_barrier_free(mproc_barrier *b) { mproc__kind_free(b); }

@@ -48,12 +48,14 @@ typedef struct cond_state {
 
 _Static_assert(MPROC__COND_STATE >= sizeof(cond_state), "a condition fits its arena slot");
 
+/* The condition always has a handle of its own on its lock (made, opened,
+ * adopted, or a second handle on the caller's lock), so the caller may
+ * free the condition and the lock in any order. */
 struct mproc_cond {
   mproc__obj obj;
   cond_state *st;
-  mproc_lock *lock; /* exactly one of lock, rlock */
+  mproc_lock *lock; /* exactly one of lock, rlock: the condition's own */
   mproc_rlock *rlock;
-  int owns_lock; /* opened or made by the condition itself */
 };
 
 static void cond_init(void *state, void *arg) {
@@ -82,22 +84,24 @@ int mproc_cond_new(mproc_cond **out, mproc_lock *lock, mproc_rlock *rlock,
                                     "not both");
   c = calloc(1, sizeof *c);
   if (c == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
-  c->lock = lock;
-  c->rlock = rlock;
-  if (!lock && !rlock) {
+  if (lock) {
+    rc = mproc__lock_dup(lock, &c->lock);
+  } else if (rlock) {
+    rc = mproc__rlock_dup(rlock, &c->rlock);
+  } else {
     /* Python's Condition() makes an RLock of its own. */
     lock_opts.no_track = opts->no_track;
     rc = mproc_rlock_new(&c->rlock, &lock_opts);
-    if (rc < 0) goto fail;
-    c->owns_lock = 1;
   }
+  if (rc < 0) goto fail;
   rc = mproc__obj_create(&c->obj, MPROC__KIND_COND, 0, opts, cond_init, c);
   if (rc < 0) goto fail;
   c->st = mproc__obj_state(&c->obj);
   *out = c;
   return 0;
 fail:
-  if (c->owns_lock) mproc_rlock_free(c->rlock);
+  mproc_rlock_free(c->rlock);
+  mproc_lock_free(c->lock);
   free(c);
   return rc;
 }
@@ -127,7 +131,6 @@ static int cond_take_lock(mproc_cond **out, int rc,
     *out = NULL;
     return rc;
   }
-  c->owns_lock = 1;
   return 0;
 }
 
@@ -184,14 +187,22 @@ const mproc__kind_ops mproc__cond_ops = {MPROC__KIND_COND, sizeof(mproc_cond),
                                          cond_hold,        cond_adopt,
                                          cond_free};
 
+static int cond_check(const mproc_cond *c, const char *what) {
+  if (c == NULL)
+    return mproc__err(MPROC_EINVAL, "%s: condition is NULL", what);
+  return mproc__obj_check(&c->obj, what);
+}
+
 int mproc_cond_acquire(mproc_cond *c, double timeout) {
-  if (c == NULL) return mproc__err(MPROC_EINVAL, "condition is NULL");
+  int rc = cond_check(c, "acquire");
+  if (rc < 0) return rc;
   return c->rlock ? mproc_rlock_acquire(c->rlock, timeout)
                   : mproc_lock_acquire(c->lock, timeout);
 }
 
 int mproc_cond_release(mproc_cond *c) {
-  if (c == NULL) return mproc__err(MPROC_EINVAL, "condition is NULL");
+  int rc = cond_check(c, "release");
+  if (rc < 0) return rc;
   return c->rlock ? mproc_rlock_release(c->rlock)
                   : mproc_lock_release(c->lock);
 }
@@ -256,7 +267,8 @@ int mproc_cond_wait(mproc_cond *c, double timeout) {
   uint32_t count = 0, epoch = 0;
   double t, deadline;
   int rc, rc2;
-  if (c == NULL) return mproc__err(MPROC_EINVAL, "condition is NULL");
+  rc = cond_check(c, "wait");
+  if (rc < 0) return rc;
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
   if (!held(c))
@@ -273,9 +285,21 @@ int mproc_cond_wait(mproc_cond *c, double timeout) {
     return rc;
   }
   rc = sleep_for_token(c, epoch, deadline);
-  /* The lock comes back in every case, also after an interrupt. */
+  /* A close of this handle ends the wait without the lock: re-taking it
+   * through a closed handle would leave it held where no call on this
+   * handle can release it (a Condition's own RLock has no other). */
+  if (rc == MPROC_ECLOSED) return rc;
+  /* The lock comes back in every other case, also after an interrupt. */
   rc2 = c->rlock ? mproc__rlock_reacquire(c->rlock, count)
                  : mproc__lock_reacquire(c->lock);
+  if (atomic_load(&c->obj.closed)) {
+    /* Closed while we took the lock back: give it up again (as above). */
+    if (c->rlock)
+      (void)mproc__rlock_release_all(c->rlock, &count);
+    else
+      (void)mproc__lock_release_any(c->lock);
+    return mproc__obj_check(&c->obj, "wait");
+  }
   if (rc2 < 0) return rc2; /* MPROC_EOWNERDEAD matters more */
   if (rc == MPROC_ETIMEDOUT)
     return mproc__err(rc, "condition \"%s\" was not notified in time",
@@ -286,9 +310,9 @@ int mproc_cond_wait(mproc_cond *c, double timeout) {
 int mproc_cond_wait_for(mproc_cond *c, int (*pred)(void *arg), void *arg,
                         double timeout) {
   double t, deadline;
-  int rc;
-  if (c == NULL || pred == NULL)
-    return mproc__err(MPROC_EINVAL, "condition or predicate is NULL");
+  int rc = cond_check(c, "wait_for");
+  if (rc < 0) return rc;
+  if (pred == NULL) return mproc__err(MPROC_EINVAL, "predicate is NULL");
   rc = mproc__timeout(timeout, &t);
   if (rc < 0) return rc;
   deadline = mproc__deadline(t);
@@ -307,7 +331,8 @@ int mproc_cond_wait_for(mproc_cond *c, int (*pred)(void *arg), void *arg,
 int mproc_cond_notify(mproc_cond *c, int n) {
   uint64_t v, nv;
   uint32_t k, waiting;
-  if (c == NULL) return mproc__err(MPROC_EINVAL, "condition is NULL");
+  int rc = cond_check(c, "notify");
+  if (rc < 0) return rc;
   if (n < 0) return mproc__err(MPROC_EINVAL, "notify(%d): n < 0", n);
   if (!held(c))
     return mproc__err(MPROC_EPERM, "notify on condition \"%s\" without "
@@ -335,12 +360,21 @@ const char *mproc_cond_name(const mproc_cond *c) {
   return c ? c->obj.name : NULL;
 }
 
+/* The condition first (its waiters wake and leave without the lock),
+ * then its own lock handle (threads acquiring through the condition). */
+int mproc_cond_close(mproc_cond *c) {
+  if (c == NULL) return mproc__err(MPROC_EINVAL, "condition is NULL");
+  mproc__obj_close(&c->obj);
+  if (c->rlock) mproc_rlock_close(c->rlock);
+  if (c->lock) mproc_lock_close(c->lock);
+  return 0;
+}
+
 void mproc_cond_free(mproc_cond *c) {
   if (c == NULL) return;
-  mproc__obj_close(&c->obj);
-  if (c->owns_lock) {
-    mproc_rlock_free(c->rlock);
-    mproc_lock_free(c->lock);
-  }
+  mproc_cond_close(c);
+  mproc__obj_free(&c->obj);
+  mproc_rlock_free(c->rlock);
+  mproc_lock_free(c->lock);
   free(c);
 }

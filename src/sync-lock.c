@@ -25,10 +25,11 @@ static int take_dead(_Atomic uint32_t *w, uint32_t seen, uint32_t me) {
   return atomic_compare_exchange_strong(w, &seen, me | MPROC__LOCK_CONTENDED);
 }
 
-/* The sleep of an acquire: interruptible (mproc_interrupt) or not. */
+/* The sleep of an acquire: interruptible (mproc_interrupt, and a close
+ * of the handle) or not. */
 static int lock_sleep(mproc__obj *o, _Atomic uint32_t *w, uint32_t v,
                       double slice, int intr) {
-  return intr ? mproc__sleep(o->park, w, v, slice)
+  return intr ? mproc__sleep_obj(o, w, v, slice)
               : mproc__os_wait(o->park, w, v, slice);
 }
 
@@ -129,24 +130,35 @@ int mproc_lock_open(mproc_lock **out, const char *name) {
   return mproc__kind_open(MPROC__KIND_LOCK, out, name);
 }
 
+/* NULL or closed: the error every call on a handle begins with. */
+static int lock_check(const mproc_lock *l, const char *what) {
+  if (l == NULL) return mproc__err(MPROC_EINVAL, "%s: lock is NULL", what);
+  return mproc__obj_check(&l->obj, what);
+}
+
 int mproc_lock_acquire(mproc_lock *l, double timeout) {
-  if (l == NULL) return mproc__err(MPROC_EINVAL, "lock is NULL");
+  int rc = lock_check(l, "acquire");
+  if (rc < 0) return rc;
   return mproc__lockword_acquire_intr(&l->obj, l->word, timeout);
 }
 
 int mproc_lock_locked(const mproc_lock *l) {
-  if (l == NULL) return mproc__err(MPROC_EINVAL, "lock is NULL");
+  int rc = lock_check(l, "locked");
+  if (rc < 0) return rc;
   return atomic_load(l->word) != 0;
 }
 
 int mproc_lock_release(mproc_lock *l) {
-  if (l == NULL) return mproc__err(MPROC_EINVAL, "lock is NULL");
+  int rc = lock_check(l, "release");
+  if (rc < 0) return rc;
   return mproc__lockword_release(&l->obj, l->word);
 }
 
 const char *mproc_lock_name(const mproc_lock *l) {
   return l ? l->obj.name : NULL;
 }
+
+int mproc_lock_close(mproc_lock *l) { return mproc__kind_close(l, "lock"); }
 
 void mproc_lock_free(mproc_lock *l) { mproc__kind_free(l); }
 
@@ -159,6 +171,19 @@ mproc__obj *mproc__lock_obj(const mproc_lock *l) {
  * mproc_interrupt says (a wait returns holding its lock). */
 int mproc__lock_reacquire(mproc_lock *l) {
   return mproc__lockword_acquire(&l->obj, l->word, MPROC_FOREVER);
+}
+
+/* Used by Condition: a handle of its own on the same lock, so the
+ * condition and the caller's handle are freed in any order. */
+int mproc__lock_dup(const mproc_lock *src, mproc_lock **out) {
+  int rc = lock_check(src, "condition");
+  return rc < 0 ? rc : mproc_lock_open(out, src->obj.name);
+}
+
+/* Used by Condition: release through a handle that may be closed (a wait
+ * that re-took the lock just as its condition was closed). */
+int mproc__lock_release_any(mproc_lock *l) {
+  return mproc__lockword_release(&l->obj, l->word);
 }
 
 /* Used by Condition: whether the calling process holds it. */
@@ -209,10 +234,15 @@ int mproc_rlock_open(mproc_rlock **out, const char *name) {
   return mproc__kind_open(MPROC__KIND_RLOCK, out, name);
 }
 
+static int rlock_check(const mproc_rlock *l, const char *what) {
+  if (l == NULL) return mproc__err(MPROC_EINVAL, "%s: rlock is NULL", what);
+  return mproc__obj_check(l->obj, what);
+}
+
 int mproc_rlock_acquire(mproc_rlock *l, double timeout) {
-  int rc;
   double t;
-  if (l == NULL) return mproc__err(MPROC_EINVAL, "rlock is NULL");
+  int rc = rlock_check(l, "acquire");
+  if (rc < 0) return rc;
   if (timeout != timeout) return mproc__timeout(timeout, &t); /* NaN */
   if (owned(l)) {
     if (l->st->count == UINT32_MAX)
@@ -231,7 +261,8 @@ int mproc_rlock_acquire(mproc_rlock *l, double timeout) {
 }
 
 int mproc_rlock_release(mproc_rlock *l) {
-  if (l == NULL) return mproc__err(MPROC_EINVAL, "rlock is NULL");
+  int rc = rlock_check(l, "release");
+  if (rc < 0) return rc;
   if (!owned(l))
     return mproc__err(MPROC_EPERM, "release of rlock \"%s\" by a thread "
                                    "that does not own it",
@@ -267,12 +298,14 @@ int mproc_rlock_count(const mproc_rlock *l) {
 }
 
 int mproc_rlock_is_owned(const mproc_rlock *l) {
-  if (l == NULL) return mproc__err(MPROC_EINVAL, "rlock is NULL");
+  int rc = rlock_check(l, "is_owned");
+  if (rc < 0) return rc;
   return owned(l);
 }
 
 int mproc_rlock_locked(const mproc_rlock *l) {
-  if (l == NULL) return mproc__err(MPROC_EINVAL, "rlock is NULL");
+  int rc = rlock_check(l, "locked");
+  if (rc < 0) return rc;
   return atomic_load(&l->st->word) != 0;
 }
 
@@ -280,8 +313,40 @@ const char *mproc_rlock_name(const mproc_rlock *l) {
   return l ? l->obj->name : NULL;
 }
 
-void mproc_rlock_free(mproc_rlock *l) {
-  /* A borrowed lock (mproc_array_get_lock) belongs to its array. */
-  if (l == NULL || l->obj != &l->own) return;
-  mproc__kind_free(l);
+int mproc__rlock_of(const char *name, uint32_t kind, size_t offset,
+                    mproc_rlock **out) {
+  mproc_rlock *l = calloc(1, sizeof *l);
+  int rc;
+  *out = NULL;
+  if (l == NULL) return mproc__err(MPROC_ENOMEM, "out of memory");
+  rc = mproc__obj_open(&l->own, name, kind);
+  if (rc < 0) {
+    free(l);
+    return rc;
+  }
+  mproc__rlock_borrow(l, &l->own,
+                      (mproc__rlock_state *)((char *)mproc__obj_state(&l->own) +
+                                             offset));
+  *out = l;
+  return 0;
 }
+
+/* A handle of its own on the same RLock: of an RLock's own object, or of
+ * the array whose lock it is (the state at the same offset). */
+int mproc__rlock_dup(const mproc_rlock *src, mproc_rlock **out) {
+  int rc = rlock_check(src, "condition");
+  *out = NULL;
+  if (rc < 0) return rc;
+  return mproc__rlock_of(src->obj->name, mproc__obj_kind(src->obj),
+                         (size_t)((char *)src->st -
+                                  (char *)mproc__obj_state(src->obj)),
+                         out);
+}
+
+int mproc_rlock_close(mproc_rlock *l) {
+  return mproc__kind_close(l, "rlock");
+}
+
+/* Every RLock handle owns its object (`own`): also the one of an array's
+ * lock (mproc_array_get_lock), which holds the array on its own. */
+void mproc_rlock_free(mproc_rlock *l) { mproc__kind_free(l); }

@@ -63,11 +63,16 @@ static void sem_attach(void *h) {
 const mproc__kind_ops mproc__sem_ops = {MPROC__KIND_SEM, sizeof(mproc_sem),
                                         sem_attach, NULL, NULL, NULL, NULL};
 
-int mproc_sem_new(mproc_sem **out, long value, int bounded,
+int mproc_sem_new(mproc_sem **out, long value, mproc_sem_kind kind,
                   const mproc_sync_opts *opts) {
   sem_init_arg a;
   if (out == NULL) return mproc__err(MPROC_EINVAL, "out is NULL");
   *out = NULL;
+  if (kind != MPROC_SEMAPHORE && kind != MPROC_BOUNDED_SEMAPHORE)
+    return mproc__err(MPROC_EINVAL, "semaphore kind %d is neither "
+                                    "MPROC_SEMAPHORE nor "
+                                    "MPROC_BOUNDED_SEMAPHORE",
+                      (int)kind);
   if (value < 0)
     return mproc__err(MPROC_EINVAL, "semaphore value %ld is negative",
                       value);
@@ -75,7 +80,7 @@ int mproc_sem_new(mproc_sem **out, long value, int bounded,
     return mproc__err(MPROC_ERANGE, "semaphore value %ld is over %ld", value,
                       (long)INT32_MAX);
   a.value = (uint32_t)value;
-  a.bounded = bounded != 0;
+  a.bounded = kind == MPROC_BOUNDED_SEMAPHORE;
   return mproc__kind_make(MPROC__KIND_SEM, out, 0, opts, sem_init, &a);
 }
 
@@ -90,10 +95,15 @@ static int try_take(sem_state *st) {
   return 0;
 }
 
+static int sem_check(const mproc_sem *s, const char *what) {
+  if (s == NULL) return mproc__err(MPROC_EINVAL, "%s: semaphore is NULL", what);
+  return mproc__obj_check(&s->obj, what);
+}
+
 int mproc_sem_acquire(mproc_sem *s, double timeout) {
   double t, deadline;
-  int rc;
-  if (s == NULL) return mproc__err(MPROC_EINVAL, "semaphore is NULL");
+  int rc = sem_check(s, "acquire");
+  if (rc < 0) return rc;
   if (timeout != timeout) return mproc__timeout(timeout, &t); /* NaN */
   if (try_take(s->st)) return 0;
   rc = mproc__timeout(timeout, &t);
@@ -117,7 +127,8 @@ int mproc_sem_acquire(mproc_sem *s, double timeout) {
 
 int mproc_sem_release(mproc_sem *s) {
   uint32_t v;
-  if (s == NULL) return mproc__err(MPROC_EINVAL, "semaphore is NULL");
+  int rc = sem_check(s, "release");
+  if (rc < 0) return rc;
   v = atomic_load(&s->st->value);
   do {
     if (v >= s->st->max)
@@ -133,11 +144,17 @@ int mproc_sem_release(mproc_sem *s) {
 }
 
 long mproc_sem_value(const mproc_sem *s) {
-  return s ? (long)atomic_load(&s->st->value) : 0;
+  int rc = sem_check(s, "value");
+  if (rc < 0) return rc;
+  return (long)atomic_load(&s->st->value);
 }
 
 const char *mproc_sem_name(const mproc_sem *s) {
   return s ? s->obj.name : NULL;
+}
+
+int mproc_sem_close(mproc_sem *s) {
+  return mproc__kind_close(s, "semaphore");
 }
 
 void mproc_sem_free(mproc_sem *s) { mproc__kind_free(s); }
@@ -175,9 +192,15 @@ int mproc_event_open(mproc_event **out, const char *name) {
   return mproc__kind_open(MPROC__KIND_EVENT, out, name);
 }
 
+static int event_check(const mproc_event *e, const char *what) {
+  if (e == NULL) return mproc__err(MPROC_EINVAL, "%s: event is NULL", what);
+  return mproc__obj_check(&e->obj, what);
+}
+
 int mproc_event_set(mproc_event *e) {
   uint32_t v;
-  if (e == NULL) return mproc__err(MPROC_EINVAL, "event is NULL");
+  int rc = event_check(e, "set");
+  if (rc < 0) return rc;
   v = atomic_load(e->word);
   do
     if (v & EV_SET) return 0; /* set already: nobody waits */
@@ -189,20 +212,23 @@ int mproc_event_set(mproc_event *e) {
 }
 
 int mproc_event_clear(mproc_event *e) {
-  if (e == NULL) return mproc__err(MPROC_EINVAL, "event is NULL");
+  int rc = event_check(e, "clear");
+  if (rc < 0) return rc;
   atomic_fetch_and(e->word, ~EV_SET);
   return 0;
 }
 
 int mproc_event_is_set(const mproc_event *e) {
-  return e && (atomic_load(e->word) & EV_SET) != 0;
+  int rc = event_check(e, "is_set");
+  if (rc < 0) return rc;
+  return (atomic_load(e->word) & EV_SET) != 0;
 }
 
 int mproc_event_wait(mproc_event *e, double timeout) {
   double t, deadline;
   uint32_t v, sets;
-  int rc;
-  if (e == NULL) return mproc__err(MPROC_EINVAL, "event is NULL");
+  int rc = event_check(e, "wait");
+  if (rc < 0) return rc;
   v = atomic_load(e->word);
   if (v & EV_SET) return 0;
   rc = mproc__timeout(timeout, &t);
@@ -227,6 +253,10 @@ int mproc_event_wait(mproc_event *e, double timeout) {
 
 const char *mproc_event_name(const mproc_event *e) {
   return e ? e->obj.name : NULL;
+}
+
+int mproc_event_close(mproc_event *e) {
+  return mproc__kind_close(e, "event");
 }
 
 void mproc_event_free(mproc_event *e) { mproc__kind_free(e); }

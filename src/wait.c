@@ -83,7 +83,7 @@ int mproc__wait_intr(mproc__obj *o, _Atomic uint32_t *addr,
   if (mproc__spin(addr, expected)) return 0;
   left = mproc__remaining(deadline);
   if (deadline >= 0 && left <= 0) return MPROC_ETIMEDOUT;
-  return mproc__sleep(o->park, addr, expected, left);
+  return mproc__sleep_obj(o, addr, expected, left);
 }
 
 /* ---- interrupting waits (mproc_interrupt) --------------------------------
@@ -113,6 +113,7 @@ typedef struct sleeper {
   _Atomic uint32_t state;
   mproc__os_park *park;  /* written while CLAIMED, read while WAKING */
   _Atomic uint32_t *addr;
+  const mproc__obj *owner; /* the handle slept on (close), or NULL */
 } sleeper;
 
 static sleeper slots[SLOTS];
@@ -145,7 +146,8 @@ static void hook_fork(void) {
     mproc__on_fork_child(slots_after_fork);
 }
 
-static sleeper *slot_claim(mproc__os_park *park, _Atomic uint32_t *addr) {
+static sleeper *slot_claim(mproc__os_park *park, _Atomic uint32_t *addr,
+                           const mproc__obj *owner) {
   unsigned i, start;
   hook_fork();
   start = (unsigned)(mproc__thread_id() * 7u) % SLOTS;
@@ -155,6 +157,7 @@ static sleeper *slot_claim(mproc__os_park *park, _Atomic uint32_t *addr) {
     if (atomic_compare_exchange_strong(&s->state, &f, SLOT_CLAIMED)) {
       s->park = park;
       s->addr = addr;
+      s->owner = owner;
       atomic_store(&s->state, SLOT_SLEEPING); /* publish */
       return s;
     }
@@ -180,14 +183,15 @@ int mproc__intr_check(void) {
   return atomic_load(&pending) ? intr_error() : 0;
 }
 
-int mproc__sleep(mproc__os_park *park, _Atomic uint32_t *addr,
-                 uint32_t expected, double timeout) {
+static int sleep_in(mproc__os_park *park, _Atomic uint32_t *addr,
+                    uint32_t expected, double timeout,
+                    const mproc__obj *owner) {
   uint32_t e = atomic_load(&epoch);
   double t = timeout < 0 || timeout > SLEEP_SLICE ? SLEEP_SLICE : timeout;
   sleeper *s;
   int rc;
   if (atomic_load(&pending)) return intr_error();
-  s = slot_claim(park, addr);
+  s = slot_claim(park, addr, owner);
   if (atomic_load(&pending) || atomic_load(&epoch) != e) {
     rc = MPROC_EINTR;
   } else {
@@ -202,6 +206,57 @@ int mproc__sleep(mproc__os_park *park, _Atomic uint32_t *addr,
       atomic_load(&epoch) != e)
     return intr_error();
   return rc;
+}
+
+int mproc__sleep(mproc__os_park *park, _Atomic uint32_t *addr,
+                 uint32_t expected, double timeout) {
+  return sleep_in(park, addr, expected, timeout, NULL);
+}
+
+/* ---- closing a handle wakes its sleepers ---------------------------------
+ *
+ * A sleeper counts itself in its handle's `waiting`, then reads `closed`;
+ * mproc__obj_close stores `closed`, then reads `waiting` (all seq_cst), so
+ * one of them sees the other. The closer then wakes the word of every
+ * slot published for the handle, round after round until `waiting` is 0:
+ * a sleeper between its check and the kernel misses one round's wake-up,
+ * not the next. A sleeper without a slot (all taken) ends with its slice. */
+
+static int closed_error(const mproc__obj *o) {
+  return mproc__err(MPROC_ECLOSED, "this handle of \"%s\" was closed",
+                    o->name);
+}
+
+int mproc__sleep_obj(mproc__obj *o, _Atomic uint32_t *addr,
+                     uint32_t expected, double timeout) {
+  int rc;
+  atomic_fetch_add(&o->waiting, 1);
+  rc = atomic_load(&o->closed)
+           ? MPROC_ECLOSED
+           : sleep_in(o->park, addr, expected, timeout, o);
+  atomic_fetch_sub(&o->waiting, 1);
+  if (rc == MPROC_ECLOSED || atomic_load(&o->closed)) return closed_error(o);
+  return rc;
+}
+
+/* Bounded: every sleep lasts at most a slice and checks `closed` when it
+ * ends, so the rounds only hurry the sleepers; a count left by a thread
+ * that died asleep (Windows ends other threads at exit) never hangs us. */
+void mproc__wake_closed(mproc__obj *o) {
+  double until = mproc__now() + 2 * SLEEP_SLICE;
+  while (atomic_load(&o->waiting) > 0 && mproc__now() < until) {
+    int i;
+    for (i = 0; i < SLOTS; i++) {
+      sleeper *s = &slots[i];
+      uint32_t v = SLOT_SLEEPING;
+      /* owner is read only while WAKING (written while CLAIMED). */
+      if (!atomic_compare_exchange_strong(&s->state, &v, SLOT_WAKING))
+        continue;
+      if (s->owner == o) mproc__os_wake(s->park, s->addr, INT32_MAX);
+      atomic_store(&s->state, SLOT_SLEEPING);
+    }
+    mproc__os_yield();
+  }
 }
 
 void mproc_interrupt(void) {

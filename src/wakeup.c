@@ -17,7 +17,12 @@
  * ready. Many signals between two clears cost one system call.
  *
  * Everything signal does is an atomic exchange on a lock-free int and the
- * backend's write(2): async-signal-safe. */
+ * backend's write(2): async-signal-safe.
+ *
+ * Close sets `closed` and then makes the handle ready, for good: a thread
+ * waiting on the handle wakes, and the handle stays valid (and ready)
+ * until free, so a wait that still lists it sees it ready, never a closed
+ * or reused descriptor. */
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -29,6 +34,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2,
 
 struct mproc_wakeup {
   atomic_int set;
+  atomic_int closed;
   mproc__os_wakeup *os;
 };
 
@@ -40,6 +46,7 @@ int mproc_wakeup_new(mproc_wakeup **out) {
   w = malloc(sizeof *w);
   if (w == NULL) return mproc__err(MPROC_ENOMEM, "wakeup_new: out of memory");
   atomic_init(&w->set, 0);
+  atomic_init(&w->closed, 0);
   rc = mproc__os_wakeup_new(&w->os);
   if (rc < 0) {
     free(w);
@@ -51,6 +58,7 @@ int mproc_wakeup_new(mproc_wakeup **out) {
 
 int mproc_wakeup_signal(mproc_wakeup *w) {
   if (w == NULL) return MPROC_EINVAL; /* no sentence: signal handlers */
+  if (atomic_load(&w->closed)) return MPROC_ECLOSED;
   if (atomic_exchange(&w->set, 1) != 0) return 0;
   return mproc__os_wakeup_set(w->os);
 }
@@ -58,12 +66,23 @@ int mproc_wakeup_signal(mproc_wakeup *w) {
 int mproc_wakeup_clear(mproc_wakeup *w) {
   int drained;
   if (w == NULL) return mproc__err(MPROC_EINVAL, "wakeup_clear: w is NULL");
+  if (atomic_load(&w->closed))
+    return mproc__err(MPROC_ECLOSED, "wakeup_clear: the object is closed");
   drained = mproc__os_wakeup_drain(w->os);
   return (atomic_exchange(&w->set, 0) != 0) | drained;
 }
 
 mproc_handle mproc_wakeup_handle(const mproc_wakeup *w) {
-  return w ? mproc__os_wakeup_handle(w->os) : MPROC_NO_HANDLE;
+  if (w == NULL || atomic_load(&w->closed)) return MPROC_NO_HANDLE;
+  return mproc__os_wakeup_handle(w->os);
+}
+
+int mproc_wakeup_close(mproc_wakeup *w) {
+  if (w == NULL) return mproc__err(MPROC_EINVAL, "wakeup_close: w is NULL");
+  if (atomic_exchange(&w->closed, 1)) return 0;
+  /* Ready for good (no clear can run now): every waiter wakes. */
+  if (atomic_exchange(&w->set, 1) == 0) (void)mproc__os_wakeup_set(w->os);
+  return 0;
 }
 
 void mproc_wakeup_free(mproc_wakeup *w) {

@@ -285,6 +285,6 @@ cleanup:
   free(w.out);
   mproc_queue_free(w.tq);
   mproc_queue_free(w.rq);
-  (void)mproc_shm_close(shm);
+  mproc_shm_free(shm);
   return rc;
 }

@@ -71,7 +71,7 @@ static int make_obj(uint32_t i, void **out) {
   case O_RLOCK: return mproc_rlock_new((mproc_rlock **)out, NULL);
   case O_EVENT: return mproc_event_new((mproc_event **)out, NULL);
   case O_VALUE: return mproc_value_new((mproc_array **)out, 'q', &v, NULL);
-  default: return mproc_sem_new((mproc_sem **)out, 0, 0, NULL);
+  default: return mproc_sem_new((mproc_sem **)out, 0, MPROC_SEMAPHORE, NULL);
   }
 }
 
@@ -110,6 +110,7 @@ static void free_obj(uint32_t i, void *h) {
 static int use_obj(uint32_t i, void *h) {
   long long *v;
   mproc_rlock *l;
+  int rc;
   switch (i % O_KINDS) {
   case O_LOCK:
     if (mproc_lock_acquire(h, 30) != 0 || mproc_lock_locked(h) != 1) return 1;
@@ -122,15 +123,21 @@ static int use_obj(uint32_t i, void *h) {
   case O_EVENT:
     return mproc_event_is_set(h) != 0 || mproc_event_set(h) != 0;
   case O_VALUE:
-    l = mproc_array_get_lock(h);
     v = mproc_array_ptr(h);
-    if (l == NULL || mproc_rlock_acquire(l, 30) != 0) return 4;
+    if (mproc_array_get_lock(h, &l) != 0) return 4;
+    if (mproc_rlock_acquire(l, 30) != 0) {
+      mproc_rlock_free(l);
+      return 4;
+    }
     if (*v != (long long)i) {
       mproc_rlock_release(l);
+      mproc_rlock_free(l);
       return 5;
     }
     *v = (long long)i + 1;
-    return mproc_rlock_release(l) != 0;
+    rc = mproc_rlock_release(l) != 0;
+    mproc_rlock_free(l);
+    return rc;
   default:
     return mproc_sem_value(h) != 0 || mproc_sem_release(h) != 0;
   }
@@ -199,7 +206,7 @@ static int t_slice(const void *arg, size_t len) {
   for (k = 0; k < j->count; k++) free_obj(j->lo + order[k], h[order[k]]);
   free(h);
   free(order);
-  mproc_shm_close(names);
+  mproc_shm_free(names);
   return 0;
 }
 MPROC_TASK(t_slice);
@@ -270,7 +277,7 @@ static void test_many_objects(void **state) {
   for (i = 0; i < n; i++) free_obj(order[i], objs[order[i]]);
   free(order);
   free(objs);
-  mproc_shm_close(names);
+  mproc_shm_free(names);
 }
 
 /* ---- the allocator's fault seam --------------------------------------- */
@@ -357,7 +364,7 @@ static void fault_case(int what) {
   mproc_lock_free(x);
   mproc_event_free(go);
   mproc_event_free(ready);
-  mproc_shm_close(names);
+  mproc_shm_free(names);
   /* With its last object the arena (the child's, or ours under fork)
    * goes, the slot its maker died in included. */
   for (i = 0; i < 100 && tu_count_shm(arena) > 0; i++) tu_sleep_ms(50);
@@ -465,22 +472,66 @@ static int role_arena_leaker(int argc, char **argv) {
   return 5;
 }
 
-static void test_tracker_sweeps_arenas(void **state) {
-  char leak_prefix[16];
+/* Run `role` in a program of its own whose names start with `tag` and
+ * this pid; its exit status. Once it has ended, no name of it may be left
+ * in /dev/shm (its tracker removes what it left) where names are seen. */
+static int run_role_swept(const char *role, const char *tag) {
+  char role_prefix[16];
   long pid;
-  int i;
+  int i, st;
+  snprintf(role_prefix, sizeof role_prefix, "%s%ld", tag,
+           mproc_current_pid() % 100000);
+  tu_setenv("MPROC_NAME_PREFIX", role_prefix);
+  pid = tu_spawn_self(role, "x");
+  tu_setenv("MPROC_NAME_PREFIX", prefix);
+  assert_true(pid > 0);
+  st = tu_wait_pid(pid);
+  if (tu_count_shm("") < 0) return st; /* nothing to count on Windows */
+  for (i = 0; i < 200 && tu_count_shm(role_prefix) > 0; i++) tu_sleep_ms(50);
+  assert_int_equal(tu_count_shm(role_prefix), 0);
+  return st;
+}
+
+static void test_tracker_sweeps_arenas(void **state) {
   (void)state;
   if (g_method != mproc_get_start_method() || tu_count_shm("") < 0)
     skip(); /* once is enough; and nothing to count on Windows */
-  snprintf(leak_prefix, sizeof leak_prefix, "tk%ld",
-           mproc_current_pid() % 100000);
-  tu_setenv("MPROC_NAME_PREFIX", leak_prefix);
-  pid = tu_spawn_self("--role-arena-leaker", "x");
-  tu_setenv("MPROC_NAME_PREFIX", prefix);
-  assert_true(pid > 0);
-  assert_true(tu_wait_pid(pid) != 0); /* it killed itself */
-  for (i = 0; i < 200 && tu_count_shm(leak_prefix) > 0; i++) tu_sleep_ms(50);
-  assert_int_equal(tu_count_shm(leak_prefix), 0);
+  assert_true(run_role_swept("--role-arena-leaker", "tk") != 0); /* killed */
+}
+
+/* ---- a full holder table ---------------------------------------------------- */
+
+/* 20 handles on one Lock in one process: a hold per handle fills the
+ * slot's 16-entry table, the other 4 are uncounted and pin the slot.
+ * Freeing the 16 counted ones first must leave the object whole for the
+ * 4 (still opened by name, its slot not given to the next object). */
+#define FULL_HANDLES 20
+static int role_full_table(int argc, char **argv) {
+  mproc_lock *h[FULL_HANDLES], *x = NULL, *m = NULL;
+  char name[NAME_LEN];
+  int i;
+  mproc_init(argc, argv);
+  if (mproc_lock_new(&h[0], NULL) != 0) return 2;
+  snprintf(name, sizeof name, "%s", mproc_lock_name(h[0]));
+  for (i = 1; i < FULL_HANDLES; i++)
+    if (mproc_lock_open(&h[i], name) != 0) return 3;
+  for (i = 0; i < 16; i++) mproc_lock_free(h[i]);
+  if (mproc_lock_new(&m, NULL) != 0) return 4;
+  if (strcmp(mproc_lock_name(m), name) == 0) return 5;
+  for (i = 16; i < FULL_HANDLES; i++)
+    if (mproc_lock_acquire(h[i], 10) != 0 || mproc_lock_release(h[i]) != 0)
+      return 6;
+  if (mproc_lock_open(&x, name) != 0) return 7; /* the name lives on */
+  mproc_lock_free(x);
+  for (i = 16; i < FULL_HANDLES; i++) mproc_lock_free(h[i]);
+  mproc_lock_free(m);
+  return 0; /* the pinned slot's arena goes with the tracker's sweep */
+}
+
+static void test_full_table_pins(void **state) {
+  (void)state;
+  if (g_method != mproc_get_start_method()) skip(); /* once is enough */
+  assert_int_equal(run_role_swept("--role-full-table", "tf"), 0);
 }
 
 /* ---- nothing left ----------------------------------------------------------- */
@@ -498,11 +549,14 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_killed_in_free, tp_no_children_left),
       cmocka_unit_test_teardown(test_many_objects, tp_no_children_left),
       cmocka_unit_test(test_tracker_sweeps_arenas),
+      cmocka_unit_test(test_full_table_pins),
       cmocka_unit_test(test_nothing_left),
   };
   tu_set_argv0(argv[0]);
   if (argc >= 3 && strcmp(argv[1], "--role-arena-leaker") == 0)
     return role_arena_leaker(argc, argv);
+  if (argc >= 3 && strcmp(argv[1], "--role-full-table") == 0)
+    return role_full_table(argc, argv);
   if (getenv("MPROC_NAME_PREFIX")) {
     snprintf(prefix, sizeof prefix, "%s", getenv("MPROC_NAME_PREFIX"));
   } else {

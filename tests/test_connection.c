@@ -33,7 +33,7 @@ void tc_echo(mproc_conn *c) {
   int rc;
   while ((rc = mproc_conn_recv_alloc(c, &m, &n)) == 0) {
     rc = mproc_conn_send(c, m, n);
-    free(m);
+    mproc_free(m);
     if (rc < 0) break;
   }
 }
@@ -73,8 +73,8 @@ static int check_echo(mproc_conn *c) {
   for (i = 0; rc == 0 && i < BIG_MSG && n == BIG_MSG; i++)
     bad += back[i] != m[i];
   if (rc == 0 && (n != BIG_MSG || bad)) rc = MPROC_ESTATE;
-  free(back);
-  free(m);
+  mproc_free(back);
+  mproc_free(m);
   return rc;
 }
 

@@ -52,7 +52,7 @@ static int t_client(const void *arg, size_t len) {
   CHILD_CHECK(n == BIG_MSG);
   for (i = 0; i < n; i++) bad += ((unsigned char *)back)[i] != m[i];
   CHILD_CHECK(bad == 0);
-  free(back);
+  mproc_free(back);
   free(m);
   mproc_conn_free(c);
   return 0;

@@ -107,7 +107,7 @@ static void test_join_means_gone(void **state) {
     assert_false(tu_pid_alive(pid));
     assert_int_equal(mproc_lock_acquire(l, 0), MPROC_EOWNERDEAD);
     assert_int_equal(mproc_lock_release(l), 0);
-    mproc_shm_close(s);
+    mproc_shm_free(s);
     assert_int_equal(mproc_shm_open(&t, a.shm), MPROC_ENOENT);
     mproc_process_free(p);
     mproc_lock_free(l);

@@ -125,7 +125,7 @@ static void fixture_make(fixture *f) {
   qo.kind = MPROC_JOINABLE_QUEUE;
   assert_int_equal(mproc_queue_new(&f->joinable, &qo), 0);
   assert_int_equal(mproc_queue_put(f->joinable, "job", 3, 0), 0);
-  for (i = 0; i < 3; i++) assert_int_equal(mproc_pipe(0, &f->r[i], &f->w[i]), 0);
+  for (i = 0; i < 3; i++) assert_int_equal(mproc_pipe(MPROC_PIPE_ONE_WAY, &f->r[i], &f->w[i]), 0);
   assert_int_equal(mproc_wakeup_new(&f->never), 0);
   assert_int_equal(mproc_event_new(&f->release, NULL), 0);
   memset(&a, 0, sizeof a);
@@ -350,7 +350,7 @@ static void test_stream_while_interrupted(void **state) {
   assert_int_equal(atomic_load(&g_prod.rc), 0);
   assert_int_equal(mproc_interrupt_clear(), 1);
   assert_int_equal(mproc_queue_qsize(g_prod.q), 0);
-  free(got);
+  mproc_free(got);
   free(g_prod.msg);
   mproc_queue_free(g_prod.q);
 }

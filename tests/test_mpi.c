@@ -434,7 +434,8 @@ static void test_bad_input(void **state) {
   assert_int_equal(mproc_executor_submit(ex, NULL, NULL, 0, &f), MPROC_EINVAL);
   assert_int_equal(mproc_executor_submit(ex, square, NULL, 4, &f),
                    MPROC_EINVAL);
-  assert_int_equal(mproc_executor_terminate_workers(ex, 0), MPROC_ENOTSUP);
+  assert_int_equal(mproc_executor_terminate_workers(ex, MPROC_STOP_TERMINATE),
+                   MPROC_ENOTSUP);
   assert_non_null(strstr(mproc_last_error(), "MPI"));
   if (!mode_spawn) {
     /* the ranks of this run serve one executor at a time */

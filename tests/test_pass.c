@@ -111,7 +111,7 @@ static int t_every_kind(const void *arg, size_t len) {
   CHILD_CHECK(mproc_queue_put(sq, "s", 2, 10) == 0);
   CHILD_CHECK(mproc_queue_put(jq, "j", 2, 10) == 0);
   CHILD_CHECK(mproc_conn_send(conn, "done", 5) == 0);
-  mproc_shm_close(shm);
+  mproc_shm_free(shm);
   mproc_array_free(v);
   mproc_array_free(a);
   mproc_queue_free(q);
@@ -150,8 +150,8 @@ static void make_all(mproc_pass *pass, kept *kp, void **drop, size_t *ndrop) {
   assert_int_equal(mproc_array_new(&a, 'i', 10, NULL, NULL), 0);
   assert_int_equal(mproc_lock_new(&l, NULL), 0);
   assert_int_equal(mproc_rlock_new(&r, NULL), 0);
-  assert_int_equal(mproc_sem_new(&s, 3, 0, NULL), 0);
-  assert_int_equal(mproc_sem_new(&b, 1, 1, NULL), 0);
+  assert_int_equal(mproc_sem_new(&s, 3, MPROC_SEMAPHORE, NULL), 0);
+  assert_int_equal(mproc_sem_new(&b, 1, MPROC_BOUNDED_SEMAPHORE, NULL), 0);
   assert_int_equal(mproc_cond_new(&c, NULL, NULL, NULL), 0);
   assert_int_equal(mproc_cond_new(&c2, l, NULL, NULL), 0);
   assert_int_equal(mproc_event_new(&e, NULL), 0);
@@ -161,7 +161,7 @@ static void make_all(mproc_pass *pass, kept *kp, void **drop, size_t *ndrop) {
   assert_int_equal(mproc_queue_new(&sq, &qo), 0);
   qo.kind = MPROC_JOINABLE_QUEUE;
   assert_int_equal(mproc_queue_new(&jq, &qo), 0);
-  assert_int_equal(mproc_pipe(1, &mine, &theirs), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &mine, &theirs), 0);
   pass[E_SHM] = MPROC_PASS(shm);
   pass[E_VALUE] = MPROC_PASS(v);
   pass[E_ARRAY] = MPROC_PASS(a);
@@ -245,7 +245,7 @@ static void test_every_kind(void **state) {
   expect_msg(k.sq, "s");
   expect_msg(k.jq, "j");
   mproc_shm_unlink(k.shm);
-  mproc_shm_close(k.shm);
+  mproc_shm_free(k.shm);
   mproc_array_free(k.v);
   mproc_array_free(k.a);
   mproc_queue_free(k.q);
@@ -277,7 +277,7 @@ static void test_untaken_released(void **state) {
   drop_all(drop);
   /* The child's copy of the pipe end went with it: our end reads EOF. */
   assert_int_equal(mproc_conn_recv(k.mine, buf, sizeof buf, &n), MPROC_EEOF);
-  mproc_shm_close(k.shm);
+  mproc_shm_free(k.shm);
   mproc_array_free(k.v);
   mproc_array_free(k.a);
   mproc_queue_free(k.q);
@@ -386,7 +386,7 @@ static int role_parent(int argc, char **argv) {
   path++;
   o.method = (mproc_start_method)atoi(argv[2]);
   if (mproc_value_new(&v, 'l', NULL, NULL) || mproc_queue_new(&q, NULL) ||
-      mproc_pipe(1, &mine, &theirs))
+      mproc_pipe(MPROC_PIPE_DUPLEX, &mine, &theirs))
     return 91;
   mproc_queue_put(q, &forty, sizeof forty, 10);
   pass[0] = MPROC_PASS(v);
@@ -439,10 +439,10 @@ static void test_bad_pass_lists(void **state) {
   size_t i;
   (void)state;
   assert_int_equal(mproc_lock_new(&l, NULL), 0);
-  assert_int_equal(mproc_sem_new(&s, 1, 0, NULL), 0);
+  assert_int_equal(mproc_sem_new(&s, 1, MPROC_SEMAPHORE, NULL), 0);
   remember(mproc_lock_name(l));
   remember(mproc_sem_name(s));
-  assert_int_equal(mproc_pipe(1, &a, &b), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &a, &b), 0);
   o.method = g_method;
   o.n_pass = 1; /* and no list */
   assert_int_equal(mproc_process_new(&p, t_never, NULL, 0, &o), MPROC_EINVAL);
@@ -505,7 +505,7 @@ static void test_nothing_left(void **state) {
     mproc_lock *l = NULL;
     int a = mproc_shm_open(&s, created[i]);
     int b = mproc_lock_open(&l, created[i]);
-    mproc_shm_close(s);
+    mproc_shm_free(s);
     mproc_lock_free(l);
     if (a != MPROC_ENOENT || b != MPROC_ENOENT)
       fail_msg("shared object \"%s\" was left behind", created[i]);

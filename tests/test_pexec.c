@@ -406,7 +406,7 @@ static void test_terminate_during_map(void **state) {
     assert_int_equal(mproc_map_next(m, &d, &len), 0);
     got++;
   }
-  assert_int_equal(mproc_executor_terminate_workers(ex, 1), 0);
+  assert_int_equal(mproc_executor_terminate_workers(ex, MPROC_STOP_KILL), 0);
   while ((rc = mproc_map_next(m, &d, &len)) == 0) got++;
   assert_true(rc == MPROC_EEOF || rc == MPROC_EBROKEN ||
               rc == MPROC_EWORKERDIED || rc == MPROC_ECANCELLED);

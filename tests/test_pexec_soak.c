@@ -154,7 +154,7 @@ void test_soak_killer(void **state) {
          SOAK_N, k.kills, ok, died);
   assert_int_equal(ok + died, SOAK_N);
   mproc_executor_free(ex);
-  (void)mproc_shm_close(shm);
+  mproc_shm_free(shm);
   free(fs);
 }
 
@@ -189,6 +189,6 @@ void test_soak_killer_retries(void **state) {
          SOAK_N, k.kills);
   mproc_map_free(m);
   mproc_executor_free(ex);
-  (void)mproc_shm_close(shm);
+  mproc_shm_free(shm);
   free(items);
 }

@@ -15,7 +15,7 @@ unsigned char tpipe_pattern(size_t i, unsigned seed) {
   return (unsigned char)(((i * 2654435761u) >> 13) ^ seed);
 }
 
-static void make_pipe(int duplex, mproc_conn **a, mproc_conn **b) {
+static void make_pipe(mproc_pipe_kind duplex, mproc_conn **a, mproc_conn **b) {
   assert_int_equal(mproc_pipe(duplex, a, b), 0);
   assert_non_null(*a);
   assert_non_null(*b);
@@ -27,7 +27,7 @@ static void test_duplex_basics(void **state) {
   size_t len = 99;
   void *m = NULL;
   (void)state;
-  make_pipe(1, &a, &b);
+  make_pipe(MPROC_PIPE_DUPLEX, &a, &b);
   assert_true(mproc_conn_readable(a) && mproc_conn_writable(a));
   assert_true(mproc_conn_readable(b) && mproc_conn_writable(b));
   assert_true(mproc_conn_handle(a) >= 0);
@@ -57,7 +57,7 @@ static void test_ebufsize_keeps_message(void **state) {
   size_t len = 0;
   void *m = NULL;
   (void)state;
-  make_pipe(1, &a, &b);
+  make_pipe(MPROC_PIPE_DUPLEX, &a, &b);
   assert_int_equal(mproc_conn_send(a, "0123456789", 10), 0);
   assert_int_equal(mproc_conn_send(a, "next", 4), 0);
   assert_int_equal(mproc_conn_recv(b, small, sizeof small, &len),
@@ -74,7 +74,7 @@ static void test_ebufsize_keeps_message(void **state) {
   assert_int_equal(mproc_conn_recv_alloc(b, &m, &len), 0);
   assert_int_equal(len, 4);
   assert_memory_equal(m, "next", 4);
-  free(m);
+  mproc_free(m);
   mproc_conn_free(a);
   mproc_conn_free(b);
 }
@@ -84,7 +84,7 @@ static void test_one_way(void **state) {
   char buf[8];
   size_t len;
   (void)state;
-  make_pipe(0, &r, &w);
+  make_pipe(MPROC_PIPE_ONE_WAY, &r, &w);
   assert_true(mproc_conn_readable(r) && !mproc_conn_writable(r));
   assert_true(!mproc_conn_readable(w) && mproc_conn_writable(w));
   assert_int_equal(mproc_conn_send(r, "x", 1), MPROC_EPERM);
@@ -105,7 +105,7 @@ static void test_poll_timeouts(void **state) {
   char buf[4];
   size_t len;
   (void)state;
-  make_pipe(1, &a, &b);
+  make_pipe(MPROC_PIPE_DUPLEX, &a, &b);
   assert_int_equal(mproc_conn_poll(b, 0), 0);
   assert_int_equal(mproc_conn_poll(b, -1), 0); /* negative: 0, as Python */
   t0 = (double)uv_hrtime() / 1e9;
@@ -132,7 +132,7 @@ static void test_eof_on_close(void **state) {
   (void)state;
   assert_non_null(big);
   memset(big, 7, 1 << 20);
-  make_pipe(1, &a, &b);
+  make_pipe(MPROC_PIPE_DUPLEX, &a, &b);
   assert_int_equal(mproc_conn_send(b, "last", 4), 0);
   assert_int_equal(mproc_conn_close(b), 0);
   assert_int_equal(mproc_conn_poll(a, MPROC_FOREVER), 1);
@@ -147,7 +147,7 @@ static void test_eof_on_close(void **state) {
   mproc_conn_free(a);
   mproc_conn_free(b);
   /* One-way: the reader goes away while the writer writes. */
-  make_pipe(0, &r, &w);
+  make_pipe(MPROC_PIPE_ONE_WAY, &r, &w);
   mproc_conn_free(r);
   assert_int_equal(mproc_conn_send(w, big, 1 << 20), MPROC_EEOF);
   assert_int_equal(mproc_conn_send(w, "x", 1), MPROC_EEOF);
@@ -162,9 +162,9 @@ static void test_bad_input(void **state) {
   void *m;
   mproc_wait_obj o;
   (void)state;
-  assert_int_equal(mproc_pipe(1, NULL, &b), MPROC_EINVAL);
-  assert_int_equal(mproc_pipe(1, &a, NULL), MPROC_EINVAL);
-  make_pipe(1, &a, &b);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, NULL, &b), MPROC_EINVAL);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &a, NULL), MPROC_EINVAL);
+  make_pipe(MPROC_PIPE_DUPLEX, &a, &b);
   assert_int_equal(mproc_conn_send(NULL, "x", 1), MPROC_EINVAL);
   assert_int_equal(mproc_conn_send(a, NULL, 3), MPROC_EINVAL);
   assert_true(strstr(mproc_last_error(), "NULL") != NULL);
@@ -210,7 +210,7 @@ static void test_bad_input(void **state) {
   mproc_conn_free(a);
   mproc_conn_free(NULL);
   /* A send-only end cannot be waited on. */
-  make_pipe(0, &a, &b);
+  make_pipe(MPROC_PIPE_ONE_WAY, &a, &b);
   o.conn = b;
   assert_int_equal(mproc_conn_wait(&o, 1, 0), MPROC_EINVAL);
   mproc_conn_free(a);
@@ -232,7 +232,7 @@ static void test_pass_bad_input(void **state) {
   char buf[2];
   size_t len, i;
   (void)state;
-  make_pipe(1, &a, &b);
+  make_pipe(MPROC_PIPE_DUPLEX, &a, &b);
   o.n_pass = 1;
   assert_int_equal(mproc_process_new(&p, t_never_started, NULL, 0, &o),
                    MPROC_EINVAL); /* pass NULL */
@@ -274,7 +274,7 @@ static void test_wait_many(void **state) {
   size_t len, i;
   int round;
   (void)state;
-  for (i = 0; i < MANY; i++) make_pipe(1, &r[i], &w[i]);
+  for (i = 0; i < MANY; i++) make_pipe(MPROC_PIPE_DUPLEX, &r[i], &w[i]);
   memset(o, 0, sizeof o);
   for (i = 0; i < MANY; i++) o[i].conn = r[i];
   assert_int_equal(mproc_conn_wait(o, MANY, 0.02), MPROC_ETIMEDOUT);
@@ -334,7 +334,7 @@ static void test_threads(void **state) {
   size_t len;
   int i;
   (void)state;
-  make_pipe(1, &a, &b);
+  make_pipe(MPROC_PIPE_DUPLEX, &a, &b);
   j.c = b;
   j.rounds = 1000;
   j.failed = 0;
@@ -362,7 +362,7 @@ static void big_sender(void *arg) {
   if (mproc_conn_send(c, m, n) == 0)
     for (i = 0; i < 1000; i++)
       if (mproc_conn_send(c, "tail", 4) != 0) break;
-  free(m);
+  mproc_free(m);
 }
 
 /* The caller's own poll loop may make the handle non-blocking: messages
@@ -374,7 +374,7 @@ static void test_nonblocking_handle(void **state) {
   size_t len;
   int i;
   (void)state;
-  make_pipe(1, &a, &b);
+  make_pipe(MPROC_PIPE_DUPLEX, &a, &b);
   if (tu_set_nonblocking((intptr_t)mproc_conn_handle(a)) != 0) {
     mproc_conn_free(a);
     mproc_conn_free(b);
@@ -384,7 +384,7 @@ static void test_nonblocking_handle(void **state) {
   assert_int_equal(mproc_conn_recv_alloc(a, &out, &len), 0);
   assert_int_equal(len, (size_t)1 << 20);
   assert_null(memchr(out, 't', len));
-  free(out);
+  mproc_free(out);
   for (i = 0; i < 1000; i++) {
     char buf[8];
     assert_int_equal(mproc_conn_recv(a, buf, sizeof buf, &len), 0);
@@ -420,7 +420,7 @@ static void test_wait_from_two_threads(void **state) {
   uv_thread_t t;
   int i, rc = 0;
   (void)state;
-  make_pipe(1, &a, &b);
+  make_pipe(MPROC_PIPE_DUPLEX, &a, &b);
   j.c = a;
   j.rc = 0;
   assert_int_equal(uv_thread_create(&t, waiter, &j), 0);

@@ -62,7 +62,7 @@ void test_child_sends_sizes(void **state) {
   char buf[8];
   size_t len = 99, i, bad = 0;
   (void)state;
-  assert_int_equal(mproc_pipe(1, &mine, &theirs), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &mine, &theirs), 0);
   p = start_with(t_send_sizes, &theirs, 1);
   mproc_conn_free(theirs);
   assert_int_equal(mproc_conn_recv(mine, buf, sizeof buf, &len), 0);
@@ -77,7 +77,7 @@ void test_child_sends_sizes(void **state) {
   assert_int_equal(len, BIG);
   for (i = 0; i < BIG; i++) bad += m[i] != tpipe_pattern(i, 5);
   assert_int_equal(bad, 0);
-  free(m);
+  mproc_free(m);
   assert_int_equal(mproc_conn_recv(mine, buf, sizeof buf, &len), 0);
   assert_memory_equal(buf, "end", 3);
   assert_int_equal(mproc_conn_recv(mine, buf, sizeof buf, &len), MPROC_EEOF);
@@ -112,8 +112,8 @@ void test_two_one_way_ends(void **state) {
   size_t len;
   int i;
   (void)state;
-  assert_int_equal(mproc_pipe(0, &to_r, &to_w), 0);
-  assert_int_equal(mproc_pipe(0, &from_r, &from_w), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_ONE_WAY, &to_r, &to_w), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_ONE_WAY, &from_r, &from_w), 0);
   pass[0] = to_r;
   pass[1] = from_w;
   p = start_with(t_echo, pass, 2);
@@ -150,7 +150,7 @@ void test_eof_on_child_exit(void **state) {
   char buf[8];
   size_t len;
   (void)state;
-  assert_int_equal(mproc_pipe(1, &mine, &theirs), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &mine, &theirs), 0);
   p = start_with(t_take_and_return, &theirs, 1);
   mproc_conn_free(theirs);
   assert_int_equal(mproc_conn_recv(mine, buf, sizeof buf, &len), MPROC_EEOF);
@@ -190,7 +190,7 @@ void test_eof_on_child_killed(void **state) {
   char buf[8];
   size_t len;
   (void)state;
-  assert_int_equal(mproc_pipe(1, &mine, &theirs), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &mine, &theirs), 0);
   k.p = start_with(t_ready_then_block, &theirs, 1);
   k.rc = -1000;
   mproc_conn_free(theirs);
@@ -227,8 +227,8 @@ void test_no_leak_of_unpassed(void **state) {
   mproc_conn *mine, *theirs, *x, *y;
   mproc_process *p;
   (void)state;
-  assert_int_equal(mproc_pipe(1, &mine, &theirs), 0);
-  assert_int_equal(mproc_pipe(1, &x, &y), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &mine, &theirs), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &x, &y), 0);
   g_unpassed = x;
   p = start_with(t_wait_for_quit, &theirs, 1);
   g_unpassed = NULL;
@@ -277,7 +277,7 @@ void test_no_leak_to_grandchild(void **state) {
   size_t len;
   (void)state;
   if (!mproc_start_method_supported(MPROC_START_FORK)) skip();
-  assert_int_equal(mproc_pipe(1, &mine, &theirs), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &mine, &theirs), 0);
   p = start_with(t_fork_then_take, &theirs, 1);
   mproc_conn_free(theirs);
   assert_int_equal(mproc_conn_recv(mine, buf, sizeof buf, &len), 0);
@@ -319,8 +319,8 @@ void test_wait_with_sentinels(void **state) {
   char buf[8];
   size_t len;
   (void)state;
-  for (i = 0; i < NCONN; i++) assert_int_equal(mproc_pipe(0, &r[i], &w[i]), 0);
-  assert_int_equal(mproc_pipe(1, &mine, &theirs), 0);
+  for (i = 0; i < NCONN; i++) assert_int_equal(mproc_pipe(MPROC_PIPE_ONE_WAY, &r[i], &w[i]), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &mine, &theirs), 0);
   talker = start_with(t_send_one, &theirs, 1);
   mproc_conn_free(theirs);
   memset(o, 0, sizeof o);

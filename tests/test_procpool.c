@@ -335,7 +335,7 @@ static void test_terminate_workers(void **state) {
   park_queues(&q, &w, in, sizeof in);
   parked = pp_submit(ex, pp_park, in, strlen(in));
   assert_int_equal(mproc_queue_get(q, &pid, sizeof pid, &n, 120.0), 0);
-  assert_int_equal(mproc_executor_terminate_workers(ex, 1), 0);
+  assert_int_equal(mproc_executor_terminate_workers(ex, MPROC_STOP_KILL), 0);
   assert_true(mproc_future_done(parked));
   assert_int_equal(mproc_future_result(parked, 0, NULL, NULL),
                    MPROC_EWORKERDIED);

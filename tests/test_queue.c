@@ -45,7 +45,7 @@ static void test_basics(void **state) {
   assert_int_equal(mproc_queue_get_alloc(q, &m, &len, 0), 0);
   assert_int_equal(len, 10);
   assert_memory_equal(m, "0123456789", 10);
-  free(m);
+  mproc_free(m);
   /* Closing a handle stops it, not the queue. */
   assert_int_equal(mproc_queue_close(q2), 0);
   assert_int_equal(mproc_queue_close(q2), 0);

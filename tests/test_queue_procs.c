@@ -109,7 +109,7 @@ static void big_through(size_t size, size_t capacity) {
   assert_int_equal(len, size);
   for (i = 0; i < size; i++) bad += m[i] != pattern(i, 7);
   assert_int_equal(bad, 0);
-  free(m);
+  mproc_free(m);
   assert_int_equal(mproc_queue_get(q, next, sizeof next, &len, 60), 0);
   assert_memory_equal(next, "next", 4);
   assert_int_equal(tp_join(p), 0);
@@ -338,7 +338,7 @@ static int t_get_expect_next(const void *arg, size_t len) {
   CHILD_CHECK(len == sizeof *a && q != NULL);
   CHILD_CHECK(mproc_queue_get_alloc(q, &m, &got, 60) == 0);
   CHILD_CHECK(got == 4 && memcmp(m, "next", 4) == 0);
-  free(m);
+  mproc_free(m);
   mproc_queue_free(q);
   return 0;
 }
@@ -382,7 +382,7 @@ static int t_get_one(const void *arg, size_t len) {
   size_t got;
   CHILD_CHECK(len == sizeof *a && q != NULL);
   CHILD_CHECK(mproc_queue_get_alloc(q, &m, &got, 60) == 0);
-  free(m);
+  mproc_free(m);
   return 0;
 }
 MPROC_TASK(t_get_one);
@@ -456,7 +456,7 @@ void test_get_outputs_after_dead_stream(void **state) {
   assert_int_equal(mproc_queue_get_alloc(q, &m, &len, 1.0), MPROC_EEMPTY);
   assert_null(m);
   assert_int_equal(len, 0);
-  free(m); /* what a caller does after any get: must be harmless */
+  mproc_free(m); /* what a caller does after any get: must be harmless */
   /* The same through a buffer big enough for the aborted message. */
   assert_int_equal(tp_join(tp_start(t_put_big, &a, sizeof a, NULL, 0)), -9);
   len = 12345;
@@ -468,7 +468,7 @@ void test_get_outputs_after_dead_stream(void **state) {
   assert_int_equal(mproc_queue_get_alloc(q, &m, &len, 5), 0);
   assert_int_equal(len, 4);
   assert_memory_equal(m, "next", 4);
-  free(m);
+  mproc_free(m);
   free(buf);
   mproc_queue_free(q);
 }

@@ -34,7 +34,7 @@ static int t_shm_child(const void *arg, size_t len) {
   CHILD_CHECK(strcmp(buf, "from parent") == 0);
   CHILD_CHECK(mproc_shm_size(s) >= 10000);
   strcpy(buf + 5000, "from child");
-  mproc_shm_close(s);
+  mproc_shm_free(s);
   return 0;
 }
 MPROC_TASK(t_shm_child);
@@ -56,8 +56,8 @@ static void test_shm_basics(void **state) {
   /* A second handle in the same process. */
   assert_int_equal(mproc_shm_open(&s2, name), 0);
   assert_string_equal(mproc_shm_buf(s2), "from parent");
-  mproc_shm_close(s2);
-  mproc_shm_close(s);
+  mproc_shm_free(s2);
+  mproc_shm_free(s);
   /* The last holder closed it: the name is gone. */
   assert_int_equal(mproc_shm_open(&s2, name), MPROC_ENOENT);
   assert_null(s2);
@@ -90,7 +90,10 @@ static void test_shm_bad_input(void **state) {
   assert_int_equal(mproc_shm_unlink(s), 0); /* twice is harmless */
   assert_int_equal(mproc_shm_open(&t, name), MPROC_ENOENT);
   assert_int_equal(mproc_shm_close(s), 0);
-  assert_int_equal(mproc_shm_close(NULL), 0);
+  assert_int_equal(mproc_shm_close(s), 0); /* closing twice is harmless */
+  assert_int_equal(mproc_shm_close(NULL), MPROC_EINVAL);
+  mproc_shm_free(s);
+  mproc_shm_free(NULL); /* a no-op */
   /* Another kind of object under that name is refused. */
   {
     mproc_lock *l = NULL;
@@ -112,7 +115,7 @@ static void test_shm_no_track(void **state) {
   assert_int_equal(mproc_shm_new(&s, 100, &o), 0);
   strcpy(name, mproc_shm_name(s));
   remember_name(name);
-  mproc_shm_close(s);
+  mproc_shm_free(s);
 #ifdef _WIN32
   /* The kernel removes a mapping with its last handle: nothing outlives
    * its last close on Windows (docs/shm-sync.md). */
@@ -122,7 +125,7 @@ static void test_shm_no_track(void **state) {
   /* Not removed by its last close: it waits for an explicit unlink. */
   assert_int_equal(mproc_shm_open(&t, name), 0);
   assert_int_equal(mproc_shm_unlink(t), 0);
-  mproc_shm_close(t);
+  mproc_shm_free(t);
   assert_int_equal(mproc_shm_open(&t, name), MPROC_ENOENT);
 }
 
@@ -131,6 +134,7 @@ static void test_shm_no_track(void **state) {
 static void test_array_basics(void **state) {
   double init[3] = {1.5, 2.5, 3.5};
   mproc_array *a = NULL, *b = NULL, *v = NULL;
+  mproc_rlock *l = NULL, *l2 = NULL;
   mproc_value_opts o = MPROC_VALUE_OPTS_INIT;
   int32_t one = 7;
   (void)state;
@@ -145,20 +149,26 @@ static void test_array_basics(void **state) {
   assert_int_equal(mproc_array_open(&b, mproc_array_name(a)), 0);
   ((double *)mproc_array_ptr(b))[1] = 9.0; /* zero-copy, shared */
   assert_true(((double *)mproc_array_ptr(a))[1] == 9.0);
-  assert_non_null(mproc_array_get_lock(a));
-  assert_int_equal(mproc_rlock_acquire(mproc_array_get_lock(a), 0), 0);
-  assert_int_equal(mproc_rlock_acquire(mproc_array_get_lock(a), 0), 0);
-  assert_int_equal(mproc_rlock_count(mproc_array_get_lock(a)), 2);
-  assert_int_equal(mproc_rlock_release(mproc_array_get_lock(a)), 0);
-  assert_int_equal(mproc_rlock_release(mproc_array_get_lock(a)), 0);
-  mproc_rlock_free(mproc_array_get_lock(a)); /* borrowed: a no-op */
+  assert_int_equal(mproc_array_get_lock(a, &l), 0);
+  assert_non_null(l);
+  assert_int_equal(mproc_array_get_lock(b, &l2), 0); /* the same RLock */
+  assert_int_equal(mproc_rlock_acquire(l, 0), 0);
+  assert_int_equal(mproc_rlock_acquire(l2, 0), 0);
+  assert_int_equal(mproc_rlock_count(l), 2);
+  assert_int_equal(mproc_rlock_release(l2), 0);
+  assert_int_equal(mproc_rlock_release(l), 0);
+  mproc_rlock_free(l2); /* owned: before its array */
   mproc_array_free(b);
   mproc_array_free(a);
+  assert_int_equal(mproc_rlock_acquire(l, 0), 0); /* and after */
+  assert_int_equal(mproc_rlock_release(l), 0);
+  mproc_rlock_free(l);
 
   o.raw = 1;
   assert_int_equal(mproc_value_new(&v, 'i', &one, &o), 0);
   remember_name(mproc_array_name(v));
-  assert_null(mproc_array_get_lock(v));
+  assert_int_equal(mproc_array_get_lock(v, &l), MPROC_EINVAL);
+  assert_null(l);
   assert_int_equal(*(int32_t *)mproc_array_ptr(v), 7);
   mproc_array_free(v);
 
@@ -207,11 +217,11 @@ static void test_lock_api(void **state) {
 static void test_semaphore_api(void **state) {
   mproc_sem *s = NULL;
   (void)state;
-  assert_int_equal(mproc_sem_new(&s, -1, 0, NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_sem_new(&s, -1, MPROC_SEMAPHORE, NULL), MPROC_EINVAL);
   if (LONG_MAX > INT32_MAX) /* long is 32 bits on Windows */
-    assert_int_equal(mproc_sem_new(&s, (long)(LONG_MAX / 2), 0, NULL),
+    assert_int_equal(mproc_sem_new(&s, (long)(LONG_MAX / 2), MPROC_SEMAPHORE, NULL),
                      MPROC_ERANGE);
-  assert_int_equal(mproc_sem_new(&s, 2, 1, NULL), 0);
+  assert_int_equal(mproc_sem_new(&s, 2, MPROC_BOUNDED_SEMAPHORE, NULL), 0);
   remember_name(mproc_sem_name(s));
   assert_int_equal(mproc_sem_release(s), MPROC_ERANGE); /* bounded */
   assert_non_null(strstr(mproc_last_error(), "too many"));
@@ -357,7 +367,7 @@ static void leak_and_wait_for_sweep(const char *role, const char *tag) {
   for (i = 0; i < 100; i++) {
     rc = mproc_shm_open(&s, name);
     if (rc == MPROC_ENOENT) break;
-    if (rc == 0) mproc_shm_close(s);
+    if (rc == 0) mproc_shm_free(s);
     tu_sleep_ms(100);
   }
   assert_int_equal(rc, MPROC_ENOENT);

@@ -56,7 +56,7 @@ static int t_increment_locked(const void *arg, size_t len) {
   CHILD_CHECK(len == sizeof *n);
   CHILD_CHECK(mproc_array_open(&v, n->a) == 0);
   CHILD_CHECK(wait_go(n->c) == 0);
-  l = mproc_array_get_lock(v);
+  CHILD_CHECK(mproc_array_get_lock(v, &l) == 0);
   p = mproc_array_ptr(v);
   for (i = 0; i < INCREMENTS; i++) {
     CHILD_CHECK(mproc_rlock_acquire(l, MPROC_FOREVER) == 0);
@@ -64,6 +64,7 @@ static int t_increment_locked(const void *arg, size_t len) {
     CHILD_CHECK(mproc_rlock_release(l) == 0);
   }
   mproc_array_free(v);
+  mproc_rlock_free(l);
   return 0;
 }
 MPROC_TASK(t_increment_locked);
@@ -175,7 +176,7 @@ void test_semaphore_limits(void **state) {
   int32_t *counts;
   (void)state;
   o.raw = 1;
-  assert_int_equal(mproc_sem_new(&s, 2, 1, NULL), 0);
+  assert_int_equal(mproc_sem_new(&s, 2, MPROC_BOUNDED_SEMAPHORE, NULL), 0);
   assert_int_equal(mproc_array_new(&a, 'i', 2, NULL, &o), 0);
   remember_name(mproc_sem_name(s));
   remember_name(mproc_array_name(a));
@@ -520,7 +521,7 @@ void test_killed_waiters(void **state) {
   names_arg n;
   (void)state;
   /* Semaphore: the count stays exact. */
-  assert_int_equal(mproc_sem_new(&s, 0, 0, NULL), 0);
+  assert_int_equal(mproc_sem_new(&s, 0, MPROC_SEMAPHORE, NULL), 0);
   remember_name(mproc_sem_name(s));
   n = names1(mproc_sem_name(s), NULL, NULL);
   kill_waiter(&n, 0);

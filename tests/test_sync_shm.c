@@ -27,7 +27,7 @@ static int t_hold_shm(const void *arg, size_t len) {
   if (n->n == 1)
     for (;;) tu_sleep_ms(1000);
   CHILD_CHECK(mproc_event_wait(go, 60) == 0);
-  mproc_shm_close(s);
+  mproc_shm_free(s);
   mproc_event_free(go);
   mproc_event_free(ready);
   return 0;
@@ -82,12 +82,12 @@ void test_shm_child_holds(void **state) {
   char name[MPROC_SHM_NAME_MAX + 1];
   holder_run r;
   (void)state;
-  mproc_shm_close(new_held(&r, 5000, name, 0));
+  mproc_shm_free(new_held(&r, 5000, name, 0));
   assert_int_equal(mproc_shm_open(&t, name), 0); /* still there */
   assert_string_equal((char *)mproc_shm_buf(t) + 100, "child");
-  mproc_shm_close(t);
+  mproc_shm_free(t);
   assert_int_equal(mproc_shm_open(&t, name), 0); /* our holds came, went */
-  mproc_shm_close(t);
+  mproc_shm_free(t);
   end_holder(&r, 0);
   assert_int_equal(mproc_shm_open(&t, name), MPROC_ENOENT);
 }
@@ -102,7 +102,7 @@ void test_shm_killed_holder(void **state) {
   s = new_held(&r, 100, name, 1);
   assert_int_equal(mproc_process_kill(r.p), 0);
   end_holder(&r, -9);
-  mproc_shm_close(s);
+  mproc_shm_free(s);
   assert_int_equal(mproc_shm_open(&t, name), MPROC_ENOENT);
 }
 
@@ -118,22 +118,22 @@ void test_shm_names_after_fork(void **state) {
   remember_name(mproc_shm_name(x));
   pid = tu_fork();
   if (pid < 0) {
-    mproc_shm_close(x);
+    mproc_shm_free(x);
     skip(); /* no fork here */
   }
   if (pid == 0) {
     mproc_shm *b = NULL;
     int ok = mproc_shm_new(&b, 100, NULL) == 0;
     if (ok) strcpy(mproc_shm_buf(x), mproc_shm_name(b));
-    mproc_shm_close(b);
+    mproc_shm_free(b);
     tu_exit(ok ? 0 : 1);
   }
   assert_int_equal(tu_wait_pid(pid), 0);
   assert_int_equal(mproc_shm_new(&c, 100, NULL), 0);
   assert_true(((char *)mproc_shm_buf(x))[0] != '\0');
   assert_string_not_equal(mproc_shm_name(c), (char *)mproc_shm_buf(x));
-  mproc_shm_close(c);
-  mproc_shm_close(x);
+  mproc_shm_free(c);
+  mproc_shm_free(x);
 }
 
 /* ---- many processes and threads at once --------------------------------- */
@@ -156,9 +156,9 @@ static void churn(void *arg) {
         mproc_shm_open(&y, mproc_shm_name(x)) != 0 ||
         mproc_shm_open(&z, a->name) != 0)
       a->bad++;
-    mproc_shm_close(y);
-    mproc_shm_close(x);
-    mproc_shm_close(z);
+    mproc_shm_free(y);
+    mproc_shm_free(x);
+    mproc_shm_free(z);
   }
 }
 
@@ -192,8 +192,8 @@ void test_shm_churn(void **state) {
   strcpy(a.name, name);
   run_children(t_churn, &a, sizeof a, 4);
   assert_int_equal(mproc_shm_open(&t, name), 0);
-  mproc_shm_close(t);
-  mproc_shm_close(s);
+  mproc_shm_free(t);
+  mproc_shm_free(s);
   assert_int_equal(mproc_shm_open(&t, name), MPROC_ENOENT);
 }
 
@@ -207,7 +207,7 @@ static int fill(mproc_shm **v, int n) {
 
 static void drain(mproc_shm **v, int n) {
   int i;
-  for (i = 0; i < n; i++) mproc_shm_close(v[i]);
+  for (i = 0; i < n; i++) mproc_shm_free(v[i]);
 }
 
 /* With the registry full, segments still work: created by their creator
@@ -231,17 +231,17 @@ void test_shm_registry_full(void **state) {
   remember_name(name);
   start_holder(&r, s, 0);
   assert_int_equal(mproc_shm_open(&t, name), 0);
-  mproc_shm_close(t); /* an uncounted handle's close removes nothing */
-  mproc_shm_close(s); /* the creator's does */
+  mproc_shm_free(t); /* an uncounted handle's close removes nothing */
+  mproc_shm_free(s); /* the creator's does */
   assert_int_equal(mproc_shm_open(&t, name), MPROC_ENOENT);
   end_holder(&r, 0);
   drain(fillers, MPROC__REG_LIMIT);
   /* Room again: counted as before. */
   assert_int_equal(mproc_shm_new(&s, 4096, &o), 0);
   start_holder(&r, s, 0);
-  mproc_shm_close(s);
+  mproc_shm_free(s);
   assert_int_equal(mproc_shm_open(&t, name), 0);
-  mproc_shm_close(t);
+  mproc_shm_free(t);
   end_holder(&r, 0);
   assert_int_equal(mproc_shm_open(&t, name), MPROC_ENOENT);
 }

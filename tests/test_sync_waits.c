@@ -78,8 +78,8 @@ void test_event_set_then_clear(void **state) {
   int r;
   (void)state;
   assert_int_equal(mproc_event_new(&e, NULL), 0);
-  assert_int_equal(mproc_sem_new(&done, 0, 0, NULL), 0);
-  assert_int_equal(mproc_sem_new(&next, 0, 0, NULL), 0);
+  assert_int_equal(mproc_sem_new(&done, 0, MPROC_SEMAPHORE, NULL), 0);
+  assert_int_equal(mproc_sem_new(&next, 0, MPROC_SEMAPHORE, NULL), 0);
   remember_name(mproc_event_name(e));
   remember_name(mproc_sem_name(done));
   remember_name(mproc_sem_name(next));
@@ -346,8 +346,8 @@ void test_barrier_reset_late_waiter(void **state) {
   int r;
   (void)state;
   assert_int_equal(mproc_barrier_new(&b, 2, NULL, NULL, NULL), 0);
-  assert_int_equal(mproc_sem_new(&go, 0, 0, NULL), 0);
-  assert_int_equal(mproc_sem_new(&done, 0, 0, NULL), 0);
+  assert_int_equal(mproc_sem_new(&go, 0, MPROC_SEMAPHORE, NULL), 0);
+  assert_int_equal(mproc_sem_new(&done, 0, MPROC_SEMAPHORE, NULL), 0);
   remember_name(mproc_barrier_name(b));
   remember_name(mproc_sem_name(go));
   remember_name(mproc_sem_name(done));
@@ -476,7 +476,7 @@ void test_interrupt_threads(void **state) {
   assert_int_equal(mproc_event_new(&e, NULL), 0);
   assert_int_equal(mproc_lock_new(&l, NULL), 0);
   assert_int_equal(mproc_rlock_new(&r, NULL), 0);
-  assert_int_equal(mproc_sem_new(&s, 0, 0, NULL), 0);
+  assert_int_equal(mproc_sem_new(&s, 0, MPROC_SEMAPHORE, NULL), 0);
   assert_int_equal(mproc_cond_new(&c, NULL, NULL, NULL), 0);
   assert_int_equal(mproc_barrier_new(&b, 2, NULL, NULL, NULL), 0);
   remember_name(mproc_event_name(e));
@@ -638,7 +638,7 @@ void test_lock_locked_and_checks(void **state) {
   assert_int_equal(mproc_rlock_locked(NULL), MPROC_EINVAL);
   mproc_rlock_free(r);
 
-  assert_int_equal(mproc_sem_new(&s, 1, 0, NULL), 0);
+  assert_int_equal(mproc_sem_new(&s, 1, MPROC_SEMAPHORE, NULL), 0);
   remember_name(mproc_sem_name(s));
   assert_int_equal(mproc_sem_acquire(s, NAN), MPROC_EINVAL);
   assert_int_equal(mproc_sem_value(s), 1);

@@ -181,7 +181,7 @@ static void test_invalid_handles(void **state) {
   expect_refused(MPROC_NO_HANDLE, 1, 0);
   expect_refused(MPROC_NO_HANDLE, 100, 90); /* past 64: Windows' helpers */
   /* A closed connection's handle is MPROC_NO_HANDLE. */
-  assert_int_equal(mproc_pipe(1, &a, &b), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &a, &b), 0);
   assert_int_equal(mproc_conn_close(a), 0);
   assert_true(mproc_conn_handle(a) == MPROC_NO_HANDLE);
   expect_refused(mproc_conn_handle(a), 2, 0);
@@ -380,7 +380,7 @@ static void test_wake_blocked_wait(void **state) {
   size_t i;
   (void)state;
   assert_int_equal(mproc_wakeup_new(&g_wake), 0);
-  assert_int_equal(mproc_pipe(1, &mine, &theirs), 0);
+  assert_int_equal(mproc_pipe(MPROC_PIPE_DUPLEX, &mine, &theirs), 0);
   pass = MPROC_PASS(theirs);
   po.pass = &pass;
   po.n_pass = 1;

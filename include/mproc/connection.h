@@ -110,15 +110,19 @@ MPROC_EXTERN mproc_family mproc_listener_family(const mproc_listener *l);
 /**
  * Stop listening: the OS object is released and an AF_UNIX path (with
  * the private directory of a generated one) removed. Connections already
- * accepted stay open. Later accepts return MPROC_ECLOSED; closing twice
- * is harmless.
+ * accepted stay open. Later accepts return MPROC_ECLOSED, and an accept
+ * blocked in another thread returns MPROC_ECLOSED within about 0.1 s (the
+ * OS listener is released when it has returned, never under it). Closing
+ * twice is harmless.
  * Errors: MPROC_EINVAL (l NULL).
- * Thread-safety: not while another thread accepts on l.
+ * Thread-safety: any thread, also while another accepts on l.
+ * Ownership: the listener is still the caller's, to free.
  */
 MPROC_EXTERN int mproc_listener_close(mproc_listener *l);
 
 /** Close if needed, and free the object. NULL is a no-op.
- *  Thread-safety: as mproc_listener_close. */
+ *  Thread-safety: no other call on l may run meanwhile (close, join the
+ *  accepting threads, then free). Ownership: l is invalid afterwards. */
 MPROC_EXTERN void mproc_listener_free(mproc_listener *l);
 
 /**

@@ -45,22 +45,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mproc/alloc.h"
 #include "mproc/export.h"
 #include "mproc/process.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---- buffers the library allocates ------------------------------------------ */
-
-/**
- * Release a buffer the library allocated and handed over (for example by
- * mproc_future_take()). NULL is a no-op. Use this, not free(): on Windows
- * the library and the program may use different C runtimes.
- * Thread-safety: safe. Ownership: p is gone afterwards.
- */
-MPROC_EXTERN void mproc_free(void *p);
 
 /* ---- tasks ------------------------------------------------------------------- */
 
@@ -269,19 +260,27 @@ MPROC_EXTERN int mproc_executor_shutdown(mproc_executor *ex, int flags);
  */
 MPROC_EXTERN void mproc_executor_free(mproc_executor *ex);
 
+/** How mproc_executor_terminate_workers stops the workers. */
+typedef enum mproc_stop_how {
+  MPROC_STOP_TERMINATE = 0, /**< terminate_workers(): SIGTERM */
+  MPROC_STOP_KILL = 1       /**< kill_workers(): SIGKILL */
+} mproc_stop_how;
+
 /**
- * Python 3.14's terminate_workers() (kill 0) and kill_workers() (kill 1)
- * for the process kind: shut down cancelling what has not been sent,
- * stop every worker at once with SIGTERM (SIGKILL), and return when they
+ * Python 3.14's terminate_workers() (MPROC_STOP_TERMINATE) and
+ * kill_workers() (MPROC_STOP_KILL) for the process kind: shut down
+ * cancelling what has not been sent, stop every worker at once with
+ * SIGTERM (SIGKILL; TerminateProcess on Windows), and return when they
  * have ended. A task that was running fails with MPROC_EWORKERDIED; one
  * sent but not yet taken fails with MPROC_EBROKEN. Every future is done
  * on return; later submits give MPROC_ESTATE.
- * Errors: MPROC_EINVAL (NULL), MPROC_ENOTSUP (the thread kind: threads
- * cannot be stopped), MPROC_ESTATE (from one of its tasks).
+ * Errors: MPROC_EINVAL (NULL, `how` not a mproc_stop_how), MPROC_ENOTSUP
+ * (the thread kind: threads cannot be stopped), MPROC_ESTATE (from one of
+ * its tasks).
  * Thread-safety: safe (not with free). Ownership: none.
  */
 MPROC_EXTERN int mproc_executor_terminate_workers(mproc_executor *ex,
-                                                  int kill);
+                                                  mproc_stop_how how);
 
 /**
  * loky's get_reusable_executor(): the program's one reusable process

@@ -10,7 +10,7 @@
  *
  * @code
  *   mproc_conn *parent, *child;
- *   mproc_pipe(1, &parent, &child);              // Pipe()
+ *   mproc_pipe(MPROC_PIPE_DUPLEX, &parent, &child);              // Pipe()
  *   mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
  *   mproc_pass pass[] = {MPROC_PASS(child)};     // Process(args=(child,))
  *   o.pass = pass; o.n_pass = 1;                 // the child gets `child`
@@ -44,6 +44,7 @@
 
 #include <stddef.h>
 
+#include "mproc/alloc.h"
 #include "mproc/export.h"
 #include "mproc/process.h"
 
@@ -53,16 +54,23 @@ extern "C" {
 
 typedef struct mproc_conn mproc_conn;
 
+/** Which pipe mproc_pipe makes (Python's Pipe(duplex)). */
+typedef enum mproc_pipe_kind {
+  MPROC_PIPE_ONE_WAY = 0, /**< Pipe(False): `*a` receives, `*b` sends */
+  MPROC_PIPE_DUPLEX = 1   /**< Pipe(): both ends send and receive */
+} mproc_pipe_kind;
+
 /**
- * Make a pipe (Python's Pipe(duplex)). duplex != 0: both ends send and
- * receive. duplex == 0: `*a` only receives and `*b` only sends, as
+ * Make a pipe of `kind`: `mproc_pipe(MPROC_PIPE_DUPLEX, &a, &b)`. With
+ * MPROC_PIPE_ONE_WAY `*a` only receives and `*b` only sends, as
  * Pipe(False) returns (reader, writer). The OS handles are not inherited
  * by any child unless passed (mproc_process_opts.pass).
- * Errors: MPROC_EINVAL (a or b NULL), MPROC_ENOMEM, MPROC_EOS (out of
- * descriptors / handles).
+ * Errors: MPROC_EINVAL (a or b NULL, kind not a mproc_pipe_kind),
+ * MPROC_ENOMEM, MPROC_EOS (out of descriptors / handles).
  * Thread-safety: safe. Ownership: free each end with mproc_conn_free().
  */
-MPROC_EXTERN int mproc_pipe(int duplex, mproc_conn **a, mproc_conn **b);
+MPROC_EXTERN int mproc_pipe(mproc_pipe_kind kind, mproc_conn **a,
+                            mproc_conn **b);
 
 /**
  * Send one message of `len` bytes (0 allowed, any size). Blocks until the
@@ -98,11 +106,11 @@ MPROC_EXTERN int mproc_conn_recv(mproc_conn *c, void *buf, size_t cap,
                                  size_t *len);
 
 /**
- * As mproc_conn_recv, into a buffer it allocates: *out (free() it; NULL
+ * As mproc_conn_recv, into a buffer it allocates: *out (mproc_free() it; NULL
  * for an empty message), *len its length. On MPROC_ENOMEM the message
  * stays for a later recv.
  * Errors: those of mproc_conn_recv except MPROC_EBUFSIZE; MPROC_ENOMEM.
- * Ownership: the caller frees *out with free().
+ * Ownership: the caller frees *out with mproc_free().
  */
 MPROC_EXTERN int mproc_conn_recv_alloc(mproc_conn *c, void **out,
                                        size_t *len);
@@ -138,15 +146,25 @@ MPROC_EXTERN int mproc_conn_writable(const mproc_conn *c);
 MPROC_EXTERN mproc_handle mproc_conn_handle(const mproc_conn *c);
 
 /**
- * Close the end (Python's close()): the OS handle is released, so the
- * peer sees the end of file once no other copy of this end is open.
- * Later calls other than close and free return MPROC_ECLOSED. Closing
- * twice is harmless.
+ * Close the end (Python's close()): this handle's use ends and its OS
+ * handle is released, so the peer sees the end of file once no other copy
+ * of this end is open (a child's copy, passed to it, is unaffected).
+ * Later calls other than close and free return MPROC_ECLOSED. A recv or
+ * poll blocked on the end in another thread, waiting for a message, is
+ * woken and returns MPROC_ECLOSED; a recv that has begun reading a
+ * message reads it whole first; so does an mproc_conn_wait() that lists
+ * the end (it returns MPROC_ECLOSED). The OS handle is released when the
+ * last such call has returned, never under it. Closing twice is
+ * harmless.
  * Errors: MPROC_EINVAL (c NULL).
+ * Thread-safety: any thread, also while another uses the end (the way to
+ * end its wait). Ownership: the object is still the caller's, to free.
  */
 MPROC_EXTERN int mproc_conn_close(mproc_conn *c);
 
-/** Close if needed, and free the object. NULL is a no-op. */
+/** Close if needed, and free the object. NULL is a no-op.
+ *  Thread-safety: no other call on c may run meanwhile (close, join the
+ *  threads using it, then free). Ownership: c is invalid afterwards. */
 MPROC_EXTERN void mproc_conn_free(mproc_conn *c);
 
 /* ---- waiting on many (multiprocessing.connection.wait) ------------------ */
@@ -174,8 +192,10 @@ typedef struct mproc_wait_obj {
  * waitable handle: MPROC_NO_HANDLE — the sentinel of a process not
  * started —, a negative value, a closed descriptor or HANDLE; the
  * sentence names the object's index), MPROC_ECLOSED (a closed
- * connection), MPROC_ENOMEM, MPROC_EOS; MPROC_EINTR (mproc_interrupt()
- * while it waited and nothing was ready; never for timeout 0).
+ * connection; also one closed by another thread during the wait, which
+ * ends the wait at once), MPROC_ENOMEM, MPROC_EOS; MPROC_EINTR
+ * (mproc_interrupt() while it waited and nothing was ready; never for
+ * timeout 0).
  * Thread-safety: a connection is waited on (or polled) by one thread at
  * a time, and no other thread receives on it meanwhile; a connection that
  * another thread's wait lists gives MPROC_EINVAL.

@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 
+#include "mproc/alloc.h"
 #include "mproc/export.h"
 #include "mproc/shared.h"
 
@@ -109,7 +110,7 @@ MPROC_EXTERN int mproc_queue_get(mproc_queue *q, void *buf, size_t cap,
  * the message cannot be allocated (it stays in the queue); MPROC_EINVAL
  * for a NULL msg.
  * Thread-safety: any thread, any process.
- * Ownership: the caller owns *msg and releases it with free().
+ * Ownership: the caller owns *msg and releases it with mproc_free().
  */
 MPROC_EXTERN int mproc_queue_get_alloc(mproc_queue *q, void **msg,
                                        size_t *len, double timeout);
@@ -154,10 +155,12 @@ MPROC_EXTERN int mproc_queue_join(mproc_queue *q, double timeout);
  * handles (here and in other processes) and what was put are unaffected.
  * A put woken in the middle of a streamed message delivers nothing (the
  * next producer removes its pieces); a get woken there loses that one
- * message, as when a consumer dies there. Closing twice is harmless.
- * Close does not free: it returns once every blocked call has been woken,
- * not once they have returned, and the handle stays valid until
- * mproc_queue_free.
+ * message, as when a consumer dies there. Then this handle's hold is
+ * released: the last holder's close removes the name (each handle holds
+ * on its own, so another handle in this process keeps the queue). Closing
+ * twice is harmless. Close does not free: it returns once every blocked
+ * call has been woken, not once they have returned, and the handle (its
+ * mapping included) stays valid until mproc_queue_free.
  * Errors: MPROC_EINVAL for NULL.
  * Thread-safety: any thread, also while others are blocked on the handle
  * (the way to end their waits).
@@ -170,8 +173,8 @@ MPROC_EXTERN const char *mproc_queue_name(const mproc_queue *q);
 /** Ring capacity in bytes. */
 MPROC_EXTERN size_t mproc_queue_capacity(const mproc_queue *q);
 /**
- * Release this handle and this process's hold (see mproc_shm_close). NULL
- * is a no-op.
+ * Close the handle if it is open (mproc_queue_close), unmap and free it.
+ * NULL is a no-op.
  * Thread-safety: must not race with any other call on the same handle:
  * to stop threads blocked on it, mproc_queue_close it, join those
  * threads, then free.

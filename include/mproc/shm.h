@@ -8,8 +8,15 @@
  * from [A-Za-z0-9_.-]. Segments are created exclusively, readable and
  * writable by the owner only, and sized in whole pages.
  *
- * Lifetime: each segment counts the processes of the program that hold
- * it. The holder that closes it last removes its name (so a segment still
+ * Lifecycle verbs (as for every mproc type): mproc_shm_close ends this
+ * handle's use (Python's close(): its hold goes; later calls on it give
+ * MPROC_ECLOSED, the buffer pointer goes NULL), mproc_shm_unlink removes
+ * the name (also after close, as Python's close() then unlink()), and
+ * mproc_shm_free releases the handle and its mapping (closing first).
+ *
+ * Lifetime: each segment counts the handles of the program that hold it
+ * (two opens in one process are two holds). The holder that closes it
+ * last removes its name (so a segment still
  * used by another process of the program is never removed under it); a
  * process killed with SIGKILL stops counting as a holder, and the resource
  * tracker (which lives as long as the program; see docs/shm-sync.md)
@@ -42,19 +49,22 @@ typedef struct mproc_shm mproc_shm;
  * Errors: MPROC_EINVAL (out NULL, size 0, bad characters in the name),
  * MPROC_ERANGE (size too large for this machine), MPROC_ENAMETOOLONG,
  * MPROC_EEXIST (the name is taken), MPROC_ENOMEM, MPROC_EOS.
- * Thread-safety: safe. Ownership: close with mproc_shm_close().
+ * Thread-safety: safe. Ownership: free with mproc_shm_free().
  */
 MPROC_EXTERN int mproc_shm_new(mproc_shm **out, size_t size,
                                const mproc_shm_opts *opts);
 
 /**
- * Open an existing segment by name.
+ * Open an existing segment by name: a handle with a hold of its own (a
+ * second open in the same process is a second hold).
  * Errors: MPROC_EINVAL, MPROC_ENAMETOOLONG, MPROC_ENOENT (no such segment,
  * or it was removed), MPROC_EOS.
+ * Thread-safety: safe. Ownership: free with mproc_shm_free().
  */
 MPROC_EXTERN int mproc_shm_open(mproc_shm **out, const char *name);
 
-/** The mapped memory (page-aligned), valid until close. */
+/** The mapped memory (page-aligned); NULL once the handle is closed (or
+ *  shm is NULL). Pointers into it stay valid until mproc_shm_free. */
 MPROC_EXTERN void *mproc_shm_buf(const mproc_shm *shm);
 /** Its size in bytes (whole pages). */
 MPROC_EXTERN size_t mproc_shm_size(const mproc_shm *shm);
@@ -65,16 +75,32 @@ MPROC_EXTERN const char *mproc_shm_name(const mproc_shm *shm);
  * Remove the name now: later opens fail with MPROC_ENOENT; processes that
  * have it open keep using it. On Windows the name lives as long as a
  * handle does (the kernel counts them), so there unlink only stops this
- * library's own opens. Unlinking twice is harmless.
+ * library's own opens. Unlinking twice is harmless, and unlinking a closed
+ * (not yet freed) handle works, as Python's close() then unlink().
+ * Errors: MPROC_EINVAL (NULL).
+ * Thread-safety: safe. Ownership: none.
  */
 MPROC_EXTERN int mproc_shm_unlink(mproc_shm *shm);
 
 /**
- * Unmap and release this process's hold; the last holder removes the name
- * (unless no_track). NULL is a no-op. Returns 0 or MPROC_EOS.
- * Ownership: `shm` is freed; pointers into the buffer become invalid.
+ * End this handle's use (Python's close()): its hold is released, so the
+ * last holder's close removes the name (unless no_track); later calls on
+ * the handle give MPROC_ECLOSED and mproc_shm_buf gives NULL. Other
+ * handles, here and in other processes, are unaffected. The mapping stays
+ * until mproc_shm_free, so pointers taken before still read valid memory.
+ * Closing twice is harmless.
+ * Errors: MPROC_EINVAL (NULL).
+ * Thread-safety: safe. Ownership: the handle is still the caller's, to
+ * free.
  */
 MPROC_EXTERN int mproc_shm_close(mproc_shm *shm);
+
+/**
+ * Close the handle if it is open, unmap it and free it. NULL is a no-op.
+ * Thread-safety: no other call on this handle may run meanwhile.
+ * Ownership: `shm` is freed; pointers into the buffer become invalid.
+ */
+MPROC_EXTERN void mproc_shm_free(mproc_shm *shm);
 
 /* ---- Value and Array ---------------------------------------------------- */
 
@@ -114,7 +140,8 @@ MPROC_EXTERN int mproc_array_new(mproc_array **out, char typecode, size_t n,
 /** Open by name. Errors as mproc_shm_open, MPROC_EINVAL if the name is a
  *  shared object of another kind. */
 MPROC_EXTERN int mproc_array_open(mproc_array **out, const char *name);
-/** The items: zero-copy access to the shared memory. */
+/** The items: zero-copy access to the shared memory; NULL once the
+ *  handle is closed. Pointers stay valid until mproc_array_free. */
 MPROC_EXTERN void *mproc_array_ptr(const mproc_array *a);
 /** The number of elements. */
 MPROC_EXTERN size_t mproc_array_len(const mproc_array *a);
@@ -122,9 +149,27 @@ MPROC_EXTERN size_t mproc_array_len(const mproc_array *a);
 MPROC_EXTERN char mproc_array_typecode(const mproc_array *a);
 /** The array's name, for mproc_array_open. Owned by the array. */
 MPROC_EXTERN const char *mproc_array_name(const mproc_array *a);
-/** The lock (borrowed, valid until the array is freed); NULL when raw. */
-MPROC_EXTERN mproc_rlock *mproc_array_get_lock(mproc_array *a);
-/** Release this process's hold (see mproc_shm_close). NULL is a no-op. */
+/**
+ * The array's lock (Python's get_lock()): a new RLock handle the caller
+ * owns, with a hold of its own on the array, so the array and the lock
+ * are freed in any order. Every handle from get_lock (also another
+ * process's) is the same recursive lock.
+ * Errors: MPROC_EINVAL (a or out NULL; a raw array has no lock),
+ * MPROC_ECLOSED, and those of mproc_array_open.
+ * Thread-safety: safe. Ownership: free *out with mproc_rlock_free().
+ */
+MPROC_EXTERN int mproc_array_get_lock(mproc_array *a, mproc_rlock **out);
+/**
+ * End this handle's use: its hold is released (the last holder removes
+ * the name), later calls on it give MPROC_ECLOSED (mproc_array_ptr NULL);
+ * lock handles taken from it are unaffected. Closing twice is harmless.
+ * Errors: MPROC_EINVAL (NULL). Thread-safety: safe.
+ * Ownership: the handle is still the caller's, to free.
+ */
+MPROC_EXTERN int mproc_array_close(mproc_array *a);
+/** Close if open, unmap and free the handle. NULL is a no-op.
+ *  Thread-safety: no other call on this handle may run meanwhile.
+ *  Ownership: a is invalid afterwards. */
 MPROC_EXTERN void mproc_array_free(mproc_array *a);
 
 /** Value(typecode, init): an array of one item. */

@@ -25,10 +25,22 @@
  * and go on. A process killed while waiting leaves Semaphore counts,
  * Condition waiters and Barrier state correct.
  *
+ * Lifecycle verbs, the same on every type: _close ends this handle's use
+ * (later calls on it return MPROC_ECLOSED; threads of this process blocked
+ * in a wait on it — acquire, wait — are woken and return MPROC_ECLOSED;
+ * its hold is released, and the last holder removes the name; other
+ * handles, here and in other processes, are unaffected; closing twice is
+ * harmless). _free releases the handle's memory and OS resources, closing
+ * it first if it is open (NULL: a no-op). Each handle holds the object on
+ * its own: two opens in one process are two holds, and freeing one leaves
+ * the other working. Closing does not release a lock held through the
+ * handle: the lock stays held for the others, as when its owner leaves.
+ *
  * Thread-safety: every function may be called from any thread of any
- * process holding the object, except _free, which ends this handle.
- * Ownership: _new/_open give a handle; _free releases this process's hold
- * (the last holder removes the name, as for shared memory).
+ * process holding the object, _close too (it is how to end another
+ * thread's wait), except _free, which must not race with any other call
+ * on the handle: close, join the waiting threads, then free.
+ * Ownership: _new/_open give a handle the caller frees with _free.
  * @file
  */
 #ifndef MPROC_SYNC_H
@@ -77,8 +89,14 @@ MPROC_EXTERN int mproc_lock_locked(const mproc_lock *l);
 MPROC_EXTERN int mproc_lock_release(mproc_lock *l);
 /** The lock's name, for mproc_lock_open. Owned by the lock. */
 MPROC_EXTERN const char *mproc_lock_name(const mproc_lock *l);
-/** Close this handle and free it (the lock lives on while other
- *  processes hold it). NULL is a no-op. */
+/** End this handle's use (see the top): blocked acquires on it return
+ *  MPROC_ECLOSED, later calls too. Errors: MPROC_EINVAL (NULL).
+ *  Thread-safety: any thread, also while others wait on it.
+ *  Ownership: the handle is still the caller's, to free. */
+MPROC_EXTERN int mproc_lock_close(mproc_lock *l);
+/** Close if open, and free the handle (the lock lives on while other
+ *  handles hold it). NULL is a no-op. Thread-safety: no other call on l
+ *  may run meanwhile. Ownership: l is invalid afterwards. */
 MPROC_EXTERN void mproc_lock_free(mproc_lock *l);
 
 /* ---- RLock --------------------------------------------------------------- */
@@ -107,18 +125,34 @@ MPROC_EXTERN int mproc_rlock_is_owned(const mproc_rlock *l);
 MPROC_EXTERN int mproc_rlock_locked(const mproc_rlock *l);
 /** The RLock's name, for mproc_rlock_open. Owned by the RLock. */
 MPROC_EXTERN const char *mproc_rlock_name(const mproc_rlock *l);
-/** Close this handle and free it. NULL is a no-op. */
+/** End this handle's use (see the top; as mproc_lock_close).
+ *  Errors: MPROC_EINVAL (NULL). Thread-safety: any thread.
+ *  Ownership: the handle is still the caller's, to free. */
+MPROC_EXTERN int mproc_rlock_close(mproc_rlock *l);
+/** Close if open, and free the handle; also a handle from
+ *  mproc_array_get_lock (before or after its array). NULL is a no-op.
+ *  Thread-safety: no other call on l may run meanwhile.
+ *  Ownership: l is invalid afterwards. */
 MPROC_EXTERN void mproc_rlock_free(mproc_rlock *l);
 
 /* ---- Semaphore, BoundedSemaphore ---------------------------------------- */
 
+/** Which semaphore mproc_sem_new makes. */
+typedef enum mproc_sem_kind {
+  MPROC_SEMAPHORE = 0,        /**< Semaphore(value) */
+  MPROC_BOUNDED_SEMAPHORE = 1 /**< BoundedSemaphore(value): release above
+                                   the initial value is an error */
+} mproc_sem_kind;
+
 /**
- * A semaphore with initial `value`; `bounded` makes release above the
- * initial value an error (BoundedSemaphore).
- * Errors: MPROC_EINVAL (value < 0), MPROC_ERANGE (value > INT32_MAX), and
- * those of mproc_shm_new.
+ * A semaphore of `kind` with initial `value`:
+ * `mproc_sem_new(&s, 2, MPROC_BOUNDED_SEMAPHORE, NULL)`.
+ * Errors: MPROC_EINVAL (out NULL, value < 0, kind not a mproc_sem_kind),
+ * MPROC_ERANGE (value > INT32_MAX), and those of mproc_shm_new.
+ * Thread-safety: safe. Ownership: free with mproc_sem_free().
  */
-MPROC_EXTERN int mproc_sem_new(mproc_sem **out, long value, int bounded,
+MPROC_EXTERN int mproc_sem_new(mproc_sem **out, long value,
+                               mproc_sem_kind kind,
                                const mproc_sync_opts *opts);
 /** Open a semaphore by name. Errors: MPROC_ENOENT, MPROC_EINVAL (a name
  *  of another kind). */
@@ -130,11 +164,17 @@ MPROC_EXTERN int mproc_sem_acquire(mproc_sem *s, double timeout);
 /** Increment and wake one waiter. Errors: MPROC_ERANGE when a bounded
  *  semaphore would exceed its initial value, or the value would overflow. */
 MPROC_EXTERN int mproc_sem_release(mproc_sem *s);
-/** The current value (a snapshot). */
+/** The current value (a snapshot). Errors (negative): MPROC_EINVAL,
+ *  MPROC_ECLOSED. */
 MPROC_EXTERN long mproc_sem_value(const mproc_sem *s);
 /** The semaphore's name, for mproc_sem_open. Owned by the semaphore. */
 MPROC_EXTERN const char *mproc_sem_name(const mproc_sem *s);
-/** Close this handle and free it. NULL is a no-op. */
+/** End this handle's use (see the top): blocked acquires on it return
+ *  MPROC_ECLOSED. Errors: MPROC_EINVAL (NULL). Thread-safety: any thread.
+ *  Ownership: the handle is still the caller's, to free. */
+MPROC_EXTERN int mproc_sem_close(mproc_sem *s);
+/** Close if open, and free the handle. NULL is a no-op.
+ *  Thread-safety: no other call on s may run meanwhile. */
 MPROC_EXTERN void mproc_sem_free(mproc_sem *s);
 
 /* ---- Condition ----------------------------------------------------------- */
@@ -143,8 +183,12 @@ MPROC_EXTERN void mproc_sem_free(mproc_sem *s);
  * A condition variable over `lock` or `rlock` (at most one non-NULL; both
  * NULL: a new RLock of its own, as Python's Condition()). The condition
  * remembers the lock's name, so mproc_cond_open opens both.
- * Ownership: the condition borrows a lock given to it: free the condition
- * first.
+ * Errors: MPROC_EINVAL (out NULL, both locks given), MPROC_ECLOSED (the
+ * lock given is closed), and those of mproc_shm_new and mproc_lock_open.
+ * Thread-safety: safe.
+ * Ownership: the condition takes a handle of its own on a lock given to
+ * it, so the condition and the caller's lock handle are freed in any
+ * order. Free the condition with mproc_cond_free().
  */
 MPROC_EXTERN int mproc_cond_new(mproc_cond **out, mproc_lock *lock,
                                 mproc_rlock *rlock,
@@ -164,8 +208,10 @@ MPROC_EXTERN int mproc_cond_release(mproc_cond *c);
  * condition variable it may return 0 spuriously (rarely: a wait that
  * begins just after a notify may take that notify's wake-up while an older
  * waiter waits on); loop on your predicate or use mproc_cond_wait_for.
- * The lock is held again on every return but MPROC_EPERM / MPROC_EINVAL.
- * Errors: MPROC_EPERM if the caller does not hold the lock; MPROC_EINTR
+ * The lock is held again on every return but MPROC_EPERM / MPROC_EINVAL /
+ * MPROC_ECLOSED. Errors: MPROC_ECLOSED (the handle is, or was while
+ * waiting, closed: the wait ends without re-taking the lock, which a
+ * closed handle could not release); MPROC_EPERM if the caller does not hold the lock; MPROC_EINTR
  * (mproc_interrupt(); the lock is re-acquired); MPROC_ERANGE with 65535
  * waiters.
  */
@@ -182,8 +228,15 @@ MPROC_EXTERN int mproc_cond_notify(mproc_cond *c, int n);
 MPROC_EXTERN int mproc_cond_notify_all(mproc_cond *c);
 /** The condition's name, for mproc_cond_open. Owned by it. */
 MPROC_EXTERN const char *mproc_cond_name(const mproc_cond *c);
-/** Close this handle (and the lock it made itself) and free it. NULL is
- *  a no-op. */
+/** End this handle's use (see the top), with the condition's own handle
+ *  on its lock: waits on it return MPROC_ECLOSED without the lock, and so
+ *  do acquires through it. A lock handle of the caller's is unaffected.
+ *  Errors: MPROC_EINVAL (NULL). Thread-safety: any thread.
+ *  Ownership: the handle is still the caller's, to free. */
+MPROC_EXTERN int mproc_cond_close(mproc_cond *c);
+/** Close if open, and free the handle and its own lock handle (before or
+ *  after the caller's lock). NULL is a no-op.
+ *  Thread-safety: no other call on c may run meanwhile. */
 MPROC_EXTERN void mproc_cond_free(mproc_cond *c);
 
 /* ---- Event --------------------------------------------------------------- */
@@ -198,7 +251,8 @@ MPROC_EXTERN int mproc_event_open(mproc_event **out, const char *name);
 MPROC_EXTERN int mproc_event_set(mproc_event *e);
 /** Clear the flag. */
 MPROC_EXTERN int mproc_event_clear(mproc_event *e);
-/** 1 if set, 0 if not (a snapshot). */
+/** 1 if set, 0 if not (a snapshot). Errors (negative): MPROC_EINVAL,
+ *  MPROC_ECLOSED. */
 MPROC_EXTERN int mproc_event_is_set(const mproc_event *e);
 /** Wait until set (or set and cleared again meanwhile). Returns 0 or
  *  MPROC_ETIMEDOUT. Errors: MPROC_EINVAL, MPROC_EINTR (mproc_interrupt()
@@ -206,7 +260,12 @@ MPROC_EXTERN int mproc_event_is_set(const mproc_event *e);
 MPROC_EXTERN int mproc_event_wait(mproc_event *e, double timeout);
 /** The Event's name, for mproc_event_open. Owned by the Event. */
 MPROC_EXTERN const char *mproc_event_name(const mproc_event *e);
-/** Close this handle and free it. NULL is a no-op. */
+/** End this handle's use (see the top): waits on it return
+ *  MPROC_ECLOSED. Errors: MPROC_EINVAL (NULL). Thread-safety: any thread.
+ *  Ownership: the handle is still the caller's, to free. */
+MPROC_EXTERN int mproc_event_close(mproc_event *e);
+/** Close if open, and free the handle. NULL is a no-op.
+ *  Thread-safety: no other call on e may run meanwhile. */
 MPROC_EXTERN void mproc_event_free(mproc_event *e);
 
 /* ---- Barrier ------------------------------------------------------------- */
@@ -254,15 +313,24 @@ MPROC_EXTERN int mproc_barrier_wait(mproc_barrier *b, double timeout);
 MPROC_EXTERN int mproc_barrier_reset(mproc_barrier *b);
 /** Break it: current and future waiters get MPROC_EBROKEN until reset. */
 MPROC_EXTERN int mproc_barrier_abort(mproc_barrier *b);
-/** 1 if the barrier is broken, else 0. */
+/** 1 if the barrier is broken, else 0. Errors (negative): MPROC_EINVAL,
+ *  MPROC_ECLOSED. */
 MPROC_EXTERN int mproc_barrier_broken(const mproc_barrier *b);
-/** How many parties wait now (a snapshot). */
+/** How many parties wait now (a snapshot). Errors (negative):
+ *  MPROC_EINVAL, MPROC_ECLOSED. */
 MPROC_EXTERN int mproc_barrier_n_waiting(const mproc_barrier *b);
 /** The number of parties. */
 MPROC_EXTERN int mproc_barrier_parties(const mproc_barrier *b);
 /** The barrier's name, for mproc_barrier_open. Owned by the barrier. */
 MPROC_EXTERN const char *mproc_barrier_name(const mproc_barrier *b);
-/** Close this handle and free it. NULL is a no-op. */
+/** End this handle's use (see the top): a wait on it returns
+ *  MPROC_ECLOSED and breaks the barrier, as a party that gives up does
+ *  (MPROC_EBROKEN instead when every party had arrived). Errors:
+ *  MPROC_EINVAL (NULL). Thread-safety: any thread.
+ *  Ownership: the handle is still the caller's, to free. */
+MPROC_EXTERN int mproc_barrier_close(mproc_barrier *b);
+/** Close if open, and free the handle. NULL is a no-op.
+ *  Thread-safety: no other call on b may run meanwhile. */
 MPROC_EXTERN void mproc_barrier_free(mproc_barrier *b);
 
 /* ---- Interrupting waits ------------------------------------------------- */

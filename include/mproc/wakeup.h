@@ -68,7 +68,8 @@ MPROC_EXTERN int mproc_wakeup_new(mproc_wakeup **out);
  * mproc_wakeup_clear(). Setting a set object does nothing (no system
  * call). Never blocks.
  * Errors: MPROC_EINVAL (w NULL), MPROC_EOS (the OS refused the write:
- * the handle was closed behind the library's back). It sets no
+ * the handle was closed behind the library's back), MPROC_ECLOSED (after
+ * mproc_wakeup_close). It sets no
  * mproc_last_error() sentence, since it may run in a signal handler,
  * where formatting one is not safe: the code says it all.
  * Thread-safety: safe from any thread at any time, concurrently with
@@ -81,7 +82,7 @@ MPROC_EXTERN int mproc_wakeup_signal(mproc_wakeup *w);
 /**
  * Reset the object (drain its handle), so waits block on it again.
  * Returns 1 if it was set, 0 if not, or a negative code. Never blocks.
- * Errors: MPROC_EINVAL (w NULL).
+ * Errors: MPROC_EINVAL (w NULL), MPROC_ECLOSED.
  * Thread-safety: safe with signal and with waits in other threads; two
  * threads clearing at once both succeed (one of them, or both, may get
  * the 1). Not from a signal handler.
@@ -98,9 +99,24 @@ MPROC_EXTERN int mproc_wakeup_clear(mproc_wakeup *w);
 MPROC_EXTERN mproc_handle mproc_wakeup_handle(const mproc_wakeup *w);
 
 /**
- * Release the object and its handle. NULL is a no-op. No thread may be
- * signalling, clearing or waiting on it meanwhile (a wait would report the
- * closed handle as MPROC_EINVAL, or wait on whatever reuses its number).
+ * End the object's use: it becomes set for good, so every thread waiting
+ * on its handle wakes; later signal and clear return MPROC_ECLOSED and
+ * mproc_wakeup_handle gives MPROC_NO_HANDLE. The handle itself stays
+ * valid (and ready) until mproc_wakeup_free, so a wait that still lists
+ * it is safe. Closing twice is harmless.
+ * Errors: MPROC_EINVAL (w NULL).
+ * Thread-safety: any thread, also while others wait on the handle (the
+ * way to end their waits before a free). Not from a signal handler.
+ * Ownership: the object is still the caller's, to free.
+ */
+MPROC_EXTERN int mproc_wakeup_close(mproc_wakeup *w);
+
+/**
+ * Release the object and its handle, closed or not. NULL is a no-op.
+ * Thread-safety: no thread may be signalling, clearing or waiting on it
+ * meanwhile (a wait would report the closed handle as MPROC_EINVAL, or
+ * wait on whatever reuses its number): close it, let the waiters leave,
+ * then free. Ownership: w is invalid afterwards.
  */
 MPROC_EXTERN void mproc_wakeup_free(mproc_wakeup *w);
 
