@@ -10,6 +10,7 @@
 
 #define EOF_SENTENCE                                                          \
   "manager: the server closed the connection (it shut down or died)"
+#define CLOSED_SENTENCE "manager: the proxy was closed (mproc_proxy_close)"
 
 /* ---- the connection and the round trip ----------------------------------- */
 
@@ -59,6 +60,10 @@ int mproc__mrpc(mproc_proxy *p, mproc__mrep *rep) {
   size_t n = 0;
   int rc;
   rep->msg = NULL;
+  if (atomic_load(&p->closed)) {
+    uv_mutex_unlock(&p->lock);
+    return mproc__err(MPROC_ECLOSED, CLOSED_SENTENCE);
+  }
   if (p->w.oom) {
     uv_mutex_unlock(&p->lock);
     return mproc__err(MPROC_ENOMEM, "manager: out of memory for a request");
@@ -66,6 +71,12 @@ int mproc__mrpc(mproc_proxy *p, mproc__mrep *rep) {
   rc = p->conn ? mproc_conn_send(p->conn, p->w.buf, p->w.len) : MPROC_EEOF;
   if (rc == 0) rc = mproc_conn_recv_alloc(p->conn, &rep->msg, &n);
   uv_mutex_unlock(&p->lock);
+  if (rc < 0 && atomic_load(&p->closed)) {
+    /* mproc_proxy_close in another thread ended this call. */
+    mproc_free(rep->msg);
+    rep->msg = NULL;
+    return mproc__err(MPROC_ECLOSED, CLOSED_SENTENCE);
+  }
   if (rc == MPROC_EEOF || rc == MPROC_ECLOSED || rc == MPROC_EOS)
     return mproc__err(MPROC_EEOF, EOF_SENTENCE);
   if (rc < 0) return rc;
@@ -169,12 +180,22 @@ const char *mproc_proxy_address(const mproc_proxy *p) {
   return p ? p->address : NULL;
 }
 
+int mproc_proxy_close(mproc_proxy *p) {
+  if (p == NULL) return mproc__err(MPROC_EINVAL, "proxy_close: p is NULL");
+  if (atomic_exchange(&p->closed, 1)) return 0;
+  /* Wakes a recv waiting in another thread; the server sees the end and
+   * drops the connection's holds, waiter and locks. */
+  return p->conn ? mproc_conn_close(p->conn) : 0;
+}
+
 void mproc_proxy_free(mproc_proxy *p) {
   mproc__mrep rep;
   if (p == NULL) return;
   /* Only the process that made the handle speaks for its hold; a fork
-   * child's copy of the connection is not its own. */
-  if (p->conn && p->id && p->pid == mproc_current_pid()) {
+   * child's copy of the connection is not its own. A closed proxy's
+   * connection end dropped it already. */
+  if (p->conn && p->id && p->pid == mproc_current_pid() &&
+      !atomic_load(&p->closed)) {
     mproc__mreq(p, MPROC__OP_DECREF, p->id);
     if (mproc__mrpc(p, &rep) == 0) mproc__mrep_done(&rep);
   }

@@ -4,6 +4,8 @@
 #ifndef MPROC_MGR_CLIENT_H
 #define MPROC_MGR_CLIENT_H
 
+#include <stdatomic.h>
+
 #include <uv.h>
 
 #include "internal.h"
@@ -12,6 +14,7 @@
 struct mproc_proxy {
   uv_mutex_t lock;  /* one call at a time on the connection */
   mproc_conn *conn;
+  atomic_int closed; /* mproc_proxy_close: calls return MPROC_ECLOSED */
   uint32_t id;
   int type;
   char typecode;    /* Value, Array */

@@ -779,6 +779,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mproc_init: %s\n", mproc_last_error());
   g_method = MPROC_START_DEFAULT;
   fails = cmocka_run_group_tests_name("manager", tests, NULL, NULL);
+  fails += _cmocka_run_group_tests("manager-life", tm_life_tests,
+                                   tm_n_life_tests, NULL, NULL);
   fails += tp_run_per_method("manager-procs", tm_proc_tests, tm_n_proc_tests);
   return fails ? 1 : 0;
 }

@@ -33,5 +33,9 @@ void tm_expect(mproc_proxy *d, const char *key, const char *value);
 int tm_role(int argc, char **argv, int *code);
 extern const struct CMUnitTest tm_proc_tests[];
 extern const size_t tm_n_proc_tests;
+/* test_manager_life.c: close, leases, a killed server, list order (run
+ * once, with the default start method). */
+extern const struct CMUnitTest tm_life_tests[];
+extern const size_t tm_n_life_tests;
 
 #endif

@@ -322,8 +322,24 @@ MPROC_EXTERN mproc_proxy_type mproc_proxy_type_of(const mproc_proxy *p);
  *  Errors: the common ones. */
 MPROC_EXTERN const char *mproc_proxy_address(const mproc_proxy *p);
 
-/** Drop the proxy's hold and its connection, and free it. NULL is a
- *  no-op. Thread-safety: not with other calls on p.
+/**
+ * End this handle's use (the lifecycle verb _close): its connection to
+ * the server is closed, so a call of this proxy blocked in another thread
+ * (a queue's get, a lock's acquire, a barrier's wait) returns
+ * MPROC_ECLOSED at once, and every later call MPROC_ECLOSED. The server
+ * then drops what the connection held: its hold on the object, its
+ * waiting call (a Barrier it waited in breaks) and, unlike closing a
+ * native Lock handle, the locks it owned, as for a process that ended.
+ * Other proxies of the object are unaffected. Closing twice is 0; the
+ * handle stays valid until mproc_proxy_free().
+ * Errors: MPROC_EINVAL (p NULL).
+ * Thread-safety: safe, also while another thread is inside a call on p
+ * (the way to end its wait).
+ */
+MPROC_EXTERN int mproc_proxy_close(mproc_proxy *p);
+
+/** Drop the proxy's hold and its connection (closing it if needed), and
+ *  free it. NULL is a no-op. Thread-safety: not with other calls on p.
  *  Errors: the common ones. */
 MPROC_EXTERN void mproc_proxy_free(mproc_proxy *p);
 

@@ -1,0 +1,136 @@
+/* mproc tests: the Manager's lifetimes and the later list calls —
+ * mproc_proxy_close waking a call blocked in another thread; a proxy
+ * passed to a child that is killed before it opens it (the server frees
+ * the object once the child's pid is gone); a SIGKILLed server's folder
+ * removed by the parent; the list's reverse and sort. Run once, with the
+ * default start method, from test_manager.c's main. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "test_manager.h"
+
+/* ---- mproc_proxy_close wakes a blocked call ----------------------------------- */
+
+typedef struct close_job {
+  mproc_proxy *p;
+  int op; /* 0 barrier wait, 1 lock acquire, 2 queue get */
+  int rc;
+  char why[200]; /* the thread's mproc_last_error() */
+} close_job;
+
+static void close_waiter(void *arg) {
+  close_job *j = arg;
+  void *v = NULL;
+  size_t n;
+  if (j->op == 0) j->rc = mproc_mbarrier_wait(j->p, MPROC_FOREVER);
+  else if (j->op == 1) j->rc = mproc_mlock_acquire(j->p, MPROC_FOREVER);
+  else j->rc = mproc_mqueue_get(j->p, MPROC_FOREVER, &v, &n);
+  snprintf(j->why, sizeof j->why, "%s", mproc_last_error());
+  mproc_free(v);
+}
+
+static mproc_proxy *open_again(mproc_manager *m, const mproc_proxy *p) {
+  size_t kl;
+  const void *key = mproc_manager_authkey(m, &kl);
+  mproc_proxy *q = NULL;
+  TM_MAKE(mproc_proxy_open(&q, mproc_manager_address(m), key, kl,
+                           mproc_proxy_id(p), 60));
+  return q;
+}
+
+static void run_closed(close_job *j, uv_thread_t *t, mproc_proxy *p, int op) {
+  j->p = p;
+  j->op = op;
+  j->rc = 1;
+  assert_int_equal(uv_thread_create(t, close_waiter, j), 0);
+}
+
+static void test_proxy_close_wakes(void **state) {
+  mproc_manager *m = tm_start(NULL);
+  mproc_proxy *b, *b2, *l, *l2, *l3, *q, *q2;
+  close_job j;
+  uv_thread_t t;
+  int waiting = 0, broken = 0, i;
+  void *v;
+  size_t n;
+  (void)state;
+  assert_int_equal(mproc_proxy_close(NULL), MPROC_EINVAL);
+  /* A barrier's wait: the server says when the thread waits in it. */
+  TM_MAKE(mproc_manager_barrier(m, 2, &b));
+  b2 = open_again(m, b);
+  run_closed(&j, &t, b2, 0);
+  for (i = 0; i < 6000 && waiting == 0; i++) {
+    assert_int_equal(mproc_mbarrier_info(b, NULL, &waiting, NULL), 0);
+    if (waiting == 0) tu_sleep_ms(10);
+  }
+  assert_int_equal(waiting, 1);
+  assert_int_equal(mproc_proxy_close(b2), 0);
+  uv_thread_join(&t);
+  assert_int_equal(j.rc, MPROC_ECLOSED);
+  assert_non_null(strstr(j.why, "closed"));
+  assert_int_equal(mproc_proxy_close(b2), 0); /* twice: 0 */
+  assert_int_equal(mproc_mbarrier_info(b2, NULL, NULL, NULL), MPROC_ECLOSED);
+  /* The server dropped the waiter: a party that gives up breaks it. */
+  for (i = 0; i < 6000 && broken == 0; i++) {
+    assert_int_equal(mproc_mbarrier_info(b, NULL, NULL, &broken), 0);
+    if (broken == 0) tu_sleep_ms(10);
+  }
+  assert_int_equal(broken, 1);
+  mproc_proxy_free(b2);
+  /* A lock's acquire: the closed proxy never gets the lock for good. */
+  TM_MAKE(mproc_manager_lock(m, &l));
+  l2 = open_again(m, l);
+  assert_int_equal(mproc_mlock_acquire(l, 0), 0);
+  run_closed(&j, &t, l2, 1);
+  assert_int_equal(mproc_proxy_close(l2), 0);
+  uv_thread_join(&t);
+  assert_int_equal(j.rc, MPROC_ECLOSED);
+  assert_int_equal(mproc_mlock_acquire(l2, 0), MPROC_ECLOSED);
+  assert_int_equal(mproc_mlock_release(l), 0);
+  l3 = open_again(m, l);
+  assert_int_equal(mproc_mlock_acquire(l3, 60), 0);
+  assert_int_equal(mproc_mlock_release(l3), 0);
+  mproc_proxy_free(l2);
+  /* A queue's get; the other proxy of the queue goes on. */
+  TM_MAKE(mproc_manager_queue(m, 0, &q));
+  q2 = open_again(m, q);
+  run_closed(&j, &t, q2, 2);
+  assert_int_equal(mproc_proxy_close(q2), 0);
+  uv_thread_join(&t);
+  assert_int_equal(j.rc, MPROC_ECLOSED);
+  assert_int_equal(mproc_mqueue_put(q2, S("x"), 0), MPROC_ECLOSED);
+  mproc_proxy_free(q2);
+  assert_int_equal(mproc_mqueue_put(q, S("x"), 0), 0);
+  assert_int_equal(mproc_mqueue_qsize(q, &n), 0);
+  assert_int_equal(mproc_mqueue_get(q, 60, &v, &n), 0);
+  assert_int_equal(n, 1);
+  mproc_free(v);
+  /* A closed proxy's hold is gone: the object goes with the last one. */
+  assert_int_equal(mproc_proxy_close(q), 0);
+  q2 = NULL;
+  for (i = 0; i < 6000; i++) {
+    size_t kl;
+    const void *key = mproc_manager_authkey(m, &kl);
+    int rc = mproc_proxy_open(&q2, mproc_manager_address(m), key, kl,
+                              mproc_proxy_id(q), 60);
+    if (rc == MPROC_ENOENT) break;
+    assert_int_equal(rc, 0);
+    mproc_proxy_free(q2);
+    q2 = NULL;
+    tu_sleep_ms(10);
+  }
+  assert_null(q2);
+  mproc_proxy_free(q);
+  mproc_proxy_free(l3);
+  mproc_proxy_free(l);
+  mproc_proxy_free(b);
+  mproc_manager_free(m);
+}
+
+const struct CMUnitTest tm_life_tests[] = {
+    cmocka_unit_test_teardown(test_proxy_close_wakes, tp_no_children_left),
+};
+const size_t tm_n_life_tests = sizeof tm_life_tests / sizeof tm_life_tests[0];
