@@ -36,7 +36,7 @@ def req(op, oid, *items):
 def rec(who, msg): return struct.pack('<BH', who, len(msg)) + msg
 B = lambda x: ('b', x); I = lambda x: ('i', x); F = lambda x: ('f', x)
 R = lambda x: ('r', x); N = ('n', None)
-CREATE, HOLD, ADOPT, NAMED, DECREF = 3, 6, 7, 9, 5
+CREATE, HOLD, ADOPT, NAMED, DECREF, LEASE = 3, 6, 7, 9, 5, 10
 seeds = {
   'dict': [rec(0, req(CREATE, 0, I(1))), rec(0, req(101, 1, B(b'k'), B(b'v'))),
            rec(1, req(100, 1, B(b'k'), N)), rec(0, req(105, 1)),
@@ -61,6 +61,16 @@ seeds = {
            rec(0, req(800, 1, B(b'get'), B(b'ABC'))), rec(0, req(800, 1, B(b'f'), B(b''))),
            rec(0, req(NAMED, 0, B(b'q'), I(7), I(0))),
            rec(1, req(ADOPT, 2)), rec(1, req(HOLD, 2)), rec(0, req(2, 0))],
+  # leases: HOLD then LEASE to a pid, the child's ADOPT with its pid; an
+  # ADOPT before the LEASE (a debt), a dead pid's lease, bad pids
+  'lease': [rec(0, req(CREATE, 0, I(1))), rec(0, req(HOLD, 1)),
+            rec(0, req(LEASE, 1, I(1))), rec(1, req(ADOPT, 1, I(1))),
+            rec(0, req(HOLD, 1)), rec(1, req(ADOPT, 1, I(2))),
+            rec(0, req(LEASE, 1, I(2))), rec(0, req(HOLD, 1)),
+            rec(0, req(LEASE, 1, I(2147483647))), rec(0, req(1, 0)),
+            rec(0, req(LEASE, 1, I(0))), rec(0, req(LEASE, 1, I(-5))),
+            rec(0, req(LEASE, 1)), rec(0, req(DECREF, 1)),
+            rec(0x81, req(ADOPT, 1, I(3), I(4)))],
 }
 for name, recs in seeds.items():
     with open(os.path.join(out, name), 'wb') as f: f.write(b''.join(recs))

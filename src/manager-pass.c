@@ -8,8 +8,10 @@
  * Before the start, the parent also asks the server for a floating hold on
  * the object (HOLD); the child's new proxy takes it over (ADOPT), so the
  * object lives while the child starts even if the parent drops its proxy
- * at once, as Python's arguments keep objects alive. A child that dies
- * before it adopts leaves that hold with the server until it shuts down.
+ * at once, as Python's arguments keep objects alive. Once the child's pid
+ * is known (the hold hook) the parent leases that hold to it (LEASE): a
+ * child that dies before it adopts leaves a lease the server drops when
+ * it sees the pid gone (mgr-lease.c).
  *
  * Ticket layout: a wire request (mgr-wire.h) with op 0, the id, then
  * b address, b key. A fork child describes its parent's list again
@@ -66,8 +68,16 @@ static int proxy_pass(const void *h, mproc__pass_seg *segs, size_t *nseg) {
 }
 
 static void proxy_hold(const void *h, long pid) {
-  const mproc_proxy *p = h;
+  mproc_proxy *p = (mproc_proxy *)(uintptr_t)h;
+  mproc__mrep rep;
   if (p->ticket) mproc__shm_ops.hold(p->ticket, pid);
+  /* An old server answers LEASE with MPROC_EINVAL: the hold then floats
+   * until it stops, as before. */
+  if (p->pid == mproc_current_pid() && p->conn && p->id && pid > 0) {
+    mproc__mreq(p, MPROC__OP_LEASE, p->id);
+    mproc__mw_int(&p->w, pid);
+    if (mproc__mrpc(p, &rep) == 0) mproc__mrep_done(&rep);
+  }
 }
 
 static int read_ticket(const unsigned char *b, size_t cap, uint32_t *id,
@@ -102,6 +112,8 @@ static int proxy_adopt(void **out, const mproc__pass_seg *segs, size_t nseg) {
   if (rc < 0) return rc;
   rc = read_ticket(mproc_shm_buf(t), mproc_shm_size(t), &id, address, &key,
                    &key_len);
+  /* A test kills the child here: before it opens the proxy. */
+  if (rc == 0 && mproc__fault("proxy.adopt")) rc = MPROC_EBOOTSTRAP;
   if (rc == 0) rc = mproc__mproxy_adopt(address, key, key_len, id, &p);
   mproc__shm_ops.free(t);
   if (rc == 0) *out = p;

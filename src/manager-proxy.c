@@ -127,10 +127,11 @@ void mproc__mproxy_free(mproc_proxy *p) {
   free(p);
 }
 
-int mproc__mproxy_take(mproc_proxy *p, unsigned op, uint32_t id) {
+int mproc__mproxy_take(mproc_proxy *p, unsigned op, uint32_t id, long pid) {
   mproc__mrep rep;
   int rc;
   mproc__mreq(p, op, id);
+  if (pid) mproc__mw_int(&p->w, pid);
   rc = mproc__mrpc(p, &rep);
   if (rc == 0) {
     rc = mproc__mproxy_typed(p, &rep);
@@ -146,7 +147,8 @@ static int open_as(mproc_proxy **out, const char *address, const void *key,
   mproc_proxy *p;
   int rc = mproc__mproxy_connect(&p, address, key, key_len, timeout);
   if (rc < 0) return rc;
-  rc = mproc__mproxy_take(p, op, id);
+  rc = mproc__mproxy_take(p, op, id,
+                          op == MPROC__OP_ADOPT ? mproc_current_pid() : 0);
   if (rc < 0) {
     mproc__mproxy_free(p);
     return rc;

@@ -13,8 +13,9 @@
  * than a pass list entry's name holds, so the proxy writes them into a
  * small shared memory "ticket" (owner-only, as every mproc segment) and
  * passes that; before the start it asks the server for a floating hold
- * (HOLD), which the child's new proxy takes over (ADOPT), so the object
- * lives even if the parent frees its proxy at once. */
+ * (HOLD), leases it to the child's pid once the child runs (LEASE), and
+ * the child's new proxy takes it over (ADOPT), so the object lives even if
+ * the parent frees its proxy at once, and goes if the child dies first. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -537,7 +538,7 @@ int mproc_manager_get(mproc_manager *m, const char *name,
     mproc__mrep_done(&rep);
   }
   /* Take over the floating hold on this connection. */
-  if (rc == 0) rc = mproc__mproxy_take(p, MPROC__OP_ADOPT, it.ref);
+  if (rc == 0) rc = mproc__mproxy_take(p, MPROC__OP_ADOPT, it.ref, 0);
   if (rc < 0) {
     mproc__mproxy_free(p);
     return rc;

@@ -43,12 +43,12 @@ void mproc__mreq(mproc_proxy *p, unsigned op, uint32_t id);
 int mproc__mrpc(mproc_proxy *p, mproc__mrep *rep);
 void mproc__mrep_done(mproc__mrep *rep);
 /* Send op (INCREF or ADOPT) for `id` on p and take the object's type:
- * p then stands for it. */
-int mproc__mproxy_take(mproc_proxy *p, unsigned op, uint32_t id);
+ * p then stands for it. pid (not 0): ADOPT's item, the adopting child. */
+int mproc__mproxy_take(mproc_proxy *p, unsigned op, uint32_t id, long pid);
 /* Take the reply's type items (INCREF, ADOPT) into p. */
 int mproc__mproxy_typed(mproc_proxy *p, mproc__mrep *rep);
 /* A proxy for object `id` on p's server, held by a floating hold the
- * server took for it (ADOPT). */
+ * server took for it and leased to this process's pid (ADOPT). */
 int mproc__mproxy_adopt(const char *address, const void *key, size_t key_len,
                         uint32_t id, mproc_proxy **out);
 /* Free the handle without telling the server (the connection's end drops

@@ -295,10 +295,13 @@ static void put_type(mproc__mw *w, const mproc__mobj *o) {
 static int op_manager(mproc__mcli *c, mproc__mr *r, mproc__mw *w) {
   mproc__msrv *s = c->s;
   mproc__mobj *o = NULL;
+  long pid = 0;
   int rc = 0;
+  if (s->n_leases > 0) mproc__mlease_sweep(s);
   switch (r->op) {
   case MPROC__OP_PING:
     mproc__mw_int(w, MPROC__MW_VERSION);
+    mproc__mw_int(w, MPROC__MW_REVISION);
     return 0;
   case MPROC__OP_SHUTDOWN:
     s->stopping = 1;
@@ -327,15 +330,16 @@ static int op_manager(mproc__mcli *c, mproc__mr *r, mproc__mw *w) {
     o->holds++;
     o->floating++;
     return 0;
-  case MPROC__OP_ADOPT:
-    rc = cli_hold(c, o->id);
+  case MPROC__OP_ADOPT: /* [i pid]: a child's, which may hold a lease */
+    rc = mproc__mlease_pid(r, &pid, 1);
+    if (rc == 0) rc = cli_hold(c, o->id);
+    if (rc == 0) rc = mproc__mlease_adopt(s, o, pid);
     if (rc < 0) return rc;
-    if (o->floating > 0)
-      o->floating--;
-    else
-      o->holds++;
     put_type(w, o);
     return 0;
+  case MPROC__OP_LEASE: /* i pid */
+    rc = mproc__mlease_pid(r, &pid, 0);
+    return rc < 0 ? rc : mproc__mlease_lease(s, o, pid);
   case MPROC__OP_TYPEOF:
     put_type(w, o);
     return 0;
@@ -496,4 +500,5 @@ void mproc__msrv_free(mproc__msrv *s) {
   s->names.nslots = 0;
   mproc__mw_free(&s->reply);
   mproc__mw_free(&s->wreply);
+  mproc__mlease_free(s);
 }

@@ -16,7 +16,9 @@
  * are counted per object (it gets one at CREATE and each INCREF or
  * ADOPT); a value that refers to an object (a list held in a dict) is
  * one hold, dropped when the value is replaced or its owner freed;
- * a HOLD is a floating hold a child takes over by ADOPT. A connection
+ * a HOLD is a floating hold a child takes over by ADOPT, leased to the
+ * child's pid (LEASE, mgr-lease.c) so that it goes if the child dies
+ * before it adopts. A connection
  * that ends drops its holds, its waiter and the locks it owns. */
 #ifndef MPROC_MGR_CORE_H
 #define MPROC_MGR_CORE_H
@@ -67,6 +69,7 @@ typedef struct mproc__msrv mproc__msrv;
 typedef struct mproc__mcli mproc__mcli;
 typedef struct mproc__mobj mproc__mobj;
 typedef struct mproc__mwaiter mproc__mwaiter;
+typedef struct mproc__mlease mproc__mlease;
 
 /* A waiting call: its reply goes out when its condition holds. */
 struct mproc__mwaiter {
@@ -89,6 +92,7 @@ struct mproc__mobj {
   int type;
   long holds;
   long floating;       /* holds taken by HOLD for a child's ADOPT */
+  long leased;         /* of those, leased to a child's pid (LEASE) */
   mproc__mobj *dnext;  /* the list of objects being freed */
   mproc__mwaiter *wait_head, *wait_tail;
   mproc__mmap map;     /* dict, set, Namespace */
@@ -132,6 +136,9 @@ struct mproc__msrv {
   mproc__mw reply;  /* the reply to the request being served */
   mproc__mw wreply; /* replies to waiters that go meanwhile */
   mproc__mobj *doomed; /* holds gone, to be freed (no deep recursion) */
+  mproc__mlease *leases; /* mgr-lease.c */
+  size_t n_leases, cap_leases;
+  uv_timer_t *sweep;     /* runs while there are leases */
   int draining;
   int stopping;
 };
@@ -190,6 +197,19 @@ void mproc__mwait_done(mproc__mwaiter *w);
 void mproc__mpoke(mproc__mobj *o);
 /* c ended: its waiter, and the locks it owned. */
 void mproc__mblock_client_end(mproc__mcli *c);
+
+/* Leases (mgr-lease.c). Read a request's pid item (optional: it may be
+ * missing, *pid 0) and the end. */
+int mproc__mlease_pid(mproc__mr *r, long *pid, int optional);
+/* LEASE: one of o's unleased floating holds is kept for pid. */
+int mproc__mlease_lease(mproc__msrv *s, mproc__mobj *o, long pid);
+/* ADOPT's accounting (the connection's hold is taken by the caller):
+ * pid's lease, else an unleased floating hold, else a new hold. */
+int mproc__mlease_adopt(mproc__msrv *s, mproc__mobj *o, long pid);
+/* Drop the leases of pids that are gone. */
+void mproc__mlease_sweep(mproc__msrv *s);
+/* The leases and the sweep timer (closed: the loop must run once more). */
+void mproc__mlease_free(mproc__msrv *s);
 
 /* Send the reply in `w` to c. */
 void mproc__msrv_send(mproc__mcli *c, mproc__mw *w);

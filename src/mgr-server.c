@@ -494,6 +494,7 @@ void mproc__mserver_free(mproc__mserver *s) {
   stop(&s->core);
   uv_run(&s->loop, UV_RUN_DEFAULT); /* the close callbacks */
   mproc__msrv_free(&s->core);
+  uv_run(&s->loop, UV_RUN_DEFAULT); /* the lease sweep's timer closes */
   if (s->unlink_path) {
     uv_fs_unlink(&s->loop, &req, s->address, NULL);
     uv_fs_req_cleanup(&req);

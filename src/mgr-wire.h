@@ -20,6 +20,9 @@
 #include <stdint.h>
 
 #define MPROC__MW_VERSION 1
+/* Operations added within version 1 (PING's second item): 2 has LEASE,
+ * ADOPT's pid, LIST_REVERSE and LIST_SORT. */
+#define MPROC__MW_REVISION 2
 #define MPROC__MW_HDR 8
 #define MPROC__MW_REQ 'M'
 #define MPROC__MW_REP 'R'
@@ -45,6 +48,7 @@ enum {
   MPROC__OP_ADOPT,    /* id: take a HOLD (or a new hold) for this connection */
   MPROC__OP_TYPEOF,   /* id: its type */
   MPROC__OP_NAMED,    /* b name, then CREATE's items: the shared object */
+  MPROC__OP_LEASE,    /* id, i pid: a floating hold kept for that child */
   /* dict */
   MPROC__OP_DICT_GET = 100,
   MPROC__OP_DICT_SET,

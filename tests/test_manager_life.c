@@ -130,7 +130,62 @@ static void test_proxy_close_wakes(void **state) {
   mproc_manager_free(m);
 }
 
+/* ---- a child killed before it opens its proxy ---------------------------------- */
+
+static int child_never_opens(const void *arg, size_t len) {
+  (void)arg, (void)len;
+  return 97; /* not reached: killed while its pass list is adopted */
+}
+MPROC_TASK(child_never_opens);
+
+static void test_child_killed_before_open(void **state) {
+  mproc_manager *m = tm_start(NULL);
+  mproc_proxy *d, *d2 = NULL, *keep;
+  mproc_pass pass[2];
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+  mproc_process *p;
+  size_t kl;
+  const void *key = mproc_manager_authkey(m, &kl);
+  uint32_t id;
+  int rc;
+  (void)state;
+  TM_MAKE(mproc_manager_dict(m, &d));
+  TM_MAKE(mproc_manager_dict(m, &keep));
+  id = mproc_proxy_id(d);
+  pass[0] = MPROC_PASS(d);
+  pass[1] = MPROC_PASS(keep);
+  o.pass = pass;
+  o.n_pass = 2;
+  /* The child kills itself as it is about to open its first proxy: the
+   * variable reaches it at the start (not through a forkserver, which
+   * was started before it was set). */
+  o.method = MPROC_START_SPAWN;
+  tu_setenv("MPROC_FAULT", "proxy.adopt:1");
+  rc = mproc_process_new(&p, child_never_opens, NULL, 0, &o);
+  if (rc == 0) rc = mproc_process_start(p);
+  tu_setenv("MPROC_FAULT", "");
+  if (rc != 0) fail_msg("start: %s", mproc_last_error());
+  mproc_proxy_free(d); /* the parent drops its proxy at once */
+  assert_true(tp_join(p) != 0);
+  /* The child's pid is gone: the server dropped its leases, and the dict
+   * nothing else held went with them (every manager operation sweeps). */
+  assert_int_equal(mproc_proxy_open(&d2, mproc_manager_address(m), key, kl,
+                                    id, 60),
+                   MPROC_ENOENT);
+  assert_null(d2);
+  /* The other object, still held by the parent, lives. */
+  assert_int_equal(mproc_dict_set(keep, S("k"), S("v")), 0);
+  TM_MAKE(mproc_proxy_open(&d2, mproc_manager_address(m), key, kl,
+                           mproc_proxy_id(keep), 60));
+  tm_expect(d2, "k", "v");
+  mproc_proxy_free(d2);
+  mproc_proxy_free(keep);
+  mproc_manager_free(m);
+}
+
 const struct CMUnitTest tm_life_tests[] = {
     cmocka_unit_test_teardown(test_proxy_close_wakes, tp_no_children_left),
+    cmocka_unit_test_teardown(test_child_killed_before_open,
+                              tp_no_children_left),
 };
 const size_t tm_n_life_tests = sizeof tm_life_tests / sizeof tm_life_tests[0];
