@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn-internal.h"
 #include "mgr-client.h"
 #include "mgr-core.h"
 #include "mgr-server.h"
@@ -33,6 +34,7 @@ struct mproc_manager {
   size_t key_len;
   mproc_process *proc; /* NULL for a connected (remote) manager */
   int shut;
+  int made_path; /* the server made its AF_UNIX address (and its folder) */
 };
 
 /* ---- registered types ------------------------------------------------------ */
@@ -188,9 +190,36 @@ static int launch(mproc_manager *m, const mproc_manager_opts *o) {
   if (rc == 0) rc = mproc_process_start(m->proc);
   mproc_conn_free(wr); /* the child has its own: its end of file is ours */
   if (rc == 0) rc = await_ready(m, rd, o->timeout);
+  if (rc == 0 && o->address == NULL) {
+    mproc_family f = MPROC_FAMILY_DEFAULT;
+    m->made_path = mproc__addr_resolve(m->address, &f,
+                                       (mproc_family)mproc__os_local_family(),
+                                       "manager") == 0 &&
+                   f == MPROC_AF_UNIX;
+  }
   mproc_conn_free(rd);
   mproc__mw_free(&w);
   return rc;
+}
+
+/* The server process has ended. A server that stopped removed its
+ * generated AF_UNIX path and folder itself; one that was killed could
+ * not: the parent removes them (the folder is "<tmp>/mproc-XXXXXX", the
+ * path "<folder>/manager", mgr-server.c). */
+static void remove_path(mproc_manager *m) {
+  char dir[MPROC_ADDRESS_MAX];
+  char *slash;
+  uv_fs_t req;
+  if (!m->made_path) return;
+  m->made_path = 0;
+  (void)uv_fs_unlink(NULL, &req, m->address, NULL);
+  uv_fs_req_cleanup(&req);
+  snprintf(dir, sizeof dir, "%s", m->address);
+  slash = strrchr(dir, '/');
+  if (slash == NULL || strncmp(slash, "/manager", 9) != 0) return;
+  *slash = '\0';
+  (void)uv_fs_rmdir(NULL, &req, dir, NULL); /* only if it is empty */
+  uv_fs_req_cleanup(&req);
 }
 
 static int load_opts(mproc_manager_opts *o, const mproc_manager_opts *in,
@@ -318,7 +347,12 @@ int mproc_manager_shutdown(mproc_manager *m) {
     if (mproc_process_join(m->proc, rc == 0 ? 10 : 0) == MPROC_ETIMEDOUT) {
       (void)mproc_process_kill(m->proc);
       (void)mproc_process_join(m->proc, MPROC_FOREVER);
+    } else if (rc < 0 && rc != MPROC_EEOF) {
+      /* It had ended already (killed): nobody to ask. */
+      rc = mproc__err(MPROC_EEOF, "manager: the server is gone already "
+                                  "(its process ended)");
     }
+    remove_path(m);
   }
   return rc;
 }

@@ -183,9 +183,61 @@ static void test_child_killed_before_open(void **state) {
   mproc_manager_free(m);
 }
 
+/* ---- a SIGKILLed server: its folder removed, blocked clients woken ------------ */
+
+/* 1 if the path exists (a file or a folder). */
+static int exists(const char *path) {
+  uv_fs_t req;
+  int rc = uv_fs_stat(NULL, &req, path, NULL);
+  uv_fs_req_cleanup(&req);
+  return rc == 0;
+}
+
+static void test_server_killed_folder(void **state) {
+  mproc_manager *m = tm_start(NULL);
+  mproc_proxy *q, *b, *b2;
+  close_job j;
+  uv_thread_t t;
+  char dir[MPROC_ADDRESS_MAX], *slash;
+  int waiting = 0, i;
+  const char *at = mproc_manager_address(m);
+  int is_path = at[0] == '/'; /* AF_UNIX; Windows: a named pipe */
+  (void)state;
+  snprintf(dir, sizeof dir, "%s", at);
+  slash = strrchr(dir, '/');
+  if (slash) *slash = '\0';
+  if (is_path) {
+    assert_true(exists(at));
+    assert_true(exists(dir));
+  }
+  TM_MAKE(mproc_manager_queue(m, 0, &q));
+  TM_MAKE(mproc_manager_barrier(m, 2, &b));
+  b2 = open_again(m, b);
+  run_closed(&j, &t, b, 0);
+  for (i = 0; i < 6000 && waiting == 0; i++) {
+    assert_int_equal(mproc_mbarrier_info(b2, NULL, &waiting, NULL), 0);
+    if (waiting == 0) tu_sleep_ms(10);
+  }
+  assert_int_equal(waiting, 1);
+  assert_int_equal(tu_kill_pid(mproc_manager_pid(m)), 0);
+  uv_thread_join(&t);
+  assert_int_equal(j.rc, MPROC_EEOF); /* the blocked call woke */
+  assert_int_equal(mproc_mqueue_put(q, S("x"), 0), MPROC_EEOF);
+  assert_int_equal(mproc_manager_shutdown(m), MPROC_EEOF);
+  if (is_path) { /* no leftovers in the temporary folder */
+    assert_false(exists(at));
+    assert_false(exists(dir));
+  }
+  mproc_proxy_free(q);
+  mproc_proxy_free(b);
+  mproc_proxy_free(b2);
+  mproc_manager_free(m); /* a dead server: no hang */
+}
+
 const struct CMUnitTest tm_life_tests[] = {
     cmocka_unit_test_teardown(test_proxy_close_wakes, tp_no_children_left),
     cmocka_unit_test_teardown(test_child_killed_before_open,
                               tp_no_children_left),
+    cmocka_unit_test_teardown(test_server_killed_folder, tp_no_children_left),
 };
 const size_t tm_n_life_tests = sizeof tm_life_tests / sizeof tm_life_tests[0];

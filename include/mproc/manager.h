@@ -167,7 +167,9 @@ MPROC_EXTERN long mproc_manager_pid(const mproc_manager *m);
 /**
  * Ask the server to stop (any authkey holder may), and for a started one
  * wait for its process to end. Blocked calls of every client return
- * MPROC_EEOF. A second shutdown returns 0.
+ * MPROC_EEOF. A second shutdown returns 0. For a started server with a
+ * generated AF_UNIX address, the address and its private folder are
+ * removed here if the server could not (it was killed).
  * Errors: MPROC_EINVAL (m NULL), MPROC_EEOF (the server was gone already).
  * Thread-safety: safe.
  */
