@@ -46,7 +46,14 @@ seeds = {
   'list': [rec(0, req(CREATE, 0, I(2))), rec(0, req(200, 1, B(b'x'), B(b'y'))),
            rec(0, req(204, 1, I(0), I(10))),
            rec(0, req(205, 1, I(0), I(1), B(b'z'), B(b'w'))),
-           rec(1, req(206, 1, I(-1))), rec(0, req(209, 1, B(b'z')))],
+           rec(1, req(206, 1, I(-1))), rec(0, req(209, 1, B(b'z'))),
+           # revision 2: reverse, sort (and reverse=True, bad flags, a
+           # reference in the list)
+           rec(0, req(212, 1)), rec(0, req(213, 1, I(0))),
+           rec(1, req(213, 1, I(1))), rec(0, req(213, 1, I(2))),
+           rec(0, req(213, 1)), rec(0, req(CREATE, 0, I(2))),
+           rec(0, req(200, 1, R(2))), rec(0, req(213, 1, I(0))),
+           rec(0, req(212, 1, I(0)))],
   'value': [rec(0, req(CREATE, 0, I(5), B(b'i'), I(4), B(b''))),
             rec(0, req(403, 1, I(1), B(b'\1\0\0\0'))), rec(0, req(402, 1, I(0), I(4)))],
   'queue': [rec(0, req(CREATE, 0, I(8), I(1))), rec(1, req(601, 1, F(1.0))),

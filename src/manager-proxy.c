@@ -665,6 +665,22 @@ int mproc_list_remove(mproc_proxy *l, const void *value, size_t len) {
                NULL);
 }
 
+int mproc_list_reverse(mproc_proxy *l) {
+  int rc = mproc__mpx_check(l, LIST, "list_reverse");
+  return rc < 0 ? rc : mproc__mpx_many(l, MPROC__OP_LIST_REVERSE, NULL, 0, NULL,
+                                       0, "list_reverse");
+}
+
+int mproc_list_sort(mproc_proxy *l, unsigned flags) {
+  int64_t f = flags;
+  int rc = mproc__mpx_check(l, LIST, "list_sort");
+  if (rc == 0 && (flags & ~MPROC_LIST_SORT_REVERSE))
+    rc = mproc__err(MPROC_EINVAL, "list_sort: unknown flags 0x%x",
+                    flags & ~MPROC_LIST_SORT_REVERSE);
+  return rc < 0 ? rc : mproc__mpx_many(l, MPROC__OP_LIST_SORT, &f, 1, NULL, 0,
+                                       "list_sort");
+}
+
 /* ---- Namespace ------------------------------------------------------------------ */
 
 #define NS MPROC__BIT(MPROC_PROXY_NAMESPACE)

@@ -354,6 +354,73 @@ static int l_find(mproc__mcli *c, mproc__mobj *o, mproc__mr *r, mproc__mw *w) {
   return 0;
 }
 
+/* reverse, and sort as Python's bytes compare (a stable merge sort:
+ * equal items keep their order, with reverse too, as list.sort). */
+static int l_reverse(mproc__mcli *c, mproc__mobj *o, mproc__mr *r,
+                     mproc__mw *w) {
+  size_t i;
+  int rc = mproc__mr_end(r);
+  UNUSED(c);
+  UNUSED(w);
+  for (i = 0; rc == 0 && i < o->n / 2; i++) {
+    mproc__mval t = o->items[i];
+    o->items[i] = o->items[o->n - 1 - i];
+    o->items[o->n - 1 - i] = t;
+  }
+  return rc;
+}
+
+static int bytes_cmp(const mproc__mval *a, const mproc__mval *b) {
+  size_t n = a->len < b->len ? a->len : b->len;
+  int d = n ? memcmp(a->data, b->data, n) : 0;
+  if (d != 0) return d;
+  return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* Sort v[0..n-1] with tmp of n; `sign` -1 for reverse. */
+static void merge_sort(mproc__mval *v, mproc__mval *tmp, size_t n, int sign) {
+  size_t width, lo;
+  for (width = 1; width < n; width *= 2) {
+    for (lo = 0; lo < n; lo += 2 * width) {
+      size_t mid = lo + width < n ? lo + width : n;
+      size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+      size_t a = lo, b = mid, k = lo;
+      while (a < mid && b < hi)
+        tmp[k++] = sign * bytes_cmp(&v[b], &v[a]) < 0 ? v[b++] : v[a++];
+      while (a < mid) tmp[k++] = v[a++];
+      while (b < hi) tmp[k++] = v[b++];
+    }
+    memcpy(v, tmp, n * sizeof *v);
+  }
+}
+
+static int l_sort(mproc__mcli *c, mproc__mobj *o, mproc__mr *r,
+                  mproc__mw *w) {
+  int64_t flags;
+  mproc__mval *tmp;
+  size_t i;
+  int rc = mproc__mr_int(r, &flags, "flags");
+  UNUSED(c);
+  UNUSED(w);
+  if (rc == 0) rc = mproc__mr_end(r);
+  if (rc < 0) return rc;
+  if (flags & ~(int64_t)1)
+    return mproc__err(MPROC_EINVAL, "manager: sort flags 0x%llx: only "
+                                    "MPROC_LIST_SORT_REVERSE (1) is known",
+                      (unsigned long long)flags);
+  for (i = 0; i < o->n; i++)
+    if (o->items[i].ref)
+      return mproc__err(MPROC_EINVAL, "manager: item %zu is a proxy, and "
+                                      "only byte strings sort",
+                        i);
+  if (o->n < 2) return 0;
+  tmp = malloc(o->n * sizeof *tmp);
+  if (tmp == NULL) return mproc__err(MPROC_ENOMEM, "manager: out of memory");
+  merge_sort(o->items, tmp, o->n, flags & 1 ? -1 : 1);
+  free(tmp);
+  return 0;
+}
+
 /* ---- Namespace ------------------------------------------------------------ */
 
 static int ns_name(mproc__mr *r, const unsigned char **k, size_t *kl) {
@@ -487,14 +554,15 @@ mproc__mop mproc__mdata_op(int type, unsigned op) {
                                     d_del,  d_setdefault, d_clear,   d_walk};
   static const mproc__mop list[] = {l_append, l_append, l_get,    l_set,
                                     l_slice,  l_set_slice, l_pop, l_insert,
-                                    d_len,    l_find,   l_find,   l_find};
+                                    d_len,    l_find,   l_find,   l_find,
+                                    l_reverse, l_sort};
   switch (type) {
   case MPROC__T_DICT:
     if (op >= MPROC__OP_DICT_GET && op <= MPROC__OP_DICT_VALUES)
       return dict[op - MPROC__OP_DICT_GET];
     return NULL;
   case MPROC__T_LIST:
-    if (op >= MPROC__OP_LIST_APPEND && op <= MPROC__OP_LIST_REMOVE)
+    if (op >= MPROC__OP_LIST_APPEND && op <= MPROC__OP_LIST_SORT)
       return list[op - MPROC__OP_LIST_APPEND];
     return NULL;
   case MPROC__T_NS:

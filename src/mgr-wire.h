@@ -75,6 +75,8 @@ enum {
   MPROC__OP_LIST_INDEX,
   MPROC__OP_LIST_COUNT,
   MPROC__OP_LIST_REMOVE,
+  MPROC__OP_LIST_REVERSE, /* revision 2 */
+  MPROC__OP_LIST_SORT,    /* revision 2: i flags (1: reverse) */
   /* namespace */
   MPROC__OP_NS_GET = 300,
   MPROC__OP_NS_SET,

@@ -234,10 +234,67 @@ static void test_server_killed_folder(void **state) {
   mproc_manager_free(m); /* a dead server: no hang */
 }
 
+/* ---- list.reverse() and list.sort() -------------------------------------------- */
+
+static void expect_list(mproc_proxy *l, const char *const *want, size_t n) {
+  mproc_items *it;
+  const void *p;
+  size_t i, len;
+  assert_int_equal(mproc_list_slice(l, 0, 1000, &it), 0);
+  assert_int_equal(mproc_items_count(it), n);
+  for (i = 0; i < n; i++) {
+    assert_int_equal(mproc_items_get(it, i, &p, &len), 0);
+    assert_int_equal(len, strlen(want[i]));
+    if (len) assert_memory_equal(p, want[i], len);
+  }
+  mproc_items_free(it);
+}
+
+static void test_list_reverse_sort(void **state) {
+  mproc_manager *m = tm_start(NULL);
+  mproc_proxy *l, *d, *inner, *got;
+  mproc_bytes v[6] = {{"b", 1}, {"a", 1}, {"ab", 2}, {"", 0}, {"a", 1},
+                      {"\xff", 1}};
+  static const char *const rev[] = {"\xff", "a", "", "ab", "a", "b"};
+  static const char *const up[] = {"", "a", "a", "ab", "b", "\xff"};
+  static const char *const down[] = {"\xff", "b", "ab", "a", "a", ""};
+  (void)state;
+  TM_MAKE(mproc_manager_list(m, &l));
+  TM_MAKE(mproc_manager_dict(m, &d));
+  assert_int_equal(mproc_list_sort(l, 0), 0); /* empty: nothing to do */
+  assert_int_equal(mproc_list_reverse(l), 0);
+  assert_int_equal(mproc_list_extend(l, v, 6), 0);
+  assert_int_equal(mproc_list_reverse(l), 0);
+  expect_list(l, rev, 6);
+  assert_int_equal(mproc_list_sort(l, 0), 0); /* bytes order: unsigned */
+  expect_list(l, up, 6);
+  assert_int_equal(mproc_list_sort(l, MPROC_LIST_SORT_REVERSE), 0);
+  expect_list(l, down, 6);
+  /* Bad input: flags, another kind of proxy, a proxy in the list. */
+  assert_int_equal(mproc_list_sort(l, 6), MPROC_EINVAL);
+  assert_non_null(strstr(mproc_last_error(), "flags"));
+  assert_int_equal(mproc_list_sort(d, 0), MPROC_EINVAL);
+  assert_int_equal(mproc_list_reverse(d), MPROC_EINVAL);
+  assert_int_equal(mproc_list_reverse(NULL), MPROC_EINVAL);
+  TM_MAKE(mproc_manager_list(m, &inner));
+  assert_int_equal(mproc_list_append_proxy(l, inner), 0);
+  assert_int_equal(mproc_list_sort(l, 0), MPROC_EINVAL);
+  assert_non_null(strstr(mproc_last_error(), "proxy"));
+  assert_int_equal(mproc_list_reverse(l), 0); /* a reference moves too */
+  TM_MAKE(mproc_list_get_proxy(l, 0, &got));
+  assert_int_equal(mproc_proxy_id(got), mproc_proxy_id(inner));
+  mproc_proxy_free(got);
+  mproc_proxy_free(inner);
+  mproc_proxy_free(d);
+  mproc_proxy_free(l);
+  mproc_manager_free(m);
+}
+
 const struct CMUnitTest tm_life_tests[] = {
     cmocka_unit_test_teardown(test_proxy_close_wakes, tp_no_children_left),
     cmocka_unit_test_teardown(test_child_killed_before_open,
                               tp_no_children_left),
     cmocka_unit_test_teardown(test_server_killed_folder, tp_no_children_left),
+    cmocka_unit_test_teardown(test_list_reverse_sort, tp_no_children_left),
 };
 const size_t tm_n_life_tests = sizeof tm_life_tests / sizeof tm_life_tests[0];

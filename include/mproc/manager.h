@@ -459,6 +459,16 @@ MPROC_EXTERN int mproc_list_count(mproc_proxy *l, const void *value,
 /** l.remove(value): the first equal item; MPROC_ENOENT. Errors: the common ones. Thread-safety: safe. */
 MPROC_EXTERN int mproc_list_remove(mproc_proxy *l, const void *value,
                                    size_t len);
+/** l.reverse(), in place. Thread-safety: safe. Errors: the common ones. */
+MPROC_EXTERN int mproc_list_reverse(mproc_proxy *l);
+/** mproc_list_sort flag: l.sort(reverse=True). */
+#define MPROC_LIST_SORT_REVERSE 1u
+/** l.sort(): in place, by bytes compare (memcmp order, a prefix before a
+ *  longer string: Python's bytes order), stable (equal items keep their
+ *  order, also with MPROC_LIST_SORT_REVERSE). A list holding a proxy does
+ *  not sort: MPROC_EINVAL (Python's TypeError), the list unchanged.
+ *  Errors: MPROC_EINVAL (unknown flags). Thread-safety: safe. */
+MPROC_EXTERN int mproc_list_sort(mproc_proxy *l, unsigned flags);
 
 /* ---- Namespace --------------------------------------------------------- */
 
