@@ -183,6 +183,75 @@ static void test_child_killed_before_open(void **state) {
   mproc_manager_free(m);
 }
 
+/* ---- the lease of a child that adopts before the parent's LEASE ---------------- */
+
+/* One raw request on c (op, id, an optional pid item): the reply's status. */
+static int raw_call(mproc_conn *c, unsigned op, uint32_t id, long pid) {
+  unsigned char m[17] = {'M', 1};
+  int64_t v = pid;
+  void *r = NULL;
+  size_t n = 0, len = 8;
+  int32_t status = 1;
+  int rc;
+  m[2] = (unsigned char)op;
+  m[3] = (unsigned char)(op >> 8);
+  memcpy(m + 4, &id, 4); /* little-endian hosts, as the others */
+  if (pid) {
+    m[8] = 'i';
+    memcpy(m + 9, &v, 8);
+    len = 17;
+  }
+  rc = mproc_conn_send(c, m, len);
+  if (rc == 0) rc = mproc_conn_recv_alloc(c, &r, &n);
+  if (rc == 0 && n >= 8) memcpy(&status, (unsigned char *)r + 4, 4);
+  mproc_free(r);
+  return rc < 0 ? rc : status;
+}
+
+static void test_lease_after_adopt(void **state) {
+  mproc_manager *m = tm_start(NULL);
+  const char *at = mproc_manager_address(m);
+  size_t kl;
+  const void *key = mproc_manager_authkey(m, &kl);
+  mproc_proxy *d, *again = NULL;
+  mproc_conn *parent, *child;
+  long me = mproc_current_pid(), gone = 2147483647L; /* never a live pid */
+  uint32_t id;
+  int i, rc = 0;
+  (void)state;
+  TM_MAKE(mproc_manager_dict(m, &d));
+  id = mproc_proxy_id(d);
+  TM_MAKE(mproc_client_connect(&parent, at, MPROC_FAMILY_DEFAULT, key, kl, 10));
+  TM_MAKE(mproc_client_connect(&child, at, MPROC_FAMILY_DEFAULT, key, kl, 10));
+  /* Two children are passed the dict: two floating holds. The first
+   * adopts before its lease arrives (a debt for its pid, which the LEASE
+   * pays); the second dies before it adopts. */
+  assert_int_equal(raw_call(parent, 6 /* HOLD */, id, 0), 0);
+  assert_int_equal(raw_call(parent, 6, id, 0), 0);
+  assert_int_equal(raw_call(child, 7 /* ADOPT */, id, me), 0);
+  assert_int_equal(raw_call(parent, 10 /* LEASE */, id, me), 0);
+  assert_int_equal(raw_call(parent, 10, id, gone), 0);
+  /* Bad pids. */
+  assert_int_equal(raw_call(parent, 10, id, -3), MPROC_EINVAL);
+  assert_int_equal(raw_call(parent, 10, id, 0), MPROC_EINVAL);
+  mproc_proxy_free(d);
+  mproc_conn_free(child); /* the first child ends after using it */
+  mproc_conn_free(parent);
+  /* Nothing holds it now: the second child's lease went with its pid
+   * (had the first lease taken the other hold, our live pid would keep
+   * the dict). The server sees the child's connection end when it does:
+   * ask until the dict is gone. */
+  for (i = 0; i < 6000; i++) {
+    rc = mproc_proxy_open(&again, at, key, kl, id, 60);
+    if (rc != 0) break;
+    mproc_proxy_free(again);
+    again = NULL;
+    tu_sleep_ms(10);
+  }
+  assert_int_equal(rc, MPROC_ENOENT);
+  mproc_manager_free(m);
+}
+
 /* ---- a SIGKILLed server: its folder removed, blocked clients woken ------------ */
 
 /* 1 if the path exists (a file or a folder). */
@@ -294,6 +363,7 @@ const struct CMUnitTest tm_life_tests[] = {
     cmocka_unit_test_teardown(test_proxy_close_wakes, tp_no_children_left),
     cmocka_unit_test_teardown(test_child_killed_before_open,
                               tp_no_children_left),
+    cmocka_unit_test_teardown(test_lease_after_adopt, tp_no_children_left),
     cmocka_unit_test_teardown(test_server_killed_folder, tp_no_children_left),
     cmocka_unit_test_teardown(test_list_reverse_sort, tp_no_children_left),
 };
