@@ -138,7 +138,9 @@ static int child_never_opens(const void *arg, size_t len) {
 }
 MPROC_TASK(child_never_opens);
 
-static void test_child_killed_before_open(void **state) {
+/* Under one start method: the parent passes two dicts and drops one at
+ * once; the child dies as it is about to open the first. */
+static void killed_before_open(mproc_start_method method) {
   mproc_manager *m = tm_start(NULL);
   mproc_proxy *d, *d2 = NULL, *keep;
   mproc_pass pass[2];
@@ -148,7 +150,6 @@ static void test_child_killed_before_open(void **state) {
   const void *key = mproc_manager_authkey(m, &kl);
   uint32_t id;
   int rc;
-  (void)state;
   TM_MAKE(mproc_manager_dict(m, &d));
   TM_MAKE(mproc_manager_dict(m, &keep));
   id = mproc_proxy_id(d);
@@ -156,10 +157,9 @@ static void test_child_killed_before_open(void **state) {
   pass[1] = MPROC_PASS(keep);
   o.pass = pass;
   o.n_pass = 2;
-  /* The child kills itself as it is about to open its first proxy: the
-   * variable reaches it at the start (not through a forkserver, which
-   * was started before it was set). */
-  o.method = MPROC_START_SPAWN;
+  o.method = method;
+  /* The child kills itself as it is about to open its first proxy (the
+   * fault point in the pass list's adopt, before its target runs). */
   tu_setenv("MPROC_FAULT", "proxy.adopt:1");
   rc = mproc_process_new(&p, child_never_opens, NULL, 0, &o);
   if (rc == 0) rc = mproc_process_start(p);
@@ -181,6 +181,15 @@ static void test_child_killed_before_open(void **state) {
   mproc_proxy_free(d2);
   mproc_proxy_free(keep);
   mproc_manager_free(m);
+}
+
+static void test_child_killed_before_open(void **state) {
+  (void)state;
+  /* The methods whose child gets the environment of its start (a
+   * forkserver's children have the server's, set before the variable). */
+  if (mproc_start_method_supported(MPROC_START_FORK))
+    killed_before_open(MPROC_START_FORK);
+  killed_before_open(MPROC_START_SPAWN);
 }
 
 /* ---- the lease of a child that adopts before the parent's LEASE ---------------- */
