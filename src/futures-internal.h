@@ -219,6 +219,8 @@ struct mproc_executor {
   int reusable; /* the program's reusable executor (executor-reuse.c) */
   int refs;     /* its references, under the reuse lock */
   int daemon_workers;        /* process kind: workers are daemonic (Pool) */
+  int live;                  /* on executor.c's list of live executors */
+  mproc_executor *live_prev, *live_next;
   atomic_uint_fast64_t seq; /* task numbers */
   /* The completion queue, on when wake != NULL (notify set). */
   atomic_int notify;
