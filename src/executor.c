@@ -165,6 +165,8 @@ static void executor_release(mproc_executor *ex) {
     mproc__future_unref(f);
   }
   mproc_wakeup_free(ex->wake);
+  mproc__slab_release(ex);
+  uv_mutex_destroy(&ex->slab_lock);
   uv_mutex_destroy(&ex->clock);
   free(ex->initargs);
   free(ex->pin_cpus);
@@ -252,6 +254,12 @@ int mproc__executor_build(mproc_executor **out, mproc_executor_kind kind,
     free(ex);
     return mproc__err(MPROC_ENOMEM, "executor_new: out of memory");
   }
+  if (uv_mutex_init(&ex->slab_lock) != 0) {
+    uv_mutex_destroy(&ex->clock);
+    free(ex);
+    return mproc__err(MPROC_ENOMEM, "executor_new: out of memory");
+  }
+  ex->slab = NULL;
   ex->ops = ops_of(kind);
   cpus = mproc_cpu_count();
   /* Python's defaults: min(32, cpus + 4) threads; cpus processes; the
