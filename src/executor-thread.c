@@ -10,12 +10,18 @@
  * future per take: a batch would strand queued tasks behind one that
  * blocks while other threads idle (CPython's saturation test).
  *
- * Sleeping is an eventcount over `avail` (futures pushed and not taken):
- * a worker that finds nothing counts itself in `nsleepers` and looks at
- * `avail` once more under the sleep lock before it waits; a submitter
- * adds to `avail` and then reads `nsleepers` (both sequentially
- * consistent), so either the worker sees the new future or the
- * submitter sees the sleeper and signals it (taking the sleep lock,
+ One 64-bit word, `counts`, holds the futures queued and not taken
+ * (high half) and the takers on their way (low half: workers started,
+ * back from a task or spinning — not in a task, not asleep), so a
+ * submitter's one add sees both at one instant, and a worker's take
+ * ends its count as a taker in the same step as the future's.
+ *
+ * Sleeping is an eventcount over `counts`: a worker that finds nothing
+ * counts itself in `nsleepers`, under the sleep lock, before its step
+ * out of the takers, which tells it whether a future came meanwhile; a
+ * submitter adds to `counts` and then reads `nsleepers` (all
+ * sequentially consistent), so either the worker sees the new future or
+ * the submitter sees the sleeper and signals it (taking the sleep lock,
  * which the sleeper holds until it waits). Speed comes from not
  * sleeping and not waking:
  *   - no malloc per task besides the future itself (input copied in);
@@ -66,7 +72,8 @@ struct tpool {
   /* The submitters' side. */
   _Atomic(mproc_future *) pushed; /* newest first */
   atomic_int submitting;          /* submitters between check and push */
-  _Atomic uint32_t avail;         /* pushed, not taken (capped) */
+  _Atomic uint64_t counts;        /* queued << 32 | takers (the top) */
+  _Atomic uint32_t avail;         /* the queued half, for spinners */
   /* The takers' side, under take_lock. */
   uv_mutex_t take_lock;
   mproc_future *ready; /* oldest first */
@@ -74,10 +81,9 @@ struct tpool {
    * them without it). */
   uv_mutex_t sleep_lock;
   uv_cond_t cond;
-  atomic_int nsleepers;  /* counted in, about to wait or waiting */
-  atomic_int nsignaled;  /* signals sent that no sleeper has taken yet */
-  atomic_int nspinning;  /* awake, looking at avail before they sleep */
-  atomic_int nreturning; /* back from a task, not yet at the queue */
+  atomic_int nsleepers; /* waiting (exact under sleep_lock) */
+  atomic_int nsignaled; /* signals sent that no sleeper has taken yet */
+  atomic_int nspinning; /* of those, spinning (at most MAX_SPINNERS) */
   atomic_int shutdown, broken;
   char broken_msg[200]; /* written before `broken` is set */
   /* Threads, under start_lock. */
@@ -122,8 +128,8 @@ static int t_init(mproc_executor *ex) {
   atomic_init(&p->avail, 0);
   atomic_init(&p->nsleepers, 0);
   atomic_init(&p->nsignaled, 0);
+  atomic_init(&p->counts, 0);
   atomic_init(&p->nspinning, 0);
-  atomic_init(&p->nreturning, 0);
   atomic_init(&p->shutdown, 0);
   atomic_init(&p->broken, 0);
   ex->impl = p;
@@ -132,12 +138,15 @@ static int t_init(mproc_executor *ex) {
 
 /* ---- the queue ---------------------------------------------------------- */
 
-static void avail_add(tpool *p, size_t n) {
-  (void)atomic_fetch_add(&p->avail, (uint32_t)n); /* seq_cst: the top */
-}
+#define ONE_QUEUED ((uint64_t)1 << 32)
+#define QUEUED(c) ((size_t)((c) >> 32))
+#define TAKERS(c) ((size_t)((c) & 0xffffffffu))
 
-/* Under take_lock: the oldest queued future, or NULL. */
-static mproc_future *take(tpool *p) {
+static size_t queued(tpool *p) { return QUEUED(atomic_load(&p->counts)); }
+
+/* Under take_lock: the oldest queued future, or NULL. A worker (`worker`
+ * 1) stops counting as a taker in the same step. */
+static mproc_future *take(tpool *p, int worker) {
   mproc_future *f = p->ready;
   if (f == NULL) {
     /* Grab everything pushed (newest first) and put it oldest first. */
@@ -154,7 +163,8 @@ static mproc_future *take(tpool *p) {
   }
   p->ready = atomic_load_explicit(&f->anext, memory_order_relaxed);
   atomic_store_explicit(&f->anext, NULL, memory_order_relaxed);
-  (void)atomic_fetch_sub_explicit(&p->avail, 1, memory_order_relaxed);
+  (void)atomic_fetch_sub(&p->counts, ONE_QUEUED + (worker ? 1u : 0u));
+  (void)atomic_fetch_sub(&p->avail, 1);
   return f;
 }
 
@@ -162,7 +172,7 @@ static mproc_future *take(tpool *p) {
 static mproc_future *take_all(tpool *p) {
   mproc_future *all = NULL, *tail = NULL, *f;
   uv_mutex_lock(&p->take_lock);
-  while ((f = take(p)) != NULL) {
+  while ((f = take(p, 0)) != NULL) {
     if (tail) atomic_store_explicit(&tail->anext, f, memory_order_relaxed);
     else all = f;
     tail = f;
@@ -197,17 +207,17 @@ static void drain_broken(tpool *p) {
   }
 }
 
-/* Run one future. The worker counts itself as returning once the task
+/* Run one future. The worker counts itself awake again once the task
  * has returned, before the future is finished, so a submit made as soon
  * as that result is seen finds a taker instead of starting a thread
  * (Python's idle thread reuse). */
 static void run_one(tpool *p, mproc_future *f, int index) {
   if (mproc__future_start(f)) {
     int rc = mproc__future_call(f, index);
-    atomic_fetch_add(&p->nreturning, 1);
+    atomic_fetch_add(&p->counts, 1);
     mproc__future_complete(f, rc);
   } else {
-    atomic_fetch_add(&p->nreturning, 1);
+    atomic_fetch_add(&p->counts, 1);
   }
   mproc__future_unref(f);
 }
@@ -216,7 +226,7 @@ static void run_one(tpool *p, mproc_future *f, int index) {
  * passed its check before the flag still pushing, and nothing queued. */
 static int ending(tpool *p) {
   return (atomic_load(&p->shutdown) || atomic_load(&p->broken)) &&
-         atomic_load(&p->submitting) == 0 && atomic_load(&p->avail) == 0;
+         atomic_load(&p->submitting) == 0 && queued(p) == 0;
 }
 
 /* Nothing to take: spin on avail, then sleep until there is work,
@@ -228,14 +238,19 @@ static int wait_for_work(tpool *p) {
       (void)mproc__spin(&p->avail, 0);
     atomic_fetch_sub(&p->nspinning, 1); /* before avail is read again */
   }
+  /* Each move between the counts adds to the next before it takes from
+   * the last, except the signalled one's: a submitter reading them
+   * without the lock may miss a worker (then it looks again under the
+   * lock), never count one twice. */
   uv_mutex_lock(&p->sleep_lock);
   atomic_fetch_add(&p->nsleepers, 1); /* seq_cst: see the top */
-  if (atomic_load(&p->avail) == 0 && !atomic_load(&p->shutdown) &&
-      !atomic_load(&p->broken)) {
+  if (QUEUED(atomic_fetch_sub(&p->counts, 1)) == 0 &&
+      !atomic_load(&p->shutdown) && !atomic_load(&p->broken)) {
     uv_cond_wait(&p->cond, &p->sleep_lock);
     /* nsignaled changes under sleep_lock only. */
     if (atomic_load(&p->nsignaled) > 0) atomic_fetch_sub(&p->nsignaled, 1);
   }
+  atomic_fetch_add(&p->counts, 1);
   atomic_fetch_sub(&p->nsleepers, 1);
   uv_mutex_unlock(&p->sleep_lock);
   return ending(p);
@@ -258,57 +273,68 @@ static void worker_main(void *arg) {
       close_submits(p, &p->broken);
       drain_broken(p);
       wake_all(p);
+      atomic_fetch_sub(&p->counts, 1);
       return;
     }
   }
   for (;;) {
     uv_mutex_lock(&p->take_lock);
-    f = take(p);
+    f = take(p, 1);
     uv_mutex_unlock(&p->take_lock);
     if (f != NULL) {
       run_one(p, f, w->index);
-      atomic_fetch_sub(&p->nreturning, 1);
       continue;
     }
-    /* avail counts a future before it is pushed; look again. */
-    if (atomic_load(&p->avail) > 0) {
+    /* A future is counted before it is pushed; look again. */
+    if (queued(p) > 0) {
       mproc__os_yield();
       continue;
     }
     if (wait_for_work(p)) break;
   }
+  atomic_fetch_sub(&p->counts, 1);
 }
 
-/* Under start_lock: start a worker; 0, or MPROC_EOS. */
+/* Under start_lock: start a worker (awake from the start); 0, or
+ * MPROC_EOS. */
 static int start_worker(tpool *p) {
   tworker *w = &p->workers[p->nthreads];
   w->index = p->nthreads;
   w->p = p;
-  if (uv_thread_create(&w->tid, worker_main, w) != 0)
+  atomic_fetch_add(&p->counts, 1);
+  if (uv_thread_create(&w->tid, worker_main, w) != 0) {
+    atomic_fetch_sub(&p->counts, 1);
     return mproc__err(MPROC_EOS, "executor: cannot start worker thread %d",
                       p->nthreads);
+  }
   p->nthreads++;
   return 0;
 }
 
-/* After a push: wake sleepers or start threads for the futures that no
- * taker on its way will take. Inside the submitter's count. 1 if no
- * thread could be started and none runs (the executor is broken). */
-static int find_takers(tpool *p) {
+/* After a push (c: counts just after it was counted): wake sleepers or
+ * start threads for the futures that no taker on its way will take.
+ * Inside the submitter's count. 1 if no thread could be started and
+ * none runs (the executor is broken). */
+static int find_takers(tpool *p, uint64_t c) {
   mproc_executor *ex = p->ex;
   size_t avail, takers, need, sleepers, wake = 0, i;
   int rc = 0;
-  avail = atomic_load(&p->avail); /* seq_cst, after the add */
-  takers = (size_t)atomic_load(&p->nspinning) +
-           (size_t)atomic_load(&p->nsignaled) +
-           (size_t)atomic_load(&p->nreturning);
+  /* A woken sleeper leaves nsignaled before it joins the takers: it is
+   * never counted twice. */
+  avail = QUEUED(c);
+  takers = TAKERS(c) + (size_t)atomic_load(&p->nsignaled);
   need = avail > takers ? avail - takers : 0;
   if (need == 0) return 0;
-  if (atomic_load(&p->nsleepers) > atomic_load(&p->nsignaled)) {
+  {
+    /* Again under the lock, where the sleepers are counted exactly. */
     int sl, sg;
     uv_mutex_lock(&p->sleep_lock);
+    c = atomic_load(&p->counts);
+    avail = QUEUED(c);
     sl = atomic_load(&p->nsleepers);
     sg = atomic_load(&p->nsignaled);
+    takers = TAKERS(c) + (size_t)sg;
+    need = avail > takers ? avail - takers : 0;
     sleepers = sl > sg ? (size_t)(sl - sg) : 0;
     wake = need < sleepers ? need : sleepers;
     atomic_fetch_add(&p->nsignaled, (int)wake);
@@ -334,6 +360,7 @@ static int find_takers(tpool *p) {
 static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   tpool *p = ex->impl;
   mproc_future *old;
+  uint64_t c;
   size_t i;
   int none;
   if (n == 0) return 0;
@@ -348,7 +375,8 @@ static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   }
   /* Counted first (a taker that sees the count and not yet the future
    * looks again), then linked newest first and pushed whole. */
-  avail_add(p, n);
+  c = atomic_fetch_add(&p->counts, (uint64_t)n << 32) + ((uint64_t)n << 32);
+  (void)atomic_fetch_add(&p->avail, (uint32_t)n);
   for (i = 0; i + 1 < n; i++)
     atomic_store_explicit(&fs[i + 1]->anext, fs[i], memory_order_relaxed);
   old = atomic_load_explicit(&p->pushed, memory_order_relaxed);
@@ -357,7 +385,7 @@ static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   } while (!atomic_compare_exchange_weak_explicit(
       &p->pushed, &old, fs[n - 1], memory_order_release,
       memory_order_relaxed));
-  none = find_takers(p);
+  none = find_takers(p, c);
   atomic_fetch_sub(&p->submitting, 1);
   if (none) drain_broken(p); /* they fail with MPROC_EBROKEN */
   return 0;
