@@ -253,7 +253,11 @@ static int wait_for_work(tpool *p) {
   atomic_fetch_add(&p->counts, 1);
   atomic_fetch_sub(&p->nsleepers, 1);
   uv_mutex_unlock(&p->sleep_lock);
-  return ending(p);
+  if (ending(p)) return 1;
+  /* Shut down, but a submitter is still inside (it will be refused, or
+   * its future taken): let it run instead of looping on the locks. */
+  if (atomic_load(&p->shutdown) || atomic_load(&p->broken)) mproc__os_yield();
+  return 0;
 }
 
 static void worker_main(void *arg) {
