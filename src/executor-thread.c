@@ -1,37 +1,63 @@
 /* mproc: the thread kind of executor — Python's ThreadPoolExecutor on
  * libuv threads.
  *
- * One queue of futures (intrusive list) under one mutex with one
- * condition variable; a worker takes one future at a time (a batch would
- * strand queued tasks behind one that blocks, while other threads idle).
- * Speed comes from not sleeping and not waking:
- *   - no malloc per task besides the future itself (input copied into it);
- *   - a worker that finds the queue empty spins a little (mproc__spin: not
- *     on one CPU, bounded, yielding) on `avail` before it sleeps, so a
- *     steady submitter keeps it busy without a single wake-up;
- *   - a submit wakes a sleeper only when the queue holds more futures than
- *     there are takers on their way — spinning workers, workers returning
- *     from a task, sleepers already signalled — and starts a thread (up to
+ * A submitter never meets the workers on a mutex. Submissions go onto a
+ * lock-free stack (`pushed`: a CAS push, any number of submitters); a
+ * worker takes one future at a time from the FIFO `ready` list, which
+ * only the workers touch, under their own lock (`take_lock`); when
+ * `ready` is empty the taker grabs the whole stack with one exchange and
+ * reverses it onto `ready`, so the order stays first in, first out. One
+ * future per take: a batch would strand queued tasks behind one that
+ * blocks while other threads idle (CPython's saturation test).
+ *
+ One 64-bit word, `counts`, holds the futures queued and not taken
+ * (high half) and the takers on their way (low half: workers started,
+ * back from a task or spinning — not in a task, not asleep), so a
+ * submitter's one add sees both at one instant, and a worker's take
+ * ends its count as a taker in the same step as the future's.
+ *
+ * Sleeping is an eventcount over `counts`: a worker that finds nothing
+ * counts itself in `nsleepers`, under the sleep lock, before its step
+ * out of the takers, which tells it whether a future came meanwhile; a
+ * submitter adds to `counts` and then reads `nsleepers` (all
+ * sequentially consistent), so either the worker sees the new future or
+ * the submitter sees the sleeper and signals it (taking the sleep lock,
+ * which the sleeper holds until it waits). Speed comes from not
+ * sleeping and not waking:
+ *   - no malloc per task besides the future itself (input copied in);
+ *   - a worker that finds the queue empty spins a little (mproc__spin:
+ *     not on one CPU, bounded, yielding) on `avail` before it sleeps;
+ *   - a submit wakes a sleeper only when more futures wait than there
+ *     are takers on their way — spinning workers, workers returning from
+ *     a task, sleepers already signalled — and starts a thread (up to
  *     max_workers, Python's _adjust_thread_count) only when no sleeper is
- *     left to wake. Every queued future therefore has a taker, and no two
- *     submits wake one sleeper twice.
+ *     left to wake. Every queued future therefore has a taker.
  *
- * A worker runs the initializer first; if it fails the executor is broken
- * (Python's BrokenThreadPool): the queue is drained with MPROC_EBROKEN and
- * later submits are refused. shutdown(cancel_futures) cancels what is
- * still queued; a future a worker has already taken runs, as Python's.
+ * Shutdown and breakage: a submitter counts itself in `submitting`
+ * around its push and checks the flags after; shutdown (and breakage)
+ * set the flag and then wait for `submitting` to drop to zero, so no
+ * future is pushed after the workers may have seen an empty queue for
+ * the last time. A worker runs the initializer first; if it fails the
+ * executor is broken (Python's BrokenThreadPool): the queue is drained
+ * with MPROC_EBROKEN and later submits are refused. shutdown
+ * (cancel_futures) cancels what is still queued; a future a worker has
+ * already taken runs, as Python's.
  *
- * Threads are created under the queue lock (a handful per executor), so
- * shutdown's join sees every thread that will ever exist. */
+ * Threads are started by submitters under `start_lock`, inside their
+ * `submitting` count, so shutdown's join sees every thread that will
+ * ever exist. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "futures-internal.h"
 #include "object.h"
+#include "platform.h"
 
-/* One spinner is enough to catch a steady submitter; more would take the
- * CPU from the submitter itself (workers usually outnumber CPUs). */
-#define MAX_SPINNERS 1
+/* Idle workers that may spin at once before they sleep. Two catch a
+ * steady submitter where one left it waking a sleeper for every other
+ * future; more take the CPU from the submitter (workers usually
+ * outnumber CPUs). */
+#define MAX_SPINNERS 2
 
 typedef struct tpool tpool;
 
@@ -43,18 +69,26 @@ typedef struct tworker {
 
 struct tpool {
   mproc_executor *ex;
-  uv_mutex_t lock;
+  /* The submitters' side. */
+  _Atomic(mproc_future *) pushed; /* newest first */
+  atomic_int submitting;          /* submitters between check and push */
+  _Atomic uint64_t counts;        /* queued << 32 | takers (the top) */
+  _Atomic uint32_t avail;         /* the queued half, for spinners */
+  /* The takers' side, under take_lock. */
+  uv_mutex_t take_lock;
+  mproc_future *ready; /* oldest first */
+  /* Sleeping, under sleep_lock (the counts are atomics: submitters read
+   * them without it). */
+  uv_mutex_t sleep_lock;
   uv_cond_t cond;
-  mproc_future *head, *tail;
-  size_t qlen;
+  atomic_int nsleepers; /* waiting (exact under sleep_lock) */
+  atomic_int nsignaled; /* signals sent that no sleeper has taken yet */
+  atomic_int nspinning; /* of those, spinning (at most MAX_SPINNERS) */
+  atomic_int shutdown, broken;
+  char broken_msg[200]; /* written before `broken` is set */
+  /* Threads, under start_lock. */
+  uv_mutex_t start_lock;
   int nthreads;
-  int nidle;     /* asleep on cond */
-  int nsignaled; /* signals sent that no sleeper has taken yet */
-  int nspinning; /* awake, looking at avail before they sleep */
-  atomic_int nreturning;   /* back from a task, not yet at the queue */
-  _Atomic uint32_t avail;  /* qlen (capped), for spinners outside the lock */
-  int shutdown, broken;
-  char broken_msg[200];
   tworker *workers;
   uv_mutex_t join_lock; /* one joiner at a time */
   int joined;           /* threads joined so far */
@@ -62,88 +96,168 @@ struct tpool {
 
 static int t_init(mproc_executor *ex) {
   tpool *p = calloc(1, sizeof *p);
+  int locks = 0;
   if (p == NULL) return mproc__err(MPROC_ENOMEM, "executor: out of memory");
   p->workers = calloc((size_t)ex->max_workers, sizeof *p->workers);
-  if (p->workers == NULL || uv_mutex_init(&p->lock) != 0) {
-    free(p->workers);
-    free(p);
-    return mproc__err(MPROC_ENOMEM, "executor: out of memory");
+  if (p->workers != NULL && uv_mutex_init(&p->take_lock) == 0) {
+    locks = 1;
+    if (uv_mutex_init(&p->sleep_lock) == 0) {
+      locks = 2;
+      if (uv_mutex_init(&p->start_lock) == 0) {
+        locks = 3;
+        if (uv_mutex_init(&p->join_lock) == 0) {
+          locks = 4;
+          if (uv_cond_init(&p->cond) == 0) locks = 5;
+        }
+      }
+    }
   }
-  if (uv_cond_init(&p->cond) != 0 || uv_mutex_init(&p->join_lock) != 0) {
-    uv_mutex_destroy(&p->lock);
+  if (locks < 5) {
+    if (locks > 3) uv_mutex_destroy(&p->join_lock);
+    if (locks > 2) uv_mutex_destroy(&p->start_lock);
+    if (locks > 1) uv_mutex_destroy(&p->sleep_lock);
+    if (locks > 0) uv_mutex_destroy(&p->take_lock);
     free(p->workers);
     free(p);
-    return mproc__err(MPROC_ENOMEM, "executor: cannot make a condition");
+    return mproc__err(MPROC_ENOMEM, "executor: out of memory for its "
+                      "locks");
   }
   p->ex = ex;
-  atomic_init(&p->nreturning, 0);
+  atomic_init(&p->pushed, NULL);
+  atomic_init(&p->submitting, 0);
   atomic_init(&p->avail, 0);
+  atomic_init(&p->nsleepers, 0);
+  atomic_init(&p->nsignaled, 0);
+  atomic_init(&p->counts, 0);
+  atomic_init(&p->nspinning, 0);
+  atomic_init(&p->shutdown, 0);
+  atomic_init(&p->broken, 0);
   ex->impl = p;
   return 0;
+}
+
+/* ---- the queue ---------------------------------------------------------- */
+
+#define ONE_QUEUED ((uint64_t)1 << 32)
+#define QUEUED(c) ((size_t)((c) >> 32))
+#define TAKERS(c) ((size_t)((c) & 0xffffffffu))
+
+static size_t queued(tpool *p) { return QUEUED(atomic_load(&p->counts)); }
+
+/* Under take_lock: the oldest queued future, or NULL. A worker (`worker`
+ * 1) stops counting as a taker in the same step. */
+static mproc_future *take(tpool *p, int worker) {
+  mproc_future *f = p->ready;
+  if (f == NULL) {
+    /* Grab everything pushed (newest first) and put it oldest first. */
+    mproc_future *g = atomic_exchange_explicit(&p->pushed, NULL,
+                                               memory_order_acquire);
+    mproc_future *rev = NULL, *next;
+    if (g == NULL) return NULL;
+    for (; g != NULL; g = next) {
+      next = atomic_load_explicit(&g->anext, memory_order_relaxed);
+      atomic_store_explicit(&g->anext, rev, memory_order_relaxed);
+      rev = g;
+    }
+    f = rev;
+  }
+  p->ready = atomic_load_explicit(&f->anext, memory_order_relaxed);
+  atomic_store_explicit(&f->anext, NULL, memory_order_relaxed);
+  (void)atomic_fetch_sub(&p->counts, ONE_QUEUED + (worker ? 1u : 0u));
+  (void)atomic_fetch_sub(&p->avail, 1);
+  return f;
+}
+
+/* Every queued future, oldest first (linked by anext); avail is reset. */
+static mproc_future *take_all(tpool *p) {
+  mproc_future *all = NULL, *tail = NULL, *f;
+  uv_mutex_lock(&p->take_lock);
+  while ((f = take(p, 0)) != NULL) {
+    if (tail) atomic_store_explicit(&tail->anext, f, memory_order_relaxed);
+    else all = f;
+    tail = f;
+  }
+  uv_mutex_unlock(&p->take_lock);
+  return all;
+}
+
+/* Set a flag (shutdown or broken) and wait for the submitters that
+ * passed their check before it: after this, nothing more is pushed. */
+static void close_submits(tpool *p, atomic_int *flag) {
+  atomic_store(flag, 1);
+  while (atomic_load(&p->submitting) > 0) mproc__os_yield();
+}
+
+static void wake_all(tpool *p) {
+  uv_mutex_lock(&p->sleep_lock);
+  uv_cond_broadcast(&p->cond);
+  uv_mutex_unlock(&p->sleep_lock);
 }
 
 /* Fail every queued future with MPROC_EBROKEN (Python's
  * _initializer_failed); the caller holds no lock. */
 static void drain_broken(tpool *p) {
-  mproc_future *f, *next;
-  uv_mutex_lock(&p->lock);
-  f = p->head;
-  p->head = p->tail = NULL;
-  p->qlen = 0;
-  atomic_store_explicit(&p->avail, 0, memory_order_relaxed);
-  uv_mutex_unlock(&p->lock);
+  mproc_future *f = take_all(p), *next;
   for (; f != NULL; f = next) {
-    next = f->next;
+    next = atomic_load_explicit(&f->anext, memory_order_relaxed);
+    atomic_store_explicit(&f->anext, NULL, memory_order_relaxed);
     if (mproc__future_start(f))
       mproc__future_finish(f, MPROC_EBROKEN, MPROC_EBROKEN, p->broken_msg);
     mproc__future_unref(f);
   }
 }
 
-/* Run one future. The worker counts itself as returning once the task
+/* Run one future. The worker counts itself awake again once the task
  * has returned, before the future is finished, so a submit made as soon
  * as that result is seen finds a taker instead of starting a thread
  * (Python's idle thread reuse). */
 static void run_one(tpool *p, mproc_future *f, int index) {
   if (mproc__future_start(f)) {
     int rc = mproc__future_call(f, index);
-    atomic_fetch_add_explicit(&p->nreturning, 1, memory_order_relaxed);
+    atomic_fetch_add(&p->counts, 1);
     mproc__future_complete(f, rc);
   } else {
-    atomic_fetch_add_explicit(&p->nreturning, 1, memory_order_relaxed);
+    atomic_fetch_add(&p->counts, 1);
   }
   mproc__future_unref(f);
 }
 
-/* Under p->lock: take the first future. */
-static mproc_future *take(tpool *p) {
-  mproc_future *f = p->head;
-  p->head = f->next;
-  if (p->head == NULL) p->tail = NULL;
-  f->next = NULL;
-  p->qlen--;
-  atomic_store_explicit(&p->avail, p->qlen > 0xffffffffu ? 0xffffffffu
-                        : (uint32_t)p->qlen, memory_order_relaxed);
-  return f;
+/* 1 once a worker may end: shut down (or broken), no submitter that
+ * passed its check before the flag still pushing, and nothing queued. */
+static int ending(tpool *p) {
+  return (atomic_load(&p->shutdown) || atomic_load(&p->broken)) &&
+         atomic_load(&p->submitting) == 0 && queued(p) == 0;
 }
 
-/* Under p->lock, queue empty: spin outside the lock, then sleep until
- * there is work, shutdown or breakage. */
-static void wait_for_work(tpool *p) {
-  if (p->shutdown || p->broken) return;
-  if (p->ex->spin && p->nspinning < MAX_SPINNERS) {
-    p->nspinning++;
-    uv_mutex_unlock(&p->lock);
-    (void)mproc__spin(&p->avail, 0);
-    uv_mutex_lock(&p->lock);
-    p->nspinning--;
+/* Nothing to take: spin on avail, then sleep until there is work,
+ * shutdown or breakage. Returns 1 if the worker is to end. */
+static int wait_for_work(tpool *p) {
+  if (ending(p)) return 1;
+  if (p->ex->spin) {
+    if (atomic_fetch_add(&p->nspinning, 1) < MAX_SPINNERS)
+      (void)mproc__spin(&p->avail, 0);
+    atomic_fetch_sub(&p->nspinning, 1); /* before avail is read again */
   }
-  while (p->head == NULL && !p->shutdown && !p->broken) {
-    p->nidle++;
-    uv_cond_wait(&p->cond, &p->lock);
-    p->nidle--;
-    if (p->nsignaled > 0) p->nsignaled--;
+  /* Each move between the counts adds to the next before it takes from
+   * the last, except the signalled one's: a submitter reading them
+   * without the lock may miss a worker (then it looks again under the
+   * lock), never count one twice. */
+  uv_mutex_lock(&p->sleep_lock);
+  atomic_fetch_add(&p->nsleepers, 1); /* seq_cst: see the top */
+  if (QUEUED(atomic_fetch_sub(&p->counts, 1)) == 0 &&
+      !atomic_load(&p->shutdown) && !atomic_load(&p->broken)) {
+    uv_cond_wait(&p->cond, &p->sleep_lock);
+    /* nsignaled changes under sleep_lock only. */
+    if (atomic_load(&p->nsignaled) > 0) atomic_fetch_sub(&p->nsignaled, 1);
   }
+  atomic_fetch_add(&p->counts, 1);
+  atomic_fetch_sub(&p->nsleepers, 1);
+  uv_mutex_unlock(&p->sleep_lock);
+  if (ending(p)) return 1;
+  /* Shut down, but a submitter is still inside (it will be refused, or
+   * its future taken): let it run instead of looping on the locks. */
+  if (atomic_load(&p->shutdown) || atomic_load(&p->broken)) mproc__os_yield();
+  return 0;
 }
 
 static void worker_main(void *arg) {
@@ -155,91 +269,142 @@ static void worker_main(void *arg) {
   if (ex->init != NULL) {
     int rc = ex->init(ex->initargs, ex->initargs_len);
     if (rc != 0) {
-      uv_mutex_lock(&p->lock);
-      if (!p->broken)
+      uv_mutex_lock(&p->start_lock); /* one writer of the message */
+      if (!atomic_load(&p->broken))
         snprintf(p->broken_msg, sizeof p->broken_msg, "executor broken: a "
                  "worker's initializer failed with %d; no task can run", rc);
-      p->broken = 1;
-      uv_mutex_unlock(&p->lock);
+      uv_mutex_unlock(&p->start_lock);
+      close_submits(p, &p->broken);
       drain_broken(p);
+      wake_all(p);
+      atomic_fetch_sub(&p->counts, 1);
       return;
     }
   }
-  uv_mutex_lock(&p->lock);
   for (;;) {
-    if (p->head == NULL) wait_for_work(p);
-    if (p->head == NULL) break; /* shut down (or broken) and drained */
-    f = take(p);
-    uv_mutex_unlock(&p->lock);
-    run_one(p, f, w->index);
-    uv_mutex_lock(&p->lock);
-    atomic_fetch_sub_explicit(&p->nreturning, 1, memory_order_relaxed);
+    uv_mutex_lock(&p->take_lock);
+    f = take(p, 1);
+    uv_mutex_unlock(&p->take_lock);
+    if (f != NULL) {
+      run_one(p, f, w->index);
+      continue;
+    }
+    /* A future is counted before it is pushed; look again. */
+    if (queued(p) > 0) {
+      mproc__os_yield();
+      continue;
+    }
+    if (wait_for_work(p)) break;
   }
-  uv_mutex_unlock(&p->lock);
+  atomic_fetch_sub(&p->counts, 1);
 }
 
-/* Under p->lock: start a worker; 0, or MPROC_EOS. */
+/* Under start_lock: start a worker (awake from the start); 0, or
+ * MPROC_EOS. */
 static int start_worker(tpool *p) {
   tworker *w = &p->workers[p->nthreads];
   w->index = p->nthreads;
   w->p = p;
-  if (uv_thread_create(&w->tid, worker_main, w) != 0)
+  atomic_fetch_add(&p->counts, 1);
+  if (uv_thread_create(&w->tid, worker_main, w) != 0) {
+    atomic_fetch_sub(&p->counts, 1);
     return mproc__err(MPROC_EOS, "executor: cannot start worker thread %d",
                       p->nthreads);
+  }
   p->nthreads++;
+  return 0;
+}
+
+/* After a push (c: counts just after it was counted): wake sleepers or
+ * start threads for the futures that no taker on its way will take.
+ * Inside the submitter's count. 1 if no thread could be started and
+ * none runs (the executor is broken). */
+static int find_takers(tpool *p, uint64_t c) {
+  mproc_executor *ex = p->ex;
+  size_t avail, takers, need, sleepers, wake = 0, i;
+  int rc = 0;
+  /* A woken sleeper leaves nsignaled before it joins the takers: it is
+   * never counted twice. */
+  avail = QUEUED(c);
+  takers = TAKERS(c) + (size_t)atomic_load(&p->nsignaled);
+  need = avail > takers ? avail - takers : 0;
+  if (need == 0) return 0;
+  {
+    /* Again under the lock, where the sleepers are counted exactly. */
+    int sl, sg;
+    uv_mutex_lock(&p->sleep_lock);
+    c = atomic_load(&p->counts);
+    avail = QUEUED(c);
+    sl = atomic_load(&p->nsleepers);
+    sg = atomic_load(&p->nsignaled);
+    takers = TAKERS(c) + (size_t)sg;
+    need = avail > takers ? avail - takers : 0;
+    sleepers = sl > sg ? (size_t)(sl - sg) : 0;
+    wake = need < sleepers ? need : sleepers;
+    atomic_fetch_add(&p->nsignaled, (int)wake);
+    uv_mutex_unlock(&p->sleep_lock);
+    /* Signalled after unlocking, so the woken worker does not block on
+     * the lock we hold (on one CPU that costs two more switches); a
+     * sleeper counted above is inside cond_wait, and one that wakes
+     * early finds the queue itself. */
+    for (i = 0; i < wake; i++) uv_cond_signal(&p->cond);
+  }
+  if (wake >= need) return 0;
+  uv_mutex_lock(&p->start_lock);
+  for (i = wake; i < need && p->nthreads < ex->max_workers; i++)
+    if ((rc = start_worker(p)) < 0) break;
+  if (rc < 0 && p->nthreads == 0) {
+    /* No worker at all: the executor cannot run anything. */
+    snprintf(p->broken_msg, sizeof p->broken_msg, "executor broken: %s",
+             mproc_last_error());
+    atomic_store(&p->broken, 1);
+    uv_mutex_unlock(&p->start_lock);
+    return 1;
+  }
+  uv_mutex_unlock(&p->start_lock);
   return 0;
 }
 
 static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   tpool *p = ex->impl;
-  size_t i, wake, need, takers, sleepers;
-  int rc = 0;
-  uv_mutex_lock(&p->lock);
-  if (p->shutdown || p->broken) {
-    rc = p->shutdown ? mproc__err(MPROC_ESTATE, "cannot schedule new futures "
-                                  "after shutdown")
-                     : mproc__err(MPROC_EBROKEN, "%s", p->broken_msg);
-    uv_mutex_unlock(&p->lock);
+  mproc_future *old;
+  uint64_t c;
+  size_t i;
+  int none;
+  if (n == 0) return 0;
+  atomic_fetch_add(&p->submitting, 1); /* seq_cst: see close_submits */
+  if (atomic_load(&p->shutdown) || atomic_load(&p->broken)) {
+    int rc = atomic_load(&p->shutdown)
+                 ? mproc__err(MPROC_ESTATE, "cannot schedule new futures "
+                              "after shutdown")
+                 : mproc__err(MPROC_EBROKEN, "%s", p->broken_msg);
+    atomic_fetch_sub(&p->submitting, 1);
     return rc;
   }
-  for (i = 0; i < n; i++) {
-    fs[i]->next = NULL;
-    if (p->tail) p->tail->next = fs[i]; else p->head = fs[i];
-    p->tail = fs[i];
-  }
-  p->qlen += n;
-  atomic_store_explicit(&p->avail, p->qlen > 0xffffffffu ? 0xffffffffu
-                        : (uint32_t)p->qlen, memory_order_relaxed);
-  /* Takers on their way; beyond them wake sleepers, then start threads. */
-  takers = (size_t)p->nspinning + (size_t)p->nsignaled +
-           (size_t)atomic_load_explicit(&p->nreturning, memory_order_relaxed);
-  need = p->qlen > takers ? p->qlen - takers : 0;
-  sleepers = p->nidle > p->nsignaled ? (size_t)(p->nidle - p->nsignaled) : 0;
-  wake = need < sleepers ? need : sleepers;
-  p->nsignaled += (int)wake;
-  for (i = wake; i < need && p->nthreads < ex->max_workers; i++)
-    if ((rc = start_worker(p)) < 0) break;
-  if (rc < 0 && p->nthreads > 0) rc = 0; /* the running ones will do */
-  if (rc < 0) {
-    /* No worker at all: take the futures back out (they are the last n). */
-    p->head = p->tail = NULL;
-    p->qlen = 0;
-    atomic_store_explicit(&p->avail, 0, memory_order_relaxed);
-  }
-  uv_mutex_unlock(&p->lock);
-  /* Signal after unlocking, so the woken worker does not block on the lock
-   * we hold (a sleeper counted above is inside cond_wait; if it wakes
-   * early it finds the queue itself). */
-  for (i = 0; i < wake; i++) uv_cond_signal(&p->cond);
-  return rc;
+  /* Counted first (a taker that sees the count and not yet the future
+   * looks again), then linked newest first and pushed whole. */
+  c = atomic_fetch_add(&p->counts, (uint64_t)n << 32) + ((uint64_t)n << 32);
+  (void)atomic_fetch_add(&p->avail, (uint32_t)n);
+  for (i = 0; i + 1 < n; i++)
+    atomic_store_explicit(&fs[i + 1]->anext, fs[i], memory_order_relaxed);
+  old = atomic_load_explicit(&p->pushed, memory_order_relaxed);
+  do {
+    atomic_store_explicit(&fs[0]->anext, old, memory_order_relaxed);
+  } while (!atomic_compare_exchange_weak_explicit(
+      &p->pushed, &old, fs[n - 1], memory_order_release,
+      memory_order_relaxed));
+  none = find_takers(p, c);
+  atomic_fetch_sub(&p->submitting, 1);
+  if (none) drain_broken(p); /* they fail with MPROC_EBROKEN */
+  return 0;
 }
 
 static void join_all(tpool *p) {
   int n;
   uv_mutex_lock(&p->join_lock);
-  uv_mutex_lock(&p->lock);
+  uv_mutex_lock(&p->start_lock);
   n = p->nthreads; /* no more start after shutdown */
-  uv_mutex_unlock(&p->lock);
+  uv_mutex_unlock(&p->start_lock);
   for (; p->joined < n; p->joined++)
     uv_thread_join(&p->workers[p->joined].tid);
   uv_mutex_unlock(&p->join_lock);
@@ -247,30 +412,28 @@ static void join_all(tpool *p) {
 
 static int t_shutdown(mproc_executor *ex, int flags) {
   tpool *p = ex->impl;
-  mproc_future *cancelled = NULL, *f, *next;
-  uv_mutex_lock(&p->lock);
-  p->shutdown = 1;
+  mproc_future *f, *next;
+  close_submits(p, &p->shutdown);
   if (flags & MPROC_SHUTDOWN_CANCEL_FUTURES) {
-    cancelled = p->head;
-    p->head = p->tail = NULL;
-    p->qlen = 0;
-    atomic_store_explicit(&p->avail, 0, memory_order_relaxed);
+    for (f = take_all(p); f != NULL; f = next) {
+      next = atomic_load_explicit(&f->anext, memory_order_relaxed);
+      atomic_store_explicit(&f->anext, NULL, memory_order_relaxed);
+      (void)mproc_future_cancel(f); /* stays CANCELLED, as Python's */
+      mproc__future_unref(f);
+    }
   }
-  uv_cond_broadcast(&p->cond);
-  uv_mutex_unlock(&p->lock);
-  for (f = cancelled; f != NULL; f = next) {
-    next = f->next;
-    (void)mproc_future_cancel(f); /* stays CANCELLED, as Python's */
-    mproc__future_unref(f);
-  }
+  wake_all(p);
   if (flags & MPROC_SHUTDOWN_WAIT) join_all(p);
   return 0;
 }
 
 static void t_destroy(mproc_executor *ex) {
   tpool *p = ex->impl;
+  drain_broken(p); /* none left after a join; a broken pool's, if any */
   uv_cond_destroy(&p->cond);
-  uv_mutex_destroy(&p->lock);
+  uv_mutex_destroy(&p->take_lock);
+  uv_mutex_destroy(&p->sleep_lock);
+  uv_mutex_destroy(&p->start_lock);
   uv_mutex_destroy(&p->join_lock);
   free(p->workers);
   free(p);

@@ -15,8 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "executor-process.h"
+#include "forklock.h"
 #include "futures-internal.h"
 #include "platform.h"
+#include "program.h"
 
 static _Thread_local mproc_executor *current_ex;
 
@@ -162,10 +165,80 @@ static void executor_release(mproc_executor *ex) {
     mproc__future_unref(f);
   }
   mproc_wakeup_free(ex->wake);
+  mproc__slab_release(ex);
+  uv_mutex_destroy(&ex->slab_lock);
   uv_mutex_destroy(&ex->clock);
   free(ex->initargs);
   free(ex->pin_cpus);
   free(ex);
+}
+
+/* ---- the program's end ------------------------------------------------------ */
+
+/* Python's ProcessPoolExecutor at interpreter exit (_python_exit): a
+ * program that ends with process executors still live has each shut
+ * down — the work already submitted runs, then the workers are told to
+ * stop and joined — before process.c's exit duty joins the children,
+ * which would otherwise wait for workers that wait for work. Where the
+ * OS ended the executors' threads before the exit duties ran (a Windows
+ * DLL), nothing can tell a worker to stop any more: the workers are
+ * killed. A Pool's executor is not listed: its workers are daemonic,
+ * and pool.c ends live pools itself. */
+static uv_once_t live_once = UV_ONCE_INIT;
+static mproc__forklock live_lock;
+static mproc_executor *live;
+
+static void exit_executors(void) {
+  mproc_executor *ex, *all;
+  int gone;
+  if (live == NULL) return; /* the common case: nothing left running */
+  gone = mproc__os_exit_threads_gone();
+  mproc__forklock_lock(&live_lock);
+  all = live; /* taken whole: a callback run below may free an executor */
+  live = NULL;
+  for (ex = all; ex != NULL; ex = ex->live_next) ex->live = 0;
+  mproc__forklock_unlock(&live_lock);
+  for (ex = all; ex != NULL; ex = ex->live_next) {
+    if (gone)
+      mproc__pp_kill_all(ex->impl);
+    else
+      (void)ex->ops->shutdown(ex, MPROC_SHUTDOWN_WAIT);
+  }
+}
+
+/* A fork child has none of its parent's executors (their threads are
+ * not here); nothing is stored when there are none. */
+static void live_reset_after_fork(void) {
+  mproc__forklock_after_fork(&live_lock);
+  if (live) live = NULL;
+}
+
+static void live_init(void) {
+  mproc__forklock_init(&live_lock);
+  mproc__on_fork_child(live_reset_after_fork);
+  mproc__on_exit_first(exit_executors); /* before the children are joined */
+}
+
+static void live_add(mproc_executor *ex) {
+  uv_once(&live_once, live_init);
+  mproc__forklock_lock(&live_lock);
+  ex->live_prev = NULL;
+  ex->live_next = live;
+  if (live) live->live_prev = ex;
+  live = ex;
+  ex->live = 1;
+  mproc__forklock_unlock(&live_lock);
+}
+
+static void live_remove(mproc_executor *ex) {
+  mproc__forklock_lock(&live_lock);
+  if (ex->live) {
+    if (ex->live_prev) ex->live_prev->live_next = ex->live_next;
+    else live = ex->live_next;
+    if (ex->live_next) ex->live_next->live_prev = ex->live_prev;
+    ex->live = 0;
+  }
+  mproc__forklock_unlock(&live_lock);
 }
 
 /* Make an executor from loaded options; slots: the most workers it may
@@ -181,6 +254,12 @@ int mproc__executor_build(mproc_executor **out, mproc_executor_kind kind,
     free(ex);
     return mproc__err(MPROC_ENOMEM, "executor_new: out of memory");
   }
+  if (uv_mutex_init(&ex->slab_lock) != 0) {
+    uv_mutex_destroy(&ex->clock);
+    free(ex);
+    return mproc__err(MPROC_ENOMEM, "executor_new: out of memory");
+  }
+  ex->slab = NULL;
   ex->ops = ops_of(kind);
   cpus = mproc_cpu_count();
   /* Python's defaults: min(32, cpus + 4) threads; cpus processes; the
@@ -208,6 +287,8 @@ int mproc__executor_build(mproc_executor **out, mproc_executor_kind kind,
     uv_once(&life_once, life_init);
     atomic_fetch_add(&helping, 1);
   }
+  if (ex->ops == &mproc__executor_process_ops && !daemon_workers)
+    live_add(ex);
   *out = ex;
   return 0;
 }
@@ -263,6 +344,8 @@ int mproc_executor_shutdown(mproc_executor *ex, int flags) {
 void mproc_executor_free(mproc_executor *ex) {
   if (ex == NULL) return;
   if (ex->reusable && !mproc__reusable_drop(ex)) return; /* still held */
+  if (ex->ops == &mproc__executor_process_ops && !ex->daemon_workers)
+    live_remove(ex);
   (void)ex->ops->shutdown(ex, MPROC_SHUTDOWN_WAIT);
   if (ex->ops->help != NULL) {
     uv_rwlock_wrlock(&life); /* no waiter is inside ex's help now */

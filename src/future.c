@@ -53,17 +53,81 @@ uv_mutex_t *mproc__future_lock_of(const mproc_future *f) {
   return &stripes[(a ^ (a >> 8)) & (STRIPES - 1)];
 }
 
+/* ---- slabs ----------------------------------------------------------------
+ *
+ * A slab's slots are handed out once each, in order (`cursor`, under the
+ * executor's slab lock: an uncontended lock costs less than a malloc and
+ * its free, and no submitter can then hold a slab that is being freed),
+ * and never reused; `live` counts the slots not yet freed (all of them
+ * from the start, handed out or not) plus one while the slab is its
+ * executor's current one. The submit that finds the slab used up
+ * installs a new one and drops the old one's extra count; a future's
+ * last unref drops one; the last drop frees the slab. The executor's
+ * release drops its current slab's extra count and the slots never
+ * handed out. */
+struct mproc__slab {
+  atomic_int live;
+  unsigned cursor; /* under the executor's slab_lock */
+  _Alignas(16) unsigned char mem[];
+};
+
+#define SLOT_SIZE \
+  ((sizeof(mproc_future) + MPROC__SLAB_IN + 15) / 16 * 16)
+
+static void slab_drop(mproc__slab *s, int n) {
+  if (atomic_fetch_sub_explicit(&s->live, n, memory_order_acq_rel) == n)
+    free(s);
+}
+
+/* A slot of ex's current slab, or NULL (out of memory: the caller
+ * mallocs). */
+static mproc_future *slab_alloc(mproc_executor *ex) {
+  mproc__slab *s, *old = NULL;
+  mproc_future *f = NULL;
+  uv_mutex_lock(&ex->slab_lock);
+  s = ex->slab;
+  if (s == NULL || s->cursor == MPROC__SLAB_SLOTS) {
+    old = s;
+    s = malloc(sizeof *s + MPROC__SLAB_SLOTS * SLOT_SIZE);
+    if (s != NULL) {
+      atomic_init(&s->live, MPROC__SLAB_SLOTS + 1);
+      s->cursor = 0;
+    } else {
+      old = NULL; /* it stays: a later submit replaces it */
+    }
+    if (s != NULL) ex->slab = s;
+  }
+  if (s != NULL && s->cursor < MPROC__SLAB_SLOTS) {
+    f = (mproc_future *)(void *)(s->mem + s->cursor++ * SLOT_SIZE);
+    f->slab = s;
+  }
+  uv_mutex_unlock(&ex->slab_lock);
+  if (old != NULL) slab_drop(old, 1);
+  return f;
+}
+
+void mproc__slab_release(mproc_executor *ex) {
+  mproc__slab *s = ex->slab;
+  if (s == NULL) return;
+  ex->slab = NULL;
+  slab_drop(s, (int)(MPROC__SLAB_SLOTS - s->cursor) + 1);
+}
+
 mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
                                 const void *in, size_t len, size_t item) {
-  mproc_future *f;
+  mproc_future *f = NULL;
   if (len > SIZE_MAX - sizeof *f) {
     mproc__err(MPROC_ENOMEM, "task input of %zu bytes is too large", len);
     return NULL;
   }
-  f = malloc(sizeof *f + len);
+  if (len <= MPROC__SLAB_IN) f = slab_alloc(ex);
   if (f == NULL) {
-    mproc__err(MPROC_ENOMEM, "submit: out of memory for a future");
-    return NULL;
+    f = malloc(sizeof *f + len);
+    if (f == NULL) {
+      mproc__err(MPROC_ENOMEM, "submit: out of memory for a future");
+      return NULL;
+    }
+    f->slab = NULL;
   }
   atomic_init(&f->refs, 2);
   atomic_init(&f->state, MPROC_FUTURE_PENDING);
@@ -101,7 +165,7 @@ void mproc__future_unref(mproc_future *f) {
   }
   free(f->data);
   free(f->why);
-  free(f);
+  if (f->slab != NULL) slab_drop(f->slab, 1); else free(f);
 }
 
 void mproc_future_free(mproc_future *f) {

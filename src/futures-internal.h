@@ -71,7 +71,7 @@ typedef struct mproc__cb {
   struct mproc__cb *next;
 } mproc__cb;
 
-/* 128 bytes and the input: one allocation per task. */
+/* 136 bytes and the input: one allocation per task, or a slab slot. */
 struct mproc_future {
   atomic_int refs;
   _Atomic uint32_t state; /* mproc_future_state */
@@ -91,10 +91,26 @@ struct mproc_future {
   unsigned char *data; /* the result (set before FINISHED) */
   size_t len;
   size_t in_len;
-  mproc_future *next;  /* a kind's queue */
+  union {
+    mproc_future *next;              /* a kind's queue */
+    _Atomic(mproc_future *) anext;   /* the thread kind's lock-free list */
+  };
   mproc_future *cnext; /* the executor's completion queue */
+  struct mproc__slab *slab; /* where it lives; NULL: its own malloc */
   unsigned char in[];  /* the input, copied */
 };
+
+/* Futures with small inputs are cut from per-executor slabs of
+ * MPROC__SLAB_SLOTS slots (future.c): no malloc and no free per task.
+ * A slab is freed when its last future is, so a future that outlives its
+ * executor keeps its slab. */
+#define MPROC__SLAB_SLOTS 256
+#define MPROC__SLAB_IN 24 /* inputs up to this many bytes */
+typedef struct mproc__slab mproc__slab;
+
+/** Give back the executor's current slab (executor_release; no submit
+ *  runs any more). */
+void mproc__slab_release(mproc_executor *ex);
 
 /* A future's lock is one of a fixed set of stripes chosen by its address
  * (no mutex to make and destroy per future, 40 bytes less per task). No
@@ -219,12 +235,17 @@ struct mproc_executor {
   int reusable; /* the program's reusable executor (executor-reuse.c) */
   int refs;     /* its references, under the reuse lock */
   int daemon_workers;        /* process kind: workers are daemonic (Pool) */
+  int live;                  /* on executor.c's list of live executors */
+  mproc_executor *live_prev, *live_next;
   atomic_uint_fast64_t seq; /* task numbers */
   /* The completion queue, on when wake != NULL (notify set). */
   atomic_int notify;
   uv_mutex_t clock;
   mproc_wakeup *wake;
   mproc_future *chead, *ctail;
+  /* The slab futures are cut from (future.c), under slab_lock. */
+  mproc__slab *slab;
+  uv_mutex_t slab_lock;
 };
 
 /** mproc_executor_new, with daemonic process workers when asked (a

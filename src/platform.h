@@ -57,6 +57,12 @@ int mproc__os_cpu_online(void);
 /** Give the CPU to another runnable thread, if any (sched_yield). */
 void mproc__os_yield(void);
 
+/** 1 if the exit duties now run after the OS has ended this process's
+ *  other threads (Windows: a DLL's exit handlers run while the process
+ *  detaches it, after ExitProcess ended every other thread); 0 where
+ *  they still run (POSIX; a program linked with the static library). */
+int mproc__os_exit_threads_gone(void);
+
 /** Die at once, as from SIGKILL (the fault-injection seam, src/fault.c). */
 void mproc__os_kill_self(void);
 

@@ -21,7 +21,7 @@ typedef struct hook_list {
   _Atomic(mproc__hook) fn[MPROC__HOOKS_MAX];
 } hook_list;
 
-static hook_list fork_child, fork_before, fork_after, at_exit;
+static hook_list fork_child, fork_before, fork_after, at_exit_first, at_exit;
 
 static unsigned count(hook_list *l) {
   unsigned n = atomic_load_explicit(&l->reserved, memory_order_acquire);
@@ -88,7 +88,11 @@ void mproc__on_fork_start(mproc__hook before, mproc__hook after) {
 }
 
 void mproc__on_exit(mproc__hook fn) { add(&at_exit, fn); }
+void mproc__on_exit_first(mproc__hook fn) { add(&at_exit_first, fn); }
 
 void mproc__program_fork_before(void) { run_forward(&fork_before); }
 void mproc__program_fork_after(void) { run_backward(&fork_after); }
-void mproc__program_exit(void) { run_backward(&at_exit); }
+void mproc__program_exit(void) {
+  run_backward(&at_exit_first);
+  run_backward(&at_exit);
+}

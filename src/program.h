@@ -35,6 +35,13 @@ void mproc__on_fork_start(mproc__hook before, mproc__hook after);
  *  atexit does. Thread-safety: safe from any thread. */
 void mproc__on_exit(mproc__hook fn);
 
+/** mproc__on_exit, but run before every duty registered there (newest
+ *  first among these): for a duty that ends work the others would wait
+ *  for — the process executor's shutdown, which must come before the
+ *  children are joined, whichever module was used first.
+ *  Thread-safety: safe from any thread. */
+void mproc__on_exit_first(mproc__hook fn);
+
 /** Register the one handler the backend runs in every fork child, if
  *  that is not done yet (the first fork-child hook does it too).
  *  mproc_init calls it before the forkserver is forked, so that no child

@@ -589,6 +589,47 @@ static void test_threads_submit_at_once(void **state) {
   mproc_executor_free(ex);
 }
 
+/* Futures outlive their executor: more than one slab's worth (256) of
+ * small-input futures and some with inputs too large for a slab slot,
+ * freed in a scattered order after the executor is gone (ASan sees a
+ * slab freed too early or never). */
+static void test_futures_outlive_executor(void **state) {
+  enum { K = 700 };
+  mproc_executor *ex = tf_executor(3);
+  mproc_future **fs = malloc(K * sizeof *fs);
+  char big[100];
+  const void *p;
+  size_t n;
+  int i, j;
+  (void)state;
+  assert_non_null(fs);
+  for (i = 0; i < K; i++) {
+    if (i % 50 == 7) {
+      memset(big, 'a' + i % 26, sizeof big);
+      fs[i] = tf_submit(ex, tf_echo, big, sizeof big);
+    } else {
+      fs[i] = tf_submit_int(ex, tf_square, i);
+    }
+  }
+  for (i = 0; i < K; i += 2)
+    assert_int_equal(mproc_future_result(fs[i], 60, &p, &n), 0);
+  mproc_executor_free(ex); /* waits for the rest */
+  for (j = 0; j < 7; j++) {
+    for (i = j; i < K; i += 7) {
+      assert_int_equal(mproc_future_result(fs[i], 0, &p, &n), 0);
+      if (i % 50 == 7) {
+        assert_int_equal(n, sizeof big);
+        assert_int_equal(((const char *)p)[99], 'a' + i % 26);
+      } else {
+        assert_int_equal(n, sizeof(int));
+        assert_int_equal(*(const int *)p, i * i);
+      }
+      mproc_future_free(fs[i]);
+    }
+  }
+  free(fs);
+}
+
 const struct CMUnitTest tf_exec_tests[] = {
     cmocka_unit_test(test_executor_bad_input),
     cmocka_unit_test(test_default_workers),
@@ -607,5 +648,6 @@ const struct CMUnitTest tf_exec_tests[] = {
     cmocka_unit_test(test_large_result),
     cmocka_unit_test(test_completion_handle),
     cmocka_unit_test(test_threads_submit_at_once),
+    cmocka_unit_test(test_futures_outlive_executor),
 };
 const size_t tf_exec_count = sizeof tf_exec_tests / sizeof tf_exec_tests[0];

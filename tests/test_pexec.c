@@ -498,6 +498,85 @@ static void test_bad_new_opts(void **state) {
   assert_null(ex);
 }
 
+/* ---- a program that ends with its executor live ----------------------------- */
+
+/* The role's executor: static, so it stays reachable (LeakSanitizer)
+ * while the program ends with it running. */
+static mproc_executor *leaked_ex;
+static mproc_future *leaked_f[2 + 40];
+
+/* The role: make a plain process executor of 2 workers, put the workers'
+ * pids into the queue named by PX_LEAK_QUEUE, leave tasks queued, and end
+ * the program without a shutdown — by returning from main ('r') or by
+ * exit() ('e'). arg: "<method><r|e>". */
+static int px_role_leak(char **argv, const char *arg) {
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_future **f = leaked_f;
+  mproc_queue *q;
+  const char *qname = getenv("PX_LEAK_QUEUE");
+  int i, x = 3;
+  CHILD_CHECK(mproc_init(1, argv) == 0);
+  CHILD_CHECK(qname != NULL && mproc_queue_open(&q, qname) == 0);
+  o.max_workers = 2;
+  o.method = (mproc_start_method)atoi(arg);
+  CHILD_CHECK(mproc_executor_new(&leaked_ex, MPROC_EXECUTOR_PROCESS, &o) == 0);
+  for (i = 0; i < 2 + 40; i++)
+    CHILD_CHECK(mproc_executor_submit(leaked_ex, i < 2 ? pp_pid : pp_square,
+                                      &x, sizeof x, &f[i]) == 0);
+  for (i = 0; i < 2; i++) {
+    void *d = NULL;
+    size_t n = 0;
+    CHILD_CHECK(mproc_future_take(f[i], 120.0, &d, &n) == 0);
+    CHILD_CHECK(n == sizeof(long));
+    CHILD_CHECK(mproc_queue_put(q, d, n, 120.0) == 0);
+    mproc_free(d);
+  }
+  mproc_queue_free(q);
+  if (strchr(arg, 'e') != NULL) exit(0);
+  return 0; /* the executor is left running, tasks maybe still queued */
+}
+
+/* A program that ends (return from main, or exit()) with a plain process
+ * executor still live exits, and its workers end with it — Python's
+ * ProcessPoolExecutor at interpreter exit (its _python_exit: pending work
+ * is finished, then the workers are told to stop). */
+static void check_leak_exits(char mode) {
+  char arg[16];
+  mproc_queue *q;
+  long pid, wpid[2] = {0, 0};
+  int i, j;
+  size_t n;
+  assert_int_equal(mproc_queue_new(&q, NULL), 0);
+  tu_setenv("PX_LEAK_QUEUE", mproc_queue_name(q));
+  snprintf(arg, sizeof arg, "%d%c", (int)g_method, mode);
+  pid = tu_spawn_self("--role-leak-exec", arg);
+  assert_true(pid > 0);
+  for (i = 0; i < 6000 && tu_pid_alive(pid); i++) tu_sleep_ms(10);
+  if (tu_pid_alive(pid)) {
+    (void)tu_kill_pid(pid);
+    (void)tu_wait_pid(pid);
+    fail_msg("the program (%c) did not end within 60 s with its executor "
+             "live", mode);
+  }
+  assert_int_equal(tu_wait_pid(pid), 0);
+  for (j = 0; j < 2; j++) {
+    assert_int_equal(mproc_queue_get(q, &wpid[j], sizeof wpid[j], &n, 5.0), 0);
+    assert_int_equal(n, sizeof wpid[j]);
+    for (i = 0; i < 6000 && tu_pid_alive(wpid[j]); i++) tu_sleep_ms(10);
+    if (tu_pid_alive(wpid[j])) {
+      (void)tu_kill_pid(wpid[j]);
+      fail_msg("worker %ld outlived its program by 60 s", wpid[j]);
+    }
+  }
+  mproc_queue_free(q);
+}
+
+static void test_leaked_executor_exits(void **state) {
+  (void)state;
+  check_leak_exits('r');
+  check_leak_exits('e');
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_retries, tp_no_children_left),
@@ -516,10 +595,16 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_map_chunks_lazy, tp_no_children_left),
       cmocka_unit_test_teardown(test_failing_callback, tp_no_children_left),
       cmocka_unit_test_teardown(test_bad_new_opts, tp_no_children_left),
+      cmocka_unit_test_teardown(test_leaked_executor_exits,
+                                tp_no_children_left),
       px_soak_tests(),
   };
   tu_set_argv0(argv[0]);
+  if (argc >= 3 && strcmp(argv[1], "--role-leak-exec") == 0)
+    return px_role_leak(argv, argv[2]);
   if (mproc_init(argc, argv) != 0)
     fprintf(stderr, "mproc_init: %s\n", mproc_last_error());
+  if (getenv("MPROC_TEST_ONLY") && getenv("MPROC_TEST_ONLY")[0])
+    cmocka_set_test_filter(getenv("MPROC_TEST_ONLY")); /* a name pattern */
   return TP_RUN_PER_METHOD("pexec", tests) ? 1 : 0;
 }
