@@ -26,6 +26,10 @@
  *   RESULTS  worker -> root: [u32 count] then count x [res_hdr][msg][data].
  *   BIGRESULT worker -> root: [res_hdr][msg], then the data in PIECEs,
  *            received straight into the future's result buffer.
+ *   HELLO    worker -> root, the answer to each OPEN (before anything
+ *            else): [int64 pid][MPI_Get_processor_name]: the root watches
+ *            the pids of the ranks on its own host (a gone pid: a dead
+ *            rank, see executor-mpi.c).
  * MPI keeps messages from one sender on one communicator and tag in
  * order; the root posts a header and its pieces under one lock, and each
  * side reads a header's pieces before it looks at the next message, so a
@@ -48,7 +52,8 @@ enum {
   MPIX_TAG_RESULTS = 10,
   MPIX_TAG_BIGRESULT = 11,
   MPIX_TAG_INITFAIL = 12,
-  MPIX_TAG_CLOSED = 13
+  MPIX_TAG_CLOSED = 13,
+  MPIX_TAG_HELLO = 14
 };
 
 /* Inputs and results above this size travel alone, in pieces, uncopied. */
@@ -81,6 +86,7 @@ typedef struct mpix_world {
   int size;         /* MPI_COMM_WORLD's size then */
   MPI_Comm comm;    /* the static workers' communicator (a dup of world) */
   int busy;         /* a static executor uses the ranks now */
+  _Atomic unsigned char *dead; /* size entries: 1 for a rank seen dead */
 } mpix_world;
 
 /** The program's state; the root's calls are serialized by its lock. */
@@ -104,6 +110,10 @@ void mproc__mpi_backoff(uint64_t *since);
 /** The kind's init: static workers, the program's communicator
  *  (mproc_mpi_comm_executor), or spawned ones. */
 int mproc__mpi_executor_init(mproc_executor *ex);
+
+/** A static rank (of MPI_COMM_WORLD) was seen dead: later static
+ *  executors leave it out, and the exit tells it nothing. No lock. */
+void mproc__mpi_rank_died(int world_rank);
 
 /** A pool is gone: a static one frees the world's ranks for the next. */
 void mproc__mpi_pool_ended(mproc_executor *ex, int is_static);
