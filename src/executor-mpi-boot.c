@@ -78,12 +78,14 @@ int mproc__mpi_err(int code, int mpi_rc, const char *what) {
 #define SPIN_NS 5000u
 #define YIELD_NS 2000000u
 
-void mproc__mpi_backoff(uint64_t *since) {
+void mproc__mpi_backoff(uint64_t *since) { mproc__mpi_backoff_spin(since, SPIN_NS); }
+
+void mproc__mpi_backoff_spin(uint64_t *since, uint64_t spin_ns) {
   uint64_t now = uv_hrtime(), idle;
   struct timespec ts;
   if (*since == 0) *since = now;
   idle = now - *since;
-  if (idle < SPIN_NS) {
+  if (idle < spin_ns) {
     mproc__pause(16);
     return;
   }

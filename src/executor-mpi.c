@@ -54,6 +54,8 @@
 #define RECV_LOOK_NS 200000u /* an idle receiver looks this long, then sleeps */
 #define HELP_NS 10000000u    /* a waiter polls MPI this long at most */
 #define WATCH_NS 20000000u   /* the workers' pids are looked at this often */
+#define HELP_SPIN_NS 50000u  /* a waiter spins this long before it yields */
+#define PARK_NS 1000000u     /* a receiver out of a waiter's way sleeps so */
 
 typedef struct msend {
   void *buf;        /* freed when the send completes */
@@ -96,6 +98,8 @@ typedef struct mpool {
   /* Who talks MPI now: the receiver or a helping waiter (ops.help), one
    * at a time (1 held). A shutdown's join keeps it for good. */
   atomic_int token;
+  atomic_int helpers; /* waiters in m_help now: the receiver naps */
+  _Atomic uint64_t helped; /* uv_hrtime when the last m_help ended */
 } mpool;
 
 /* ---- the table of sent futures ------------------------------------------- */
@@ -570,6 +574,21 @@ static int recv_due(const mpool *p) {
          (p->closing && !p->mpi_failed && p->nended < p->nw);
 }
 
+/* The receiver steps aside while a waiter polls (m_help takes every
+ * answer, not only its own): it sleeps until a waiter gives up with its
+ * future not done, a close, or PARK_NS, whichever comes first, and
+ * submits do not wake it (recv_idle 2), so a submit().result() loop
+ * costs no wake-up and no third thread on the CPUs the ranks need. */
+static void park(mpool *p) {
+  uv_mutex_lock(&p->lock);
+  if (!p->quit && !p->closing) {
+    p->recv_idle = 2;
+    (void)uv_cond_timedwait(&p->rcond, &p->lock, PARK_NS);
+    p->recv_idle = 0;
+  }
+  uv_mutex_unlock(&p->lock);
+}
+
 /* Sleep until there is something to do; 0 when the receiver ends. The
  * busy path takes no lock (two atomics): a poll that locked the pool each
  * round would fight the submitters for it. */
@@ -581,7 +600,13 @@ static int receiver_wait(mpool *p, uint64_t *since) {
     /* A look first (spin, then yield, RECV_LOOK_NS): a submitter that
      * goes on (a result, then the next submit) must not pay a wake-up
      * each time. */
-    uint64_t until = uv_hrtime() + RECV_LOOK_NS, i = 0;
+    uint64_t now = uv_hrtime(), until = now + RECV_LOOK_NS, i = 0;
+    /* A waiter that helped just now will likely help with the next
+     * round too (submit().result() in a loop): leave it the CPU. */
+    if (now - atomic_load(&p->helped) < PARK_NS) {
+      park(p);
+      return 1;
+    }
     while (atomic_load(&p->npending) == 0 && uv_hrtime() < until)
       if (i++ < 1000) mproc__pause(16); else mproc__os_yield();
   }
@@ -683,6 +708,10 @@ static void receiver_main(void *arg) {
   uint64_t since = 0;
   while (receiver_wait(p, &since)) {
     int found = 0;
+    if (atomic_load(&p->helpers) > 0) {
+      park(p);
+      continue;
+    }
     if (take_token(p)) {
       found = poll_once(p);
       give_token(p);
@@ -701,6 +730,7 @@ static void m_help(mproc_executor *ex, mproc_future *f, double budget) {
   uint64_t end = uv_hrtime() + (budget < 0 || budget * 1e9 > HELP_NS
                                     ? HELP_NS : (uint64_t)(budget * 1e9));
   uint64_t since = 0;
+  atomic_fetch_add(&p->helpers, 1);
   while (!mproc__state_done((int)atomic_load(&f->state)) &&
          uv_hrtime() < end) {
     int found = 0;
@@ -708,9 +738,17 @@ static void m_help(mproc_executor *ex, mproc_future *f, double budget) {
       found = poll_once(p);
       give_token(p);
     }
-    if (found < 0) return;
+    if (found < 0) break;
     if (found > 0) since = 0;
-    else mproc__mpi_backoff(&since);
+    else mproc__mpi_backoff_spin(&since, HELP_SPIN_NS);
+  }
+  atomic_store(&p->helped, uv_hrtime());
+  atomic_fetch_sub(&p->helpers, 1);
+  if (!mproc__state_done((int)atomic_load(&f->state))) {
+    /* Given up (the budget): the receiver takes over now. */
+    uv_mutex_lock(&p->lock);
+    if (p->recv_idle) uv_cond_signal(&p->rcond);
+    uv_mutex_unlock(&p->lock);
   }
 }
 
@@ -725,7 +763,7 @@ static int m_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
                           p->broken, p->broken_msg);
   if (rc == 0) {
     atomic_store(&p->npending, atomic_load(&p->npending) + n);
-    if (p->recv_idle) uv_cond_signal(&p->rcond);
+    if (p->recv_idle == 1) uv_cond_signal(&p->rcond);
   }
   uv_mutex_unlock(&p->lock);
   return rc;
@@ -934,6 +972,8 @@ static int pool_alloc(mpool **out, mproc_executor *ex, MPI_Comm comm,
   atomic_init(&p->inflight, 0);
   atomic_init(&p->npending, 0);
   atomic_init(&p->token, 0);
+  atomic_init(&p->helpers, 0);
+  atomic_init(&p->helped, 0);
   *out = p;
   return 0;
 }

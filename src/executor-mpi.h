@@ -106,6 +106,9 @@ int mproc__mpi_err(int code, int mpi_rc, const char *what);
  *  uv_hrtime; 0: just now, set here): spin, then yield, then sleep up to
  *  1 ms. The poller sets *since = 0 when it finds something. */
 void mproc__mpi_backoff(uint64_t *since);
+/** The same with spin_ns of spinning first (a waiter that expects its
+ *  answer within a round trip spins longer than an idle poller). */
+void mproc__mpi_backoff_spin(uint64_t *since, uint64_t spin_ns);
 
 /** The kind's init: static workers, the program's communicator
  *  (mproc_mpi_comm_executor), or spawned ones. */
