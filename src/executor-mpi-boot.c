@@ -71,7 +71,8 @@ int mproc__mpi_err(int code, int mpi_rc, const char *what) {
 }
 
 /* Phases by time since the poller last found something: probe between
- * pauses for SPIN_NS (a quick answer costs no system call), then between
+ * pauses for SPIN_NS (a quick answer costs no system call; the helping
+ * waiter and the workers ask for longer), then between
  * yields until YIELD_NS (a busy node runs its other ranks meanwhile),
  * then sleep, 10 us doubling to 1 ms (an idle rank costs almost nothing:
  * bench/mpi measures it). */
