@@ -23,19 +23,7 @@
  * pending and sent future fails with MPROC_EBROKEN and the message, and
  * later submits are refused.
  *
- * A dead rank: each worker answers OPEN with HELLO (its pid and host);
- * the poller looks at the pids of the workers on its own host every
- * WATCH_NS (mproc__os_pid_alive). A rank whose pid is gone is dead: first
- * what it sent before it died is read, then, where the job survives a
- * dead rank (Open MPI, when mpiexec runs with --enable-recovery or the
- * singleton of spawn mode has orte_enable_recovery set; otherwise its
- * launcher ends the whole job at once), only the futures that rank held
- * fail with MPROC_EWORKERDIED, and the rest goes on over the other ranks
- * (a static rank stays out of later executors too). Under other MPI
- * libraries (MPICH: its launcher ends the job, and its ch4 cannot talk
- * past a dead peer) the executor becomes broken with the reason, so
- * nothing waits forever. Ranks on other hosts are not watched: there the
- * launcher's own abort is what ends a wait.
+ * A dead rank: see executor-mpi.h (HELLO).
  *
  * Lock order: the pool lock alone; it is not held while a future's lock
  * is taken (mproc__future_start is a CAS; finishing happens outside). */
