@@ -760,12 +760,14 @@ static int m_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
 /* Tell every live worker `tag` (CLOSE or STOP), blocking (a few bytes
  * each). */
 static int tell_all(mpool *p, int tag) {
-  int i, rc;
-  for (i = 0; i < p->nw; i++)
-    if (!p->wdead[i] && (rc = MPI_Send(NULL, 0, MPI_BYTE, p->rank[i], tag, p->comm)) !=
-        MPI_SUCCESS)
-      return rc;
-  return MPI_SUCCESS;
+  int i, rc = MPI_SUCCESS, dead;
+  for (i = 0; i < p->nw && rc == MPI_SUCCESS; i++) {
+    uv_mutex_lock(&p->lock); /* the poller may mark it dead meanwhile */
+    dead = p->wdead[i];
+    uv_mutex_unlock(&p->lock);
+    if (!dead) rc = MPI_Send(NULL, 0, MPI_BYTE, p->rank[i], tag, p->comm);
+  }
+  return rc;
 }
 
 /* Wait for every answer, end the session (CLOSE, then every CLOSED), stop
