@@ -36,7 +36,7 @@
 
 #define WORKER_ARG "--mproc-mpi-worker"
 
-static mpix_world world = {0, 0, 0, MPI_COMM_NULL, 0};
+static mpix_world world = {0, 0, 0, MPI_COMM_NULL, 0, NULL};
 static uv_mutex_t world_lock;
 static uv_once_t world_once = UV_ONCE_INIT;
 static mproc_executor **live;
@@ -71,19 +71,22 @@ int mproc__mpi_err(int code, int mpi_rc, const char *what) {
 }
 
 /* Phases by time since the poller last found something: probe between
- * pauses for SPIN_NS (a quick answer costs no system call), then between
+ * pauses for SPIN_NS (a quick answer costs no system call; the helping
+ * waiter and the workers ask for longer), then between
  * yields until YIELD_NS (a busy node runs its other ranks meanwhile),
  * then sleep, 10 us doubling to 1 ms (an idle rank costs almost nothing:
  * bench/mpi measures it). */
 #define SPIN_NS 5000u
 #define YIELD_NS 2000000u
 
-void mproc__mpi_backoff(uint64_t *since) {
+void mproc__mpi_backoff(uint64_t *since) { mproc__mpi_backoff_spin(since, SPIN_NS); }
+
+void mproc__mpi_backoff_spin(uint64_t *since, uint64_t spin_ns) {
   uint64_t now = uv_hrtime(), idle;
   struct timespec ts;
   if (*since == 0) *since = now;
   idle = now - *since;
-  if (idle < SPIN_NS) {
+  if (idle < spin_ns) {
     mproc__pause(16);
     return;
   }
@@ -144,7 +147,8 @@ static void at_exit(void) {
                                   MPROC_SHUTDOWN_CANCEL_FUTURES);
   if (world.static_root) {
     for (r = 1; r < world.size; r++)
-      (void)MPI_Send(NULL, 0, MPI_BYTE, r, MPIX_TAG_STOP, world.comm);
+      if (!atomic_load(&world.dead[r]))
+        (void)MPI_Send(NULL, 0, MPI_BYTE, r, MPIX_TAG_STOP, world.comm);
     (void)MPI_Comm_free(&world.comm);
     world.static_root = 0;
   }
@@ -180,6 +184,8 @@ int mproc__mpi_boot(int argc, char **argv) {
   (void)MPI_Comm_size(MPI_COMM_WORLD, &world.size);
   (void)MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (world.size < 2) return 0;
+  if ((world.dead = calloc((size_t)world.size, sizeof *world.dead)) == NULL)
+    return mproc__err(MPROC_ENOMEM, "mproc_init: no memory");
   if ((rc = MPI_Comm_dup(MPI_COMM_WORLD, &world.comm)) != MPI_SUCCESS)
     return mproc__mpi_err(MPROC_EOS, rc, "MPI_Comm_dup");
   (void)MPI_Comm_set_errhandler(world.comm, MPI_ERRORS_RETURN);
@@ -225,6 +231,11 @@ static int add_live(mproc_executor *ex) {
   return 0;
 }
 
+void mproc__mpi_rank_died(int world_rank) {
+  if (world.dead && world_rank > 0 && world_rank < world.size)
+    atomic_store(&world.dead[world_rank], 1);
+}
+
 void mproc__mpi_pool_ended(mproc_executor *ex, int is_static) {
   size_t i;
   mproc__mpi_world_lock();
@@ -247,14 +258,23 @@ static int *seq_ranks(int n, int skip) {
   return r;
 }
 
+/* The world's ranks 1.. that are alive. */
 static int start_static(mproc_executor *ex) {
-  int n = world.size - 1, *ranks, rc;
+  int n = 0, *ranks, rc, r;
   if (world.busy)
     return mproc__err(MPROC_ESTATE, "MPI executor: another MPI executor uses "
                       "the %d ranks of this mpiexec run; free it first (one "
-                      "at a time)", n);
-  if (ex->max_workers > 0 && ex->max_workers < n) n = ex->max_workers;
-  if ((ranks = seq_ranks(n + 1, 0)) == NULL) return MPROC_ENOMEM;
+                      "at a time)", world.size - 1);
+  if ((ranks = seq_ranks(world.size, -1)) == NULL) return MPROC_ENOMEM;
+  for (r = 1; r < world.size; r++)
+    if (!atomic_load(&world.dead[r]) &&
+        (ex->max_workers <= 0 || n < ex->max_workers))
+      ranks[n++] = r;
+  if (n == 0) {
+    free(ranks);
+    return mproc__err(MPROC_EBROKEN, "MPI executor: every worker rank of "
+                      "this mpiexec run has died");
+  }
   rc = mproc__mpi_pool_start(ex, world.comm, ranks, n, 0, 0);
   free(ranks);
   if (rc == 0) world.busy = 1;

@@ -21,9 +21,9 @@
  * Failure: an MPI call that fails (MPI_ERRORS_RETURN is set on the
  * communicator) or a failed initializer makes the executor broken: every
  * pending and sent future fails with MPROC_EBROKEN and the message, and
- * later submits are refused. A rank killed outright usually ends the
- * whole job (both Open MPI and MPICH abort it by default): then mpiexec
- * ends every rank and nothing waits forever.
+ * later submits are refused.
+ *
+ * A dead rank: see executor-mpi.h (HELLO).
  *
  * Lock order: the pool lock alone; it is not held while a future's lock
  * is taken (mproc__future_start is a CAS; finishing happens outside). */
@@ -35,16 +35,20 @@
 #include "object.h"
 #include "platform.h"
 
-#define TABLE_MASK 4095u
+#define TABLE_MASK 1023u  /* buckets per worker */
 #define BATCH 256            /* tasks per message at most */
 #define BATCH_BYTES (256 * 1024)
 #define WINDOW 512           /* tasks in flight per rank at most */
 #define RECV_LOOK_NS 200000u /* an idle receiver looks this long, then sleeps */
 #define HELP_NS 10000000u    /* a waiter polls MPI this long at most */
+#define WATCH_NS 20000000u   /* the workers' pids are looked at this often */
+#define HELP_SPIN_NS 50000u  /* a waiter spins this long before it yields */
+#define PARK_NS 1000000u     /* a receiver out of a waiter's way sleeps so */
 
 typedef struct msend {
   void *buf;        /* freed when the send completes */
   mproc_future *f;  /* unreferenced when the send completes */
+  int w;            /* the worker it goes to */
 } msend;
 
 typedef struct mpool {
@@ -60,9 +64,18 @@ typedef struct mpool {
   uv_cond_t idle_cond;/* a waiting shutdown sleeps here */
   mproc_future *phead, *ptail;
   _Atomic size_t npending; /* written under the lock */
-  mproc_future *table[TABLE_MASK + 1];
+  mproc_future **table; /* worker w's sent futures: TABLE_MASK + 1 buckets
+                           from w * (TABLE_MASK + 1) */
   _Atomic size_t inflight; /* written under the lock */
-  int shutdown, broken, mpi_failed, quit, closing, nclosed, recv_idle;
+  int shutdown, broken, mpi_failed, quit, closing, recv_idle;
+  /* Per worker: closed (its CLOSED came) or dead, under the lock; nended
+   * counts the workers that are either. wpid: the token holder's. */
+  unsigned char *wclosed, *wdead;
+  int nended, ndead;
+  long *wpid;          /* its pid when on this host, else 0 (unwatched) */
+  uint64_t next_watch; /* uv_hrtime of the next look at the pids */
+  int survivable;      /* the MPI library goes on past a dead rank */
+  char host[MPI_MAX_PROCESSOR_NAME + 1];
   char broken_msg[400];
   MPI_Request *reqs; /* the receiver's alone (and join's, after it) */
   msend *owners;
@@ -73,18 +86,23 @@ typedef struct mpool {
   /* Who talks MPI now: the receiver or a helping waiter (ops.help), one
    * at a time (1 held). A shutdown's join keeps it for good. */
   atomic_int token;
+  atomic_int helpers; /* waiters in m_help now: the receiver naps */
+  _Atomic uint64_t helped; /* uv_hrtime when the last m_help ended */
 } mpool;
 
 /* ---- the table of sent futures ------------------------------------------- */
 
-static void table_put(mpool *p, mproc_future *f) {
-  mproc_future **b = &p->table[f->task & TABLE_MASK];
+static void table_put(mpool *p, int w, mproc_future *f) {
+  mproc_future **b = &p->table[(size_t)w * (TABLE_MASK + 1) +
+                               (f->task & TABLE_MASK)];
   f->next = *b;
   *b = f;
 }
 
-static mproc_future *table_take(mpool *p, uint64_t id) {
-  mproc_future **b = &p->table[id & TABLE_MASK], *f;
+static mproc_future *table_take(mpool *p, int w, uint64_t id) {
+  mproc_future **b, *f;
+  if (w < 0) return NULL;
+  b = &p->table[(size_t)w * (TABLE_MASK + 1) + (id & TABLE_MASK)];
   for (; (f = *b) != NULL; b = &f->next)
     if (f->task == id) {
       *b = f->next;
@@ -94,14 +112,18 @@ static mproc_future *table_take(mpool *p, uint64_t id) {
   return NULL;
 }
 
-static mproc_future *table_take_all(mpool *p) {
+/* Worker w's sent futures (w < 0: everyone's), counted in *n. */
+static mproc_future *table_take_all(mpool *p, int w, size_t *n) {
   mproc_future *all = NULL, *f, *next;
-  size_t i;
-  for (i = 0; i <= TABLE_MASK; i++) {
+  size_t i = w < 0 ? 0 : (size_t)w * (TABLE_MASK + 1);
+  size_t end = w < 0 ? (size_t)p->nw * (TABLE_MASK + 1) : i + TABLE_MASK + 1;
+  *n = 0;
+  for (; i < end; i++) {
     for (f = p->table[i]; f != NULL; f = next) {
       next = f->next;
       f->next = all;
       all = f;
+      ++*n;
     }
     p->table[i] = NULL;
   }
@@ -125,6 +147,7 @@ static void fail_list(mproc_future *f, int running, int outcome,
  * nothing more is said to the ranks). */
 static void set_broken(mpool *p, int mpi, const char *why) {
   mproc_future *pending, *sent;
+  size_t nsent;
   int i;
   uv_mutex_lock(&p->lock);
   if (!p->broken) snprintf(p->broken_msg, sizeof p->broken_msg, "%s", why);
@@ -133,7 +156,7 @@ static void set_broken(mpool *p, int mpi, const char *why) {
   pending = p->phead;
   p->phead = p->ptail = NULL;
   atomic_store(&p->npending, 0);
-  sent = table_take_all(p);
+  sent = table_take_all(p, -1, &nsent);
   for (i = 0; i < p->nw; i++) p->wflight[i] = 0;
   atomic_store(&p->inflight, 0);
   uv_cond_broadcast(&p->idle_cond);
@@ -153,9 +176,9 @@ static void mpi_broken(mpool *p, int mpi_rc, const char *what) {
 /* ---- sending ---------------------------------------------------------------- */
 
 /* Post an Isend and remember what to release (the receiver's thread). */
-static int post(mpool *p, const void *buf, size_t n, int dest, int tag,
+static int post(mpool *p, const void *buf, size_t n, int w, int tag,
                 void *owned, mproc_future *f) {
-  int rc;
+  int rc, dest = p->rank[w];
   if (p->nsends == p->capsends) {
     size_t cap = p->capsends ? p->capsends * 2 : 64;
     MPI_Request *r = realloc(p->reqs, cap * sizeof *r);
@@ -171,6 +194,7 @@ static int post(mpool *p, const void *buf, size_t n, int dest, int tag,
   if (rc != MPI_SUCCESS) return mproc__mpi_err(MPROC_EBROKEN, rc, "MPI_Isend");
   p->owners[p->nsends].buf = owned;
   p->owners[p->nsends].f = f;
+  p->owners[p->nsends].w = w;
   p->nsends++;
   return 0;
 }
@@ -213,7 +237,7 @@ static const char *task_name(const mproc_future *f) {
 }
 
 /* A big task: its header alone, then the input in pieces, uncopied. */
-static int post_big(mpool *p, int dest, mproc_future *f, const char *name) {
+static int post_big(mpool *p, int w, mproc_future *f, const char *name) {
   mpix_task_hdr h;
   size_t nl = strlen(name), off;
   unsigned char *m = malloc(sizeof h + nl);
@@ -226,14 +250,14 @@ static int post_big(mpool *p, int dest, mproc_future *f, const char *name) {
   h.name_len = (uint32_t)nl;
   memcpy(m, &h, sizeof h);
   memcpy(m + sizeof h, name, nl);
-  if ((rc = post(p, m, sizeof h + nl, dest, MPIX_TAG_BIGTASK, m, NULL)) < 0) {
+  if ((rc = post(p, m, sizeof h + nl, w, MPIX_TAG_BIGTASK, m, NULL)) < 0) {
     free(m);
     return rc;
   }
   for (off = 0; off < f->in_len; off += MPIX_PIECE) {
     size_t n = f->in_len - off < MPIX_PIECE ? f->in_len - off : MPIX_PIECE;
     mproc__future_ref(f); /* the send reads f->in until it completes */
-    if ((rc = post(p, f->in + off, n, dest, MPIX_TAG_PIECE, NULL, f)) < 0) {
+    if ((rc = post(p, f->in + off, n, w, MPIX_TAG_PIECE, NULL, f)) < 0) {
       mproc__future_unref(f);
       return rc;
     }
@@ -250,7 +274,7 @@ static int send_batch(mpool *p, int w, mproc_future **fs, size_t k) {
   size_t i, total = 4, off = 4, nl = 0;
   uint32_t count = 0;
   unsigned char *m = NULL;
-  int rc = 0, dest = p->rank[w];
+  int rc = 0;
   mproc_task_fn last = NULL;
   const char *name = NULL;
   for (i = 0; i < k; i++) {
@@ -283,10 +307,10 @@ static int send_batch(mpool *p, int w, mproc_future **fs, size_t k) {
     count++;
   }
   if (m) memcpy(m, &count, 4);
-  if (m != NULL && (rc = post(p, m, total, dest, MPIX_TAG_TASKS, m, NULL)) < 0)
+  if (m != NULL && (rc = post(p, m, total, w, MPIX_TAG_TASKS, m, NULL)) < 0)
     free(m);
   for (i = 0; rc == 0 && i < k; i++)
-    if (fs[i]->in_len > MPIX_BIG) rc = post_big(p, dest, fs[i], task_name(fs[i]));
+    if (fs[i]->in_len > MPIX_BIG) rc = post_big(p, w, fs[i], task_name(fs[i]));
   return rc;
 }
 
@@ -294,7 +318,7 @@ static int send_batch(mpool *p, int w, mproc_future **fs, size_t k) {
 static int pick_worker(const mpool *p) {
   int i, best = -1;
   for (i = 0; i < p->nw; i++)
-    if (p->wflight[i] < WINDOW &&
+    if (!p->wdead[i] && p->wflight[i] < WINDOW &&
         (best < 0 || p->wflight[i] < p->wflight[best]))
       best = i;
   return best;
@@ -306,7 +330,8 @@ static int pick_worker(const mpool *p) {
 static size_t take_batch(mpool *p, int w, mproc_future **fs,
                          mproc_future **dropped) {
   size_t room = WINDOW - p->wflight[w], share, k = 0;
-  share = (atomic_load(&p->npending) + (size_t)p->nw - 1) / (size_t)p->nw;
+  size_t live = (size_t)(p->nw - p->ndead);
+  share = (atomic_load(&p->npending) + live - 1) / live;
   if (share < room) room = share;
   if (room > BATCH) room = BATCH;
   while (k < room && p->phead != NULL) {
@@ -321,7 +346,7 @@ static size_t take_batch(mpool *p, int w, mproc_future **fs,
       continue;
     }
     mproc__future_ref(f);
-    table_put(p, f);
+    table_put(p, w, f);
     fs[k++] = f;
   }
   p->wflight[w] += k;
@@ -424,7 +449,7 @@ static void on_results(mpool *p, int w, unsigned char *m, size_t n) {
           h.len > n - off - sizeof h - h.msg_len)
         break;
       offs[k] = off;
-      if ((fs[k] = table_take(p, h.id)) != NULL) taken++;
+      if ((fs[k] = table_take(p, w, h.id)) != NULL) taken++;
       off += sizeof h + h.msg_len + (size_t)h.len;
     }
     landed(p, w, taken);
@@ -466,7 +491,7 @@ static int on_big_result(mpool *p, int w, int src, unsigned char *m,
     }
   }
   uv_mutex_lock(&p->lock);
-  f = table_take(p, h.id);
+  f = table_take(p, w, h.id);
   if (f) landed(p, w, 1);
   uv_mutex_unlock(&p->lock);
   if (f) {
@@ -510,9 +535,18 @@ static int on_message(mpool *p, MPI_Message *msg, MPI_Status *st) {
     break;
   case MPIX_TAG_CLOSED:
     uv_mutex_lock(&p->lock);
-    p->nclosed++;
+    if (w >= 0 && !p->wclosed[w] && !p->wdead[w]) p->nended++;
+    if (w >= 0) p->wclosed[w] = 1;
     uv_cond_broadcast(&p->idle_cond);
     uv_mutex_unlock(&p->lock);
+    break;
+  case MPIX_TAG_HELLO:
+    if (w >= 0 && count >= 8) {
+      int64_t pid;
+      memcpy(&pid, m, 8);
+      /* Watched only on this host: a pid elsewhere means nothing here. */
+      p->wpid[w] = strcmp((const char *)m + 8, p->host) == 0 ? (long)pid : 0;
+    }
     break;
   default:
     break; /* nothing else is sent to the root */
@@ -525,7 +559,22 @@ static int on_message(mpool *p, MPI_Message *msg, MPI_Status *st) {
 static int recv_due(const mpool *p) {
   return ((atomic_load(&p->inflight) > 0 || atomic_load(&p->npending) > 0) &&
           !p->mpi_failed) ||
-         (p->closing && !p->mpi_failed && p->nclosed < p->nw);
+         (p->closing && !p->mpi_failed && p->nended < p->nw);
+}
+
+/* The receiver steps aside while a waiter polls (m_help takes every
+ * answer, not only its own): it sleeps until a waiter gives up with its
+ * future not done, a close, or PARK_NS, whichever comes first, and
+ * submits do not wake it (recv_idle 2), so a submit().result() loop
+ * costs no wake-up and no third thread on the CPUs the ranks need. */
+static void park(mpool *p) {
+  uv_mutex_lock(&p->lock);
+  if (!p->quit && !p->closing) {
+    p->recv_idle = 2;
+    (void)uv_cond_timedwait(&p->rcond, &p->lock, PARK_NS);
+    p->recv_idle = 0;
+  }
+  uv_mutex_unlock(&p->lock);
 }
 
 /* Sleep until there is something to do; 0 when the receiver ends. The
@@ -539,7 +588,13 @@ static int receiver_wait(mpool *p, uint64_t *since) {
     /* A look first (spin, then yield, RECV_LOOK_NS): a submitter that
      * goes on (a result, then the next submit) must not pay a wake-up
      * each time. */
-    uint64_t until = uv_hrtime() + RECV_LOOK_NS, i = 0;
+    uint64_t now = uv_hrtime(), until = now + RECV_LOOK_NS, i = 0;
+    /* A waiter that helped just now will likely help with the next
+     * round too (submit().result() in a loop): leave it the CPU. */
+    if (now - atomic_load(&p->helped) < PARK_NS) {
+      park(p);
+      return 1;
+    }
     while (atomic_load(&p->npending) == 0 && uv_hrtime() < until)
       if (i++ < 1000) mproc__pause(16); else mproc__os_yield();
   }
@@ -555,13 +610,67 @@ static int receiver_wait(mpool *p, uint64_t *since) {
   return due;
 }
 
-/* One round of the MPI work, by the holder of the token: send what is
- * pending, release completed sends, take one answer. 1 if an answer came,
- * 0 if none, -1 when MPI failed (the executor is broken then). */
+/* ---- dead ranks ------------------------------------------------------------------ */
+
+/* Worker w's pid is gone (the token holder): read what it sent before it
+ * died, then fail the futures it still held, or break the executor where
+ * MPI does not go on past a dead rank. */
+static void rank_died(mpool *p, int w) {
+  mproc_future *held;
+  MPI_Message msg;
+  MPI_Status st;
+  size_t n = 0;
+  int flag = 1, all;
+  char why[400];
+  while (flag &&
+         MPI_Improbe(p->rank[w], MPI_ANY_TAG, p->comm, &flag, &msg, &st) ==
+             MPI_SUCCESS &&
+         flag)
+    if (on_message(p, &msg, &st) != MPI_SUCCESS) break;
+  if (!p->survivable) {
+    snprintf(why, sizeof why, "MPI executor broken: worker rank %d (pid %ld) "
+             "died, and this MPI library cannot go on past a dead rank "
+             "(Open MPI can, under mpiexec --enable-recovery)", p->rank[w],
+             p->wpid[w]);
+    set_broken(p, 1, why);
+    return;
+  }
+  uv_mutex_lock(&p->lock);
+  if (!p->wclosed[w]) p->nended++;
+  p->wdead[w] = 1;
+  all = ++p->ndead == p->nw;
+  held = table_take_all(p, w, &n);
+  landed(p, w, n);
+  p->wflight[w] = 0;
+  uv_cond_broadcast(&p->idle_cond);
+  uv_mutex_unlock(&p->lock);
+  snprintf(why, sizeof why, "worker rank %d (pid %ld) died while it held "
+           "this task (%zu tasks failed with it)", p->rank[w], p->wpid[w], n);
+  fail_list(held, 1, MPROC_EWORKERDIED, why);
+  if (p->is_static) mproc__mpi_rank_died(p->rank[w]);
+  if (all) set_broken(p, 1, "MPI executor broken: every worker rank died");
+}
+
+/* Every WATCH_NS, look at the pids of the workers on this host. */
+static void watch_ranks(mpool *p) {
+  uint64_t now = uv_hrtime();
+  int w;
+  if (now < p->next_watch) return;
+  p->next_watch = now + WATCH_NS;
+  for (w = 0; w < p->nw && !p->broken; w++)
+    if (p->wpid[w] > 0 && !p->wdead[w] && !mproc__os_pid_alive(p->wpid[w]))
+      rank_died(p, w);
+}
+
+/* One round of the MPI work, by the holder of the token: look at the
+ * ranks' pids (now and then), send what is pending, release completed
+ * sends, take one answer. 1 if an answer came, 0 if none, -1 when MPI
+ * failed (the executor is broken then). */
 static int poll_once(mpool *p) {
   MPI_Message msg;
   MPI_Status st;
   int flag = 0, rc;
+  watch_ranks(p);
   if (atomic_load(&p->npending) > 0) dispatch(p);
   if (p->nsends > 0 && (rc = reap_sends(p)) != MPI_SUCCESS) {
     mpi_broken(p, rc, "MPI_Testsome");
@@ -587,6 +696,10 @@ static void receiver_main(void *arg) {
   uint64_t since = 0;
   while (receiver_wait(p, &since)) {
     int found = 0;
+    if (atomic_load(&p->helpers) > 0) {
+      park(p);
+      continue;
+    }
     if (take_token(p)) {
       found = poll_once(p);
       give_token(p);
@@ -605,6 +718,7 @@ static void m_help(mproc_executor *ex, mproc_future *f, double budget) {
   uint64_t end = uv_hrtime() + (budget < 0 || budget * 1e9 > HELP_NS
                                     ? HELP_NS : (uint64_t)(budget * 1e9));
   uint64_t since = 0;
+  atomic_fetch_add(&p->helpers, 1);
   while (!mproc__state_done((int)atomic_load(&f->state)) &&
          uv_hrtime() < end) {
     int found = 0;
@@ -612,9 +726,17 @@ static void m_help(mproc_executor *ex, mproc_future *f, double budget) {
       found = poll_once(p);
       give_token(p);
     }
-    if (found < 0) return;
+    if (found < 0) break;
     if (found > 0) since = 0;
-    else mproc__mpi_backoff(&since);
+    else mproc__mpi_backoff_spin(&since, HELP_SPIN_NS);
+  }
+  atomic_store(&p->helped, uv_hrtime());
+  atomic_fetch_sub(&p->helpers, 1);
+  if (!mproc__state_done((int)atomic_load(&f->state))) {
+    /* Given up (the budget): the receiver takes over now. */
+    uv_mutex_lock(&p->lock);
+    if (p->recv_idle) uv_cond_signal(&p->rcond);
+    uv_mutex_unlock(&p->lock);
   }
 }
 
@@ -629,20 +751,23 @@ static int m_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
                           p->broken, p->broken_msg);
   if (rc == 0) {
     atomic_store(&p->npending, atomic_load(&p->npending) + n);
-    if (p->recv_idle) uv_cond_signal(&p->rcond);
+    if (p->recv_idle == 1) uv_cond_signal(&p->rcond);
   }
   uv_mutex_unlock(&p->lock);
   return rc;
 }
 
-/* Tell every worker `tag` (CLOSE or STOP), blocking (a few bytes each). */
+/* Tell every live worker `tag` (CLOSE or STOP), blocking (a few bytes
+ * each). */
 static int tell_all(mpool *p, int tag) {
-  int i, rc;
-  for (i = 0; i < p->nw; i++)
-    if ((rc = MPI_Send(NULL, 0, MPI_BYTE, p->rank[i], tag, p->comm)) !=
-        MPI_SUCCESS)
-      return rc;
-  return MPI_SUCCESS;
+  int i, rc = MPI_SUCCESS, dead;
+  for (i = 0; i < p->nw && rc == MPI_SUCCESS; i++) {
+    uv_mutex_lock(&p->lock); /* the poller may mark it dead meanwhile */
+    dead = p->wdead[i];
+    uv_mutex_unlock(&p->lock);
+    if (!dead) rc = MPI_Send(NULL, 0, MPI_BYTE, p->rank[i], tag, p->comm);
+  }
+  return rc;
 }
 
 /* Wait for every answer, end the session (CLOSE, then every CLOSED), stop
@@ -663,7 +788,7 @@ static void join_all(mpool *p) {
   uv_mutex_lock(&p->lock);
   p->closing = 1;
   uv_cond_signal(&p->rcond);
-  while (!p->mpi_failed && p->nclosed < p->nw)
+  while (!p->mpi_failed && p->nended < p->nw)
     uv_cond_wait(&p->idle_cond, &p->lock);
   p->quit = 1;
   uv_cond_signal(&p->rcond);
@@ -675,7 +800,14 @@ static void join_all(mpool *p) {
     mpi_broken(p, rc, "MPI_Send (stop)");
   if (!p->mpi_failed) {
     MPI_Status st;
-    for (size_t i = 0; i < p->nsends; i++) (void)MPI_Wait(&p->reqs[i], &st);
+    int done = 0;
+    /* A send to a dead rank may never complete: cancelled, and its
+     * buffer kept (MPI may still read it) unless the cancel took. */
+    for (size_t i = 0; i < p->nsends; i++)
+      if (!p->wdead[p->owners[i].w]) (void)MPI_Wait(&p->reqs[i], &st);
+      else if (MPI_Cancel(&p->reqs[i]) == MPI_SUCCESS &&
+               MPI_Test(&p->reqs[i], &done, &st) == MPI_SUCCESS && !done)
+        p->owners[i].buf = NULL, p->owners[i].f = NULL;
     (void)reap_sends(p);
     for (size_t i = 0; i < p->nsends; i++) {
       free(p->owners[i].buf);
@@ -732,6 +864,10 @@ static void pool_free(mpool *p) {
   free(p->rank);
   free(p->index_of);
   free(p->wflight);
+  free(p->table);
+  free(p->wclosed);
+  free(p->wdead);
+  free(p->wpid);
   free(p);
 }
 
@@ -787,13 +923,33 @@ static int pool_alloc(mpool **out, mproc_executor *ex, MPI_Comm comm,
   p->rank = malloc((size_t)n * sizeof *p->rank);
   p->index_of = malloc((size_t)p->nranks * sizeof *p->index_of);
   p->wflight = calloc((size_t)n, sizeof *p->wflight);
+  p->table = calloc((size_t)n * (TABLE_MASK + 1), sizeof *p->table);
+  p->wclosed = calloc((size_t)n, 1);
+  p->wdead = calloc((size_t)n, 1);
+  p->wpid = calloc((size_t)n, sizeof *p->wpid);
   if (p->rank == NULL || p->index_of == NULL || p->wflight == NULL ||
-      uv_mutex_init(&p->lock) != 0) {
+      p->table == NULL || p->wclosed == NULL || p->wdead == NULL ||
+      p->wpid == NULL || uv_mutex_init(&p->lock) != 0) {
     free(p->rank);
     free(p->index_of);
     free(p->wflight);
+    free(p->table);
+    free(p->wclosed);
+    free(p->wdead);
+    free(p->wpid);
     free(p);
     return mproc__err(MPROC_ENOMEM, "MPI executor: no memory");
+  }
+  {
+    char lib[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    if (MPI_Get_processor_name(p->host, &len) != MPI_SUCCESS) len = 0;
+    p->host[len] = '\0';
+    /* Open MPI's ranks talk on past a dead peer (its launcher decides
+     * whether the job lives); MPICH's do not. */
+    if (MPI_Get_library_version(lib, &len) != MPI_SUCCESS) len = 0;
+    lib[len < (int)sizeof lib ? len : (int)sizeof lib - 1] = '\0';
+    p->survivable = strstr(lib, "Open MPI") != NULL;
   }
   if (uv_mutex_init(&p->join_lock) != 0 ||
       uv_cond_init(&p->rcond) != 0 || uv_cond_init(&p->idle_cond) != 0)
@@ -806,6 +962,8 @@ static int pool_alloc(mpool **out, mproc_executor *ex, MPI_Comm comm,
   atomic_init(&p->inflight, 0);
   atomic_init(&p->npending, 0);
   atomic_init(&p->token, 0);
+  atomic_init(&p->helpers, 0);
+  atomic_init(&p->helped, 0);
   *out = p;
   return 0;
 }

@@ -26,6 +26,25 @@
  *   RESULTS  worker -> root: [u32 count] then count x [res_hdr][msg][data].
  *   BIGRESULT worker -> root: [res_hdr][msg], then the data in PIECEs,
  *            received straight into the future's result buffer.
+ *   HELLO    worker -> root, the answer to each OPEN (before anything
+ *            else): [int64 pid][MPI_Get_processor_name]: the root watches
+ *            the pids of the ranks on its own host (a gone pid: a dead
+ *            rank).
+ *
+ * A dead rank (watched in executor-mpi.c): each worker answers OPEN with HELLO (its pid and host);
+ * the poller looks at the pids of the workers on its own host every
+ * WATCH_NS (mproc__os_pid_alive). A rank whose pid is gone is dead: first
+ * what it sent before it died is read, then, where the job survives a
+ * dead rank (Open MPI, when mpiexec runs with --enable-recovery or the
+ * singleton of spawn mode has orte_enable_recovery set; otherwise its
+ * launcher ends the whole job at once), only the futures that rank held
+ * fail with MPROC_EWORKERDIED, and the rest goes on over the other ranks
+ * (a static rank stays out of later executors too). Under other MPI
+ * libraries (MPICH: its launcher ends the job, and its ch4 cannot talk
+ * past a dead peer) the executor becomes broken with the reason, so
+ * nothing waits forever. Ranks on other hosts are not watched: there the
+ * launcher's own abort is what ends a wait.
+ *
  * MPI keeps messages from one sender on one communicator and tag in
  * order; the root posts a header and its pieces under one lock, and each
  * side reads a header's pieces before it looks at the next message, so a
@@ -48,7 +67,8 @@ enum {
   MPIX_TAG_RESULTS = 10,
   MPIX_TAG_BIGRESULT = 11,
   MPIX_TAG_INITFAIL = 12,
-  MPIX_TAG_CLOSED = 13
+  MPIX_TAG_CLOSED = 13,
+  MPIX_TAG_HELLO = 14
 };
 
 /* Inputs and results above this size travel alone, in pieces, uncopied. */
@@ -81,6 +101,7 @@ typedef struct mpix_world {
   int size;         /* MPI_COMM_WORLD's size then */
   MPI_Comm comm;    /* the static workers' communicator (a dup of world) */
   int busy;         /* a static executor uses the ranks now */
+  _Atomic unsigned char *dead; /* size entries: 1 for a rank seen dead */
 } mpix_world;
 
 /** The program's state; the root's calls are serialized by its lock. */
@@ -100,10 +121,17 @@ int mproc__mpi_err(int code, int mpi_rc, const char *what);
  *  uv_hrtime; 0: just now, set here): spin, then yield, then sleep up to
  *  1 ms. The poller sets *since = 0 when it finds something. */
 void mproc__mpi_backoff(uint64_t *since);
+/** The same with spin_ns of spinning first (a waiter that expects its
+ *  answer within a round trip spins longer than an idle poller). */
+void mproc__mpi_backoff_spin(uint64_t *since, uint64_t spin_ns);
 
 /** The kind's init: static workers, the program's communicator
  *  (mproc_mpi_comm_executor), or spawned ones. */
 int mproc__mpi_executor_init(mproc_executor *ex);
+
+/** A static rank (of MPI_COMM_WORLD) was seen dead: later static
+ *  executors leave it out, and the exit tells it nothing. No lock. */
+void mproc__mpi_rank_died(int world_rank);
 
 /** A pool is gone: a static one frees the world's ranks for the next. */
 void mproc__mpi_pool_ended(mproc_executor *ex, int is_static);

@@ -7,18 +7,24 @@
  * MPROC_TEST_MPI_SPAWN=1 says spawning must work), `mpiexec -n 3 test_mpi
  * comm` (the program initializes MPI itself: the communicator executor),
  * and `mpiexec -n 3 test_mpi die` (a rank dies: the job must end, not
- * hang; CTest expects it to fail).
+ * hang; CTest expects it to fail). Under Open MPI, `mpiexec
+ * --enable-recovery -n 4 test_mpi survive` and `test_mpi spawn-survive`
+ * (spawn mode, orte_enable_recovery set) kill a rank with SIGKILL in the
+ * middle of the work: only the futures it held fail, with
+ * MPROC_EWORKERDIED, and the rest completes on the other ranks.
  *
  * Workers are MPI ranks, not children: a task reports a failed check by
  * returning non-zero (its message reaches the future), never by a CMocka
  * assert. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <mpi.h>
@@ -149,6 +155,17 @@ static int die(const void *in, size_t len, mproc_buf *out) {
   abort();
 }
 MPROC_TASK(die);
+
+/* square, except that -1 kills the rank running it outright. */
+static int square_or_die(const void *in, size_t len, mproc_buf *out) {
+  int64_t x;
+  if (len != sizeof x) return mproc_task_fail(out, 5, "want 8 bytes");
+  memcpy(&x, in, sizeof x);
+  if (x == -1) kill(getpid(), SIGKILL);
+  x *= x;
+  return mproc_buf_write(out, &x, sizeof x);
+}
+MPROC_TASK(square_or_die);
 
 /* ---- helpers ------------------------------------------------------------------- */
 
@@ -582,6 +599,94 @@ static int die_suite(void) {
   return rc == MPROC_EWORKERDIED || rc == MPROC_EBROKEN ? 3 : 4;
 }
 
+/* A map of every item on the executor: 0 when all are right. */
+static int map_all(mproc_executor *ex, size_t n) {
+  int64_t *items = malloc(n * sizeof *items);
+  mproc_map *m = NULL;
+  const void *d;
+  size_t i, len;
+  int bad = 0;
+  if (items == NULL) return 1;
+  for (i = 0; i < n; i++) items[i] = (int64_t)i;
+  if (mproc_executor_map(ex, square_or_die, items, n, 8, NULL, &m) != 0) {
+    fprintf(stderr, "survive: map: %s\n", mproc_last_error());
+    free(items);
+    return 1;
+  }
+  for (i = 0; i < n; i++) {
+    int64_t v = -1;
+    if (mproc_map_next(m, &d, &len) == 0 && len == 8) memcpy(&v, d, 8);
+    else fprintf(stderr, "survive: map item %zu: %s\n", i, mproc_last_error());
+    if (v != items[i] * items[i]) bad++;
+  }
+  mproc_map_free(m);
+  free(items);
+  return bad;
+}
+
+/* A rank is killed in the middle of N tasks: the futures it held fail
+ * with MPROC_EWORKERDIED and say so, every other one finishes right, and
+ * the executor (and, static, the next one) goes on over the others. */
+static int survive_suite(int spawn) {
+  enum { N = 3000, KILLED = 1000 };
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_executor *ex = NULL;
+  mproc_future **fs = calloc(N, sizeof *fs);
+  int64_t i;
+  int died = 0, ok = 0, bad = 0, rc;
+  if (fs == NULL) return 2;
+  if (spawn) o.max_workers = 3;
+  if (mproc_executor_new(&ex, MPROC_EXECUTOR_MPI, &o) != 0) {
+    fprintf(stderr, "survive: executor_new: %s\n", mproc_last_error());
+    return 2;
+  }
+  for (i = 0; i < N; i++) {
+    int64_t x = i == KILLED ? -1 : i;
+    if (mproc_executor_submit(ex, square_or_die, &x, 8, &fs[i]) != 0) return 2;
+  }
+  for (i = 0; i < N; i++) {
+    const void *d;
+    size_t len;
+    int64_t v = -1;
+    rc = mproc_future_result(fs[i], 300, &d, &len);
+    if (rc == MPROC_EWORKERDIED) {
+      died++;
+      if (strstr(mproc_last_error(), "died") == NULL) bad++;
+    } else if (rc == 0 && len == 8) {
+      memcpy(&v, d, 8);
+      ok++;
+      if (v != i * i) bad++;
+    } else {
+      fprintf(stderr, "survive: task %lld: %s: %s\n", (long long)i,
+              mproc_err_name(rc), mproc_last_error());
+      bad++;
+    }
+  }
+  if (mproc_future_result(fs[KILLED], 0, NULL, NULL) != MPROC_EWORKERDIED)
+    bad++;
+  printf("survive: %d finished, %d failed with their rank, %d wrong\n", ok,
+         died, bad);
+  /* what the dead rank held is at most its window; the rest finished */
+  if (died < 1 || ok < N - 600) bad++;
+  for (i = 0; i < N; i++) mproc_future_free(fs[i]);
+  free(fs);
+  /* the map goes on over the other ranks */
+  bad += map_all(ex, 5000);
+  mproc_executor_free(ex);
+  if (!spawn) {
+    /* a later static executor leaves the dead rank out */
+    if (mproc_executor_new(&ex, MPROC_EXECUTOR_MPI, NULL) != 0) {
+      fprintf(stderr, "survive: executor_new again: %s\n", mproc_last_error());
+      return 2;
+    }
+    if (mproc_executor_max_workers(ex) != mproc_mpi_static_workers() - 1) bad++;
+    bad += map_all(ex, 5000);
+    mproc_executor_free(ex);
+  }
+  printf("survive: %s\n", bad ? "FAILED" : "ok");
+  return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   int rc;
   if (argc > 1 && strcmp(argv[1], "comm") == 0) {
@@ -599,6 +704,10 @@ int main(int argc, char **argv) {
   }
   if (argc > 1 && strcmp(argv[1], "spawn") == 0) return spawn_suite();
   if (argc > 1 && strcmp(argv[1], "die") == 0) return die_suite();
+  if (argc > 1 && strcmp(argv[1], "spawn-survive") == 0)
+    return survive_suite(1);
+  if (argc > 1 && strcmp(argv[1], "survive") == 0)
+    return mproc_mpi_static_workers() >= 2 ? survive_suite(0) : 2;
   if (mproc_mpi_static_workers() < 1) {
     fprintf(stderr, "test_mpi: run me under mpiexec -n 4 (static mode), or "
             "with the argument spawn\n");
