@@ -350,8 +350,9 @@ static int finish_one(mproc_future *f, const wset_res_hdr *h,
   return took;
 }
 
-/* Finish the futures of a results message; the message is freed. */
-static void take_results(ppool *p, unsigned char *m, size_t n,
+/* Finish the futures of a results message; an owned message (malloc'd)
+ * is freed or becomes a result, else it is the reader's buffer. */
+static void take_results(ppool *p, unsigned char *m, size_t n, int owned,
                          const wset_rbatch_hdr *bh) {
   mproc_future *fs[PP_WINDOW];
   size_t offs[PP_WINDOW], off = sizeof *bh, k = bh->count, i, j;
@@ -394,33 +395,60 @@ static void take_results(ppool *p, unsigned char *m, size_t n,
       mproc__future_finish(fs[j], MPROC_EBROKEN, MPROC_EBROKEN, "executor: "
                            "a worker answered for another task");
     else if (finish_one(fs[j], &h, msg, msg + h.msg_len,
-                        bh->count == 1 && h.len > 4096 ? m : NULL))
+                        owned && bh->count == 1 && h.len > 4096 ? m
+                                                                : NULL))
       m = NULL; /* the result's memory now */
   }
   for (i = 0; i < k; i++)
     if (fs[i] != NULL) mproc__future_unref(fs[i]);
-  free(m);
+  if (owned) free(m);
+}
+
+/* The reader's next message: into its own buffer (grown up to RBUF_MAX;
+ * *owned 0), or a larger one allocated for it (*owned 1). */
+#define RBUF_MAX ((size_t)1 << 20)
+static int read_msg(ppool *p, unsigned char **buf, size_t *cap,
+                    unsigned char **m, size_t *n, int *owned) {
+  int rc;
+  for (;;) {
+    *owned = 0;
+    *m = *buf;
+    rc = mproc_queue_get(p->rq, *buf, *cap, n, MPROC_FOREVER);
+    if (rc != MPROC_EBUFSIZE) return rc;
+    if (*n > RBUF_MAX) break;
+    {
+      unsigned char *nb = realloc(*buf, *n);
+      if (nb == NULL) break;
+      *buf = nb;
+      *cap = *n;
+    }
+  }
+  *owned = 1;
+  return mproc_queue_get_alloc(p->rq, (void **)m, n, MPROC_FOREVER);
 }
 
 static void reader_main(void *arg) {
   ppool *p = arg;
+  size_t cap = 64 << 10;
+  unsigned char *buf = malloc(cap);
+  if (buf == NULL) cap = 0;
   for (;;) {
-    void *m = NULL;
+    unsigned char *m = NULL;
     size_t n = 0;
     wset_rbatch_hdr h;
-    int rc = mproc_queue_get_alloc(p->rq, &m, &n, MPROC_FOREVER);
+    int owned, rc = read_msg(p, &buf, &cap, &m, &n, &owned);
     if (rc == MPROC_ECLOSED) break;
     if (rc < 0 || n < sizeof h) {
-      free(m);
+      if (owned) free(m);
       continue;
     }
     memcpy(&h, m, sizeof h);
     if (h.kind == WSET_R_QUIT) {
-      free(m);
+      if (owned) free(m);
       break;
     }
     if (h.kind == WSET_R_RESULTS) {
-      take_results(p, m, n, &h); /* frees m */
+      take_results(p, m, n, owned, &h);
       continue;
     }
     if (h.kind == WSET_R_READY) {
@@ -440,8 +468,9 @@ static void reader_main(void *arg) {
       ((char *)m)[n - 1] = '\0';
       mproc__pp_resolve_end(p, h.gen, &e, (char *)m + sizeof h + sizeof e);
     }
-    free(m);
+    if (owned) free(m);
   }
+  free(buf);
 }
 
 /* ---- the kind's operations -------------------------------------------------- */

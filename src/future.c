@@ -53,18 +53,58 @@ uv_mutex_t *mproc__future_lock_of(const mproc_future *f) {
   return &stripes[(a ^ (a >> 8)) & (STRIPES - 1)];
 }
 
+/* A future's bytes in a slab, rounded for alignment. */
+static size_t slab_part(size_t len) {
+  return (sizeof(mproc_future) + len + 15) & ~(size_t)15;
+}
+
+mproc__fslab *mproc__fslab_new(size_t count, size_t bytes) {
+  mproc__fslab *s;
+  size_t cap = count * slab_part(0) + bytes + count * 16;
+  if (count > SIZE_MAX / (slab_part(0) + 16) ||
+      bytes > SIZE_MAX - sizeof *s - count * (slab_part(0) + 16) ||
+      (s = malloc(sizeof *s + cap)) == NULL) {
+    mproc__err(MPROC_ENOMEM, "out of memory for %zu futures", count);
+    return NULL;
+  }
+  atomic_init(&s->refs, 1);
+  s->used = 0;
+  s->cap = cap;
+  return s;
+}
+
+void mproc__fslab_unref(mproc__fslab *s) {
+  if (s != NULL &&
+      atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+    free(s);
+}
+
 mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
                                 const void *in, size_t len, size_t item) {
+  return mproc__future_new_in(NULL, ex, fn, in, len, item);
+}
+
+mproc_future *mproc__future_new_in(mproc__fslab *s, mproc_executor *ex,
+                                   mproc_task_fn fn, const void *in,
+                                   size_t len, size_t item) {
   mproc_future *f;
-  if (len > SIZE_MAX - sizeof *f) {
+  if (len > SIZE_MAX - sizeof *f - 16) {
     mproc__err(MPROC_ENOMEM, "task input of %zu bytes is too large", len);
     return NULL;
   }
-  f = malloc(sizeof *f + len);
+  if (s != NULL && s->cap - s->used >= slab_part(len)) {
+    f = (mproc_future *)(void *)(s->mem + s->used);
+    s->used += slab_part(len);
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+  } else {
+    s = NULL;
+    f = malloc(sizeof *f + len);
+  }
   if (f == NULL) {
     mproc__err(MPROC_ENOMEM, "submit: out of memory for a future");
     return NULL;
   }
+  f->slab = s;
   atomic_init(&f->refs, 2);
   atomic_init(&f->state, MPROC_FUTURE_PENDING);
   atomic_init(&f->hooks, 0);
@@ -97,11 +137,11 @@ void mproc__future_unref(mproc_future *f) {
     return;
   for (c = f->cbs; c != NULL; c = next) {
     next = c->next;
-    free(c);
+    if (c != &f->cb0) free(c); /* the first is the future's own */
   }
   free(f->data);
   free(f->why);
-  free(f);
+  if (f->slab != NULL) mproc__fslab_unref(f->slab); else free(f);
 }
 
 void mproc_future_free(mproc_future *f) {
@@ -120,6 +160,15 @@ int mproc__future_hook(mproc_future *f) {
     return 1;
   }
   return 0;
+}
+
+void mproc__future_watch_fresh(mproc_future *f, mproc_done_fn fn,
+                               void *arg) {
+  f->cb0.fn = fn;
+  f->cb0.arg = arg;
+  f->cb0.next = NULL;
+  f->cbs = f->cbs_tail = &f->cb0;
+  atomic_store_explicit(&f->hooks, 1, memory_order_relaxed); /* queued later */
 }
 
 void mproc__future_unhook(mproc_future *f) {
@@ -375,19 +424,23 @@ int mproc_future_add_done_callback(mproc_future *f, mproc_done_fn fn,
     call_one(f, fn, arg); /* already done: now, in this thread (Python) */
     return 0;
   }
-  c = malloc(sizeof *c);
-  if (c == NULL)
-    return mproc__err(MPROC_ENOMEM, "add_done_callback: out of memory");
-  c->fn = fn;
-  c->arg = arg;
-  c->next = NULL;
   mproc__future_lock(f);
   if (mproc__future_hook(f)) {
     mproc__future_unlock(f);
-    free(c);
     call_one(f, fn, arg);
     return 0;
   }
+  /* The first callback lives in the future (a Pool's chunk has one: no
+   * allocation per task); later ones are allocated. */
+  c = f->cbs == NULL ? &f->cb0 : malloc(sizeof *c);
+  if (c == NULL) {
+    mproc__future_unhook(f);
+    mproc__future_unlock(f);
+    return mproc__err(MPROC_ENOMEM, "add_done_callback: out of memory");
+  }
+  c->fn = fn;
+  c->arg = arg;
+  c->next = NULL;
   if (f->cbs_tail) f->cbs_tail->next = c; else f->cbs = c;
   f->cbs_tail = c;
   mproc__future_unlock(f);
