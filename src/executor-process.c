@@ -96,7 +96,7 @@ static pinc *pick_worker(const ppool *p) {
   int i;
   for (i = 0; i < p->target; i++) {
     pinc *w = p->w[i];
-    if (w == NULL || !w->alive || !w->ready || w->stopping ||
+    if (w == NULL || !w->alive || !w->ready || w->stopping || w->sending ||
         w->flen >= PP_WINDOW || w->quota == 0)
       continue;
     /* A worker with work in hand waits for a full batch (fewer, larger
@@ -112,7 +112,7 @@ static pinc *stop_due(const ppool *p) {
   int i;
   for (i = 0; i < p->nslots; i++) {
     pinc *w = p->w[i];
-    if (w == NULL || !w->alive || w->stopping) continue;
+    if (w == NULL || !w->alive || w->stopping || w->sending) continue;
     if (i >= p->target ||
         (p->shutdown && p->phead == NULL && p->ends_unresolved == 0))
       return w;
@@ -146,6 +146,17 @@ static size_t batch_size(const ppool *p, const pinc *w) {
   if (b > room) b = room;
   if (w->quota >= 0 && b > (size_t)w->quota) b = (size_t)w->quota;
   return b ? b : 1;
+}
+
+/* Under the lock: the next b pending tasks would make a message far
+ * smaller than a worker's ring. */
+static int small_batch(const ppool *p, size_t b) {
+  const mproc_future *f = p->phead;
+  size_t bytes = 0;
+  for (; f != NULL && b > 0; f = f->next, b--)
+    if ((bytes += f->in_len + sizeof(wset_task_hdr) + 256) > PP_DIRECT_MAX)
+      return 0;
+  return 1;
 }
 
 /* Under the lock: move up to b pending futures into w's FIFO, started,
@@ -257,12 +268,12 @@ static void send_stop(ppool *p, pinc *w) {
 
 /* Under the lock, returns with it: send one batch (or a stop); 0 when
  * there was nothing to do. */
-static int feed_one(ppool *p) {
+/* Under the lock, returns with it: send w one batch of what is pending. */
+static void feed_to(ppool *p, pinc *w) {
   mproc_future *fs[PP_WINDOW], *dropped = NULL;
   unsigned char *m = NULL;
-  size_t k = 0, n = 0, i;
-  pinc *w;
-  if (!p->broken && p->phead != NULL && (w = pick_worker(p)) != NULL) {
+  size_t k, n = 0, i;
+  {
     k = take_batch(p, w, batch_size(p, w), fs, &dropped);
     if (k > 0) {
       w->sending = 1; /* from here: the watcher waits before it ends w */
@@ -285,6 +296,13 @@ static int feed_one(ppool *p) {
     for (i = 0; i < k; i++) mproc__future_unref(fs[i]);
     mproc__pp_fail_list(dropped, 0, NULL); /* cancelled: only unreffed */
     uv_mutex_lock(&p->lock);
+  }
+}
+
+static int feed_one(ppool *p) {
+  pinc *w;
+  if (!p->broken && p->phead != NULL && (w = pick_worker(p)) != NULL) {
+    feed_to(p, w);
     return 1;
   }
   if ((w = stop_due(p)) != NULL) {
@@ -475,6 +493,21 @@ static void reader_main(void *arg) {
 
 /* ---- the kind's operations -------------------------------------------------- */
 
+/* Under the lock, returns with it: while the feeder sleeps, the submitting
+ * thread puts the new tasks into an idle worker's ring itself (one thread
+ * hop less for a round trip). Only a worker with nothing in flight: its
+ * ring is empty, so the put never waits for room (a submit from a done
+ * callback on the reader's thread cannot block on a worker that waits
+ * for the reader). A worker being sent to is the feeder's to skip. */
+static void direct_feed(ppool *p) {
+  pinc *w;
+  if (!p->feeder_idle || p->broken || p->phead == NULL ||
+      (w = pick_worker(p)) == NULL || w->flen != 0 ||
+      !small_batch(p, batch_size(p, w)))
+    return;
+  feed_to(p, w);
+}
+
 static int p_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   ppool *p = ex->impl;
   const char *name;
@@ -499,6 +532,7 @@ static int p_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
     p->ptail = fs[i];
   }
   p->npending += n;
+  direct_feed(p);
   mproc__pp_feed_kick(p);
   /* Workers that idled out come back on demand (the watcher starts them). */
   if (ex->idle_timeout > 0) (void)mproc_wakeup_signal(p->wake);

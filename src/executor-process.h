@@ -18,6 +18,9 @@
 #define PP_WINDOW 1024
 #define PP_BATCH 256
 #define PP_LOW 64 /* below this many in flight a worker is fed at once */
+/* Bytes of tasks a submitting thread may put into an idle worker's ring
+ * itself (far below the ring's capacity: the put never waits). */
+#define PP_DIRECT_MAX ((size_t)64 << 10)
 
 /* mproc_future.kflags of the process kind. */
 #define PP_F_RESENT 1u   /* back in pending while RUNNING: do not start */
