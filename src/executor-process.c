@@ -12,11 +12,14 @@
  * PP_BATCH, or a map's chunk. Workers pack their results likewise, and
  * the reader unpacks them.
  *
- * Three libuv threads: the feeder sends (it alone puts tasks, never under
- * the pool lock: a put blocks on a full ring until the worker takes from
- * it, and the worker may be waiting for room in the result ring, which
- * only the reader makes — so the reader must never be the one blocked on
- * a task ring); the reader takes result messages, finishes futures and
+ * Three libuv threads: the feeder sends (never under the pool lock: a put
+ * blocks on a full ring until the worker takes from it, and the worker may
+ * be waiting for room in the result ring, which only the reader makes — so
+ * the reader must never be the one blocked on a task ring; a submit finds
+ * the feeder asleep and a worker with nothing in flight puts into that
+ * empty ring itself, which cannot block, and one sender at a time per
+ * worker keeps the ring in FIFO order); the reader takes result messages,
+ * finishes futures and
  * resolves ended workers (executor-presolve.c); the watcher
  * (executor-pwatch.c) waits on every worker's sentinel plus a wake-up,
  * reports each end, replaces workers, and stops tasks past their timeout.

@@ -5,8 +5,9 @@
  * watching workers, timeouts).
  *
  * Lock order: the pool lock alone (never with a future's lock held). The
- * feeder puts into a worker's task queue without it (marking the
- * incarnation `sending`); the watcher closes that queue and waits for
+ * feeder (or a submit, while the feeder sleeps) puts into a worker's task
+ * queue without it (marking the incarnation `sending`: one sender at a
+ * time per worker); the watcher closes that queue and waits for
  * `sending` to drop before it reports the end, so a put never outlives
  * the accounting. */
 #ifndef MPROC_EXECUTOR_PROCESS_H
@@ -40,7 +41,7 @@ typedef struct pinc {
   int alive;              /* its process runs (until the watcher reaps) */
   int ready;              /* it said it runs: the feeder may send to it */
   uint64_t born_ns;       /* uv_hrtime() at its start (the watchdog) */
-  int sending;            /* the feeder is putting into tq */
+  int sending;            /* a sender (the feeder, a submit) puts into tq */
   int stopping;           /* its stop was sent */
   int quota;              /* tasks it may still get; -1: no limit */
   int kill_now;           /* the watcher should kill it */
