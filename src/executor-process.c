@@ -425,9 +425,10 @@ static void take_results(ppool *p, unsigned char *m, size_t n, int owned,
   if (owned) free(m);
 }
 
-/* The reader's next message: into its own buffer (grown up to RBUF_MAX;
- * *owned 0), or a larger one allocated for it (*owned 1). */
-#define RBUF_MAX ((size_t)1 << 20)
+/* The reader's next message: into its own buffer (up to RBUF_MAX; *owned
+ * 0), or a larger one allocated for it (*owned 1: a lone large result
+ * keeps that memory, no copy). */
+#define RBUF_MAX ((size_t)64 << 10)
 static int read_msg(ppool *p, unsigned char **buf, size_t *cap,
                     unsigned char **m, size_t *n, int *owned) {
   int rc;
@@ -450,7 +451,7 @@ static int read_msg(ppool *p, unsigned char **buf, size_t *cap,
 
 static void reader_main(void *arg) {
   ppool *p = arg;
-  size_t cap = 64 << 10;
+  size_t cap = RBUF_MAX;
   unsigned char *buf = malloc(cap);
   if (buf == NULL) cap = 0;
   for (;;) {
