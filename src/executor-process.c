@@ -12,11 +12,14 @@
  * PP_BATCH, or a map's chunk. Workers pack their results likewise, and
  * the reader unpacks them.
  *
- * Three libuv threads: the feeder sends (it alone puts tasks, never under
- * the pool lock: a put blocks on a full ring until the worker takes from
- * it, and the worker may be waiting for room in the result ring, which
- * only the reader makes — so the reader must never be the one blocked on
- * a task ring); the reader takes result messages, finishes futures and
+ * Three libuv threads: the feeder sends (never under the pool lock: a put
+ * blocks on a full ring until the worker takes from it, and the worker may
+ * be waiting for room in the result ring, which only the reader makes — so
+ * the reader must never be the one blocked on a task ring; a submit finds
+ * the feeder asleep and a worker with nothing in flight puts into that
+ * empty ring itself, which cannot block, and one sender at a time per
+ * worker keeps the ring in FIFO order); the reader takes result messages,
+ * finishes futures and
  * resolves ended workers (executor-presolve.c); the watcher
  * (executor-pwatch.c) waits on every worker's sentinel plus a wake-up,
  * reports each end, replaces workers, and stops tasks past their timeout.
@@ -96,7 +99,7 @@ static pinc *pick_worker(const ppool *p) {
   int i;
   for (i = 0; i < p->target; i++) {
     pinc *w = p->w[i];
-    if (w == NULL || !w->alive || !w->ready || w->stopping ||
+    if (w == NULL || !w->alive || !w->ready || w->stopping || w->sending ||
         w->flen >= PP_WINDOW || w->quota == 0)
       continue;
     /* A worker with work in hand waits for a full batch (fewer, larger
@@ -112,7 +115,7 @@ static pinc *stop_due(const ppool *p) {
   int i;
   for (i = 0; i < p->nslots; i++) {
     pinc *w = p->w[i];
-    if (w == NULL || !w->alive || w->stopping) continue;
+    if (w == NULL || !w->alive || w->stopping || w->sending) continue;
     if (i >= p->target ||
         (p->shutdown && p->phead == NULL && p->ends_unresolved == 0))
       return w;
@@ -146,6 +149,17 @@ static size_t batch_size(const ppool *p, const pinc *w) {
   if (b > room) b = room;
   if (w->quota >= 0 && b > (size_t)w->quota) b = (size_t)w->quota;
   return b ? b : 1;
+}
+
+/* Under the lock: the next b pending tasks would make a message far
+ * smaller than a worker's ring. */
+static int small_batch(const ppool *p, size_t b) {
+  const mproc_future *f = p->phead;
+  size_t bytes = 0;
+  for (; f != NULL && b > 0; f = f->next, b--)
+    if ((bytes += f->in_len + sizeof(wset_task_hdr) + 256) > PP_DIRECT_MAX)
+      return 0;
+  return 1;
 }
 
 /* Under the lock: move up to b pending futures into w's FIFO, started,
@@ -257,12 +271,12 @@ static void send_stop(ppool *p, pinc *w) {
 
 /* Under the lock, returns with it: send one batch (or a stop); 0 when
  * there was nothing to do. */
-static int feed_one(ppool *p) {
+/* Under the lock, returns with it: send w one batch of what is pending. */
+static void feed_to(ppool *p, pinc *w) {
   mproc_future *fs[PP_WINDOW], *dropped = NULL;
   unsigned char *m = NULL;
-  size_t k = 0, n = 0, i;
-  pinc *w;
-  if (!p->broken && p->phead != NULL && (w = pick_worker(p)) != NULL) {
+  size_t k, n = 0, i;
+  {
     k = take_batch(p, w, batch_size(p, w), fs, &dropped);
     if (k > 0) {
       w->sending = 1; /* from here: the watcher waits before it ends w */
@@ -285,6 +299,13 @@ static int feed_one(ppool *p) {
     for (i = 0; i < k; i++) mproc__future_unref(fs[i]);
     mproc__pp_fail_list(dropped, 0, NULL); /* cancelled: only unreffed */
     uv_mutex_lock(&p->lock);
+  }
+}
+
+static int feed_one(ppool *p) {
+  pinc *w;
+  if (!p->broken && p->phead != NULL && (w = pick_worker(p)) != NULL) {
+    feed_to(p, w);
     return 1;
   }
   if ((w = stop_due(p)) != NULL) {
@@ -350,8 +371,9 @@ static int finish_one(mproc_future *f, const wset_res_hdr *h,
   return took;
 }
 
-/* Finish the futures of a results message; the message is freed. */
-static void take_results(ppool *p, unsigned char *m, size_t n,
+/* Finish the futures of a results message; an owned message (malloc'd)
+ * is freed or becomes a result, else it is the reader's buffer. */
+static void take_results(ppool *p, unsigned char *m, size_t n, int owned,
                          const wset_rbatch_hdr *bh) {
   mproc_future *fs[PP_WINDOW];
   size_t offs[PP_WINDOW], off = sizeof *bh, k = bh->count, i, j;
@@ -394,33 +416,61 @@ static void take_results(ppool *p, unsigned char *m, size_t n,
       mproc__future_finish(fs[j], MPROC_EBROKEN, MPROC_EBROKEN, "executor: "
                            "a worker answered for another task");
     else if (finish_one(fs[j], &h, msg, msg + h.msg_len,
-                        bh->count == 1 && h.len > 4096 ? m : NULL))
+                        owned && bh->count == 1 && h.len > 4096 ? m
+                                                                : NULL))
       m = NULL; /* the result's memory now */
   }
   for (i = 0; i < k; i++)
     if (fs[i] != NULL) mproc__future_unref(fs[i]);
-  free(m);
+  if (owned) free(m);
+}
+
+/* The reader's next message: into its own buffer (up to RBUF_MAX; *owned
+ * 0), or a larger one allocated for it (*owned 1: a lone large result
+ * keeps that memory, no copy). */
+#define RBUF_MAX ((size_t)64 << 10)
+static int read_msg(ppool *p, unsigned char **buf, size_t *cap,
+                    unsigned char **m, size_t *n, int *owned) {
+  int rc;
+  for (;;) {
+    *owned = 0;
+    *m = *buf;
+    rc = mproc_queue_get(p->rq, *buf, *cap, n, MPROC_FOREVER);
+    if (rc != MPROC_EBUFSIZE) return rc;
+    if (*n > RBUF_MAX) break;
+    {
+      unsigned char *nb = realloc(*buf, *n);
+      if (nb == NULL) break;
+      *buf = nb;
+      *cap = *n;
+    }
+  }
+  *owned = 1;
+  return mproc_queue_get_alloc(p->rq, (void **)m, n, MPROC_FOREVER);
 }
 
 static void reader_main(void *arg) {
   ppool *p = arg;
+  size_t cap = RBUF_MAX;
+  unsigned char *buf = malloc(cap);
+  if (buf == NULL) cap = 0;
   for (;;) {
-    void *m = NULL;
+    unsigned char *m = NULL;
     size_t n = 0;
     wset_rbatch_hdr h;
-    int rc = mproc_queue_get_alloc(p->rq, &m, &n, MPROC_FOREVER);
+    int owned, rc = read_msg(p, &buf, &cap, &m, &n, &owned);
     if (rc == MPROC_ECLOSED) break;
     if (rc < 0 || n < sizeof h) {
-      free(m);
+      if (owned) free(m);
       continue;
     }
     memcpy(&h, m, sizeof h);
     if (h.kind == WSET_R_QUIT) {
-      free(m);
+      if (owned) free(m);
       break;
     }
     if (h.kind == WSET_R_RESULTS) {
-      take_results(p, m, n, &h); /* frees m */
+      take_results(p, m, n, owned, &h);
       continue;
     }
     if (h.kind == WSET_R_READY) {
@@ -440,11 +490,27 @@ static void reader_main(void *arg) {
       ((char *)m)[n - 1] = '\0';
       mproc__pp_resolve_end(p, h.gen, &e, (char *)m + sizeof h + sizeof e);
     }
-    free(m);
+    if (owned) free(m);
   }
+  free(buf);
 }
 
 /* ---- the kind's operations -------------------------------------------------- */
+
+/* Under the lock, returns with it: while the feeder sleeps, the submitting
+ * thread puts the new tasks into an idle worker's ring itself (one thread
+ * hop less for a round trip). Only a worker with nothing in flight: its
+ * ring is empty, so the put never waits for room (a submit from a done
+ * callback on the reader's thread cannot block on a worker that waits
+ * for the reader). A worker being sent to is the feeder's to skip. */
+static void direct_feed(ppool *p) {
+  pinc *w;
+  if (!p->feeder_idle || p->broken || p->phead == NULL ||
+      (w = pick_worker(p)) == NULL || w->flen != 0 ||
+      !small_batch(p, batch_size(p, w)))
+    return;
+  feed_to(p, w);
+}
 
 static int p_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   ppool *p = ex->impl;
@@ -470,6 +536,7 @@ static int p_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
     p->ptail = fs[i];
   }
   p->npending += n;
+  direct_feed(p);
   mproc__pp_feed_kick(p);
   /* Workers that idled out come back on demand (the watcher starts them). */
   if (ex->idle_timeout > 0) (void)mproc_wakeup_signal(p->wake);

@@ -5,8 +5,9 @@
  * watching workers, timeouts).
  *
  * Lock order: the pool lock alone (never with a future's lock held). The
- * feeder puts into a worker's task queue without it (marking the
- * incarnation `sending`); the watcher closes that queue and waits for
+ * feeder (or a submit, while the feeder sleeps) puts into a worker's task
+ * queue without it (marking the incarnation `sending`: one sender at a
+ * time per worker); the watcher closes that queue and waits for
  * `sending` to drop before it reports the end, so a put never outlives
  * the accounting. */
 #ifndef MPROC_EXECUTOR_PROCESS_H
@@ -18,6 +19,9 @@
 #define PP_WINDOW 1024
 #define PP_BATCH 256
 #define PP_LOW 64 /* below this many in flight a worker is fed at once */
+/* Bytes of tasks a submitting thread may put into an idle worker's ring
+ * itself (far below the ring's capacity: the put never waits). */
+#define PP_DIRECT_MAX ((size_t)64 << 10)
 
 /* mproc_future.kflags of the process kind. */
 #define PP_F_RESENT 1u   /* back in pending while RUNNING: do not start */
@@ -37,7 +41,7 @@ typedef struct pinc {
   int alive;              /* its process runs (until the watcher reaps) */
   int ready;              /* it said it runs: the feeder may send to it */
   uint64_t born_ns;       /* uv_hrtime() at its start (the watchdog) */
-  int sending;            /* the feeder is putting into tq */
+  int sending;            /* a sender (the feeder, a submit) puts into tq */
   int stopping;           /* its stop was sent */
   int quota;              /* tasks it may still get; -1: no limit */
   int kill_now;           /* the watcher should kill it */

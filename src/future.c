@@ -113,6 +113,51 @@ void mproc__slab_release(mproc_executor *ex) {
   slab_drop(s, (int)(MPROC__SLAB_SLOTS - s->cursor) + 1);
 }
 
+static mproc_future *future_init(mproc_future *f, mproc_executor *ex,
+                                 mproc_task_fn fn, const void *in, size_t len,
+                                 size_t item);
+
+/* A future's bytes in a slab, rounded for alignment. */
+static size_t slab_part(size_t len) {
+  return (sizeof(mproc_future) + len + 15) & ~(size_t)15;
+}
+
+mproc__fslab *mproc__fslab_new(size_t count, size_t bytes) {
+  mproc__fslab *s;
+  size_t cap = count * slab_part(0) + bytes + count * 16;
+  if (count > SIZE_MAX / (slab_part(0) + 16) ||
+      bytes > SIZE_MAX - sizeof *s - count * (slab_part(0) + 16) ||
+      (s = malloc(sizeof *s + cap)) == NULL) {
+    mproc__err(MPROC_ENOMEM, "out of memory for %zu futures", count);
+    return NULL;
+  }
+  atomic_init(&s->refs, 1);
+  s->used = 0;
+  s->cap = cap;
+  return s;
+}
+
+void mproc__fslab_unref(mproc__fslab *s) {
+  if (s != NULL &&
+      atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+    free(s);
+}
+
+mproc_future *mproc__future_new_in(mproc__fslab *s, mproc_executor *ex,
+                                   mproc_task_fn fn, const void *in,
+                                   size_t len, size_t item) {
+  mproc_future *f;
+  if (s == NULL || len > SIZE_MAX - sizeof *f - 16 ||
+      s->cap - s->used < slab_part(len))
+    return mproc__future_new(ex, fn, in, len, item);
+  f = (mproc_future *)(void *)(s->mem + s->used);
+  s->used += slab_part(len);
+  atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+  f->slab = NULL;
+  f->fslab = s;
+  return future_init(f, ex, fn, in, len, item);
+}
+
 mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
                                 const void *in, size_t len, size_t item) {
   mproc_future *f = NULL;
@@ -129,6 +174,14 @@ mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
     }
     f->slab = NULL;
   }
+  f->fslab = NULL;
+  return future_init(f, ex, fn, in, len, item);
+}
+
+/* The fields of a new future whose memory (and `slab`/`fslab`) is set. */
+static mproc_future *future_init(mproc_future *f, mproc_executor *ex,
+                                 mproc_task_fn fn, const void *in, size_t len,
+                                 size_t item) {
   atomic_init(&f->refs, 2);
   atomic_init(&f->state, MPROC_FUTURE_PENDING);
   atomic_init(&f->hooks, 0);
@@ -161,11 +214,13 @@ void mproc__future_unref(mproc_future *f) {
     return;
   for (c = f->cbs; c != NULL; c = next) {
     next = c->next;
-    free(c);
+    if (c != &f->cb0) free(c); /* the first is the future's own */
   }
   free(f->data);
   free(f->why);
-  if (f->slab != NULL) slab_drop(f->slab, 1); else free(f);
+  if (f->fslab != NULL) mproc__fslab_unref(f->fslab);
+  else if (f->slab != NULL) slab_drop(f->slab, 1);
+  else free(f);
 }
 
 void mproc_future_free(mproc_future *f) {
@@ -184,6 +239,15 @@ int mproc__future_hook(mproc_future *f) {
     return 1;
   }
   return 0;
+}
+
+void mproc__future_watch_fresh(mproc_future *f, mproc_done_fn fn,
+                               void *arg) {
+  f->cb0.fn = fn;
+  f->cb0.arg = arg;
+  f->cb0.next = NULL;
+  f->cbs = f->cbs_tail = &f->cb0;
+  atomic_store_explicit(&f->hooks, 1, memory_order_relaxed); /* queued later */
 }
 
 void mproc__future_unhook(mproc_future *f) {
@@ -439,19 +503,23 @@ int mproc_future_add_done_callback(mproc_future *f, mproc_done_fn fn,
     call_one(f, fn, arg); /* already done: now, in this thread (Python) */
     return 0;
   }
-  c = malloc(sizeof *c);
-  if (c == NULL)
-    return mproc__err(MPROC_ENOMEM, "add_done_callback: out of memory");
-  c->fn = fn;
-  c->arg = arg;
-  c->next = NULL;
   mproc__future_lock(f);
   if (mproc__future_hook(f)) {
     mproc__future_unlock(f);
-    free(c);
     call_one(f, fn, arg);
     return 0;
   }
+  /* The first callback lives in the future (a Pool's chunk has one: no
+   * allocation per task); later ones are allocated. */
+  c = f->cbs == NULL ? &f->cb0 : malloc(sizeof *c);
+  if (c == NULL) {
+    mproc__future_unhook(f);
+    mproc__future_unlock(f);
+    return mproc__err(MPROC_ENOMEM, "add_done_callback: out of memory");
+  }
+  c->fn = fn;
+  c->arg = arg;
+  c->next = NULL;
   if (f->cbs_tail) f->cbs_tail->next = c; else f->cbs = c;
   f->cbs_tail = c;
   mproc__future_unlock(f);

@@ -71,7 +71,18 @@ typedef struct mproc__cb {
   struct mproc__cb *next;
 } mproc__cb;
 
-/* 136 bytes and the input: one allocation per task, or a slab slot. */
+/* Memory for many futures in one allocation (a Pool's map): freed with
+ * the last of them. One allocation instead of one per task keeps a
+ * repeated map from growing and trimming the heap each time (the page
+ * faults cost more than the tasks). */
+typedef struct mproc__fslab {
+  atomic_size_t refs; /* futures carved + the maker's */
+  size_t used, cap;
+  _Alignas(16) unsigned char mem[];
+} mproc__fslab;
+
+/* About 170 bytes and the input: one allocation per task, a slot of the
+ * executor's slab, or a part of a map's slab. */
 struct mproc_future {
   atomic_int refs;
   _Atomic uint32_t state; /* mproc_future_state */
@@ -84,6 +95,8 @@ struct mproc_future {
   char *why;        /* the outcome's message (NULL: none) */
   mproc__wnode *waiters;       /* under the lock */
   mproc__cb *cbs, *cbs_tail;   /* under the lock */
+  mproc__cb cb0;               /* the first callback (no allocation) */
+  mproc__fslab *fslab;         /* its map's slab, or NULL */
   mproc_executor *ex;
   mproc_task_fn fn;
   uint64_t task;    /* the executor's task number */
@@ -135,6 +148,16 @@ static inline void mproc__future_unlock(const mproc_future *f) {
  *  enqueues the future (a Pool builds a chunk's message in place). */
 mproc_future *mproc__future_new(mproc_executor *ex, mproc_task_fn fn,
                                 const void *in, size_t len, size_t item);
+/** A slab with room for futures whose inputs total `bytes` over `count`
+ *  futures; NULL when out of memory (sentence set). */
+mproc__fslab *mproc__fslab_new(size_t count, size_t bytes);
+/** As mproc__future_new, carved from slab s (NULL: its own allocation,
+ *  also when s is full). */
+mproc_future *mproc__future_new_in(mproc__fslab *s, mproc_executor *ex,
+                                   mproc_task_fn fn, const void *in,
+                                   size_t len, size_t item);
+/** Drop the maker's reference (the slab goes with its last future). */
+void mproc__fslab_unref(mproc__fslab *s);
 void mproc__future_ref(mproc_future *f);
 void mproc__future_unref(mproc_future *f);
 
@@ -166,6 +189,11 @@ void mproc__future_run(mproc_future *f, int worker);
  *  mproc__future_unhook uncounts one that is unlinked unfired. */
 int mproc__future_hook(mproc_future *f);
 void mproc__future_unhook(mproc_future *f);
+
+/** Give a fresh future (made by mproc__future_new, not yet queued: no
+ *  other thread sees it) its first done callback, without a lock or an
+ *  allocation (a Pool's chunk). */
+void mproc__future_watch_fresh(mproc_future *f, mproc_done_fn fn, void *arg);
 
 /** Wait until f is done, at most `timeout` (backend form: MPROC__INF no
  *  limit): 0 or MPROC_ETIMEDOUT (future-wait.c). */

@@ -114,6 +114,9 @@ mproc_async *mproc__job_new(int kind, size_t n, size_t nchunks,
 /** Register the job's done callback on each chunk's future (one job
  *  reference each); only after the futures were enqueued. */
 int mproc__job_watch(mproc_async *j);
+/** Register the job's callback on chunk c's fresh future (not yet queued)
+ *  and take the reference it holds. */
+void mproc__job_watch_fresh(mproc_async *j, size_t c);
 /** Finish a job with no chunks (an empty map) in this thread. */
 void mproc__job_finish_empty(mproc_async *j);
 void mproc__job_unref(mproc_async *j);

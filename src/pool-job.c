@@ -266,6 +266,11 @@ int mproc__job_watch(mproc_async *j) {
   return rc;
 }
 
+void mproc__job_watch_fresh(mproc_async *j, size_t c) {
+  atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed); /* unqueued */
+  mproc__future_watch_fresh(j->fs[c], on_chunk, j);
+}
+
 void mproc__job_finish_empty(mproc_async *j) {
   uv_mutex_lock(&j->lock);
   j->complete = 1;

@@ -295,38 +295,96 @@ static void fill_chunk(const map_args *a, size_t first, size_t count,
   }
 }
 
-/* Make every chunk's future (not yet scheduled), its message built in
- * the future's own input (one copy of the items). */
-static int make_chunks(mproc_pool *pool, mproc_async *j, const map_args *a) {
+#define SLAB_MAX ((size_t)16 << 20)
+/* One slab for the job's futures when they are many and small (a slab
+ * lives until its last future goes: a map of large chunks frees each as
+ * it is filed instead). NULL: one allocation each. */
+static mproc__fslab *chunks_slab(const mproc_async *j, const map_args *a) {
+  size_t c, need = 0, total = 0;
+  if (j->nchunks < 64) return NULL;
+  for (c = 0; c < j->nchunks; c++) {
+    size_t first = c * j->chunksize;
+    size_t count = a->n - first < j->chunksize ? a->n - first : j->chunksize;
+    if (chunk_size(a, first, count, &need) < 0 || need > SLAB_MAX - total)
+      return NULL;
+    total += need;
+  }
+  return mproc__fslab_new(j->nchunks, total);
+}
+
+/* Make chunks [c0, c1)'s futures (not yet scheduled), each message built
+ * in the future's own input (one copy of the items), each with the job's
+ * callback. */
+static int make_chunks(mproc_pool *pool, mproc_async *j, const map_args *a,
+                       mproc__fslab *slab, size_t c0, size_t c1) {
   size_t c, need = 0;
   int rc = 0;
-  for (c = 0; c < j->nchunks && rc == 0; c++) {
+  for (c = c0; c < c1 && rc == 0; c++) {
     size_t first = c * j->chunksize;
     size_t count = a->n - first < j->chunksize ? a->n - first : j->chunksize;
     if ((rc = chunk_size(a, first, count, &need)) < 0) break;
-    j->fs[c] = mproc__future_new(pool->ex, mproc__pool_chunk_main, NULL, need,
-                                 first);
+    j->fs[c] = mproc__future_new_in(slab, pool->ex, mproc__pool_chunk_main,
+                                    NULL, need, first);
     if (j->fs[c] == NULL)
       rc = MPROC_ENOMEM;
     else
       fill_chunk(a, first, count, j->fs[c]->in);
+    /* Its callback now, while the future is in this CPU's cache and no
+     * worker's result can race the registration. */
+    if (rc == 0) mproc__job_watch_fresh(j, c);
   }
   return rc;
+}
+
+/* Chunks made and queued per step of a slab job: the workers start on the
+ * first while the rest are made, and each future is queued while it is
+ * still in this CPU's cache. */
+#define SLICE 512
+
+/* A slab job's later slice could not be queued (the pool was closed or
+ * broke meanwhile): its chunks and the rest fail through their callbacks,
+ * as the queued ones do at the shutdown. */
+static void fail_rest(mproc_pool *pool, mproc_async *j, const map_args *a,
+                      mproc__fslab *slab, size_t c0, size_t c1) {
+  size_t c;
+  (void)make_chunks(pool, j, a, slab, c1, j->nchunks); /* the slab has room */
+  for (c = c0; c < j->nchunks; c++) {
+    mproc_future *f = j->fs[c];
+    if (f == NULL) continue;
+    if (mproc__future_start(f))
+      mproc__future_finish(f, MPROC_EBROKEN, MPROC_EBROKEN, "pool: closed "
+                           "while the map was being submitted");
+    mproc__future_unref(f); /* the kind's: it was never queued */
+  }
 }
 
 /* Schedule a job's chunk futures; on failure none runs and the job is
  * released. */
 static int schedule(mproc_pool *pool, mproc_async *j, const map_args *a) {
-  size_t c;
-  int rc = make_chunks(pool, j, a);
-  if (rc == 0) rc = pool->ex->ops->enqueue(pool->ex, j->fs, j->nchunks);
+  mproc__fslab *slab = chunks_slab(j, a);
+  size_t c, c0 = 0, c1 = j->nchunks;
+  int rc = 0;
+  for (c0 = 0; c0 < j->nchunks && rc == 0; c0 = c1) {
+    c1 = slab && j->nchunks - c0 > SLICE ? c0 + SLICE : j->nchunks;
+    if ((rc = make_chunks(pool, j, a, slab, c0, c1)) == 0)
+      rc = pool->ex->ops->enqueue(pool->ex, j->fs + c0, c1 - c0);
+    if (rc < 0 && c0 > 0) { /* some chunks run already */
+      fail_rest(pool, j, a, slab, c0, c1);
+      rc = 0;
+      break;
+    }
+  }
+  mproc__fslab_unref(slab); /* its futures hold it now */
   if (rc < 0) {
     for (c = 0; c < j->nchunks; c++)
-      if (j->fs[c] != NULL) mproc__future_unref(j->fs[c]); /* the kind's */
+      if (j->fs[c] != NULL) {
+        /* No callback will run: the job reference it held goes too. */
+        if (j->fs[c]->cbs != NULL) atomic_fetch_sub(&j->refs, 1);
+        mproc__future_unref(j->fs[c]); /* the kind's */
+      }
     mproc__job_unref(j); /* and ours, with the job */
     return rc;
   }
-  (void)mproc__job_watch(j);
   return 0;
 }
 

@@ -35,7 +35,11 @@ typedef struct worker {
   char last_name[256];
   size_t last_len;
   mproc_task_fn last_fn;
+  mproc_buf tb;       /* a task's result, its memory kept between tasks */
 } worker;
+
+/* A task result buffer larger than this is given back after its task. */
+#define KEEP_BYTES ((size_t)64 << 10)
 
 static int out_room(worker *w, size_t n) {
   size_t cap;
@@ -108,7 +112,7 @@ static mproc_task_fn find_task(worker *w, const char *name, size_t len) {
 static int run_task(worker *w, const wset_task_hdr *h, const char *name,
                     const unsigned char *in) {
   mproc_task_fn fn;
-  mproc_buf b;
+  mproc_buf *b = &w->tb;
   int rc;
   if (w->a->timed) atomic_store(&w->slot->start_ns, uv_hrtime());
   atomic_store(&w->slot->started, w->done + 1); /* before it runs */
@@ -120,18 +124,21 @@ static int run_task(worker *w, const wset_task_hdr *h, const char *name,
     atomic_store(&w->slot->finished, w->done);
     return add_result(w, h->id, MPROC_ENOTREG, why, NULL, 0);
   }
-  memset(&b, 0, sizeof b);
-  b.ctx.worker = w->a->index;
-  b.ctx.task = h->id;
-  b.ctx.item = (size_t)h->item;
-  rc = fn(h->in_len ? in : NULL, (size_t)h->in_len, &b);
+  b->len = 0; /* the memory of the last task's result is reused */
+  memset(&b->ctx, 0, sizeof b->ctx);
+  b->ctx.worker = w->a->index;
+  b->ctx.task = h->id;
+  b->ctx.item = (size_t)h->item;
+  rc = fn(h->in_len ? in : NULL, (size_t)h->in_len, b);
   w->done++;
   atomic_store(&w->slot->finished, w->done);
   if (rc == 0)
-    rc = add_result(w, h->id, 0, NULL, b.data, b.len);
+    rc = add_result(w, h->id, 0, NULL, b->data, b->len);
   else
-    rc = add_result(w, h->id, rc, b.msg, NULL, 0);
-  mproc__buf_reset(&b);
+    rc = add_result(w, h->id, rc, b->msg, NULL, 0);
+  free(b->msg);
+  b->msg = NULL;
+  if (b->cap > KEEP_BYTES) mproc__buf_reset(b);
   return rc;
 }
 
@@ -282,6 +289,7 @@ int mproc__wset_worker_main(const void *arg, size_t len) {
   if (say_ready(&w) < 0) goto cleanup;
   rc = serve(&w);
 cleanup:
+  mproc__buf_reset(&w.tb);
   free(w.out);
   mproc_queue_free(w.tq);
   mproc_queue_free(w.rq);
