@@ -8,8 +8,13 @@
  *   result queue  one, every worker (and the parent's watcher) -> the
  *                 parent's reader: [rbatch_hdr] then, for results,
  *                 count x [res_hdr][msg (msg_len bytes, NUL included)][data]
- *   slots         one wset_slot per worker index in the pool's segment,
- *                 zeroed by the parent before each incarnation starts.
+ *   slots         one wset_slot per worker index in the pool's slot
+ *                 table, zeroed by the parent before each incarnation
+ *                 starts. The table is a raw byte Array (shared memory's
+ *                 small-object path): up to WSET_ARENA_SLOTS workers it
+ *                 takes an arena slot (docs/arenas.md), more get a
+ *                 segment of its own. Each process aligns the data to a
+ *                 cache line (wset_slots_of).
  *
  * The crash protocol. The parent alone decides which worker gets which
  * task: it appends every task it sends to that incarnation's list (its
@@ -50,6 +55,18 @@ typedef struct wset_slot {
   _Atomic uint32_t state;    /* WSET_ST_*: why the worker ended */
   uint32_t pad[7];           /* one cache line per worker */
 } wset_slot;
+
+/* The slot table's bytes for n workers: n lines and room to align them
+ * (an arena object's data starts on 32 bytes, not 64). Arrays of up to
+ * 1888 bytes live in an arena (arena.c), so up to 28 workers. */
+#define WSET_TABLE_BYTES(n) ((size_t)(n) * sizeof(wset_slot) + 63)
+#define WSET_ARENA_SLOTS 28
+
+/* The table's first slot in the Array's data `p`. Every mapping of a
+ * shared object starts on a page, so each process finds the same one. */
+static inline wset_slot *wset_slots_of(void *p) {
+  return (wset_slot *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
 
 /* How a worker ended (its slot's state; RUN: it did not say, a death). */
 enum {

@@ -98,6 +98,23 @@ int tu_count_shm(const char *prefix) {
   return count;
 }
 
+int tu_list_shm(const char *prefix, char (*names)[64], int max) {
+  DIR *d = opendir("/dev/shm");
+  struct dirent *e;
+  size_t n = strlen(prefix);
+  int count = 0;
+  if (d == NULL) return -1;
+  while ((e = readdir(d)) != NULL) {
+    const char *name = e->d_name;
+    if (strncmp(name, "sem.", 4) == 0) name += 4;
+    if (strncmp(name, prefix, n) != 0) continue;
+    if (count < max) snprintf(names[count], 64, "%s", name);
+    count++;
+  }
+  closedir(d);
+  return count;
+}
+
 void tu_setenv(const char *name, const char *value) { setenv(name, value, 1); }
 
 int tu_set_nonblocking(intptr_t handle) {
