@@ -208,19 +208,9 @@ static int launch(mproc_manager *m, const mproc_manager_opts *o) {
  * not: the parent removes them (the folder is "<tmp>/mproc-XXXXXX", the
  * path "<folder>/manager", mgr-server.c). */
 static void remove_path(mproc_manager *m) {
-  char dir[MPROC_ADDRESS_MAX];
-  char *slash;
-  uv_fs_t req;
   if (!m->made_path) return;
   m->made_path = 0;
-  (void)uv_fs_unlink(NULL, &req, m->address, NULL);
-  uv_fs_req_cleanup(&req);
-  snprintf(dir, sizeof dir, "%s", m->address);
-  slash = strrchr(dir, '/');
-  if (slash == NULL || strncmp(slash, "/manager", 9) != 0) return;
-  *slash = '\0';
-  (void)uv_fs_rmdir(NULL, &req, dir, NULL); /* only if it is empty */
-  uv_fs_req_cleanup(&req);
+  mproc__remove_file_and_folder(m->address);
   (void)mproc__track_file(m->address, 0); /* the server tracked it */
 }
 

@@ -160,9 +160,8 @@ static void file_forget(file_list *f, const char *path) {
     }
 }
 
-/* Remove the file, then its folder if that left it empty (rmdir does
- * nothing to a folder with anything else in it). */
-static void file_sweep(const char *path) {
+/* rmdir does nothing to a folder with anything else in it. */
+void mproc__remove_file_and_folder(const char *path) {
   char dir[MPROC_ADDRESS_MAX];
   char *slash;
   uv_fs_t req;
@@ -212,7 +211,7 @@ static void sweep(name_set *t, file_list *f) {
   unsigned count[KINDS] = {0};
   int round, removed;
   size_t i, left = 0;
-  for (i = 0; i < f->n; i++) file_sweep(f->path[i]);
+  for (i = 0; i < f->n; i++) mproc__remove_file_and_folder(f->path[i]);
   free(f->path);
   for (round = 0; round < 50 && (round == 0 || left > 0); round++) {
     removed = 0;
