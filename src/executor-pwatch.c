@@ -160,7 +160,7 @@ static int make_objects(ppool *p) {
   qo.capacity = (size_t)4 << 20;
   if ((rc = mproc_wakeup_new(&p->wake)) < 0 ||
       (rc = mproc_queue_new(&p->rq, &qo)) < 0 ||
-      (rc = mproc_array_new(&p->slot_table, 'c', WSET_TABLE_BYTES(n), NULL,
+      (rc = mproc_array_new(&p->slot_table, 'c', wset_table_bytes(n), NULL,
                             &vo)) < 0)
     return rc;
   p->slots = wset_slots_of(mproc_array_ptr(p->slot_table));

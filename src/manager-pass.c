@@ -6,7 +6,9 @@
  * path: an arena slot, docs/arenas.md, unless address and key pass 1888
  * bytes, when it is a segment of its own, owner-only like every one), and
  * the entry passes the ticket with the generic one-object hooks (the
- * child's hold on it is taken at start like any object's).
+ * child's hold on it is taken at start like any object's; a child gives
+ * it back once it has read it, so only children starting at the same
+ * time hold it together: more than 15 pin its slot, arena.c).
  * Before the start, the parent also asks the server for a floating hold on
  * the object (HOLD); the child's new proxy takes it over (ADOPT), so the
  * object lives while the child starts even if the parent drops its proxy
