@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "mproc.h"
+#include "procpool-util.h"
 #include "procs.h"
 #include "util.h"
 
@@ -440,15 +441,6 @@ static void test_names(void **state) {
 
 /* ---- the pool's and the manager's own small state ----------------------------- */
 
-static int t_square(const void *in, size_t len, mproc_buf *out) {
-  int x;
-  if (len != sizeof x) return mproc_task_fail(out, 9, "want an int");
-  memcpy(&x, in, sizeof x);
-  x *= x;
-  return mproc_buf_write(out, &x, sizeof x);
-}
-MPROC_TASK(t_square);
-
 /* A child given a dict proxy: it sets "k" to "v". */
 static int t_use_proxy(const void *arg, size_t len) {
   mproc_proxy *d = NULL;
@@ -483,7 +475,6 @@ static int new_name_ok(const char *name) {
 
 static void test_pool_state_in_arenas(void **state) {
   static char before[MAX_NAMES][64], after[MAX_NAMES][64];
-  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
   mproc_executor *ex = NULL;
   mproc_manager_opts mo = MPROC_MANAGER_OPTS_INIT;
   mproc_manager *m = NULL;
@@ -500,12 +491,9 @@ static void test_pool_state_in_arenas(void **state) {
   mo.method = g_method;
   assert_int_equal(mproc_manager_start(&m, &mo), 0);
   assert_int_equal(mproc_manager_dict(m, &d), 0);
-  o.max_workers = 2;
-  o.method = g_method;
-  assert_int_equal(mproc_executor_new(&ex, MPROC_EXECUTOR_PROCESS, &o), 0);
+  ex = pp_new(2, NULL);
   for (i = 0; i < 2; i++) /* every worker has opened the slot table */
-    assert_int_equal(mproc_executor_submit(ex, t_square, &x, sizeof x, &f[i]),
-                     0);
+    f[i] = pp_submit(ex, pp_square, &x, sizeof x);
   for (i = 0; i < 2; i++) {
     const void *r = NULL;
     size_t rn = 0;
