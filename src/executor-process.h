@@ -56,7 +56,7 @@ typedef struct ppool {
   uv_cond_t feed_cond;   /* the feeder sleeps here */
   uv_cond_t sent_cond;   /* the watcher waits for `sending` to drop */
   mproc_queue *rq;
-  mproc_shm *shm;
+  mproc_array *slot_table; /* wset.h: the slots' Array */
   wset_slot *slots;
   int nslots;            /* capacity of slots and w */
   int target;            /* workers wanted (0..nslots) */

@@ -127,7 +127,7 @@ static int make_args(ppool *p) {
   p->args->idle_timeout = ex->idle_timeout;
   p->args->timed = ex->task_timeout > 0;
   snprintf(p->args->rq, WSET_QNAME, "%s", mproc_queue_name(p->rq));
-  snprintf(p->args->shm, WSET_QNAME, "%s", mproc_shm_name(p->shm));
+  snprintf(p->args->shm, WSET_QNAME, "%s", mproc_array_name(p->slot_table));
   if (init) snprintf(p->args->init, sizeof p->args->init, "%s", init);
   p->args->initargs_len = ex->initargs_len;
   if (ex->initargs_len)
@@ -139,7 +139,7 @@ void mproc__pp_free(ppool *p) {
   if (p == NULL) return;
   mproc__pp_kill_all(p); /* none left after a join: frees the records */
   mproc_queue_free(p->rq);
-  mproc_shm_free(p->shm);
+  mproc_array_free(p->slot_table);
   mproc_wakeup_free(p->wake);
   uv_mutex_destroy(&p->lock);
   uv_mutex_destroy(&p->join_lock);
@@ -153,14 +153,17 @@ void mproc__pp_free(ppool *p) {
 
 static int make_objects(ppool *p) {
   mproc_queue_opts qo = MPROC_QUEUE_OPTS_INIT;
+  mproc_value_opts vo = MPROC_VALUE_OPTS_INIT;
   int rc, n = p->nslots;
+  vo.raw = 1;
   qo.kind = MPROC_SIMPLE_QUEUE;
   qo.capacity = (size_t)4 << 20;
   if ((rc = mproc_wakeup_new(&p->wake)) < 0 ||
       (rc = mproc_queue_new(&p->rq, &qo)) < 0 ||
-      (rc = mproc_shm_new(&p->shm, (size_t)n * sizeof(wset_slot), NULL)) < 0)
+      (rc = mproc_array_new(&p->slot_table, 'c', wset_table_bytes(n), NULL,
+                            &vo)) < 0)
     return rc;
-  p->slots = mproc_shm_buf(p->shm);
+  p->slots = wset_slots_of(mproc_array_ptr(p->slot_table));
   if ((p->w = calloc((size_t)n, sizeof *p->w)) == NULL ||
       (p->need = calloc((size_t)n, 1)) == NULL)
     return mproc__err(MPROC_ENOMEM, "executor: out of memory");

@@ -2,9 +2,13 @@
  *
  * A child needs the server's address, the authkey and the object's id:
  * more than a pass entry's segment name carries. So the parent writes them
- * into a small shared memory "ticket" (created owner-only like every mproc
- * segment) and the entry passes the ticket, with shared memory's own pass
- * hooks (the child's hold on it is taken at start like any segment's).
+ * into a small "ticket", a raw byte Array (shared memory's small-object
+ * path: an arena slot, docs/arenas.md, unless address and key pass 1888
+ * bytes, when it is a segment of its own, owner-only like every one), and
+ * the entry passes the ticket with the generic one-object hooks (the
+ * child's hold on it is taken at start like any object's; a child gives
+ * it back once it has read it, so only children starting at the same
+ * time hold it together: more than 15 pin its slot, arena.c).
  * Before the start, the parent also asks the server for a floating hold on
  * the object (HOLD); the child's new proxy takes it over (ADOPT), so the
  * object lives while the child starts even if the parent drops its proxy
@@ -25,7 +29,7 @@
 
 static int make_ticket(mproc_proxy *p) {
   mproc__mw w = {NULL, 0, 0, 0};
-  mproc_shm_opts so = MPROC_SHM_OPTS_INIT;
+  mproc_value_opts vo = MPROC_VALUE_OPTS_INIT;
   int rc;
   mproc__mw_request(&w, 0, p->id);
   mproc__mw_bytes(&w, p->address, strlen(p->address));
@@ -34,9 +38,10 @@ static int make_ticket(mproc_proxy *p) {
     mproc__mw_free(&w);
     return mproc__err(MPROC_ENOMEM, "manager: out of memory for a ticket");
   }
-  rc = mproc_shm_new(&p->ticket, w.len + 4, &so);
+  vo.raw = 1;
+  rc = mproc_array_new(&p->ticket, 'c', w.len + 4, NULL, &vo);
   if (rc == 0) {
-    unsigned char *b = mproc_shm_buf(p->ticket);
+    unsigned char *b = mproc_array_ptr(p->ticket);
     b[0] = (unsigned char)w.len;
     b[1] = (unsigned char)(w.len >> 8);
     b[2] = (unsigned char)(w.len >> 16);
@@ -64,13 +69,14 @@ static int proxy_pass(const void *h, mproc__pass_seg *segs, size_t *nseg) {
   if (p->ticket == NULL)
     return mproc__err(MPROC_ESTATE, "pass: the proxy was never passed by "
                                     "the process that made it");
-  return mproc__shm_ops.pass(p->ticket, segs, nseg);
+  *nseg = 1;
+  return mproc__obj_pass((const mproc__obj *)p->ticket, segs);
 }
 
 static void proxy_hold(const void *h, long pid) {
   mproc_proxy *p = (mproc_proxy *)(uintptr_t)h;
   mproc__mrep rep;
-  if (p->ticket) mproc__shm_ops.hold(p->ticket, pid);
+  if (p->ticket) mproc__obj_hold_for((mproc__obj *)p->ticket, pid);
   /* An old server answers LEASE with MPROC_EINVAL: the hold then floats
    * until it stops, as before. */
   if (p->pid == mproc_current_pid() && p->conn && p->id && pid > 0) {
@@ -105,17 +111,23 @@ static int proxy_adopt(void **out, const mproc__pass_seg *segs, size_t nseg) {
   const unsigned char *key = NULL;
   size_t key_len = 0;
   uint32_t id = 0;
-  void *t = NULL;
+  mproc_array *t = NULL;
   mproc_proxy *p = NULL;
-  int rc = mproc__shm_ops.adopt(&t, segs, nseg);
+  int rc;
   *out = NULL;
+  if (nseg != 1)
+    return mproc__err(MPROC_EBOOTSTRAP, "a passed manager proxy came as "
+                                        "%zu objects", nseg);
+  rc = mproc__kind_adopt(MPROC__KIND_ARRAY, &t, segs);
   if (rc < 0) return rc;
-  rc = read_ticket(mproc_shm_buf(t), mproc_shm_size(t), &id, address, &key,
-                   &key_len);
+  rc = mproc_array_len(t) >= 4
+           ? read_ticket(mproc_array_ptr(t), mproc_array_len(t), &id,
+                         address, &key, &key_len)
+           : mproc__err(MPROC_EBOOTSTRAP, "pass: a malformed proxy ticket");
   /* A test kills the child here: before it opens the proxy. */
   if (rc == 0 && mproc__fault("proxy.adopt")) rc = MPROC_EBOOTSTRAP;
   if (rc == 0) rc = mproc__mproxy_adopt(address, key, key_len, id, &p);
-  mproc__shm_ops.free(t);
+  mproc_array_free(t);
   if (rc == 0) *out = p;
   return rc;
 }

@@ -120,7 +120,7 @@ int mproc__mproxy_typed(mproc_proxy *p, mproc__mrep *rep) {
 void mproc__mproxy_free(mproc_proxy *p) {
   if (p == NULL) return;
   mproc_conn_free(p->conn);
-  mproc_shm_free(p->ticket);
+  mproc_array_free(p->ticket);
   mproc__mw_free(&p->w);
   free(p->key);
   uv_mutex_destroy(&p->lock);

@@ -11,7 +11,7 @@
  *
  * Passing a proxy: a child needs the address, the key and the id, more
  * than a pass list entry's name holds, so the proxy writes them into a
- * small shared memory "ticket" (owner-only, as every mproc segment) and
+ * small "ticket" (a raw byte Array: an arena slot, manager-pass.c) and
  * passes that; before the start it asks the server for a floating hold
  * (HOLD), leases it to the child's pid once the child runs (LEASE), and
  * the child's new proxy takes it over (ADOPT), so the object lives even if
@@ -24,6 +24,7 @@
 #include "mgr-core.h"
 #include "mgr-server.h"
 #include "object.h"
+#include "tracker.h"
 
 #define KEY_LEN 32
 #define MTYPES_MAX 64
@@ -207,19 +208,10 @@ static int launch(mproc_manager *m, const mproc_manager_opts *o) {
  * not: the parent removes them (the folder is "<tmp>/mproc-XXXXXX", the
  * path "<folder>/manager", mgr-server.c). */
 static void remove_path(mproc_manager *m) {
-  char dir[MPROC_ADDRESS_MAX];
-  char *slash;
-  uv_fs_t req;
   if (!m->made_path) return;
   m->made_path = 0;
-  (void)uv_fs_unlink(NULL, &req, m->address, NULL);
-  uv_fs_req_cleanup(&req);
-  snprintf(dir, sizeof dir, "%s", m->address);
-  slash = strrchr(dir, '/');
-  if (slash == NULL || strncmp(slash, "/manager", 9) != 0) return;
-  *slash = '\0';
-  (void)uv_fs_rmdir(NULL, &req, dir, NULL); /* only if it is empty */
-  uv_fs_req_cleanup(&req);
+  mproc__remove_file_and_folder(m->address);
+  (void)mproc__track_file(m->address, 0); /* the server tracked it */
 }
 
 static int load_opts(mproc_manager_opts *o, const mproc_manager_opts *in,

@@ -19,7 +19,7 @@ struct mproc_proxy {
   int type;
   char typecode;    /* Value, Array */
   long pid;         /* the process that made this handle */
-  mproc_shm *ticket; /* what a child gets to reach us (manager.c) */
+  mproc_array *ticket; /* what a child gets to reach us (manager-pass.c) */
   mproc__mw w;      /* the request being built */
   char address[MPROC_ADDRESS_MAX];
   unsigned char *key;

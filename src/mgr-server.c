@@ -22,6 +22,7 @@
 #include "internal.h"
 #include "mgr-core.h"
 #include "mgr-server.h"
+#include "tracker.h"
 
 #define CHALLENGE "#CHALLENGE#"
 #define WELCOME "#WELCOME#"
@@ -353,7 +354,15 @@ static int gen_address(struct mproc__mserver *s) {
   snprintf(s->dir, sizeof s->dir, "%.*s", (int)(sizeof s->dir - 1), req.path);
   uv_fs_req_cleanup(&req);
   snprintf(s->address, sizeof s->address, "%s/manager", s->dir);
-  return 0;
+  /* Told to the tracker, which removes the path and the folder once the
+   * program has ended: a server killed with its parent cannot. */
+  rc = mproc__track_file(s->address, 1);
+  if (rc < 0) {
+    uv_fs_rmdir(&s->loop, &req, s->dir, NULL);
+    uv_fs_req_cleanup(&req);
+    s->dir[0] = '\0';
+  }
+  return rc;
 }
 
 static int listen_pipe(struct mproc__mserver *s) {
@@ -502,6 +511,7 @@ void mproc__mserver_free(mproc__mserver *s) {
   if (s->dir[0]) {
     uv_fs_rmdir(&s->loop, &req, s->dir, NULL);
     uv_fs_req_cleanup(&req);
+    (void)mproc__track_file(s->address, 0);
   }
   uv_loop_close(&s->loop);
   free(s->key);

@@ -18,7 +18,10 @@
  * remove what it left: every segment of the registry no live process
  * holds, and every tracked name whose holders are all dead. The program's
  * processes die with it, within moments, so the sweep retries for a few
- * seconds while holders are still on their way out. Then, as Python's
+ * seconds while holders are still on their way out. Files the program
+ * left in private folders (a manager's socket: mproc__track_file) go
+ * too, with their folders when empty: no process of the program is left
+ * to use them. Then, as Python's
  * resource_tracker does, say on stderr how many of each kind were left
  * behind (one line), unless MPROC_TRACKER_WARN=0.
  *
@@ -34,6 +37,7 @@
 #include <uv.h>
 
 #include "arena.h"
+#include "internal.h"
 #include "object.h"
 #include "registry.h"
 #include "tracker.h"
@@ -47,7 +51,15 @@ typedef struct trk_msg {
   char name[MPROC_SHM_NAME_MAX + 1];
 } trk_msg;
 
-enum { TRK_TRACK = 1, TRK_UNTRACK = 2 };
+/* A file's message: longer names than an object's. */
+typedef struct trk_file_msg {
+  uint32_t magic;
+  uint32_t kind; /* TRK_TRACK_FILE or TRK_UNTRACK_FILE */
+  char path[MPROC_ADDRESS_MAX];
+} trk_file_msg;
+
+enum { TRK_TRACK = 1, TRK_UNTRACK = 2, TRK_TRACK_FILE = 3,
+       TRK_UNTRACK_FILE = 4 };
 
 /* ---- the tracker's set of names ------------------------------------------ */
 
@@ -116,6 +128,53 @@ static void forget(name_set *t, const char *name) {
   if (s) s[0] = TOMB;
 }
 
+/* ---- the tracker's files ------------------------------------------------- */
+
+/* Few (a manager's socket each): a plain array. */
+typedef struct file_list {
+  char (*path)[MPROC_ADDRESS_MAX];
+  size_t n, cap;
+} file_list;
+
+static void file_remember(file_list *f, const char *path) {
+  size_t i;
+  for (i = 0; i < f->n; i++)
+    if (strcmp(f->path[i], path) == 0) return;
+  if (f->n == f->cap) {
+    size_t cap = f->cap ? f->cap * 2 : 8;
+    void *p = realloc(f->path, cap * sizeof *f->path);
+    if (p == NULL) return;
+    f->path = p;
+    f->cap = cap;
+  }
+  strcpy(f->path[f->n++], path);
+}
+
+static void file_forget(file_list *f, const char *path) {
+  size_t i;
+  for (i = 0; i < f->n; i++)
+    if (strcmp(f->path[i], path) == 0) {
+      memmove(f->path[i], f->path[f->n - 1], sizeof f->path[i]);
+      f->n--;
+      return;
+    }
+}
+
+/* rmdir does nothing to a folder with anything else in it. */
+void mproc__remove_file_and_folder(const char *path) {
+  char dir[MPROC_ADDRESS_MAX];
+  char *slash;
+  uv_fs_t req;
+  (void)uv_fs_unlink(NULL, &req, path, NULL);
+  uv_fs_req_cleanup(&req);
+  snprintf(dir, sizeof dir, "%s", path);
+  slash = strrchr(dir, '/');
+  if (slash == NULL || slash == dir) return;
+  *slash = '\0';
+  (void)uv_fs_rmdir(NULL, &req, dir, NULL);
+  uv_fs_req_cleanup(&req);
+}
+
 /* ---- the sweep once the program has ended --------------------------------- */
 
 static int warns(void) {
@@ -148,10 +207,12 @@ static void warn(const unsigned *count) {
 
 /* Sweep the registry and the tracked names (emptied as they go), waiting
  * a few seconds for dying holders; then the one warning line. */
-static void sweep(name_set *t) {
+static void sweep(name_set *t, file_list *f) {
   unsigned count[KINDS] = {0};
   int round, removed;
   size_t i, left = 0;
+  for (i = 0; i < f->n; i++) mproc__remove_file_and_folder(f->path[i]);
+  free(f->path);
   for (round = 0; round < 50 && (round == 0 || left > 0); round++) {
     removed = 0;
     left = (size_t)mproc__shm_sweep_registry(&removed);
@@ -183,17 +244,29 @@ static void sweep(name_set *t) {
  * take messages until the program has ended, then sweep. */
 static void tracker_main(void) {
   name_set t = {NULL, 0, 0};
-  trk_msg m;
+  file_list f = {NULL, 0, 0};
+  union {
+    trk_msg m;
+    trk_file_msg fm;
+  } u;
   int n;
-  while ((n = mproc__os_helper_recv(&m, sizeof m)) != 0) {
-    if (n != (int)sizeof m || m.magic != TRK_MAGIC) continue;
-    m.name[sizeof m.name - 1] = '\0';
-    if (m.kind == TRK_TRACK)
-      remember(&t, m.name);
-    else if (m.kind == TRK_UNTRACK)
-      forget(&t, m.name);
+  while ((n = mproc__os_helper_recv(&u, sizeof u)) != 0) {
+    if (n == (int)sizeof u.fm && u.fm.magic == TRK_MAGIC) {
+      u.fm.path[sizeof u.fm.path - 1] = '\0';
+      if (u.fm.kind == TRK_TRACK_FILE)
+        file_remember(&f, u.fm.path);
+      else if (u.fm.kind == TRK_UNTRACK_FILE)
+        file_forget(&f, u.fm.path);
+      continue;
+    }
+    if (n != (int)sizeof u.m || u.m.magic != TRK_MAGIC) continue;
+    u.m.name[sizeof u.m.name - 1] = '\0';
+    if (u.m.kind == TRK_TRACK)
+      remember(&t, u.m.name);
+    else if (u.m.kind == TRK_UNTRACK)
+      forget(&t, u.m.name);
   }
-  sweep(&t);
+  sweep(&t, &f);
 }
 
 /* ---- the client side ------------------------------------------------------ */
@@ -220,20 +293,16 @@ int mproc__tracker_ensure(void) {
   return start(MPROC__HELPER_IF_NONE);
 }
 
-int mproc__track(const char *name, int tracked) {
-  trk_msg m;
-  int rc = mproc__tracker_ensure();
-  if (rc < 0 || untracked) return rc;
-  memset(&m, 0, sizeof m);
-  m.magic = TRK_MAGIC;
-  m.kind = tracked ? TRK_TRACK : TRK_UNTRACK;
-  strncpy(m.name, name, sizeof m.name - 1);
-  if (mproc__os_helper_send(&m, sizeof m) == 0) return 0;
+/* Send one message (len bytes at m) to the tracker, restarting it if it
+ * was killed. */
+static int send_msg(const void *m, size_t len) {
+  int rc;
+  if (mproc__os_helper_send(m, len) == 0) return 0;
   /* Nobody reads the other end: the tracker was killed. A new one, for
    * this process and the children it starts from now on. */
   rc = start(MPROC__HELPER_REPLACE);
   if (rc == 0 && !untracked) {
-    rc = mproc__os_helper_send(&m, sizeof m);
+    rc = mproc__os_helper_send(m, len);
     if (rc > 0)
       rc = mproc__err(MPROC_EOS, "the new tracker does not receive");
   }
@@ -242,4 +311,30 @@ int mproc__track(const char *name, int tracked) {
                           "could not be restarted: %s",
                       mproc_last_error());
   return 0;
+}
+
+int mproc__track(const char *name, int tracked) {
+  trk_msg m;
+  int rc = mproc__tracker_ensure();
+  if (rc < 0 || untracked) return rc;
+  memset(&m, 0, sizeof m);
+  m.magic = TRK_MAGIC;
+  m.kind = tracked ? TRK_TRACK : TRK_UNTRACK;
+  strncpy(m.name, name, sizeof m.name - 1);
+  return send_msg(&m, sizeof m);
+}
+
+int mproc__track_file(const char *path, int tracked) {
+  trk_file_msg m;
+  int rc;
+  if (path == NULL || strlen(path) >= sizeof m.path)
+    return mproc__err(MPROC_EINVAL, "tracker: a file path over %d bytes",
+                      MPROC_ADDRESS_MAX - 1);
+  rc = mproc__tracker_ensure();
+  if (rc < 0 || untracked) return rc;
+  memset(&m, 0, sizeof m);
+  m.magic = TRK_MAGIC;
+  m.kind = tracked ? TRK_TRACK_FILE : TRK_UNTRACK_FILE;
+  strcpy(m.path, path);
+  return send_msg(&m, sizeof m);
 }

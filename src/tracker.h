@@ -16,6 +16,18 @@
  *  safety: safe from any thread. */
 int mproc__track(const char *name, int tracked);
 
+/** The same for a file in a private folder of the program (a manager's
+ *  generated AF_UNIX path, "<folder>/manager"): once the program has
+ *  ended the tracker removes the file, then the folder if that leaves it
+ *  empty. `path` is absolute, under MPROC_ADDRESS_MAX bytes (longer:
+ *  MPROC_EINVAL). Returns as mproc__track. */
+int mproc__track_file(const char *path, int tracked);
+
+/** Remove the file `path`, then its folder if that leaves it empty (what
+ *  the tracker does to a tracked file; a manager's parent too, for a
+ *  killed server's). */
+void mproc__remove_file_and_folder(const char *path);
+
 /** Make sure a tracker runs for this program: 0, or why not. */
 int mproc__tracker_ensure(void);
 

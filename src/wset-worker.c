@@ -1,6 +1,6 @@
 /* mproc: a process worker of the worker set (see wset.h for the
  * protocol). It opens its task queue, the result queue and the slot
- * segment by name, runs the initializer (a failure is reported once and
+ * table by name, runs the initializer (a failure is reported once and
  * the worker exits), then takes batches of tasks until a stop message,
  * max_tasks tasks, too much resident memory, an idle timeout, or its
  * parent's end. Results are packed several to a message: a batch's
@@ -264,17 +264,17 @@ static int report_initfail(worker *w, int irc, int found) {
 int mproc__wset_worker_main(const void *arg, size_t len) {
   wset_args a;
   worker w;
-  mproc_shm *shm = NULL;
+  mproc_array *table = NULL;
   int rc = 1;
   if (len < sizeof a) return 3;
   memcpy(&a, arg, sizeof a);
   memset(&w, 0, sizeof w);
   w.a = &a;
   if (mproc_queue_open(&w.tq, a.tq) < 0 || mproc_queue_open(&w.rq, a.rq) < 0 ||
-      mproc_shm_open(&shm, a.shm) < 0 ||
+      mproc_array_open(&table, a.shm) < 0 ||
       out_room(&w, sizeof(wset_rbatch_hdr)) < 0)
     goto cleanup;
-  w.slot = (wset_slot *)mproc_shm_buf(shm) + a.index;
+  w.slot = wset_slots_of(mproc_array_ptr(table)) + a.index;
   w.len = sizeof(wset_rbatch_hdr);
   if (a.init[0] != '\0') {
     mproc_init_fn init = (mproc_init_fn)mproc__task_find(a.init);
@@ -293,6 +293,6 @@ cleanup:
   free(w.out);
   mproc_queue_free(w.tq);
   mproc_queue_free(w.rq);
-  mproc_shm_free(shm);
+  mproc_array_free(table);
   return rc;
 }

@@ -8,8 +8,13 @@
  *   result queue  one, every worker (and the parent's watcher) -> the
  *                 parent's reader: [rbatch_hdr] then, for results,
  *                 count x [res_hdr][msg (msg_len bytes, NUL included)][data]
- *   slots         one wset_slot per worker index in the pool's segment,
- *                 zeroed by the parent before each incarnation starts.
+ *   slots         one wset_slot per worker index in the pool's slot
+ *                 table, zeroed by the parent before each incarnation
+ *                 starts. The table is a raw byte Array (shared memory's
+ *                 small-object path): up to WSET_ARENA_SLOTS workers it
+ *                 takes an arena slot (docs/arenas.md), more get a
+ *                 segment of its own. Each process aligns the data to a
+ *                 cache line (wset_slots_of).
  *
  * The crash protocol. The parent alone decides which worker gets which
  * task: it appends every task it sends to that incarnation's list (its
@@ -50,6 +55,25 @@ typedef struct wset_slot {
   _Atomic uint32_t state;    /* WSET_ST_*: why the worker ended */
   uint32_t pad[7];           /* one cache line per worker */
 } wset_slot;
+
+/* The slot table's bytes for n workers: n lines and room to align them
+ * (an arena object's data starts on 32 bytes, not 64). Arrays of up to
+ * 1888 bytes live in an arena (arena.c), but an arena slot counts 16
+ * holders (docs/arenas.md): the parent and each worker hold the table, so
+ * up to 15 workers it is an arena object; a larger table is given a page
+ * at least, more than a slot takes, so it is a segment of its own (whose
+ * size is rounded to pages anyway) with room for every holder. */
+#define WSET_ARENA_SLOTS 15
+static inline size_t wset_table_bytes(int n) {
+  size_t b = (size_t)n * sizeof(wset_slot) + 63;
+  return n <= WSET_ARENA_SLOTS || b >= 4096 ? b : 4096;
+}
+
+/* The table's first slot in the Array's data `p`. Every mapping of a
+ * shared object starts on a page, so each process finds the same one. */
+static inline wset_slot *wset_slots_of(void *p) {
+  return (wset_slot *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
 
 /* How a worker ended (its slot's state; RUN: it did not say, a death). */
 enum {

@@ -5,8 +5,10 @@
  * is disturbed by a neighbour, nothing is left. The allocator's fault
  * seam: a process killed inside allocate and inside free leaves the arena
  * usable (and removable). Names: the arena form, stale names, reserved
- * names; a killed program's arenas swept by its tracker. Every group
- * runs under each start method.
+ * names; a killed program's arenas swept by its tracker; the process
+ * executor's slot table and a passed manager proxy's ticket in arena
+ * slots, not segments of their own. Every group runs under each start
+ * method.
  *
  * Size: 100 000 objects in a plain build; 20 000 under a sanitizer; 1 500
  * on Windows and in the POSIX semaphore fallback build (each object there
@@ -23,6 +25,7 @@
 #include <cmocka.h>
 
 #include "mproc.h"
+#include "procpool-util.h"
 #include "procs.h"
 #include "util.h"
 
@@ -436,6 +439,96 @@ static void test_names(void **state) {
   mproc_lock_free(b);
 }
 
+/* ---- the pool's and the manager's own small state ----------------------------- */
+
+/* A child given a dict proxy: it sets "k" to "v". */
+static int t_use_proxy(const void *arg, size_t len) {
+  mproc_proxy *d = NULL;
+  (void)arg, (void)len;
+  CHILD_CHECK(mproc_inherited(0, MPROC_KIND_PROXY, &d) == 0);
+  CHILD_CHECK(mproc_dict_set(d, "k", 1, "v", 1) == 0);
+  mproc_proxy_free(d);
+  return 0;
+}
+MPROC_TASK(t_use_proxy);
+
+#define MAX_NAMES 256
+
+static int listed(char (*names)[64], int n, const char *name) {
+  int i;
+  for (i = 0; i < n; i++)
+    if (strcmp(names[i], name) == 0) return 1;
+  return 0;
+}
+
+/* A name of /dev/shm the executor or the proxy made: an arena ("<prefix>-"
+ * and 6 characters; segments have 10), or one of the executor's queues
+ * (the result queue, each worker's task queue). Anything else is a
+ * segment of their own small state: 0. */
+static int new_name_ok(const char *name) {
+  mproc_queue *q = NULL;
+  if (strlen(name) == strlen(prefix) + 1 + 6) return 1;
+  if (mproc_queue_open(&q, name) != 0) return 0;
+  mproc_queue_free(q);
+  return 1;
+}
+
+static void test_pool_state_in_arenas(void **state) {
+  static char before[MAX_NAMES][64], after[MAX_NAMES][64];
+  mproc_executor *ex = NULL;
+  mproc_manager_opts mo = MPROC_MANAGER_OPTS_INIT;
+  mproc_manager *m = NULL;
+  mproc_proxy *d = NULL;
+  mproc_future *f[2];
+  mproc_pass pass[1];
+  mproc_process_opts po = MPROC_PROCESS_OPTS_INIT;
+  void *v = NULL;
+  size_t vn = 0;
+  int nb, na, i, x = 7, queues = 0;
+  char bad[64] = "";
+  (void)state;
+  nb = tu_list_shm(prefix, before, MAX_NAMES);
+  mo.method = g_method;
+  assert_int_equal(mproc_manager_start(&m, &mo), 0);
+  assert_int_equal(mproc_manager_dict(m, &d), 0);
+  ex = pp_new(2, NULL);
+  for (i = 0; i < 2; i++) /* every worker has opened the slot table */
+    f[i] = pp_submit(ex, pp_square, &x, sizeof x);
+  for (i = 0; i < 2; i++) {
+    const void *r = NULL;
+    size_t rn = 0;
+    assert_int_equal(mproc_future_result(f[i], 120, &r, &rn), 0);
+    assert_int_equal(rn, sizeof x);
+    assert_int_equal(*(const int *)r, 49);
+    mproc_future_free(f[i]);
+  }
+  pass[0].kind = MPROC_KIND_PROXY;
+  pass[0].obj = d;
+  po.pass = pass;
+  po.n_pass = 1;
+  assert_int_equal(tp_join(tp_start_with(t_use_proxy, NULL, 0, &po)), 0);
+  assert_int_equal(mproc_dict_get(d, "k", 1, &v, &vn), 0);
+  assert_int_equal(vn, 1);
+  assert_memory_equal(v, "v", 1);
+  mproc_free(v);
+  if (nb >= 0) { /* where names are seen: the ticket is still the proxy's */
+    na = tu_list_shm(prefix, after, MAX_NAMES);
+    assert_true(na >= 0 && na <= MAX_NAMES && nb <= MAX_NAMES);
+    for (i = 0; i < na; i++)
+      if (!listed(before, nb, after[i])) {
+        if (!new_name_ok(after[i])) snprintf(bad, sizeof bad, "%s", after[i]);
+        queues += strlen(after[i]) != strlen(prefix) + 1 + 6;
+      }
+  }
+  mproc_executor_free(ex);
+  mproc_proxy_free(d);
+  mproc_manager_free(m);
+  if (bad[0])
+    fail_msg("\"%s\" is a segment of its own (not an arena, not a queue)",
+             bad);
+  assert_true(queues <= 3); /* the result queue and two task queues */
+}
+
 /* ---- the tracker sweeps an arena ------------------------------------------ */
 
 /* A program that makes objects of every small kind (three arenas, one
@@ -548,6 +641,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_killed_in_alloc, tp_no_children_left),
       cmocka_unit_test_teardown(test_killed_in_free, tp_no_children_left),
       cmocka_unit_test_teardown(test_many_objects, tp_no_children_left),
+      cmocka_unit_test_teardown(test_pool_state_in_arenas,
+                                tp_no_children_left),
       cmocka_unit_test(test_tracker_sweeps_arenas),
       cmocka_unit_test(test_full_table_pins),
       cmocka_unit_test(test_nothing_left),

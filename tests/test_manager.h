@@ -36,6 +36,8 @@ extern const size_t tm_n_proc_tests;
 /* test_manager_life.c: close, leases, a killed server, list order (run
  * once, with the default start method). */
 extern const struct CMUnitTest tm_life_tests[];
+/* Its roles, as tm_role. */
+int tm_life_role(int argc, char **argv, int *code);
 extern const size_t tm_n_life_tests;
 
 #endif

@@ -2,7 +2,9 @@
  * mproc_proxy_close waking a call blocked in another thread; a proxy
  * passed to a child that is killed before it opens it (the server frees
  * the object once the child's pid is gone); a SIGKILLed server's folder
- * removed by the parent; the list's reverse and sort. Run once, with the
+ * removed by the parent, and the folder of a program that ended without
+ * freeing its manager removed by its tracker; the list's reverse and
+ * sort. Run once, with the
  * default start method, from test_manager.c's main. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 #include <uv.h>
 
 #include "test_manager.h"
+
+extern const char *tu_argv0; /* util.c */
 
 /* ---- mproc_proxy_close wakes a blocked call ----------------------------------- */
 
@@ -368,12 +372,80 @@ static void test_list_reverse_sort(void **state) {
   mproc_manager_free(m);
 }
 
+/* ---- a program that ends without freeing its manager ------------------------- */
+
+/* A program of its own: start a manager, write its address to the file
+ * `spec` + 2 names, then end at once without freeing it: "x|file" with
+ * _exit, "k|file" killed (SIGKILL where there is one). */
+static int role_manager_left(int argc, char **argv) {
+  mproc_manager *m = NULL;
+  FILE *f;
+  const char *spec = argv[2];
+  if (mproc_init(argc, argv) != 0) return 2;
+  if (mproc_manager_start(&m, NULL) != 0) return 3;
+  f = fopen(spec + 2, "w");
+  if (f == NULL) return 4;
+  fprintf(f, "%s", mproc_manager_address(m));
+  if (fclose(f) != 0) return 5;
+  if (spec[0] == 'k') tu_kill_pid(mproc_current_pid());
+  tu_exit(0);
+  return 6;
+}
+
+int tm_life_role(int argc, char **argv, int *code) {
+  if (argc >= 3 && strcmp(argv[1], "--role-manager-left") == 0) {
+    *code = role_manager_left(argc, argv);
+    return 1;
+  }
+  return 0;
+}
+
+/* Run the role; its manager's address (a generated AF_UNIX path in a
+ * private folder, or a named pipe on Windows) must be gone, with the
+ * folder, once its tracker has swept: waited for, at most 20 s. */
+static void manager_left_swept(char how) {
+  char spec[300], file[260], at[MPROC_ADDRESS_MAX], dir[MPROC_ADDRESS_MAX];
+  char *slash;
+  FILE *f;
+  long pid;
+  int i, st;
+  size_t n;
+  snprintf(file, sizeof file, "%s.tm-left-%ld", tu_argv0,
+           mproc_current_pid());
+  snprintf(spec, sizeof spec, "%c|%s", how, file);
+  pid = tu_spawn_self("--role-manager-left", spec);
+  assert_true(pid > 0);
+  st = tu_wait_pid(pid);
+  if (how == 'x') assert_int_equal(st, 0);
+  f = fopen(file, "r");
+  assert_non_null(f);
+  n = fread(at, 1, sizeof at - 1, f);
+  at[n] = '\0';
+  fclose(f);
+  remove(file);
+  if (at[0] != '/') return; /* a named pipe: the kernel's to remove */
+  snprintf(dir, sizeof dir, "%s", at);
+  slash = strrchr(dir, '/');
+  assert_non_null(slash);
+  *slash = '\0';
+  for (i = 0; i < 400 && exists(dir); i++) tu_sleep_ms(50);
+  if (exists(at) || exists(dir))
+    fail_msg("the ended program's manager left \"%s\" behind", dir);
+}
+
+static void test_manager_left_folder(void **state) {
+  (void)state;
+  manager_left_swept('x');
+  manager_left_swept('k');
+}
+
 const struct CMUnitTest tm_life_tests[] = {
     cmocka_unit_test_teardown(test_proxy_close_wakes, tp_no_children_left),
     cmocka_unit_test_teardown(test_child_killed_before_open,
                               tp_no_children_left),
     cmocka_unit_test_teardown(test_lease_after_adopt, tp_no_children_left),
     cmocka_unit_test_teardown(test_server_killed_folder, tp_no_children_left),
+    cmocka_unit_test_teardown(test_manager_left_folder, tp_no_children_left),
     cmocka_unit_test_teardown(test_list_reverse_sort, tp_no_children_left),
 };
 const size_t tm_n_life_tests = sizeof tm_life_tests / sizeof tm_life_tests[0];

@@ -244,6 +244,7 @@ static int role_remote(const char *spec) {
 }
 
 int tm_role(int argc, char **argv, int *code) {
+  if (tm_life_role(argc, argv, code)) return 1;
   if (argc >= 3 && strcmp(argv[1], "--role-remote") == 0) {
     *code = role_remote(argv[2]);
     return 1;

@@ -83,7 +83,7 @@ long tu_fork(void) { return (long)fork(); }
 
 void tu_exit(int code) { _exit(code); }
 
-int tu_count_shm(const char *prefix) {
+int tu_list_shm(const char *prefix, char (*names)[64], int max) {
   DIR *d = opendir("/dev/shm");
   struct dirent *e;
   size_t n = strlen(prefix);
@@ -92,11 +92,15 @@ int tu_count_shm(const char *prefix) {
   while ((e = readdir(d)) != NULL) {
     const char *name = e->d_name;
     if (strncmp(name, "sem.", 4) == 0) name += 4;
-    if (strncmp(name, prefix, n) == 0) count++;
+    if (strncmp(name, prefix, n) != 0) continue;
+    if (count < max) snprintf(names[count], 64, "%s", name);
+    count++;
   }
   closedir(d);
   return count;
 }
+
+int tu_count_shm(const char *prefix) { return tu_list_shm(prefix, NULL, 0); }
 
 void tu_setenv(const char *name, const char *value) { setenv(name, value, 1); }
 

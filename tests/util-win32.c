@@ -83,6 +83,11 @@ int tu_count_shm(const char *prefix) {
   return -1;
 }
 
+int tu_list_shm(const char *prefix, char (*names)[64], int max) {
+  (void)prefix, (void)names, (void)max; /* as tu_count_shm */
+  return -1;
+}
+
 void tu_setenv(const char *name, const char *value) {
   _putenv_s(name, value);
 }

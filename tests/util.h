@@ -43,6 +43,10 @@ void tu_exit(int code);
 /* How many names in the shared memory file system (Linux /dev/shm) start
  * with `prefix`; -1 where there is no such place to look. */
 int tu_count_shm(const char *prefix);
+/* The names tu_count_shm counts, into names[0..max) (a "sem." prefix
+ * dropped, each cut to 63 characters): how many there are (-1 where there
+ * is no such place). */
+int tu_list_shm(const char *prefix, char (*names)[64], int max);
 /* tu_count_shm, waiting up to 5 s for it to reach 0 (a child's last close
  * may still be under way). */
 int tu_count_shm_settled(const char *prefix);
