@@ -252,7 +252,7 @@ static void send_to(ppool *p, pinc *w, const void *m, size_t n) {
   uv_mutex_lock(&p->lock);
   w->sending = 0;
   /* A failed put (not the watcher's close of a dead worker's queue):
-   * replace the worker; its end sends what it held again. */
+   * replace the worker; its end resolves what it held (wset.h). */
   if (rc < 0 && w->alive) {
     w->kill_now = 1;
     (void)mproc_wakeup_signal(p->wake);
@@ -288,7 +288,7 @@ static void feed_to(ppool *p, pinc *w) {
       } else {
         w->sending = 0;
         uv_cond_broadcast(&p->sent_cond);
-        if (w->alive) { /* no memory: replaced, its tasks resent */
+        if (w->alive) { /* no memory: replaced, its tasks resolved */
           w->kill_now = 1;
           (void)mproc_wakeup_signal(p->wake);
         }
