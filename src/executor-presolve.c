@@ -1,8 +1,9 @@
 /* mproc: the process executor's accounting when a worker incarnation
  * ends (the reader thread, on the watcher's END message; wset.h has the
  * protocol). Every task still in the incarnation's FIFO gets exactly one
- * fate by its position against the slot's counters: sent again (it never
- * began, or a retry is left), finished with the reason the watcher
+ * fate by its position against the slot's counters: its result from the
+ * worker's hold area (it ran; the result was not sent), sent again (it
+ * never began, or a retry is left), finished with the reason the watcher
  * stopped it (MPROC_ETIMEDOUT, MPROC_ECANCELLED), or failed with
  * MPROC_EWORKERDIED; with MPROC_ON_DEATH_BROKEN a death breaks the
  * executor instead, and after terminate_workers nothing is sent again. */
@@ -51,25 +52,40 @@ static int clean_end(const wset_end *e) {
 }
 
 typedef struct fates {
-  fate resend, died, lost, stopped, cancelled, broken;
+  fate resend, died, lost, stopped, cancelled, broken, held;
 } fates;
+
+/* The held record of task `id` in held[0..len), or NULL; *h its header. */
+static const unsigned char *find_held(const unsigned char *held, size_t len,
+                                      uint64_t id, wset_res_hdr *h) {
+  size_t off = 0, rest;
+  while (len - off >= sizeof *h) {
+    memcpy(h, held + off, sizeof *h);
+    rest = len - off - sizeof *h;
+    if (h->msg_len > rest || h->len > rest - h->msg_len) return NULL;
+    if (h->id == id) return held + off;
+    off += sizeof *h + (size_t)(h->msg_len + h->len);
+  }
+  return NULL;
+}
 
 /* Under the lock: the fate of the task at position pos. */
 static void sort_one(ppool *p, const pinc *w, const wset_end *e,
-                     mproc_future *f, uint64_t pos, fates *fs) {
+                     const unsigned char *held, mproc_future *f,
+                     uint64_t pos, fates *fs) {
   int ran = pos < e->started;
   int running = ran && pos + 1 == e->started && e->started > e->finished;
+  wset_res_hdr h;
   if (f->kflags & PP_F_CANCEL) {
     fate_add(&fs->cancelled, f);
   } else if (p->broken || p->terminated) {
     fate_add(ran ? &fs->died : &fs->broken, f);
-  } else if (!ran || !running) {
-    /* Never begun, or it ran but its result went down with the worker
-     * (at most FLUSH_COUNT tasks, or 2 ms of them): sent again, so a dead
-     * worker fails only the task it was running. The second case runs a
-     * task twice; docs/futures.md says so. */
-    f->kflags |= PP_F_RESENT;
+  } else if (!ran) {
+    f->kflags |= PP_F_RESENT; /* never begun: sent again */
     fate_add(&fs->resend, f);
+  } else if (!running &&
+             find_held(held, (size_t)e->held_len, f->task, &h) != NULL) {
+    fate_add(&fs->held, f); /* it ran; its result outlived the worker */
   } else if (running && w->kill_reason && pos == w->kill_pos) {
     fate_add(&fs->stopped, f);
   } else if (p->on_death == MPROC_ON_DEATH_BROKEN) {
@@ -80,6 +96,23 @@ static void sort_one(ppool *p, const pinc *w, const wset_end *e,
     fate_add(&fs->resend, f);
   } else {
     fate_add(running ? &fs->died : &fs->lost, f);
+  }
+}
+
+/* Finish the futures whose results were held, outside the lock. */
+static void finish_held(fate *l, const wset_end *e,
+                        const unsigned char *held) {
+  mproc_future *f, *next;
+  for (f = l->head; f != NULL; f = next) {
+    wset_res_hdr h;
+    const unsigned char *r;
+    next = f->next;
+    f->next = NULL;
+    r = find_held(held, (size_t)e->held_len, f->task, &h);
+    if (r != NULL) /* found when sorted */
+      (void)mproc__pp_finish_one(f, &h, r + sizeof h,
+                                 r + sizeof h + h.msg_len, NULL);
+    mproc__future_unref(f);
   }
 }
 
@@ -127,7 +160,7 @@ static void finish_fate(fate *l) {
 }
 
 void mproc__pp_resolve_end(ppool *p, uint64_t gen, const wset_end *e,
-                           const char *how) {
+                           const char *how, const unsigned char *held) {
   fates fs;
   pinc *w;
   int breaks;
@@ -145,7 +178,7 @@ void mproc__pp_resolve_end(ppool *p, uint64_t gen, const wset_end *e,
     mproc_future *f = w->fifo[w->fhead];
     w->fhead = (w->fhead + 1) % PP_WINDOW;
     w->flen--;
-    sort_one(p, w, e, f, w->resolved++, &fs);
+    sort_one(p, w, e, held, f, w->resolved++, &fs);
   }
   /* Python's BrokenProcessPool: a worker died holding tasks. */
   breaks = p->on_death == MPROC_ON_DEATH_BROKEN && !clean_end(e) &&
@@ -164,6 +197,7 @@ void mproc__pp_resolve_end(ppool *p, uint64_t gen, const wset_end *e,
     uv_mutex_unlock(&p->lock);
     (void)mproc_wakeup_signal(p->wake);
   }
+  finish_held(&fs.held, e, held);
   finish_fate(&fs.died);
   finish_fate(&fs.lost);
   finish_fate(&fs.stopped);

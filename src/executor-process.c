@@ -252,7 +252,7 @@ static void send_to(ppool *p, pinc *w, const void *m, size_t n) {
   uv_mutex_lock(&p->lock);
   w->sending = 0;
   /* A failed put (not the watcher's close of a dead worker's queue):
-   * replace the worker; its end sends what it held again. */
+   * replace the worker; its end resolves what it held (wset.h). */
   if (rc < 0 && w->alive) {
     w->kill_now = 1;
     (void)mproc_wakeup_signal(p->wake);
@@ -288,7 +288,7 @@ static void feed_to(ppool *p, pinc *w) {
       } else {
         w->sending = 0;
         uv_cond_broadcast(&p->sent_cond);
-        if (w->alive) { /* no memory: replaced, its tasks resent */
+        if (w->alive) { /* no memory: replaced, its tasks resolved */
           w->kill_now = 1;
           (void)mproc_wakeup_signal(p->wake);
         }
@@ -340,9 +340,9 @@ static pinc *inc_of(const ppool *p, uint64_t gen) {
 
 /* The outcome of one result record for f; 1 if it took `whole` (the
  * message's memory, which then becomes the result). */
-static int finish_one(mproc_future *f, const wset_res_hdr *h,
-                      const unsigned char *msg, const unsigned char *data,
-                      unsigned char *whole) {
+int mproc__pp_finish_one(mproc_future *f, const wset_res_hdr *h,
+                         const unsigned char *msg, const unsigned char *data,
+                         unsigned char *whole) {
   int took = 0;
   if (f->kflags & PP_F_CANCEL) {
     mproc__future_finish(f, MPROC_ECANCELLED, MPROC_ECANCELLED,
@@ -415,9 +415,10 @@ static void take_results(ppool *p, unsigned char *m, size_t n, int owned,
     if (fs[j]->task != h.id) /* never: the FIFO and the worker agree */
       mproc__future_finish(fs[j], MPROC_EBROKEN, MPROC_EBROKEN, "executor: "
                            "a worker answered for another task");
-    else if (finish_one(fs[j], &h, msg, msg + h.msg_len,
-                        owned && bh->count == 1 && h.len > 4096 ? m
-                                                                : NULL))
+    else if (mproc__pp_finish_one(fs[j], &h, msg, msg + h.msg_len,
+                                  owned && bh->count == 1 && h.len > 4096
+                                      ? m
+                                      : NULL))
       m = NULL; /* the result's memory now */
   }
   for (i = 0; i < k; i++)
@@ -486,9 +487,14 @@ static void reader_main(void *arg) {
                                            : "executor broken: initializer");
     } else if (h.kind == WSET_R_END && n >= sizeof h + sizeof(wset_end) + 1) {
       wset_end e;
+      char *how = (char *)m + sizeof h + sizeof e;
+      size_t room = n - sizeof h - sizeof e;
       memcpy(&e, (char *)m + sizeof h, sizeof e);
-      ((char *)m)[n - 1] = '\0';
-      mproc__pp_resolve_end(p, h.gen, &e, (char *)m + sizeof h + sizeof e);
+      if (e.how_len == 0 || e.how_len > room) e.how_len = (uint32_t)room;
+      if (e.held_len > room - e.how_len) e.held_len = 0; /* never */
+      how[e.how_len - 1] = '\0';
+      mproc__pp_resolve_end(p, h.gen, &e, how,
+                            (const unsigned char *)how + e.how_len);
     }
     if (owned) free(m);
   }

@@ -58,6 +58,7 @@ typedef struct ppool {
   mproc_queue *rq;
   mproc_array *slot_table; /* wset.h: the slots' Array */
   wset_slot *slots;
+  mproc_shm *hold;       /* the workers' hold areas (wset.h) */
   int nslots;            /* capacity of slots and w */
   int target;            /* workers wanted (0..nslots) */
   pinc **w;              /* the current incarnation of each index */
@@ -112,9 +113,16 @@ int mproc__pp_resize(ppool *p, int n);
 int mproc__pp_usable(ppool *p);
 
 /** The reader's work for an END message of incarnation `gen`
- *  (executor-presolve.c). */
+ *  (executor-presolve.c); held: e->held_len bytes of held records. */
 void mproc__pp_resolve_end(ppool *p, uint64_t gen, const wset_end *e,
-                           const char *how);
+                           const char *how, const unsigned char *held);
+/** The outcome of one result record for f (executor-process.c); 1 if
+ *  it took `whole` (malloc'd memory that becomes the result). */
+int mproc__pp_finish_one(mproc_future *f, const wset_res_hdr *h,
+                         const unsigned char *msg, const unsigned char *data,
+                         unsigned char *whole);
+/** Worker i's hold area. */
+wset_hold *mproc__pp_hold(const ppool *p, int i);
 /** Free an incarnation whose end was resolved (its queue is closed). */
 void mproc__pp_inc_free(pinc *w);
 

@@ -53,6 +53,7 @@ static int start_process(ppool *p, pinc *w) {
   p->args->gen = w->gen;
   snprintf(p->args->tq, WSET_QNAME, "%s", mproc_queue_name(w->tq));
   memset(&p->slots[w->index], 0, sizeof p->slots[w->index]);
+  atomic_store(&mproc__pp_hold(p, w->index)->len, 0);
   if ((rc = mproc_process_new(&pr, mproc__wset_worker_main, p->args,
                               p->args_len, &o)) < 0)
     return rc;
@@ -128,6 +129,7 @@ static int make_args(ppool *p) {
   p->args->timed = ex->task_timeout > 0;
   snprintf(p->args->rq, WSET_QNAME, "%s", mproc_queue_name(p->rq));
   snprintf(p->args->shm, WSET_QNAME, "%s", mproc_array_name(p->slot_table));
+  snprintf(p->args->hold, WSET_QNAME, "%s", mproc_shm_name(p->hold));
   if (init) snprintf(p->args->init, sizeof p->args->init, "%s", init);
   p->args->initargs_len = ex->initargs_len;
   if (ex->initargs_len)
@@ -140,6 +142,7 @@ void mproc__pp_free(ppool *p) {
   mproc__pp_kill_all(p); /* none left after a join: frees the records */
   mproc_queue_free(p->rq);
   mproc_array_free(p->slot_table);
+  mproc_shm_free(p->hold);
   mproc_wakeup_free(p->wake);
   uv_mutex_destroy(&p->lock);
   uv_mutex_destroy(&p->join_lock);
@@ -164,6 +167,8 @@ static int make_objects(ppool *p) {
                             &vo)) < 0)
     return rc;
   p->slots = wset_slots_of(mproc_array_ptr(p->slot_table));
+  if ((rc = mproc_shm_new(&p->hold, (size_t)n * WSET_HOLD_BYTES, NULL)) < 0)
+    return rc;
   if ((p->w = calloc((size_t)n, sizeof *p->w)) == NULL ||
       (p->need = calloc((size_t)n, 1)) == NULL)
     return mproc__err(MPROC_ENOMEM, "executor: out of memory");
@@ -250,13 +255,21 @@ static void describe_end(char *buf, size_t n, int i, long pid, int code) {
     snprintf(buf, n, "worker %d (pid %ld) died (exit code %d)", i, pid, code);
 }
 
-/* Put the END message of w (its process has ended). */
+wset_hold *mproc__pp_hold(const ppool *p, int i) {
+  return (wset_hold *)((unsigned char *)mproc_shm_buf(p->hold) +
+                       (size_t)i * WSET_HOLD_BYTES);
+}
+
+/* Put the END message of w (its process has ended), with the results it
+ * held (wset.h). */
 static void post_end(ppool *p, const pinc *w, int code, const char *how) {
-  unsigned char buf[sizeof(wset_rbatch_hdr) + sizeof(wset_end) + 200];
+  unsigned char small[sizeof(wset_rbatch_hdr) + sizeof(wset_end) + 200];
+  unsigned char *buf = small;
   wset_rbatch_hdr h;
   wset_end e;
   wset_slot *s = &p->slots[w->index];
-  size_t hl = strlen(how) + 1;
+  const wset_hold *hd = mproc__pp_hold(p, w->index);
+  size_t hl = strlen(how) + 1, held = (size_t)atomic_load(&hd->len);
   memset(&h, 0, sizeof h);
   h.kind = WSET_R_END;
   h.worker = w->index;
@@ -268,11 +281,22 @@ static void post_end(ppool *p, const pinc *w, int code, const char *how) {
   e.state = atomic_load(&s->state);
   e.code = code;
   if (hl > 200) hl = 200;
+  if (held > WSET_HOLD_CAP) held = 0; /* never: a worker's bug */
+  /* No memory for the held results: their tasks fail (EWORKERDIED). */
+  if (held > 0 && (buf = malloc(sizeof small + held)) == NULL) {
+    buf = small;
+    held = 0;
+  }
+  e.how_len = (uint32_t)hl;
+  e.held_len = held;
   memcpy(buf, &h, sizeof h);
   memcpy(buf + sizeof h, &e, sizeof e);
   memcpy(buf + sizeof h + sizeof e, how, hl);
   buf[sizeof h + sizeof e + hl - 1] = '\0';
-  (void)mproc_queue_put(p->rq, buf, sizeof h + sizeof e + hl, MPROC_FOREVER);
+  if (held) memcpy(buf + sizeof h + sizeof e + hl, hd + 1, held);
+  (void)mproc_queue_put(p->rq, buf, sizeof h + sizeof e + hl + held,
+                        MPROC_FOREVER);
+  if (buf != small) free(buf);
 }
 
 /* Incarnation w has ended: stop the feeder using it, report the end,

@@ -18,14 +18,15 @@ MPROC_TASK(mproc__wset_worker_main);
 
 #define FLUSH_BYTES ((size_t)256 << 10)
 #define FLUSH_NS 2000000u /* 2 ms */
-/* Results per message at most: what a worker's death can lose with it
- * (tasks that ran but whose results were not yet sent). */
+/* Results per message at most (a worker's death loses none of them:
+ * they are in its hold area too, or were sent at once). */
 #define FLUSH_COUNT 64
 
 typedef struct worker {
   const wset_args *a;
   mproc_queue *tq, *rq;
   wset_slot *slot;
+  wset_hold *hold;    /* this worker's hold area (wset.h) */
   unsigned char *out; /* the result message being packed */
   size_t len, cap;
   uint32_t count;     /* results in it */
@@ -68,6 +69,7 @@ static int flush(worker *w) {
   memcpy(w->out, &h, sizeof h);
   rc = mproc_queue_put(w->rq, w->out, w->len, MPROC_FOREVER);
   atomic_store(&w->slot->flushed, w->done);
+  atomic_store(&w->hold->len, 0); /* sent: held no more */
   w->count = 0;
   w->len = sizeof h;
   if (w->cap > 4 * FLUSH_BYTES) { /* a huge result: give the memory back */
@@ -79,10 +81,22 @@ static int flush(worker *w) {
   return rc;
 }
 
+/* Copy the record at out[at..len) into the hold area; 1 if it fits. */
+static int hold_record(worker *w, size_t at) {
+  uint64_t used = atomic_load(&w->hold->len);
+  size_t n = w->len - at;
+  if (used + n > WSET_HOLD_CAP) return 0;
+  memcpy((unsigned char *)(w->hold + 1) + used, w->out + at, n);
+  atomic_store(&w->hold->len, used + n); /* the record is whole */
+  return 1;
+}
+
+/* Pack a task's result; one that cannot be held is sent at once (before
+ * the next task starts: a task that ran is never run again). */
 static int add_result(worker *w, uint64_t id, int rc, const char *msg,
                       const void *data, size_t len) {
   wset_res_hdr h;
-  size_t mlen = msg ? strlen(msg) + 1 : 0;
+  size_t mlen = msg ? strlen(msg) + 1 : 0, at = w->len;
   int err;
   if ((err = out_room(w, sizeof h + mlen + len)) < 0) return err;
   memset(&h, 0, sizeof h);
@@ -95,7 +109,7 @@ static int add_result(worker *w, uint64_t id, int rc, const char *msg,
   if (len) memcpy(w->out + w->len + sizeof h + mlen, data, len);
   w->len += sizeof h + mlen + len;
   if (w->count++ == 0) w->first_ns = w->batch_ns;
-  return 0;
+  return hold_record(w, at) ? 0 : flush(w);
 }
 
 static mproc_task_fn find_task(worker *w, const char *name, size_t len) {
@@ -265,6 +279,7 @@ int mproc__wset_worker_main(const void *arg, size_t len) {
   wset_args a;
   worker w;
   mproc_array *table = NULL;
+  mproc_shm *hold = NULL;
   int rc = 1;
   if (len < sizeof a) return 3;
   memcpy(&a, arg, sizeof a);
@@ -275,6 +290,9 @@ int mproc__wset_worker_main(const void *arg, size_t len) {
       out_room(&w, sizeof(wset_rbatch_hdr)) < 0)
     goto cleanup;
   w.slot = wset_slots_of(mproc_array_ptr(table)) + a.index;
+  if (mproc_shm_open(&hold, a.hold) < 0) goto cleanup;
+  w.hold = (wset_hold *)((unsigned char *)mproc_shm_buf(hold) +
+                         (size_t)a.index * WSET_HOLD_BYTES);
   w.len = sizeof(wset_rbatch_hdr);
   if (a.init[0] != '\0') {
     mproc_init_fn init = (mproc_init_fn)mproc__task_find(a.init);
@@ -294,5 +312,6 @@ cleanup:
   mproc_queue_free(w.tq);
   mproc_queue_free(w.rq);
   mproc_array_free(table);
+  mproc_shm_free(hold);
   return rc;
 }

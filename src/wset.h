@@ -28,13 +28,24 @@
  * is one FIFO and the worker's puts happened before its end was seen), so
  * when the reader reaches END, the FIFO holds exactly the tasks without an
  * outcome, and their positions say what happened to each:
- *   pos <  finished                 it ran, its result was lost with the
- *                                   worker: sent again (it runs twice)
+ *   pos <  finished                 it ran, its result was not sent: the
+ *                                   result from the hold area (below),
+ *                                   else retried or MPROC_EWORKERDIED
  *   pos == started - 1 (> finished) it was running: the watcher's reason
  *                                   (MPROC_ETIMEDOUT, MPROC_ECANCELLED),
  *                                   else retried or MPROC_EWORKERDIED
  *   pos >= started                  it never began: sent again
  * Exactly one outcome per task, and a dead worker fails only what it held.
+ *
+ * The hold area. A task runs at most once unless retries are on, so a
+ * result that ran must outlive its worker: each worker index has
+ * WSET_HOLD_BYTES in the pool's hold segment, where the worker copies
+ * every result record it packs (the same bytes as in its message) and
+ * then raises `len`; a flush empties it. A record that does not fit is
+ * sent before the next task starts. When the incarnation ends, the
+ * watcher copies the held records into the END message, and the reader
+ * matches them to the FIFO's tasks by task id (a record whose message
+ * was sent is no longer in the FIFO, and is ignored).
  */
 #ifndef MPROC_WSET_H
 #define MPROC_WSET_H
@@ -74,6 +85,14 @@ static inline size_t wset_table_bytes(int n) {
 static inline wset_slot *wset_slots_of(void *p) {
   return (wset_slot *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
 }
+
+/* A worker's hold area: this header, then records [res_hdr msg data]. */
+#define WSET_HOLD_BYTES ((size_t)64 << 10)
+typedef struct wset_hold {
+  _Atomic uint64_t len; /* bytes of whole records after the header */
+  uint64_t pad[7];
+} wset_hold;
+#define WSET_HOLD_CAP (WSET_HOLD_BYTES - sizeof(wset_hold))
 
 /* How a worker ended (its slot's state; RUN: it did not say, a death). */
 enum {
@@ -118,10 +137,14 @@ typedef struct wset_res_hdr {
   uint64_t msg_len, len;
 } wset_res_hdr;
 
+/* An END message: [rbatch_hdr][wset_end][how (how_len bytes, NUL
+ * included)][held records (held_len bytes)]. */
 typedef struct wset_end {
   uint64_t started, finished, flushed;
   int32_t code;  /* exit code (negative: killed by that signal) */
   uint32_t state;
+  uint32_t how_len, pad;
+  uint64_t held_len;
 } wset_end;
 
 /* A worker's argument bytes (then initargs_len bytes of initargs). */
@@ -133,6 +156,7 @@ typedef struct wset_args {
   int32_t timed;       /* write start_ns (a task timeout is set) */
   int32_t pad;
   char tq[WSET_QNAME], rq[WSET_QNAME], shm[WSET_QNAME];
+  char hold[WSET_QNAME]; /* the hold segment (nslots x WSET_HOLD_BYTES) */
   char init[256]; /* the initializer's registered name, or "" */
   uint64_t initargs_len;
 } wset_args;

@@ -661,6 +661,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_pool_terminate, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_close_join_order, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_worker_killed, tpool_teardown),
+      cmocka_unit_test_teardown(test_pool_killed_runs_once, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_maxtasksperchild, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_initializer, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_bad_args, tpool_teardown),

@@ -147,6 +147,80 @@ void test_pool_worker_killed(void **state) {
   mproc_pool_free(p);
 }
 
+/* A record of test_pool_killed_runs_once: the task counts its run in
+ * the shared array `runs` (item `item`), then runs `r` as
+ * tpool_rec_task. */
+typedef struct tpool_counted {
+  int item, pad;
+  char runs[64];
+  tpool_rec r;
+} tpool_counted;
+
+int tpool_counted_task(const void *in, size_t len, mproc_buf *out) {
+  tpool_counted c;
+  mproc_array *a = NULL;
+  if (len != sizeof c) return mproc_task_fail(out, 9, "want a record");
+  memcpy(&c, in, sizeof c);
+  /* Opened and freed per run: a killed worker keeps no hold on it. */
+  if (mproc_array_open(&a, c.runs) < 0)
+    return mproc_task_fail(out, 2, "open: %s", mproc_last_error());
+  ((int *)mproc_array_ptr(a))[c.item]++; /* one process per item at once */
+  mproc_array_free(a);
+  return tpool_rec_task(&c.r, sizeof c.r, out);
+}
+MPROC_TASK(tpool_counted_task);
+
+/* Retries off, a task runs at most once: a worker killed in the middle
+ * of a map fails only the task it was running (which ran once), the
+ * tasks it had finished deliver their results (held by the worker, not
+ * run again), and the ones it never began run on its replacement. One
+ * worker: its first batch holds the tasks before BAD. */
+void test_pool_killed_runs_once(void **state) {
+  enum { N = 40, BAD = 5 };
+  mproc_pool *p = tpool_new(1, NULL);
+  mproc_pool_call_opts o = MPROC_POOL_CALL_OPTS_INIT;
+  mproc_queue *tell, *wait;
+  mproc_array *runs;
+  tpool_counted recs[N];
+  mproc_imap *it;
+  const int *count;
+  int i, rc;
+  const void *d;
+  size_t n, item;
+  (void)state;
+  assert_int_equal(mproc_array_new(&runs, 'i', N, NULL, NULL), 0);
+  count = mproc_array_ptr(runs);
+  for (i = 0; i < N; i++) {
+    memset(&recs[i], 0, sizeof recs[i]);
+    recs[i].item = i;
+    snprintf(recs[i].runs, sizeof recs[i].runs, "%s", mproc_array_name(runs));
+    recs[i].r.x = i;
+  }
+  tpool_park_rec(&recs[BAD].r, &tell, &wait);
+  o.chunksize = 1;
+  assert_int_equal(mproc_pool_imap(p, tpool_counted_task, recs, N,
+                                   sizeof recs[0], &o, &it), 0);
+  assert_int_equal(tu_kill_pid(tpool_parked_pid(tell)), 0);
+  for (i = 0; i < N; i++) {
+    rc = mproc_imap_next(it, 120.0, &d, &n, &item);
+    assert_int_equal(item, (size_t)i);
+    if (i == BAD) {
+      assert_int_equal(rc, MPROC_EWORKERDIED);
+      assert_non_null(strstr(mproc_last_error(), "died"));
+    } else {
+      assert_int_equal(rc, 0);
+      assert_int_equal(*(const int *)d, i);
+    }
+  }
+  mproc_imap_free(it);
+  tpool_unpark(tell, wait, 0);
+  for (i = 0; i < N; i++) {
+    if (count[i] != 1) fail_msg("task %d ran %d times", i, count[i]);
+  }
+  mproc_array_free(runs);
+  mproc_pool_free(p);
+}
+
 static int distinct(const long *v, int n) {
   int i, j, d = 0;
   for (i = 0; i < n; i++) {
