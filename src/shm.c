@@ -470,7 +470,7 @@ void mproc__obj_free(mproc__obj *o) {
   o->hdr = NULL;
 }
 
-int mproc__obj_check(const mproc__obj *o, const char *what) {
+int mproc__obj_check_fail(const mproc__obj *o, const char *what) {
   if (freed(o) || atomic_load_explicit(&o->closed, memory_order_relaxed))
     return mproc__err(MPROC_ECLOSED, "%s on %s \"%s\": this handle is "
                                      "closed",
