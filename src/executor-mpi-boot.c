@@ -48,8 +48,48 @@ static _Thread_local struct {
   MPI_Comm comm;
 } comm_req;
 
+/* Buffers of sends to dead ranks that MPI_Cancel could not take back:
+ * MPI may read them until it is finalized, so they stay reachable here
+ * and are released after the MPI_Finalize this library makes. */
+typedef struct stranded {
+  struct stranded *next;
+  void *buf;
+  mproc_future *f;
+} stranded;
+static stranded *strands;
+static uv_mutex_t strand_lock;
+
 static void world_init(void) {
-  if (uv_mutex_init(&world_lock) != 0) abort();
+  if (uv_mutex_init(&world_lock) != 0 || uv_mutex_init(&strand_lock) != 0)
+    abort();
+}
+
+void mproc__mpi_strand(void *buf, mproc_future *f) {
+  stranded *s = malloc(sizeof *s);
+  if (s == NULL) return; /* kept by MPI alone: a leak, never a misuse */
+  s->buf = buf;
+  s->f = f;
+  uv_once(&world_once, world_init);
+  uv_mutex_lock(&strand_lock);
+  s->next = strands;
+  strands = s;
+  uv_mutex_unlock(&strand_lock);
+}
+
+/* After MPI_Finalize: nothing reads the stranded buffers any more. */
+static void free_strands(void) {
+  stranded *s;
+  uv_mutex_lock(&strand_lock);
+  s = strands;
+  strands = NULL;
+  uv_mutex_unlock(&strand_lock);
+  while (s != NULL) {
+    stranded *next = s->next;
+    free(s->buf);
+    if (s->f) mproc__future_unref(s->f);
+    free(s);
+    s = next;
+  }
 }
 
 mpix_world *mproc__mpi_world(void) { return &world; }
@@ -156,6 +196,7 @@ static void at_exit(void) {
     int fin = 0;
     (void)MPI_Finalized(&fin);
     if (!fin) (void)MPI_Finalize();
+    free_strands();
   }
   mproc__mpi_world_unlock();
 }
