@@ -64,11 +64,12 @@ static void world_init(void) {
     abort();
 }
 
-void mproc__mpi_strand(void *buf, mproc_future *f) {
+void mproc__mpi_strand(void **buf, mproc_future **f) {
   stranded *s = malloc(sizeof *s);
-  if (s == NULL) return; /* kept by MPI alone: a leak, never a misuse */
-  s->buf = buf;
-  s->f = f;
+  if (s != NULL) s->buf = *buf, s->f = *f;
+  *buf = NULL; /* kept by MPI alone without s: a leak, never a misuse */
+  *f = NULL;
+  if (s == NULL) return;
   uv_once(&world_once, world_init);
   uv_mutex_lock(&strand_lock);
   s->next = strands;

@@ -801,16 +801,13 @@ static void join_all(mpool *p) {
   if (!p->mpi_failed) {
     MPI_Status st;
     int done = 0;
-    /* A send to a dead rank may never complete: cancelled, and its
-     * buffer stranded (MPI may still read it; freed after MPI_Finalize)
-     * unless the cancel took. */
+    /* A send to a dead rank may never complete: cancelled, its buffer
+     * stranded (MPI may read it until MPI_Finalize) if the cancel failed. */
     for (size_t i = 0; i < p->nsends; i++)
       if (!p->wdead[p->owners[i].w]) (void)MPI_Wait(&p->reqs[i], &st);
       else if (MPI_Cancel(&p->reqs[i]) == MPI_SUCCESS &&
-               MPI_Test(&p->reqs[i], &done, &st) == MPI_SUCCESS && !done) {
-        mproc__mpi_strand(p->owners[i].buf, p->owners[i].f);
-        p->owners[i].buf = NULL, p->owners[i].f = NULL;
-      }
+               MPI_Test(&p->reqs[i], &done, &st) == MPI_SUCCESS && !done)
+        mproc__mpi_strand(&p->owners[i].buf, &p->owners[i].f);
     (void)reap_sends(p);
     for (size_t i = 0; i < p->nsends; i++) {
       free(p->owners[i].buf);

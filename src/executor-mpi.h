@@ -133,9 +133,9 @@ int mproc__mpi_executor_init(mproc_executor *ex);
  *  executors leave it out, and the exit tells it nothing. No lock. */
 void mproc__mpi_rank_died(int world_rank);
 
-/* Keep buf (and a reference to f, may be NULL) of a send MPI could not
- * cancel until this library's MPI_Finalize, then release them. */
-void mproc__mpi_strand(void *buf, mproc_future *f);
+/* Take *buf (and the reference *f, may be NULL) of a send MPI could not
+ * cancel, clearing both; released after this library's MPI_Finalize. */
+void mproc__mpi_strand(void **buf, mproc_future **f);
 
 /** A pool is gone: a static one frees the world's ranks for the next. */
 void mproc__mpi_pool_ended(mproc_executor *ex, int is_static);
