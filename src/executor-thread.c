@@ -26,7 +26,8 @@
  * sleeping and not waking:
  *   - no malloc per task besides the future itself (input copied in);
  *   - a worker that finds the queue empty spins a little (mproc__spin:
- *     not on one CPU, bounded, yielding) on `avail` before it sleeps;
+ *     not on one CPU, bounded, yielding) on the queued count before it
+ *     sleeps;
  *   - a submit wakes a sleeper only when more futures wait than there
  *     are takers on their way — spinning workers, workers returning from
  *     a task, sleepers already signalled — and starts a thread (up to
@@ -60,6 +61,7 @@
 #define MAX_SPINNERS 2
 
 typedef struct tpool tpool;
+#define LINE 64
 
 typedef struct tworker {
   uv_thread_t tid;
@@ -72,11 +74,13 @@ struct tpool {
   /* The submitters' side. */
   _Atomic(mproc_future *) pushed; /* newest first */
   atomic_int submitting;          /* submitters between check and push */
+  char pad0[LINE];
   _Atomic uint64_t counts;        /* queued << 32 | takers (the top) */
-  _Atomic uint32_t avail;         /* the queued half, for spinners */
+  char pad1[LINE];
   /* The takers' side, under take_lock. */
   uv_mutex_t take_lock;
   mproc_future *ready; /* oldest first */
+  char pad3[LINE];
   /* Sleeping, under sleep_lock (the counts are atomics: submitters read
    * them without it). */
   uv_mutex_t sleep_lock;
@@ -89,6 +93,7 @@ struct tpool {
   /* Threads, under start_lock. */
   uv_mutex_t start_lock;
   int nthreads;
+  atomic_int all_started; /* nthreads reached max_workers (set once) */
   tworker *workers;
   uv_mutex_t join_lock; /* one joiner at a time */
   int joined;           /* threads joined so far */
@@ -125,7 +130,6 @@ static int t_init(mproc_executor *ex) {
   p->ex = ex;
   atomic_init(&p->pushed, NULL);
   atomic_init(&p->submitting, 0);
-  atomic_init(&p->avail, 0);
   atomic_init(&p->nsleepers, 0);
   atomic_init(&p->nsignaled, 0);
   atomic_init(&p->counts, 0);
@@ -164,11 +168,10 @@ static mproc_future *take(tpool *p, int worker) {
   p->ready = atomic_load_explicit(&f->anext, memory_order_relaxed);
   atomic_store_explicit(&f->anext, NULL, memory_order_relaxed);
   (void)atomic_fetch_sub(&p->counts, ONE_QUEUED + (worker ? 1u : 0u));
-  (void)atomic_fetch_sub(&p->avail, 1);
   return f;
 }
 
-/* Every queued future, oldest first (linked by anext); avail is reset. */
+/* Every queued future, oldest first (linked by anext). */
 static mproc_future *take_all(tpool *p) {
   mproc_future *all = NULL, *tail = NULL, *f;
   uv_mutex_lock(&p->take_lock);
@@ -229,14 +232,20 @@ static int ending(tpool *p) {
          atomic_load(&p->submitting) == 0 && queued(p) == 0;
 }
 
-/* Nothing to take: spin on avail, then sleep until there is work,
+/* A spinner's condition: something is queued. */
+static int has_queued(void *arg) {
+  tpool *p = arg;
+  return QUEUED(atomic_load_explicit(&p->counts, memory_order_relaxed)) > 0;
+}
+
+/* Nothing to take: spin on the queued count, then sleep until there is work,
  * shutdown or breakage. Returns 1 if the worker is to end. */
 static int wait_for_work(tpool *p) {
   if (ending(p)) return 1;
   if (p->ex->spin) {
     if (atomic_fetch_add(&p->nspinning, 1) < MAX_SPINNERS)
-      (void)mproc__spin(&p->avail, 0);
-    atomic_fetch_sub(&p->nspinning, 1); /* before avail is read again */
+      (void)mproc__spin_until(has_queued, p);
+    atomic_fetch_sub(&p->nspinning, 1); /* before counts is read again */
   }
   /* Each move between the counts adds to the next before it takes from
    * the last, except the signalled one's: a submitter reading them
@@ -312,6 +321,7 @@ static int start_worker(tpool *p) {
                       p->nthreads);
   }
   p->nthreads++;
+  if (p->nthreads == p->ex->max_workers) atomic_store(&p->all_started, 1);
   return 0;
 }
 
@@ -329,6 +339,11 @@ static int find_takers(tpool *p, uint64_t c) {
   takers = TAKERS(c) + (size_t)atomic_load(&p->nsignaled);
   need = avail > takers ? avail - takers : 0;
   if (need == 0) return 0;
+  /* A backlog with every worker started and awake: nobody to wake or
+   * start, and no lock to take (a sleeper counts itself before it
+   * checks the queue, so one not counted yet will see this future). */
+  if (atomic_load(&p->nsleepers) == 0 && atomic_load(&p->all_started))
+    return 0;
   {
     /* Again under the lock, where the sleepers are counted exactly. */
     int sl, sg;
@@ -384,7 +399,6 @@ static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   /* Counted first (a taker that sees the count and not yet the future
    * looks again), then linked newest first and pushed whole. */
   c = atomic_fetch_add(&p->counts, (uint64_t)n << 32) + ((uint64_t)n << 32);
-  (void)atomic_fetch_add(&p->avail, (uint32_t)n);
   for (i = 0; i + 1 < n; i++)
     atomic_store_explicit(&fs[i + 1]->anext, fs[i], memory_order_relaxed);
   old = atomic_load_explicit(&p->pushed, memory_order_relaxed);

@@ -277,6 +277,9 @@ int mproc__intr_check(void);
 /** Spin until *addr != expected for at most the spin budget; returns 1 if
  *  it changed. */
 int mproc__spin(_Atomic uint32_t *addr, uint32_t expected);
+/** The same budget, until ready(arg) returns non-zero (a condition on
+ *  something other than one 32-bit word); returns 1 if it did. */
+int mproc__spin_until(int (*ready)(void *), void *arg);
 /* n pause instructions: a few nanoseconds each, no system call. */
 void mproc__pause(unsigned n);
 

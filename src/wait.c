@@ -51,14 +51,14 @@ static int spin_allowed(void) {
  * waiter does not keep pulling the cache line away from the process about
  * to change it; and yield the CPU every few rounds, so a peer that shares
  * our CPU (pinned after we decided to spin) gets to run. */
-int mproc__spin(_Atomic uint32_t *addr, uint32_t expected) {
+static inline int spin_on(int (*ready)(void *, uint32_t), void *arg,
+                          uint32_t expected) {
   uint64_t until;
   unsigned i, backoff = 1, rounds = 0;
   if (!spin_allowed()) return 0;
   until = uv_hrtime() + SPIN_NS;
   for (;;) {
-    if (atomic_load_explicit(addr, memory_order_relaxed) != expected)
-      return 1;
+    if (ready(arg, expected)) return 1;
     for (i = 0; i < backoff; i++) cpu_relax();
     if (backoff < 16) backoff <<= 1;
     if (++rounds % 4 == 0) {
@@ -66,6 +66,33 @@ int mproc__spin(_Atomic uint32_t *addr, uint32_t expected) {
       if (uv_hrtime() >= until) return 0;
     }
   }
+}
+
+static int word_changed(void *arg, uint32_t expected) {
+  _Atomic uint32_t *const *addr = arg;
+  return atomic_load_explicit(*addr, memory_order_relaxed) != expected;
+}
+
+int mproc__spin(_Atomic uint32_t *addr, uint32_t expected) {
+  return spin_on(word_changed, &addr, expected);
+}
+
+struct mproc__spin_fn {
+  int (*ready)(void *);
+  void *arg;
+};
+
+static int fn_ready(void *arg, uint32_t unused) {
+  const struct mproc__spin_fn *f = arg;
+  (void)unused;
+  return f->ready(f->arg);
+}
+
+int mproc__spin_until(int (*ready)(void *), void *arg) {
+  struct mproc__spin_fn f;
+  f.ready = ready;
+  f.arg = arg;
+  return spin_on(fn_ready, &f, 0);
 }
 
 int mproc__wait(mproc__obj *o, _Atomic uint32_t *addr, uint32_t expected,
