@@ -585,6 +585,17 @@ static void join_all(ppool *p) {
   uv_mutex_unlock(&p->join_lock);
 }
 
+/* The program is ending with the executor unfreed and its workers joined
+ * (MPROC__SHUTDOWN_EXIT): the last holder's close removes each name (the
+ * workers' task queues went with their incarnations). Closed, not freed:
+ * nothing reads these after the join, but a handle stays mapped until
+ * mproc__pp_free, should a later exit handler free the executor. */
+static void close_objects(ppool *p) {
+  (void)mproc_queue_close(p->rq);
+  (void)mproc_array_close(p->slot_table);
+  (void)mproc_shm_close(p->hold);
+}
+
 static int p_shutdown(mproc_executor *ex, int flags) {
   ppool *p = ex->impl;
   mproc_future *cancelled = NULL, *keep = NULL, *keep_tail = NULL, *next;
@@ -615,7 +626,10 @@ static int p_shutdown(mproc_executor *ex, int flags) {
   mproc__pp_feed_kick(p); /* the stops, once nothing is pending */
   uv_mutex_unlock(&p->lock);
   (void)mproc_wakeup_signal(p->wake);
-  if (flags & MPROC_SHUTDOWN_WAIT) join_all(p);
+  if (flags & MPROC_SHUTDOWN_WAIT) {
+    join_all(p);
+    if (flags & MPROC__SHUTDOWN_EXIT) close_objects(p);
+  }
   return 0;
 }
 

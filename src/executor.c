@@ -202,7 +202,8 @@ static void exit_executors(void) {
     if (gone)
       mproc__pp_kill_all(ex->impl);
     else
-      (void)ex->ops->shutdown(ex, MPROC_SHUTDOWN_WAIT);
+      (void)ex->ops->shutdown(ex,
+                             MPROC_SHUTDOWN_WAIT | MPROC__SHUTDOWN_EXIT);
   }
 }
 
