@@ -733,6 +733,11 @@ static int p_init(mproc_executor *ex) {
   return 0;
 }
 
+/* The program's end with this library's threads gone (ops.kill_now):
+ * p_terminate cannot serve, it hands the kill to the watcher thread and
+ * joins the threads, which are gone (a lock one held stays held). */
+static void p_kill_now(mproc_executor *ex) { mproc__pp_kill_all(ex->impl); }
+
 const mproc__executor_ops mproc__executor_process_ops = {
     "process", p_init, p_enqueue, p_shutdown, p_destroy, p_terminate, NULL,
-    p_cancel_running};
+    p_cancel_running, p_kill_now};

@@ -244,6 +244,11 @@ typedef struct mproc__executor_ops {
   /** cancel() of a RUNNING future: 1 if the kind will stop it (it then
    *  finishes with MPROC_ECANCELLED), 0 if it cannot; NULL: never. */
   int (*cancel_running)(mproc_executor *ex, mproc_future *f);
+  /** The program's end where the OS already ended this library's threads
+   *  (a Windows DLL unloading): kill the kind's workers outright, from the
+   *  exiting thread alone; NULL: nothing to kill (threads die with the
+   *  process; MPI ranks are mpiexec's). */
+  void (*kill_now)(mproc_executor *ex);
 } mproc__executor_ops;
 
 extern const mproc__executor_ops mproc__executor_thread_ops;
