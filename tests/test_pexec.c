@@ -644,7 +644,9 @@ static void check_leak_exits(char mode) {
   assert_true(pid > 0);
   got = tu_read_to_eof(r, out, sizeof out, 60.0);
   tu_close_handle(r);
-  if (got < 0 || tu_pid_alive(pid)) {
+  /* Not tu_pid_alive as well: the program closes its output before it
+   * has quite ended (a zombie), and the wait below is as good. */
+  if (got < 0) {
     (void)tu_kill_pid(pid);
     (void)tu_wait_pid(pid);
     fail_msg("the program (%c) or what it started did not end within 60 s "
