@@ -128,9 +128,12 @@ static mproc__arena *current[CLASSES];
 /* A fork child may inherit the mutex locked by a thread it does not have. */
 static void maps_after_fork(void) { uv_mutex_init(&maps_lock); }
 
+static void exit_arenas(void);
+
 static void maps_init(void) {
   uv_mutex_init(&maps_lock);
   mproc__on_fork_child(maps_after_fork);
+  mproc__on_exit(exit_arenas);
 }
 
 static void maps_enter(void) {
@@ -735,6 +738,47 @@ void mproc__arena_hold_for(mproc__obj *o, long pid) {
 
 uint32_t mproc__arena_kind(const mproc__obj *o) {
   return atomic_load(&((slot *)o->slot)->kind);
+}
+
+/* ---- the program's end ---------------------------------------------------- */
+
+/* An arena whose objects were all closed, not all freed (handles kept
+ * mapped to the end: the process executor's, closed at exit), keeps its
+ * name, which only the free that empties it removes, and none comes: the
+ * tracker would sweep it. So at the program's end an arena of this
+ * process with nothing LIVE or being claimed, only slots it freed or is
+ * freeing itself, is closed (no allocation in it again) and its names
+ * go now; the mapping stays for the handles still in it, whose frees, if
+ * any come, find the names gone (harmless). One with a live object is the
+ * tracker's as before. */
+static void exit_arenas(void) {
+  mproc__arena *a;
+  uint32_t me = mproc__self_id();
+  maps_enter();
+  for (a = maps; a != NULL; a = a->next) {
+    arena_hdr *h = a->h;
+    uint32_t i;
+    int idle = 1;
+    arena_lock(h);
+    for (i = 0; i < h->fresh && i < h->nslots && idle; i++) {
+      uint32_t st = atomic_load(&slot_at(h, i)->state);
+      idle = st == S_FREE || st == (S_FREEING | me);
+    }
+    if (idle && !atomic_load(&h->closed)) {
+      for (i = 0; i < h->fresh && i < h->nslots; i++)
+        if (atomic_load(&slot_at(h, i)->state) != S_FREE)
+          slot_park_unlink(a->name, i, atomic_load(&slot_at(h, i)->gen));
+      atomic_store(&h->closed, 1);
+    } else {
+      idle = 0;
+    }
+    arena_unlock(h);
+    if (idle) {
+      mproc__os_shm_unlink(a->name);
+      (void)mproc__track(a->name, 0);
+    }
+  }
+  maps_leave();
 }
 
 /* ---- the tracker's sweep ------------------------------------------------- */

@@ -32,4 +32,4 @@ static void none_destroy(mproc_executor *ex) { (void)ex; }
 
 const mproc__executor_ops mproc__executor_mpi_ops = {
     "MPI", none_init, none_enqueue, none_shutdown, none_destroy, NULL, NULL,
-    NULL};
+    NULL, NULL};

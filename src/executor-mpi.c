@@ -996,4 +996,4 @@ static int m_init(mproc_executor *ex) { return mproc__mpi_executor_init(ex); }
 
 const mproc__executor_ops mproc__executor_mpi_ops = {
     "MPI", m_init, m_enqueue, m_shutdown, m_destroy, m_terminate, m_help,
-    NULL};
+    NULL, NULL};

@@ -585,6 +585,17 @@ static void join_all(ppool *p) {
   uv_mutex_unlock(&p->join_lock);
 }
 
+/* The program is ending with the executor unfreed and its workers joined
+ * (MPROC__SHUTDOWN_EXIT): the last holder's close removes each name (the
+ * workers' task queues went with their incarnations). Closed, not freed:
+ * nothing reads these after the join, but a handle stays mapped until
+ * mproc__pp_free, should a later exit handler free the executor. */
+static void close_objects(ppool *p) {
+  (void)mproc_queue_close(p->rq);
+  (void)mproc_array_close(p->slot_table);
+  (void)mproc_shm_close(p->hold);
+}
+
 static int p_shutdown(mproc_executor *ex, int flags) {
   ppool *p = ex->impl;
   mproc_future *cancelled = NULL, *keep = NULL, *keep_tail = NULL, *next;
@@ -615,7 +626,10 @@ static int p_shutdown(mproc_executor *ex, int flags) {
   mproc__pp_feed_kick(p); /* the stops, once nothing is pending */
   uv_mutex_unlock(&p->lock);
   (void)mproc_wakeup_signal(p->wake);
-  if (flags & MPROC_SHUTDOWN_WAIT) join_all(p);
+  if (flags & MPROC_SHUTDOWN_WAIT) {
+    join_all(p);
+    if (flags & MPROC__SHUTDOWN_EXIT) close_objects(p);
+  }
   return 0;
 }
 
@@ -719,6 +733,11 @@ static int p_init(mproc_executor *ex) {
   return 0;
 }
 
+/* The program's end with this library's threads gone (ops.kill_now):
+ * p_terminate cannot serve, it hands the kill to the watcher thread and
+ * joins the threads, which are gone (a lock one held stays held). */
+static void p_kill_now(mproc_executor *ex) { mproc__pp_kill_all(ex->impl); }
+
 const mproc__executor_ops mproc__executor_process_ops = {
     "process", p_init, p_enqueue, p_shutdown, p_destroy, p_terminate, NULL,
-    p_cancel_running};
+    p_cancel_running, p_kill_now};

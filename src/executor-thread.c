@@ -455,4 +455,5 @@ static void t_destroy(mproc_executor *ex) {
 }
 
 const mproc__executor_ops mproc__executor_thread_ops = {
-    "thread", t_init, t_enqueue, t_shutdown, t_destroy, NULL, NULL, NULL};
+    "thread", t_init, t_enqueue, t_shutdown, t_destroy, NULL, NULL, NULL,
+    NULL};

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "executor-process.h"
 #include "forklock.h"
 #include "futures-internal.h"
 #include "platform.h"
@@ -199,10 +198,13 @@ static void exit_executors(void) {
   for (ex = all; ex != NULL; ex = ex->live_next) ex->live = 0;
   mproc__forklock_unlock(&live_lock);
   for (ex = all; ex != NULL; ex = ex->live_next) {
-    if (gone)
-      mproc__pp_kill_all(ex->impl);
-    else
-      (void)ex->ops->shutdown(ex, MPROC_SHUTDOWN_WAIT);
+    /* Not ops.terminate: it would hand the kill to the kind's threads
+     * and join them, and they are gone. */
+    if (gone) {
+      if (ex->ops->kill_now != NULL) ex->ops->kill_now(ex);
+    } else {
+      (void)ex->ops->shutdown(ex, MPROC_SHUTDOWN_WAIT | MPROC__SHUTDOWN_EXIT);
+    }
   }
 }
 

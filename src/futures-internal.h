@@ -211,6 +211,15 @@ static inline int mproc__state_done(int s) {
 
 /* ---- executors (executor.c) ---------------------------------------------- */
 
+/* A shutdown flag of executor.c's exit duty alone (never a caller's:
+ * mproc_executor_shutdown refuses unknown bits). With MPROC_SHUTDOWN_WAIT
+ * it also closes the kind's shared objects once the workers are joined,
+ * so the program's last hold on their names goes now and nothing is left
+ * for the resource tracker to sweep (and warn of); the mappings stay
+ * until the executor's free, so a late atexit handler that still calls
+ * into the executor touches valid memory (and gets MPROC_ESTATE). */
+#define MPROC__SHUTDOWN_EXIT 0x100
+
 /** A kind: how futures reach workers. Common code does the rest. */
 typedef struct mproc__executor_ops {
   const char *name;
@@ -220,7 +229,8 @@ typedef struct mproc__executor_ops {
    *  it drops once the future is done). MPROC_ESTATE after shutdown,
    *  MPROC_EBROKEN when broken: then none is taken. */
   int (*enqueue)(mproc_executor *ex, mproc_future *const *fs, size_t n);
-  /** mproc_executor_shutdown's work (flags checked). */
+  /** mproc_executor_shutdown's work (flags checked; MPROC__SHUTDOWN_EXIT
+   *  only from executor.c's exit duty). */
   int (*shutdown)(mproc_executor *ex, int flags);
   /** Release ex->impl (after a waiting shutdown). */
   void (*destroy)(mproc_executor *ex);
@@ -234,6 +244,11 @@ typedef struct mproc__executor_ops {
   /** cancel() of a RUNNING future: 1 if the kind will stop it (it then
    *  finishes with MPROC_ECANCELLED), 0 if it cannot; NULL: never. */
   int (*cancel_running)(mproc_executor *ex, mproc_future *f);
+  /** The program's end where the OS already ended this library's threads
+   *  (a Windows DLL unloading): kill the kind's workers outright, from the
+   *  exiting thread alone; NULL: nothing to kill (threads die with the
+   *  process; MPI ranks are mpiexec's). */
+  void (*kill_now)(mproc_executor *ex);
 } mproc__executor_ops;
 
 extern const mproc__executor_ops mproc__executor_thread_ops;

@@ -541,65 +541,165 @@ static void test_bad_new_opts(void **state) {
 
 /* ---- a program that ends with its executor live ----------------------------- */
 
-/* The role's executor: static, so it stays reachable (LeakSanitizer)
- * while the program ends with it running. */
+/* The role's executor or pool: static, so it stays reachable
+ * (LeakSanitizer) while the program ends with it running. */
 static mproc_executor *leaked_ex;
 static mproc_future *leaked_f[2 + 40];
+static mproc_pool *leaked_pool;
+static mproc_async *leaked_ar[40];
 
-/* The role: make a plain process executor of 2 workers, put the workers'
- * pids into the queue named by PX_LEAK_QUEUE, leave tasks queued, and end
- * the program without a shutdown — by returning from main ('r') or by
- * exit() ('e'). arg: "<method><r|e>". */
-static int px_role_leak(char **argv, const char *arg) {
-  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
-  mproc_future **f = leaked_f;
-  mproc_queue *q;
-  const char *qname = getenv("PX_LEAK_QUEUE");
+/* Fail the child from an exit handler (no return code to give there). */
+#define LATE_CHECK(cond)                                                       \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: late check failed: %s\n", __FILE__, __LINE__,   \
+              #cond);                                                          \
+      fflush(stderr);                                                          \
+      tu_exit(97);                                                             \
+    }                                                                          \
+  } while (0)
+
+/* Registered before mproc_init, so it runs after mproc's exit duties:
+ * what the user still holds is readable there (an executor's futures ran
+ * to the end; a pool's were ended by its termination), and none of the
+ * program's shared names is left in /dev/shm (where there is one) for a
+ * tracker to find. */
+static void leak_late_check(void) {
+  const char *prefix = getenv("MPROC_NAME_PREFIX");
+  char names[4][64];
+  int i, left;
+  if (leaked_pool != NULL) {
+    for (i = 0; i < 40; i++) LATE_CHECK(mproc_async_ready(leaked_ar[i]) == 1);
+  } else if (leaked_ex != NULL) {
+    for (i = 2; i < 2 + 40; i++) {
+      const void *d = NULL;
+      size_t n = 0;
+      LATE_CHECK(mproc_future_result(leaked_f[i], 0, &d, &n) == 0);
+      LATE_CHECK(n == sizeof(int) && *(const int *)d == 9);
+    }
+  }
+  left = tu_list_shm(prefix, names, 4);
+  for (i = 0; i < left && i < 4; i++)
+    fprintf(stderr, "left at exit: %s\n", names[i]);
+  LATE_CHECK(left <= 0);
+}
+
+/* Two pids, one from each worker of the executor (two from some workers
+ * of the pool), into q. */
+static int leak_pids(mproc_queue *q) {
   int i, x = 3;
-  CHILD_CHECK(mproc_init(1, argv) == 0);
-  CHILD_CHECK(qname != NULL && mproc_queue_open(&q, qname) == 0);
-  o.max_workers = 2;
-  o.method = (mproc_start_method)atoi(arg);
-  CHILD_CHECK(mproc_executor_new(&leaked_ex, MPROC_EXECUTOR_PROCESS, &o) == 0);
-  for (i = 0; i < 2 + 40; i++)
-    CHILD_CHECK(mproc_executor_submit(leaked_ex, i < 2 ? pp_pid : pp_square,
-                                      &x, sizeof x, &f[i]) == 0);
   for (i = 0; i < 2; i++) {
     void *d = NULL;
     size_t n = 0;
-    CHILD_CHECK(mproc_future_take(f[i], 120.0, &d, &n) == 0);
+    if (leaked_pool != NULL) {
+      CHILD_CHECK(mproc_pool_apply(leaked_pool, pp_pid, &x, sizeof x, &d,
+                                   &n) == 0);
+    } else {
+      CHILD_CHECK(mproc_future_take(leaked_f[i], 120.0, &d, &n) == 0);
+    }
     CHILD_CHECK(n == sizeof(long));
     CHILD_CHECK(mproc_queue_put(q, d, n, 120.0) == 0);
     mproc_free(d);
   }
+  return 0;
+}
+
+/* The role: make a plain process executor of 2 workers ('r', 'e') or a
+ * Pool of 2 ('p'), put two workers' pids into the queue named by
+ * PX_LEAK_QUEUE, leave tasks queued, and end the program without a
+ * shutdown — by returning from main ('r', 'p') or by exit() ('e').
+ * arg: "<method><r|e|p>". */
+static int px_role_leak(char **argv, const char *arg) {
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_pool_opts po = MPROC_POOL_OPTS_INIT;
+  mproc_queue *q;
+  const char *qname = getenv("PX_LEAK_QUEUE");
+  int i, x = 3;
+  CHILD_CHECK(atexit(leak_late_check) == 0);
+  CHILD_CHECK(mproc_init(1, argv) == 0);
+  CHILD_CHECK(qname != NULL && mproc_queue_open(&q, qname) == 0);
+  if (strchr(arg, 'p') != NULL) {
+    po.processes = 2;
+    po.method = (mproc_start_method)atoi(arg);
+    CHILD_CHECK(mproc_pool_new(&leaked_pool, &po) == 0);
+    for (i = 0; i < 40; i++)
+      CHILD_CHECK(mproc_pool_apply_async(leaked_pool, pp_square, &x,
+                                         sizeof x, NULL, &leaked_ar[i]) == 0);
+  } else {
+    o.max_workers = 2;
+    o.method = (mproc_start_method)atoi(arg);
+    CHILD_CHECK(mproc_executor_new(&leaked_ex, MPROC_EXECUTOR_PROCESS, &o) ==
+                0);
+    for (i = 0; i < 2 + 40; i++)
+      CHILD_CHECK(mproc_executor_submit(leaked_ex, i < 2 ? pp_pid : pp_square,
+                                        &x, sizeof x, &leaked_f[i]) == 0);
+  }
+  if (leak_pids(q) != 0) return 99;
   mproc_queue_free(q);
   if (strchr(arg, 'e') != NULL) exit(0);
   return 0; /* the executor is left running, tasks maybe still queued */
 }
 
+/* Spawn the role with its own name prefix (8 characters of [a-z0-9]:
+ * the method, the mode and this pid, so that runs in parallel differ)
+ * and its output into a pipe; the prefix into prefix[9]. */
+static long spawn_leak(char mode, char prefix[9], intptr_t *out) {
+  static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  char arg[16], saved[64];
+  const char *old = getenv("MPROC_NAME_PREFIX");
+  unsigned long v = (unsigned long)mproc_current_pid();
+  long pid;
+  int i;
+  snprintf(saved, sizeof saved, "%s", old ? old : "");
+  prefix[0] = 'l';
+  prefix[1] = (char)('0' + (int)g_method);
+  prefix[2] = mode;
+  for (i = 3; i < 8; i++, v /= 36) prefix[i] = digits[v % 36];
+  prefix[8] = '\0';
+  snprintf(arg, sizeof arg, "%d%c", (int)g_method, mode);
+  tu_setenv("MPROC_NAME_PREFIX", prefix);
+  pid = tu_spawn_self_out("--role-leak-exec", arg, out);
+  tu_setenv("MPROC_NAME_PREFIX", saved); /* "": the default prefix */
+  return pid;
+}
+
 /* A program that ends (return from main, or exit()) with a plain process
- * executor still live exits, and its workers end with it — Python's
- * ProcessPoolExecutor at interpreter exit (its _python_exit: pending work
- * is finished, then the workers are told to stop). */
+ * executor or a Pool still live exits, and its workers end with it —
+ * Python's ProcessPoolExecutor at interpreter exit (its _python_exit:
+ * pending work is finished, then the workers are told to stop), and a
+ * Pool's daemonic workers. It leaves nothing to the resource tracker:
+ * the output of the program and of everything it started (the tracker
+ * too: the end of the pipe means all have ended) has no tracker warning,
+ * and no name with the program's prefix remains in /dev/shm. */
 static void check_leak_exits(char mode) {
-  char arg[16];
+  static char out[16384];
+  char prefix[9], names[4][64];
   mproc_queue *q;
-  long pid, wpid[2] = {0, 0};
-  int i, j;
+  long pid, got, wpid[2] = {0, 0};
+  intptr_t r = -1;
+  int i, j, left;
   size_t n;
   assert_int_equal(mproc_queue_new(&q, NULL), 0);
   tu_setenv("PX_LEAK_QUEUE", mproc_queue_name(q));
-  snprintf(arg, sizeof arg, "%d%c", (int)g_method, mode);
-  pid = tu_spawn_self("--role-leak-exec", arg);
+  pid = spawn_leak(mode, prefix, &r);
   assert_true(pid > 0);
-  for (i = 0; i < 6000 && tu_pid_alive(pid); i++) tu_sleep_ms(10);
-  if (tu_pid_alive(pid)) {
+  got = tu_read_to_eof(r, out, sizeof out, 60.0);
+  tu_close_handle(r);
+  /* Not tu_pid_alive as well: the program closes its output before it
+   * has quite ended (a zombie), and the wait below is as good. */
+  if (got < 0) {
     (void)tu_kill_pid(pid);
     (void)tu_wait_pid(pid);
-    fail_msg("the program (%c) did not end within 60 s with its executor "
-             "live", mode);
+    fail_msg("the program (%c) or what it started did not end within 60 s "
+             "with its executor live; its output: %s", mode, out);
   }
+  if (got > 0) fprintf(stderr, "the program (%c) said:\n%s", mode, out);
+  assert_null(strstr(out, "resource tracker"));
   assert_int_equal(tu_wait_pid(pid), 0);
+  left = tu_list_shm(prefix, names, 4);
+  for (i = 0; i < left && i < 4; i++)
+    fprintf(stderr, "left after the program (%c): %s\n", mode, names[i]);
+  assert_true(left <= 0); /* -1: no /dev/shm (the names die with handles) */
   for (j = 0; j < 2; j++) {
     assert_int_equal(mproc_queue_get(q, &wpid[j], sizeof wpid[j], &n, 5.0), 0);
     assert_int_equal(n, sizeof wpid[j]);
@@ -616,6 +716,7 @@ static void test_leaked_executor_exits(void **state) {
   (void)state;
   check_leak_exits('r');
   check_leak_exits('e');
+  check_leak_exits('p');
 }
 
 int main(int argc, char **argv) {

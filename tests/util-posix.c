@@ -72,6 +72,68 @@ long tu_spawn_self(const char *a1, const char *a2) {
   return (long)pid;
 }
 
+long tu_spawn_self_out(const char *a1, const char *a2, intptr_t *out) {
+  posix_spawn_file_actions_t fa;
+  char *argv[4];
+  pid_t pid;
+  int fds[2], rc;
+  *out = -1;
+  if (pipe(fds) != 0) return -1;
+  (void)fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+  (void)fcntl(fds[1], F_SETFD, FD_CLOEXEC); /* the dup2s below clear it */
+  argv[0] = (char *)(uintptr_t)tu_argv0;
+  argv[1] = (char *)(uintptr_t)a1;
+  argv[2] = (char *)(uintptr_t)a2;
+  argv[3] = NULL;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+  rc = posix_spawn(&pid, tu_argv0, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    return -1;
+  }
+  *out = fds[0];
+  return (long)pid;
+}
+
+long tu_read_to_eof(intptr_t r, char *buf, size_t cap, double seconds) {
+  struct timespec t0, now;
+  size_t kept = 0;
+  char chunk[4096];
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    struct pollfd p;
+    double left;
+    ssize_t n;
+    int ready;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    left = seconds - (double)(now.tv_sec - t0.tv_sec) -
+           (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+    if (left <= 0) break;
+    p.fd = (int)r;
+    p.events = POLLIN;
+    ready = poll(&p, 1, (int)(left * 1000) + 1);
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue; /* the time left is looked at again */
+    n = read((int)r, chunk, sizeof chunk);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) {
+      if (cap > 0) buf[kept] = '\0';
+      return n == 0 ? (long)kept : -1;
+    }
+    if (cap > 0 && kept < cap - 1) {
+      size_t take = (size_t)n < cap - 1 - kept ? (size_t)n : cap - 1 - kept;
+      memcpy(buf + kept, chunk, take);
+      kept += take;
+    }
+  }
+  if (cap > 0) buf[kept] = '\0';
+  return -1;
+}
+
 int tu_wait_pid(long pid) {
   int st;
   while (waitpid((pid_t)pid, &st, 0) < 0)

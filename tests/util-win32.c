@@ -63,6 +63,71 @@ long tu_spawn_self(const char *a1, const char *a2) {
   return (long)pi.dwProcessId;
 }
 
+long tu_spawn_self_out(const char *a1, const char *a2, intptr_t *out) {
+  char cmd[1024];
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  SECURITY_ATTRIBUTES sa;
+  HANDLE hr, hw;
+  BOOL ok;
+  *out = -1;
+  sa.nLength = sizeof sa;
+  sa.lpSecurityDescriptor = NULL;
+  sa.bInheritHandle = TRUE;
+  if (!CreatePipe(&hr, &hw, &sa, 0)) return -1;
+  SetHandleInformation(hr, HANDLE_FLAG_INHERIT, 0);
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  /* Standard input too is a handle the child surely has: the pipe's
+   * write end (a read of it fails at once), not this process's own
+   * standard input, which may not be inheritable. */
+  si.dwFlags = STARTF_USESTDHANDLES;
+  si.hStdInput = hw;
+  si.hStdOutput = hw;
+  si.hStdError = hw;
+  snprintf(cmd, sizeof cmd, "\"%s\" %s %s", tu_argv0, a1, a2);
+  ok = CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi);
+  CloseHandle(hw);
+  if (!ok) {
+    CloseHandle(hr);
+    return -1;
+  }
+  CloseHandle(pi.hThread);
+  CloseHandle(pi.hProcess);
+  *out = (intptr_t)hr;
+  return (long)pi.dwProcessId;
+}
+
+long tu_read_to_eof(intptr_t r, char *buf, size_t cap, double seconds) {
+  size_t kept = 0;
+  int waited = 0;
+  char chunk[4096];
+  for (;;) {
+    DWORD avail = 0, n = 0;
+    if (!PeekNamedPipe((HANDLE)r, NULL, 0, NULL, &avail, NULL)) {
+      if (cap > 0) buf[kept] = '\0';
+      return GetLastError() == ERROR_BROKEN_PIPE ? (long)kept : -1;
+    }
+    if (avail == 0) {
+      if (waited >= seconds * 1000) break;
+      Sleep(5);
+      waited += 5;
+      continue;
+    }
+    if (!ReadFile((HANDLE)r, chunk,
+                  avail < sizeof chunk ? avail : (DWORD)sizeof chunk, &n,
+                  NULL))
+      continue; /* a broken pipe: the peek above says so */
+    if (cap > 0 && kept < cap - 1) {
+      size_t take = n < cap - 1 - kept ? n : cap - 1 - kept;
+      memcpy(buf + kept, chunk, take);
+      kept += take;
+    }
+  }
+  if (cap > 0) buf[kept] = '\0';
+  return -1;
+}
+
 int tu_wait_pid(long pid) {
   HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION,
                          FALSE, (DWORD)pid);

@@ -35,6 +35,16 @@ void tu_set_argv0(const char *argv0);
 long tu_spawn_self(const char *a1, const char *a2);
 int tu_wait_pid(long pid);
 
+/* tu_spawn_self with the child's standard output and error going into a
+ * pipe; *out is its read end (not inheritable), for tu_read_to_eof. The
+ * child's own children inherit the write end, so its end of file comes
+ * once the whole tree (a resource tracker too) has ended. -1 on failure. */
+long tu_spawn_self_out(const char *a1, const char *a2, intptr_t *out);
+/* Read r until every write end is closed, keeping up to cap - 1 bytes in
+ * buf (NUL-terminated; the rest is read and dropped): the count kept, or
+ * -1 if the end did not come within `seconds`. Closes nothing. */
+long tu_read_to_eof(intptr_t r, char *buf, size_t cap, double seconds);
+
 /* fork() where the platform has it (0 in the child, the pid in the
  * parent), -1 where it does not. */
 long tu_fork(void);
