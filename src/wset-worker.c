@@ -97,7 +97,7 @@ static int add_result(worker *w, uint64_t id, int rc, const char *msg,
                       const void *data, size_t len) {
   wset_res_hdr h;
   size_t mlen = msg ? strlen(msg) + 1 : 0, at = w->len;
-  int err;
+  int err, held;
   if ((err = out_room(w, sizeof h + mlen + len)) < 0) return err;
   memset(&h, 0, sizeof h);
   h.id = id;
@@ -109,7 +109,12 @@ static int add_result(worker *w, uint64_t id, int rc, const char *msg,
   if (len) memcpy(w->out + w->len + sizeof h + mlen, data, len);
   w->len += sizeof h + mlen + len;
   if (w->count++ == 0) w->first_ns = w->batch_ns;
-  return hold_record(w, at) ? 0 : flush(w);
+  held = hold_record(w, at);
+  /* The fault seam's "worker.result": dead with this result packed,
+   * held when it fitted, not sent (tests: a held result outlives its
+   * worker; a larger one is retried or fails). */
+  (void)mproc__fault("worker.result");
+  return held ? 0 : flush(w);
 }
 
 static mproc_task_fn find_task(worker *w, const char *name, size_t len) {

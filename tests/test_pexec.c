@@ -128,6 +128,98 @@ static void test_retries(void **state) {
   run_token_task(1, 2, MPROC_EWORKERDIED); /* one retry is not enough */
 }
 
+/* ---- a result packed when its worker dies ---------------------------------- */
+
+/* Input: "<ran queue>\n<go queue>\n<bytes>". Puts a token into the ran
+ * queue (one per run), waits for a token from the go queue, returns
+ * <bytes> bytes of a pattern. */
+static int px_held(const void *in, size_t len, mproc_buf *out) {
+  char arg[300], *go, *nb;
+  mproc_queue *ran = NULL, *goq = NULL;
+  unsigned char *b, tok[4];
+  size_t n, i, got;
+  int rc = 3;
+  if (len >= sizeof arg) return 1;
+  memcpy(arg, in, len);
+  arg[len] = '\0';
+  if ((go = strchr(arg, '\n')) == NULL) return 2;
+  *go++ = '\0';
+  if ((nb = strchr(go, '\n')) == NULL) return 2;
+  *nb++ = '\0';
+  n = (size_t)strtoul(nb, NULL, 10);
+  if (mproc_queue_open(&ran, arg) == 0 && mproc_queue_open(&goq, go) == 0 &&
+      mproc_queue_put(ran, "r", 1, 60.0) == 0 &&
+      mproc_queue_get(goq, tok, sizeof tok, &got, 60.0) == 0 &&
+      (b = mproc_buf_reserve(out, n)) != NULL) {
+    for (i = 0; i < n; i++) b[i] = (unsigned char)(i * 11 + 3);
+    rc = 0;
+  }
+  mproc_queue_free(ran);
+  mproc_queue_free(goq);
+  return rc;
+}
+MPROC_TASK(px_held);
+
+/* The worker dies (fault seam "worker.result") right after it packed a
+ * result of n bytes: before the message holding it is sent. A result
+ * that fits the hold area (wset.h) is delivered from there, and the task
+ * ran once; a larger one is run again when retries allow, else the
+ * future fails with MPROC_EWORKERDIED. The seam is armed in the
+ * environment the worker starts with and disarmed once it runs the task
+ * (the replacement starts unarmed); under forkserver a worker has the
+ * server's environment, so the case runs under fork and spawn. */
+static void held_case(size_t n, int retries, int want, int runs) {
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_executor *ex;
+  mproc_queue *ran, *go;
+  mproc_future *f;
+  char in[300], tok[4];
+  const void *d;
+  size_t len, i, got;
+  int k;
+  if (g_method == MPROC_START_FORKSERVER) return;
+  o.retries = retries;
+  assert_int_equal(mproc_queue_new(&ran, NULL), 0);
+  assert_int_equal(mproc_queue_new(&go, NULL), 0);
+  snprintf(in, sizeof in, "%s\n%s\n%zu", mproc_queue_name(ran),
+           mproc_queue_name(go), n);
+  tu_setenv("MPROC_FAULT", "worker.result:1");
+  ex = pp_new(1, &o);
+  f = pp_submit(ex, px_held, in, strlen(in));
+  assert_int_equal(mproc_queue_get(ran, tok, sizeof tok, &got, 120.0), 0);
+  tu_setenv("MPROC_FAULT", ""); /* the worker runs: it has it */
+  for (k = 0; k < runs; k++)
+    assert_int_equal(mproc_queue_put(go, "g", 1, 10.0), 0);
+  assert_int_equal(mproc_future_result(f, 120.0, &d, &len), want);
+  if (want == 0) {
+    const unsigned char *r = d;
+    assert_int_equal(len, n);
+    for (i = 0; i < n; i++)
+      if (r[i] != (unsigned char)(i * 11 + 3)) fail_msg("byte %zu", i);
+  } else {
+    const char *msg = NULL;
+    int code = 0;
+    assert_int_equal(mproc_future_exception(f, 0, &code, &msg), want);
+    assert_non_null(strstr(msg, "before its result was sent"));
+  }
+  for (k = 1; k < runs; k++) /* the retried run's token */
+    assert_int_equal(mproc_queue_get(ran, tok, sizeof tok, &got, 60.0), 0);
+  assert_int_equal(mproc_queue_get(ran, tok, sizeof tok, &got, 0),
+                   MPROC_EEMPTY); /* ran exactly `runs` times */
+  mproc_future_free(f);
+  check_square(ex, 6); /* the replacement goes on */
+  mproc_executor_free(ex);
+  mproc_queue_free(ran);
+  mproc_queue_free(go);
+}
+
+static void test_held_result_outlives_worker(void **state) {
+  (void)state;
+  held_case(1024, 0, 0, 1);                      /* held: ran once */
+  held_case(256 << 10, 0, MPROC_EWORKERDIED, 1); /* past the hold area */
+  held_case(256 << 10, 1, 0, 2);                 /* retried: ran twice */
+}
+
 /* ---- the task timeout and cancelling a running task ------------------------ */
 
 static void test_task_timeout(void **state) {
@@ -722,6 +814,8 @@ static void test_leaked_executor_exits(void **state) {
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_retries, tp_no_children_left),
+      cmocka_unit_test_teardown(test_held_result_outlives_worker,
+                                tp_no_children_left),
       cmocka_unit_test_teardown(test_task_timeout, tp_no_children_left),
       cmocka_unit_test_teardown(test_cancel_running, tp_no_children_left),
       cmocka_unit_test_teardown(test_max_memory, tp_no_children_left),
