@@ -80,7 +80,7 @@ struct tpool {
   /* The takers' side, under take_lock. */
   uv_mutex_t take_lock;
   mproc_future *ready; /* oldest first */
-  char pad3[LINE];
+  char pad2[LINE];
   /* Sleeping, under sleep_lock (the counts are atomics: submitters read
    * them without it). */
   uv_mutex_t sleep_lock;

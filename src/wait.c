@@ -51,14 +51,13 @@ static int spin_allowed(void) {
  * waiter does not keep pulling the cache line away from the process about
  * to change it; and yield the CPU every few rounds, so a peer that shares
  * our CPU (pinned after we decided to spin) gets to run. */
-static inline int spin_on(int (*ready)(void *, uint32_t), void *arg,
-                          uint32_t expected) {
+int mproc__spin_until(int (*ready)(void *), void *arg) {
   uint64_t until;
   unsigned i, backoff = 1, rounds = 0;
   if (!spin_allowed()) return 0;
   until = uv_hrtime() + SPIN_NS;
   for (;;) {
-    if (ready(arg, expected)) return 1;
+    if (ready(arg)) return 1;
     for (i = 0; i < backoff; i++) cpu_relax();
     if (backoff < 16) backoff <<= 1;
     if (++rounds % 4 == 0) {
@@ -68,31 +67,21 @@ static inline int spin_on(int (*ready)(void *, uint32_t), void *arg,
   }
 }
 
-static int word_changed(void *arg, uint32_t expected) {
-  _Atomic uint32_t *const *addr = arg;
-  return atomic_load_explicit(*addr, memory_order_relaxed) != expected;
+typedef struct spin_word {
+  _Atomic uint32_t *addr;
+  uint32_t expected;
+} spin_word;
+
+static int word_changed(void *arg) {
+  const spin_word *w = arg;
+  return atomic_load_explicit(w->addr, memory_order_relaxed) != w->expected;
 }
 
 int mproc__spin(_Atomic uint32_t *addr, uint32_t expected) {
-  return spin_on(word_changed, &addr, expected);
-}
-
-struct mproc__spin_fn {
-  int (*ready)(void *);
-  void *arg;
-};
-
-static int fn_ready(void *arg, uint32_t unused) {
-  const struct mproc__spin_fn *f = arg;
-  (void)unused;
-  return f->ready(f->arg);
-}
-
-int mproc__spin_until(int (*ready)(void *), void *arg) {
-  struct mproc__spin_fn f;
-  f.ready = ready;
-  f.arg = arg;
-  return spin_on(fn_ready, &f, 0);
+  spin_word w;
+  w.addr = addr;
+  w.expected = expected;
+  return mproc__spin_until(word_changed, &w);
 }
 
 int mproc__wait(mproc__obj *o, _Atomic uint32_t *addr, uint32_t expected,

@@ -61,42 +61,43 @@ int tu_kill_pid(long pid) { return kill((pid_t)pid, SIGKILL); }
 extern const char *tu_argv0;
 extern char **environ;
 
-long tu_spawn_self(const char *a1, const char *a2) {
+/* This program again with a1 a2; fa: the child's descriptors, or NULL. */
+static long spawn_self(const char *a1, const char *a2,
+                       const posix_spawn_file_actions_t *fa) {
   char *argv[4];
   pid_t pid;
   argv[0] = (char *)(uintptr_t)tu_argv0;
   argv[1] = (char *)(uintptr_t)a1;
   argv[2] = (char *)(uintptr_t)a2;
   argv[3] = NULL;
-  if (posix_spawn(&pid, tu_argv0, NULL, NULL, argv, environ) != 0) return -1;
+  if (posix_spawn(&pid, tu_argv0, fa, NULL, argv, environ) != 0) return -1;
   return (long)pid;
+}
+
+long tu_spawn_self(const char *a1, const char *a2) {
+  return spawn_self(a1, a2, NULL);
 }
 
 long tu_spawn_self_out(const char *a1, const char *a2, intptr_t *out) {
   posix_spawn_file_actions_t fa;
-  char *argv[4];
-  pid_t pid;
-  int fds[2], rc;
+  int fds[2];
+  long pid;
   *out = -1;
   if (pipe(fds) != 0) return -1;
   (void)fcntl(fds[0], F_SETFD, FD_CLOEXEC);
   (void)fcntl(fds[1], F_SETFD, FD_CLOEXEC); /* the dup2s below clear it */
-  argv[0] = (char *)(uintptr_t)tu_argv0;
-  argv[1] = (char *)(uintptr_t)a1;
-  argv[2] = (char *)(uintptr_t)a2;
-  argv[3] = NULL;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-  rc = posix_spawn(&pid, tu_argv0, &fa, NULL, argv, environ);
+  pid = spawn_self(a1, a2, &fa);
   posix_spawn_file_actions_destroy(&fa);
   close(fds[1]);
-  if (rc != 0) {
+  if (pid < 0) {
     close(fds[0]);
     return -1;
   }
   *out = fds[0];
-  return (long)pid;
+  return pid;
 }
 
 long tu_read_to_eof(intptr_t r, char *buf, size_t cap, double seconds) {

@@ -49,27 +49,32 @@ int tu_kill_pid(long pid) {
 
 extern const char *tu_argv0;
 
-long tu_spawn_self(const char *a1, const char *a2) {
+/* This program again with a1 a2, started with si (inheriting handles
+ * when `inherit`); its pid, or -1. */
+static long spawn_self(const char *a1, const char *a2, STARTUPINFOA *si,
+                       BOOL inherit) {
   char cmd[1024];
-  STARTUPINFOA si;
   PROCESS_INFORMATION pi;
-  memset(&si, 0, sizeof si);
-  si.cb = sizeof si;
   snprintf(cmd, sizeof cmd, "\"%s\" %s %s", tu_argv0, a1, a2);
-  if (!CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi))
+  if (!CreateProcessA(NULL, cmd, NULL, NULL, inherit, 0, NULL, NULL, si, &pi))
     return -1;
   CloseHandle(pi.hThread);
   CloseHandle(pi.hProcess);
   return (long)pi.dwProcessId;
 }
 
-long tu_spawn_self_out(const char *a1, const char *a2, intptr_t *out) {
-  char cmd[1024];
+long tu_spawn_self(const char *a1, const char *a2) {
   STARTUPINFOA si;
-  PROCESS_INFORMATION pi;
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  return spawn_self(a1, a2, &si, FALSE);
+}
+
+long tu_spawn_self_out(const char *a1, const char *a2, intptr_t *out) {
+  STARTUPINFOA si;
   SECURITY_ATTRIBUTES sa;
   HANDLE hr, hw;
-  BOOL ok;
+  long pid;
   *out = -1;
   sa.nLength = sizeof sa;
   sa.lpSecurityDescriptor = NULL;
@@ -85,17 +90,14 @@ long tu_spawn_self_out(const char *a1, const char *a2, intptr_t *out) {
   si.hStdInput = hw;
   si.hStdOutput = hw;
   si.hStdError = hw;
-  snprintf(cmd, sizeof cmd, "\"%s\" %s %s", tu_argv0, a1, a2);
-  ok = CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi);
+  pid = spawn_self(a1, a2, &si, TRUE);
   CloseHandle(hw);
-  if (!ok) {
+  if (pid < 0) {
     CloseHandle(hr);
     return -1;
   }
-  CloseHandle(pi.hThread);
-  CloseHandle(pi.hProcess);
   *out = (intptr_t)hr;
-  return (long)pi.dwProcessId;
+  return pid;
 }
 
 long tu_read_to_eof(intptr_t r, char *buf, size_t cap, double seconds) {
