@@ -23,6 +23,7 @@
  *
  * This file, like the rest of the kind, is built on POSIX only (no MPI
  * for MinGW), so it uses the POSIX backend's executable path directly. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,8 +153,38 @@ static int env_size(void) {
   return 0;
 }
 
+/* Open MPI writes to its TCP sockets without MSG_NOSIGNAL: the first
+ * write to a rank that died raises SIGPIPE in whichever thread wrote,
+ * and its default action would end this process, the root, where the
+ * executor means to go on past the dead rank. For the MPI it initializes
+ * this library ignores SIGPIPE (as Python does at start-up), unless the
+ * program chose a disposition already; writes then fail with EPIPE, and
+ * Open MPI reports the peer gone. */
+static void ignore_sigpipe(void) {
+  struct sigaction old;
+  if (sigaction(SIGPIPE, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+      old.sa_handler == SIG_DFL) {
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    (void)sigaction(SIGPIPE, &ign, NULL);
+  }
+}
+
+/* MPI_Finalize begins, in Open MPI, with a fence of every rank of the
+ * job through its runtime (PMIx); a rank that died (which the executor
+ * goes on past under --enable-recovery) can leave that fence waiting for
+ * ever, now and then (the runtime's race, seen 2 runs in 8). The fence
+ * guards messages still in flight at finalize; this library's own
+ * protocol ends with STOP answered by STOPPED (mproc__mpi_stop), so no
+ * message of ours is in flight, and the fence is left out for the MPI it
+ * initializes: Open MPI's async_mpi_finalize, unless the environment
+ * chose already (MPICH reads no such variable). */
 static int init_mpi(void) {
   int provided = 0, rc;
+  (void)setenv("OMPI_MCA_async_mpi_finalize", "1", 0);
+  ignore_sigpipe();
   rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &provided);
   if (rc != MPI_SUCCESS) return mproc__mpi_err(MPROC_EOS, rc, "MPI_Init_thread");
   world.inited_by_us = 1;
@@ -179,17 +210,53 @@ MPROC__NORETURN static void worker_life(MPI_Comm comm, int root, int index,
   abort(); /* not reached */
 }
 
+/* How long the root waits for every STOPPED. */
+#define STOP_WAIT_NS 5000000000u
+
+int mproc__mpi_stop(MPI_Comm comm, const int *ranks, int n,
+                    const unsigned char *skip) {
+  int i, sent = 0, got = 0, rc = MPI_SUCCESS, r;
+  uint64_t end, since = 0;
+  for (i = 0; i < n; i++) {
+    if (skip != NULL && skip[i]) continue;
+    r = MPI_Send(NULL, 0, MPI_BYTE, ranks[i], MPIX_TAG_STOP, comm);
+    if (r == MPI_SUCCESS) sent++;
+    else if (rc == MPI_SUCCESS) rc = r;
+  }
+  end = uv_hrtime() + STOP_WAIT_NS;
+  while (got < sent && uv_hrtime() < end) {
+    MPI_Message msg;
+    MPI_Status st;
+    int flag = 0;
+    if (MPI_Improbe(MPI_ANY_SOURCE, MPIX_TAG_STOPPED, comm, &flag, &msg,
+                    &st) != MPI_SUCCESS)
+      break;
+    if (!flag) {
+      mproc__mpi_backoff(&since);
+      continue;
+    }
+    if (MPI_Mrecv(NULL, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+      break;
+    got++;
+    since = 0;
+  }
+  return rc;
+}
+
 static void at_exit(void) {
   size_t i;
-  int r;
+  int r, n = 0, *ranks;
   mproc__mpi_world_lock();
   for (i = 0; i < nlive; i++)
     (void)mproc_executor_shutdown(live[i], MPROC_SHUTDOWN_WAIT |
                                   MPROC_SHUTDOWN_CANCEL_FUTURES);
   if (world.static_root) {
-    for (r = 1; r < world.size; r++)
-      if (!atomic_load(&world.dead[r]))
-        (void)MPI_Send(NULL, 0, MPI_BYTE, r, MPIX_TAG_STOP, world.comm);
+    if ((ranks = malloc((size_t)world.size * sizeof *ranks)) != NULL) {
+      for (r = 1; r < world.size; r++)
+        if (!atomic_load(&world.dead[r])) ranks[n++] = r;
+      (void)mproc__mpi_stop(world.comm, ranks, n, NULL);
+      free(ranks);
+    }
     (void)MPI_Comm_free(&world.comm);
     world.static_root = 0;
   }
@@ -454,9 +521,12 @@ int mproc_mpi_comm_executor(mproc_executor **out, MPI_Comm comm, int root,
   if (rc < 0) {
     /* The other ranks serve already: release them. */
     char why[512];
+    int *ranks = malloc((size_t)size * sizeof *ranks), n = 0;
     snprintf(why, sizeof why, "%s", mproc_last_error());
-    for (r = 0; r < size; r++)
-      if (r != root) (void)MPI_Send(NULL, 0, MPI_BYTE, r, MPIX_TAG_STOP, dup);
+    for (r = 0; ranks != NULL && r < size; r++)
+      if (r != root) ranks[n++] = r;
+    if (ranks != NULL) (void)mproc__mpi_stop(dup, ranks, n, NULL);
+    free(ranks);
     (void)MPI_Comm_free(&dup);
     return mproc__err(rc, "%s", why);
   }

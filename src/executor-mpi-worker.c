@@ -281,7 +281,9 @@ static int serve_loop(wstate *w) {
       if ((rc = flush(w)) == MPI_SUCCESS)
         rc = MPI_Send(NULL, 0, MPI_BYTE, w->root, MPIX_TAG_CLOSED, w->comm);
       break;
-    case MPIX_TAG_STOP: return flush(w);
+    case MPIX_TAG_STOP: /* answered: the root then knows it arrived */
+      if ((rc = flush(w)) != MPI_SUCCESS) return rc;
+      return MPI_Send(NULL, 0, MPI_BYTE, w->root, MPIX_TAG_STOPPED, w->comm);
     default: break; /* unknown: dropped */
     }
     if (rc != MPI_SUCCESS) return rc;

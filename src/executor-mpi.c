@@ -795,8 +795,9 @@ static void join_all(mpool *p) {
   uv_mutex_unlock(&p->lock);
   uv_thread_join(&p->receiver);
   while (!take_token(p)) mproc__os_yield(); /* helpers poll no more */
-  if (!p->mpi_failed && p->stop && (rc = tell_all(p, MPIX_TAG_STOP)) !=
-      MPI_SUCCESS)
+  /* no one marks a worker dead any more: wdead is read unlocked */
+  if (!p->mpi_failed && p->stop &&
+      (rc = mproc__mpi_stop(p->comm, p->rank, p->nw, p->wdead)) != MPI_SUCCESS)
     mpi_broken(p, rc, "MPI_Send (stop)");
   if (!p->mpi_failed) {
     MPI_Status st;

@@ -22,7 +22,9 @@
  *   CLOSE    root -> worker: the session ends; the worker answers CLOSED
  *            after every earlier result.
  *   STOP     root -> worker: leave the serve loop (end of program, or of a
- *            spawned or communicator executor).
+ *            spawned or communicator executor); the worker answers
+ *            STOPPED, so nothing is in flight when both finalize
+ *            (without Open MPI's finalize fence: executor-mpi-boot.c).
  *   RESULTS  worker -> root: [u32 count] then count x [res_hdr][msg][data].
  *   BIGRESULT worker -> root: [res_hdr][msg], then the data in PIECEs,
  *            received straight into the future's result buffer.
@@ -68,7 +70,8 @@ enum {
   MPIX_TAG_BIGRESULT = 11,
   MPIX_TAG_INITFAIL = 12,
   MPIX_TAG_CLOSED = 13,
-  MPIX_TAG_HELLO = 14
+  MPIX_TAG_HELLO = 14,
+  MPIX_TAG_STOPPED = 15
 };
 
 /* Inputs and results above this size travel alone, in pieces, uncopied. */
@@ -136,6 +139,14 @@ void mproc__mpi_rank_died(int world_rank);
 /* Take *buf (and the reference *f, may be NULL) of a send MPI could not
  * cancel, clearing both; released after this library's MPI_Finalize. */
 void mproc__mpi_strand(void **buf, mproc_future **f);
+
+/** Tell ranks[i] of comm STOP (0 <= i < n, but not where skip[i], skip
+ *  may be NULL) and wait for each one's STOPPED, at most a few seconds in
+ *  all (a rank that dies meanwhile answers nothing): then no message of
+ *  this library is in flight, and MPI may be finalized without a fence.
+ *  MPI_SUCCESS or the first send's error. */
+int mproc__mpi_stop(MPI_Comm comm, const int *ranks, int n,
+                    const unsigned char *skip);
 
 /** A pool is gone: a static one frees the world's ranks for the next. */
 void mproc__mpi_pool_ended(mproc_executor *ex, int is_static);
