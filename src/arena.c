@@ -27,7 +27,11 @@
  * died).
  *
  * Holders. A slot's table is the object model's (object.h), SLOT_HOLDERS
- * long, one entry per handle. A handle that finds it full stays uncounted
+ * long, one entry per handle; past it, entries spill into the pool the
+ * arena's slots share (the rest of the header page, SPILL_ENTRIES, taken
+ * by compare and swap, tagged with the slot: a Lock passed to 20 children
+ * at once is counted for each). A publish forgets the slot's spilled
+ * entries. A handle that finds the pool full too stays uncounted
  * (holder_pid 0: its close drops nothing), as with a segment, but a slot
  * cannot outlive its last counted close the way a mapping does (it would
  * be given to another object while the uncounted handle still uses it):
@@ -62,6 +66,9 @@
 #define NAME_RANDOM 6
 #define SLOT_HDR 128
 #define SLOT_HOLDERS 16
+/* The rest of the header page: the spill pool of every slot's holders. */
+#define SPILL_OFF 256
+#define SPILL_ENTRIES ((ARENA_HDR - SPILL_OFF) / 8)
 #define CLASSES 3
 #define GEN_LIMIT 60466176u /* 36^5: generations take 1..5 digits */
 #define IDX_DIGITS 3        /* 36^3 = 46656 slots at most */
@@ -107,6 +114,8 @@ typedef struct arena_hdr {
   uint32_t fresh;        /* slots [fresh, nslots) were never used */
   uint64_t collect_at;
 } arena_hdr;
+
+_Static_assert(sizeof(arena_hdr) <= SPILL_OFF, "the spill pool follows");
 
 /* This process's mapping of an arena. */
 struct mproc__arena {
@@ -170,9 +179,14 @@ static slot *slot_at(const arena_hdr *h, uint32_t i) {
                              (size_t)i * h->slot_size);
 }
 
-static mproc__holders slot_holders(slot *s) {
-  return mproc__holders_view(&s->table_lock, &s->unlinked, s->holders,
-                             SLOT_HOLDERS);
+/* A slot's table, spilling into its arena's pool past SLOT_HOLDERS. */
+static mproc__holders slot_holders(arena_hdr *h, slot *s) {
+  mproc__holders t = mproc__holders_view(&s->table_lock, &s->unlinked,
+                                         s->holders, SLOT_HOLDERS);
+  t.spill = (_Atomic uint64_t *)(void *)((char *)h + SPILL_OFF);
+  t.nspill = SPILL_ENTRIES;
+  t.tag = (uint32_t)(((char *)s - ((char *)h + ARENA_HDR)) / h->slot_size) + 1;
+  return t;
 }
 
 /* ---- names ----------------------------------------------------------------- */
@@ -283,14 +297,11 @@ static void slot_park_unlink(const char *arena, uint32_t idx, uint32_t gen) {
 
 /* Whether the LIVE slot's holders are all dead: then it is FREEING by us
  * (its table locked meanwhile). Pinned slots may have uncounted holders. */
-static int abandoned(slot *s) {
-  mproc__holders t = slot_holders(s);
-  int32_t me = (int32_t)mproc__self_id();
-  int gone = 0, i, mine = 0;
+static int abandoned(arena_hdr *h, slot *s) {
+  mproc__holders t = slot_holders(h, s);
+  int gone = 0;
   if (atomic_load(&s->flags) & F_PINNED) return 0;
-  for (i = 0; i < SLOT_HOLDERS && !mine; i++) /* ours: no need to ask */
-    mine = atomic_load(&s->holders[i]) == me;
-  if (mine) return 0;
+  if (mproc__holders_has(&t, (long)mproc__self_id())) return 0; /* ours */
   mproc__holders_lock(&t);
   if (atomic_load(&s->state) == S_LIVE && !mproc__holders_live(&t, 0)) {
     atomic_store(&s->unlinked, 1);
@@ -311,7 +322,7 @@ static void collect(mproc__arena *a) {
   h->collect_at = now;
   for (i = 0; i < h->fresh; i++) {
     slot *s = slot_at(h, i);
-    if (atomic_load(&s->state) == S_LIVE && abandoned(s)) {
+    if (atomic_load(&s->state) == S_LIVE && abandoned(h, s)) {
       slot_park_unlink(a->name, i, atomic_load(&s->gen));
       atomic_store(&s->state, S_FREE);
     }
@@ -492,8 +503,9 @@ static void attach(mproc__obj *o, mproc__arena *a, uint32_t idx,
 static void publish(mproc__obj *o, uint32_t kind, size_t data_size,
                     mproc__obj_init init, void *arg) {
   slot *s = o->slot;
-  mproc__holders t = slot_holders(s);
+  mproc__holders t = slot_holders(o->arena->h, s);
   mproc__holders_lock(&t);
+  mproc__holders_clear_spill(&t); /* the slot's earlier objects' holders */
   atomic_store(&s->flags, 0);
   atomic_store(&s->unlinked, 0);
   memset(&s->park, 0, sizeof s->park);
@@ -595,7 +607,7 @@ static int arena_get(const char *name, mproc_handle h, mproc__arena **out) {
 static int join_slot(mproc__obj *o, uint32_t kind, uint32_t gen,
                      const char *name, int adopt) {
   slot *s = o->slot;
-  mproc__holders t = slot_holders(s);
+  mproc__holders t = slot_holders(o->arena->h, s);
   long me = (long)mproc__self_id();
   int rc = 0;
   if (adopt) mproc__holders_wait_for(&t);
@@ -682,7 +694,7 @@ void mproc__arena_close(mproc__obj *o) {
   /* A handle inherited through fork drops nothing (its hold is the
    * parent's), nor does an uncounted one (the slot is pinned). */
   if (s == NULL || o->holder_pid != me) return;
-  t = slot_holders(s);
+  t = slot_holders(o->arena->h, s);
   mproc__holders_lock(&t);
   mproc__holders_drop(&t, me);
   if (!(atomic_load(&s->flags) & F_PINNED) &&
@@ -729,7 +741,7 @@ int mproc__arena_pass(const mproc__obj *o, mproc__pass_seg *seg) {
 
 void mproc__arena_hold_for(mproc__obj *o, long pid) {
   slot *s = o->slot;
-  mproc__holders t = slot_holders(s);
+  mproc__holders t = slot_holders(o->arena->h, s);
   mproc__holders_lock(&t); /* pids as the slots keep them: 30 bits */
   if (mproc__holders_put(&t, (long)((uint32_t)pid & MPROC__LOCK_PID), 1) < 0)
     atomic_fetch_or(&s->flags, F_PINNED);
@@ -791,7 +803,7 @@ static int arena_left(arena_hdr *h, unsigned *count, size_t nkinds,
   int left = 0;
   for (i = 0; i < h->fresh && i < h->nslots; i++) {
     slot *s = slot_at(h, i);
-    mproc__holders t = slot_holders(s);
+    mproc__holders t = slot_holders(h, s);
     uint32_t kind = atomic_load(&s->kind);
     if (atomic_load(&s->state) != S_LIVE) continue;
     if (!tally && mproc__holders_live(&t, 0)) left++;

@@ -93,6 +93,12 @@ typedef struct mproc__holders {
   _Atomic uint32_t *unlinked;
   _Atomic int32_t *pid;
   int n;
+  /* Where pid[] is full: a spill pool that other tables share (an arena's
+   * slots), entries (tag << 32 | pid) taken and given back by compare and
+   * swap, since each table's lock guards only its own; NULL: none. */
+  _Atomic uint64_t *spill;
+  int nspill;
+  uint32_t tag; /* this table's entries in the pool; never 0 */
 } mproc__holders;
 
 static inline mproc__holders mproc__holders_view(_Atomic uint32_t *lock,
@@ -103,6 +109,9 @@ static inline mproc__holders mproc__holders_view(_Atomic uint32_t *lock,
   t.unlinked = unlinked;
   t.pid = pid;
   t.n = n;
+  t.spill = NULL;
+  t.nspill = 0;
+  t.tag = 0;
   return t;
 }
 void mproc__holders_lock(const mproc__holders *t);
@@ -117,6 +126,10 @@ int mproc__holders_put(const mproc__holders *t, long pid, int reuse);
 int mproc__holders_add(mproc__obj *o, const mproc__holders *t, int adopt);
 /** Clear the first slot of `pid` (table locked). */
 void mproc__holders_drop(const mproc__holders *t, long pid);
+/** Whether `pid` is counted. */
+int mproc__holders_has(const mproc__holders *t, long pid);
+/** Forget the table's spilled entries (locked; a slot made anew). */
+void mproc__holders_clear_spill(const mproc__holders *t);
 /** Whether a live process other than `except` is counted (table locked). */
 int mproc__holders_live(const mproc__holders *t, long except);
 /** A child adopting a passed object: wait (table unlocked) for the slot

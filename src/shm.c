@@ -101,8 +101,49 @@ static mproc__holders hdr_holders(mproc__hdr *h) {
                              MPROC__HOLDERS);
 }
 
-/* A full table leaves `pid` uncounted: a segment then outlives it until
- * the tracker's sweep (an arena slot is pinned: arena.c). */
+/* ---- the spill pool: entries (tag << 32 | pid) of several tables ---------- */
+
+static uint64_t spill_entry(const mproc__holders *t, long pid) {
+  return (uint64_t)t->tag << 32 | (uint32_t)(int32_t)pid;
+}
+
+static int32_t entry_pid(uint64_t e) { return (int32_t)(uint32_t)e; }
+
+static int spill_find(const mproc__holders *t, long pid) {
+  uint64_t want = spill_entry(t, pid);
+  int i;
+  for (i = 0; i < t->nspill; i++)
+    if (atomic_load(&t->spill[i]) == want) return i;
+  return -1;
+}
+
+/* An empty entry, else one whose pid died (any table's: a dead process
+ * holds nothing): 0, or -1 when every entry is live. */
+static int spill_put(const mproc__holders *t, long pid) {
+  uint64_t want = spill_entry(t, pid), e;
+  int i, pass;
+  for (pass = 0; pass < 2; pass++)
+    for (i = 0; i < t->nspill; i++) {
+      e = atomic_load(&t->spill[i]);
+      if (pass == 0 ? e != 0 : e == 0 || mproc__os_pid_alive(entry_pid(e)))
+        continue;
+      if (atomic_compare_exchange_strong(&t->spill[i], &e, want)) return 0;
+    }
+  return -1;
+}
+
+void mproc__holders_clear_spill(const mproc__holders *t) {
+  int i;
+  for (i = 0; i < t->nspill; i++) {
+    uint64_t e = atomic_load(&t->spill[i]);
+    if (e != 0 && (uint32_t)(e >> 32) == t->tag)
+      (void)atomic_compare_exchange_strong(&t->spill[i], &e, 0);
+  }
+}
+
+/* A full table (and spill pool) leaves `pid` uncounted: a segment then
+ * outlives it until the tracker's sweep (an arena slot is pinned:
+ * arena.c). */
 int mproc__holders_put(const mproc__holders *t, long pid, int reuse) {
   int i, free_slot = -1;
   for (i = 0; i < t->n; i++) {
@@ -113,18 +154,24 @@ int mproc__holders_put(const mproc__holders *t, long pid, int reuse) {
       if (!reuse) break;
     }
   }
-  if (free_slot < 0) return -1;
+  if (free_slot < 0 && reuse && t->spill && spill_find(t, pid) >= 0) return 0;
+  if (free_slot < 0) return t->spill ? spill_put(t, pid) : -1;
   atomic_store(&t->pid[free_slot], (int32_t)pid);
   return 0;
 }
 
 void mproc__holders_drop(const mproc__holders *t, long pid) {
   int i;
+  uint64_t e;
   for (i = 0; i < t->n; i++)
     if (atomic_load(&t->pid[i]) == (int32_t)pid) {
       atomic_store(&t->pid[i], 0);
       return;
     }
+  if (t->spill && (i = spill_find(t, pid)) >= 0) {
+    e = spill_entry(t, pid);
+    (void)atomic_compare_exchange_strong(&t->spill[i], &e, 0);
+  }
 }
 
 /* Register this process (table locked). 0 or MPROC_ENOENT when the object
@@ -142,11 +189,11 @@ int mproc__holders_add(mproc__obj *o, const mproc__holders *t, int adopt) {
   return 0;
 }
 
-static int table_has(const mproc__holders *t, long pid) {
+int mproc__holders_has(const mproc__holders *t, long pid) {
   int i;
   for (i = 0; i < t->n; i++)
     if (atomic_load(&t->pid[i]) == (int32_t)pid) return 1;
-  return 0;
+  return t->spill != NULL && spill_find(t, pid) >= 0;
 }
 
 /* A child adopting a passed object waits (table unlocked) for the slot its
@@ -158,7 +205,7 @@ static int table_has(const mproc__holders *t, long pid) {
 void mproc__holders_wait_for(const mproc__holders *t) {
   long me = mproc__os_getpid();
   int tries;
-  for (tries = 0; tries < 10000 && !table_has(t, me); tries++)
+  for (tries = 0; tries < 10000 && !mproc__holders_has(t, me); tries++)
     if (tries < 100)
       mproc__os_yield();
     else
@@ -170,6 +217,13 @@ int mproc__holders_live(const mproc__holders *t, long except) {
   for (i = 0; i < t->n; i++) {
     int32_t p = atomic_load(&t->pid[i]);
     if (p != 0 && p != except && mproc__os_pid_alive(p)) return 1;
+  }
+  for (i = 0; i < t->nspill; i++) {
+    uint64_t e = atomic_load(&t->spill[i]);
+    int32_t p = entry_pid(e);
+    if (e != 0 && (uint32_t)(e >> 32) == t->tag && p != except &&
+        mproc__os_pid_alive(p))
+      return 1;
   }
   return 0;
 }

@@ -69,12 +69,14 @@ typedef struct wset_slot {
 
 /* The slot table's bytes for n workers: n lines and room to align them
  * (an arena object's data starts on 32 bytes, not 64). Arrays of up to
- * 1888 bytes live in an arena (arena.c), but an arena slot counts 16
- * holders (docs/arenas.md): the parent and each worker hold the table, so
- * up to 15 workers it is an arena object; a larger table is given a page
- * at least, more than a slot takes, so it is a segment of its own (whose
- * size is rounded to pages anyway) with room for every holder. */
-#define WSET_ARENA_SLOTS 15
+ * 1888 bytes live in an arena (arena.c): 28 lines and the 63 fit, and the
+ * parent's and 28 workers' holds do too (16 in the slot, the rest in the
+ * arena's spill pool: docs/arenas.md). A larger table is given a page at
+ * least, more than a slot takes, so it is a segment of its own (whose
+ * size is rounded to pages anyway). */
+#define WSET_ARENA_SLOTS 28
+_Static_assert(WSET_ARENA_SLOTS * sizeof(wset_slot) + 63 <= 1888,
+               "the arena table fits the largest slot class");
 static inline size_t wset_table_bytes(int n) {
   size_t b = (size_t)n * sizeof(wset_slot) + 63;
   return n <= WSET_ARENA_SLOTS || b >= 4096 ? b : 4096;

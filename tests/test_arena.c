@@ -607,37 +607,132 @@ static void test_tracker_sweeps_arenas(void **state) {
 
 /* ---- a full holder table ---------------------------------------------------- */
 
-/* 20 handles on one Lock in one process: a hold per handle fills the
- * slot's 16-entry table, the other 4 are uncounted and pin the slot.
- * Freeing the 16 counted ones first must leave the object whole for the
- * 4 (still opened by name, its slot not given to the next object). */
-#define FULL_HANDLES 20
-static int role_full_table(int argc, char **argv) {
-  mproc_lock *h[FULL_HANDLES], *x = NULL, *m = NULL;
+/* `n` handles on one Lock in one process: a hold per handle fills the
+ * slot's 16-entry table, the next ones spill into the arena's pool (480
+ * entries), any past that are uncounted and pin the slot. Freeing the 16
+ * in the table first must leave the object whole for the rest (still
+ * opened by name, its slot not given to the next object). Then with
+ * every hold counted (n = 40) the last free removes the object (its name
+ * opens no more); a pinned one (n = 520) lives on until the arena goes,
+ * with the tracker's sweep. */
+static int full_table(int n) {
+  mproc_lock **h = calloc((size_t)n, sizeof *h), *x = NULL, *m = NULL;
   char name[NAME_LEN];
-  int i;
-  mproc_init(argc, argv);
-  if (mproc_lock_new(&h[0], NULL) != 0) return 2;
+  int i, rc;
+  if (h == NULL || mproc_lock_new(&h[0], NULL) != 0) return 2;
   snprintf(name, sizeof name, "%s", mproc_lock_name(h[0]));
-  for (i = 1; i < FULL_HANDLES; i++)
+  for (i = 1; i < n; i++)
     if (mproc_lock_open(&h[i], name) != 0) return 3;
   for (i = 0; i < 16; i++) mproc_lock_free(h[i]);
   if (mproc_lock_new(&m, NULL) != 0) return 4;
   if (strcmp(mproc_lock_name(m), name) == 0) return 5;
-  for (i = 16; i < FULL_HANDLES; i++)
+  for (i = 16; i < n; i++)
     if (mproc_lock_acquire(h[i], 10) != 0 || mproc_lock_release(h[i]) != 0)
       return 6;
   if (mproc_lock_open(&x, name) != 0) return 7; /* the name lives on */
   mproc_lock_free(x);
-  for (i = 16; i < FULL_HANDLES; i++) mproc_lock_free(h[i]);
+  for (i = 16; i < n; i++) mproc_lock_free(h[i]);
+  free(h);
+  rc = mproc_lock_open(&x, name);
+  if (rc == 0) mproc_lock_free(x);
   mproc_lock_free(m);
-  return 0; /* the pinned slot's arena goes with the tracker's sweep */
+  return n <= 16 + 480 ? (rc == MPROC_ENOENT ? 0 : 8) : (rc == 0 ? 0 : 9);
+}
+
+static int role_full_table(int argc, char **argv) {
+  int rc;
+  mproc_init(argc, argv);
+  if ((rc = full_table(40)) != 0) return rc;
+  return full_table(520) ? 10 : 0;
+}
+
+/* A Lock passed to 24 children that all hold it at once (25 holders, past
+ * the slot's table of 16): each child's hold is counted, so when they have
+ * ended and the parent frees its handle the object is gone (a pinned slot
+ * would keep it, and its arena, to the program's end). */
+#define MANY_KIDS 24
+static int t_hold_then_go(const void *arg, size_t len) {
+  mproc_lock *l = NULL;
+  mproc_event *go = NULL;
+  mproc_queue *q = NULL;
+  int one = 1;
+  (void)arg, (void)len;
+  CHILD_CHECK(mproc_inherited(0, MPROC_KIND_LOCK, &l) == 0);
+  CHILD_CHECK(mproc_inherited(1, MPROC_KIND_EVENT, &go) == 0);
+  CHILD_CHECK(mproc_inherited(2, MPROC_KIND_QUEUE, &q) == 0);
+  CHILD_CHECK(mproc_lock_acquire(l, 60) == 0 && mproc_lock_release(l) == 0);
+  CHILD_CHECK(mproc_queue_put(q, &one, sizeof one, 60) == 0);
+  CHILD_CHECK(mproc_event_wait(go, 60) == 0);
+  mproc_lock_free(l);
+  mproc_event_free(go);
+  mproc_queue_free(q);
+  return 0;
+}
+MPROC_TASK(t_hold_then_go);
+
+static void test_passed_to_many(void **state) {
+  mproc_lock *l, *x = NULL;
+  mproc_event *go;
+  mproc_queue *q;
+  mproc_process *p[MANY_KIDS];
+  mproc_process_opts o = MPROC_PROCESS_OPTS_INIT;
+  mproc_pass pass[3];
+  char name[NAME_LEN];
+  int i, got;
+  size_t n;
+  (void)state;
+  assert_int_equal(mproc_lock_new(&l, NULL), 0);
+  assert_int_equal(mproc_event_new(&go, NULL), 0);
+  assert_int_equal(mproc_queue_new(&q, NULL), 0);
+  snprintf(name, sizeof name, "%s", mproc_lock_name(l));
+  pass[0] = MPROC_PASS(l);
+  pass[1] = MPROC_PASS(go);
+  pass[2] = MPROC_PASS(q);
+  o.pass = pass;
+  o.n_pass = 3;
+  for (i = 0; i < MANY_KIDS; i++)
+    p[i] = tp_start_with(t_hold_then_go, NULL, 0, &o);
+  for (i = 0; i < MANY_KIDS; i++) /* then every child holds the lock */
+    assert_int_equal(mproc_queue_get(q, &got, sizeof got, &n, 60), 0);
+  assert_int_equal(mproc_event_set(go), 0);
+  for (i = 0; i < MANY_KIDS; i++) assert_int_equal(tp_join(p[i]), 0);
+  mproc_lock_free(l);
+  assert_int_equal(mproc_lock_open(&x, name), MPROC_ENOENT);
+  mproc_event_free(go);
+  mproc_queue_free(q);
 }
 
 static void test_full_table_pins(void **state) {
   (void)state;
   if (g_method != mproc_get_start_method()) skip(); /* once is enough */
   assert_int_equal(run_role_swept("--role-full-table", "tf"), 0);
+}
+
+/* The slot table of a process executor with 28 workers is an arena object
+ * (WSET_ARENA_SLOTS) held by 29 processes, 13 of them in the spill pool:
+ * every task runs, and when the executor is freed the table goes with it
+ * (test_nothing_left, next, finds no name left). */
+static void test_wide_executor_table(void **state) {
+  enum { W = 28, N = 2 * W };
+  mproc_executor *ex;
+  mproc_future *f[N];
+  int i, x;
+  (void)state;
+  ex = pp_new(W, NULL);
+  for (i = 0; i < N; i++) {
+    x = i;
+    f[i] = pp_submit(ex, pp_square, &x, sizeof x);
+  }
+  for (i = 0; i < N; i++) {
+    const void *r = NULL;
+    size_t rn = 0;
+    assert_int_equal(mproc_future_result(f[i], 120, &r, &rn), 0);
+    assert_int_equal(rn, sizeof x);
+    assert_int_equal(*(const int *)r, i * i);
+    mproc_future_free(f[i]);
+  }
+  assert_int_equal(mproc_executor_max_workers(ex), W);
+  mproc_executor_free(ex);
 }
 
 /* ---- nothing left ----------------------------------------------------------- */
@@ -658,6 +753,8 @@ int main(int argc, char **argv) {
                                 tp_no_children_left),
       cmocka_unit_test(test_tracker_sweeps_arenas),
       cmocka_unit_test(test_full_table_pins),
+      cmocka_unit_test_teardown(test_passed_to_many, tp_no_children_left),
+      cmocka_unit_test_teardown(test_wide_executor_table, tp_no_children_left),
       cmocka_unit_test(test_nothing_left),
   };
   tu_set_argv0(argv[0]);

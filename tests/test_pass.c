@@ -499,7 +499,12 @@ static void test_bad_pass_lists(void **state) {
 static void test_nothing_left(void **state) {
   int i, now = tu_count_shm_settled(prefix);
   (void)state;
-  if (now > 0) fail_msg("%d %s-* names left in /dev/shm", now, prefix);
+  if (now > 0) {
+    char names[8][64];
+    int k = tu_list_shm(prefix, names, 8);
+    for (i = 0; i < k && i < 8; i++) print_error("left: %s\n", names[i]);
+    fail_msg("%d %s-* names left in /dev/shm", now, prefix);
+  }
   for (i = 0; i < ncreated; i++) {
     mproc_shm *s = NULL;
     mproc_lock *l = NULL;
