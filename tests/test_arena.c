@@ -439,6 +439,95 @@ static void test_names(void **state) {
   mproc_lock_free(b);
 }
 
+/* ---- every small kind in a slot ------------------------------------------------ */
+
+/* Whether a generated name is an arena object's ("<arena>.<slot><gen>";
+ * a segment's has no dot). */
+static int in_arena(const char *name) {
+  return strncmp(name, prefix, strlen(prefix)) == 0 &&
+         strchr(name + strlen(prefix), '.') != NULL;
+}
+
+/* The child: opens the four by name, takes both units of the bounded
+ * semaphore, fills the array, wakes the condition, meets the parent at the
+ * barrier. arg: the four names, NUL-separated. */
+static int t_small_kinds(const void *arg, size_t len) {
+  const char *n[4];
+  mproc_cond *c = NULL;
+  mproc_sem *s = NULL;
+  mproc_barrier *b = NULL;
+  mproc_array *a = NULL;
+  int i;
+  CHILD_CHECK(len > 0 && ((const char *)arg)[len - 1] == '\0');
+  n[0] = arg;
+  for (i = 1; i < 4; i++) n[i] = n[i - 1] + strlen(n[i - 1]) + 1;
+  CHILD_CHECK(mproc_cond_open(&c, n[0]) == 0);
+  CHILD_CHECK(mproc_sem_open(&s, n[1]) == 0);
+  CHILD_CHECK(mproc_barrier_open(&b, n[2]) == 0);
+  CHILD_CHECK(mproc_array_open(&a, n[3]) == 0);
+  CHILD_CHECK(mproc_array_len(a) == 1000);
+  CHILD_CHECK(mproc_sem_acquire(s, 30) == 0 && mproc_sem_acquire(s, 30) == 0);
+  memset(mproc_array_ptr(a), 0x5a, 1000);
+  CHILD_CHECK(mproc_cond_acquire(c, 30) == 0);
+  CHILD_CHECK(mproc_cond_notify_all(c) == 0 && mproc_cond_release(c) == 0);
+  CHILD_CHECK(mproc_barrier_wait(b, 30) >= 0);
+  mproc_cond_free(c);
+  mproc_sem_free(s);
+  mproc_barrier_free(b);
+  mproc_array_free(a);
+  return 0;
+}
+MPROC_TASK(t_small_kinds);
+
+/* A Condition, a BoundedSemaphore, a Barrier and a 1000-byte Array are
+ * arena objects that work across processes; a 4 KiB Array is a segment of
+ * its own. */
+static void test_every_small_kind(void **state) {
+  mproc_cond *c;
+  mproc_sem *s;
+  mproc_barrier *b;
+  mproc_array *a, *big;
+  char names[4 * NAME_LEN];
+  size_t off = 0;
+  const char *n[4];
+  mproc_process *p;
+  int i;
+  (void)state;
+  assert_int_equal(mproc_cond_new(&c, NULL, NULL, NULL), 0);
+  assert_int_equal(mproc_sem_new(&s, 2, MPROC_BOUNDED_SEMAPHORE, NULL), 0);
+  assert_int_equal(mproc_barrier_new(&b, 2, NULL, NULL, NULL), 0);
+  assert_int_equal(mproc_array_new(&a, 'b', 1000, NULL, NULL), 0);
+  assert_int_equal(mproc_array_new(&big, 'b', 4096, NULL, NULL), 0);
+  n[0] = mproc_cond_name(c);
+  n[1] = mproc_sem_name(s);
+  n[2] = mproc_barrier_name(b);
+  n[3] = mproc_array_name(a);
+  for (i = 0; i < 4; i++) {
+    assert_true(in_arena(n[i]));
+    memcpy(names + off, n[i], strlen(n[i]) + 1);
+    off += strlen(n[i]) + 1;
+  }
+  assert_false(in_arena(mproc_array_name(big)));
+  assert_int_equal(mproc_cond_acquire(c, 30), 0);
+  p = tp_start(t_small_kinds, names, off, NULL, 0);
+  /* woken by the child's notify_all (the wait gives the lock up) */
+  assert_int_equal(mproc_cond_wait(c, 60), 0);
+  assert_int_equal(mproc_cond_release(c), 0);
+  assert_true(mproc_barrier_wait(b, 60) >= 0);
+  assert_int_equal(tp_join(p), 0);
+  for (i = 0; i < 1000; i++)
+    assert_int_equal(((unsigned char *)mproc_array_ptr(a))[i], 0x5a);
+  assert_int_equal(mproc_sem_acquire(s, 0), MPROC_ETIMEDOUT); /* both taken */
+  assert_int_equal(mproc_sem_release(s), 0);
+  assert_int_equal(mproc_sem_release(s), 0);
+  assert_int_equal(mproc_sem_release(s), MPROC_ERANGE); /* bounded at 2 */
+  mproc_cond_free(c);
+  mproc_sem_free(s);
+  mproc_barrier_free(b);
+  mproc_array_free(a);
+  mproc_array_free(big);
+}
+
 /* ---- the pool's and the manager's own small state ----------------------------- */
 
 /* A child given a dict proxy: it sets "k" to "v". */
@@ -746,6 +835,7 @@ static void test_nothing_left(void **state) {
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_names, tp_no_children_left),
+      cmocka_unit_test_teardown(test_every_small_kind, tp_no_children_left),
       cmocka_unit_test_teardown(test_killed_in_alloc, tp_no_children_left),
       cmocka_unit_test_teardown(test_killed_in_free, tp_no_children_left),
       cmocka_unit_test_teardown(test_many_objects, tp_no_children_left),
