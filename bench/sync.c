@@ -133,6 +133,11 @@ static struct {
   mproc_rlock *vlock;   /* b: its lock, a handle of its own */
   mproc_array *raw;     /* b: RawValue('q') */
   mproc_lock *rawlock;  /* b: the plain Lock around it */
+  /* a, b: the same, named, so segments of their own, not arena slots (how
+   * every object was before the arenas: docs/arenas.md) */
+  mproc_lock *seglock;
+  mproc_array *rawseg;
+  mproc_lock *rawseglock;
   mproc_sem *sa, *sb;   /* c */
   mproc_event *ea, *eb; /* c */
   mproc_event *never;   /* never set: a first wait, made before pinning */
@@ -229,12 +234,13 @@ static int run_pair(int (*body)(int role), char *err, size_t size) {
 
 /* ---- a. uncontended Lock ------------------------------------------------------ */
 
-enum { L_MPROC, L_RLOCK, L_PTHREAD, L_COUNT };
+enum { L_MPROC, L_RLOCK, L_PTHREAD, L_SEG, L_COUNT };
 
 static series LS[L_COUNT] = {
     {"mproc_lock", 0, {0}, ""},
     {"mproc_rlock (a Value's lock)", 0, {0}, ""},
     {"pthread mutex, pshared", 0, {0}, ""},
+    {"mproc_lock, own segment", 0, {0}, ""},
 };
 
 /* One round of n acquire+release pairs; pairs per second, or -1. */
@@ -254,6 +260,12 @@ static double lock_round(int kind, long n, char *err, size_t size) {
     for (i = 0; i < n && rc == 0; i++) {
       rc = mproc_rlock_acquire(M.vlock, MPROC_FOREVER);
       if (rc == 0) rc = mproc_rlock_release(M.vlock);
+    }
+    break;
+  case L_SEG:
+    for (i = 0; i < n && rc == 0; i++) {
+      rc = mproc_lock_acquire(M.seglock, MPROC_FOREVER);
+      if (rc == 0) rc = mproc_lock_release(M.seglock);
     }
     break;
   default:
@@ -289,12 +301,13 @@ static void measure_lock(void) {
 
 /* ---- b. contended Value ------------------------------------------------------- */
 
-enum { V_VALUE, V_LOCK, V_PTHREAD, V_COUNT };
+enum { V_VALUE, V_LOCK, V_PTHREAD, V_SEG, V_COUNT };
 
 static series VS[V_COUNT] = {
     {"mproc Value('q') + its RLock", 0, {0}, ""},
     {"mproc RawValue('q') + Lock", 0, {0}, ""},
     {"pthread mutex, pshared", 0, {0}, ""},
+    {"the same, own segments", 0, {0}, ""},
 };
 
 /* One increment; counts a hand-off when the other process incremented
@@ -324,14 +337,17 @@ static int value_body(int role) {
     }
     break;
   case V_LOCK:
-    c = mproc_array_ptr(M.raw);
+  case V_SEG: {
+    mproc_lock *l = J.kind == V_LOCK ? M.rawlock : M.rawseglock;
+    c = mproc_array_ptr(J.kind == V_LOCK ? M.raw : M.rawseg);
     for (i = 0; i < J.n && rc == 0; i++) {
-      rc = mproc_lock_acquire(M.rawlock, MPROC_FOREVER);
+      rc = mproc_lock_acquire(l, MPROC_FOREVER);
       if (rc < 0) break;
       INCREMENT(c, last, handoffs);
-      rc = mproc_lock_release(M.rawlock);
+      rc = mproc_lock_release(l);
     }
     break;
+  }
   default:
     c = &SH->counter;
     for (i = 0; i < J.n && rc == 0; i++) {
@@ -358,6 +374,7 @@ static int low_overlap; /* rounds where the two ran < 80% of the time together *
 static volatile int64_t *value_counter(int kind) {
   return kind == V_VALUE  ? mproc_array_ptr(M.value)
          : kind == V_LOCK ? mproc_array_ptr(M.raw)
+         : kind == V_SEG  ? mproc_array_ptr(M.rawseg)
                           : &SH->counter;
 }
 
@@ -523,6 +540,28 @@ static void measure_pingpong(void) {
 
 /* ---- set-up ------------------------------------------------------------------------ */
 
+/* The named twins (segments of their own): a Lock, a RawValue('q') and
+ * its Lock. */
+static int named(mproc_lock **l, mproc_array **v, mproc_lock **vl) {
+  mproc_sync_opts so = MPROC_SYNC_OPTS_INIT;
+  mproc_value_opts vo = MPROC_VALUE_OPTS_INIT;
+  char n1[32], n2[32], n3[32];
+  int64_t zero = 0;
+  int rc;
+  long pid = (long)getpid();
+  snprintf(n1, sizeof n1, "bsync%ld-l", pid);
+  snprintf(n2, sizeof n2, "bsync%ld-v", pid);
+  snprintf(n3, sizeof n3, "bsync%ld-vl", pid);
+  so.name = n1;
+  rc = mproc_lock_new(l, &so);
+  vo.raw = 1;
+  vo.name = n2;
+  if (rc == 0) rc = mproc_value_new(v, 'q', &zero, &vo);
+  so.name = n3;
+  if (rc == 0) rc = mproc_lock_new(vl, &so);
+  return rc;
+}
+
 static int setup(char *err, size_t size) {
   pthread_mutexattr_t ma;
   mproc_value_opts vo = MPROC_VALUE_OPTS_INIT;
@@ -550,6 +589,7 @@ static int setup(char *err, size_t size) {
   vo.raw = 1;
   if (rc == 0) rc = mproc_value_new(&M.raw, 'q', &zero, &vo);
   if (rc == 0) rc = mproc_lock_new(&M.rawlock, NULL);
+  if (rc == 0) rc = named(&M.seglock, &M.rawseg, &M.rawseglock);
   if (rc == 0) rc = mproc_sem_new(&M.sa, 0, MPROC_SEMAPHORE, NULL);
   if (rc == 0) rc = mproc_sem_new(&M.sb, 0, MPROC_SEMAPHORE, NULL);
   if (rc == 0) rc = mproc_event_new(&M.ea, NULL);
@@ -568,6 +608,9 @@ static void teardown(void) {
   mproc_array_free(M.value);
   mproc_array_free(M.raw);
   mproc_lock_free(M.rawlock);
+  mproc_lock_free(M.seglock);
+  mproc_array_free(M.rawseg);
+  mproc_lock_free(M.rawseglock);
   mproc_sem_free(M.sa);
   mproc_sem_free(M.sb);
   mproc_event_free(M.ea);
@@ -784,6 +827,12 @@ static void print_table(void) {
        &VS[V_PTHREAD], 1, 0.9, &PY[Y_VALUE]},
       {"b. RawValue+Lock incr/s", "pthread mutex", &VS[V_LOCK],
        &VS[V_PTHREAD], 1, 0.9, &PY[Y_VALUE]},
+      /* an object in an arena (the default) is no slower than one in a
+       * segment of its own (as before the arenas): no shared line */
+      {"a. Lock in an arena, pairs/s", "own segment", &LS[L_MPROC],
+       &LS[L_SEG], 1, 0.9, NULL},
+      {"b. RawValue+Lock in an arena", "own segments", &VS[V_LOCK],
+       &VS[V_SEG], 1, 0.9, NULL},
       {"c. Semaphore 1 CPU, us", "futex 1 CPU", &PS[P_SEM][PL_ONE],
        &PS[P_FUTEX][PL_ONE], 0, 1.2, &PY[Y_SEM_ONE]},
       {"c. Event 1 CPU, us", "futex 1 CPU", &PS[P_EVENT][PL_ONE],
