@@ -606,6 +606,77 @@ static void test_failing_callback(void **state) {
   assert_int_equal(calls, 1);
 }
 
+/* ---- more workers than one OS wait can watch ----------------------------------- */
+
+/* 70 workers: past the 64 handles one WaitForMultipleObjects takes (the
+ * watcher's waits scale past it: mproc_wait_handles), and past the arena
+ * slot table (a segment of its own). Each task writes its worker's pid at
+ * [worker] of a shared Array (in: its name); bursts of tasks reach every
+ * worker once all are up. Then the last worker, idle, is killed: the
+ * watcher must see it (its handle is past the first 64) and start a new
+ * one in its place, whose pid shows up at [69]. */
+#define WIDE 70
+#define WIDE_BURST 2000
+static int px_wide(const void *in, size_t len, mproc_buf *out) {
+  static mproc_array *a; /* this worker's handle, kept between tasks */
+  const mproc_task_ctx *ctx = mproc_task_context(out);
+  char name[MPROC_SHM_NAME_MAX + 1];
+  if (len == 0 || len > MPROC_SHM_NAME_MAX)
+    return mproc_task_fail(out, 1, "want the Array's name");
+  memcpy(name, in, len);
+  name[len] = '\0';
+  if (a != NULL && strcmp(mproc_array_name(a), name) != 0) {
+    mproc_array_free(a); /* an earlier run's (fork: the parent's copy) */
+    a = NULL;
+  }
+  if (a == NULL && mproc_array_open(&a, name) != 0)
+    return mproc_task_fail(out, 2, "open %s: %s", name, mproc_last_error());
+  ((volatile int64_t *)mproc_array_ptr(a))[ctx->worker] = mproc_current_pid();
+  return mproc_buf_write(out, &ctx->worker, sizeof ctx->worker);
+}
+MPROC_TASK(px_wide);
+
+/* One burst of tasks, all waited for: 0, or the first failure's code. */
+static int wide_burst(mproc_executor *ex, const char *name) {
+  static mproc_future *f[WIDE_BURST];
+  int i, rc = 0, r;
+  for (i = 0; i < WIDE_BURST; i++) f[i] = pp_submit(ex, px_wide, name, strlen(name));
+  for (i = 0; i < WIDE_BURST; i++) {
+    r = mproc_future_result(f[i], 300, NULL, NULL);
+    if (r != 0 && rc == 0) rc = r;
+    mproc_future_free(f[i]);
+  }
+  return rc;
+}
+
+static void test_wide_executor(void **state) {
+  mproc_executor *ex;
+  mproc_array *a;
+  volatile int64_t *pid;
+  double end;
+  int64_t old;
+  int i, seen = 0;
+  const char *name;
+  (void)state;
+  assert_int_equal(mproc_array_new(&a, 'q', WIDE, NULL, NULL), 0);
+  pid = mproc_array_ptr(a);
+  name = mproc_array_name(a);
+  ex = pp_new(WIDE, NULL);
+  assert_int_equal(mproc_executor_max_workers(ex), WIDE);
+  for (end = px_now() + 120; seen < WIDE && px_now() < end;) {
+    assert_int_equal(wide_burst(ex, name), 0);
+    for (i = 0, seen = 0; i < WIDE; i++) seen += pid[i] > 0;
+  }
+  assert_int_equal(seen, WIDE); /* every worker ran tasks */
+  old = pid[WIDE - 1];
+  assert_int_equal(tu_kill_pid((long)old), 0);
+  for (end = px_now() + 120; pid[WIDE - 1] == old && px_now() < end;)
+    assert_int_equal(wide_burst(ex, name), 0); /* idle: nothing failed */
+  assert_true(pid[WIDE - 1] > 0 && pid[WIDE - 1] != old); /* replaced */
+  mproc_executor_free(ex);
+  mproc_array_free(a);
+}
+
 static void test_bad_new_opts(void **state) {
   mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
   mproc_executor *ex = NULL;
@@ -833,6 +904,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_map_chunks_lazy, tp_no_children_left),
       cmocka_unit_test_teardown(test_failing_callback, tp_no_children_left),
       cmocka_unit_test_teardown(test_bad_new_opts, tp_no_children_left),
+      cmocka_unit_test_teardown(test_wide_executor, tp_no_children_left),
       cmocka_unit_test_teardown(test_leaked_executor_exits,
                                 tp_no_children_left),
       px_soak_tests(),
