@@ -209,7 +209,7 @@ static int run_sequential(double *m_us, double *u_us) {
   return pinned;
 }
 
-/* ---- a killed worker's task ------------------------------------------------ */
+/* ---- a killed worker's task ---------------------------------------------- */
 
 /* KILL_N rounds: a worker that runs `park` is SIGKILLed, the clock runs
  * from the kill to its future done. Workers are started with fork where

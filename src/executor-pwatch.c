@@ -423,7 +423,8 @@ static int watch_once(ppool *p, mproc_handle *h, pinc **who,
   int k = 1, alive = 0, stop, term, rc, i;
   double t = check_timeouts(p), r;
   pinc *w;
-  if (p->replace_at != 0) { /* a held-back replacement's time (ensure_workers) */
+  /* A replacement held back (ensure_workers) is due at replace_at. */
+  if (p->replace_at != 0) {
     uint64_t now = uv_hrtime();
     r = now < p->replace_at ? (double)(p->replace_at - now) / 1e9 : 0;
     if (t < 0 || r < t) t = r;
