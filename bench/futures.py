@@ -10,9 +10,13 @@ process_gather  the same with --proc-n tasks on --proc-workers processes
             (fork context where there is fork; one round)
 sequential  submit(f).result() N times in turn, the process pinned to one
             CPU where the OS allows (microseconds per round trip)
+killed      a ProcessPoolExecutor (2 workers) runs a task that says it runs
+            and blocks; its worker is SIGKILLed: milliseconds from the kill
+            to the future's BrokenProcessPool (median of --kill-rounds; a
+            new executor per round, as a broken one takes no more work)
 
 Output, one line per measurement, read by futures.c:
-    RESULT <gather|process_gather|sequential> value=<v> n=<n>
+    RESULT <gather|process_gather|sequential|killed> value=<v> n=<n>
 and for humans (ignored by the parser): INFO python=<version> ...
 """
 import os
@@ -64,6 +68,48 @@ def proc_gather(n, workers):
         return n / (time.perf_counter() - t0)
 
 
+_started = None  # the worker's end of killed()'s queue (initializer)
+
+
+def _set_started(q):
+    global _started
+    _started = q
+
+
+def park():
+    _started.put(os.getpid())
+    time.sleep(60)  # killed long before
+
+
+def killed_once(ctx, workers):
+    import signal
+    q = ctx.Queue()
+    ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                initializer=_set_started, initargs=(q,))
+    try:
+        ex.submit(noop).result()  # the workers exist before the clock
+        f = ex.submit(park)
+        pid = q.get(timeout=60)
+        t0 = time.perf_counter()
+        os.kill(pid, signal.SIGKILL)
+        e = f.exception(timeout=60)
+        t = time.perf_counter() - t0
+        if not isinstance(e, cf.process.BrokenProcessPool):
+            raise RuntimeError("the future gave %r" % (e,))
+        return t * 1e3
+    finally:
+        ex.shutdown(wait=True)
+        q.close()
+
+
+def killed(rounds, workers):
+    import multiprocessing as mp
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() \
+        else mp.get_context()
+    return statistics.median(killed_once(ctx, workers)
+                             for _ in range(rounds))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200000)
@@ -72,8 +118,15 @@ def main():
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--proc-n", type=int, default=20000)
     ap.add_argument("--proc-workers", type=int, default=2)
+    ap.add_argument("--kill-rounds", type=int, default=10)
     a = ap.parse_args()
     print("INFO python=%s" % sys.version.split()[0], flush=True)
+    # First, while the interpreter is small (fork children inherit its
+    # page tables, and tearing them down is most of a child's death).
+    if hasattr(os, "fork"):  # the kill is POSIX's, as in futures.c
+        v = killed(a.kill_rounds, a.proc_workers)
+        print("RESULT killed value=%.4f n=%d" % (v, a.kill_rounds),
+              flush=True)
     v = statistics.median(gather(a.n, a.workers) for _ in range(a.rounds))
     print("RESULT gather value=%.1f n=%d" % (v, a.n), flush=True)
     v = proc_gather(a.proc_n, a.proc_workers)

@@ -82,6 +82,9 @@ typedef struct ppool {
   uv_mutex_t join_lock;
   int joined;
   int bad_exits; /* the watcher's */
+  /* The watcher's: until when replacements wait after a worker died
+   * (uv_hrtime ns; 0: they do not; executor-pwatch.c REPLACE_DEFER_NS). */
+  uint64_t replace_at;
 } ppool;
 
 /** Make the pool's queues, slots and first workers (executor-pwatch.c). */
