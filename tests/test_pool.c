@@ -258,6 +258,38 @@ static void test_map(void **state) {
   mproc_pool_free(p);
 }
 
+/* Each record's chunk: the executor's task number of the chunk it ran in. */
+static int tpool_chunk_of(const void *in, size_t len, mproc_buf *out) {
+  uint64_t t = mproc_task_context(out)->task;
+  (void)in, (void)len;
+  return mproc_buf_write(out, &t, sizeof t);
+}
+MPROC_TASK(tpool_chunk_of);
+
+/* chunksize 0 is Python's default: divmod(n, 4 * processes), one more when
+ * there is a remainder. 1001 items on 2 workers: chunks of 126, so 8
+ * chunks, each a run of consecutive items. */
+static void test_default_chunksize(void **state) {
+  enum { N = 1001, CHUNK = 126 };
+  mproc_pool *p = tpool_new(2, NULL);
+  static char in[N];
+  static uint64_t out[N];
+  int i, chunks = 0;
+  (void)state;
+  assert_int_equal(mproc_pool_map(p, tpool_chunk_of, in, N, 1, out,
+                                  sizeof out[0], NULL), 0);
+  for (i = 0; i < N; i++) {
+    if (i % CHUNK == 0) {
+      chunks++;
+      if (i > 0) assert_true(out[i] != out[i - 1]); /* a new chunk */
+    } else {
+      assert_true(out[i] == out[i - 1]); /* the same chunk */
+    }
+  }
+  assert_int_equal(chunks, (N + CHUNK - 1) / CHUNK);
+  mproc_pool_free(p);
+}
+
 static void test_starmap_records(void **state) {
   mproc_pool *p = tpool_new(2, NULL);
   tpool_pair pairs[30];
@@ -648,6 +680,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_apply, tpool_teardown),
       cmocka_unit_test_teardown(test_map, tpool_teardown),
+      cmocka_unit_test_teardown(test_default_chunksize, tpool_teardown),
       cmocka_unit_test_teardown(test_starmap_records, tpool_teardown),
       cmocka_unit_test_teardown(test_map_async_any_size, tpool_teardown),
       cmocka_unit_test_teardown(test_map_errors, tpool_teardown),
