@@ -131,8 +131,10 @@ void test_pool_worker_killed(void **state) {
     if (i == BAD) {
       assert_int_equal(rc, MPROC_EWORKERDIED);
       assert_non_null(strstr(mproc_last_error(), "died"));
+      assert_non_null(strstr(mproc_last_error(), tu_kill_pid_end()));
       assert_int_equal(mproc_imap_error(it, &code, &msg), 0);
       assert_int_equal(code, MPROC_EWORKERDIED);
+      assert_non_null(strstr(msg, tu_kill_pid_end()));
     } else {
       assert_int_equal(rc, 0);
       assert_int_equal(*(const int *)d, i);

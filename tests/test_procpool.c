@@ -150,9 +150,10 @@ static void test_worker_killed(void **state) {
   mproc_queue *q, *w;
   char in[256];
   mproc_future *fs[20], *parked;
+  const char *msg;
   long pid = 0;
   size_t n;
-  int i;
+  int i, code;
   (void)state;
   park_queues(&q, &w, in, sizeof in);
   parked = pp_submit(ex, pp_park, in, strlen(in));
@@ -161,7 +162,13 @@ static void test_worker_killed(void **state) {
   assert_int_equal(tu_kill_pid(pid), 0);
   assert_int_equal(mproc_future_result(parked, 120.0, NULL, NULL),
                    MPROC_EWORKERDIED);
+  /* The sentence names how the worker ended, in the call's detail and in
+   * the future's exception alike. */
   assert_non_null(strstr(mproc_last_error(), "died"));
+  assert_non_null(strstr(mproc_last_error(), tu_kill_pid_end()));
+  assert_int_equal(mproc_future_exception(parked, 0, &code, &msg),
+                   MPROC_EWORKERDIED);
+  assert_non_null(strstr(msg, tu_kill_pid_end()));
   mproc_future_free(parked);
   check_others(fs, 20);
   mproc_executor_free(ex);
