@@ -11,7 +11,9 @@
  * deadlock in ASan's allocator (a lock another thread held at the fork;
  * glibc's malloc is fork-safe), and a hundred replacements make that
  * likely; the executor then replaces the stuck worker after 20 s, which
- * the other tests show, but the soak would take minutes. */
+ * the other tests show, but the soak would take minutes. After each run
+ * the killer has killed at least once and no shared name of the run is
+ * left in /dev/shm. */
 #include <setjmp.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -89,9 +91,45 @@ static void killer_main(void *arg) {
   }
 }
 
+/* The soak's own name prefix ("k", the method, 'n' or 'r' for retries,
+ * this pid in base 36), set for the executor's life, so that what it
+ * leaves in /dev/shm is told from the names of tests running beside it;
+ * the prefix before it is given back by soak_nothing_left. The parent's
+ * names and those of fork and spawn workers carry it (a forkserver
+ * worker has the server's environment: its names are not counted). */
+static char g_prefix[9], g_saved[64];
+
+static void soak_prefix_set(int retries) {
+  static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  const char *old = getenv("MPROC_NAME_PREFIX");
+  unsigned long v = (unsigned long)mproc_current_pid();
+  int i;
+  snprintf(g_saved, sizeof g_saved, "%s", old ? old : "");
+  g_prefix[0] = 'k';
+  g_prefix[1] = (char)('0' + (int)g_method);
+  g_prefix[2] = retries ? 'r' : 'n';
+  for (i = 3; i < 8; i++, v /= 36) g_prefix[i] = digits[v % 36];
+  g_prefix[8] = '\0';
+  tu_setenv("MPROC_NAME_PREFIX", g_prefix);
+}
+
+/* After the executor and the pid table are freed: no name with the
+ * soak's prefix is left (-1: no /dev/shm to look in). */
+static void soak_nothing_left(void) {
+  char names[4][64];
+  int i, left;
+  tu_setenv("MPROC_NAME_PREFIX", g_saved); /* "": the default prefix */
+  if (tu_count_shm_settled(g_prefix) <= 0) return;
+  left = tu_list_shm(g_prefix, names, 4);
+  for (i = 0; i < left && i < 4; i++)
+    fprintf(stderr, "left after the soak: %s\n", names[i]);
+  fail_msg("%d %s* names left in /dev/shm after the soak", left, g_prefix);
+}
+
 static mproc_executor *soak_executor(mproc_shm **shm, int retries) {
   mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
   const char *name;
+  soak_prefix_set(retries);
   assert_int_equal(mproc_shm_new(shm, SOAK_WORKERS * sizeof(long), NULL), 0);
   name = mproc_shm_name(*shm);
   o.initializer = soak_init;
@@ -153,9 +191,11 @@ void test_soak_killer(void **state) {
   printf("soak: %d tasks, %d kills: %d completed, %d MPROC_EWORKERDIED\n",
          SOAK_N, k.kills, ok, died);
   assert_int_equal(ok + died, SOAK_N);
+  assert_true(k.kills >= 1); /* else the soak proved nothing */
   mproc_executor_free(ex);
   mproc_shm_free(shm);
   free(fs);
+  soak_nothing_left();
 }
 
 void test_soak_killer_retries(void **state) {
@@ -187,8 +227,10 @@ void test_soak_killer_retries(void **state) {
   killer_stop(&k);
   printf("soak with retries: %d tasks, %d kills, every task completed\n",
          SOAK_N, k.kills);
+  assert_true(k.kills >= 1);
   mproc_map_free(m);
   mproc_executor_free(ex);
   mproc_shm_free(shm);
   free(items);
+  soak_nothing_left();
 }

@@ -698,6 +698,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_pool_maxtasksperchild, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_initializer, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_bad_args, tpool_teardown),
+      cmocka_unit_test_teardown(test_pool_defaults, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_leaked_pool_exits, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_daemonic_workers, tpool_teardown),
       cmocka_unit_test_teardown(test_pool_free_map_early, tpool_teardown),

@@ -50,6 +50,7 @@ void test_pool_killed_runs_once(void **state);
 void test_pool_maxtasksperchild(void **state);
 void test_pool_initializer(void **state);
 void test_pool_bad_args(void **state);
+void test_pool_defaults(void **state);
 void test_pool_leaked_pool_exits(void **state);
 void test_pool_daemonic_workers(void **state);
 void test_pool_free_map_early(void **state);

@@ -2,7 +2,8 @@
  * _TestPool terminate and close/join cases, _TestPoolWorkerErrors (a
  * killed worker: where CPython hangs, only its task fails here, with
  * MPROC_EWORKERDIED) and _TestPoolWorkerLifetime (maxtasksperchild),
- * initializers, and bad arguments. Run in test_pool.c's groups. */
+ * initializers, the defaults (processes 0, context=) and bad arguments.
+ * Run in test_pool.c's groups. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -131,8 +132,10 @@ void test_pool_worker_killed(void **state) {
     if (i == BAD) {
       assert_int_equal(rc, MPROC_EWORKERDIED);
       assert_non_null(strstr(mproc_last_error(), "died"));
+      assert_non_null(strstr(mproc_last_error(), tu_kill_pid_end()));
       assert_int_equal(mproc_imap_error(it, &code, &msg), 0);
       assert_int_equal(code, MPROC_EWORKERDIED);
+      assert_non_null(strstr(msg, tu_kill_pid_end()));
     } else {
       assert_int_equal(rc, 0);
       assert_int_equal(*(const int *)d, i);
@@ -327,6 +330,68 @@ static void bad_pool_opts(void) {
   eo.on_worker_death = 9;
   assert_int_equal(mproc_pool_new(&p, &po), MPROC_EINVAL);
   assert_null(p);
+}
+
+/* In a worker: the method that started it (a child's default). */
+static int tpool_method(const void *in, size_t len, mproc_buf *out) {
+  int m = (int)mproc_get_start_method();
+  (void)in, (void)len;
+  return mproc_buf_write(out, &m, sizeof m);
+}
+MPROC_TASK(tpool_method);
+
+/* The start method a worker of p was started with. */
+static int worker_method(mproc_pool *p) {
+  void *d = NULL;
+  size_t n = 0;
+  int m;
+  if (mproc_pool_apply(p, tpool_method, NULL, 0, &d, &n) != 0)
+    fail_msg("apply: %s", mproc_last_error());
+  assert_int_equal(n, sizeof m);
+  memcpy(&m, d, sizeof m);
+  mproc_free(d);
+  return m;
+}
+
+/* Python's Pool() and Pool(context=ctx): processes 0 is
+ * mproc_cpu_count() workers; with method 0 the context's method starts
+ * them, and a method given wins over the context's. In the groups whose
+ * method is not the program's default, the first half tells the context
+ * from the default. */
+void test_pool_defaults(void **state) {
+  mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+  mproc_start_method all[3], other = g_method;
+  mproc_context *ctx = NULL;
+  mproc_pool *p = NULL;
+  int i, n;
+  (void)state;
+  p = tpool_new(0, NULL);
+  assert_int_equal(mproc_pool_processes(p), mproc_cpu_count());
+  assert_int_equal(worker_method(p), (int)g_method);
+  mproc_pool_free(p);
+  assert_int_equal(mproc_context_new(&ctx, g_method), 0);
+  o.processes = 1;
+  o.ctx = ctx;
+  assert_int_equal(mproc_pool_new(&p, &o), 0); /* o.method 0: the context */
+  assert_int_equal(mproc_pool_processes(p), 1);
+  assert_int_equal(worker_method(p), (int)g_method);
+  mproc_pool_free(p);
+  mproc_context_free(ctx);
+  n = mproc_get_all_start_methods(all, 3);
+  for (i = 0; i < n && i < 3; i++)
+    if (all[i] != g_method) other = all[i];
+  if (other == g_method) return; /* one method only (Windows) */
+  assert_int_equal(mproc_context_new(&ctx, other), 0);
+  o.ctx = ctx;
+  o.method = g_method;
+  assert_int_equal(mproc_pool_new(&p, &o), 0);
+  assert_int_equal(worker_method(p), (int)g_method);
+  mproc_pool_free(p);
+  o.method = MPROC_START_DEFAULT;
+  assert_int_equal(mproc_pool_new(&p, &o), 0);
+  assert_int_equal(worker_method(p), (int)other);
+  mproc_pool_free(p);
+  mproc_context_free(ctx);
 }
 
 void test_pool_bad_args(void **state) {

@@ -150,9 +150,10 @@ static void test_worker_killed(void **state) {
   mproc_queue *q, *w;
   char in[256];
   mproc_future *fs[20], *parked;
+  const char *msg;
   long pid = 0;
   size_t n;
-  int i;
+  int i, code;
   (void)state;
   park_queues(&q, &w, in, sizeof in);
   parked = pp_submit(ex, pp_park, in, strlen(in));
@@ -161,7 +162,13 @@ static void test_worker_killed(void **state) {
   assert_int_equal(tu_kill_pid(pid), 0);
   assert_int_equal(mproc_future_result(parked, 120.0, NULL, NULL),
                    MPROC_EWORKERDIED);
+  /* The sentence names how the worker ended, in the call's detail and in
+   * the future's exception alike. */
   assert_non_null(strstr(mproc_last_error(), "died"));
+  assert_non_null(strstr(mproc_last_error(), tu_kill_pid_end()));
+  assert_int_equal(mproc_future_exception(parked, 0, &code, &msg),
+                   MPROC_EWORKERDIED);
+  assert_non_null(strstr(msg, tu_kill_pid_end()));
   mproc_future_free(parked);
   check_others(fs, 20);
   mproc_executor_free(ex);
@@ -323,28 +330,58 @@ static void test_large_both_ways(void **state) {
   mproc_executor_free(ex);
 }
 
-static void test_terminate_workers(void **state) {
-  mproc_executor *ex = pp_new(2, NULL);
+/* terminate_workers with `how`, one worker parked in a task and more
+ * queued behind it: the running task fails MPROC_EWORKERDIED, each queued
+ * one is cancelled (not sent) or fails MPROC_EBROKEN (sent, not taken) —
+ * none ran, the only worker was held — every future is done on return,
+ * and the executor is shut down. */
+static void terminate_case(mproc_stop_how how) {
+  enum { K = 30 };
+  mproc_executor *ex = pp_new(1, NULL);
   mproc_queue *q, *w;
   char in[256];
-  mproc_future *parked, *later;
+  mproc_future *parked, *later, *fs[K];
+  const char *msg;
   long pid;
   size_t n;
-  int x = 1;
-  (void)state;
+  int i, rc, code, x = 1;
   park_queues(&q, &w, in, sizeof in);
   parked = pp_submit(ex, pp_park, in, strlen(in));
+  for (i = 0; i < K; i++) fs[i] = pp_submit(ex, pp_square, &i, sizeof i);
   assert_int_equal(mproc_queue_get(q, &pid, sizeof pid, &n, 120.0), 0);
-  assert_int_equal(mproc_executor_terminate_workers(ex, MPROC_STOP_KILL), 0);
+  assert_int_equal(mproc_executor_terminate_workers(ex, how), 0);
+  assert_false(tu_pid_alive(pid));
   assert_true(mproc_future_done(parked));
   assert_int_equal(mproc_future_result(parked, 0, NULL, NULL),
                    MPROC_EWORKERDIED);
+  assert_int_equal(mproc_future_exception(parked, 0, &code, &msg),
+                   MPROC_EWORKERDIED);
+  assert_int_equal(code, MPROC_EWORKERDIED);
+  /* mproc's own stop is told on every platform (on Windows by its
+   * TerminateProcess exit codes): SIGTERM or SIGKILL. */
+  assert_non_null(strstr(msg, "died"));
+  assert_non_null(strstr(msg, how == MPROC_STOP_KILL ? "killed by signal 9"
+                                                     : "killed by signal 15"));
   mproc_future_free(parked);
+  for (i = 0; i < K; i++) {
+    assert_true(mproc_future_done(fs[i]));
+    rc = mproc_future_result(fs[i], 0, NULL, NULL);
+    if (!mproc_future_cancelled(fs[i])) assert_int_equal(rc, MPROC_EBROKEN);
+    mproc_future_free(fs[i]);
+  }
   assert_int_equal(mproc_executor_submit(ex, pp_square, &x, sizeof x, &later),
                    MPROC_ESTATE);
+  /* Already shut down: a waiting shutdown has nothing left to wait for. */
+  assert_int_equal(mproc_executor_shutdown(ex, MPROC_SHUTDOWN_WAIT), 0);
   mproc_executor_free(ex);
   mproc_queue_free(q);
   mproc_queue_free(w);
+}
+
+static void test_terminate_workers(void **state) {
+  (void)state;
+  terminate_case(MPROC_STOP_KILL);
+  terminate_case(MPROC_STOP_TERMINATE);
 }
 
 static void test_bad_opts(void **state) {

@@ -58,6 +58,8 @@ void tu_sleep_ms(int ms) {
 
 int tu_kill_pid(long pid) { return kill((pid_t)pid, SIGKILL); }
 
+const char *tu_kill_pid_end(void) { return "killed by signal 9"; }
+
 extern const char *tu_argv0;
 extern char **environ;
 

@@ -47,6 +47,8 @@ int tu_kill_pid(long pid) {
   return ok ? 0 : -1;
 }
 
+const char *tu_kill_pid_end(void) { return "exit code 1"; }
+
 extern const char *tu_argv0;
 
 /* This program again with a1 a2, started with si (inheriting handles

@@ -14,6 +14,9 @@ long tu_handle_count(void);
 void tu_sleep_ms(int ms);
 /* Kill a process by id outright; 0 on success. */
 int tu_kill_pid(long pid);
+/* How a worker's death message tells that end: "killed by signal 9"
+ * (POSIX: SIGKILL), "exit code 1" (Windows: TerminateProcess(h, 1)). */
+const char *tu_kill_pid_end(void);
 
 /* A child never calls a CMocka assert (its longjmp would run the rest of
  * the suite inside the child): it prints where and exits non-zero. */
