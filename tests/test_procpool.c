@@ -2,9 +2,9 @@
  * every start method: results and map, a failing task, a worker killed
  * (SIGKILL) or aborting mid-task fails only that task, the broken option,
  * max_tasks_per_child, shutdown with work queued (waiting, cancelling),
- * initializers (and their failure: broken), a 16 MiB result, and
- * terminate_workers. Readiness is signalled through a Queue, never slept
- * for. */
+ * initializers (and their failure: broken), a 16 MiB result,
+ * terminate_workers (TERMINATE and KILL) and the completion handle.
+ * Readiness is signalled through a Queue, never slept for. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -384,6 +384,78 @@ static void test_terminate_workers(void **state) {
   terminate_case(MPROC_STOP_TERMINATE);
 }
 
+/* The completion handle of the process kind, as an event loop uses it
+ * (test_futures_exec's test_completion_handle for the thread kind): ready
+ * once futures complete, each taken once (submits and a map), in any
+ * order; not ready when drained; not ready while a held task runs, ready
+ * when it ends. Waited for, never polled. (The held task comes last: tasks
+ * sent to its worker meanwhile would wait behind it.) */
+static void test_completion_handle(void **state) {
+  enum { N = 200, M = 50 };
+  mproc_executor *ex = pp_new(2, NULL);
+  mproc_queue *q, *w;
+  char in[256];
+  static mproc_future *fs[N];
+  static unsigned char seen[N + M];
+  int items[M], i, got = 0, code;
+  mproc_future *parked, *f;
+  mproc_map *m;
+  mproc_handle h;
+  unsigned char r;
+  long pid;
+  size_t n;
+  (void)state;
+  memset(seen, 0, sizeof seen);
+  assert_int_equal(mproc_executor_next_completed(ex, &f), MPROC_ESTATE);
+  h = mproc_executor_completion_handle(ex);
+  assert_true(h != MPROC_NO_HANDLE);
+  assert_true(mproc_executor_completion_handle(ex) == h);
+  assert_int_equal(mproc_executor_next_completed(ex, &f), MPROC_EEMPTY);
+  assert_int_equal(mproc_wait_handles(&h, 1, 0, &r), MPROC_ETIMEDOUT);
+  for (i = 0; i < N; i++) fs[i] = pp_submit(ex, pp_square, &i, sizeof i);
+  for (i = 0; i < M; i++) items[i] = i;
+  assert_int_equal(mproc_executor_map(ex, pp_square, items, M, sizeof(int),
+                                      NULL, &m), 0);
+  while (got < N + M) {
+    assert_int_equal(mproc_wait_handles(&h, 1, 120, &r), 1);
+    while (mproc_executor_next_completed(ex, &f) == 0) {
+      size_t k = (size_t)mproc_future_task(f); /* submits, then the map */
+      assert_true(k < N + M);
+      assert_int_equal(seen[k], 0);
+      seen[k] = 1;
+      assert_int_equal(mproc_future_done(f), 1);
+      if (k < N) assert_int_equal(pp_int(f), (int)(k * k));
+      mproc_future_free(f);
+      got++;
+    }
+  }
+  /* Drained: not ready. */
+  assert_int_equal(mproc_wait_handles(&h, 1, 0, &r), MPROC_ETIMEDOUT);
+  /* A held task running: still not ready; ready when it ends. */
+  park_queues(&q, &w, in, sizeof in);
+  parked = pp_submit(ex, pp_park, in, strlen(in));
+  assert_int_equal(mproc_queue_get(q, &pid, sizeof pid, &n, 120.0), 0);
+  assert_int_equal(mproc_wait_handles(&h, 1, 0, &r), MPROC_ETIMEDOUT);
+  assert_false(mproc_future_done(parked));
+  assert_int_equal(mproc_queue_put(w, "go", 2, 120.0), 0);
+  assert_int_equal(mproc_wait_handles(&h, 1, 120, &r), 1);
+  assert_int_equal(mproc_executor_next_completed(ex, &f), 0);
+  assert_true(f == parked);
+  mproc_future_free(f);
+  /* pp_park returns 3 when released: a failed task, code 3. */
+  assert_int_equal(mproc_future_exception(parked, 0, &code, NULL),
+                   MPROC_ETASK);
+  assert_int_equal(code, 3);
+  assert_int_equal(mproc_executor_next_completed(ex, &f), MPROC_EEMPTY);
+  assert_int_equal(mproc_wait_handles(&h, 1, 0, &r), MPROC_ETIMEDOUT);
+  for (i = 0; i < N; i++) mproc_future_free(fs[i]);
+  mproc_future_free(parked);
+  mproc_map_free(m);
+  mproc_executor_free(ex);
+  mproc_queue_free(q);
+  mproc_queue_free(w);
+}
+
 static void test_bad_opts(void **state) {
   mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
   mproc_executor *ex = NULL;
@@ -415,6 +487,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_large_result, tp_no_children_left),
       cmocka_unit_test_teardown(test_large_both_ways, tp_no_children_left),
       cmocka_unit_test_teardown(test_terminate_workers, tp_no_children_left),
+      cmocka_unit_test_teardown(test_completion_handle, tp_no_children_left),
       cmocka_unit_test_teardown(test_bad_opts, tp_no_children_left),
   };
   tu_set_argv0(argv[0]);
