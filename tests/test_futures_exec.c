@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "test_futures.h"
+#include "util.h"
 
 static void test_executor_bad_input(void **state) {
   mproc_executor *ex = NULL;
@@ -503,13 +504,13 @@ static void test_completion_handle(void **state) {
   mproc_executor *ex = tf_executor(3);
   static mproc_future *fs[N];
   static unsigned char seen[N + M];
-  int items[M], i, got = 0;
+  const char *why = NULL;
+  int items[M], i;
   mproc_map *m;
   mproc_future *f;
   mproc_handle h;
   unsigned char r;
   (void)state;
-  memset(seen, 0, sizeof seen);
   assert_int_equal(mproc_executor_next_completed(ex, &f), MPROC_ESTATE);
   h = mproc_executor_completion_handle(ex);
   assert_true(h != MPROC_NO_HANDLE);
@@ -519,18 +520,8 @@ static void test_completion_handle(void **state) {
   for (i = 0; i < M; i++) items[i] = i;
   assert_int_equal(mproc_executor_map(ex, tf_square, items, M, sizeof(int),
                                       NULL, &m), 0);
-  while (got < N + M) {
-    assert_int_equal(mproc_wait_handles(&h, 1, 60, &r), 1);
-    while (mproc_executor_next_completed(ex, &f) == 0) {
-      size_t k = (size_t)mproc_future_task(f); /* submits, then the map */
-      assert_true(k < N + M);
-      assert_int_equal(seen[k], 0);
-      seen[k] = 1;
-      assert_int_equal(mproc_future_done(f), 1);
-      mproc_future_free(f);
-      got++;
-    }
-  }
+  if (tu_drain_completions(ex, h, N + M, 60, seen, NULL, NULL, &why) != 0)
+    fail_msg("%s", why); /* submits, then the map */
   /* Drained: the handle is not ready any more. */
   assert_int_equal(mproc_wait_handles(&h, 1, 0, &r), MPROC_ETIMEDOUT);
   for (i = 0; i < N; i++) mproc_future_free(fs[i]);

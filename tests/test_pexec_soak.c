@@ -1,8 +1,10 @@
 /* mproc tests: the killer soak (issue 10). One map of SOAK_N tasks (a few
  * microseconds of work each) on 2 workers while a killer thread kills a
  * random worker (SIGKILL; TerminateProcess under Wine) every ~50 ms:
- * without retries every task either completes with its right result or
- * fails with MPROC_EWORKERDIED; with retries on, every task completes.
+ * without retries (a Pool's imap, which goes on past a failed item) every
+ * task either completes with its right result or fails with
+ * MPROC_EWORKERDIED; with retries on (the executor's map), every task
+ * completes.
  * Nothing hangs (the CTest TIMEOUT is the bound). 100 000 tasks of 20 us
  * natively; 20 000 of 100 us under the sanitizers and Wine, where each
  * message and each worker start cost several times more: about a second
@@ -159,42 +161,76 @@ static void killer_stop(killer *k) {
   uv_thread_join(&k->thread);
 }
 
+/* The soak's Pool: SOAK_WORKERS workers under the method of the run, the
+ * pid table handed to each by the initializer. */
+static mproc_pool *soak_pool(mproc_shm **shm) {
+  mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+  mproc_pool *pool = NULL;
+  const char *name;
+  soak_prefix_set(0);
+  assert_int_equal(mproc_shm_new(shm, SOAK_WORKERS * sizeof(long), NULL), 0);
+  name = mproc_shm_name(*shm);
+  o.processes = SOAK_WORKERS;
+  o.method = g_method;
+  o.initializer = soak_init;
+  o.initargs = name;
+  o.initargs_len = strlen(name);
+  if (mproc_pool_new(&pool, &o) != 0) fail_msg("%s", mproc_last_error());
+  return pool;
+}
+
+/* Without retries: one imap of SOAK_N items (chunksize 1, Python's imap
+ * default) on a Pool; the iteration goes on past a failed item, as
+ * Python's IMapIterator, so every item is seen once in order, with its
+ * right result or with MPROC_EWORKERDIED and the signal in its message. */
 void test_soak_killer(void **state) {
+  mproc_pool_call_opts co = MPROC_POOL_CALL_OPTS_INIT;
   mproc_shm *shm;
-  mproc_executor *ex;
-  mproc_future **fs;
-  int i, ok = 0, died = 0;
+  mproc_pool *pool;
+  mproc_imap *it = NULL;
+  int *items, i, ok = 0, died = 0;
   static killer k; /* static: a failed test leaves its thread a valid k */
   (void)state;
   if (soak_skipped()) skip();
-  ex = soak_executor(&shm, 0);
-  fs = malloc(SOAK_N * sizeof *fs);
-  assert_non_null(fs);
+  pool = soak_pool(&shm);
+  items = malloc(SOAK_N * sizeof *items);
+  assert_non_null(items);
+  for (i = 0; i < SOAK_N; i++) items[i] = i;
   killer_start(&k, shm);
-  for (i = 0; i < SOAK_N; i++) fs[i] = pp_submit(ex, soak_task, &i, sizeof i);
+  assert_int_equal(mproc_pool_imap(pool, soak_task, items, SOAK_N,
+                                   sizeof *items, &co, &it), 0);
   for (i = 0; i < SOAK_N; i++) {
     const void *d;
-    size_t n;
-    int rc = mproc_future_result(fs[i], 300.0, &d, &n), v;
+    const char *msg = NULL;
+    size_t n, item = (size_t)-1;
+    int rc = mproc_imap_next(it, 300.0, &d, &n, &item), v;
+    assert_int_equal(item, (size_t)i); /* in order, each once */
     if (rc == MPROC_EWORKERDIED) {
+      assert_int_equal(mproc_imap_error(it, NULL, &msg), 0);
+      assert_non_null(msg);
+      assert_non_null(strstr(msg, "died"));
       died++;
     } else {
-      if (rc != 0) fail_msg("task %d: %s", i, mproc_last_error());
+      if (rc != 0) fail_msg("item %d: %s", i, mproc_err_name(rc));
       assert_int_equal(n, sizeof v);
       memcpy(&v, d, sizeof v);
       assert_int_equal(v, i * 2 + 1);
       ok++;
     }
-    mproc_future_free(fs[i]);
   }
+  assert_int_equal(mproc_imap_next(it, 0, NULL, NULL, NULL), MPROC_EEOF);
   killer_stop(&k);
-  printf("soak: %d tasks, %d kills: %d completed, %d MPROC_EWORKERDIED\n",
-         SOAK_N, k.kills, ok, died);
+  printf("soak: one imap of %d items, %d kills: %d completed, %d "
+         "MPROC_EWORKERDIED\n", SOAK_N, k.kills, ok, died);
   assert_int_equal(ok + died, SOAK_N);
   assert_true(k.kills >= 1); /* else the soak proved nothing */
-  mproc_executor_free(ex);
+  assert_true(died >= 1);    /* a kill during a task fails that task */
+  mproc_imap_free(it);
+  mproc_pool_close(pool);
+  assert_int_equal(mproc_pool_join(pool), 0);
+  mproc_pool_free(pool);
   mproc_shm_free(shm);
-  free(fs);
+  free(items);
   soak_nothing_left();
 }
 

@@ -384,6 +384,11 @@ static void test_terminate_workers(void **state) {
   terminate_case(MPROC_STOP_TERMINATE);
 }
 
+/* A submitted task's result (*arg submits came before the map's). */
+static void check_square(mproc_future *f, size_t k, void *arg) {
+  if (k < *(const size_t *)arg) assert_int_equal(pp_int(f), (int)(k * k));
+}
+
 /* The completion handle of the process kind, as an event loop uses it
  * (test_futures_exec's test_completion_handle for the thread kind): ready
  * once futures complete, each taken once (submits and a map), in any
@@ -397,15 +402,15 @@ static void test_completion_handle(void **state) {
   char in[256];
   static mproc_future *fs[N];
   static unsigned char seen[N + M];
-  int items[M], i, got = 0, code;
+  const char *why = NULL;
+  int items[M], i, code;
   mproc_future *parked, *f;
   mproc_map *m;
   mproc_handle h;
   unsigned char r;
   long pid;
-  size_t n;
+  size_t n, subs = N;
   (void)state;
-  memset(seen, 0, sizeof seen);
   assert_int_equal(mproc_executor_next_completed(ex, &f), MPROC_ESTATE);
   h = mproc_executor_completion_handle(ex);
   assert_true(h != MPROC_NO_HANDLE);
@@ -416,19 +421,9 @@ static void test_completion_handle(void **state) {
   for (i = 0; i < M; i++) items[i] = i;
   assert_int_equal(mproc_executor_map(ex, pp_square, items, M, sizeof(int),
                                       NULL, &m), 0);
-  while (got < N + M) {
-    assert_int_equal(mproc_wait_handles(&h, 1, 120, &r), 1);
-    while (mproc_executor_next_completed(ex, &f) == 0) {
-      size_t k = (size_t)mproc_future_task(f); /* submits, then the map */
-      assert_true(k < N + M);
-      assert_int_equal(seen[k], 0);
-      seen[k] = 1;
-      assert_int_equal(mproc_future_done(f), 1);
-      if (k < N) assert_int_equal(pp_int(f), (int)(k * k));
-      mproc_future_free(f);
-      got++;
-    }
-  }
+  if (tu_drain_completions(ex, h, N + M, 120, seen, check_square, &subs,
+                           &why) != 0)
+    fail_msg("%s", why); /* submits, then the map */
   /* Drained: not ready. */
   assert_int_equal(mproc_wait_handles(&h, 1, 0, &r), MPROC_ETIMEDOUT);
   /* A held task running: still not ready; ready when it ends. */

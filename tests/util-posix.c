@@ -24,6 +24,9 @@ int tu_pid_alive(long pid) {
   /* Linux: an unreaped zombie still answers kill(); it has ended. */
   snprintf(path, sizeof path, "/proc/%ld/stat", pid);
   f = fopen(path, "r");
+  /* Reaped between kill() and fopen() (a zombie's parent waited): gone.
+   * Without this an end seen as a zombie flickered back to alive. */
+  if (f == NULL && kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 0;
   if (f) {
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     char *close_paren;

@@ -79,3 +79,34 @@ int tu_count_shm_settled(const char *prefix) {
   }
   return now;
 }
+
+int tu_drain_completions(mproc_executor *ex, intptr_t h, size_t total,
+                         double seconds, unsigned char *seen,
+                         void (*check)(mproc_future *f, size_t k, void *arg),
+                         void *arg, const char **why) {
+  size_t got = 0;
+  mproc_future *f;
+  unsigned char r;
+  memset(seen, 0, total);
+  while (got < total) {
+    if (mproc_wait_handles(&h, 1, seconds, &r) != 1) {
+      *why = "the completion handle was not ready in time";
+      return -1;
+    }
+    while (mproc_executor_next_completed(ex, &f) == 0) {
+      size_t k = (size_t)mproc_future_task(f);
+      if (k >= total || seen[k] || !mproc_future_done(f)) {
+        *why = k >= total ? "a task number out of range"
+               : seen[k]  ? "a future taken twice"
+                          : "a future taken before it was done";
+        mproc_future_free(f);
+        return -1;
+      }
+      seen[k] = 1;
+      if (check != NULL) check(f, k, arg);
+      mproc_future_free(f);
+      got++;
+    }
+  }
+  return 0;
+}

@@ -110,4 +110,18 @@ int tu_write_long(const char *path, long v);
 /* Wait up to `seconds` for the file and read it; 0 on success. */
 int tu_read_long(const char *path, long *v, double seconds);
 
+/* As an event loop takes an executor's completions: wait on its completion
+ * handle h (up to `seconds` each time), take every completed future with
+ * mproc_executor_next_completed until `total` were taken; each must be
+ * done and have a task number below total not seen before (seen[] holds
+ * total bytes, zeroed here); check(f, k, arg), when not NULL, looks at
+ * each before it is freed. 0, or -1 with *why naming what went wrong. */
+struct mproc_executor;
+struct mproc_future;
+int tu_drain_completions(struct mproc_executor *ex, intptr_t h, size_t total,
+                         double seconds, unsigned char *seen,
+                         void (*check)(struct mproc_future *f, size_t k,
+                                       void *arg),
+                         void *arg, const char **why);
+
 #endif
