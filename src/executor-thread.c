@@ -1,12 +1,14 @@
 /* mproc: the thread kind of executor — Python's ThreadPoolExecutor on
  * libuv threads.
  *
- * A submitter never meets the workers on a mutex. Submissions go onto a
- * lock-free stack (`pushed`: a CAS push, any number of submitters); a
- * worker takes one future at a time from the FIFO `ready` list, which
- * only the workers touch, under their own lock (`take_lock`); when
- * `ready` is empty the taker grabs the whole stack with one exchange and
- * reverses it onto `ready`, so the order stays first in, first out. One
+ * A submitter never meets the workers on a mutex. The queue is an
+ * intrusive FIFO list (Vyukov's MPSC queue): a submitter appends with one
+ * exchange on `tail` and then links the old tail to its future; a worker
+ * takes one future at a time from `head`, under the workers' own lock
+ * (`take_lock`: one consumer at a time), in O(1) — no walk over what was
+ * pushed, so a deep backlog costs a taker one future's cache line, not a
+ * chase through every line the submitter just wrote while the other
+ * workers wait on the lock. A stub node keeps the list non-empty. One
  * future per take: a batch would strand queued tasks behind one that
  * blocks while other threads idle (CPython's saturation test).
  *
@@ -72,14 +74,15 @@ typedef struct tworker {
 struct tpool {
   mproc_executor *ex;
   /* The submitters' side. */
-  _Atomic(mproc_future *) pushed; /* newest first */
+  _Atomic(mproc_future *) tail; /* the newest, or the stub */
   atomic_int submitting;          /* submitters between check and push */
   char pad0[LINE];
   _Atomic uint64_t counts;        /* queued << 32 | takers (the top) */
   char pad1[LINE];
   /* The takers' side, under take_lock. */
   uv_mutex_t take_lock;
-  mproc_future *ready; /* oldest first */
+  mproc_future *head; /* the oldest, or the stub */
+  mproc_future *stub; /* a future that is never run: the list's anchor */
   char pad2[LINE];
   /* Sleeping, under sleep_lock (the counts are atomics: submitters read
    * them without it). */
@@ -104,7 +107,9 @@ static int t_init(mproc_executor *ex) {
   int locks = 0;
   if (p == NULL) return mproc__err(MPROC_ENOMEM, "executor: out of memory");
   p->workers = calloc((size_t)ex->max_workers, sizeof *p->workers);
-  if (p->workers != NULL && uv_mutex_init(&p->take_lock) == 0) {
+  p->stub = calloc(1, sizeof *p->stub);
+  if (p->workers != NULL && p->stub != NULL &&
+      uv_mutex_init(&p->take_lock) == 0) {
     locks = 1;
     if (uv_mutex_init(&p->sleep_lock) == 0) {
       locks = 2;
@@ -122,13 +127,16 @@ static int t_init(mproc_executor *ex) {
     if (locks > 2) uv_mutex_destroy(&p->start_lock);
     if (locks > 1) uv_mutex_destroy(&p->sleep_lock);
     if (locks > 0) uv_mutex_destroy(&p->take_lock);
+    free(p->stub);
     free(p->workers);
     free(p);
     return mproc__err(MPROC_ENOMEM, "executor: out of memory for its "
                       "locks");
   }
   p->ex = ex;
-  atomic_init(&p->pushed, NULL);
+  atomic_init(&p->stub->anext, NULL);
+  atomic_init(&p->tail, p->stub);
+  p->head = p->stub;
   atomic_init(&p->submitting, 0);
   atomic_init(&p->nsleepers, 0);
   atomic_init(&p->nsignaled, 0);
@@ -148,26 +156,49 @@ static int t_init(mproc_executor *ex) {
 
 static size_t queued(tpool *p) { return QUEUED(atomic_load(&p->counts)); }
 
+/* Append the futures first..last (already linked by anext, oldest
+ * first). Between the exchange and the link a taker sees the list end at
+ * the old tail: it finds the count ahead of the list and looks again. */
+static void push(tpool *p, mproc_future *first, mproc_future *last) {
+  mproc_future *prev;
+  atomic_store_explicit(&last->anext, NULL, memory_order_relaxed);
+  prev = atomic_exchange_explicit(&p->tail, last, memory_order_acq_rel);
+  atomic_store_explicit(&prev->anext, first, memory_order_release);
+}
+
+/* Under take_lock: unlink the head h, whose successor is next. */
+static mproc_future *unlink_head(tpool *p, mproc_future *h,
+                                 mproc_future *next) {
+  p->head = next;
+  atomic_store_explicit(&h->anext, NULL, memory_order_relaxed);
+  return h;
+}
+
+/* Under take_lock: the oldest linked future, or NULL. The last one is
+ * taken only once something (the stub, put back) is linked behind it,
+ * so `head` never points at a future that is gone. */
+static mproc_future *pop(tpool *p) {
+  mproc_future *h = p->head;
+  mproc_future *next = atomic_load_explicit(&h->anext, memory_order_acquire);
+  if (h == p->stub) {
+    if (next == NULL) return NULL;
+    p->head = h = next;
+    next = atomic_load_explicit(&h->anext, memory_order_acquire);
+  }
+  if (next != NULL) return unlink_head(p, h, next);
+  if (atomic_load_explicit(&p->tail, memory_order_acquire) != h)
+    return NULL; /* a submitter is between its exchange and its link */
+  push(p, p->stub, p->stub);
+  next = atomic_load_explicit(&h->anext, memory_order_acquire);
+  return next != NULL ? unlink_head(p, h, next) : NULL;
+}
+
 /* Under take_lock: the oldest queued future, or NULL. A worker (`worker`
  * 1) stops counting as a taker in the same step. */
 static mproc_future *take(tpool *p, int worker) {
-  mproc_future *f = p->ready;
-  if (f == NULL) {
-    /* Grab everything pushed (newest first) and put it oldest first. */
-    mproc_future *g = atomic_exchange_explicit(&p->pushed, NULL,
-                                               memory_order_acquire);
-    mproc_future *rev = NULL, *next;
-    if (g == NULL) return NULL;
-    for (; g != NULL; g = next) {
-      next = atomic_load_explicit(&g->anext, memory_order_relaxed);
-      atomic_store_explicit(&g->anext, rev, memory_order_relaxed);
-      rev = g;
-    }
-    f = rev;
-  }
-  p->ready = atomic_load_explicit(&f->anext, memory_order_relaxed);
-  atomic_store_explicit(&f->anext, NULL, memory_order_relaxed);
-  (void)atomic_fetch_sub(&p->counts, ONE_QUEUED + (worker ? 1u : 0u));
+  mproc_future *f = pop(p);
+  if (f != NULL)
+    (void)atomic_fetch_sub(&p->counts, ONE_QUEUED + (worker ? 1u : 0u));
   return f;
 }
 
@@ -382,7 +413,6 @@ static int find_takers(tpool *p, uint64_t c) {
 
 static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   tpool *p = ex->impl;
-  mproc_future *old;
   uint64_t c;
   size_t i;
   int none;
@@ -397,16 +427,11 @@ static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
     return rc;
   }
   /* Counted first (a taker that sees the count and not yet the future
-   * looks again), then linked newest first and pushed whole. */
+   * looks again), then linked oldest first and appended whole. */
   c = atomic_fetch_add(&p->counts, (uint64_t)n << 32) + ((uint64_t)n << 32);
   for (i = 0; i + 1 < n; i++)
-    atomic_store_explicit(&fs[i + 1]->anext, fs[i], memory_order_relaxed);
-  old = atomic_load_explicit(&p->pushed, memory_order_relaxed);
-  do {
-    atomic_store_explicit(&fs[0]->anext, old, memory_order_relaxed);
-  } while (!atomic_compare_exchange_weak_explicit(
-      &p->pushed, &old, fs[n - 1], memory_order_release,
-      memory_order_relaxed));
+    atomic_store_explicit(&fs[i]->anext, fs[i + 1], memory_order_relaxed);
+  push(p, fs[0], fs[n - 1]);
   none = find_takers(p, c);
   atomic_fetch_sub(&p->submitting, 1);
   if (none) drain_broken(p); /* they fail with MPROC_EBROKEN */
@@ -449,6 +474,7 @@ static void t_destroy(mproc_executor *ex) {
   uv_mutex_destroy(&p->sleep_lock);
   uv_mutex_destroy(&p->start_lock);
   uv_mutex_destroy(&p->join_lock);
+  free(p->stub);
   free(p->workers);
   free(p);
   ex->impl = NULL;
