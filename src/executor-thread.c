@@ -241,19 +241,36 @@ static void drain_broken(tpool *p) {
   }
 }
 
-/* Run one future. The worker counts itself awake again once the task
- * has returned, before the future is finished, so a submit made as soon
- * as that result is seen finds a taker instead of starting a thread
+/* After a task: the next queued future, taken before the last one is
+ * finished, so a worker goes from task to task without counting itself
+ * a taker in between (one add on `counts` less per task, the word every
+ * submit adds to). With nothing to take the worker counts itself awake
+ * again instead — before the future is finished, so a submit made as
+ * soon as that result is seen finds a taker instead of starting a thread
  * (Python's idle thread reuse). */
-static void run_one(tpool *p, mproc_future *f, int index) {
+static mproc_future *next_or_awake(tpool *p) {
+  mproc_future *g;
+  uv_mutex_lock(&p->take_lock);
+  g = pop(p);
+  if (g != NULL) (void)atomic_fetch_sub(&p->counts, ONE_QUEUED);
+  uv_mutex_unlock(&p->take_lock);
+  if (g == NULL) atomic_fetch_add(&p->counts, 1);
+  return g;
+}
+
+/* Run one future; returns the next one this worker is to run (NULL: the
+ * worker counts as a taker again). */
+static mproc_future *run_one(tpool *p, mproc_future *f, int index) {
+  mproc_future *g;
   if (mproc__future_start(f)) {
     int rc = mproc__future_call(f, index);
-    atomic_fetch_add(&p->counts, 1);
+    g = next_or_awake(p);
     mproc__future_complete(f, rc);
   } else {
-    atomic_fetch_add(&p->counts, 1);
+    g = next_or_awake(p);
   }
   mproc__future_unref(f);
+  return g;
 }
 
 /* 1 once a worker may end: shut down (or broken), no submitter that
@@ -325,11 +342,9 @@ static void worker_main(void *arg) {
     uv_mutex_lock(&p->take_lock);
     f = take(p, 1);
     uv_mutex_unlock(&p->take_lock);
-    if (f != NULL) {
-      run_one(p, f, w->index);
-      continue;
-    }
-    /* A future is counted before it is pushed; look again. */
+    while (f != NULL) f = run_one(p, f, w->index);
+    /* Nothing taken: a future is counted before it is linked; look
+     * again. */
     if (queued(p) > 0) {
       mproc__os_yield();
       continue;
@@ -367,6 +382,7 @@ static int find_takers(tpool *p, uint64_t c) {
   /* A woken sleeper leaves nsignaled before it joins the takers: it is
    * never counted twice. */
   avail = QUEUED(c);
+  if (avail <= TAKERS(c)) return 0; /* no look at the sleepers' line */
   takers = TAKERS(c) + (size_t)atomic_load(&p->nsignaled);
   need = avail > takers ? avail - takers : 0;
   if (need == 0) return 0;
