@@ -30,11 +30,15 @@
  *   - a worker that finds the queue empty spins a little (mproc__spin:
  *     not on one CPU, bounded, yielding) on the queued count before it
  *     sleeps;
- *   - a submit wakes a sleeper only when more futures wait than there
- *     are takers on their way — spinning workers, workers returning from
- *     a task, sleepers already signalled — and starts a thread (up to
+ *   - a sleeper is woken only when more futures wait than there are
+ *     takers on their way — spinning workers, workers returning from a
+ *     task, sleepers already signalled — and a thread is started (up to
  *     max_workers, Python's _adjust_thread_count) only when no sleeper is
- *     left to wake. Every queued future therefore has a taker.
+ *     left to wake. Every queued future therefore has a taker;
+ *   - the wake-ups cascade: a submit signals at most one sleeper, and
+ *     none while a signal is in flight; a worker that takes a future and
+ *     still sees futures beyond the takers signals the next sleeper. The
+ *     thread that fills the queue pays for one futex wake, not for all.
  *
  * Shutdown and breakage: a submitter counts itself in `submitting`
  * around its push and checks the flags after; shutdown (and breakage)
@@ -194,19 +198,20 @@ static mproc_future *pop(tpool *p) {
 }
 
 /* Under take_lock: the oldest queued future, or NULL. A worker (`worker`
- * 1) stops counting as a taker in the same step. */
-static mproc_future *take(tpool *p, int worker) {
+ * 1) stops counting as a taker in the same step; *c: counts after. */
+static mproc_future *take(tpool *p, int worker, uint64_t *c) {
   mproc_future *f = pop(p);
-  if (f != NULL)
-    (void)atomic_fetch_sub(&p->counts, ONE_QUEUED + (worker ? 1u : 0u));
+  uint64_t d = ONE_QUEUED + (worker ? 1u : 0u);
+  if (f != NULL) *c = atomic_fetch_sub(&p->counts, d) - d;
   return f;
 }
 
 /* Every queued future, oldest first (linked by anext). */
 static mproc_future *take_all(tpool *p) {
   mproc_future *all = NULL, *tail = NULL, *f;
+  uint64_t c;
   uv_mutex_lock(&p->take_lock);
-  while ((f = take(p, 0)) != NULL) {
+  while ((f = take(p, 0, &c)) != NULL) {
     if (tail) atomic_store_explicit(&tail->anext, f, memory_order_relaxed);
     else all = f;
     tail = f;
@@ -241,6 +246,46 @@ static void drain_broken(tpool *p) {
   }
 }
 
+/* Signal one sleeper if more futures wait than there are takers on their
+ * way (`first`: only if no signal is in flight already). *need and
+ * *sleepers: the futures short of a taker and the sleepers not yet
+ * signalled, counted exactly under the sleep lock, before this signal. */
+static void signal_one(tpool *p, int first, size_t *need, size_t *sleepers) {
+  uint64_t c;
+  size_t avail, takers, wake;
+  int sl, sg;
+  uv_mutex_lock(&p->sleep_lock);
+  c = atomic_load(&p->counts);
+  avail = QUEUED(c);
+  sl = atomic_load(&p->nsleepers);
+  sg = atomic_load(&p->nsignaled);
+  takers = TAKERS(c) + (size_t)sg;
+  *need = avail > takers ? avail - takers : 0;
+  *sleepers = sl > sg ? (size_t)(sl - sg) : 0;
+  wake = *need > 0 && *sleepers > 0 && (!first || sg == 0);
+  if (wake) atomic_fetch_add(&p->nsignaled, 1);
+  uv_mutex_unlock(&p->sleep_lock);
+  /* Signalled after unlocking, so the woken worker does not block on the
+   * lock we hold (on one CPU that costs two more switches); a sleeper
+   * counted above is inside cond_wait, and one that wakes early finds
+   * the queue itself. */
+  if (wake) uv_cond_signal(&p->cond);
+}
+
+/* A worker's take left counts at c: if futures still wait beyond the
+ * takers on their way and a sleeper is left, wake one — the wake-up
+ * cascade (libuv's threads wake on every submit; here the submitter
+ * signals one sleeper and each woken worker, once it has taken a
+ * future, signals the next while the backlog lasts, so the futex wakes
+ * are paid by workers, not by the thread that fills the queue). */
+static void cascade(tpool *p, uint64_t c) {
+  size_t need, sleepers;
+  if (QUEUED(c) <= TAKERS(c) ||
+      atomic_load(&p->nsleepers) <= atomic_load(&p->nsignaled))
+    return;
+  signal_one(p, 0, &need, &sleepers);
+}
+
 /* After a task: the next queued future, taken before the last one is
  * finished, so a worker goes from task to task without counting itself
  * a taker in between (one add on `counts` less per task, the word every
@@ -250,11 +295,13 @@ static void drain_broken(tpool *p) {
  * (Python's idle thread reuse). */
 static mproc_future *next_or_awake(tpool *p) {
   mproc_future *g;
+  uint64_t c = 0;
   uv_mutex_lock(&p->take_lock);
   g = pop(p);
-  if (g != NULL) (void)atomic_fetch_sub(&p->counts, ONE_QUEUED);
+  if (g != NULL) c = atomic_fetch_sub(&p->counts, ONE_QUEUED) - ONE_QUEUED;
   uv_mutex_unlock(&p->take_lock);
   if (g == NULL) atomic_fetch_add(&p->counts, 1);
+  else cascade(p, c);
   return g;
 }
 
@@ -339,9 +386,11 @@ static void worker_main(void *arg) {
     }
   }
   for (;;) {
+    uint64_t c = 0;
     uv_mutex_lock(&p->take_lock);
-    f = take(p, 1);
+    f = take(p, 1, &c);
     uv_mutex_unlock(&p->take_lock);
+    if (f != NULL) cascade(p, c);
     while (f != NULL) f = run_one(p, f, w->index);
     /* Nothing taken: a future is counted before it is linked; look
      * again. */
@@ -371,49 +420,32 @@ static int start_worker(tpool *p) {
   return 0;
 }
 
-/* After a push (c: counts just after it was counted): wake sleepers or
+/* After a push (c: counts just after it was counted): wake a sleeper or
  * start threads for the futures that no taker on its way will take.
  * Inside the submitter's count. 1 if no thread could be started and
  * none runs (the executor is broken). */
 static int find_takers(tpool *p, uint64_t c) {
   mproc_executor *ex = p->ex;
-  size_t avail, takers, need, sleepers, wake = 0, i;
-  int rc = 0;
+  size_t need, sleepers, i;
+  int rc = 0, sg;
   /* A woken sleeper leaves nsignaled before it joins the takers: it is
    * never counted twice. */
-  avail = QUEUED(c);
-  if (avail <= TAKERS(c)) return 0; /* no look at the sleepers' line */
-  takers = TAKERS(c) + (size_t)atomic_load(&p->nsignaled);
-  need = avail > takers ? avail - takers : 0;
-  if (need == 0) return 0;
-  /* A backlog with every worker started and awake: nobody to wake or
-   * start, and no lock to take (a sleeper counts itself before it
-   * checks the queue, so one not counted yet will see this future). */
-  if (atomic_load(&p->nsleepers) == 0 && atomic_load(&p->all_started))
+  if (QUEUED(c) <= TAKERS(c)) return 0; /* no look at the sleepers' line */
+  sg = atomic_load(&p->nsignaled);
+  if (QUEUED(c) <= TAKERS(c) + (size_t)sg) return 0;
+  /* Every worker started, and nobody asleep (a sleeper counts itself
+   * before it checks the queue, so one not counted yet will see this
+   * future) or a signal in flight (the woken worker signals the next
+   * once it has taken a future): no lock to take. */
+  if (atomic_load(&p->all_started) &&
+      (sg > 0 || atomic_load(&p->nsleepers) == 0))
     return 0;
-  {
-    /* Again under the lock, where the sleepers are counted exactly. */
-    int sl, sg;
-    uv_mutex_lock(&p->sleep_lock);
-    c = atomic_load(&p->counts);
-    avail = QUEUED(c);
-    sl = atomic_load(&p->nsleepers);
-    sg = atomic_load(&p->nsignaled);
-    takers = TAKERS(c) + (size_t)sg;
-    need = avail > takers ? avail - takers : 0;
-    sleepers = sl > sg ? (size_t)(sl - sg) : 0;
-    wake = need < sleepers ? need : sleepers;
-    atomic_fetch_add(&p->nsignaled, (int)wake);
-    uv_mutex_unlock(&p->sleep_lock);
-    /* Signalled after unlocking, so the woken worker does not block on
-     * the lock we hold (on one CPU that costs two more switches); a
-     * sleeper counted above is inside cond_wait, and one that wakes
-     * early finds the queue itself. */
-    for (i = 0; i < wake; i++) uv_cond_signal(&p->cond);
-  }
-  if (wake >= need) return 0;
+  /* The sleepers are signalled one by one along the cascade; threads
+   * are started here for what they cannot take. */
+  signal_one(p, 1, &need, &sleepers);
+  if (need <= sleepers) return 0;
   uv_mutex_lock(&p->start_lock);
-  for (i = wake; i < need && p->nthreads < ex->max_workers; i++)
+  for (i = sleepers; i < need && p->nthreads < ex->max_workers; i++)
     if ((rc = start_worker(p)) < 0) break;
   if (rc < 0 && p->nthreads == 0) {
     /* No worker at all: the executor cannot run anything. */
