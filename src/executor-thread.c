@@ -80,6 +80,9 @@ struct tpool {
   /* The submitters' side. */
   _Atomic(mproc_future *) tail; /* the newest, or the stub */
   atomic_int submitting;          /* submitters between check and push */
+  /* Read by every submit: apart from the sleepers' counts, which the
+   * workers change each time they look for work. */
+  atomic_int shutdown, broken;
   char pad0[LINE];
   _Atomic uint64_t counts;        /* queued << 32 | takers (the top) */
   char pad1[LINE];
@@ -95,7 +98,6 @@ struct tpool {
   atomic_int nsleepers; /* waiting (exact under sleep_lock) */
   atomic_int nsignaled; /* signals sent that no sleeper has taken yet */
   atomic_int nspinning; /* of those, spinning (at most MAX_SPINNERS) */
-  atomic_int shutdown, broken;
   char broken_msg[200]; /* written before `broken` is set */
   /* Threads, under start_lock. */
   uv_mutex_t start_lock;
