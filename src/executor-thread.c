@@ -340,9 +340,13 @@ static int has_queued(void *arg) {
 static int wait_for_work(tpool *p) {
   if (ending(p)) return 1;
   if (p->ex->spin) {
+    int found = 0;
     if (atomic_fetch_add(&p->nspinning, 1) < MAX_SPINNERS)
-      (void)mproc__spin_until(has_queued, p);
+      found = mproc__spin_until(has_queued, p);
     atomic_fetch_sub(&p->nspinning, 1); /* before counts is read again */
+    /* Still counted as a taker: back to take it, without the sleep
+     * lock's round of counting out and in again. */
+    if (found) return 0;
   }
   /* Each move between the counts adds to the next before it takes from
    * the last, except the signalled one's: a submitter reading them
