@@ -12,11 +12,14 @@
  * future per take: a batch would strand queued tasks behind one that
  * blocks while other threads idle (CPython's saturation test).
  *
- One 64-bit word, `counts`, holds the futures queued and not taken
+ * One 64-bit word, `counts`, holds the futures queued and not taken
  * (high half) and the takers on their way (low half: workers started,
  * back from a task or spinning — not in a task, not asleep), so a
  * submitter's one add sees both at one instant, and a worker's take
- * ends its count as a taker in the same step as the future's.
+ * ends its count as a taker in the same step as the future's. A worker
+ * back from a task takes the next future before it counts itself a
+ * taker again (one change of the word per task under a backlog, not
+ * two); only when there is none does it count itself back.
  *
  * Sleeping is an eventcount over `counts`: a worker that finds nothing
  * counts itself in `nsleepers`, under the sleep lock, before its step
