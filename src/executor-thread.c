@@ -1,20 +1,25 @@
 /* mproc: the thread kind of executor — Python's ThreadPoolExecutor on
  * libuv threads.
  *
- * A submitter never meets the workers on a mutex. Submissions go onto a
- * lock-free stack (`pushed`: a CAS push, any number of submitters); a
- * worker takes one future at a time from the FIFO `ready` list, which
- * only the workers touch, under their own lock (`take_lock`); when
- * `ready` is empty the taker grabs the whole stack with one exchange and
- * reverses it onto `ready`, so the order stays first in, first out. One
+ * A submitter never meets the workers on a mutex. The queue is an
+ * intrusive FIFO list (Vyukov's MPSC queue): a submitter appends with one
+ * exchange on `tail` and then links the old tail to its future; a worker
+ * takes one future at a time from `head`, under the workers' own lock
+ * (`take_lock`: one consumer at a time), in O(1) — no walk over what was
+ * pushed, so a deep backlog costs a taker one future's cache line, not a
+ * chase through every line the submitter just wrote while the other
+ * workers wait on the lock. A stub node keeps the list non-empty. One
  * future per take: a batch would strand queued tasks behind one that
  * blocks while other threads idle (CPython's saturation test).
  *
- One 64-bit word, `counts`, holds the futures queued and not taken
+ * One 64-bit word, `counts`, holds the futures queued and not taken
  * (high half) and the takers on their way (low half: workers started,
  * back from a task or spinning — not in a task, not asleep), so a
  * submitter's one add sees both at one instant, and a worker's take
- * ends its count as a taker in the same step as the future's.
+ * ends its count as a taker in the same step as the future's. A worker
+ * back from a task takes the next future before it counts itself a
+ * taker again (one change of the word per task under a backlog, not
+ * two); only when there is none does it count itself back.
  *
  * Sleeping is an eventcount over `counts`: a worker that finds nothing
  * counts itself in `nsleepers`, under the sleep lock, before its step
@@ -28,11 +33,15 @@
  *   - a worker that finds the queue empty spins a little (mproc__spin:
  *     not on one CPU, bounded, yielding) on the queued count before it
  *     sleeps;
- *   - a submit wakes a sleeper only when more futures wait than there
- *     are takers on their way — spinning workers, workers returning from
- *     a task, sleepers already signalled — and starts a thread (up to
+ *   - a sleeper is woken only when more futures wait than there are
+ *     takers on their way — spinning workers, workers returning from a
+ *     task, sleepers already signalled — and a thread is started (up to
  *     max_workers, Python's _adjust_thread_count) only when no sleeper is
- *     left to wake. Every queued future therefore has a taker.
+ *     left to wake. Every queued future therefore has a taker;
+ *   - the wake-ups cascade: a submit signals at most one sleeper, and
+ *     none while a signal is in flight; a worker that takes a future and
+ *     still sees futures beyond the takers signals the next sleeper. The
+ *     thread that fills the queue pays for one futex wake, not for all.
  *
  * Shutdown and breakage: a submitter counts itself in `submitting`
  * around its push and checks the flags after; shutdown (and breakage)
@@ -72,14 +81,18 @@ typedef struct tworker {
 struct tpool {
   mproc_executor *ex;
   /* The submitters' side. */
-  _Atomic(mproc_future *) pushed; /* newest first */
+  _Atomic(mproc_future *) tail; /* the newest, or the stub */
   atomic_int submitting;          /* submitters between check and push */
+  /* Read by every submit: apart from the sleepers' counts, which the
+   * workers change each time they look for work. */
+  atomic_int shutdown, broken;
   char pad0[LINE];
   _Atomic uint64_t counts;        /* queued << 32 | takers (the top) */
   char pad1[LINE];
   /* The takers' side, under take_lock. */
   uv_mutex_t take_lock;
-  mproc_future *ready; /* oldest first */
+  mproc_future *head; /* the oldest, or the stub */
+  mproc_future *stub; /* a future that is never run: the list's anchor */
   char pad2[LINE];
   /* Sleeping, under sleep_lock (the counts are atomics: submitters read
    * them without it). */
@@ -88,7 +101,6 @@ struct tpool {
   atomic_int nsleepers; /* waiting (exact under sleep_lock) */
   atomic_int nsignaled; /* signals sent that no sleeper has taken yet */
   atomic_int nspinning; /* of those, spinning (at most MAX_SPINNERS) */
-  atomic_int shutdown, broken;
   char broken_msg[200]; /* written before `broken` is set */
   /* Threads, under start_lock. */
   uv_mutex_t start_lock;
@@ -104,7 +116,9 @@ static int t_init(mproc_executor *ex) {
   int locks = 0;
   if (p == NULL) return mproc__err(MPROC_ENOMEM, "executor: out of memory");
   p->workers = calloc((size_t)ex->max_workers, sizeof *p->workers);
-  if (p->workers != NULL && uv_mutex_init(&p->take_lock) == 0) {
+  p->stub = calloc(1, sizeof *p->stub);
+  if (p->workers != NULL && p->stub != NULL &&
+      uv_mutex_init(&p->take_lock) == 0) {
     locks = 1;
     if (uv_mutex_init(&p->sleep_lock) == 0) {
       locks = 2;
@@ -122,13 +136,16 @@ static int t_init(mproc_executor *ex) {
     if (locks > 2) uv_mutex_destroy(&p->start_lock);
     if (locks > 1) uv_mutex_destroy(&p->sleep_lock);
     if (locks > 0) uv_mutex_destroy(&p->take_lock);
+    free(p->stub);
     free(p->workers);
     free(p);
     return mproc__err(MPROC_ENOMEM, "executor: out of memory for its "
                       "locks");
   }
   p->ex = ex;
-  atomic_init(&p->pushed, NULL);
+  atomic_init(&p->stub->anext, NULL);
+  atomic_init(&p->tail, p->stub);
+  p->head = p->stub;
   atomic_init(&p->submitting, 0);
   atomic_init(&p->nsleepers, 0);
   atomic_init(&p->nsignaled, 0);
@@ -148,34 +165,58 @@ static int t_init(mproc_executor *ex) {
 
 static size_t queued(tpool *p) { return QUEUED(atomic_load(&p->counts)); }
 
-/* Under take_lock: the oldest queued future, or NULL. A worker (`worker`
- * 1) stops counting as a taker in the same step. */
-static mproc_future *take(tpool *p, int worker) {
-  mproc_future *f = p->ready;
-  if (f == NULL) {
-    /* Grab everything pushed (newest first) and put it oldest first. */
-    mproc_future *g = atomic_exchange_explicit(&p->pushed, NULL,
-                                               memory_order_acquire);
-    mproc_future *rev = NULL, *next;
-    if (g == NULL) return NULL;
-    for (; g != NULL; g = next) {
-      next = atomic_load_explicit(&g->anext, memory_order_relaxed);
-      atomic_store_explicit(&g->anext, rev, memory_order_relaxed);
-      rev = g;
-    }
-    f = rev;
+/* Append the futures first..last (already linked by anext, oldest
+ * first). Between the exchange and the link a taker sees the list end at
+ * the old tail: it finds the count ahead of the list and looks again. */
+static void push(tpool *p, mproc_future *first, mproc_future *last) {
+  mproc_future *prev;
+  atomic_store_explicit(&last->anext, NULL, memory_order_relaxed);
+  prev = atomic_exchange_explicit(&p->tail, last, memory_order_acq_rel);
+  atomic_store_explicit(&prev->anext, first, memory_order_release);
+}
+
+/* Under take_lock: unlink the head h, whose successor is next. */
+static mproc_future *unlink_head(tpool *p, mproc_future *h,
+                                 mproc_future *next) {
+  p->head = next;
+  atomic_store_explicit(&h->anext, NULL, memory_order_relaxed);
+  return h;
+}
+
+/* Under take_lock: the oldest linked future, or NULL. The last one is
+ * taken only once something (the stub, put back) is linked behind it,
+ * so `head` never points at a future that is gone. */
+static mproc_future *pop(tpool *p) {
+  mproc_future *h = p->head;
+  mproc_future *next = atomic_load_explicit(&h->anext, memory_order_acquire);
+  if (h == p->stub) {
+    if (next == NULL) return NULL;
+    p->head = h = next;
+    next = atomic_load_explicit(&h->anext, memory_order_acquire);
   }
-  p->ready = atomic_load_explicit(&f->anext, memory_order_relaxed);
-  atomic_store_explicit(&f->anext, NULL, memory_order_relaxed);
-  (void)atomic_fetch_sub(&p->counts, ONE_QUEUED + (worker ? 1u : 0u));
+  if (next != NULL) return unlink_head(p, h, next);
+  if (atomic_load_explicit(&p->tail, memory_order_acquire) != h)
+    return NULL; /* a submitter is between its exchange and its link */
+  push(p, p->stub, p->stub);
+  next = atomic_load_explicit(&h->anext, memory_order_acquire);
+  return next != NULL ? unlink_head(p, h, next) : NULL;
+}
+
+/* Under take_lock: the oldest queued future, or NULL. A worker (`worker`
+ * 1) stops counting as a taker in the same step; *c: counts after. */
+static mproc_future *take(tpool *p, int worker, uint64_t *c) {
+  mproc_future *f = pop(p);
+  uint64_t d = ONE_QUEUED + (worker ? 1u : 0u);
+  if (f != NULL) *c = atomic_fetch_sub(&p->counts, d) - d;
   return f;
 }
 
 /* Every queued future, oldest first (linked by anext). */
 static mproc_future *take_all(tpool *p) {
   mproc_future *all = NULL, *tail = NULL, *f;
+  uint64_t c;
   uv_mutex_lock(&p->take_lock);
-  while ((f = take(p, 0)) != NULL) {
+  while ((f = take(p, 0, &c)) != NULL) {
     if (tail) atomic_store_explicit(&tail->anext, f, memory_order_relaxed);
     else all = f;
     tail = f;
@@ -210,19 +251,78 @@ static void drain_broken(tpool *p) {
   }
 }
 
-/* Run one future. The worker counts itself awake again once the task
- * has returned, before the future is finished, so a submit made as soon
- * as that result is seen finds a taker instead of starting a thread
+/* Signal one sleeper if more futures wait than there are takers on their
+ * way (`first`: only if no signal is in flight already). *need and
+ * *sleepers: the futures short of a taker and the sleepers not yet
+ * signalled, counted exactly under the sleep lock, before this signal. */
+static void signal_one(tpool *p, int first, size_t *need, size_t *sleepers) {
+  uint64_t c;
+  size_t avail, takers, wake;
+  int sl, sg;
+  uv_mutex_lock(&p->sleep_lock);
+  c = atomic_load(&p->counts);
+  avail = QUEUED(c);
+  sl = atomic_load(&p->nsleepers);
+  sg = atomic_load(&p->nsignaled);
+  takers = TAKERS(c) + (size_t)sg;
+  *need = avail > takers ? avail - takers : 0;
+  *sleepers = sl > sg ? (size_t)(sl - sg) : 0;
+  wake = *need > 0 && *sleepers > 0 && (!first || sg == 0);
+  if (wake) atomic_fetch_add(&p->nsignaled, 1);
+  uv_mutex_unlock(&p->sleep_lock);
+  /* Signalled after unlocking, so the woken worker does not block on the
+   * lock we hold (on one CPU that costs two more switches); a sleeper
+   * counted above is inside cond_wait, and one that wakes early finds
+   * the queue itself. */
+  if (wake) uv_cond_signal(&p->cond);
+}
+
+/* A worker's take left counts at c: if futures still wait beyond the
+ * takers on their way and a sleeper is left, wake one — the wake-up
+ * cascade (libuv's threads wake on every submit; here the submitter
+ * signals one sleeper and each woken worker, once it has taken a
+ * future, signals the next while the backlog lasts, so the futex wakes
+ * are paid by workers, not by the thread that fills the queue). */
+static void cascade(tpool *p, uint64_t c) {
+  size_t need, sleepers;
+  if (QUEUED(c) <= TAKERS(c) ||
+      atomic_load(&p->nsleepers) <= atomic_load(&p->nsignaled))
+    return;
+  signal_one(p, 0, &need, &sleepers);
+}
+
+/* After a task: the next queued future, taken before the last one is
+ * finished, so a worker goes from task to task without counting itself
+ * a taker in between (one add on `counts` less per task, the word every
+ * submit adds to). With nothing to take the worker counts itself awake
+ * again instead — before the future is finished, so a submit made as
+ * soon as that result is seen finds a taker instead of starting a thread
  * (Python's idle thread reuse). */
-static void run_one(tpool *p, mproc_future *f, int index) {
+static mproc_future *next_or_awake(tpool *p) {
+  mproc_future *g;
+  uint64_t c = 0;
+  uv_mutex_lock(&p->take_lock);
+  g = pop(p);
+  if (g != NULL) c = atomic_fetch_sub(&p->counts, ONE_QUEUED) - ONE_QUEUED;
+  uv_mutex_unlock(&p->take_lock);
+  if (g == NULL) atomic_fetch_add(&p->counts, 1);
+  else cascade(p, c);
+  return g;
+}
+
+/* Run one future; returns the next one this worker is to run (NULL: the
+ * worker counts as a taker again). */
+static mproc_future *run_one(tpool *p, mproc_future *f, int index) {
+  mproc_future *g;
   if (mproc__future_start(f)) {
     int rc = mproc__future_call(f, index);
-    atomic_fetch_add(&p->counts, 1);
+    g = next_or_awake(p);
     mproc__future_complete(f, rc);
   } else {
-    atomic_fetch_add(&p->counts, 1);
+    g = next_or_awake(p);
   }
   mproc__future_unref(f);
+  return g;
 }
 
 /* 1 once a worker may end: shut down (or broken), no submitter that
@@ -243,9 +343,13 @@ static int has_queued(void *arg) {
 static int wait_for_work(tpool *p) {
   if (ending(p)) return 1;
   if (p->ex->spin) {
+    int found = 0;
     if (atomic_fetch_add(&p->nspinning, 1) < MAX_SPINNERS)
-      (void)mproc__spin_until(has_queued, p);
+      found = mproc__spin_until(has_queued, p);
     atomic_fetch_sub(&p->nspinning, 1); /* before counts is read again */
+    /* Still counted as a taker: back to take it, without the sleep
+     * lock's round of counting out and in again. */
+    if (found) return 0;
   }
   /* Each move between the counts adds to the next before it takes from
    * the last, except the signalled one's: a submitter reading them
@@ -291,14 +395,14 @@ static void worker_main(void *arg) {
     }
   }
   for (;;) {
+    uint64_t c = 0;
     uv_mutex_lock(&p->take_lock);
-    f = take(p, 1);
+    f = take(p, 1, &c);
     uv_mutex_unlock(&p->take_lock);
-    if (f != NULL) {
-      run_one(p, f, w->index);
-      continue;
-    }
-    /* A future is counted before it is pushed; look again. */
+    if (f != NULL) cascade(p, c);
+    while (f != NULL) f = run_one(p, f, w->index);
+    /* Nothing taken: a future is counted before it is linked; look
+     * again. */
     if (queued(p) > 0) {
       mproc__os_yield();
       continue;
@@ -325,48 +429,32 @@ static int start_worker(tpool *p) {
   return 0;
 }
 
-/* After a push (c: counts just after it was counted): wake sleepers or
+/* After a push (c: counts just after it was counted): wake a sleeper or
  * start threads for the futures that no taker on its way will take.
  * Inside the submitter's count. 1 if no thread could be started and
  * none runs (the executor is broken). */
 static int find_takers(tpool *p, uint64_t c) {
   mproc_executor *ex = p->ex;
-  size_t avail, takers, need, sleepers, wake = 0, i;
-  int rc = 0;
+  size_t need, sleepers, i;
+  int rc = 0, sg;
   /* A woken sleeper leaves nsignaled before it joins the takers: it is
    * never counted twice. */
-  avail = QUEUED(c);
-  takers = TAKERS(c) + (size_t)atomic_load(&p->nsignaled);
-  need = avail > takers ? avail - takers : 0;
-  if (need == 0) return 0;
-  /* A backlog with every worker started and awake: nobody to wake or
-   * start, and no lock to take (a sleeper counts itself before it
-   * checks the queue, so one not counted yet will see this future). */
-  if (atomic_load(&p->nsleepers) == 0 && atomic_load(&p->all_started))
+  if (QUEUED(c) <= TAKERS(c)) return 0; /* no look at the sleepers' line */
+  sg = atomic_load(&p->nsignaled);
+  if (QUEUED(c) <= TAKERS(c) + (size_t)sg) return 0;
+  /* Every worker started, and nobody asleep (a sleeper counts itself
+   * before it checks the queue, so one not counted yet will see this
+   * future) or a signal in flight (the woken worker signals the next
+   * once it has taken a future): no lock to take. */
+  if (atomic_load(&p->all_started) &&
+      (sg > 0 || atomic_load(&p->nsleepers) == 0))
     return 0;
-  {
-    /* Again under the lock, where the sleepers are counted exactly. */
-    int sl, sg;
-    uv_mutex_lock(&p->sleep_lock);
-    c = atomic_load(&p->counts);
-    avail = QUEUED(c);
-    sl = atomic_load(&p->nsleepers);
-    sg = atomic_load(&p->nsignaled);
-    takers = TAKERS(c) + (size_t)sg;
-    need = avail > takers ? avail - takers : 0;
-    sleepers = sl > sg ? (size_t)(sl - sg) : 0;
-    wake = need < sleepers ? need : sleepers;
-    atomic_fetch_add(&p->nsignaled, (int)wake);
-    uv_mutex_unlock(&p->sleep_lock);
-    /* Signalled after unlocking, so the woken worker does not block on
-     * the lock we hold (on one CPU that costs two more switches); a
-     * sleeper counted above is inside cond_wait, and one that wakes
-     * early finds the queue itself. */
-    for (i = 0; i < wake; i++) uv_cond_signal(&p->cond);
-  }
-  if (wake >= need) return 0;
+  /* The sleepers are signalled one by one along the cascade; threads
+   * are started here for what they cannot take. */
+  signal_one(p, 1, &need, &sleepers);
+  if (need <= sleepers) return 0;
   uv_mutex_lock(&p->start_lock);
-  for (i = wake; i < need && p->nthreads < ex->max_workers; i++)
+  for (i = sleepers; i < need && p->nthreads < ex->max_workers; i++)
     if ((rc = start_worker(p)) < 0) break;
   if (rc < 0 && p->nthreads == 0) {
     /* No worker at all: the executor cannot run anything. */
@@ -382,7 +470,6 @@ static int find_takers(tpool *p, uint64_t c) {
 
 static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
   tpool *p = ex->impl;
-  mproc_future *old;
   uint64_t c;
   size_t i;
   int none;
@@ -397,16 +484,11 @@ static int t_enqueue(mproc_executor *ex, mproc_future *const *fs, size_t n) {
     return rc;
   }
   /* Counted first (a taker that sees the count and not yet the future
-   * looks again), then linked newest first and pushed whole. */
+   * looks again), then linked oldest first and appended whole. */
   c = atomic_fetch_add(&p->counts, (uint64_t)n << 32) + ((uint64_t)n << 32);
   for (i = 0; i + 1 < n; i++)
-    atomic_store_explicit(&fs[i + 1]->anext, fs[i], memory_order_relaxed);
-  old = atomic_load_explicit(&p->pushed, memory_order_relaxed);
-  do {
-    atomic_store_explicit(&fs[0]->anext, old, memory_order_relaxed);
-  } while (!atomic_compare_exchange_weak_explicit(
-      &p->pushed, &old, fs[n - 1], memory_order_release,
-      memory_order_relaxed));
+    atomic_store_explicit(&fs[i]->anext, fs[i + 1], memory_order_relaxed);
+  push(p, fs[0], fs[n - 1]);
   none = find_takers(p, c);
   atomic_fetch_sub(&p->submitting, 1);
   if (none) drain_broken(p); /* they fail with MPROC_EBROKEN */
@@ -449,6 +531,7 @@ static void t_destroy(mproc_executor *ex) {
   uv_mutex_destroy(&p->sleep_lock);
   uv_mutex_destroy(&p->start_lock);
   uv_mutex_destroy(&p->join_lock);
+  free(p->stub);
   free(p->workers);
   free(p);
   ex->impl = NULL;

@@ -1,7 +1,8 @@
 /* mproc tests: executors — CPython's test_thread_pool.py, test_shutdown.py,
  * test_init.py and executor.py scenarios for the thread kind: default
- * max_workers, idle thread reuse, saturation, shutdown (refusing later
- * submits, cancel_futures, wait=False with work queued, from a task),
+ * max_workers, idle thread reuse, saturation (also once the threads
+ * sleep), shutdown (refusing later submits, cancel_futures, wait=False
+ * with work queued, from a task),
  * initializers (and their failure: broken), map (order, a failing item,
  * timeout, buffersize taken lazily), a 64 MiB result, per-task context,
  * the completion handle an event loop polls, and several submitting
@@ -134,6 +135,33 @@ static void test_saturation(void **state) {
   for (i = 0; i < 5; i++) mproc_future_free(fs[i]);
   mproc_executor_free(ex);
   tf_gate_destroy(&g);
+}
+
+/* test_saturation_again: once the threads have been started and have
+ * gone back to waiting for work, max_workers tasks that all wait are
+ * taken by all of them at once again (the sleepers are woken one after
+ * another, along the wake-up cascade), round after round, with a burst
+ * of quick tasks in between that sends workers back to sleep. */
+static void test_saturation_again(void **state) {
+  enum { W = 4, ROUNDS = 20, QUICK = 100 };
+  mproc_executor *ex = tf_executor(W);
+  mproc_future *fs[W];
+  tf_gate g;
+  int r, i;
+  (void)state;
+  for (r = 0; r < ROUNDS; r++) {
+    tf_gate_init(&g);
+    for (i = 0; i < QUICK; i++)
+      mproc_future_free(tf_submit_int(ex, tf_square, i));
+    for (i = 0; i < W; i++) fs[i] = tf_submit_gate(ex, &g);
+    tf_gate_wait_entered(&g, W);
+    tf_gate_open(&g);
+    assert_int_equal(mproc_wait(fs, W, MPROC_FOREVER, MPROC_ALL_COMPLETED,
+                                NULL), W);
+    for (i = 0; i < W; i++) mproc_future_free(fs[i]);
+    tf_gate_destroy(&g);
+  }
+  mproc_executor_free(ex);
 }
 
 /* ---- shutdown (test_shutdown.py) ------------------------------------------ */
@@ -626,6 +654,7 @@ const struct CMUnitTest tf_exec_tests[] = {
     cmocka_unit_test(test_default_workers),
     cmocka_unit_test(test_thread_reuse_and_context),
     cmocka_unit_test(test_saturation),
+    cmocka_unit_test(test_saturation_again),
     cmocka_unit_test(test_shutdown_refuses),
     cmocka_unit_test(test_shutdown_cancel_futures),
     cmocka_unit_test(test_shutdown_nowait),
