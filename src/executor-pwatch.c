@@ -1,11 +1,11 @@
 /* mproc: the process executor's workers — making the pool, starting
  * worker incarnations, and the watcher thread that waits on every
  * worker's sentinel (plus a wake-up for shutdown, termination, resends,
- * cancels and resizes), reports each end to the reader (an END message
- * behind everything the worker committed: wset.h), replaces workers,
- * starts idle-exited ones again on demand, and stops tasks that run past
- * the task timeout by killing their worker. Only the watcher touches the
- * process objects once it runs. */
+ * cancels and resizes), resolves each end (itself when the reader has
+ * taken everything the worker committed, else through an END message
+ * behind it: wset.h), replaces workers, starts idle-exited ones again on
+ * demand, and stops tasks that run past the task timeout by killing their
+ * worker. Only the watcher touches the process objects once it runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,16 +310,21 @@ static void post_end(ppool *p, const pinc *w, int code, const char *how) {
   if (buf != small) free(buf);
 }
 
-/* Incarnation w has ended: stop the feeder using it, report the end,
- * decide whether index i comes back. */
+/* Incarnation w has ended: resolve its tasks (at once when the reader
+ * has taken all it committed, else through an END message behind it),
+ * stop the feeder using it, decide whether index i comes back. The tasks
+ * come first: the caller waiting on the task the worker held is woken
+ * before the process, the queue and the record are released. */
 static void reap(ppool *p, pinc *w) {
-  int code = 0, i = w->index;
+  int code = 0, i = w->index, done;
   long pid = mproc_process_pid(w->proc);
   uint32_t state;
   uint64_t started;
   char how[160];
   (void)mproc_process_join(w->proc, MPROC_FOREVER); /* it has ended */
   (void)mproc_process_exitcode(w->proc, &code);
+  describe_end(how, sizeof how, i, pid, code);
+  done = mproc__pp_end_now(p, w, how);
   mproc_process_free(w->proc);
   w->proc = NULL;
   uv_mutex_lock(&p->lock);
@@ -329,7 +334,7 @@ static void reap(ppool *p, pinc *w) {
   uv_mutex_lock(&p->lock);
   while (w->sending) uv_cond_wait(&p->sent_cond, &p->lock);
   if (p->w[i] == w) p->w[i] = NULL;
-  p->ends_unresolved++;
+  if (!done) p->ends_unresolved++;
   state = atomic_load(&p->slots[i].state);
   started = atomic_load(&p->slots[i].started);
   /* Stopped or idle: it comes back only on demand (pending work). */
@@ -338,8 +343,10 @@ static void reap(ppool *p, pinc *w) {
   uv_mutex_unlock(&p->lock);
   if (code != 0 && p->replace_at == 0)
     p->replace_at = uv_hrtime() + REPLACE_DEFER_NS;
-  describe_end(how, sizeof how, i, pid, code);
-  post_end(p, w, code, how); /* the reader frees w after it */
+  if (done)
+    mproc__pp_inc_free(w); /* resolved and unlinked: the watcher's */
+  else
+    post_end(p, w, code, how); /* the reader frees w after it */
   if (state == WSET_ST_RUN && started == 0 && code != 0)
     p->bad_exits++;
   else
