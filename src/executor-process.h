@@ -85,6 +85,9 @@ typedef struct ppool {
   /* The watcher's: until when replacements wait after a worker died
    * (uv_hrtime ns; 0: they do not; executor-pwatch.c REPLACE_DEFER_NS). */
   uint64_t replace_at;
+  /* The watcher's: incarnations it resolved itself, to release (their
+   * processes and queues) after its next wait (executor-pwatch.c). */
+  pinc *dead;
 } ppool;
 
 /** Make the pool's queues, slots and first workers (executor-pwatch.c). */
