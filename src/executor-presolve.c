@@ -1,13 +1,14 @@
 /* mproc: the process executor's accounting when a worker incarnation
  * ends (the reader thread, on the watcher's END message; wset.h has the
  * protocol; or the watcher itself, when the reader has already taken all
- * the incarnation committed: mproc__pp_end_now). Every task still in the incarnation's FIFO gets exactly one
- * fate by its position against the slot's counters: its result from the
- * worker's hold area (it ran; the result was not sent), sent again (it
- * never began, or a retry is left), finished with the reason the watcher
- * stopped it (MPROC_ETIMEDOUT, MPROC_ECANCELLED), or failed with
- * MPROC_EWORKERDIED; with MPROC_ON_DEATH_BROKEN a death breaks the
- * executor instead, and after terminate_workers nothing is sent again. */
+ * the incarnation committed: mproc__pp_end_now). Every task still in the
+ * incarnation's FIFO gets exactly one fate by its position against the
+ * slot's counters: its result from the worker's hold area (it ran; the
+ * result was not sent), sent again (it never began, or a retry is left),
+ * finished with the reason the watcher stopped it (MPROC_ETIMEDOUT,
+ * MPROC_ECANCELLED), or failed with MPROC_EWORKERDIED; with
+ * MPROC_ON_DEATH_BROKEN a death breaks the executor instead, and after
+ * terminate_workers nothing is sent again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
