@@ -1,12 +1,14 @@
 /* mproc: the process executor's accounting when a worker incarnation
  * ends (the reader thread, on the watcher's END message; wset.h has the
- * protocol). Every task still in the incarnation's FIFO gets exactly one
- * fate by its position against the slot's counters: its result from the
- * worker's hold area (it ran; the result was not sent), sent again (it
- * never began, or a retry is left), finished with the reason the watcher
- * stopped it (MPROC_ETIMEDOUT, MPROC_ECANCELLED), or failed with
- * MPROC_EWORKERDIED; with MPROC_ON_DEATH_BROKEN a death breaks the
- * executor instead, and after terminate_workers nothing is sent again. */
+ * protocol; or the watcher itself, when the reader has already taken all
+ * the incarnation committed: mproc__pp_end_now). Every task still in the
+ * incarnation's FIFO gets exactly one fate by its position against the
+ * slot's counters: its result from the worker's hold area (it ran; the
+ * result was not sent), sent again (it never began, or a retry is left),
+ * finished with the reason the watcher stopped it (MPROC_ETIMEDOUT,
+ * MPROC_ECANCELLED), or failed with MPROC_EWORKERDIED; with
+ * MPROC_ON_DEATH_BROKEN a death breaks the executor instead, and after
+ * terminate_workers nothing is sent again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +161,49 @@ static void finish_fate(fate *l) {
   }
 }
 
+/* Under the lock: unlink w and give each task in its FIFO its fate (the
+ * resent ones go back to the head of pending); 1 if the end breaks the
+ * executor (Python's BrokenProcessPool: a worker died holding tasks). */
+static int sort_end(ppool *p, pinc *w, const wset_end *e, const char *how,
+                    const unsigned char *held, fates *fs) {
+  int breaks;
+  inc_unlink(p, w);
+  fates_init(fs, w, p, how);
+  while (w->flen > 0) {
+    mproc_future *f = w->fifo[w->fhead];
+    w->fhead = (w->fhead + 1) % PP_WINDOW;
+    w->flen--;
+    sort_one(p, w, e, held, f, w->resolved++, fs);
+  }
+  breaks = p->on_death == MPROC_ON_DEATH_BROKEN && !clean_end(e) &&
+           fs->broken.n > 0 && !p->broken && !p->terminated;
+  mproc__pp_requeue_front(p, fs->resend.head, fs->resend.tail,
+                          fs->resend.n);
+  mproc__pp_feed_kick(p);
+  return breaks;
+}
+
+/* Outside the lock: break the executor if the end does, then give the
+ * sorted futures their outcomes. */
+static void finish_end(ppool *p, fates *fs, int breaks, const wset_end *e,
+                       const char *how, const unsigned char *held) {
+  if (breaks) {
+    char why[400];
+    snprintf(why, sizeof why, "executor broken: %s", how);
+    mproc__pp_set_broken(p, why);
+    uv_mutex_lock(&p->lock);
+    if (!p->terminated) p->terminated = 2; /* Python ends the rest */
+    uv_mutex_unlock(&p->lock);
+    (void)mproc_wakeup_signal(p->wake);
+  }
+  finish_held(&fs->held, e, held);
+  finish_fate(&fs->died);
+  finish_fate(&fs->lost);
+  finish_fate(&fs->stopped);
+  finish_fate(&fs->cancelled);
+  finish_fate(&fs->broken);
+}
+
 void mproc__pp_resolve_end(ppool *p, uint64_t gen, const wset_end *e,
                            const char *how, const unsigned char *held) {
   fates fs;
@@ -172,36 +217,39 @@ void mproc__pp_resolve_end(ppool *p, uint64_t gen, const wset_end *e,
     uv_mutex_unlock(&p->lock);
     return;
   }
-  inc_unlink(p, w);
-  fates_init(&fs, w, p, how);
-  while (w->flen > 0) {
-    mproc_future *f = w->fifo[w->fhead];
-    w->fhead = (w->fhead + 1) % PP_WINDOW;
-    w->flen--;
-    sort_one(p, w, e, held, f, w->resolved++, &fs);
-  }
-  /* Python's BrokenProcessPool: a worker died holding tasks. */
-  breaks = p->on_death == MPROC_ON_DEATH_BROKEN && !clean_end(e) &&
-           fs.broken.n > 0 && !p->broken && !p->terminated;
-  mproc__pp_requeue_front(p, fs.resend.head, fs.resend.tail, fs.resend.n);
+  breaks = sort_end(p, w, e, how, held, &fs);
   p->ends_unresolved--;
-  mproc__pp_feed_kick(p);
   uv_mutex_unlock(&p->lock);
   (void)mproc_wakeup_signal(p->wake); /* the watcher: resent work, ends */
-  if (breaks) {
-    char why[400];
-    snprintf(why, sizeof why, "executor broken: %s", how);
-    mproc__pp_set_broken(p, why);
-    uv_mutex_lock(&p->lock);
-    if (!p->terminated) p->terminated = 2; /* Python ends the rest */
-    uv_mutex_unlock(&p->lock);
-    (void)mproc_wakeup_signal(p->wake);
-  }
-  finish_held(&fs.held, e, held);
-  finish_fate(&fs.died);
-  finish_fate(&fs.lost);
-  finish_fate(&fs.stopped);
-  finish_fate(&fs.cancelled);
-  finish_fate(&fs.broken);
+  finish_end(p, &fs, breaks, e, how, held);
   mproc__pp_inc_free(w);
+}
+
+int mproc__pp_end_now(ppool *p, pinc *w, const char *how) {
+  const wset_slot *s = &p->slots[w->index];
+  wset_end e;
+  fates fs;
+  int breaks;
+  memset(&e, 0, sizeof e);
+  uv_mutex_lock(&p->lock);
+  e.started = atomic_load(&s->started);
+  e.finished = atomic_load(&s->finished);
+  e.flushed = atomic_load(&s->flushed);
+  e.state = atomic_load(&s->state);
+  /* The reader has taken every result the worker committed: those of the
+   * first `flushed` tasks, and no message is left uncounted (a message
+   * is put after `finished` rises and before `flushed` does). So the
+   * FIFO holds only the tasks at `finished` and after: none can have a
+   * held result, and no message of w's can follow. A sender in w's
+   * queue, or READY not yet read: the END message (reap). */
+  if (w->sending || !w->ready || e.finished != e.flushed ||
+      e.flushed != w->resolved) {
+    uv_mutex_unlock(&p->lock);
+    return 0;
+  }
+  w->alive = 0; /* nothing is sent to it from here */
+  breaks = sort_end(p, w, &e, how, NULL, &fs);
+  uv_mutex_unlock(&p->lock);
+  finish_end(p, &fs, breaks, &e, how, NULL);
+  return 1;
 }

@@ -85,6 +85,9 @@ typedef struct ppool {
   /* The watcher's: until when replacements wait after a worker died
    * (uv_hrtime ns; 0: they do not; executor-pwatch.c REPLACE_DEFER_NS). */
   uint64_t replace_at;
+  /* The watcher's: incarnations it resolved itself, to release (their
+   * processes and queues) after its next wait (executor-pwatch.c). */
+  pinc *dead;
 } ppool;
 
 /** Make the pool's queues, slots and first workers (executor-pwatch.c). */
@@ -119,6 +122,11 @@ int mproc__pp_usable(ppool *p);
  *  (executor-presolve.c); held: e->held_len bytes of held records. */
 void mproc__pp_resolve_end(ppool *p, uint64_t gen, const wset_end *e,
                            const char *how, const unsigned char *held);
+/** The watcher's shortcut for an incarnation whose process has ended
+ *  (executor-presolve.c): when the reader has taken everything w
+ *  committed, resolve w's tasks now, as its END would, and unlink w
+ *  (the watcher frees it); 0 (nothing done) if an END is needed. */
+int mproc__pp_end_now(ppool *p, pinc *w, const char *how);
 /** The outcome of one result record for f (executor-process.c); 1 if
  *  it took `whole` (malloc'd memory that becomes the result). */
 int mproc__pp_finish_one(mproc_future *f, const wset_res_hdr *h,

@@ -1,11 +1,11 @@
 /* mproc: the process executor's workers — making the pool, starting
  * worker incarnations, and the watcher thread that waits on every
  * worker's sentinel (plus a wake-up for shutdown, termination, resends,
- * cancels and resizes), reports each end to the reader (an END message
- * behind everything the worker committed: wset.h), replaces workers,
- * starts idle-exited ones again on demand, and stops tasks that run past
- * the task timeout by killing their worker. Only the watcher touches the
- * process objects once it runs. */
+ * cancels and resizes), resolves each end (itself when the reader has
+ * taken everything the worker committed, else through an END message
+ * behind it: wset.h), replaces workers, starts idle-exited ones again on
+ * demand, and stops tasks that run past the task timeout by killing their
+ * worker. Only the watcher touches the process objects once it runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +32,12 @@
  * was not enough: the caller still woke beside the fork. A clean exit
  * (max_tasks_per_child, idle, stop) is replaced at once. */
 #define REPLACE_DEFER_NS 1000000u
+/* Seconds at most the watcher waits while it holds ended incarnations to
+ * release (release_dead), so that their processes and queues are given
+ * back soon when nothing else wakes it. */
+#define RELEASE_WAIT 0.001
+
+static void release_dead(ppool *p);
 
 /* The CPUs worker i is pinned to (n 0: none). */
 static void worker_cpus(const ppool *p, int i, int *one, const int **cpus,
@@ -151,6 +157,7 @@ static int make_args(ppool *p) {
 void mproc__pp_free(ppool *p) {
   if (p == NULL) return;
   mproc__pp_kill_all(p); /* none left after a join: frees the records */
+  release_dead(p);       /* none either: the watcher's exit released them */
   mproc_queue_free(p->rq);
   mproc_array_free(p->slot_table);
   mproc_shm_free(p->hold);
@@ -310,26 +317,33 @@ static void post_end(ppool *p, const pinc *w, int code, const char *how) {
   if (buf != small) free(buf);
 }
 
-/* Incarnation w has ended: stop the feeder using it, report the end,
- * decide whether index i comes back. */
+/* Incarnation w has ended: resolve its tasks (at once when the reader
+ * has taken all it committed, else through an END message behind it),
+ * stop the feeder using it, decide whether index i comes back. The tasks
+ * come first: the caller waiting on the task the worker held is woken
+ * before the process, the queue and the record are released (after the
+ * next wait, when the watcher resolved it: release_dead). */
 static void reap(ppool *p, pinc *w) {
-  int code = 0, i = w->index;
+  int code = 0, i = w->index, done;
   long pid = mproc_process_pid(w->proc);
   uint32_t state;
   uint64_t started;
   char how[160];
   (void)mproc_process_join(w->proc, MPROC_FOREVER); /* it has ended */
   (void)mproc_process_exitcode(w->proc, &code);
-  mproc_process_free(w->proc);
-  w->proc = NULL;
-  uv_mutex_lock(&p->lock);
-  w->alive = 0;
-  uv_mutex_unlock(&p->lock);
-  (void)mproc_queue_close(w->tq); /* ends a put the feeder is blocked in */
+  describe_end(how, sizeof how, i, pid, code);
+  if (!(done = mproc__pp_end_now(p, w, how))) {
+    mproc_process_free(w->proc);
+    w->proc = NULL;
+    uv_mutex_lock(&p->lock);
+    w->alive = 0;
+    uv_mutex_unlock(&p->lock);
+    (void)mproc_queue_close(w->tq); /* ends a put the feeder is blocked in */
+  }
   uv_mutex_lock(&p->lock);
   while (w->sending) uv_cond_wait(&p->sent_cond, &p->lock);
   if (p->w[i] == w) p->w[i] = NULL;
-  p->ends_unresolved++;
+  if (!done) p->ends_unresolved++;
   state = atomic_load(&p->slots[i].state);
   started = atomic_load(&p->slots[i].started);
   /* Stopped or idle: it comes back only on demand (pending work). */
@@ -338,12 +352,30 @@ static void reap(ppool *p, pinc *w) {
   uv_mutex_unlock(&p->lock);
   if (code != 0 && p->replace_at == 0)
     p->replace_at = uv_hrtime() + REPLACE_DEFER_NS;
-  describe_end(how, sizeof how, i, pid, code);
-  post_end(p, w, code, how); /* the reader frees w after it */
+  if (done) {
+    w->next = p->dead; /* resolved and unlinked: the watcher's */
+    p->dead = w;
+  } else {
+    post_end(p, w, code, how); /* the reader frees w after it */
+  }
   if (state == WSET_ST_RUN && started == 0 && code != 0)
     p->bad_exits++;
   else
     p->bad_exits = 0;
+}
+
+/* Release the incarnations whose ends the watcher resolved itself: their
+ * processes, queues (no sender: end_now) and records. After the wait that
+ * follows their reap, not in it: a caller woken there and queued behind
+ * the watcher on its CPU runs first instead of waiting out this work. */
+static void release_dead(ppool *p) {
+  pinc *w, *next;
+  for (w = p->dead; w != NULL; w = next) {
+    next = w->next;
+    mproc_process_free(w->proc);
+    mproc__pp_inc_free(w);
+  }
+  p->dead = NULL;
 }
 
 /* Start the workers that are due: replacements, and idle ones when work
@@ -429,6 +461,7 @@ static int watch_once(ppool *p, mproc_handle *h, pinc **who,
     r = now < p->replace_at ? (double)(p->replace_at - now) / 1e9 : 0;
     if (t < 0 || r < t) t = r;
   }
+  if (p->dead != NULL && (t < 0 || t > RELEASE_WAIT)) t = RELEASE_WAIT;
   uv_mutex_lock(&p->lock);
   term = p->terminated;
   stop = p->shutdown || p->broken || term;
@@ -451,6 +484,7 @@ static int watch_once(ppool *p, mproc_handle *h, pinc **who,
   uv_mutex_unlock(&p->lock);
   h[0] = mproc_wakeup_handle(p->wake);
   rc = mproc_wait_handles(h, (size_t)k, t < 0 ? MPROC_FOREVER : t, ready);
+  release_dead(p);
   if (rc < 0 && rc != MPROC_ETIMEDOUT && rc != MPROC_EINTR) {
     mproc__pp_set_broken(p, "executor broken: waiting on the workers "
                          "failed");
@@ -484,6 +518,7 @@ static void watcher_main(void *arg) {
   }
   while (watch_once(p, h, who, ready)) {
   }
+  release_dead(p);
   free(h);
   free(who);
   free(ready);

@@ -1,6 +1,7 @@
 /* mproc tests: the process kind of executor (ProcessPoolExecutor), under
  * every start method: results and map, a failing task, a worker killed
- * (SIGKILL) or aborting mid-task fails only that task, the broken option,
+ * (SIGKILL) or aborting mid-task fails only that task (also just after
+ * it committed results: none is lost), the broken option,
  * max_tasks_per_child, shutdown with work queued (waiting, cancelling),
  * initializers (and their failure: broken), a 16 MiB result,
  * terminate_workers (TERMINATE and KILL) and the completion handle.
@@ -171,6 +172,39 @@ static void test_worker_killed(void **state) {
   assert_non_null(strstr(msg, tu_kill_pid_end()));
   mproc_future_free(parked);
   check_others(fs, 20);
+  mproc_executor_free(ex);
+  mproc_queue_free(q);
+  mproc_queue_free(w);
+}
+
+/* A worker killed after it ran tasks, both ways its end is resolved:
+ * even rounds take the results before the kill (the watcher resolves the
+ * end itself: the reader has taken all the worker committed); odd rounds
+ * submit them with the task it is killed in, so a result may still be
+ * held by the worker or on its way to the reader (the END message behind
+ * them resolves it; which one a round gets is a race). Every result
+ * before the kill arrives, the running task fails, the tasks behind it
+ * run on the replacement. */
+static void test_killed_after_results(void **state) {
+  mproc_executor *ex = pp_new(1, NULL);
+  mproc_queue *q, *w;
+  char in[256];
+  mproc_future *fs[40], *parked;
+  int i, round;
+  (void)state;
+  park_queues(&q, &w, in, sizeof in);
+  for (round = 0; round < 6; round++) {
+    for (i = 0; i < 20; i++) fs[i] = pp_submit(ex, pp_square, &i, sizeof i);
+    if (round % 2 == 0)
+      for (i = 0; i < 20; i++) assert_int_equal(pp_int(fs[i]), i * i);
+    parked = pp_submit(ex, pp_park, in, strlen(in));
+    for (i = 20; i < 40; i++) fs[i] = pp_submit(ex, pp_square, &i, sizeof i);
+    assert_int_equal(tu_kill_pid(park_pid(q)), 0);
+    assert_int_equal(mproc_future_result(parked, 120.0, NULL, NULL),
+                     MPROC_EWORKERDIED);
+    mproc_future_free(parked);
+    check_others(fs, 40);
+  }
   mproc_executor_free(ex);
   mproc_queue_free(q);
   mproc_queue_free(w);
@@ -474,6 +508,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_task_fails, tp_no_children_left),
       cmocka_unit_test_teardown(test_worker_aborts, tp_no_children_left),
       cmocka_unit_test_teardown(test_worker_killed, tp_no_children_left),
+      cmocka_unit_test_teardown(test_killed_after_results,
+                                tp_no_children_left),
       cmocka_unit_test_teardown(test_death_breaks_option, tp_no_children_left),
       cmocka_unit_test_teardown(test_max_tasks_per_child, tp_no_children_left),
       cmocka_unit_test_teardown(test_shutdown_with_work_queued,
