@@ -511,13 +511,14 @@ static uint32_t take_msg(ppool *p, unsigned char *m, size_t n, int owned) {
  * END), whoever holds it. The reader thread in its get is asked out with
  * a YIELD message: everything ahead of it is handled first. After a help
  * the reader stays parked for PARK_NS (the next result() will likely
- * help again, and asking it out costs a YIELD), unless the helper left
- * work in flight or an END due: then it takes the queue back at once. A
+ * help again, and asking it out costs a YIELD), unless the helper gave up
+ * with work in flight or an END due: then it takes the queue back. A
  * helper reads for HELP_NS at most (its future may also finish without
  * a message: cancel, broken), looking at its future every HELP_SLICE. */
 #define PARK_NS 1000000u
 #define HELP_NS 20000000u
 #define HELP_SLICE 0.002
+#define HELP_TASKS 8 /* help only with this many in flight or fewer */
 
 /* The executor whose queue this thread reads as a helper (no nesting: a
  * done callback that waits runs inside a help). */
@@ -615,6 +616,28 @@ static int work_due(const ppool *p) {
   return 0;
 }
 
+/* Under the pool lock: few enough tasks are pending or in flight that the
+ * waiter's own result is near (a round trip). With more, the reader
+ * thread reads in parallel with the waiter (two CPUs gathering 20 000
+ * results: the reader finishes futures while the gatherer frees them),
+ * which a helper doing both would serialise. */
+static int help_pays(const ppool *p) {
+  size_t n = p->npending;
+  const pinc *w;
+  for (w = p->incs; w != NULL && n <= HELP_TASKS; w = w->next) n += w->flen;
+  return n <= HELP_TASKS;
+}
+
+/* A parked reader takes the queue back now. */
+static void wake_parked(ppool *p) {
+  uv_mutex_lock(&p->tok_lock);
+  if (p->tok == PP_TOK_NONE && !p->tok_back) {
+    p->tok_back = 1;
+    uv_cond_broadcast(&p->tok_cond);
+  }
+  uv_mutex_unlock(&p->tok_lock);
+}
+
 /* Ask the reader thread out of its get. */
 static void ask_yield(ppool *p, uint64_t deadline) {
   wset_rbatch_hdr h;
@@ -657,13 +680,19 @@ static int help_claim(ppool *p, uint64_t deadline) {
   return ok;
 }
 
-/* Give the token back; the reader takes the queue at once if work is due
- * that no waiter may be reading for, or the reader must end (quit). */
-static void help_release(ppool *p, int quit) {
-  int back;
-  uv_mutex_lock(&p->lock);
-  back = quit || work_due(p);
-  uv_mutex_unlock(&p->lock);
+/* Give the token back. The reader takes the queue at once if it must end
+ * (quit), or if the helper gave up (its future not done: it will sleep,
+ * not help) with work due. A helper whose future is done keeps the reader
+ * parked: a gatherer asks for the next future at once, and handing the
+ * queue back and forth would cost a YIELD per result message (whoever
+ * else waits hears within PARK_NS). */
+static void help_release(ppool *p, int quit, int gave_up) {
+  int back = quit;
+  if (!back && gave_up) {
+    uv_mutex_lock(&p->lock);
+    back = work_due(p);
+    uv_mutex_unlock(&p->lock);
+  }
   uv_mutex_lock(&p->tok_lock);
   p->tok = PP_TOK_NONE;
   p->helped_ns = uv_hrtime();
@@ -680,8 +709,15 @@ static void help_release(ppool *p, int quit) {
 static void p_help(mproc_executor *ex, mproc_future *f, double budget) {
   ppool *p = ex->impl;
   uint64_t now = uv_hrtime(), end = now + HELP_NS;
-  int quit = 0;
+  int quit = 0, pays;
   if (helping != NULL) return;
+  uv_mutex_lock(&p->lock);
+  pays = help_pays(p);
+  uv_mutex_unlock(&p->lock);
+  if (!pays) {
+    wake_parked(p); /* this waiter sleeps: the reader must read now */
+    return;
+  }
   if (budget >= 0 && budget < HELP_NS / 1e9)
     end = now + (uint64_t)(budget * 1e9);
   if (!help_claim(p, end)) return;
@@ -701,7 +737,7 @@ static void p_help(mproc_executor *ex, mproc_future *f, double budget) {
     }
   }
   helping = NULL;
-  help_release(p, quit);
+  help_release(p, quit, !mproc__state_done((int)atomic_load(&f->state)));
 }
 
 /* ---- the kind's operations -------------------------------------------------- */
