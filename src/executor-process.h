@@ -101,6 +101,7 @@ typedef struct ppool {
   int tok_asked;       /* a YIELD message is on its way to the reader */
   int tok_back;        /* a helper left work in flight: reader, take over */
   int tok_quit;        /* a QUIT was taken: the reader ends */
+  atomic_int tok_missed; /* a waiter found a helper holding the token */
   uint64_t helped_ns;  /* uv_hrtime() when the last help ended */
   unsigned char *rbuf; /* the holder's message buffer (rcap bytes) */
   size_t rcap;
