@@ -271,8 +271,6 @@ static void send_stop(ppool *p, pinc *w) {
   send_to(p, w, &bh, sizeof bh);
 }
 
-/* Under the lock, returns with it: send one batch (or a stop); 0 when
- * there was nothing to do. */
 /* Under the lock, returns with it: send w one batch of what is pending. */
 static void feed_to(ppool *p, pinc *w) {
   mproc_future *fs[PP_WINDOW], *dropped = NULL;
@@ -502,19 +500,15 @@ static uint32_t take_msg(ppool *p, unsigned char *m, size_t n, int owned) {
 
 /* ---- the reader token ------------------------------------------------------- */
 
-/* A waiter in result() on a process future reads the result queue itself
- * (ops.help) when it can take the token: the worker's put then wakes the
- * waiter, not the reader thread that would wake the waiter (one wake-up
- * and, on one CPU, one context switch less per round trip). Only the
- * holder gets from the queue and handles what it got, so messages are
- * handled one at a time in queue order (results before their worker's
- * END), whoever holds it. The reader thread in its get is asked out with
- * a YIELD message: everything ahead of it is handled first. After a help
- * the reader stays parked for PARK_NS (the next result() will likely
- * help again, and asking it out costs a YIELD), unless the helper gave up
- * with work in flight or an END due: then it takes the queue back. A
- * helper reads for HELP_NS at most (its future may also finish without
- * a message: cancel, broken), looking at its future every HELP_SLICE. */
+/* A waiter in result() reads the result queue itself (ops.help) when it
+ * takes the token: the worker's put wakes the waiter, not the reader that
+ * would wake it (one context switch less a round trip on one CPU). Only
+ * the holder gets and handles messages, one at a time in queue order
+ * (results before their worker's END). The reader in its get is asked out
+ * with a YIELD message (what is ahead of it is handled first); after a
+ * help it stays parked PARK_NS (help_release). A helper reads HELP_NS at
+ * most, looking at its future every HELP_SLICE (a cancel or a broken pool
+ * finishes it without a message). */
 #define PARK_NS 1000000u
 #define HELP_NS 20000000u
 #define HELP_SLICE 0.002
@@ -539,7 +533,6 @@ static void tok_destroy(ppool *p) {
   uv_cond_destroy(&p->tok_cond);
   uv_mutex_destroy(&p->tok_lock);
   free(p->rbuf);
-  p->rbuf = NULL;
 }
 
 /* The reader thread's turn to hold the token: while a helper holds it, or
@@ -548,10 +541,12 @@ static void tok_destroy(ppool *p) {
 static int reader_claim(ppool *p) {
   int ok;
   uv_mutex_lock(&p->tok_lock);
+  atomic_store(&p->parked, 1);
   while (!p->tok_quit &&
          (p->tok != PP_TOK_NONE || p->tok_waiters > 0 ||
           (!p->tok_back && uv_hrtime() - p->helped_ns < PARK_NS)))
     (void)uv_cond_timedwait(&p->tok_cond, &p->tok_lock, PARK_NS);
+  atomic_store(&p->parked, 0);
   ok = !p->tok_quit;
   if (ok) p->tok = PP_TOK_READER;
   p->tok_back = 0;
@@ -617,10 +612,9 @@ static int work_due(const ppool *p) {
 }
 
 /* Under the pool lock: few enough tasks are pending or in flight that the
- * waiter's own result is near (a round trip). With more, the reader
- * thread reads in parallel with the waiter (two CPUs gathering 20 000
- * results: the reader finishes futures while the gatherer frees them),
- * which a helper doing both would serialise. */
+ * waiter's result is near (a round trip). With more, the reader thread
+ * finishes futures in parallel with a gatherer freeing them, which a
+ * helper doing both would serialise. */
 static int help_pays(const ppool *p) {
   size_t n = p->npending;
   const pinc *w;
@@ -630,6 +624,7 @@ static int help_pays(const ppool *p) {
 
 /* A parked reader takes the queue back now. */
 static void wake_parked(ppool *p) {
+  if (!atomic_load(&p->parked)) return; /* it reads (no lock for a gather) */
   uv_mutex_lock(&p->tok_lock);
   if (p->tok == PP_TOK_NONE && !p->tok_back) {
     p->tok_back = 1;
@@ -682,14 +677,13 @@ static int help_claim(ppool *p, uint64_t deadline) {
   return ok;
 }
 
-/* Give the token back. The reader takes the queue at once if it must end
- * (quit), or with work due if the helper gave up (its future not done: it
- * will sleep, not help) or another waiter found the token taken (it
- * sleeps). A helper whose future is done keeps the reader parked: a
- * gatherer asks for the next future at once, and handing the queue back
- * and forth would cost a YIELD per result message (a waiter that does not
- * help, such as mproc_wait's, hears within PARK_NS: waking the reader at
- * a large submit instead made a gather slower, 1.8 against 2.5 M/s). */
+/* Give the token back. The reader takes the queue at once to end (quit),
+ * or with work due if the helper gave up (it will sleep) or another
+ * waiter found the token taken (it sleeps). Else it stays parked: the
+ * next result() comes at once, and handing the queue back and forth
+ * costs a YIELD a message (a waiter that does not help, mproc_wait's,
+ * hears within PARK_NS; waking the reader at each large submit instead
+ * made a gather slower, 1.8 against 2.5 M/s). */
 static void help_release(ppool *p, int quit, int gave_up) {
   int back = quit;
   if (atomic_exchange(&p->tok_missed, 0)) gave_up = 1;
@@ -714,11 +708,16 @@ static void help_release(ppool *p, int quit, int gave_up) {
 static void p_help(mproc_executor *ex, mproc_future *f, double budget) {
   ppool *p = ex->impl;
   uint64_t now = uv_hrtime(), end = now + HELP_NS;
-  int quit = 0, pays;
+  int quit = 0, pays = 0;
   if (helping != NULL) return;
-  uv_mutex_lock(&p->lock);
-  pays = help_pays(p);
-  uv_mutex_unlock(&p->lock);
+  /* A future far behind the newest one is a gather's: the reader reads
+   * (the pool lock is left alone, the reader and the feeder want it). */
+  if (atomic_load_explicit(&ex->seq, memory_order_relaxed) - f->task <=
+      HELP_TASKS) {
+    uv_mutex_lock(&p->lock);
+    pays = help_pays(p);
+    uv_mutex_unlock(&p->lock);
+  }
   if (!pays) {
     wake_parked(p); /* this waiter sleeps: the reader must read now */
     return;

@@ -102,6 +102,7 @@ typedef struct ppool {
   int tok_back;        /* a helper left work in flight: reader, take over */
   int tok_quit;        /* a QUIT was taken: the reader ends */
   atomic_int tok_missed; /* a waiter found a helper holding the token */
+  atomic_int parked;     /* the reader thread waits for the token */
   uint64_t helped_ns;  /* uv_hrtime() when the last help ended */
   unsigned char *rbuf; /* the holder's message buffer (rcap bytes) */
   size_t rcap;
