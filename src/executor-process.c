@@ -19,12 +19,14 @@
  * the feeder asleep and a worker with nothing in flight puts into that
  * empty ring itself, which cannot block, and one sender at a time per
  * worker keeps the ring in FIFO order); the reader takes result messages,
- * finishes futures and
- * resolves ended workers (executor-presolve.c); the watcher
+ * finishes futures and resolves ended workers (executor-presolve.c) —
+ * or a thread waiting in result() does, while it holds the reader token
+ * (below: one wake-up less per round trip); the watcher
  * (executor-pwatch.c) waits on every worker's sentinel plus a wake-up,
  * reports each end, replaces workers, and stops tasks past their timeout.
  *
- * Lock order: the pool lock alone (never with a future's lock held). */
+ * Lock order: the pool lock alone (never with a future's lock held); the
+ * token's lock alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,8 +271,6 @@ static void send_stop(ppool *p, pinc *w) {
   send_to(p, w, &bh, sizeof bh);
 }
 
-/* Under the lock, returns with it: send one batch (or a stop); 0 when
- * there was nothing to do. */
 /* Under the lock, returns with it: send w one batch of what is pending. */
 static void feed_to(ppool *p, pinc *w) {
   mproc_future *fs[PP_WINDOW], *dropped = NULL;
@@ -426,79 +426,322 @@ static void take_results(ppool *p, unsigned char *m, size_t n, int owned,
   if (owned) free(m);
 }
 
-/* The reader's next message: into its own buffer (up to RBUF_MAX; *owned
- * 0), or a larger one allocated for it (*owned 1: a lone large result
- * keeps that memory, no copy). */
+/* The holder's next message, within `timeout` (seconds): into p->rbuf (up
+ * to RBUF_MAX; *owned 0), or a larger one allocated for it (*owned 1: a
+ * lone large result keeps that memory, no copy). A get that times out
+ * takes nothing, so a helper that gives up loses no message. */
 #define RBUF_MAX ((size_t)64 << 10)
-static int read_msg(ppool *p, unsigned char **buf, size_t *cap,
-                    unsigned char **m, size_t *n, int *owned) {
+static int read_msg(ppool *p, double timeout, unsigned char **m, size_t *n,
+                    int *owned) {
   int rc;
   for (;;) {
     *owned = 0;
-    *m = *buf;
-    rc = mproc_queue_get(p->rq, *buf, *cap, n, MPROC_FOREVER);
+    *m = p->rbuf;
+    rc = mproc_queue_get(p->rq, p->rbuf, p->rcap, n, timeout);
     if (rc != MPROC_EBUFSIZE) return rc;
     if (*n > RBUF_MAX) break;
     {
-      unsigned char *nb = realloc(*buf, *n);
+      unsigned char *nb = realloc(p->rbuf, *n);
       if (nb == NULL) break;
-      *buf = nb;
-      *cap = *n;
+      p->rbuf = nb;
+      p->rcap = *n;
     }
   }
   *owned = 1;
-  return mproc_queue_get_alloc(p->rq, (void **)m, n, MPROC_FOREVER);
+  return mproc_queue_get_alloc(p->rq, (void **)m, n, timeout);
+}
+
+/* An END message of incarnation `gen`: what it held (executor-presolve.c). */
+static void take_end(ppool *p, uint64_t gen, unsigned char *m, size_t n) {
+  wset_end e;
+  char *how = (char *)m + sizeof(wset_rbatch_hdr) + sizeof e;
+  size_t room = n - sizeof(wset_rbatch_hdr) - sizeof e;
+  memcpy(&e, (char *)m + sizeof(wset_rbatch_hdr), sizeof e);
+  if (e.how_len == 0 || e.how_len > room) e.how_len = (uint32_t)room;
+  if (e.held_len > room - e.how_len) e.held_len = 0; /* never */
+  how[e.how_len - 1] = '\0';
+  mproc__pp_resolve_end(p, gen, &e, how,
+                        (const unsigned char *)how + e.how_len);
+}
+
+/* Handle one message of the result queue (the token holder's work);
+ * its kind (0: too short to have one). */
+static uint32_t take_msg(ppool *p, unsigned char *m, size_t n, int owned) {
+  wset_rbatch_hdr h;
+  if (n < sizeof h) {
+    if (owned) free(m);
+    return 0;
+  }
+  memcpy(&h, m, sizeof h);
+  if (h.kind == WSET_R_RESULTS) {
+    take_results(p, m, n, owned, &h);
+    return h.kind;
+  }
+  if (h.kind == WSET_R_READY) {
+    pinc *w;
+    uv_mutex_lock(&p->lock);
+    if ((w = inc_of(p, h.gen)) != NULL)
+      w->ready = 1;
+    else if (h.gen > p->early_ready) /* not listed yet: start_inc looks */
+      p->early_ready = h.gen;
+    mproc__pp_feed_kick(p);
+    uv_mutex_unlock(&p->lock);
+  }
+  if (h.kind == WSET_R_INITFAIL) {
+    ((char *)m)[n - 1] = '\0';
+    mproc__pp_set_broken(p, n > sizeof h ? (char *)m + sizeof h
+                                         : "executor broken: initializer");
+  } else if (h.kind == WSET_R_END && n >= sizeof h + sizeof(wset_end) + 1) {
+    take_end(p, h.gen, m, n);
+  }
+  if (owned) free(m);
+  return h.kind;
+}
+
+/* ---- the reader token ------------------------------------------------------- */
+
+/* A waiter in result() reads the result queue itself (ops.help) when it
+ * takes the token: the worker's put wakes the waiter, not the reader that
+ * would wake it (one context switch less a round trip on one CPU). Only
+ * the holder gets and handles messages, one at a time in queue order
+ * (results before their worker's END). The reader in its get is asked out
+ * with a YIELD message (what is ahead of it is handled first); after a
+ * help it stays parked PARK_NS (help_release). A helper reads HELP_NS at
+ * most, looking at its future every HELP_SLICE (a cancel or a broken pool
+ * finishes it without a message). */
+#define PARK_NS 1000000u
+#define HELP_NS 20000000u
+#define HELP_SLICE 0.002
+#define HELP_TASKS 8 /* help only with this many in flight or fewer */
+
+/* The executor whose queue this thread reads as a helper (no nesting: a
+ * done callback that waits runs inside a help). */
+static _Thread_local ppool *helping;
+
+static int tok_init(ppool *p) {
+  if (uv_mutex_init(&p->tok_lock) != 0) return -1;
+  if (uv_cond_init(&p->tok_cond) != 0) {
+    uv_mutex_destroy(&p->tok_lock);
+    return -1;
+  }
+  p->rcap = RBUF_MAX;
+  if ((p->rbuf = malloc(p->rcap)) == NULL) p->rcap = 0; /* get_alloc */
+  return 0;
+}
+
+static void tok_destroy(ppool *p) {
+  uv_cond_destroy(&p->tok_cond);
+  uv_mutex_destroy(&p->tok_lock);
+  free(p->rbuf);
+}
+
+/* The reader thread's turn to hold the token: while a helper holds it, or
+ * one asked for it, or one helped within PARK_NS (and handed nothing
+ * back), it waits. 0: the reader ends (a QUIT was taken). */
+static int reader_claim(ppool *p) {
+  int ok;
+  uv_mutex_lock(&p->tok_lock);
+  atomic_store(&p->parked, 1);
+  while (!p->tok_quit &&
+         (p->tok != PP_TOK_NONE || p->tok_waiters > 0 ||
+          (!p->tok_back && uv_hrtime() - p->helped_ns < PARK_NS)))
+    (void)uv_cond_timedwait(&p->tok_cond, &p->tok_lock, PARK_NS);
+  atomic_store(&p->parked, 0);
+  ok = !p->tok_quit;
+  if (ok) p->tok = PP_TOK_READER;
+  p->tok_back = 0;
+  uv_mutex_unlock(&p->tok_lock);
+  return ok;
+}
+
+/* A YIELD message reached the reader: 1 if it gave the token to the
+ * helpers that asked, 0 if they all went away meanwhile (it keeps it). */
+static int reader_yield(ppool *p) {
+  int give;
+  uv_mutex_lock(&p->tok_lock);
+  p->tok_asked = 0;
+  if ((give = p->tok_waiters > 0) != 0) {
+    p->tok = PP_TOK_NONE;
+    uv_cond_broadcast(&p->tok_cond);
+  }
+  uv_mutex_unlock(&p->tok_lock);
+  return give;
+}
+
+/* The reader ends (a QUIT, or its queue closed): helpers stop asking. */
+static void tok_quit(ppool *p) {
+  uv_mutex_lock(&p->tok_lock);
+  p->tok_quit = 1;
+  p->tok = PP_TOK_NONE;
+  uv_cond_broadcast(&p->tok_cond);
+  uv_mutex_unlock(&p->tok_lock);
 }
 
 static void reader_main(void *arg) {
   ppool *p = arg;
-  size_t cap = RBUF_MAX;
-  unsigned char *buf = malloc(cap);
-  if (buf == NULL) cap = 0;
-  for (;;) {
-    unsigned char *m = NULL;
-    size_t n = 0;
-    wset_rbatch_hdr h;
-    int owned, rc = read_msg(p, &buf, &cap, &m, &n, &owned);
-    if (rc == MPROC_ECLOSED) break;
-    if (rc < 0 || n < sizeof h) {
-      if (owned) free(m);
-      continue;
+  helping = p; /* a done callback's wait here must not ask itself out */
+  while (reader_claim(p)) {
+    for (;;) {
+      unsigned char *m = NULL;
+      size_t n = 0;
+      int owned, rc = read_msg(p, MPROC_FOREVER, &m, &n, &owned);
+      uint32_t kind;
+      if (rc == MPROC_ECLOSED) {
+        tok_quit(p);
+        return;
+      }
+      if (rc < 0) continue;
+      kind = take_msg(p, m, n, owned);
+      if (kind == WSET_R_QUIT) {
+        tok_quit(p);
+        return;
+      }
+      if (kind == WSET_R_YIELD && reader_yield(p)) break;
     }
-    memcpy(&h, m, sizeof h);
-    if (h.kind == WSET_R_QUIT) {
-      if (owned) free(m);
+  }
+}
+
+/* Under the pool lock: messages are due that a waiter may not be there
+ * to read (results of tasks in flight or pending, ends to resolve). */
+static int work_due(const ppool *p) {
+  const pinc *w;
+  if (p->phead != NULL || p->ends_unresolved > 0) return 1;
+  for (w = p->incs; w != NULL; w = w->next)
+    if (w->flen > 0) return 1;
+  return 0;
+}
+
+/* Under the pool lock: few enough tasks are pending or in flight that the
+ * waiter's result is near (a round trip). With more, the reader thread
+ * finishes futures in parallel with a gatherer freeing them, which a
+ * helper doing both would serialise. */
+static int help_pays(const ppool *p) {
+  size_t n = p->npending;
+  const pinc *w;
+  for (w = p->incs; w != NULL && n <= HELP_TASKS; w = w->next) n += w->flen;
+  return n <= HELP_TASKS;
+}
+
+/* A parked reader takes the queue back now. */
+static void wake_parked(ppool *p) {
+  if (!atomic_load(&p->parked)) return; /* it reads (no lock for a gather) */
+  uv_mutex_lock(&p->tok_lock);
+  if (p->tok == PP_TOK_NONE && !p->tok_back) {
+    p->tok_back = 1;
+    uv_cond_broadcast(&p->tok_cond);
+  }
+  uv_mutex_unlock(&p->tok_lock);
+}
+
+/* Ask the reader thread out of its get. */
+static void ask_yield(ppool *p, uint64_t deadline) {
+  wset_rbatch_hdr h;
+  uint64_t now = uv_hrtime();
+  memset(&h, 0, sizeof h);
+  h.kind = WSET_R_YIELD;
+  uv_mutex_unlock(&p->tok_lock); /* a put may wait for room */
+  if (mproc_queue_put(p->rq, &h, sizeof h, now < deadline
+                      ? (double)(deadline - now) / 1e9 : 0) < 0) {
+    uv_mutex_lock(&p->tok_lock);
+    p->tok_asked = 0; /* not sent: the next helper asks again */
+    return;
+  }
+  uv_mutex_lock(&p->tok_lock);
+}
+
+/* Take the token for a helper by `deadline` (uv_hrtime ns): 1 if taken;
+ * 0 if another helper holds it or the reader did not yield in time. */
+static int help_claim(ppool *p, uint64_t deadline) {
+  int ok = 0;
+  uv_mutex_lock(&p->tok_lock);
+  if (p->tok == PP_TOK_READER && !p->tok_quit) {
+    p->tok_waiters++;
+    if (!p->tok_asked) {
+      p->tok_asked = 1;
+      ask_yield(p, deadline);
+    }
+    while (p->tok == PP_TOK_READER && !p->tok_quit && p->tok_asked) {
+      uint64_t now = uv_hrtime();
+      if (now >= deadline) break;
+      (void)uv_cond_timedwait(&p->tok_cond, &p->tok_lock, deadline - now);
+    }
+    p->tok_waiters--;
+  }
+  if (p->tok == PP_TOK_NONE && !p->tok_quit) {
+    p->tok = PP_TOK_HELPER;
+    ok = 1;
+  } else if (p->tok == PP_TOK_HELPER) {
+    atomic_store(&p->tok_missed, 1); /* that helper hands the queue back */
+  }
+  uv_mutex_unlock(&p->tok_lock);
+  return ok;
+}
+
+/* Give the token back. The reader takes the queue at once to end (quit),
+ * or with work due if the helper gave up (it will sleep) or another
+ * waiter found the token taken (it sleeps). Else it stays parked: the
+ * next result() comes at once, and handing the queue back and forth
+ * costs a YIELD a message (a waiter that does not help, mproc_wait's,
+ * hears within PARK_NS; waking the reader at each large submit instead
+ * made a gather slower, 1.8 against 2.5 M/s). */
+static void help_release(ppool *p, int quit, int gave_up) {
+  int back = quit;
+  if (atomic_exchange(&p->tok_missed, 0)) gave_up = 1;
+  if (!back && gave_up) {
+    uv_mutex_lock(&p->lock);
+    back = work_due(p);
+    uv_mutex_unlock(&p->lock);
+  }
+  uv_mutex_lock(&p->tok_lock);
+  p->tok = PP_TOK_NONE;
+  p->helped_ns = uv_hrtime();
+  if (quit) p->tok_quit = 1;
+  if (back) {
+    p->tok_back = 1;
+    uv_cond_broadcast(&p->tok_cond);
+  }
+  uv_mutex_unlock(&p->tok_lock);
+}
+
+/* ops.help: a waiter reads the result queue until f is done (or for
+ * `budget` seconds, HELP_NS at most), if it can take the token. */
+static void p_help(mproc_executor *ex, mproc_future *f, double budget) {
+  ppool *p = ex->impl;
+  uint64_t now = uv_hrtime(), end = now + HELP_NS;
+  int quit = 0, pays = 0;
+  if (helping != NULL) return;
+  /* A future far behind the newest one is a gather's: the reader reads
+   * (the pool lock is left alone, the reader and the feeder want it). */
+  if (atomic_load_explicit(&ex->seq, memory_order_relaxed) - f->task <=
+      HELP_TASKS) {
+    uv_mutex_lock(&p->lock);
+    pays = help_pays(p);
+    uv_mutex_unlock(&p->lock);
+  }
+  if (!pays) {
+    wake_parked(p); /* this waiter sleeps: the reader must read now */
+    return;
+  }
+  if (budget >= 0 && budget < HELP_NS / 1e9)
+    end = now + (uint64_t)(budget * 1e9);
+  if (!help_claim(p, end)) return;
+  helping = p;
+  while (!mproc__state_done((int)atomic_load(&f->state)) &&
+         (now = uv_hrtime()) < end) {
+    unsigned char *m;
+    size_t n;
+    double left = (double)(end - now) / 1e9;
+    int owned, rc = read_msg(p, left < HELP_SLICE ? left : HELP_SLICE, &m,
+                             &n, &owned);
+    if (rc == MPROC_EEMPTY) continue;
+    if (rc < 0) break; /* closed, interrupted: the reader's to see */
+    if (take_msg(p, m, n, owned) == WSET_R_QUIT) {
+      quit = 1;
       break;
     }
-    if (h.kind == WSET_R_RESULTS) {
-      take_results(p, m, n, owned, &h);
-      continue;
-    }
-    if (h.kind == WSET_R_READY) {
-      pinc *w;
-      uv_mutex_lock(&p->lock);
-      if ((w = inc_of(p, h.gen)) != NULL) w->ready = 1;
-      mproc__pp_feed_kick(p);
-      uv_mutex_unlock(&p->lock);
-    }
-    if (h.kind == WSET_R_INITFAIL) {
-      ((char *)m)[n - 1] = '\0';
-      mproc__pp_set_broken(p, n > sizeof h ? (char *)m + sizeof h
-                                           : "executor broken: initializer");
-    } else if (h.kind == WSET_R_END && n >= sizeof h + sizeof(wset_end) + 1) {
-      wset_end e;
-      char *how = (char *)m + sizeof h + sizeof e;
-      size_t room = n - sizeof h - sizeof e;
-      memcpy(&e, (char *)m + sizeof h, sizeof e);
-      if (e.how_len == 0 || e.how_len > room) e.how_len = (uint32_t)room;
-      if (e.held_len > room - e.how_len) e.held_len = 0; /* never */
-      how[e.how_len - 1] = '\0';
-      mproc__pp_resolve_end(p, h.gen, &e, how,
-                            (const unsigned char *)how + e.how_len);
-    }
-    if (owned) free(m);
   }
-  free(buf);
+  helping = NULL;
+  help_release(p, quit, !mproc__state_done((int)atomic_load(&f->state)));
 }
 
 /* ---- the kind's operations -------------------------------------------------- */
@@ -693,6 +936,7 @@ static int p_cancel_running(mproc_executor *ex, mproc_future *f) {
 
 static void p_destroy(mproc_executor *ex) {
   ppool *p = ex->impl;
+  tok_destroy(p);
   mproc__pp_free(p);
   ex->impl = NULL;
 }
@@ -702,8 +946,16 @@ static int p_init(mproc_executor *ex) {
   int rc = mproc__pp_new(ex, &p);
   if (rc < 0) return rc;
   ex->impl = p;
+  if (tok_init(p) < 0) {
+    mproc__pp_kill_all(p);
+    mproc__pp_free(p);
+    ex->impl = NULL;
+    return mproc__err(MPROC_ENOMEM, "executor: cannot make the reader's "
+                      "token");
+  }
   if (uv_thread_create(&p->reader, reader_main, p) != 0) {
     mproc__pp_kill_all(p);
+    tok_destroy(p);
     mproc__pp_free(p);
     ex->impl = NULL;
     return mproc__err(MPROC_EOS, "executor: cannot start the reader thread");
@@ -726,6 +978,7 @@ static int p_init(mproc_executor *ex) {
     h.kind = WSET_R_QUIT;
     (void)mproc_queue_put(p->rq, &h, sizeof h, MPROC_FOREVER);
     uv_thread_join(&p->reader);
+    tok_destroy(p);
     mproc__pp_free(p);
     ex->impl = NULL;
     return rc;
@@ -739,5 +992,5 @@ static int p_init(mproc_executor *ex) {
 static void p_kill_now(mproc_executor *ex) { mproc__pp_kill_all(ex->impl); }
 
 const mproc__executor_ops mproc__executor_process_ops = {
-    "process", p_init, p_enqueue, p_shutdown, p_destroy, p_terminate, NULL,
+    "process", p_init, p_enqueue, p_shutdown, p_destroy, p_terminate, p_help,
     p_cancel_running, p_kill_now};

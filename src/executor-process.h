@@ -23,6 +23,11 @@
  * itself (far below the ring's capacity: the put never waits). */
 #define PP_DIRECT_MAX ((size_t)64 << 10)
 
+/* Who holds the reader token (ppool.tok). */
+#define PP_TOK_NONE 0
+#define PP_TOK_READER 1
+#define PP_TOK_HELPER 2
+
 /* mproc_future.kflags of the process kind. */
 #define PP_F_RESENT 1u   /* back in pending while RUNNING: do not start */
 #define PP_F_CANCEL 2u   /* cancel() of the running task: ECANCELLED */
@@ -65,6 +70,10 @@ typedef struct ppool {
   unsigned char *need;   /* index must be (re)started */
   pinc *incs;            /* every incarnation not yet resolved */
   uint64_t gens;
+  /* A READY that came before the watcher listed its incarnation (it does
+   * once the start returns; a fork child may say it runs before): its
+   * gen, which start_inc applies. */
+  uint64_t early_ready;
   int ends_unresolved;   /* END messages the reader has not handled */
   wset_args *args;       /* a worker's argument bytes, index patched */
   size_t args_len;
@@ -82,6 +91,21 @@ typedef struct ppool {
   uv_mutex_t join_lock;
   int joined;
   int bad_exits; /* the watcher's */
+  /* The reader token (executor-process.c): whoever holds it takes the
+   * result queue and handles its messages, the reader thread or a waiter
+   * (ops.help). Under tok_lock, taken alone. */
+  uv_mutex_t tok_lock;
+  uv_cond_t tok_cond;  /* the parked reader and helpers wait here */
+  int tok;             /* PP_TOK_* */
+  int tok_waiters;     /* helpers waiting for the reader to yield */
+  int tok_asked;       /* a YIELD message is on its way to the reader */
+  int tok_back;        /* a helper left work in flight: reader, take over */
+  int tok_quit;        /* a QUIT was taken: the reader ends */
+  atomic_int tok_missed; /* a waiter found a helper holding the token */
+  atomic_int parked;     /* the reader thread waits for the token */
+  uint64_t helped_ns;  /* uv_hrtime() when the last help ended */
+  unsigned char *rbuf; /* the holder's message buffer (rcap bytes) */
+  size_t rcap;
   /* The watcher's: until when replacements wait after a worker died
    * (uv_hrtime ns; 0: they do not; executor-pwatch.c REPLACE_DEFER_NS). */
   uint64_t replace_at;

@@ -111,6 +111,7 @@ static int start_inc(ppool *p, int i) {
   p->incs = w;
   p->w[i] = w;
   p->need[i] = 0;
+  if (p->early_ready == w->gen) w->ready = 1; /* its READY was read */
   mproc__pp_feed_kick(p);
   uv_mutex_unlock(&p->lock);
   return 0;

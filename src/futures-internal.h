@@ -20,8 +20,9 @@
  * a future's lock is taken. The executors' life lock (executor.c) is held
  * for reading by a waiter while a kind helps it (ops.help), around the
  * kind's own locks; mproc_executor_free of a helping kind takes it for
- * writing. So a done callback that runs in a helping waiter (the MPI
- * kind finishes futures there) must not free an MPI executor.
+ * writing. So a done callback that runs in a helping waiter (the MPI and
+ * process kinds finish futures there) must not free an MPI or process
+ * executor.
  */
 #ifndef MPROC_FUTURES_INTERNAL_H
 #define MPROC_FUTURES_INTERNAL_H
@@ -239,7 +240,8 @@ typedef struct mproc__executor_ops {
   /** Optional (NULL: none): work toward f in the thread that waits for
    *  it, for up to about `budget` seconds (MPROC__INF: the kind's own
    *  limit), before the waiter spins and sleeps. The MPI kind polls for
-   *  answers there, saving the hand-over from its receiver thread. */
+   *  answers there, saving the hand-over from its receiver thread; the
+   *  process kind reads its result queue there (the reader token). */
   void (*help)(mproc_executor *ex, mproc_future *f, double budget);
   /** cancel() of a RUNNING future: 1 if the kind will stop it (it then
    *  finishes with MPROC_ECANCELLED), 0 if it cannot; NULL: never. */

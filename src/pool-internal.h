@@ -91,6 +91,7 @@ struct mproc_async {
   int direct; /* apply_async without callbacks: no done callback (below) */
   size_t n, nchunks, chunksize;
   mproc_future **fs; /* per chunk: our reference (NULL once dropped) */
+  mproc_future *fs1; /* fs of a one-chunk job (an apply): no allocation */
   size_t chunks_done, items_done, reported;
   int complete, ready; /* outcome known; callbacks run (under lock) */
   size_t result_size;

@@ -40,7 +40,10 @@ mproc_async *mproc__job_new(int kind, size_t n, size_t nchunks,
     j->progress = o->progress;
     j->arg = o->arg;
   }
-  if (nchunks > 0 && (j->fs = calloc(nchunks, sizeof *j->fs)) == NULL) {
+  if (nchunks == 1) {
+    j->fs = &j->fs1;
+  } else if (nchunks > 0 &&
+             (j->fs = calloc(nchunks, sizeof *j->fs)) == NULL) {
     mproc__job_unref(j);
     goto nomem;
   }
@@ -62,7 +65,7 @@ void mproc__job_unref(mproc_async *j) {
     return;
   for (c = 0; c < j->nchunks && j->fs != NULL; c++)
     if (j->fs[c] != NULL) mproc__future_unref(j->fs[c]);
-  free(j->fs);
+  if (j->fs != &j->fs1) free(j->fs);
   if (j->own_results) free(j->results);
   free(j->slots);
   free(j->err_msg);

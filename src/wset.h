@@ -123,8 +123,10 @@ enum {
   WSET_R_INITFAIL = 2,/* the initializer failed: the message follows */
   WSET_R_END = 3,     /* the watcher: incarnation `gen` ended (wset_end) */
   WSET_R_QUIT = 4,    /* the parent: the reader ends */
-  WSET_R_READY = 5    /* incarnation `gen` runs (queues open, initializer
+  WSET_R_READY = 5,   /* incarnation `gen` runs (queues open, initializer
                          done): the feeder may send it tasks */
+  WSET_R_YIELD = 6    /* the parent: a waiter asks the reader thread for
+                         the result queue (executor-process.c) */
 };
 
 typedef struct wset_rbatch_hdr {

@@ -485,6 +485,48 @@ static void test_completion_handle(void **state) {
   mproc_queue_free(w);
 }
 
+/* A waiter in result() reads the result queue itself while few tasks are
+ * in flight (the reader token, executor-process.c). One that gives up
+ * hands the queue back without losing a message: result() on a held task
+ * times out, then the task is let go and its outcome reaches mproc_wait
+ * (which reads nothing itself: the reader thread must take the queue
+ * back) or a later result(), and a square after it comes too. */
+static void test_waiter_gives_back(void **state) {
+  mproc_executor *ex = pp_new(1, NULL);
+  mproc_queue *q, *w;
+  char in[256];
+  mproc_future *parked, *f;
+  unsigned char done = 0;
+  long pid = 0;
+  size_t n;
+  int i, code;
+  (void)state;
+  park_queues(&q, &w, in, sizeof in);
+  for (i = 0; i < 10; i++) {
+    parked = pp_submit(ex, pp_park, in, strlen(in));
+    assert_int_equal(mproc_queue_get(q, &pid, sizeof pid, &n, 120.0), 0);
+    assert_int_equal(mproc_future_result(parked, 0.005, NULL, NULL),
+                     MPROC_ETIMEDOUT);
+    assert_int_equal(mproc_queue_put(w, "go", 2, 120.0), 0);
+    if (i % 2 == 0) {
+      assert_int_equal(mproc_wait(&parked, 1, 120.0, MPROC_ALL_COMPLETED,
+                                  &done), 1);
+      assert_int_equal(done, 1);
+    }
+    /* pp_park returns 3 when released: a failed task, code 3. */
+    assert_int_equal(mproc_future_exception(parked, 120.0, &code, NULL),
+                     MPROC_ETASK);
+    assert_int_equal(code, 3);
+    mproc_future_free(parked);
+    f = pp_submit(ex, pp_square, &i, sizeof i);
+    assert_int_equal(pp_int(f), i * i);
+    mproc_future_free(f);
+  }
+  mproc_executor_free(ex);
+  mproc_queue_free(q);
+  mproc_queue_free(w);
+}
+
 static void test_bad_opts(void **state) {
   mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
   mproc_executor *ex = NULL;
@@ -519,6 +561,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_large_both_ways, tp_no_children_left),
       cmocka_unit_test_teardown(test_terminate_workers, tp_no_children_left),
       cmocka_unit_test_teardown(test_completion_handle, tp_no_children_left),
+      cmocka_unit_test_teardown(test_waiter_gives_back, tp_no_children_left),
       cmocka_unit_test_teardown(test_bad_opts, tp_no_children_left),
   };
   tu_set_argv0(argv[0]);
