@@ -114,3 +114,15 @@ long park_pid(mproc_queue *q) {
   assert_int_equal(mproc_queue_get(q, &pid, sizeof pid, &n, 120.0), 0);
   return pid;
 }
+
+int pp_fail_mib(mproc_buf *out, int code, char fill) {
+  size_t n = (size_t)1 << 20;
+  char *m = malloc(n + 1);
+  int rc;
+  if (m == NULL) return 1;
+  memset(m, fill, n);
+  m[n] = '\0';
+  rc = mproc_task_fail(out, code, "%s", m);
+  free(m);
+  return rc;
+}

@@ -13,6 +13,9 @@ int pp_echo(const void *in, size_t len, mproc_buf *out);
 int pp_pid(const void *in, size_t len, mproc_buf *out);
 int pp_park(const void *in, size_t len, mproc_buf *out);
 
+/* Fail the task with `code` and a message of 1 MiB of `fill`. */
+int pp_fail_mib(mproc_buf *out, int code, char fill);
+
 /* A process executor of `workers` for the group's start method (o may be
  * NULL); fails the test on error. */
 mproc_executor *pp_new(int workers, mproc_executor_opts *o);

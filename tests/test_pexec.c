@@ -65,16 +65,8 @@ static int px_cpus(const void *in, size_t len, mproc_buf *out) {
 MPROC_TASK(px_cpus);
 
 static int px_bigmsg(const void *in, size_t len, mproc_buf *out) {
-  size_t n = (size_t)1 << 20;
-  char *m = malloc(n + 1);
-  int rc;
   (void)in, (void)len;
-  if (m == NULL) return 1;
-  memset(m, 'x', n);
-  m[n] = '\0';
-  rc = mproc_task_fail(out, 4, "%s", m);
-  free(m);
-  return rc;
+  return pp_fail_mib(out, 4, 'x');
 }
 MPROC_TASK(px_bigmsg);
 
@@ -907,6 +899,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_wide_executor, tp_no_children_left),
       cmocka_unit_test_teardown(test_leaked_executor_exits,
                                 tp_no_children_left),
+      px_cpy_tests(),
       px_soak_tests(),
   };
   tu_set_argv0(argv[0]);

@@ -24,4 +24,28 @@ void test_soak_killer_retries(void **state);
   cmocka_unit_test_teardown(test_soak_killer, tp_no_children_left),           \
       cmocka_unit_test_teardown(test_soak_killer_retries, tp_no_children_left)
 
+/* test_pexec_cpy.c: CPython's scenarios for the process kind. */
+void test_cpy_wait_and_as_completed(void **state);
+void test_cpy_shutdown_then_death(void **state);
+void test_cpy_task_calls_exit(void **state);
+void test_cpy_max_tasks_pending(void **state);
+void test_cpy_max_tasks_shutdown_nowait(void **state);
+void test_cpy_terminate_at_limit(void **state);
+void test_cpy_pool_map_no_failfast(void **state);
+#define px_cpy_tests()                                                         \
+  cmocka_unit_test_teardown(test_cpy_wait_and_as_completed,                   \
+                            tp_no_children_left),                             \
+      cmocka_unit_test_teardown(test_cpy_shutdown_then_death,                 \
+                                tp_no_children_left),                         \
+      cmocka_unit_test_teardown(test_cpy_task_calls_exit,                     \
+                                tp_no_children_left),                         \
+      cmocka_unit_test_teardown(test_cpy_max_tasks_pending,                   \
+                                tp_no_children_left),                         \
+      cmocka_unit_test_teardown(test_cpy_max_tasks_shutdown_nowait,           \
+                                tp_no_children_left),                         \
+      cmocka_unit_test_teardown(test_cpy_terminate_at_limit,                  \
+                                tp_no_children_left),                         \
+      cmocka_unit_test_teardown(test_cpy_pool_map_no_failfast,                \
+                                tp_no_children_left)
+
 #endif
