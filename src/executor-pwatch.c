@@ -318,6 +318,19 @@ static void post_end(ppool *p, const pinc *w, int code, const char *how) {
   if (buf != small) free(buf);
 }
 
+/* The watcher has finished a dead worker's futures itself: a waiter that
+ * reads the result queue for one of them (the reader token,
+ * executor-process.c) sleeps in its get, and would see its future done
+ * only when the get times out (2 ms). A YIELD wakes whoever reads; the
+ * reader thread, if it is the one, keeps the queue. Not waited for: a
+ * full queue has a reader busy with it. */
+static void poke_reader(ppool *p) {
+  wset_rbatch_hdr h;
+  memset(&h, 0, sizeof h);
+  h.kind = WSET_R_YIELD;
+  (void)mproc_queue_put(p->rq, &h, sizeof h, 0);
+}
+
 /* Incarnation w has ended: resolve its tasks (at once when the reader
  * has taken all it committed, else through an END message behind it),
  * stop the feeder using it, decide whether index i comes back. The tasks
@@ -333,7 +346,8 @@ static void reap(ppool *p, pinc *w) {
   (void)mproc_process_join(w->proc, MPROC_FOREVER); /* it has ended */
   (void)mproc_process_exitcode(w->proc, &code);
   describe_end(how, sizeof how, i, pid, code);
-  if (!(done = mproc__pp_end_now(p, w, how))) {
+  if ((done = mproc__pp_end_now(p, w, how)) != 0) poke_reader(p);
+  if (!done) {
     mproc_process_free(w->proc);
     w->proc = NULL;
     uv_mutex_lock(&p->lock);
