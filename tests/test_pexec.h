@@ -32,6 +32,7 @@ void test_cpy_max_tasks_pending(void **state);
 void test_cpy_max_tasks_shutdown_nowait(void **state);
 void test_cpy_terminate_at_limit(void **state);
 void test_cpy_pool_map_no_failfast(void **state);
+void test_cpy_map_timeout(void **state);
 #define px_cpy_tests()                                                         \
   cmocka_unit_test_teardown(test_cpy_wait_and_as_completed,                   \
                             tp_no_children_left),                             \
@@ -46,6 +47,7 @@ void test_cpy_pool_map_no_failfast(void **state);
       cmocka_unit_test_teardown(test_cpy_terminate_at_limit,                  \
                                 tp_no_children_left),                         \
       cmocka_unit_test_teardown(test_cpy_pool_map_no_failfast,                \
-                                tp_no_children_left)
+                                tp_no_children_left),                         \
+      cmocka_unit_test_teardown(test_cpy_map_timeout, tp_no_children_left)
 
 #endif

@@ -295,6 +295,34 @@ void test_cpy_terminate_at_limit(void **state) {
   }
 }
 
+/* executor.py's test_map_timeout for the process kind: the map's timeout
+ * passes while item 0 runs; next gives MPROC_ETIMEDOUT, then MPROC_EEOF
+ * (Python's iterator raising TimeoutError, the rest cancelled); freeing
+ * the map and the executor ends once the running task has. */
+void test_cpy_map_timeout(void **state) {
+  mproc_executor *ex = pp_new(1, NULL);
+  mproc_map_opts o = MPROC_MAP_OPTS_INIT;
+  int items[3] = {1500, 0, 0}, two = 2;
+  mproc_map *m = NULL;
+  mproc_future *f;
+  const void *d;
+  size_t n;
+  double t0;
+  (void)state;
+  o.timeout = 0.3;
+  t0 = px_now();
+  assert_int_equal(mproc_executor_map(ex, cpy_nap, items, 3, sizeof items[0],
+                                      &o, &m), 0);
+  assert_int_equal(mproc_map_next(m, &d, &n), MPROC_ETIMEDOUT);
+  assert_true(px_now() - t0 >= 0.29);
+  assert_int_equal(mproc_map_next(m, &d, &n), MPROC_EEOF);
+  mproc_map_free(m);
+  f = pp_submit(ex, pp_square, &two, sizeof two); /* the executor goes on */
+  assert_int_equal(pp_int(f), 4);
+  mproc_future_free(f);
+  mproc_executor_free(ex);
+}
+
 /* ---- Pool ---------------------------------------------------------------- */
 
 /* _TestPool.test_map_no_failfast: item 0 fails with a 1 MiB message while
