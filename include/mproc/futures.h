@@ -479,6 +479,10 @@ typedef int (*mproc_done_fn)(mproc_future *f, void *arg);
 /**
  * Call fn(f, arg) once the future is done (cancelled or finished) — in the
  * thread that completes it, or at once in this thread if it already is.
+ * The completing thread may be one of the executor's own (a worker thread,
+ * the process kind's reader or watcher) or a thread waiting in
+ * mproc_future_result on the same executor (the process and MPI kinds
+ * read results there); a callback must not free the executor.
  * Callbacks run in the order added.
  * Errors: MPROC_EINVAL (NULL f or fn), MPROC_ENOMEM.
  * Thread-safety: safe. Ownership: f is borrowed by the callback (it may
