@@ -33,6 +33,8 @@ void test_cpy_max_tasks_shutdown_nowait(void **state);
 void test_cpy_terminate_at_limit(void **state);
 void test_cpy_pool_map_no_failfast(void **state);
 void test_cpy_map_timeout(void **state);
+void test_cpy_workers_cannot_start(void **state);
+void test_cpy_crash_big_data(void **state);
 #define px_cpy_tests()                                                         \
   cmocka_unit_test_teardown(test_cpy_wait_and_as_completed,                   \
                             tp_no_children_left),                             \
@@ -48,6 +50,9 @@ void test_cpy_map_timeout(void **state);
                                 tp_no_children_left),                         \
       cmocka_unit_test_teardown(test_cpy_pool_map_no_failfast,                \
                                 tp_no_children_left),                         \
-      cmocka_unit_test_teardown(test_cpy_map_timeout, tp_no_children_left)
+      cmocka_unit_test_teardown(test_cpy_map_timeout, tp_no_children_left),   \
+      cmocka_unit_test_teardown(test_cpy_workers_cannot_start,                \
+                                tp_no_children_left),                         \
+      cmocka_unit_test_teardown(test_cpy_crash_big_data, tp_no_children_left)
 
 #endif

@@ -8,9 +8,11 @@
  * with a failing task (gh-115634, gh-119592, gh-132969); terminate while
  * workers exit at their limit (test_force_shutdown_during_max_tasks_
  * worker_exit); a Pool map whose failure carries a 1 MiB message while
- * another item still runs (_TestPool.test_map_no_failfast). Each ends in
- * bounded time with the outcome Python's gives or, where Python hangs or
- * breaks the whole executor, with the task's own failure. */
+ * another item still runs (_TestPool.test_map_no_failfast); the map's
+ * timeout; workers that cannot start; a map of 1 MiB items whose tasks
+ * all crash (test_crash_big_data). Each ends in bounded time with the
+ * outcome Python's gives or, where Python hangs or breaks the whole
+ * executor, with the task's own failure. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,7 +151,8 @@ void test_cpy_wait_and_as_completed(void **state) {
   /* Released, p completes (pp_park returns 3: a task failure). */
   assert_int_equal(mproc_as_completed_new(&it, fs, 4, 120), 0);
   assert_int_equal(mproc_queue_put(w, "go", 2, 120.0), 0);
-  for (i = 0; i < 3; i++) assert_int_equal(mproc_as_completed_next(it, &got), 0);
+  for (i = 0; i < 3; i++)
+    assert_int_equal(mproc_as_completed_next(it, &got), 0);
   assert_int_equal(mproc_as_completed_next(it, &got), MPROC_EEOF);
   mproc_as_completed_free(it);
   assert_int_equal(mproc_wait(fs, 4, 120, MPROC_ALL_COMPLETED, done), 4);
@@ -321,6 +324,88 @@ void test_cpy_map_timeout(void **state) {
   assert_int_equal(pp_int(f), 4);
   mproc_future_free(f);
   mproc_executor_free(ex);
+}
+
+/* An initializer that ends its process instead of returning a code. */
+static int cpy_init_exit(const void *args, size_t len) {
+  (void)args, (void)len;
+  _Exit(3); /* os._exit: no exit duties, no leak report */
+}
+MPROC_TASK(cpy_init_exit);
+
+/* test_deadlock's exit-at-start family and test_failed_worker_
+ * replacement_breaks_pool: every worker ends in its initializer, so no
+ * replacement can run a task; the executor breaks (Python's
+ * BrokenProcessPool) instead of restarting workers for ever, within
+ * bounded time, and says why. */
+void test_cpy_workers_cannot_start(void **state) {
+  mproc_executor_opts o = MPROC_EXECUTOR_OPTS_INIT;
+  mproc_executor *ex;
+  mproc_future *f, *g;
+  const char *msg = NULL;
+  int two = 2;
+  (void)state;
+  o.initializer = cpy_init_exit;
+  ex = pp_new(2, &o);
+  f = pp_submit(ex, pp_square, &two, sizeof two);
+  assert_int_equal(mproc_future_result(f, 120, NULL, NULL), MPROC_EBROKEN);
+  assert_int_equal(mproc_future_exception(f, 0, NULL, &msg), MPROC_EBROKEN);
+  assert_non_null(msg);
+  assert_non_null(strstr(msg, "keep ending before they run a task"));
+  assert_int_equal(mproc_executor_submit(ex, pp_square, &two, sizeof two,
+                                         &g), MPROC_EBROKEN);
+  mproc_future_free(f);
+  mproc_executor_free(ex);
+}
+
+/* test_deadlock.test_crash_big_data: every task of an imap crashes its
+ * worker while the next 1 MiB items are being written to it; each item
+ * fails with MPROC_EWORKERDIED in its turn, the workers are replaced,
+ * nothing hangs, and the pool still runs a task afterwards. */
+static int cpy_crash_big(const void *in, size_t len, mproc_buf *out) {
+  (void)in, (void)len, (void)out;
+  tu_kill_pid(mproc_current_pid());
+  return 9;
+}
+MPROC_TASK(cpy_crash_big);
+
+void test_cpy_crash_big_data(void **state) {
+  enum { N = 6 };
+  const size_t big = (size_t)1 << 20;
+  mproc_pool_opts o = MPROC_POOL_OPTS_INIT;
+  mproc_pool_call_opts co = MPROC_POOL_CALL_OPTS_INIT;
+  mproc_pool *pool = NULL;
+  mproc_imap *it = NULL;
+  unsigned char *items = calloc(N, big);
+  const void *d;
+  size_t n, item;
+  int i, two = 2, r;
+  mproc_async *a;
+  (void)state;
+  assert_non_null(items);
+  o.processes = 2;
+  o.method = g_method;
+  assert_int_equal(mproc_pool_new(&pool, &o), 0);
+  assert_int_equal(mproc_pool_imap(pool, cpy_crash_big, items, N, big, &co,
+                                   &it), 0);
+  for (i = 0; i < N; i++) {
+    assert_int_equal(mproc_imap_next(it, 120, &d, &n, &item),
+                     MPROC_EWORKERDIED);
+    assert_int_equal(item, (size_t)i);
+  }
+  assert_int_equal(mproc_imap_next(it, 0, &d, &n, &item), MPROC_EEOF);
+  mproc_imap_free(it);
+  assert_int_equal(mproc_pool_apply_async(pool, pp_square, &two, sizeof two,
+                                          NULL, &a), 0);
+  assert_int_equal(mproc_async_get(a, 120, &d, &n), 0);
+  assert_int_equal(n, sizeof r);
+  memcpy(&r, d, sizeof r);
+  assert_int_equal(r, 4);
+  mproc_async_free(a);
+  mproc_pool_close(pool);
+  assert_int_equal(mproc_pool_join(pool), 0);
+  mproc_pool_free(pool);
+  free(items);
 }
 
 /* ---- Pool ---------------------------------------------------------------- */
