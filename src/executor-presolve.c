@@ -214,11 +214,16 @@ void mproc__pp_resolve_end(ppool *p, uint64_t gen, const wset_end *e,
   }
   if (w == NULL) { /* never: each incarnation ends once */
     p->ends_unresolved--;
+    mproc__pp_feed_kick(p);
     uv_mutex_unlock(&p->lock);
     return;
   }
   breaks = sort_end(p, w, e, how, held, &fs);
   p->ends_unresolved--;
+  /* After the count: with shutdown, the last end resolved is what makes
+   * the stops due (stop_due); kicked before it, the feeder slept on and
+   * a replacement never got its stop (the executor's free hung). */
+  mproc__pp_feed_kick(p);
   uv_mutex_unlock(&p->lock);
   (void)mproc_wakeup_signal(p->wake); /* the watcher: resent work, ends */
   finish_end(p, &fs, breaks, e, how, held);
