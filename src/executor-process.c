@@ -427,10 +427,9 @@ static void take_results(ppool *p, unsigned char *m, size_t n, int owned,
 }
 
 /* The holder's next message, within `timeout` (seconds): into p->rbuf (up
- * to RBUF_MAX; *owned 0), or a larger one allocated for it (*owned 1: a
+ * to PP_RBUF_MAX; *owned 0), or a larger one allocated for it (*owned 1: a
  * lone large result keeps that memory, no copy). A get that times out
  * takes nothing, so a helper that gives up loses no message. */
-#define RBUF_MAX ((size_t)64 << 10)
 static int read_msg(ppool *p, double timeout, unsigned char **m, size_t *n,
                     int *owned) {
   int rc;
@@ -439,7 +438,7 @@ static int read_msg(ppool *p, double timeout, unsigned char **m, size_t *n,
     *m = p->rbuf;
     rc = mproc_queue_get(p->rq, p->rbuf, p->rcap, n, timeout);
     if (rc != MPROC_EBUFSIZE) return rc;
-    if (*n > RBUF_MAX) break;
+    if (*n > PP_RBUF_MAX) break;
     {
       unsigned char *nb = realloc(p->rbuf, *n);
       if (nb == NULL) break;
@@ -517,23 +516,6 @@ static uint32_t take_msg(ppool *p, unsigned char *m, size_t n, int owned) {
 /* The executor whose queue this thread reads as a helper (no nesting: a
  * done callback that waits runs inside a help). */
 static _Thread_local ppool *helping;
-
-static int tok_init(ppool *p) {
-  if (uv_mutex_init(&p->tok_lock) != 0) return -1;
-  if (uv_cond_init(&p->tok_cond) != 0) {
-    uv_mutex_destroy(&p->tok_lock);
-    return -1;
-  }
-  p->rcap = RBUF_MAX;
-  if ((p->rbuf = malloc(p->rcap)) == NULL) p->rcap = 0; /* get_alloc */
-  return 0;
-}
-
-static void tok_destroy(ppool *p) {
-  uv_cond_destroy(&p->tok_cond);
-  uv_mutex_destroy(&p->tok_lock);
-  free(p->rbuf);
-}
 
 /* The reader thread's turn to hold the token: while a helper holds it, or
  * one asked for it, or one helped within PARK_NS (and handed nothing
@@ -635,13 +617,10 @@ static void wake_parked(ppool *p) {
 
 /* Ask the reader thread out of its get. */
 static void ask_yield(ppool *p, uint64_t deadline) {
-  wset_rbatch_hdr h;
   uint64_t now = uv_hrtime();
-  memset(&h, 0, sizeof h);
-  h.kind = WSET_R_YIELD;
   uv_mutex_unlock(&p->tok_lock); /* a put may wait for room */
-  if (mproc_queue_put(p->rq, &h, sizeof h, now < deadline
-                      ? (double)(deadline - now) / 1e9 : 0) < 0) {
+  if (mproc__pp_post_yield(p, now < deadline ? (double)(deadline - now) / 1e9
+                                             : 0) < 0) {
     uv_mutex_lock(&p->tok_lock);
     p->tok_asked = 0; /* not sent: the next helper asks again */
     return;
@@ -936,7 +915,6 @@ static int p_cancel_running(mproc_executor *ex, mproc_future *f) {
 
 static void p_destroy(mproc_executor *ex) {
   ppool *p = ex->impl;
-  tok_destroy(p);
   mproc__pp_free(p);
   ex->impl = NULL;
 }
@@ -946,16 +924,8 @@ static int p_init(mproc_executor *ex) {
   int rc = mproc__pp_new(ex, &p);
   if (rc < 0) return rc;
   ex->impl = p;
-  if (tok_init(p) < 0) {
-    mproc__pp_kill_all(p);
-    mproc__pp_free(p);
-    ex->impl = NULL;
-    return mproc__err(MPROC_ENOMEM, "executor: cannot make the reader's "
-                      "token");
-  }
   if (uv_thread_create(&p->reader, reader_main, p) != 0) {
     mproc__pp_kill_all(p);
-    tok_destroy(p);
     mproc__pp_free(p);
     ex->impl = NULL;
     return mproc__err(MPROC_EOS, "executor: cannot start the reader thread");
@@ -978,7 +948,6 @@ static int p_init(mproc_executor *ex) {
     h.kind = WSET_R_QUIT;
     (void)mproc_queue_put(p->rq, &h, sizeof h, MPROC_FOREVER);
     uv_thread_join(&p->reader);
-    tok_destroy(p);
     mproc__pp_free(p);
     ex->impl = NULL;
     return rc;

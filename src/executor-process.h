@@ -27,6 +27,9 @@
 #define PP_TOK_NONE 0
 #define PP_TOK_READER 1
 #define PP_TOK_HELPER 2
+/* The token holder's own message buffer (ppool.rbuf): messages up to this
+ * size are read into it, larger ones into memory of their own. */
+#define PP_RBUF_MAX ((size_t)64 << 10)
 
 /* mproc_future.kflags of the process kind. */
 #define PP_F_RESENT 1u   /* back in pending while RUNNING: do not start */
@@ -146,6 +149,10 @@ int mproc__pp_usable(ppool *p);
  *  (executor-presolve.c); held: e->held_len bytes of held records. */
 void mproc__pp_resolve_end(ppool *p, uint64_t gen, const wset_end *e,
                            const char *how, const unsigned char *held);
+/** Put a YIELD on the result queue within `timeout` (executor-pwatch.c):
+ *  whoever reads it wakes (a helper looks at its future again; the
+ *  reader thread gives the token to helpers that asked). */
+int mproc__pp_post_yield(ppool *p, double timeout);
 /** The watcher's shortcut for an incarnation whose process has ended
  *  (executor-presolve.c): when the reader has taken everything w
  *  committed, resolve w's tasks now, as its END would, and unlink w

@@ -167,6 +167,9 @@ void mproc__pp_free(ppool *p) {
   uv_mutex_destroy(&p->join_lock);
   uv_cond_destroy(&p->feed_cond);
   uv_cond_destroy(&p->sent_cond);
+  uv_mutex_destroy(&p->tok_lock);
+  uv_cond_destroy(&p->tok_cond);
+  free(p->rbuf);
   free(p->w);
   free(p->need);
   free(p->args);
@@ -186,6 +189,8 @@ static int make_objects(ppool *p) {
                             &vo)) < 0)
     return rc;
   p->slots = wset_slots_of(mproc_array_ptr(p->slot_table));
+  p->rcap = PP_RBUF_MAX; /* none: every message gets memory of its own */
+  if ((p->rbuf = malloc(p->rcap)) == NULL) p->rcap = 0;
   if ((rc = mproc_shm_new(&p->hold, (size_t)n * WSET_HOLD_BYTES, NULL)) < 0)
     return rc;
   if ((p->w = calloc((size_t)n, sizeof *p->w)) == NULL ||
@@ -199,7 +204,13 @@ static int init_sync(ppool *p) {
   if (uv_mutex_init(&p->join_lock) != 0) goto fail1;
   if (uv_cond_init(&p->feed_cond) != 0) goto fail2;
   if (uv_cond_init(&p->sent_cond) != 0) goto fail3;
+  if (uv_mutex_init(&p->tok_lock) != 0) goto fail4;
+  if (uv_cond_init(&p->tok_cond) != 0) goto fail5;
   return 0;
+fail5:
+  uv_mutex_destroy(&p->tok_lock);
+fail4:
+  uv_cond_destroy(&p->sent_cond);
 fail3:
   uv_cond_destroy(&p->feed_cond);
 fail2:
@@ -318,17 +329,11 @@ static void post_end(ppool *p, const pinc *w, int code, const char *how) {
   if (buf != small) free(buf);
 }
 
-/* The watcher has finished a dead worker's futures itself: a waiter that
- * reads the result queue for one of them (the reader token,
- * executor-process.c) sleeps in its get, and would see its future done
- * only when the get times out (2 ms). A YIELD wakes whoever reads; the
- * reader thread, if it is the one, keeps the queue. Not waited for: a
- * full queue has a reader busy with it. */
-static void poke_reader(ppool *p) {
+int mproc__pp_post_yield(ppool *p, double timeout) {
   wset_rbatch_hdr h;
   memset(&h, 0, sizeof h);
   h.kind = WSET_R_YIELD;
-  (void)mproc_queue_put(p->rq, &h, sizeof h, 0);
+  return mproc_queue_put(p->rq, &h, sizeof h, timeout);
 }
 
 /* Incarnation w has ended: resolve its tasks (at once when the reader
@@ -346,7 +351,12 @@ static void reap(ppool *p, pinc *w) {
   (void)mproc_process_join(w->proc, MPROC_FOREVER); /* it has ended */
   (void)mproc_process_exitcode(w->proc, &code);
   describe_end(how, sizeof how, i, pid, code);
-  if ((done = mproc__pp_end_now(p, w, how)) != 0) poke_reader(p);
+  /* Resolved here, no message follows: a waiter reading the result
+   * queue for one of w's tasks (the reader token) sleeps in its get until
+   * a YIELD wakes it (else until the get times out, 2 ms). Not waited
+   * for: a full queue has a reader busy with it. */
+  if ((done = mproc__pp_end_now(p, w, how)) != 0)
+    (void)mproc__pp_post_yield(p, 0);
   if (!done) {
     mproc_process_free(w->proc);
     w->proc = NULL;

@@ -30,6 +30,13 @@
 
 /* ---- tasks -------------------------------------------------------------- */
 
+/* A task's int input (0 if it is not one int). */
+static int int_in(const void *in, size_t len) {
+  int v = 0;
+  if (len == sizeof v) memcpy(&v, in, sizeof v);
+  return v;
+}
+
 /* Fails with code 7. */
 static int cpy_fail(const void *in, size_t len, mproc_buf *out) {
   (void)in, (void)len;
@@ -39,19 +46,15 @@ MPROC_TASK(cpy_fail);
 
 /* Input: an int n; the worker process calls exit(n) mid-task. */
 static int cpy_exit(const void *in, size_t len, mproc_buf *out) {
-  int n = 0;
   (void)out;
-  if (len == sizeof n) memcpy(&n, in, sizeof n);
-  exit(n);
+  exit(int_in(in, len));
 }
 MPROC_TASK(cpy_exit);
 
 /* Input: an int ms; sleeps that long, then the worker kills itself. */
 static int cpy_die_later(const void *in, size_t len, mproc_buf *out) {
-  int ms = 0;
   (void)out;
-  if (len == sizeof ms) memcpy(&ms, in, sizeof ms);
-  tu_sleep_ms(ms);
+  tu_sleep_ms(int_in(in, len));
   tu_kill_pid(mproc_current_pid());
   return 9;
 }
@@ -59,8 +62,7 @@ MPROC_TASK(cpy_die_later);
 
 /* Input: an int ms; sleeps that long, returns it. */
 static int cpy_nap(const void *in, size_t len, mproc_buf *out) {
-  int ms = 0;
-  if (len == sizeof ms) memcpy(&ms, in, sizeof ms);
+  int ms = int_in(in, len);
   tu_sleep_ms(ms);
   return mproc_buf_write(out, &ms, sizeof ms);
 }
@@ -69,9 +71,7 @@ MPROC_TASK(cpy_nap);
 /* Input: an int ms; sleeps that long, returns the worker's pid. */
 static int cpy_nap_pid(const void *in, size_t len, mproc_buf *out) {
   long pid = mproc_current_pid();
-  int ms = 0;
-  if (len == sizeof ms) memcpy(&ms, in, sizeof ms);
-  tu_sleep_ms(ms);
+  tu_sleep_ms(int_in(in, len));
   return mproc_buf_write(out, &pid, sizeof pid);
 }
 MPROC_TASK(cpy_nap_pid);
@@ -79,8 +79,7 @@ MPROC_TASK(cpy_nap_pid);
 /* Map item i (an int): 0 fails with a 1 MiB message, 1 naps 300 ms,
  * others square. */
 static int cpy_no_failfast(const void *in, size_t len, mproc_buf *out) {
-  int i = 0, r;
-  if (len == sizeof i) memcpy(&i, in, sizeof i);
+  int i = int_in(in, len), r;
   if (i == 0) return pp_fail_mib(out, 5, 'm');
   if (i == 1) tu_sleep_ms(300);
   r = i * i;
